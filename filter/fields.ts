@@ -1,0 +1,74 @@
+// Reading captured fields and writing them out: the vocabulary both profiles are written in.
+import { Lit, spanIs } from './mem';
+import { capKind, capStart, capEnd, capFlags, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE } from './walk';
+import { key, str, byte, content, elem } from './out';
+import { isIp } from './ip';
+
+/** Capture table (0: event inside `message`, 1: the record itself) the writers read. */
+let T: i32 = 0;
+export function useTable(t: i32): void { T = t; }
+
+/** A non-empty string? (`""` never produces a field.) */
+export function has(f: i32): bool { return capKind(T, f) == K_STR && capEnd(T, f) > capStart(T, f); }
+export function isBool(f: i32): bool { const k = capKind(T, f); return k == K_TRUE || k == K_FALSE; }
+export function isTrue(f: i32): bool { return capKind(T, f) == K_TRUE; }
+export function isNum(f: i32): bool { return capKind(T, f) == K_NUM; }
+export function plain(f: i32): bool { return (capFlags(T, f) & X_DECODE) == 0; }
+export function s(f: i32): usize { return capStart(T, f); }
+export function e(f: i32): usize { return capEnd(T, f); }
+
+/** Does string field f hold exactly `l`? */
+export function is(f: i32, l: Lit): bool { return has(f) && plain(f) && spanIs(s(f), e(f) - s(f), l); }
+
+export function hasIp(f: i32): bool { return has(f) && plain(f) && isIp(s(f), e(f)); }
+
+/** `"name":"<f>"` when f is a non-empty string. */
+export function copy(name: Lit, f: i32): void {
+  if (!has(f)) return;
+  key(name);
+  str(s(f), e(f), !plain(f));
+}
+
+/** The string value of f (which must be present). */
+export function value(f: i32): void { str(s(f), e(f), !plain(f)); }
+export function valueContent(f: i32): void { content(s(f), e(f), !plain(f)); }
+
+export function raw(f: i32): void {
+  const a = s(f);
+  for (let p = a; p < e(f); p++) byte(load<u8>(p));
+}
+
+/** Same string content? (Distinct values of related.*) */
+export function same(a: i32, b: i32): bool {
+  const n = e(a) - s(a);
+  return n == e(b) - s(b) && plain(a) == plain(b) && memory.compare(s(a), s(b), n) == 0;
+}
+
+/** Appends f as an array element unless an earlier one (listed in `prev`, -1 for none) holds the same. */
+export function distinctElem(f: i32, p1: i32, p2: i32): void {
+  if (p1 >= 0 && same(f, p1)) return;
+  if (p2 >= 0 && same(f, p2)) return;
+  elem();
+  value(f);
+}
+
+// Event categories (both profiles; the elastic one leaves login_attempt out).
+const AUTH = ['ldap_bind', 'user_login_attempt', 'sso_auth', 'admin_login_attempt', 'login_attempt'];
+const IAM = ['user_password_warning_email', 'user_password_reset_request', 'user_activation_email', 'user_unlocked'];
+const authLits = new StaticArray<Lit>(AUTH.length);
+const iamLits = new StaticArray<Lit>(IAM.length);
+for (let i = 0; i < AUTH.length; i++) authLits[i] = new Lit(AUTH[i]);
+for (let i = 0; i < IAM.length; i++) iamLits[i] = new Lit(IAM[i]);
+
+export const CAT_NONE = 0;
+export const CAT_AUTH = 1;
+export const CAT_IAM = 2;
+
+export function category(f: i32, withLoginAttempt: bool): i32 {
+  if (!has(f) || !plain(f)) return CAT_NONE;
+  const a = s(f), n = e(f) - a;
+  const last = withLoginAttempt ? authLits.length : authLits.length - 1;
+  for (let i = 0; i < last; i++) if (spanIs(a, n, unchecked(authLits[i]))) return CAT_AUTH;
+  for (let i = 0; i < iamLits.length; i++) if (spanIs(a, n, unchecked(iamLits[i]))) return CAT_IAM;
+  return CAT_NONE;
+}

@@ -1,0 +1,212 @@
+// The result buffer: owned by the module, NUL-terminated, valid until the next call (Fluent Bit reads it
+// after the call returns). A tiny object writer on top with roll-back, so empty objects never appear.
+import { Area, Lit } from './mem';
+
+const OUT = new Area(64 * 1024);
+/** Write position (offset into OUT). */
+export let P: usize = 0;
+
+// Object nesting of the mapped output: marks for roll-back and whether a member was written yet.
+const MAXW = 16;
+const wMark = new StaticArray<u32>(MAXW);
+const wFirst = new StaticArray<bool>(MAXW);
+const wParentFirst = new StaticArray<bool>(MAXW);
+let wDepth: i32 = 0;
+let first: bool = true;
+
+export function outReset(): void {
+  P = 0;
+  wDepth = 0;
+  first = true;
+}
+export function outPtr(): usize { return OUT.ptr; }
+export function outSetPos(p: usize): void { P = p; }
+export function outFirst(): bool { return first; }
+export function outSetFirst(f: bool): void { first = f; }
+
+/** Terminates the result and returns its address. */
+export function outFinish(): usize {
+  OUT.ensure(P + 1);
+  store<u8>(OUT.ptr + P, 0);
+  return OUT.ptr;
+}
+
+@inline export function need(n: usize): void { OUT.ensure(P + n); }
+
+@inline export function byte(b: u8): void {
+  OUT.ensure(P + 1);
+  store<u8>(OUT.ptr + P, b);
+  P++;
+}
+
+@inline export function bytes(src: usize, n: usize): void {
+  OUT.ensure(P + n);
+  memory.copy(OUT.ptr + P, src, n);
+  P += n;
+}
+
+@inline export function lit(l: Lit): void { bytes(l.ptr, l.len); }
+
+/** `"name":` preceded by a comma when needed. */
+export function key(name: Lit): void {
+  OUT.ensure(P + name.len + 4);
+  const o = OUT.ptr;
+  if (!first) { store<u8>(o + P, 0x2c); P++; }
+  store<u8>(o + P, 0x22); P++;
+  memory.copy(o + P, name.ptr, name.len); P += name.len;
+  store<u16>(o + P, 0x3a22); P += 2; // '":'
+  first = false;
+}
+
+/** Comma before an array element when needed. */
+export function elem(): void {
+  if (!first) byte(0x2c);
+  first = false;
+}
+
+function push(open: u8): void {
+  byte(open);
+  wFirst[wDepth] = first;
+  wDepth++;
+  first = true;
+}
+
+/** Opens `"name":{`; `close()` takes it back if nothing was written inside. */
+export function open(name: Lit): void {
+  wMark[wDepth] = <u32>P;
+  wParentFirst[wDepth] = first;
+  key(name);
+  push(0x7b);
+}
+
+export function openArray(name: Lit): void {
+  wMark[wDepth] = <u32>P;
+  wParentFirst[wDepth] = first;
+  key(name);
+  push(0x5b);
+}
+
+/** Opens an object as an array element. */
+export function openElem(): void {
+  wMark[wDepth] = <u32>P;
+  wParentFirst[wDepth] = first;
+  elem();
+  push(0x7b);
+}
+
+/** Closes the innermost open object/array; returns false (and erases it) when it stayed empty. */
+export function close(closer: u8): bool {
+  const empty = first;
+  wDepth--;
+  if (empty) {
+    P = <usize>wMark[wDepth];
+    first = wParentFirst[wDepth];
+    return false;
+  }
+  byte(closer);
+  first = false;
+  return true;
+}
+
+/** Writes a JSON string of ASCII/UTF-8 bytes that need escaping (error messages, record text). */
+export function escaped(src: usize, n: usize): void {
+  OUT.ensure(P + n + 2);
+  byte(0x22);
+  let run = src;
+  const end = src + n;
+  let s = src;
+  while (s < end) {
+    const c = load<u8>(s);
+    if (c >= 0x20 && c < 0x80 && c != 0x22 && c != 0x5c) { s++; continue; }
+    if (c >= 0x80) {
+      const n = utf8Len(s, end);
+      if (n != 0) { s += n; continue; }
+    }
+    bytes(run, s - run);
+    byte(0x5c);
+    if (c == 0x22 || c == 0x5c) byte(c);
+    else if (c == 0x0a) byte(0x6e);
+    else if (c == 0x0d) byte(0x72);
+    else if (c == 0x09) byte(0x74);
+    else if (c >= 0x80) { byte(0x75); byte(0x66); byte(0x66); byte(0x66); byte(0x64); } // invalid UTF-8: U+FFFD
+    else {
+      byte(0x75); byte(0x30); byte(0x30);
+      byte(hex(c >> 4)); byte(hex(c & 15));
+    }
+    s++;
+    run = s;
+  }
+  bytes(run, end - run);
+  byte(0x22);
+}
+
+/** Length of the valid UTF-8 sequence at p (first byte >= 0x80), or 0. */
+function utf8Len(p: usize, e: usize): usize {
+  const c = load<u8>(p);
+  let n: usize = 0, cp: u32 = 0, min: u32 = 0;
+  if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; min = 0x80; }
+  else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; min = 0x800; }
+  else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; min = 0x10000; }
+  else return 0;
+  if (p + n > e) return 0;
+  for (let i: usize = 1; i < n; i++) {
+    const d = load<u8>(p + i);
+    if ((d & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (d & 0x3f);
+  }
+  return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : n;
+}
+
+@inline function hex(d: u8): u8 { return d < 10 ? 0x30 + d : 0x57 + d; }
+
+/** Decimal digits of `v`. */
+export function uint(v: u32): void {
+  if (v >= 10) uint(v / 10);
+  byte(<u8>(0x30 + v % 10));
+}
+
+/** Two or more digits, zero-padded (dates). */
+export function digits(v: u32, n: i32): void {
+  need(<usize>n);
+  let i = n - 1;
+  while (i >= 0) {
+    store<u8>(outPtr() + P + <usize>i, <u8>(0x30 + v % 10));
+    v /= 10;
+    i--;
+  }
+  P += <usize>n;
+}
+
+/**
+ * Copies string content as it stands in the text. Plain text and escaped text without `\\` are copied as
+ * they are (their escapes are valid JSON escapes of the same characters); escaped text with `\\` has its
+ * outer level undone: `\\` → `\`, `\"` → `"`.
+ */
+export function content(s: usize, e: usize, decode: bool): void {
+  if (!decode) { bytes(s, e - s); return; }
+  need(e - s);
+  let run = s;
+  let p = s;
+  while (p < e) {
+    if (load<u8>(p) != 0x5c) { p++; continue; }
+    const d = load<u8>(p + 1);
+    if (d == 0x5c || d == 0x22) {
+      bytes(run, p - run);
+      byte(d);
+      p += 2;
+      run = p;
+    } else p += 2;
+  }
+  bytes(run, e - run);
+}
+
+/** A JSON string from a span of the text. */
+export function str(s: usize, e: usize, decode: bool): void {
+  byte(0x22);
+  content(s, e, decode);
+  byte(0x22);
+}
+
+/** Roll-back point for a member about to be written: returns P; `first` is saved separately by the caller. */
+export function mark(): usize { return P; }
+export function rollback(m: usize, f: bool): void { P = m; first = f; }

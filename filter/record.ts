@@ -1,0 +1,172 @@
+// One record in, one JSON object out. Finds the raw event (spec/ecs-mapping.md "Input"), maps it with the
+// chosen profile, carries the record's other fields, and never drops anything: what cannot be mapped comes
+// back unchanged with `event.kind: "pipeline_error"` and an `error.message` that says why.
+import { S, ws, fail, E_NONE, E_END, E_CHAR, E_ESCAPE, E_UTF8, E_NUMBER, E_TRAILING } from './scan';
+import { walk, resetCaptures, resetRecord, msgOk, msgS, msgE, msgErr, msgErrAt, msgIsObject, msgObjStart, capKind, memberCountGet, memberAt, K_NONE, K_STR } from './walk';
+import { F_ET, F_SVC, F_MSG } from './keys';
+import { outReset, outFinish, byte, bytes, lit, key, escaped, uint, outFirst, outSetFirst } from './out';
+import { Lit, spanIs } from './mem';
+import * as L from './lits';
+import { useTable } from './fields';
+import { writeEcs } from './ecs';
+import { writeElastic, writeElasticEvent } from './elastic';
+import { topReset, clashes, topEmitted, Top } from './top';
+import { TREE_MAX_DEPTH } from './tree';
+
+export const PROFILE_ECS = 0;
+export const PROFILE_ELASTIC = 1;
+
+const M_NOT_OBJECT = new Lit('record is not a JSON object: ');
+const M_NOT_DI = new Lit('not a JumpCloud Directory Insights event: the record has no `message` holding a JSON object and no `event_type` or `service` field');
+const M_MSG_NOT_STRING = new Lit('not a JumpCloud Directory Insights event: `message` is not a string and the record has no `event_type` or `service` field');
+const M_MSG_NOT_OBJECT = new Lit('`message` does not hold a JSON object (and the record has no `event_type` or `service` field)');
+const M_MSG_INVALID = new Lit('`message` is not valid JSON: ');
+const M_AT = new Lit(' at offset ');
+const M_CUT = new Lit('jumpcloud.event: nesting deeper than ');
+const M_CUT2 = new Lit(' levels was cut');
+const R_END = new Lit('the text ends inside a value');
+const R_CHAR = new Lit('unexpected character');
+const R_ESCAPE = new Lit('invalid escape sequence');
+const R_UTF8 = new Lit('invalid UTF-8');
+const R_NUMBER = new Lit('invalid number');
+const R_TRAILING = new Lit('text after the JSON object');
+
+let recStart: usize = 0;
+let recEnd: usize = 0;
+
+function reason(code: i32): Lit {
+  if (code == E_END) return R_END;
+  if (code == E_ESCAPE) return R_ESCAPE;
+  if (code == E_UTF8) return R_UTF8;
+  if (code == E_NUMBER) return R_NUMBER;
+  if (code == E_TRAILING) return R_TRAILING;
+  return R_CHAR;
+}
+
+/** `"error":{"message":"<m><reason> at offset <n>"}` (no reason when code is E_NONE). */
+function errorMessage(dotted: bool, m: Lit, code: i32, at: usize): void {
+  if (dotted) key(L.L_ERROR_MESSAGE);
+  else { key(L.L_ERROR); byte(0x7b); outSetFirst(true); key(L.L_MESSAGE); }
+  byte(0x22);
+  lit(m);
+  if (code != E_NONE) { lit(reason(code)); lit(M_AT); uint(<u32>at); }
+  byte(0x22);
+  if (!dotted) byte(0x7d);
+  outSetFirst(false);
+}
+
+function hasMember(l: Lit): bool {
+  const n = memberCountGet();
+  for (let i = 0; i < n; i++) {
+    const m = memberAt(i);
+    const ks = <usize>load<u32>(m, 8), ke = <usize>load<u32>(m, 12);
+    if (spanIs(ks, ke - ks, l)) return true;
+  }
+  return false;
+}
+
+/** The record's members, except `message` when `skipMessage` and those a mapping wrote. */
+function passThrough(skipMessage: bool): void {
+  const n = memberCountGet();
+  for (let i = 0; i < n; i++) {
+    const m = memberAt(i);
+    const ks = <usize>load<u32>(m, 8), ke = <usize>load<u32>(m, 12);
+    if (skipMessage && spanIs(ks, ke - ks, L.L_MESSAGE)) continue;
+    if (clashes(ks, ke - ks)) continue;
+    if (!outFirst()) byte(0x2c);
+    const a = <usize>load<u32>(m);
+    bytes(a, <usize>load<u32>(m, 4) - a);
+    outSetFirst(false);
+  }
+}
+
+/** Not JSON at all: keep the text whole under event.original. */
+function badRecord(code: i32, at: usize): usize {
+  outReset();
+  byte(0x7b);
+  key(L.L_EVENT);
+  byte(0x7b); outSetFirst(true);
+  key(L.L_KIND); lit(L.V_PIPELINE_ERROR);
+  key(L.L_ORIGINAL); escaped(recStart, recEnd - recStart);
+  byte(0x7d); outSetFirst(false);
+  errorMessage(false, M_NOT_OBJECT, code, at);
+  byte(0x7d);
+  return outFinish();
+}
+
+/** A JSON object that is not a DI event: every field unchanged, plus event.kind and error.message. */
+function notAnEvent(m: Lit, code: i32, at: usize): usize {
+  outReset();
+  byte(0x7b);
+  passThrough(false);
+  const dottedEvent = hasMember(L.L_EVENT);
+  if (dottedEvent) key(L.L_EVENT_KIND);
+  else { key(L.L_EVENT); byte(0x7b); outSetFirst(true); key(L.L_KIND); }
+  lit(L.V_PIPELINE_ERROR);
+  if (!dottedEvent) { byte(0x7d); outSetFirst(false); }
+  errorMessage(hasMember(L.L_ERROR), m, code, at);
+  byte(0x7d);
+  return outFinish();
+}
+
+function originalFromMessage(): void { byte(0x22); bytes(msgS, msgE - msgS); byte(0x22); }
+function originalFromRecord(): void { escaped(recStart, recEnd - recStart); }
+
+export function mapRecord(rec: usize, len: usize, profile: i32): usize {
+  // Fluent Bit's length may count the NUL terminator.
+  while (len > 0 && load<u8>(rec + len - 1) == 0) len--;
+  recStart = rec;
+  recEnd = rec + len;
+  S.pos = rec;
+  S.end = rec + len;
+  S.base = rec;
+  S.esc = false;
+  S.err = E_NONE;
+  resetRecord();
+  resetCaptures(1);
+  resetCaptures(0);
+  topReset();
+  ws();
+  const objStart = S.pos;
+  let ok = walk(1, true);
+  if (ok) {
+    ws();
+    if (S.pos != S.end) ok = fail(E_TRAILING);
+  }
+  if (!ok) return badRecord(S.err, S.errAt);
+
+  let t = 0;
+  if (!msgOk) {
+    if (capKind(1, F_ET) == K_NONE && capKind(1, F_SVC) == K_NONE) {
+      const mk = capKind(1, F_MSG);
+      if (mk == K_NONE) return notAnEvent(M_NOT_DI, E_NONE, 0);
+      if (mk != K_STR) return notAnEvent(M_MSG_NOT_STRING, E_NONE, 0);
+      if (!msgIsObject) return notAnEvent(M_MSG_NOT_OBJECT, E_NONE, 0);
+      return notAnEvent(M_MSG_INVALID, msgErr, msgErrAt);
+    }
+    t = 1;
+  }
+  const esc = t == 0;
+  const textStart = esc ? msgObjStart : objStart;
+  const textEnd = esc ? msgE : recEnd;
+  useTable(t);
+  outReset();
+  byte(0x7b);
+  if (profile == PROFILE_ECS) {
+    key(L.L_MESSAGE);
+    if (esc) originalFromMessage(); else originalFromRecord();
+    topEmitted(Top.MESSAGE, true);
+    writeEcs(t, textEnd, esc);
+  } else {
+    writeElasticEvent(esc ? originalFromMessage : originalFromRecord);
+    if (writeElastic(t, textStart, textEnd, esc)) {
+      key(L.L_ERROR); byte(0x7b); outSetFirst(true); key(L.L_MESSAGE);
+      byte(0x22); lit(M_CUT); uint(<u32>TREE_MAX_DEPTH); lit(M_CUT2); byte(0x22);
+      byte(0x7d); outSetFirst(false);
+      topEmitted(Top.ERROR, true);
+    }
+  }
+  if (esc) passThrough(true);
+  byte(0x7d);
+  return outFinish();
+}

@@ -1,0 +1,211 @@
+// JSON tokenizer over raw bytes in linear memory, in one of two domains:
+// - plain: ordinary JSON text (the record Fluent Bit hands over);
+// - escaped: JSON text that is itself the content of a JSON string (the record's `message`), read in place
+//   without un-escaping it first: a quote is `\"`, a backslash `\\`, whitespace may be `\n`.
+// Reading `message` in place is what keeps the filter to one pass over its bytes.
+
+export const E_NONE: i32 = 0;
+export const E_END: i32 = 1; // text ends inside a value
+export const E_CHAR: i32 = 2; // unexpected character
+export const E_ESCAPE: i32 = 3; // bad escape sequence
+export const E_UTF8: i32 = 4; // invalid UTF-8
+export const E_NUMBER: i32 = 5;
+export const E_TRAILING: i32 = 6; // text after the value
+
+/** Scanner state (static fields are plain wasm globals). */
+@final export class S {
+  static pos: usize = 0;
+  static end: usize = 0;
+  static base: usize = 0; // start of the text, for error offsets
+  static esc: bool = false;
+  static err: i32 = E_NONE;
+  static errAt: usize = 0;
+  /** Last string's content span and whether it holds a `\\` pair (escaped domain: needs decoding to copy). */
+  static ss: usize = 0;
+  static se: usize = 0;
+  static sDecode: bool = false;
+  static sHigh: bool = false;
+}
+
+/** E_END at the end of the text (or of the enclosing string, in the escaped domain), else E_CHAR. */
+export function unexpected(): bool {
+  const p = S.pos;
+  return fail(p >= S.end || (S.esc && load<u8>(p) == 0x22) ? E_END : E_CHAR);
+}
+
+export function fail(code: i32): bool {
+  if (S.err == E_NONE) { S.err = code; S.errAt = S.pos - S.base; }
+  return false;
+}
+
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+
+/** True when some byte of `v` is `"`, `\`, < 0x20 or >= 0x80: the only bytes a string scan must look at. */
+@inline function special(v: u64): bool {
+  const q = v ^ (0x22 * ONES);
+  const b = v ^ (0x5c * ONES);
+  const t = ((q - ONES) & ~q) | ((b - ONES) & ~b) | (v - 0x20 * ONES) | v;
+  return (t & HIGHS) != 0;
+}
+
+/** Skips whitespace; in the escaped domain also `\n`, `\r`, `\t`. */
+export function ws(): void {
+  let p = S.pos;
+  const e = S.end;
+  while (p < e) {
+    const c = load<u8>(p);
+    if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) { p++; continue; }
+    if (S.esc && c == 0x5c && p + 1 < e) {
+      const d = load<u8>(p + 1);
+      if (d == 0x6e || d == 0x72 || d == 0x74) { p += 2; continue; }
+    }
+    break;
+  }
+  S.pos = p;
+}
+
+/** Is the next token a string? */
+@inline export function atQuote(): bool {
+  const p = S.pos;
+  if (p >= S.end) return false;
+  const c = load<u8>(p);
+  if (!S.esc) return c == 0x22;
+  return c == 0x5c && p + 1 < S.end && load<u8>(p + 1) == 0x22;
+}
+
+@inline function isHex(c: u8): bool {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+function hex4(p: usize): bool {
+  return p + 4 <= S.end && isHex(load<u8>(p)) && isHex(load<u8>(p + 1)) && isHex(load<u8>(p + 2)) && isHex(load<u8>(p + 3));
+}
+
+/** Validates one UTF-8 sequence at p (first byte >= 0x80); returns its length or 0. */
+function utf8(p: usize): usize {
+  const e = S.end;
+  const c = load<u8>(p);
+  let n: usize = 0;
+  let min: u32 = 0;
+  let cp: u32 = 0;
+  if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; min = 0x80; }
+  else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; min = 0x800; }
+  else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; min = 0x10000; }
+  else return 0;
+  if (p + n > e) return 0;
+  for (let i: usize = 1; i < n; i++) {
+    const d = load<u8>(p + i);
+    if ((d & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (d & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+/**
+ * Reads a string at S.pos (which must be at its quote). Sets S.ss/S.se to the content (as it stands in the
+ * text) and S.sDecode when copying it out needs decoding. False on malformed input.
+ */
+export function str(): bool {
+  const e = S.end;
+  let p = S.pos + (S.esc ? 2 : 1);
+  S.ss = p;
+  S.sDecode = false;
+  S.sHigh = false;
+  while (true) {
+    while (p + 8 <= e && !special(load<u64>(p))) p += 8;
+    if (p >= e) { S.pos = p; return fail(E_END); }
+    const c = load<u8>(p);
+    if (c == 0x22) {
+      if (S.esc) { S.pos = p; return fail(E_END); } // the enclosing string ended inside this one
+      S.se = p;
+      S.pos = p + 1;
+      return true;
+    }
+    if (c == 0x5c) {
+      if (p + 1 >= e) { S.pos = p; return fail(E_END); }
+      const d = load<u8>(p + 1);
+      if (S.esc) {
+        if (d == 0x22) { S.se = p; S.pos = p + 2; return true; }
+        if (d == 0x5c) {
+          // An escape of the inner text: `\\` then the escaped character, itself written escaped or plain.
+          S.sDecode = true;
+          p += 2;
+          if (p >= e) { S.pos = p; return fail(E_END); }
+          let x = load<u8>(p);
+          if (x == 0x5c) {
+            if (p + 1 >= e) { S.pos = p; return fail(E_END); }
+            x = load<u8>(p + 1);
+            if (x != 0x22 && x != 0x5c && x != 0x2f) { S.pos = p; return fail(E_ESCAPE); }
+            p += 2;
+          } else if (x == 0x75) {
+            if (!hex4(p + 1)) { S.pos = p; return fail(E_ESCAPE); }
+            p += 5;
+          } else if (x == 0x2f || x == 0x62 || x == 0x66 || x == 0x6e || x == 0x72 || x == 0x74) {
+            p += 1;
+          } else { S.pos = p; return fail(E_ESCAPE); }
+          continue;
+        }
+      }
+      if (d == 0x75) {
+        if (!hex4(p + 2)) { S.pos = p; return fail(E_ESCAPE); }
+        p += 6;
+        continue;
+      }
+      if (d == 0x22 || d == 0x5c || d == 0x2f || d == 0x62 || d == 0x66 || d == 0x6e || d == 0x72 || d == 0x74) {
+        p += 2;
+        continue;
+      }
+      S.pos = p;
+      return fail(E_ESCAPE);
+    }
+    if (c < 0x20) { S.pos = p; return fail(E_CHAR); }
+    if (c >= 0x80) {
+      const n = utf8(p);
+      if (n == 0) { S.pos = p; return fail(E_UTF8); }
+      S.sHigh = true;
+      p += n;
+      continue;
+    }
+    p++;
+  }
+}
+
+@inline function digit(c: u8): bool { return c >= 0x30 && c <= 0x39; }
+
+/** Reads a JSON number at S.pos. */
+export function num(): bool {
+  let p = S.pos;
+  const e = S.end;
+  if (p < e && load<u8>(p) == 0x2d) p++;
+  if (p >= e || !digit(load<u8>(p))) { S.pos = p; return fail(E_NUMBER); }
+  if (load<u8>(p) == 0x30) p++;
+  else while (p < e && digit(load<u8>(p))) p++;
+  if (p < e && load<u8>(p) == 0x2e) {
+    p++;
+    if (p >= e || !digit(load<u8>(p))) { S.pos = p; return fail(E_NUMBER); }
+    while (p < e && digit(load<u8>(p))) p++;
+  }
+  if (p < e && (load<u8>(p) | 0x20) == 0x65) {
+    p++;
+    if (p < e && (load<u8>(p) == 0x2b || load<u8>(p) == 0x2d)) p++;
+    if (p >= e || !digit(load<u8>(p))) { S.pos = p; return fail(E_NUMBER); }
+    while (p < e && digit(load<u8>(p))) p++;
+  }
+  S.pos = p;
+  return true;
+}
+
+/** Reads `true`, `false` or `null`; returns its first letter, or 0 on error. */
+export function literal(): u8 {
+  const p = S.pos;
+  const c = load<u8>(p);
+  let n: usize = 0;
+  if (c == 0x74 && p + 4 <= S.end && load<u32>(p) == 0x65757274) n = 4; // true
+  else if (c == 0x6e && p + 4 <= S.end && load<u32>(p) == 0x6c6c756e) n = 4; // null
+  else if (c == 0x66 && p + 5 <= S.end && load<u32>(p + 1) == 0x65736c61) n = 5; // false
+  if (n == 0) { unexpected(); return 0; }
+  S.pos = p + n;
+  return c;
+}

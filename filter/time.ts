@@ -1,0 +1,100 @@
+// RFC 3339 timestamps (0-9 fraction digits, `Z` or an offset) to UTC, written at micro- or millisecond precision.
+import { digits, byte } from './out';
+
+let tsSec: i64 = 0;
+let tsNanos: u32 = 0;
+
+@inline function d(p: usize): i32 { return <i32>load<u8>(p) - 0x30; }
+@inline function isD(p: usize): bool { const c = load<u8>(p); return c >= 0x30 && c <= 0x39; }
+
+function num2(p: usize): i32 { return isD(p) && isD(p + 1) ? d(p) * 10 + d(p + 1) : -1; }
+
+function daysFromCivil(y: i64, m: i64, day: i64): i64 {
+  y -= m <= 2 ? 1 : 0;
+  const era = (y >= 0 ? y : y - 399) / 400;
+  const yoe = y - era * 400;
+  const doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function daysInMonth(y: i32, m: i32): i32 {
+  if (m == 2) return (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : 28;
+  return m == 4 || m == 6 || m == 9 || m == 11 ? 30 : 31;
+}
+
+/** Parses [s, e); false when it is not an RFC 3339 date-time. */
+export function parseTime(s: usize, e: usize): bool {
+  if (e - s < 20) return false;
+  if (!(isD(s) && isD(s + 1) && isD(s + 2) && isD(s + 3))) return false;
+  const y = d(s) * 1000 + d(s + 1) * 100 + d(s + 2) * 10 + d(s + 3);
+  if (load<u8>(s + 4) != 0x2d || load<u8>(s + 7) != 0x2d || load<u8>(s + 13) != 0x3a || load<u8>(s + 16) != 0x3a) return false;
+  const t = load<u8>(s + 10) | 0x20;
+  if (t != 0x74) return false;
+  const mo = num2(s + 5), dd = num2(s + 8), hh = num2(s + 11), mi = num2(s + 14), ss = num2(s + 17);
+  if (mo < 1 || mo > 12 || dd < 1 || dd > daysInMonth(y, mo) || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59) return false;
+  let p = s + 19;
+  let nanos: u32 = 0;
+  if (load<u8>(p) == 0x2e) {
+    p++;
+    let n = 0;
+    while (p < e && isD(p)) {
+      if (n < 9) { nanos = nanos * 10 + <u32>d(p); n++; }
+      p++;
+    }
+    if (n == 0) return false;
+    while (n < 9) { nanos *= 10; n++; }
+  }
+  if (p >= e) return false;
+  let off: i64 = 0;
+  const z = load<u8>(p);
+  if ((z | 0x20) == 0x7a) {
+    p++;
+  } else if (z == 0x2b || z == 0x2d) {
+    if (p + 6 > e || load<u8>(p + 3) != 0x3a) return false;
+    const oh = num2(p + 1), om = num2(p + 4);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+    off = <i64>(oh * 3600 + om * 60);
+    if (z == 0x2d) off = -off;
+    p += 6;
+  } else return false;
+  if (p != e) return false;
+  tsSec = daysFromCivil(y, mo, dd) * 86400 + <i64>(hh * 3600 + mi * 60 + ss) - off;
+  tsNanos = nanos;
+  // Outside years 0000-9999 after the offset: not representable.
+  return tsSec >= -62167219200 && tsSec <= 253402300799;
+}
+
+function writeDate(): void {
+  let z = tsSec / 86400;
+  let secs = tsSec % 86400;
+  if (secs < 0) { secs += 86400; z -= 1; }
+  z += 719468;
+  const era = (z >= 0 ? z : z - 146096) / 146097;
+  const doe = z - era * 146097;
+  const yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const mp = (5 * doy + 2) / 153;
+  const day = doy - (153 * mp + 2) / 5 + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  byte(0x22);
+  digits(<u32>y, 4); byte(0x2d); digits(<u32>m, 2); byte(0x2d); digits(<u32>day, 2);
+  byte(0x54);
+  digits(<u32>(secs / 3600), 2); byte(0x3a); digits(<u32>(secs / 60 % 60), 2); byte(0x3a); digits(<u32>(secs % 60), 2);
+}
+
+/** `"…SS[.ffffff]Z"`: microseconds truncated, no fraction when they are 0 (the Sekoia shape). */
+export function writeMicros(): void {
+  writeDate();
+  const us = tsNanos / 1000;
+  if (us != 0) { byte(0x2e); digits(us, 6); }
+  byte(0x5a); byte(0x22);
+}
+
+/** `"…SS.mmmZ"`: always three digits (the Elastic shape). */
+export function writeMillis(): void {
+  writeDate();
+  byte(0x2e); digits(tsNanos / 1000000, 3);
+  byte(0x5a); byte(0x22);
+}

@@ -1,0 +1,283 @@
+// One validating pass over a JSON object that captures the spans of the fields the mappings need.
+// Iterative (an explicit stack in linear memory): WAMR's native stack is 8 KiB and records may nest
+// 10,000 levels deep.
+import { Area } from './mem';
+import { S, ws, atQuote, str, num, literal, fail, unexpected, E_END, E_CHAR } from './scan';
+import {
+  lookup, KCTX, KNONE, NF, C_SKIP, C_ROOT, C_CHANGES, C_CHANGE, F_CH_FIELD, F_CH_TO, F_MSG,
+} from './keys';
+
+export const K_NONE: u8 = 0;
+export const K_STR: u8 = 1;
+export const K_NUM: u8 = 2;
+export const K_TRUE: u8 = 3;
+export const K_FALSE: u8 = 4;
+export const K_NULL: u8 = 5;
+export const K_OBJ: u8 = 6;
+export const K_ARR: u8 = 7;
+
+/** Capture flags. */
+export const X_DECODE: u8 = 1; // escaped-domain string holding `\\`: decode when copying
+export const X_EMPTY: u8 = 2; // object or array without members
+
+// Two capture tables: 0 = the event inside `message`, 1 = the record itself (form 2).
+const capS = new StaticArray<u32>(2 * NF);
+const capE = new StaticArray<u32>(2 * NF);
+const capK = new StaticArray<u8>(2 * NF);
+const capX = new StaticArray<u8>(2 * NF);
+
+// changes[]: per table a list of rows {field, from, to} × {start, end, kind|flags<<8}.
+const ROW: usize = 36;
+const rows0 = new Area(64 * ROW);
+const rows1 = new Area(64 * ROW);
+let rowCount0: i32 = 0;
+let rowCount1: i32 = 0;
+
+// Record members (form 1 pass-through): {member start, member end, key start, key end}.
+const members = new Area(64 * 16);
+let memberCount: i32 = 0;
+
+// The `message` probe's outcome.
+export let msgOk: bool = false;
+export let msgS: usize = 0; // content span of the record's `message` string (escaped text)
+export let msgE: usize = 0;
+export let msgErr: i32 = 0;
+export let msgErrAt: usize = 0;
+export let msgIsObject: bool = false; // message started with `{`
+export let msgObjStart: usize = 0; // where the embedded object starts
+
+// Walker stack: 8 bytes an entry: kind, ctx, field+1, (unused), start.
+const stack = new Area(256 * 8);
+let sp: i32 = 0;
+
+export function capKind(t: i32, f: i32): u8 { return unchecked(capK[t * NF + f]); }
+export function capStart(t: i32, f: i32): usize { return <usize>unchecked(capS[t * NF + f]); }
+export function capEnd(t: i32, f: i32): usize { return <usize>unchecked(capE[t * NF + f]); }
+export function capFlags(t: i32, f: i32): u8 { return unchecked(capX[t * NF + f]); }
+
+export function rowCount(t: i32): i32 { return t == 0 ? rowCount0 : rowCount1; }
+/** Address of field `f` (0 field, 1 from, 2 to) of change row `i`: {start, end, kind | flags << 8}. */
+export function rowAt(t: i32, i: i32, f: i32): usize {
+  return (t == 0 ? rows0.ptr : rows1.ptr) + <usize>i * ROW + <usize>f * 12;
+}
+export function memberCountGet(): i32 { return memberCount; }
+export function memberAt(i: i32): usize { return members.ptr + <usize>i * 16; }
+
+export function resetCaptures(t: i32): void {
+  const b = t * NF;
+  for (let i = 0; i < NF; i++) unchecked(capK[b + i] = K_NONE);
+  if (t == 0) rowCount0 = 0; else rowCount1 = 0;
+}
+
+export function resetRecord(): void {
+  memberCount = 0;
+  msgOk = false;
+  msgIsObject = false;
+  msgErr = 0;
+  msgS = 0;
+  msgE = 0;
+}
+
+function capture(t: i32, f: i32, k: u8, s: usize, e: usize, x: u8): void {
+  if (f == KNONE) return;
+  if (f >= F_CH_FIELD && f <= F_CH_TO) {
+    const n = t == 0 ? rowCount0 : rowCount1;
+    if (n == 0) return;
+    const p = rowAt(t, n - 1, f - F_CH_FIELD);
+    store<u32>(p, <u32>s);
+    store<u32>(p, <u32>e, 4);
+    store<u32>(p, <u32>k | (<u32>x << 8), 8);
+    return;
+  }
+  const i = t * NF + f;
+  unchecked(capS[i] = <u32>s);
+  unchecked(capE[i] = <u32>e);
+  unchecked(capK[i] = k);
+  unchecked(capX[i] = x);
+}
+
+function newRow(t: i32): void {
+  const a = t == 0 ? rows0 : rows1;
+  const n = t == 0 ? rowCount0 : rowCount1;
+  a.ensure(<usize>(n + 1) * ROW);
+  const p = a.ptr + <usize>n * ROW;
+  store<u32>(p, 0, 8);
+  store<u32>(p, 0, 20);
+  store<u32>(p, 0, 32);
+  if (t == 0) rowCount0 = n + 1; else rowCount1 = n + 1;
+}
+
+@inline function push(kind: u8, ctx: u8, field: i32, start: usize): void {
+  stack.ensure(<usize>(sp + 1) * 8);
+  const p = stack.ptr + <usize>sp * 8;
+  store<u8>(p, kind);
+  store<u8>(p, ctx, 1);
+  store<u8>(p, <u8>(field + 1), 2);
+  store<u32>(p, <u32>start, 4);
+  sp++;
+}
+
+const V_VALUE = 0;
+const V_AFTER = 1;
+const V_KEY = 2;
+
+/**
+ * Walks the object at S.pos into capture table `t`. `isRecord`: this is the record itself, so its root
+ * members are listed and a root `message` string is probed for an embedded event (walked into table 0).
+ */
+export function walk(t: i32, isRecord: bool): bool {
+  const base = sp;
+  let ctx: u8 = C_ROOT;
+  let field: i32 = KNONE;
+  let state = V_VALUE;
+  let memberStart: usize = 0;
+  let keyS: usize = 0;
+  let keyE: usize = 0;
+  ws();
+  if (S.pos >= S.end) { sp = base; return fail(E_END); }
+  if (load<u8>(S.pos) != 0x7b) { sp = base; return unexpected(); }
+  while (true) {
+    if (state == V_VALUE) {
+      ws();
+      if (S.pos >= S.end) { sp = base; return fail(E_END); }
+      const c = load<u8>(S.pos);
+      if (c == 0x7b || c == 0x5b) {
+        push(c == 0x7b ? K_OBJ : K_ARR, ctx, field, S.pos);
+        if (ctx == C_CHANGE && c == 0x7b) newRow(t);
+        S.pos++;
+        ws();
+        if (S.pos < S.end && load<u8>(S.pos) == (c == 0x7b ? 0x7d : 0x5d)) {
+          S.pos++;
+          sp--;
+          capture(t, field, c == 0x7b ? K_OBJ : K_ARR, S.pos - 1, S.pos, X_EMPTY);
+          state = V_AFTER;
+          continue;
+        }
+        if (c == 0x7b) { state = V_KEY; continue; }
+        ctx = ctx == C_CHANGES ? C_CHANGE : C_SKIP;
+        field = KNONE;
+        continue;
+      }
+      if (atQuote()) {
+        if (isRecord && field == F_MSG && sp == base + 1) {
+          if (!probeMessage()) { sp = base; return false; }
+        } else {
+          if (!str()) { sp = base; return false; }
+          capture(t, field, K_STR, S.ss, S.se, S.sDecode ? X_DECODE : 0);
+        }
+        state = V_AFTER;
+        continue;
+      }
+      const start = S.pos;
+      if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+        if (!num()) { sp = base; return false; }
+        capture(t, field, K_NUM, start, S.pos, 0);
+      } else {
+        const l = literal();
+        if (l == 0) { sp = base; return false; }
+        capture(t, field, l == 0x74 ? K_TRUE : l == 0x66 ? K_FALSE : K_NULL, start, S.pos, 0);
+      }
+      state = V_AFTER;
+      continue;
+    }
+    if (state == V_AFTER) {
+      if (sp == base) return true;
+      if (isRecord && sp == base + 1 && memberStart != 0) {
+        members.ensure(<usize>(memberCount + 1) * 16);
+        const m = members.ptr + <usize>memberCount * 16;
+        store<u32>(m, <u32>memberStart);
+        store<u32>(m, <u32>S.pos, 4);
+        store<u32>(m, <u32>keyS, 8);
+        store<u32>(m, <u32>keyE, 12);
+        memberCount++;
+        memberStart = 0;
+      }
+      ws();
+      if (S.pos >= S.end) { sp = base; return fail(E_END); }
+      const c = load<u8>(S.pos);
+      const top = stack.ptr + <usize>(sp - 1) * 8;
+      const kind = load<u8>(top);
+      if (c == 0x2c) {
+        S.pos++;
+        if (kind == K_OBJ) { state = V_KEY; continue; }
+        ctx = load<u8>(top, 1) == C_CHANGES ? C_CHANGE : C_SKIP;
+        field = KNONE;
+        state = V_VALUE;
+        continue;
+      }
+      if (c == (kind == K_OBJ ? 0x7d : 0x5d)) {
+        S.pos++;
+        sp--;
+        capture(t, <i32>load<u8>(top, 2) - 1, kind, <usize>load<u32>(top, 4), S.pos, 0);
+        continue;
+      }
+      sp = base;
+      return unexpected();
+    }
+    // V_KEY
+    ws();
+    if (!atQuote()) { sp = base; return unexpected(); }
+    const ks = S.pos;
+    if (!str()) { sp = base; return false; }
+    keyS = S.ss;
+    keyE = S.se;
+    const decode = S.sDecode;
+    ws();
+    if (S.pos >= S.end) { sp = base; return fail(E_END); }
+    if (load<u8>(S.pos) != 0x3a) { sp = base; return unexpected(); }
+    S.pos++;
+    const top = stack.ptr + <usize>(sp - 1) * 8;
+    const pctx = load<u8>(top, 1);
+    // The object's own context came from its key; its members are looked up in it.
+    const octx = sp == base + 1 ? C_ROOT : pctx;
+    if (isRecord && sp == base + 1) memberStart = ks;
+    const r = octx == C_SKIP || decode ? KNONE : lookup(octx, keyS, keyE - keyS);
+    if (r >= KCTX) { ctx = <u8>(r - KCTX); field = KNONE; }
+    else { ctx = C_SKIP; field = r; }
+    state = V_VALUE;
+  }
+}
+
+/**
+ * The record's root `message` is a string: try to read it as an embedded JSON object in place (escaped
+ * domain, table 0). Whatever the outcome, the string's extent is found and captured in table 1.
+ */
+function probeMessage(): bool {
+  const q = S.pos;
+  S.esc = true;
+  S.pos = q + 1;
+  const savedErr = S.err;
+  const savedBase = S.base;
+  S.base = q + 1;
+  ws();
+  msgIsObject = S.pos < S.end && load<u8>(S.pos) == 0x7b;
+  msgObjStart = S.pos;
+  resetCaptures(0);
+  let ok = msgIsObject && walk(0, false);
+  if (ok) {
+    ws();
+    if (S.pos < S.end && load<u8>(S.pos) == 0x22) {
+      msgS = q + 1;
+      msgE = S.pos;
+      S.pos++;
+    } else {
+      ok = fail(S.pos >= S.end ? E_END : E_CHAR);
+    }
+  }
+  msgOk = ok;
+  if (!ok) {
+    msgErr = S.err;
+    msgErrAt = S.errAt;
+  }
+  S.err = savedErr;
+  S.base = savedBase;
+  S.esc = false;
+  if (!ok) {
+    S.pos = q;
+    if (!str()) return false;
+    msgS = S.ss;
+    msgE = S.se;
+  }
+  capture(1, F_MSG, K_STR, msgS, msgE, 0);
+  return true;
+}

@@ -1,0 +1,127 @@
+// Contracts between the collector's modules. Data flows one way:
+// DI API → di/client → collector → forward/client → Fluent Bit.
+
+/** One Directory Insights event as the collector carries it: the exact JSON text received plus what it needs to know. */
+export interface RawEvent {
+  /** `id` of the event (24-hex ObjectId or UUID). */
+  readonly id: string;
+  /** `timestamp` exactly as received (RFC 3339, 0-9 fraction digits). */
+  readonly timestamp: string;
+  /** The event's JSON text byte for byte as it stood in the API's answer. */
+  readonly text: string;
+}
+
+/** The time of an event with nanoseconds, as Fluent Bit's EventTime carries it. */
+export interface EventTime {
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+/** A query of one org and one service over a time window. Bounds are RFC 3339 UTC strings. */
+export interface DiQuery {
+  readonly service: string;
+  readonly start: string;
+  readonly end: string;
+  /** Sent as `x-org-id` when set. */
+  readonly orgId?: string;
+}
+
+export interface DiPage {
+  readonly events: readonly RawEvent[];
+  /** `X-Search_after` of this answer, verbatim. */
+  readonly searchAfter?: string;
+  readonly resultCount: number;
+  readonly limit: number;
+}
+
+export interface DiClient {
+  /** Every page of the query, in order; retries transient faults itself, throws DiFatalError on 400/401/402/403. */
+  pages(query: DiQuery, signal?: AbortSignal): AsyncIterable<DiPage>;
+  /** `/events/count` for the same query. */
+  count(query: DiQuery, signal?: AbortSignal): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface ForwardEntry {
+  readonly time: EventTime;
+  readonly record: Readonly<Record<string, unknown>>;
+}
+
+export interface ForwardClient {
+  /**
+   * Sends the entries under `tag` as one or more chunks and resolves once Fluent Bit acked all of them.
+   * Resends across reconnects until acked; waits (backpressure) while in-flight chunks are at their bound.
+   * Rejects only when the client is closed or a fatal error (e.g. auth failure) happened.
+   */
+  send(tag: string, entries: readonly ForwardEntry[]): Promise<void>;
+  /** Waits for in-flight chunks up to `timeoutMs`, then closes. Resolves true when everything was acked. */
+  close(timeoutMs?: number): Promise<boolean>;
+}
+
+/** Structured logger (pino-compatible subset). Secrets never go into its arguments. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Hooks the network clients call so metrics stay out of their code. All optional. */
+export interface DiHooks {
+  onRetry?(info: { reason: string; status?: number; delayMs: number; query: DiQuery }): void;
+  onApiError?(info: { status: number; query: DiQuery }): void;
+  onPage?(info: { events: number; query: DiQuery }): void;
+}
+
+export interface ForwardHooks {
+  onAck?(info: { chunk: string; entries: number }): void;
+  onReconnect?(info: { attempt: number; delayMs: number; error?: string }): void;
+}
+
+/** Where time comes from: the wall clock, or a shared accelerated clock in tests and the demo (see clock.ts). */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms` of this clock's time (or earlier when the signal aborts). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export type DiAuth =
+  | { readonly kind: 'apiKey'; readonly apiKey: string }
+  | { readonly kind: 'oauth'; readonly clientId: string; readonly clientSecret: string; readonly tokenUrl: string };
+
+export type ForwardTarget =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** The validated configuration of one collector process (config.ts builds it from flags, env and file). */
+export interface CollectorConfig {
+  /** Base URL up to `/insights/directory/v1`, no trailing slash. */
+  readonly apiUrl: string;
+  readonly auth: DiAuth;
+  /** Org ids sent as `x-org-id`; empty: one stream per service without the header. */
+  readonly orgIds: readonly string[];
+  /** Service names as the API spells them; default ['all']. Never whitelisted. */
+  readonly services: readonly string[];
+  readonly pageLimit: number; // 10000
+  readonly requestTimeoutMs: number;
+  readonly forward: ForwardTarget;
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly verify: boolean; readonly servername?: string };
+  readonly sharedKey?: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Tag template: `{service}` and `{org}` are replaced; default `jumpcloud.{service}`. */
+  readonly tag: string;
+  readonly stateDir: string;
+  /** First start: collect from this instant (epoch ms), computed from --since. */
+  readonly sinceMs: number;
+  readonly lagMs: number;
+  readonly overlapMs: number;
+  readonly intervalMs: number;
+  readonly once: boolean;
+  /** Parallel time slices for a backfill. */
+  readonly backfillSlices: number;
+  /** Bound on remembered ids per stream. */
+  readonly maxSeenIds: number;
+  readonly metrics?: { readonly host: string; readonly port: number };
+}
