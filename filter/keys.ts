@@ -21,6 +21,7 @@ export const T_IB: u8 = 21;
 export const T_SYS: u8 = 22;
 export const T_KEEP: u8 = 23; // copied as is (changes)
 export const T_OTHER: u8 = 24;
+export const T_KEEPIN: u8 = 25; // dropped when empty itself, its contents copied as is (changes)
 
 // Captured scalar fields of a raw event (index into the capture table).
 export const F_ID: i32 = 0;
@@ -159,7 +160,7 @@ const dropped = ['@version', 'version', 'timestamp', 'client_ip', 'src_ip', 'id'
 for (let i = 0; i < dropped.length; i++) add(T_ROOT, dropped[i], KDROP);
 add(T_ROOT, 'initiated_by', KCTX + T_IB);
 add(T_ROOT, 'system', KCTX + T_SYS);
-add(T_ROOT, 'changes', KCTX + T_KEEP);
+add(T_ROOT, 'changes', KCTX + T_KEEPIN);
 add(T_IB, 'id', KDROP);
 add(T_IB, 'email', KDROP);
 add(T_IB, 'username', KDROP);

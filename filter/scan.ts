@@ -163,8 +163,13 @@ export function str(): bool {
     if (c < 0x20) { S.pos = p; return fail(E_CHAR); }
     if (c >= 0x80) {
       const n = utf8(p);
-      if (n == 0) { S.pos = p; return fail(E_UTF8); }
       S.sHigh = true;
+      if (n == 0) {
+        // The embedded event must be UTF-8; the record's own fields are carried byte for byte whatever they hold.
+        if (S.esc) { S.pos = p; return fail(E_UTF8); }
+        p++;
+        continue;
+      }
       p += n;
       continue;
     }

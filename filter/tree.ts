@@ -3,14 +3,16 @@
 // Iterative like the walker, and cut at a stated depth.
 import { Area } from './mem';
 import { S, ws, str, num, literal } from './scan';
-import { lookup, KCTX, KDROP, T_KEEP, T_OTHER } from './keys';
+import { lookup, KCTX, KDROP, T_KEEP, T_KEEPIN, T_OTHER } from './keys';
 import { P, byte, bytes, content, rollback, outFirst, outSetFirst, elem } from './out';
 
 export const TREE_MAX_DEPTH: i32 = 32;
 /** Set when a subtree deeper than TREE_MAX_DEPTH was cut. */
 export let treeCut: bool = false;
+/** Inside `changes`: whether a non-empty value was written (it is dropped when nothing would survive pruning). */
+let keptLeaf: bool = false;
 
-// Stack: kind ('{' or '['), ctx, parent's first flag, (unused), roll-back mark.
+// Stack: kind ('{' or '['), children's ctx, parent's first flag, kept even when empty, roll-back mark.
 const stack = new Area(64 * 8);
 
 /** Skips one (already validated) value at S.pos. */
@@ -60,8 +62,11 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
         stack.ensure(<usize>(depth + 1) * 8);
         const t = stack.ptr + <usize>depth * 8;
         store<u8>(t, c);
-        store<u8>(t, ctx, 1);
+        store<u8>(t, ctx == T_KEEPIN ? T_KEEP : ctx, 1);
         store<u8>(t, memberFirst ? 1 : 0, 2);
+        // 1: kept even when empty (inside changes); 2: changes itself, kept when some value in it is not empty.
+        store<u8>(t, keep ? 1 : ctx == T_KEEPIN ? 2 : 0, 3);
+        if (ctx == T_KEEPIN) { keptLeaf = false; ctx = T_KEEP; }
         store<u32>(t, <u32>memberMark, 4);
         depth++;
         byte(c);
@@ -76,12 +81,12 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
       if (c == 0x22 || c == 0x5c) {
         str();
         if (S.se == S.ss && !keep) rollback(memberMark, memberFirst);
-        else { byte(0x22); content(S.ss, S.se, S.sDecode); byte(0x22); }
+        else { byte(0x22); content(S.ss, S.se, S.sDecode); byte(0x22); if (S.se != S.ss) keptLeaf = true; }
       } else {
         const a = S.pos;
         if (c == 0x2d || (c >= 0x30 && c <= 0x39)) num(); else literal();
         if (c == 0x6e && !keep) rollback(memberMark, memberFirst);
-        else bytes(a, S.pos - a);
+        else { bytes(a, S.pos - a); if (c != 0x6e) keptLeaf = true; }
       }
       state = 1;
       continue;
@@ -98,7 +103,8 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
       S.pos++;
       depth--;
       const parentFirst = load<u8>(t, 2) != 0;
-      if (outFirst() && ctx != T_KEEP) {
+      const keepMode = load<u8>(t, 3);
+      if ((outFirst() && keepMode == 0) || (keepMode == 2 && !keptLeaf)) {
         rollback(<usize>load<u32>(t, 4), parentFirst);
       } else {
         byte(kind == 0x7b ? 0x7d : 0x5d);

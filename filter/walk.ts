@@ -219,9 +219,8 @@ export function walk(t: i32, isRecord: bool): bool {
     if (!atQuote()) { sp = base; return unexpected(); }
     const ks = S.pos;
     if (!str()) { sp = base; return false; }
-    keyS = S.ss;
-    keyE = S.se;
     const decode = S.sDecode;
+    const kS = S.ss, kE = S.se;
     ws();
     if (S.pos >= S.end) { sp = base; return fail(E_END); }
     if (load<u8>(S.pos) != 0x3a) { sp = base; return unexpected(); }
@@ -230,8 +229,8 @@ export function walk(t: i32, isRecord: bool): bool {
     const pctx = load<u8>(top, 1);
     // The object's own context came from its key; its members are looked up in it.
     const octx = sp == base + 1 ? C_ROOT : pctx;
-    if (isRecord && sp == base + 1) memberStart = ks;
-    const r = octx == C_SKIP || decode ? KNONE : lookup(octx, keyS, keyE - keyS);
+    if (isRecord && sp == base + 1) { memberStart = ks; keyS = kS; keyE = kE; }
+    const r = octx == C_SKIP || decode ? KNONE : lookup(octx, kS, kE - kS);
     if (r >= KCTX) { ctx = <u8>(r - KCTX); field = KNONE; }
     else { ctx = C_SKIP; field = r; }
     state = V_VALUE;

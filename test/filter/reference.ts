@@ -16,6 +16,9 @@ const sub = (o: Obj, k: string): Obj => (isObj(o[k]) ? (o[k] as Obj) : {});
 /** Elasticsearch `ip` accepts what node accepts, minus zone ids. */
 export const validIp = (v: unknown): v is string => typeof v === 'string' && !v.includes('%') && isIP(v) !== 0;
 
+/** Own property even for "__proto__" (JSON.parse makes it one; plain assignment would set the prototype). */
+const define = (o: Obj, k: string, v: Json): void => { Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true }); };
+
 /** Removes empty values (null, "", {}, []) recursively; undefined when nothing is left. */
 export function prune(v: Json | undefined): Json | undefined {
   if (v === null || v === undefined || v === '') return undefined;
@@ -27,7 +30,7 @@ export function prune(v: Json | undefined): Json | undefined {
     const o: Obj = {};
     for (const [k, x] of Object.entries(v)) {
       const p = prune(x);
-      if (p !== undefined) o[k] = p;
+      if (p !== undefined) define(o, k, p);
     }
     return Object.keys(o).length ? o : undefined;
   }
@@ -214,12 +217,12 @@ export function elastic(ev: Obj, original: string): Obj {
   const tree: Obj = {};
   for (const [k, v] of Object.entries(ev)) {
     if (DROPPED.includes(k)) continue;
-    if (k === 'changes') { if (!(Array.isArray(v) && v.length === 0) && v !== null && v !== '') tree[k] = v; continue; }
+    if (k === 'changes') { if (prune(v) !== undefined) define(tree, k, v); continue; }
     let x = v;
     if (k === 'initiated_by' && isObj(v)) x = Object.fromEntries(Object.entries(v).filter(([kk]) => !['id', 'email', 'username'].includes(kk)));
     if (k === 'system' && isObj(v)) x = Object.fromEntries(Object.entries(v).filter(([kk]) => !['id', 'hostname'].includes(kk)));
     const p = prune(x);
-    if (p !== undefined) tree[k] = p;
+    if (p !== undefined) define(tree, k, p);
   }
   if (Object.keys(tree).length) set(o, 'jumpcloud.event', tree);
   return o;
@@ -246,7 +249,7 @@ export function expected(profile: 'ecs' | 'elastic', recordText: string): Obj | 
   if (found.form === 1) {
     for (const [k, v] of Object.entries(record)) {
       if (k === 'message') continue;
-      if (!(k in mapped)) mapped[k] = v;
+      if (!Object.prototype.hasOwnProperty.call(mapped, k)) define(mapped, k, v as Json);
     }
   }
   return mapped;
