@@ -1,5 +1,5 @@
 // Reading captured fields and writing them out: the vocabulary both profiles are written in.
-import { Lit, spanIs } from './mem';
+import { Lit, spanIs, same as sameBytes } from './mem';
 import { capKind, capStart, capEnd, capFlags, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE } from './walk';
 import { key, str, byte, content, elem } from './out';
 import { isIp } from './ip';
@@ -9,13 +9,13 @@ let T: i32 = 0;
 export function useTable(t: i32): void { T = t; }
 
 /** A non-empty string? (`""` never produces a field.) */
-export function has(f: i32): bool { return capKind(T, f) == K_STR && capEnd(T, f) > capStart(T, f); }
-export function isBool(f: i32): bool { const k = capKind(T, f); return k == K_TRUE || k == K_FALSE; }
-export function isTrue(f: i32): bool { return capKind(T, f) == K_TRUE; }
-export function isNum(f: i32): bool { return capKind(T, f) == K_NUM; }
-export function plain(f: i32): bool { return (capFlags(T, f) & X_DECODE) == 0; }
-export function s(f: i32): usize { return capStart(T, f); }
-export function e(f: i32): usize { return capEnd(T, f); }
+@inline export function has(f: i32): bool { return capKind(T, f) == K_STR && capEnd(T, f) > capStart(T, f); }
+@inline export function isBool(f: i32): bool { const k = capKind(T, f); return k == K_TRUE || k == K_FALSE; }
+@inline export function isTrue(f: i32): bool { return capKind(T, f) == K_TRUE; }
+@inline export function isNum(f: i32): bool { return capKind(T, f) == K_NUM; }
+@inline export function plain(f: i32): bool { return (capFlags(T, f) & X_DECODE) == 0; }
+@inline export function s(f: i32): usize { return capStart(T, f); }
+@inline export function e(f: i32): usize { return capEnd(T, f); }
 
 /** Does string field f hold exactly `l`? */
 export function is(f: i32, l: Lit): bool { return has(f) && plain(f) && spanIs(s(f), e(f) - s(f), l); }
@@ -23,7 +23,7 @@ export function is(f: i32, l: Lit): bool { return has(f) && plain(f) && spanIs(s
 export function hasIp(f: i32): bool { return has(f) && plain(f) && isIp(s(f), e(f)); }
 
 /** `"name":"<f>"` when f is a non-empty string. */
-export function copy(name: Lit, f: i32): void {
+@inline export function copy(name: Lit, f: i32): void {
   if (!has(f)) return;
   key(name);
   str(s(f), e(f), !plain(f));
@@ -41,7 +41,7 @@ export function raw(f: i32): void {
 /** Same string content? (Distinct values of related.*) */
 export function same(a: i32, b: i32): bool {
   const n = e(a) - s(a);
-  return n == e(b) - s(b) && plain(a) == plain(b) && memory.compare(s(a), s(b), n) == 0;
+  return n == e(b) - s(b) && plain(a) == plain(b) && sameBytes(s(a), s(b), n);
 }
 
 /** Appends f as an array element unless an earlier one (listed in `prev`, -1 for none) holds the same. */

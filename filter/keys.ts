@@ -1,6 +1,6 @@
 // Which keys the filter cares about, by context: an open-addressed table keyed by (context, key bytes),
 // so a key costs one hash and usually one compare.
-import { Lit } from './mem';
+import { Lit, same } from './mem';
 
 // Contexts: where a key stands.
 export const C_SKIP: u8 = 0; // not tracked (values still validated)
@@ -97,9 +97,9 @@ export function lookup(ctx: u8, s: usize, n: usize): i32 {
   if (n == 0) return KNONE;
   let h = hash(ctx, s, n);
   while (true) {
-    const l = tLit[h];
+    const l = unchecked(tLit[h]);
     if (l === null) return KNONE;
-    if (tCtx[h] == ctx && l.len == n && memory.compare(l.ptr, s, n) == 0) return tVal[h];
+    if (unchecked(tCtx[h]) == ctx && l.len == n && same(l.ptr, s, n)) return unchecked(tVal[h]);
     h = (h + 1) & (SIZE - 1);
   }
 }

@@ -48,7 +48,7 @@ export function outFinish(): usize {
 @inline export function lit(l: Lit): void { bytes(l.ptr, l.len); }
 
 /** `"name":` preceded by a comma when needed. */
-export function key(name: Lit): void {
+@inline export function key(name: Lit): void {
   OUT.ensure(P + name.len + 4);
   const o = OUT.ptr;
   if (!first) { store<u8>(o + P, 0x2c); P++; }
@@ -64,7 +64,7 @@ export function elem(): void {
   first = false;
 }
 
-function push(open: u8): void {
+@inline function push(open: u8): void {
   byte(open);
   wFirst[wDepth] = first;
   wDepth++;
@@ -72,7 +72,7 @@ function push(open: u8): void {
 }
 
 /** Opens `"name":{`; `close()` takes it back if nothing was written inside. */
-export function open(name: Lit): void {
+@inline export function open(name: Lit): void {
   wMark[wDepth] = <u32>P;
   wParentFirst[wDepth] = first;
   key(name);
@@ -95,7 +95,7 @@ export function openElem(): void {
 }
 
 /** Closes the innermost open object/array; returns false (and erases it) when it stayed empty. */
-export function close(closer: u8): bool {
+@inline export function close(closer: u8): bool {
   const empty = first;
   wDepth--;
   if (empty) {
@@ -201,7 +201,7 @@ export function content(s: usize, e: usize, decode: bool): void {
 }
 
 /** A JSON string from a span of the text. */
-export function str(s: usize, e: usize, decode: bool): void {
+@inline export function str(s: usize, e: usize, decode: bool): void {
   byte(0x22);
   content(s, e, decode);
   byte(0x22);

@@ -122,6 +122,8 @@ export function mapRecord(rec: usize, len: usize, profile: i32): usize {
   S.base = rec;
   S.esc = false;
   S.err = E_NONE;
+  // Only jumpcloud_ecs may skip what it never writes; the elastic profile copies the whole event.
+  S.lean = profile == PROFILE_ECS;
   resetRecord();
   resetCaptures(1);
   resetCaptures(0);

@@ -25,6 +25,8 @@ export const E_TRAILING: i32 = 6; // text after the value
   static se: usize = 0;
   static sDecode: bool = false;
   static sHigh: bool = false;
+  /** Untracked subtrees may be skipped without full validation (the ECS profile never writes them out). */
+  static lean: bool = false;
 }
 
 /** E_END at the end of the text (or of the enclosing string, in the escaped domain), else E_CHAR. */
@@ -41,16 +43,28 @@ export function fail(code: i32): bool {
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 
-/** True when some byte of `v` is `"`, `\`, < 0x20 or >= 0x80: the only bytes a string scan must look at. */
-@inline function special(v: u64): bool {
+/**
+ * High bit set in the lowest byte of `v` that is `"`, `\`, < 0x20 or >= 0x80 (the only bytes a string scan
+ * must look at); ctz of it finds that byte. Bits above the first hit may be spurious (borrows): never used.
+ */
+@inline function special(v: u64): u64 {
   const q = v ^ (0x22 * ONES);
   const b = v ^ (0x5c * ONES);
-  const t = ((q - ONES) & ~q) | ((b - ONES) & ~b) | (v - 0x20 * ONES) | v;
-  return (t & HIGHS) != 0;
+  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | (v - 0x20 * ONES) | v) & HIGHS;
 }
 
-/** Skips whitespace; in the escaped domain also `\n`, `\r`, `\t`. */
-export function ws(): void {
+/** Skips whitespace; in the escaped domain also `\n`, `\r`, `\t`. Inline fast path: compact JSON has none. */
+@inline export function ws(): void {
+  const p = S.pos;
+  if (p + 1 < S.end) {
+    const c = load<u8>(p);
+    // Not whitespace: any byte above space but `\`, and `\"` (a quote in the escaped domain).
+    if (c > 0x20 && (c != 0x5c || load<u8>(p + 1) == 0x22)) return;
+  }
+  wsSlow();
+}
+
+function wsSlow(): void {
   let p = S.pos;
   const e = S.end;
   while (p < e) {
@@ -114,7 +128,12 @@ export function str(): bool {
   S.sDecode = false;
   S.sHigh = false;
   while (true) {
-    while (p + 8 <= e && !special(load<u64>(p))) p += 8;
+    // Eight bytes a step, then straight to the first byte that matters.
+    while (p + 8 <= e) {
+      const m = special(load<u64>(p));
+      if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
+      p += 8;
+    }
     if (p >= e) { S.pos = p; return fail(E_END); }
     const c = load<u8>(p);
     if (c == 0x22) {
@@ -175,6 +194,7 @@ export function str(): bool {
     }
     p++;
   }
+  return false; // not reached: the loop returns
 }
 
 @inline function digit(c: u8): bool { return c >= 0x30 && c <= 0x39; }
@@ -213,4 +233,73 @@ export function literal(): u8 {
   if (n == 0) { unexpected(); return 0; }
   S.pos = p + n;
   return c;
+}
+
+/** High bit in the lowest byte of `v` equal to `b` (exact for the first match). */
+@inline function eqMask(v: u64, b: u64): u64 {
+  const x = v ^ (b * ONES);
+  return (x - ONES) & ~x & HIGHS;
+}
+
+/**
+ * Skips the object or array at S.pos checking only what finding its end needs: bracket depth and string
+ * extent. For subtrees a mapping never writes out; 3-4x cheaper than the tokenizer on dense JSON.
+ */
+export function skipLean(): bool {
+  const e = S.end;
+  const esc = S.esc;
+  let p = S.pos;
+  let depth = 0;
+  while (p < e) {
+    const c = load<u8>(p);
+    if (c == 0x7b || c == 0x5b) { depth++; p++; continue; }
+    if (c == 0x7d || c == 0x5d) {
+      p++;
+      if (--depth == 0) { S.pos = p; return true; }
+      continue;
+    }
+    let inString = false;
+    if (esc) {
+      if (c == 0x22) break; // the enclosing string ended
+      if (c == 0x5c) {
+        if (p + 1 >= e) break;
+        const d = load<u8>(p + 1);
+        if (d == 0x22) { inString = true; p += 2; }
+        else { p += 2; continue; } // `\n` etc.: whitespace between tokens
+      }
+    } else if (c == 0x22) { inString = true; p++; }
+    if (!inString) { p++; continue; }
+    // A string: in the escaped domain only `\` matters, in plain text `"` and `\`.
+    while (true) {
+      while (p + 8 <= e) {
+        const v = load<u64>(p);
+        const m = esc ? eqMask(v, 0x5c) : eqMask(v, 0x5c) | eqMask(v, 0x22);
+        if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
+        p += 8;
+      }
+      if (p >= e) break;
+      const x = load<u8>(p);
+      if (x == 0x22) {
+        if (esc) { S.pos = p; return fail(E_END); }
+        p++;
+        break;
+      }
+      if (x == 0x5c) {
+        if (p + 1 >= e) break;
+        const d = load<u8>(p + 1);
+        if (esc && d == 0x22) { p += 2; break; }
+        if (esc && d == 0x5c) {
+          // An escape of the inner text: `\\` then one character, itself possibly written `\"` or `\\`.
+          p += 2;
+          if (p < e && load<u8>(p) == 0x5c) p += 2; else p += 1;
+          continue;
+        }
+        p += 2;
+        continue;
+      }
+      p++;
+    }
+  }
+  S.pos = p;
+  return fail(E_END);
 }

@@ -2,9 +2,9 @@
 // Iterative (an explicit stack in linear memory): WAMR's native stack is 8 KiB and records may nest
 // 10,000 levels deep.
 import { Area } from './mem';
-import { S, ws, atQuote, str, num, literal, fail, unexpected, E_END, E_CHAR } from './scan';
+import { S, ws, atQuote, str, num, literal, fail, unexpected, skipLean, E_END, E_CHAR } from './scan';
 import {
-  lookup, KCTX, KNONE, NF, C_SKIP, C_ROOT, C_CHANGES, C_CHANGE, F_CH_FIELD, F_CH_TO, F_MSG,
+  lookup, KCTX, KNONE, NF, C_SKIP, C_ROOT, C_GEO, C_AUTH, C_CHANGES, C_CHANGE, F_CH_FIELD, F_CH_FROM, F_CH_TO, F_MSG, F_ASSOC,
 } from './keys';
 
 export const K_NONE: u8 = 0;
@@ -49,11 +49,13 @@ export let msgObjStart: usize = 0; // where the embedded object starts
 // Walker stack: 8 bytes an entry: kind, ctx, field+1, (unused), start.
 const stack = new Area(256 * 8);
 let sp: i32 = 0;
+/** Stack level of an open `association` (written out as a tree: validated in full), or -1. */
+let strictFrom: i32 = -1;
 
-export function capKind(t: i32, f: i32): u8 { return unchecked(capK[t * NF + f]); }
-export function capStart(t: i32, f: i32): usize { return <usize>unchecked(capS[t * NF + f]); }
-export function capEnd(t: i32, f: i32): usize { return <usize>unchecked(capE[t * NF + f]); }
-export function capFlags(t: i32, f: i32): u8 { return unchecked(capX[t * NF + f]); }
+@inline export function capKind(t: i32, f: i32): u8 { return unchecked(capK[t * NF + f]); }
+@inline export function capStart(t: i32, f: i32): usize { return <usize>unchecked(capS[t * NF + f]); }
+@inline export function capEnd(t: i32, f: i32): usize { return <usize>unchecked(capE[t * NF + f]); }
+@inline export function capFlags(t: i32, f: i32): u8 { return unchecked(capX[t * NF + f]); }
 
 export function rowCount(t: i32): i32 { return t == 0 ? rowCount0 : rowCount1; }
 /** Address of field `f` (0 field, 1 from, 2 to) of change row `i`: {start, end, kind | flags << 8}. */
@@ -78,7 +80,7 @@ export function resetRecord(): void {
   msgE = 0;
 }
 
-function capture(t: i32, f: i32, k: u8, s: usize, e: usize, x: u8): void {
+@inline function capture(t: i32, f: i32, k: u8, s: usize, e: usize, x: u8): void {
   if (f == KNONE) return;
   if (f >= F_CH_FIELD && f <= F_CH_TO) {
     const n = t == 0 ? rowCount0 : rowCount1;
@@ -127,6 +129,7 @@ const V_KEY = 2;
  */
 export function walk(t: i32, isRecord: bool): bool {
   const base = sp;
+  strictFrom = -1;
   let ctx: u8 = C_ROOT;
   let field: i32 = KNONE;
   let state = V_VALUE;
@@ -142,6 +145,15 @@ export function walk(t: i32, isRecord: bool): bool {
       if (S.pos >= S.end) { sp = base; return fail(E_END); }
       const c = load<u8>(S.pos);
       if (c == 0x7b || c == 0x5b) {
+        // Subtrees the profile never writes out need only their end found (changes' from/to: only their kind).
+        if (S.lean && t == 0 && strictFrom < 0 && ctx == C_SKIP && (field == KNONE || field == F_CH_FROM || field == F_CH_TO)) {
+          const start = S.pos;
+          if (!skipLean()) { sp = base; return false; }
+          capture(t, field, c == 0x7b ? K_OBJ : K_ARR, start, S.pos, 0);
+          state = V_AFTER;
+          continue;
+        }
+        if (field == F_ASSOC) strictFrom = sp;
         push(c == 0x7b ? K_OBJ : K_ARR, ctx, field, S.pos);
         if (ctx == C_CHANGE && c == 0x7b) newRow(t);
         S.pos++;
@@ -149,6 +161,7 @@ export function walk(t: i32, isRecord: bool): bool {
         if (S.pos < S.end && load<u8>(S.pos) == (c == 0x7b ? 0x7d : 0x5d)) {
           S.pos++;
           sp--;
+          if (sp == strictFrom) strictFrom = -1;
           capture(t, field, c == 0x7b ? K_OBJ : K_ARR, S.pos - 1, S.pos, X_EMPTY);
           state = V_AFTER;
           continue;
@@ -208,6 +221,7 @@ export function walk(t: i32, isRecord: bool): bool {
       if (c == (kind == K_OBJ ? 0x7d : 0x5d)) {
         S.pos++;
         sp--;
+        if (sp == strictFrom) strictFrom = -1;
         capture(t, <i32>load<u8>(top, 2) - 1, kind, <usize>load<u32>(top, 4), S.pos, 0);
         continue;
       }
@@ -231,7 +245,12 @@ export function walk(t: i32, isRecord: bool): bool {
     const octx = sp == base + 1 ? C_ROOT : pctx;
     if (isRecord && sp == base + 1) { memberStart = ks; keyS = kS; keyE = kE; }
     const r = octx == C_SKIP || decode ? KNONE : lookup(octx, kS, kE - kS);
-    if (r >= KCTX) { ctx = <u8>(r - KCTX); field = KNONE; }
+    if (r >= KCTX) {
+      ctx = <u8>(r - KCTX);
+      field = KNONE;
+      // geoip and auth_context feed only the elastic profile.
+      if (S.lean && (ctx == C_GEO || ctx == C_AUTH)) ctx = C_SKIP;
+    }
     else { ctx = C_SKIP; field = r; }
     state = V_VALUE;
   }

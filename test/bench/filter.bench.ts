@@ -1,0 +1,140 @@
+// `npm run bench` (filter part): records/s of the wasm filter through the ABI harness, the 2,000,000-call
+// memory check, and — when FLUENT_BIT_BIN points to a Fluent Bit — the time per record inside it for no
+// filter, an identity wasm filter and each profile, as ratios measured in one run.
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FilterHost, WASM_PATH } from '../harness/wasm-filter.js';
+import { seedMix, mix29, avgBytes } from './records.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const IDENTITY = join(root, 'build/identity.wasm');
+
+function buildIdentity(): void {
+  // Its own asconfig: asc would otherwise pick up the filter's and overwrite build/jumpcloud.*.
+  execFileSync(join(root, 'node_modules/.bin/asc'), ['test/bench/identity/identity.ts', '--config', 'test/bench/identity/asconfig.json', '--target', 'release'],
+    { cwd: root, stdio: 'inherit' });
+}
+
+/** Calls per second of `fn` over the records for about `ms`. */
+function harnessRate(host: FilterHost, fn: string, records: string[], ms = 1500): number {
+  const bytes = records.map((r) => new TextEncoder().encode(r));
+  for (let i = 0; i < 2000; i++) host.callBytes(fn, bytes[i % bytes.length]!);
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    for (let i = 0; i < 500; i++) host.callBytes(fn, bytes[(n + i) % bytes.length]!);
+    n += 500;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+function fluentBitRun(bin: string, dir: string, file: string, filter: string): number {
+  const conf = join(dir, 'bench.conf');
+  writeFileSync(join(dir, 'parsers.conf'), '[PARSER]\n    Name json\n    Format json\n');
+  writeFileSync(conf, `[SERVICE]
+    Flush 1
+    Grace 1
+    Log_Level error
+    Parsers_File ${join(dir, 'parsers.conf')}
+[INPUT]
+    Name tail
+    Path ${file}
+    Read_From_Head true
+    Exit_On_Eof true
+    Parser json
+    Buffer_Chunk_Size 1M
+    Buffer_Max_Size 8M
+    DB.locking false
+${filter}
+[OUTPUT]
+    Name null
+    Match *
+`);
+  // CPU time of all its threads (perf's task-clock): steadier than wall time on a busy machine.
+  const r = spawnSync('perf', ['stat', '-x', ',', '-e', 'task-clock', '--', bin, '-c', conf], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`fluent-bit exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  const lines = r.stderr.trim().split('\n');
+  const fbLog = lines.slice(0, -1).join('\n');
+  if (/exception|overflow|\[error\]/i.test(fbLog)) throw new Error(`fluent-bit reported: ${fbLog.slice(-2000)}`);
+  const msec = Number(lines[lines.length - 1]!.split(',')[0]);
+  if (!Number.isFinite(msec)) throw new Error(`perf stat gave no task-clock: ${r.stderr.slice(-500)}`);
+  return msec / 1000;
+}
+
+/** µs per record inside Fluent Bit: the slope between runs of n and 3n records (start-up cancels out). */
+function fluentBitPerRecord(bin: string, records: string[], filter: string, n: number): number {
+  const dir = mkdtempSync(join(tmpdir(), 'fbj-bench-'));
+  try {
+    const small = join(dir, 'small.log');
+    const large = join(dir, 'large.log');
+    const lines = (k: number): string => Array.from({ length: k }, (_, i) => records[i % records.length]).join('\n') + '\n';
+    writeFileSync(small, lines(n));
+    writeFileSync(large, lines(3 * n));
+    const samples: number[] = [];
+    for (let rep = 0; rep < 3; rep++) {
+      const a = fluentBitRun(bin, dir, small, filter);
+      const b = fluentBitRun(bin, dir, large, filter);
+      samples.push(((b - a) / (2 * n)) * 1e6);
+    }
+    samples.sort((x, y) => x - y);
+    return samples[1]!;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const wasmFilter = (path: string, fn: string): string =>
+  `[FILTER]\n    Name wasm\n    Match *\n    Wasm_Path ${path}\n    Function_Name ${fn}\n    Event_Format json\n    Accessible_Paths ${root}\n`;
+
+export async function run(): Promise<Record<string, number>> {
+  if (!existsSync(WASM_PATH)) throw new Error('build/jumpcloud.wasm is missing: run npm run build:filter');
+  buildIdentity();
+  const out: Record<string, number> = {};
+  console.log(`\n== filter: harness (Node's wasm engine), seed mix of ${seedMix.length} records, avg ${avgBytes(seedMix)} B; 2.9 KB mix avg ${avgBytes(mix29)} B`);
+  const host = new FilterHost();
+  const id = new FilterHost(IDENTITY);
+  for (const [label, recs] of [['seed', seedMix], ['2.9KB', mix29]] as const) {
+    const base = harnessRate(id, 'identity', recs);
+    const ecs = harnessRate(host, 'jumpcloud_ecs', recs);
+    const el = harnessRate(host, 'jumpcloud_elastic', recs);
+    out[`harness_${label}_identity_rps`] = Math.round(base);
+    out[`harness_${label}_ecs_rps`] = Math.round(ecs);
+    out[`harness_${label}_elastic_rps`] = Math.round(el);
+    console.log(`  ${label.padEnd(6)} identity ${Math.round(base).toLocaleString()} rec/s | jumpcloud_ecs ${Math.round(ecs).toLocaleString()} rec/s (${(base / ecs).toFixed(2)}x identity time) | jumpcloud_elastic ${Math.round(el).toLocaleString()} rec/s (${(base / el).toFixed(2)}x)`);
+  }
+
+  const mem = new FilterHost();
+  const bytes = seedMix.map((r) => new TextEncoder().encode(r));
+  for (let i = 0; i < 10_000; i++) mem.callBytes('jumpcloud_ecs', bytes[i % bytes.length]!);
+  const before = mem.memoryBytes;
+  const t0 = performance.now();
+  for (let i = 0; i < 2_000_000; i++) mem.callBytes(i & 1 ? 'jumpcloud_ecs' : 'jumpcloud_elastic', bytes[i % bytes.length]!);
+  out.memory_after_10k_bytes = before;
+  out.memory_after_2m_bytes = mem.memoryBytes;
+  console.log(`  memory: ${before} bytes after 10,000 calls, ${mem.memoryBytes} bytes after 2,000,000 more (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+  const bin = process.env.FLUENT_BIT_BIN;
+  if (!bin) {
+    console.log('  inside Fluent Bit: skipped (set FLUENT_BIT_BIN to a Fluent Bit 4.2+ binary to measure)');
+    return out;
+  }
+  const n = Number(process.env.BENCH_FB_RECORDS ?? 20_000);
+  console.log(`== filter: inside ${bin} (tail -> filter -> null; CPU time, slope of ${n} vs ${3 * n} records, median of 3)`);
+  for (const [label, recs] of [['2.9KB', mix29], ['seed', seedMix]] as const) {
+    const none = fluentBitPerRecord(bin, recs, '', n);
+    const ident = fluentBitPerRecord(bin, recs, wasmFilter(IDENTITY, 'identity'), n);
+    const ecs = fluentBitPerRecord(bin, recs, wasmFilter(WASM_PATH, 'jumpcloud_ecs'), n);
+    const el = fluentBitPerRecord(bin, recs, wasmFilter(WASM_PATH, 'jumpcloud_elastic'), n);
+    Object.assign(out, { [`fb_${label}_none_us`]: none, [`fb_${label}_identity_us`]: ident, [`fb_${label}_ecs_us`]: ecs, [`fb_${label}_elastic_us`]: el,
+      [`fb_${label}_ecs_over_identity`]: ecs / ident, [`fb_${label}_elastic_over_identity`]: el / ident });
+    console.log(`  ${label.padEnd(6)} no filter ${none.toFixed(1)} µs | identity wasm ${ident.toFixed(1)} µs | jumpcloud_ecs ${ecs.toFixed(1)} µs = ${(ecs / ident).toFixed(2)}x identity (target <= 1.6x) | jumpcloud_elastic ${el.toFixed(1)} µs = ${(el / ident).toFixed(2)}x`);
+  }
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  run().catch((e: unknown) => { console.error(e); process.exit(1); });
+}
