@@ -144,11 +144,7 @@ export function writeEcs(t: i32, textEnd: usize, esc: bool): void {
   open(L.L_SOURCE);
   copy(L.L_ADDRESS, F.F_CIP);
   if (ip) { key(L.L_IP); value(F.F_CIP); }
-  open(L.L_USER);
-  copy(L.L_EMAIL, F.F_IB_EMAIL);
-  copy(L.L_ID, F.F_IB_ID);
-  copy(L.L_NAME, F.F_IB_USER);
-  close(0x7d);
+  writeSourceUser();
   topEmitted(Top.SOURCE, close(0x7d));
 
   open(L.L_USER);
@@ -161,6 +157,15 @@ export function writeEcs(t: i32, textEnd: usize, esc: bool): void {
   topEmitted(Top.USER, close(0x7d));
 
   writeUserAgent();
+}
+
+/** source.user ← initiated_by (both profiles). */
+export function writeSourceUser(): void {
+  open(L.L_USER);
+  copy(L.L_EMAIL, F.F_IB_EMAIL);
+  copy(L.L_ID, F.F_IB_ID);
+  copy(L.L_NAME, F.F_IB_USER);
+  close(0x7d);
 }
 
 export function writeUserAgent(): void {

@@ -7,7 +7,7 @@ import { capStart, capKind, K_OBJ } from './walk';
 import { parseTime, writeMillis } from './time';
 import { writeTree, treeCut } from './tree';
 import { T_ROOT } from './keys';
-import { writeUserAgent } from './ecs';
+import { writeUserAgent, writeSourceUser } from './ecs';
 import { Top, topEmitted } from './top';
 
 /** Writes the mapped members except `event.original` (the caller writes it inside `event`). Returns whether jumpcloud.event was cut. */
@@ -46,11 +46,7 @@ export function writeElastic(t: i32, textStart: usize, textEnd: usize, esc: bool
 
   open(L.L_SOURCE);
   if (sip) { key(L.L_IP); value(F.F_SRCIP); }
-  open(L.L_USER);
-  copy(L.L_EMAIL, F.F_IB_EMAIL);
-  copy(L.L_ID, F.F_IB_ID);
-  copy(L.L_NAME, F.F_IB_USER);
-  close(0x7d);
+  writeSourceUser();
   topEmitted(Top.SOURCE, close(0x7d));
 
   open(L.L_HOST);

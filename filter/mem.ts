@@ -53,3 +53,20 @@ export class Area {
 @inline export function spanIs(s: usize, n: usize, l: Lit): bool {
   return n == l.len && same(s, l.ptr, n);
 }
+
+/** Length of the valid UTF-8 sequence at p (first byte >= 0x80) ending by e, or 0 (overlong, surrogate, > U+10FFFF, cut). */
+export function utf8Len(p: usize, e: usize): usize {
+  const c = load<u8>(p);
+  let n: usize = 0, cp: u32 = 0, min: u32 = 0;
+  if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; min = 0x80; }
+  else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; min = 0x800; }
+  else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; min = 0x10000; }
+  else return 0;
+  if (p + n > e) return 0;
+  for (let i: usize = 1; i < n; i++) {
+    const d = load<u8>(p + i);
+    if ((d & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (d & 0x3f);
+  }
+  return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : n;
+}

@@ -1,6 +1,6 @@
 // The result buffer: owned by the module, NUL-terminated, valid until the next call (Fluent Bit reads it
 // after the call returns). A tiny object writer on top with roll-back, so empty objects never appear.
-import { Area, Lit } from './mem';
+import { Area, Lit, utf8Len } from './mem';
 
 const OUT = new Area(64 * 1024);
 /** Write position (offset into OUT). */
@@ -138,23 +138,6 @@ export function escaped(src: usize, n: usize): void {
   }
   bytes(run, end - run);
   byte(0x22);
-}
-
-/** Length of the valid UTF-8 sequence at p (first byte >= 0x80), or 0. */
-function utf8Len(p: usize, e: usize): usize {
-  const c = load<u8>(p);
-  let n: usize = 0, cp: u32 = 0, min: u32 = 0;
-  if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; min = 0x80; }
-  else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; min = 0x800; }
-  else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; min = 0x10000; }
-  else return 0;
-  if (p + n > e) return 0;
-  for (let i: usize = 1; i < n; i++) {
-    const d = load<u8>(p + i);
-    if ((d & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (d & 0x3f);
-  }
-  return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : n;
 }
 
 @inline function hex(d: u8): u8 { return d < 10 ? 0x30 + d : 0x57 + d; }

@@ -1,3 +1,5 @@
+import { utf8Len } from './mem';
+
 // JSON tokenizer over raw bytes in linear memory, in one of two domains:
 // - plain: ordinary JSON text (the record Fluent Bit hands over);
 // - escaped: JSON text that is itself the content of a JSON string (the record's `message`), read in place
@@ -96,27 +98,6 @@ function hex4(p: usize): bool {
   return p + 4 <= S.end && isHex(load<u8>(p)) && isHex(load<u8>(p + 1)) && isHex(load<u8>(p + 2)) && isHex(load<u8>(p + 3));
 }
 
-/** Validates one UTF-8 sequence at p (first byte >= 0x80); returns its length or 0. */
-function utf8(p: usize): usize {
-  const e = S.end;
-  const c = load<u8>(p);
-  let n: usize = 0;
-  let min: u32 = 0;
-  let cp: u32 = 0;
-  if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; min = 0x80; }
-  else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; min = 0x800; }
-  else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; min = 0x10000; }
-  else return 0;
-  if (p + n > e) return 0;
-  for (let i: usize = 1; i < n; i++) {
-    const d = load<u8>(p + i);
-    if ((d & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (d & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
-
 /**
  * Reads a string at S.pos (which must be at its quote). Sets S.ss/S.se to the content (as it stands in the
  * text) and S.sDecode when copying it out needs decoding. False on malformed input.
@@ -181,7 +162,7 @@ export function str(): bool {
     }
     if (c < 0x20) { S.pos = p; return fail(E_CHAR); }
     if (c >= 0x80) {
-      const n = utf8(p);
+      const n = utf8Len(p, e);
       S.sHigh = true;
       if (n == 0) {
         // The embedded event must be UTF-8; the record's own fields are carried byte for byte whatever they hold.
