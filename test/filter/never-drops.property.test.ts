@@ -179,6 +179,9 @@ describe('the filter never drops a record', () => {
     fc.assert(fc.property(diEvent, fc.boolean(), fc.boolean(), (ev, form1, arrays) => {
       const depth = 10_000;
       const deep = arrays ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+      // Keep the form as chosen: a `message` holding a JSON object would make the record form 1 and carry the
+      // deep field through, which the filter does, but this test's JavaScript side cannot compare 10,000 levels.
+      delete ev.message;
       const evText = JSON.stringify(ev).replace(/^\{/, `{"deep":${deep},`);
       check(enc.encode(form1 ? JSON.stringify({ message: evText }) : evText), { differential: false });
     }), { numRuns: 20 });
