@@ -1,14 +1,21 @@
 // Contracts between the collector's modules. Data flows one way:
 // DI API → di/client → collector → forward/client → Fluent Bit.
 
-/** One Directory Insights event as the collector carries it: the exact JSON text received plus what it needs to know. */
+/**
+ * One Directory Insights event as the collector carries it: the exact JSON bytes received plus what it needs to
+ * know. The page stays bytes from the HTTP body to the msgpack encoder: decoding a 10,000-event page to a JS
+ * string would cost ~25 MB (UTF-16) per page, and every event sliced from it would keep it alive until acked.
+ */
 export interface RawEvent {
-  /** `id` of the event (24-hex ObjectId or UUID). */
+  /** `id` of the event (24-hex ObjectId or UUID); a string of its own, not a slice of the page. */
   readonly id: string;
   /** `timestamp` exactly as received (RFC 3339, 0-9 fraction digits). */
   readonly timestamp: string;
-  /** The event's JSON text byte for byte as it stood in the API's answer. */
-  readonly text: string;
+  /**
+   * The event's JSON, UTF-8, byte for byte as it stood in the API's answer: a view into the page's buffer (no
+   * copy), so it keeps the page alive as long as it is referenced. Decode only off the hot path.
+   */
+  readonly raw: Uint8Array;
 }
 
 /** The time of an event with nanoseconds, as Fluent Bit's EventTime carries it. */
@@ -32,6 +39,12 @@ export interface DiPage {
   readonly searchAfter?: string;
   readonly resultCount: number;
   readonly limit: number;
+  /**
+   * Optional, for both sides: the consumer calls it once nothing reads this page's events (their `raw` bytes) any
+   * more — for the collector, when every send of them has settled — so the client may reuse the page's buffer for
+   * a later page. Calling it earlier corrupts those bytes; never calling it only costs memory. Idempotent.
+   */
+  readonly release?: () => void;
 }
 
 export interface DiClient {
@@ -44,7 +57,13 @@ export interface DiClient {
 
 export interface ForwardEntry {
   readonly time: EventTime;
+  /** Values are encoded as @msgpack/msgpack would; a forward/Utf8Bytes value is a str given as its UTF-8 bytes. */
   readonly record: Readonly<Record<string, unknown>>;
+}
+
+export interface SendOptions {
+  /** Called once every entry is encoded into the client's own frames: the entries' bytes may be reused from then on. */
+  readonly onEncoded?: () => void;
 }
 
 export interface ForwardClient {
@@ -53,7 +72,7 @@ export interface ForwardClient {
    * Resends across reconnects until acked; waits (backpressure) while in-flight chunks are at their bound.
    * Rejects only when the client is closed or a fatal error (e.g. auth failure) happened.
    */
-  send(tag: string, entries: readonly ForwardEntry[]): Promise<void>;
+  send(tag: string, entries: readonly ForwardEntry[], opts?: SendOptions): Promise<void>;
   /** Waits for in-flight chunks up to `timeoutMs`, then closes. Resolves true when everything was acked. */
   close(timeoutMs?: number): Promise<boolean>;
 }
@@ -106,6 +125,8 @@ export interface CollectorConfig {
   readonly pageLimit: number; // 10000
   readonly requestTimeoutMs: number;
   readonly forward: ForwardTarget;
+  /** An ack counts once it has stood this long on an open connection (forward client settleMs). */
+  readonly ackSettleMs: number;
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly verify: boolean; readonly servername?: string };
   readonly sharedKey?: string;
   readonly username?: string;

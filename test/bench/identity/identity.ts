@@ -12,3 +12,26 @@ export function identity(tag: usize, tag_len: u32, time_sec: u32, time_nsec: u32
   store<u8>(buf + n, 0);
   return buf;
 }
+
+let seen: u64 = 0;
+
+/**
+ * The identity filter plus one pass over every byte of the record, eight bytes a step, counting quotes
+ * and backslashes (what any JSON reader must at least find): the floor of a filter that reads its input.
+ */
+export function one_pass(tag: usize, tag_len: u32, time_sec: u32, time_nsec: u32, record: usize, record_len: u32): usize {
+  const ONES: u64 = 0x0101010101010101;
+  const HIGHS: u64 = 0x8080808080808080;
+  let p = record;
+  const e = record + <usize>record_len;
+  let hits: u64 = 0;
+  while (p + 8 <= e) {
+    const v = load<u64>(p);
+    const q = v ^ (0x22 * ONES);
+    const b = v ^ (0x5c * ONES);
+    hits += popcnt((((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS);
+    p += 8;
+  }
+  seen += hits;
+  return identity(tag, tag_len, time_sec, time_nsec, record, record_len);
+}

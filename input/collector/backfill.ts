@@ -1,0 +1,162 @@
+// Backfill: a long gap between the checkpoint and now − lag is cut into time slices fetched in parallel, each
+// its own search_after chain. Each slice's cursor (every event before it is acked) is persisted, so after a
+// crash each slice resumes where its acked events end; the id journal drops what is fetched twice. The
+// checkpoint jumps to the backfill's end once every slice is done.
+import { setMaxListeners } from 'node:events';
+import type { SliceState } from './state.js';
+import type { StreamStore } from './store.js';
+import { fetchRangeChecked, rangeQuery, type StreamContext } from './window.js';
+import { BackfillProgress, type ProgressOptions } from './progress.js';
+import { isoMillis } from './timestamp.js';
+
+const DAY_MS = 86_400_000;
+const PERSIST_EVERY_MS = 200;
+
+/** A gap longer than this is backfilled in slices rather than fetched as one window. */
+export function backfillThresholdMs(overlapMs: number): number {
+  return Math.max(overlapMs, DAY_MS);
+}
+
+/** Cuts [start, end) into `n` slices of equal duration (whole milliseconds; fewer when the span is tiny). */
+export function planSlices(start: number, end: number, n: number): SliceState[] {
+  const count = Math.max(1, Math.min(Math.floor(n), end - start));
+  const slices: SliceState[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = start + Math.floor(((end - start) * i) / count);
+    const e = i === count - 1 ? end : start + Math.floor(((end - start) * (i + 1)) / count);
+    slices.push({ start: s, end: e, cursor: s, done: false });
+  }
+  return slices;
+}
+
+/**
+ * Cuts [start, end) into `n` slices holding about the same number of events: DI traffic is bursty (office
+ * hours, batch jobs), so equal durations can leave one slice with most of the work. Counts 16·n equal-time
+ * pieces with /events/count (2·n at a time), then cuts where the running total crosses each k/n of the whole.
+ */
+export async function planBalancedSlices(ctx: StreamContext, start: number, end: number, n: number, signal: AbortSignal | undefined): Promise<SliceState[]> {
+  const pieces = planSlices(start, end, Math.min(16 * n, 256));
+  if (n <= 1 || pieces.length <= n) return planSlices(start, end, n);
+  const counts = new Array<number>(pieces.length).fill(0);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pieces.length) {
+      const i = next++;
+      const p = pieces[i]!;
+      counts[i] = await ctx.di.count(rangeQuery(ctx.key, p.start, p.end), signal);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(2 * n, 32) }, worker));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return planSlices(start, end, n);
+  const cuts: number[] = [start];
+  let acc = 0;
+  for (let i = 0; i < pieces.length && cuts.length < n; i++) {
+    acc += counts[i]!;
+    if (acc >= (total * cuts.length) / n && i < pieces.length - 1) cuts.push(pieces[i]!.end);
+  }
+  cuts.push(end);
+  return cuts.slice(0, -1).map((s, i) => ({ start: s, end: cuts[i + 1]!, cursor: s, done: false }));
+}
+
+export interface BackfillOptions {
+  readonly slices: number;
+  readonly progress: Omit<ProgressOptions, 'key'>;
+}
+
+/**
+ * Runs (or resumes) the backfill up to `end` (used only when the state has none yet). Resolves true when it
+ * completed and the checkpoint moved, false when aborted (progress persisted). Throws the first slice error
+ * after stopping the other slices and persisting their progress.
+ */
+export async function runBackfill(ctx: StreamContext, store: StreamStore, end: number, opts: BackfillOptions, signal: AbortSignal | undefined): Promise<boolean> {
+  const { key, logger } = ctx;
+  let st = store.state;
+  if (!st.backfill) {
+    const start = Math.max(st.checkpoint - ctx.overlapMs, st.since);
+    st = { ...st, backfill: { end, slices: await planBalancedSlices(ctx, start, end, opts.slices, signal) } };
+    await store.save(st);
+    logger.info({ org: key.org, service: key.service, start: isoMillis(start), end: isoMillis(end), slices: st.backfill!.slices.length }, 'backfill started');
+  } else {
+    logger.info({ org: key.org, service: key.service, end: isoMillis(st.backfill.end), slicesLeft: st.backfill.slices.filter((s) => !s.done).length }, 'backfill resumed');
+  }
+  const bEnd = st.backfill!.end;
+  const slices: SliceState[] = [...st.backfill!.slices];
+  /** Where each slice started in this run: ids from there on stay in memory for a completeness re-fetch. */
+  const runStarts = slices.map((s) => s.cursor);
+  const progress = new BackfillProgress({ ...opts.progress, key }, slices);
+  const local = new AbortController();
+  // Every slice's requests listen on it: more than Node's default of 10 listeners is expected, not a leak.
+  setMaxListeners(0, local.signal);
+  const onAbort = (): void => local.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) local.abort();
+
+  const persist = (): Promise<void> => {
+    const cur = store.state;
+    return store.save({ ...cur, backfill: { end: bEnd, slices: [...slices] } });
+  };
+  // Progress is persisted at most every PERSIST_EVERY_MS: after a crash a slice re-fetches from a slightly older
+  // cursor, and the id journal drops what was already forwarded.
+  let persistTimer: NodeJS.Timeout | undefined;
+  const schedulePersist = (): void => {
+    if (persistTimer) return;
+    persistTimer = setTimeout(() => {
+      persistTimer = undefined;
+      void persist().then(compactIfLarge).catch((err: unknown) => {
+        logger.error({ org: key.org, service: key.service, error: (err as Error).message }, 'could not persist backfill progress');
+      });
+    }, PERSIST_EVERY_MS);
+  };
+  const compactIfLarge = async (): Promise<void> => {
+    // Ids below a running slice's run start, or in a finished slice, are no longer needed (until the overlap of the end).
+    if (ctx.seen.size < ctx.seenCompactAt) return;
+    await ctx.seen.compact((ts) => ts >= bEnd - ctx.overlapMs || slices.some((s, i) => !s.done && ts >= runStarts[i]! && ts < s.end));
+  };
+
+  const runSlice = async (i: number): Promise<void> => {
+    const s = slices[i]!;
+    if (s.done) return;
+    if (s.cursor >= s.end) {
+      slices[i] = { ...s, done: true };
+      await persist();
+      return;
+    }
+    let last = 0;
+    const { outcome } = await fetchRangeChecked(ctx, { start: s.cursor, end: s.end, countFrom: s.cursor }, local.signal, (cursor, acked) => {
+      const cur = slices[i]!;
+      if (cursor > cur.cursor) slices[i] = { ...cur, cursor: Math.min(cursor, cur.end) };
+      // `acked` counts per fetch: a completeness re-fetch starts again from 0.
+      progress.update(slices, acked >= last ? acked - last : acked);
+      last = acked;
+      schedulePersist();
+    });
+    if (outcome.aborted) return;
+    slices[i] = { ...slices[i]!, cursor: s.end, done: true };
+    await persist();
+  };
+
+  const results = await Promise.allSettled(
+    slices.map((_, i) =>
+      runSlice(i).catch((err: unknown) => {
+        local.abort(); // one slice failed: stop the others, keep their progress
+        throw err;
+      }),
+    ),
+  );
+  signal?.removeEventListener('abort', onAbort);
+  clearTimeout(persistTimer);
+  await persist();
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  if (!slices.every((s) => s.done)) return false;
+  progress.finish(slices);
+  const { backfill: _done, ...rest } = store.state;
+  void _done;
+  await store.save({ ...rest, checkpoint: bEnd });
+  await ctx.seen.compact((ts) => ts >= bEnd - ctx.overlapMs);
+  ctx.metrics.checkpoint(key.org, key.service, bEnd);
+  ctx.metrics.success(key.org, key.service);
+  logger.info({ org: key.org, service: key.service, checkpoint: isoMillis(bEnd) }, 'backfill complete');
+  return true;
+}

@@ -1,0 +1,173 @@
+// The collector engine's entry: one stream per (org, service), run concurrently (bounded), over one shared DI
+// client and one shared forward client. `once`: one pass per stream up to now − lag, then every ack awaited;
+// otherwise polls every interval until the signal aborts, then stops fetching, waits for acks and persists.
+import { setMaxListeners } from 'node:events';
+import { systemClock } from '../clock.js';
+import { createDiClient } from '../di/client.js';
+import { createForwardClient } from '../forward/client.js';
+import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
+import { backfillThresholdMs } from './backfill.js';
+import { noMetrics, type EngineMetrics } from './metrics.js';
+import { Semaphore } from './semaphore.js';
+import { runStream, type StreamResult, type StreamSettings } from './stream.js';
+import type { StreamKey } from './state.js';
+
+export interface CollectorDeps {
+  readonly logger: Logger;
+  readonly metrics?: EngineMetrics;
+  readonly clock?: Clock;
+  readonly signal?: AbortSignal;
+  readonly diClient?: DiClient;
+  readonly forwardClient?: ForwardClient;
+  /** Hooks for the clients created here (metrics.ts's diHooks()/forwardHooks()). */
+  readonly diHooks?: DiHooks;
+  readonly forwardHooks?: ForwardHooks;
+  /** Where the backfill progress bar goes (default process.stderr; a bar only when it is a TTY). */
+  readonly progressOut?: { isTTY?: boolean; write(s: string): unknown };
+  /** Engine tuning; defaults suit production. */
+  readonly tuning?: Partial<EngineTuning>;
+}
+
+export interface EngineTuning {
+  /** Streams polling at the same time (each takes a permit per poll, so none starves). */
+  readonly maxConcurrentStreams: number;
+  /** Entries per forward.send (the unit journaled after its ack). */
+  readonly sendBatch: number;
+  /** Pages in flight (awaiting acks) while the next page is fetched. */
+  readonly pipelinePages: number;
+  /**
+   * Bytes of those pages: a further page waits for the oldest's acks once they hold more (the oldest alone
+   * always may). Bounds memory with 10,000-event pages (~12 MB each) while small pages still pipeline deeply.
+   */
+  readonly pipelineBytes: number;
+  /** Gap above which a backfill in slices replaces a single window (default max(overlap, 1 day)). */
+  readonly backfillThresholdMs: number;
+  /** Time allowed at shutdown for in-flight chunks to be acked. */
+  readonly closeTimeoutMs: number;
+  /** Real ms between backfill progress log lines (non-TTY). */
+  readonly progressLogEveryMs: number;
+}
+
+export interface RunResult {
+  /** 0: every stream completed (once) or stopped cleanly (loop); 1: a stream failed or something stayed unacked. */
+  readonly exitCode: number;
+  readonly streams: readonly StreamResult[];
+  /** The forward client acked everything that was sent before it closed. */
+  readonly allAcked: boolean;
+  readonly forwarded: number;
+}
+
+/** The streams of a configuration: orgs × services; no org ids → one stream per service without x-org-id. */
+export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>): StreamKey[] {
+  const orgs = config.orgIds.length > 0 ? config.orgIds : [''];
+  return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
+}
+
+const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError']);
+
+export async function runCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunResult> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const metrics = deps.metrics ?? noMetrics;
+  const keys = streamKeys(config);
+  const tuning: EngineTuning = {
+    maxConcurrentStreams: 16,
+    sendBatch: 2000,
+    // Sends resolve only after the ack settled (config.ackSettleMs), but pages are released once encoded:
+    // enough pages may await their acks to keep ~1 s of traffic going.
+    pipelinePages: 8,
+    pipelineBytes: 64 * 1024 * 1024,
+    backfillThresholdMs: backfillThresholdMs(config.overlapMs),
+    closeTimeoutMs: 30_000,
+    progressLogEveryMs: 10_000,
+    ...deps.tuning,
+  };
+  const di =
+    deps.diClient ??
+    createDiClient({
+      apiUrl: config.apiUrl,
+      auth: config.auth,
+      pageLimit: config.pageLimit,
+      requestTimeoutMs: config.requestTimeoutMs,
+      clock,
+      logger,
+      connections: Math.max(16, config.backfillSlices * 2),
+      ...(deps.diHooks ? { hooks: deps.diHooks } : {}),
+    });
+  const forward =
+    deps.forwardClient ??
+    createForwardClient({
+      target: config.forward,
+      settleMs: config.ackSettleMs,
+      ...(config.tls ? { tls: config.tls } : {}),
+      ...(config.sharedKey !== undefined ? { sharedKey: config.sharedKey } : {}),
+      ...(config.username !== undefined ? { username: config.username } : {}),
+      ...(config.password !== undefined ? { password: config.password } : {}),
+      logger,
+      ...(deps.forwardHooks ? { hooks: deps.forwardHooks } : {}),
+    });
+
+  // A fatal forward error (auth, record too large) stops every stream: nothing more can be delivered.
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every stream and slice listens on it
+  // After a stop, in-flight chunks get closeTimeoutMs to be acked; then the forward client is closed, which
+  // rejects what is still unacked (not journaled, so it is fetched and sent again on the next start).
+  let closeTimer: NodeJS.Timeout | undefined;
+  let forcedClose: Promise<boolean> | undefined;
+  stop.signal.addEventListener('abort', () => {
+    closeTimer = setTimeout(() => {
+      logger.warn({ timeoutMs: tuning.closeTimeoutMs }, 'in-flight chunks not acked in time after the stop: closing the forward connection');
+      forcedClose = forward.close(0);
+    }, tuning.closeTimeoutMs);
+    closeTimer.unref();
+  }, { once: true });
+  const onAbort = (): void => stop.abort();
+  deps.signal?.addEventListener('abort', onAbort, { once: true });
+  if (deps.signal?.aborted) stop.abort();
+
+  const settings: StreamSettings = {
+    stateDir: config.stateDir,
+    tag: config.tag,
+    sinceMs: config.sinceMs,
+    lagMs: config.lagMs,
+    overlapMs: config.overlapMs,
+    intervalMs: config.intervalMs,
+    once: config.once,
+    backfillSlices: config.backfillSlices,
+    backfillThresholdMs: tuning.backfillThresholdMs,
+    maxSeenIds: config.maxSeenIds,
+    sendBatch: tuning.sendBatch,
+    pipelinePages: tuning.pipelinePages,
+    pipelineBytes: tuning.pipelineBytes,
+    progress: { logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs },
+  };
+  logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir }, 'collector starting');
+  let results: StreamResult[];
+  try {
+    const permits = new Semaphore(tuning.maxConcurrentStreams);
+    results = await Promise.all(keys.map(async (key) => {
+      const r = await runStream(key, settings, { permits, di, forward, logger, metrics, clock }, stop.signal);
+      if (r.error && FORWARD_FATAL.has(r.error.name) && !stop.signal.aborted) {
+        logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
+        stop.abort();
+      }
+      return r;
+    }));
+  } finally {
+    deps.signal?.removeEventListener('abort', onAbort);
+    clearTimeout(closeTimer);
+  }
+  // Streams have awaited their own sends; close() waits for anything still in flight.
+  let allAcked = forcedClose ? (await forcedClose, false) : true;
+  if (!deps.forwardClient && !forcedClose) allAcked = await forward.close(tuning.closeTimeoutMs);
+  if (!deps.diClient) await di.close();
+  const failed = results.filter((r) => r.status === 'failed');
+  const stoppedByFailure = results.filter((r) => r.status === 'stopped' && !deps.signal?.aborted);
+  const exitCode = failed.length > 0 || stoppedByFailure.length > 0 || !allAcked ? 1 : 0;
+  const forwarded = results.reduce((n, r) => n + r.forwarded, 0);
+  logger.info(
+    { exitCode, forwarded, streams: results.map((r) => ({ org: r.org, service: r.service, status: r.status, forwarded: r.forwarded, checkpoint: r.checkpoint, ...(r.error ? { error: r.error.message } : {}) })) },
+    'collector stopped',
+  );
+  return { exitCode, streams: results, allAcked, forwarded };
+}

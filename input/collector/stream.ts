@@ -1,0 +1,181 @@
+// One stream (org × service): load its state, then poll windows [checkpoint − overlap, now − lag) — or backfill a
+// long gap in slices — advancing the checkpoint only after every event before it was acked.
+import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
+import { runBackfill, backfillThresholdMs } from './backfill.js';
+import type { EngineMetrics } from './metrics.js';
+import type { ProgressOptions } from './progress.js';
+import { SeenIds } from './seen-ids.js';
+import { StateWriter, loadState, streamPaths, type StreamKey, type StreamState } from './state.js';
+import type { Semaphore } from './semaphore.js';
+import { StreamStore } from './store.js';
+import { isoMillis } from './timestamp.js';
+import { fetchRangeChecked, type StreamContext } from './window.js';
+
+export interface StreamSettings {
+  readonly stateDir: string;
+  readonly tag: string;
+  readonly sinceMs: number;
+  readonly lagMs: number;
+  readonly overlapMs: number;
+  readonly intervalMs: number;
+  readonly once: boolean;
+  readonly backfillSlices: number;
+  readonly backfillThresholdMs: number;
+  readonly maxSeenIds: number;
+  readonly sendBatch: number;
+  readonly pipelinePages: number;
+  readonly pipelineBytes?: number;
+  readonly progress: Omit<ProgressOptions, 'key'>;
+}
+
+export interface StreamDeps {
+  /** Taken for each poll (window or backfill) so that at most N streams fetch at once. */
+  readonly permits?: Semaphore;
+  readonly di: DiClient;
+  readonly forward: ForwardClient;
+  readonly logger: Logger;
+  readonly metrics: EngineMetrics;
+  readonly clock: Clock;
+}
+
+export interface StreamResult {
+  readonly org: string;
+  readonly service: string;
+  /** ok: every pass completed; stopped: aborted by the signal (state persisted); failed: see error. */
+  readonly status: 'ok' | 'stopped' | 'failed';
+  readonly error?: Error;
+  readonly forwarded: number;
+  readonly duplicatesSkipped: number;
+  /** ISO checkpoint at the end (undefined when the state could not be read). */
+  readonly checkpoint?: string;
+  /** Windows that still disagreed with /events/count after their re-fetch. */
+  readonly incompleteWindows: number;
+}
+
+const FATAL = new Set(['DiFatalError', 'DiQueryError', 'StateError', 'ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError']);
+
+/** Errors that retrying cannot fix: the stream stops and says why. */
+export function isFatal(err: unknown): boolean {
+  return err instanceof Error && FATAL.has(err.name);
+}
+
+/** `config.tag` with `{service}` and `{org}` replaced (`{org}` is empty without an org id). */
+export function renderTag(template: string, key: StreamKey): string {
+  return template.replaceAll('{service}', key.service).replaceAll('{org}', key.org);
+}
+
+export async function runStream(key: StreamKey, settings: StreamSettings, deps: StreamDeps, signal: AbortSignal | undefined): Promise<StreamResult> {
+  const { logger, metrics, clock } = deps;
+  const labels = { org: key.org, service: key.service };
+  let forwarded = 0, duplicatesSkipped = 0, incompleteWindows = 0;
+  let store: StreamStore | undefined;
+  let seen: SeenIds | undefined;
+  const result = (status: StreamResult['status'], error?: Error): StreamResult => ({
+    ...labels,
+    status,
+    ...(error ? { error } : {}),
+    forwarded,
+    duplicatesSkipped,
+    incompleteWindows,
+    ...(store ? { checkpoint: isoMillis(store.state.checkpoint) } : {}),
+  });
+  metrics.streamStarted(key.org, key.service);
+  try {
+    const loaded = await loadState(settings.stateDir, key);
+    const paths = streamPaths(settings.stateDir, key);
+    const writer = new StateWriter(settings.stateDir, key);
+    seen = await SeenIds.open(paths.journal, { maxIds: settings.maxSeenIds, logger, stream: labels });
+    const initial: StreamState = loaded ?? { org: key.org, service: key.service, since: settings.sinceMs, checkpoint: settings.sinceMs };
+    store = new StreamStore(writer, seen, initial);
+    if (!loaded) {
+      await store.save(initial);
+      logger.info({ ...labels, since: isoMillis(initial.since), state: paths.state }, 'new stream: collecting from --since');
+    } else {
+      logger.info({ ...labels, checkpoint: isoMillis(loaded.checkpoint), backfill: loaded.backfill !== undefined, knownIds: seen.size }, 'resuming stream');
+    }
+    metrics.checkpoint(key.org, key.service, store.state.checkpoint);
+    const ctx: StreamContext = {
+      key,
+      tag: renderTag(settings.tag, key),
+      di: deps.di,
+      forward: deps.forward,
+      seen,
+      logger,
+      clock,
+      overlapMs: settings.overlapMs,
+      sendBatch: settings.sendBatch,
+      pipelinePages: settings.pipelinePages,
+      pipelineBytes: settings.pipelineBytes,
+      seenCompactAt: Math.max(1, Math.floor(settings.maxSeenIds / 2)),
+      metrics: {
+        checkpoint: (o, s, ms) => metrics.checkpoint(o, s, ms),
+        success: (o, s, at) => metrics.success(o, s, at),
+        streamFailed: (o, s, r) => metrics.streamFailed(o, s, r),
+        streamStarted: (o, s) => metrics.streamStarted(o, s),
+        completenessRefetch: (o, s) => metrics.completenessRefetch(o, s),
+        eventsForwarded: (o, s, n) => {
+          forwarded += n;
+          metrics.eventsForwarded(o, s, n);
+        },
+        duplicatesSkipped: (o, s, n) => {
+          duplicatesSkipped += n;
+          metrics.duplicatesSkipped(o, s, n);
+        },
+        windowIncomplete: (o, s) => {
+          incompleteWindows++;
+          metrics.windowIncomplete?.(o, s);
+        },
+      },
+    };
+
+    /** One poll: a window, or (a step of) a backfill. False when it stopped on the signal. */
+    const poll = async (): Promise<boolean> => {
+      const end = clock.now() - settings.lagMs;
+      const st = store!.state;
+      if (st.backfill || end - st.checkpoint > settings.backfillThresholdMs) {
+        return runBackfill(ctx, store!, end, { slices: settings.backfillSlices, progress: settings.progress }, signal);
+      }
+      if (st.checkpoint >= end) {
+        logger.debug({ ...labels, checkpoint: isoMillis(st.checkpoint), end: isoMillis(end) }, 'nothing to collect yet: the checkpoint is not before now − lag');
+        return true;
+      }
+      const start = Math.max(st.checkpoint - settings.overlapMs, st.since);
+      const { outcome } = await fetchRangeChecked(ctx, { start, end, countFrom: st.checkpoint }, signal);
+      if (outcome.aborted) return false;
+      await store!.save({ ...store!.state, checkpoint: end });
+      await seen!.compact((ts) => ts >= end - settings.overlapMs);
+      metrics.checkpoint(key.org, key.service, end);
+      metrics.success(key.org, key.service);
+      logger.debug({ ...labels, start: isoMillis(start), checkpoint: isoMillis(end), forwarded: outcome.forwarded, duplicates: outcome.duplicates }, 'window complete');
+      return true;
+    };
+
+    for (;;) {
+      if (signal?.aborted) return result('stopped');
+      try {
+        await deps.permits?.acquire();
+        let completed: boolean;
+        try {
+          completed = await poll();
+        } finally {
+          deps.permits?.release();
+        }
+        if (!completed) return result('stopped');
+      } catch (err) {
+        // A fault that outlived the client's retries: in a long-running collector, try again next interval.
+        if (settings.once || signal?.aborted || isFatal(err)) throw err;
+        logger.error({ ...labels, error: (err as Error).message, kind: (err as Error).name }, 'poll failed; retrying at the next interval (the checkpoint did not move)');
+      }
+      if (settings.once) return result('ok');
+      await clock.sleep(settings.intervalMs, signal);
+    }
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (signal?.aborted && error.name === 'AbortError') return result('stopped');
+    logger.error({ ...labels, error: error.message, kind: error.name }, 'stream stopped');
+    metrics.streamFailed(key.org, key.service, error.message);
+    return result('failed', error);
+  } finally {
+    await seen?.close();
+  }
+}

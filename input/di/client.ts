@@ -1,0 +1,393 @@
+// The Directory Insights API client: pages through `/events` with search_after, counts with `/events/count`,
+// retries transient faults (Retry-After, backoff with jitter) and refuses with a DiFatalError that says what
+// to fix when the API will not serve the query. Page bodies are split without re-serialising (page-split.ts).
+import { isUtf8 } from 'node:buffer';
+import { Agent, request, type Dispatcher } from 'undici';
+import { systemClock } from '../clock.js';
+import type { Clock, DiAuth, DiClient, DiHooks, DiPage, DiQuery, Logger, RawEvent } from '../types.js';
+import { createAuthProvider, type AuthProvider } from './auth.js';
+import { DiBadPageError, DiFatalError, DiQueryError, DiTransientError } from './errors.js';
+import { isRetryableStatus, networkFault, statusFault } from './http-faults.js';
+import { PageBufferPool } from './page-buffers.js';
+import { splitJsonArray } from './page-split.js';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
+import { normalizeApiUrl } from './regions.js';
+import { compareInstants, parseRfc3339 } from './rfc3339.js';
+
+export const MAX_PAGE_LIMIT = 10_000;
+
+export interface DiClientOptions {
+  /** Base URL up to `/insights/directory/v1`. */
+  readonly apiUrl: string;
+  readonly auth: DiAuth;
+  /** Events per page, 1..10000; default 10000. */
+  readonly pageLimit?: number;
+  /** Real-time limit for the answer's headers and for each pause in its body; default 60 s. */
+  readonly requestTimeoutMs?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly hooks?: DiHooks;
+  readonly logger?: Logger;
+  /** Time for Retry-After, backoff sleeps and token expiry. */
+  readonly clock?: Clock;
+  /** Parallel connections per origin (parallel backfill slices share them); default 16. */
+  readonly connections?: number;
+  /** Source of jitter; tests pass a seeded one. */
+  readonly random?: () => number;
+  /**
+   * Request the next page while the caller works on the current one (default true). Hides the API's latency;
+   * costs one more page in memory per running pages() (about 15-30 MB at 10,000 events).
+   */
+  readonly prefetch?: boolean;
+}
+
+interface PageRequest {
+  readonly searchAfter?: unknown;
+}
+
+export function createDiClient(opts: DiClientOptions): DiClient {
+  return new UndiciDiClient(opts);
+}
+
+class UndiciDiClient implements DiClient {
+  private readonly base: string;
+  private readonly limit: number;
+  private readonly agent: Agent;
+  private readonly auth: AuthProvider;
+  private readonly clock: Clock;
+  private readonly policy: RetryPolicy;
+  private readonly hooks: DiHooks;
+  private readonly logger?: Logger;
+  /** Page bodies are read into these and reused once the consumer releases the page. */
+  private readonly buffers = new PageBufferPool();
+
+  constructor(private readonly opts: DiClientOptions) {
+    this.base = normalizeApiUrl(opts.apiUrl);
+    const limit = opts.pageLimit ?? MAX_PAGE_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+      throw new RangeError(`page limit ${limit} is out of range: the DI API serves 1 to ${MAX_PAGE_LIMIT} events per page`);
+    }
+    this.limit = limit;
+    const timeout = opts.requestTimeoutMs ?? 60_000;
+    this.agent = new Agent({
+      connections: opts.connections ?? 16,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 120_000,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      connectTimeout: Math.min(timeout, 30_000),
+    });
+    this.clock = opts.clock ?? systemClock;
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
+    this.hooks = opts.hooks ?? {};
+    this.logger = opts.logger;
+    this.auth = createAuthProvider(opts.auth, { dispatcher: this.agent, clock: this.clock, logger: opts.logger });
+  }
+
+  async *pages(query: DiQuery, signal?: AbortSignal): AsyncIterable<DiPage> {
+    this.checkQuery(query);
+    // The next page is requested as soon as this one is parsed, so the API's latency overlaps the caller's
+    // work on this page. Its own controller stops it when the caller stops early.
+    // AbortSignal.any keeps no listener on the caller's signal, which many streams and slices may share.
+    const ahead = new AbortController();
+    const stop = signal ? AbortSignal.any([signal, ahead.signal]) : ahead.signal;
+    const fetchAt = (searchAfter: unknown): Promise<DiPage> => {
+      const p = this.retrying(query, stop, (state) => this.fetchPage(query, { searchAfter }, stop, state));
+      p.catch(() => {}); // awaited below; this only keeps an abandoned prefetch from being an unhandled rejection
+      return p;
+    };
+    let next: Promise<DiPage> | undefined = fetchAt(undefined);
+    let previousCursor: string | undefined;
+    try {
+      while (next) {
+        const page: DiPage = await next;
+        next = undefined;
+        this.hooks.onPage?.({ events: page.events.length, query });
+        if (page.events.length > 0 && page.resultCount >= page.limit) {
+          const cursor = page.searchAfter ?? fallbackCursor(page.events[page.events.length - 1]!, this.logger, query);
+          if (cursor === previousCursor) {
+            // Asking again with the same cursor would loop forever; this is an API fault worth a loud error.
+            throw new DiFatalError(`the DI API returned the same X-Search_after ${cursor} twice for ${describe(query)}: paging cannot advance`);
+          }
+          previousCursor = cursor;
+          if (this.opts.prefetch === false) {
+            yield page;
+            next = fetchAt(JSON.parse(cursor) as unknown);
+            continue;
+          }
+          next = fetchAt(JSON.parse(cursor) as unknown);
+        }
+        yield page;
+      }
+    } finally {
+      if (next) ahead.abort(new Error('pages() was not consumed to the end'));
+    }
+  }
+
+  async count(query: DiQuery, callerSignal?: AbortSignal): Promise<number> {
+    this.checkQuery(query);
+    const signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
+    return this.retrying(query, signal, async (state) => {
+      const text = (await this.post('/events/count', query, countBody(query), signal, state)).toString('utf8');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new DiTransientError(`/events/count answered 200 with a body that is not JSON`, 'bad_count');
+      }
+      const n = (parsed as { count?: unknown } | null)?.count;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+        throw new DiTransientError(`/events/count answered without a numeric "count"`, 'bad_count');
+      }
+      return n;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** Refuses, before any call, a query the API would reject or that cannot be answered correctly. */
+  private checkQuery(query: DiQuery): void {
+    if (!query.service) throw new DiQueryError('DI query without a service');
+    const start = parseRfc3339(query.start);
+    const end = parseRfc3339(query.end);
+    if (!start) throw new DiQueryError(`DI query start "${query.start}" is not an RFC 3339 time`);
+    if (!end) throw new DiQueryError(`DI query end "${query.end}" is not an RFC 3339 time`);
+    if (compareInstants(start, end) >= 0) {
+      throw new DiQueryError(
+        `DI query window is empty: start ${query.start} is not before end ${query.end} (the API would answer "Start Time not after End Time")`,
+      );
+    }
+    if (this.auth.kind === 'oauth' && !query.orgId) {
+      throw new DiFatalError('an OAuth service account must name the organization (x-org-id): set --org-ids (JUMPCLOUD_ORG_IDS)');
+    }
+  }
+
+  private retrying<T>(query: DiQuery, signal: AbortSignal | undefined, attempt: (state: AttemptState) => Promise<T>): Promise<T> {
+    const state: AttemptState = { renewedToken: false };
+    return withRetries(
+      {
+        policy: this.policy,
+        clock: this.clock,
+        signal,
+        random: this.opts.random,
+        onRetry: (err, delayMs, n) => {
+          this.hooks.onRetry?.({ reason: err.reason, status: err.status, delayMs, query });
+          const entry = { service: query.service, orgId: query.orgId, reason: err.reason, status: err.status, attempt: n, delayMs };
+          // A token renewal after a 401 is routine, not worth a warning.
+          if (err.reason === 'token_renewal') this.logger?.info(entry, 'DI answered 401; renewing the OAuth token');
+          else this.logger?.warn({ ...entry, error: this.auth.redact(err.message) }, 'DI request failed; retrying');
+        },
+      },
+      () => attempt(state),
+    );
+  }
+
+  private async fetchPage(query: DiQuery, req: PageRequest, signal: AbortSignal | undefined, state: AttemptState): Promise<DiPage> {
+    state.headers = undefined;
+    const body = await this.post('/events', query, pageBody(query, this.limit, req.searchAfter), signal, state, (headers) => {
+      state.headers = headers;
+    }, this.buffers);
+    try {
+      return this.pageOf(body, query, state);
+    } catch (err) {
+      this.buffers.release(body); // refused: no event of it went anywhere
+      throw err;
+    }
+  }
+
+  private pageOf(pooled: Buffer, query: DiQuery, state: AttemptState): DiPage {
+    let body = pooled;
+    if (!isUtf8(body)) {
+      // JSON is UTF-8; a text decoder would have replaced the bad sequences with U+FFFD, and so does this (rare) path,
+      // so the events still go out (nothing is lost) as valid UTF-8 strings.
+      this.logger?.warn({ service: query.service, orgId: query.orgId, bytes: body.length }, 'DI answer is not valid UTF-8: replacing the invalid byte sequences with U+FFFD');
+      body = Buffer.from(body.toString('utf8'), 'utf8');
+    }
+    const events = splitJsonArray(body);
+    const h: Dispatcher.ResponseData['headers'] = state.headers ?? {};
+    const resultCount = intHeader(h['x-result-count']) ?? events.length;
+    const limit = intHeader(h['x-limit']) ?? this.limit;
+    if (resultCount !== events.length) {
+      throw new DiBadPageError(`X-Result-Count says ${resultCount} but the answer holds ${events.length} events`);
+    }
+    const rawCursor = h['x-search_after'];
+    const searchAfter = Array.isArray(rawCursor) ? rawCursor[0] : rawCursor;
+    if (searchAfter !== undefined) {
+      try {
+        JSON.parse(searchAfter);
+      } catch {
+        throw new DiBadPageError(`X-Search_after is not JSON: ${JSON.stringify(searchAfter.slice(0, 100))}`);
+      }
+    }
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.buffers.release(pooled);
+    };
+    return { events, searchAfter, resultCount, limit, release };
+  }
+
+  /**
+   * One POST; resolves the 200 body as bytes (one Buffer over the body's single ArrayBuffer: pages are split as
+   * bytes, never decoded whole), throws DiTransientError (retry) or DiFatalError (stop).
+   */
+  private async post(
+    path: string,
+    query: DiQuery,
+    body: string,
+    signal: AbortSignal | undefined,
+    state: AttemptState,
+    onHeaders?: (headers: Dispatcher.ResponseData['headers']) => void,
+    pool?: PageBufferPool,
+  ): Promise<Buffer> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(await this.auth.headers(signal)),
+    };
+    if (query.orgId) headers['x-org-id'] = query.orgId;
+    let res: Dispatcher.ResponseData;
+    let bytes: Buffer;
+    try {
+      res = await request(this.base + path, { method: 'POST', dispatcher: this.agent, headers, body, signal });
+      bytes = await readBody(res, res.statusCode === 200 ? pool : undefined);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason ?? err;
+      throw networkFault(err, `POST ${path}`);
+    }
+    const status = res.statusCode;
+    if (status === 200) {
+      onHeaders?.(res.headers);
+      return bytes;
+    }
+    const text = bytes.toString('utf8');
+    this.hooks.onApiError?.({ status, query });
+    if (status === 401 && !state.renewedToken && this.auth.invalidate()) {
+      // An OAuth token can be revoked or expire early: get a new one once, then treat 401 as final.
+      state.renewedToken = true;
+      throw new DiTransientError(`POST ${path}: HTTP 401 with an OAuth token; renewing it`, 'token_renewal', 401, 0);
+    }
+    if (isRetryableStatus(status)) {
+      throw statusFault(status, res.headers, this.clock.now(), `POST ${path}${messagePart(this.auth.redact(apiMessage(text)))}`);
+    }
+    throw this.fatal(status, this.auth.redact(apiMessage(text)), query, path);
+  }
+
+  private fatal(status: number, message: string, query: DiQuery, path: string): DiFatalError {
+    const what = describe(query);
+    const said = message ? `: ${message}` : '';
+    switch (status) {
+      case 400:
+        return new DiFatalError(`the DI API refused the query for ${what} (400${said}); check --services (names as the API spells them) and the time window`, status, message);
+      case 401:
+        return new DiFatalError(
+          this.auth.kind === 'apiKey'
+            ? `the JumpCloud API key was refused (401${said}): it is invalid or expired — set JUMPCLOUD_API_KEY (or JUMPCLOUD_API_KEY_FILE) to a valid admin API key`
+            : `the OAuth access token was refused even after renewal (401${said}): check that the service account still exists and may read Directory Insights`,
+          status,
+          message,
+        );
+      case 402:
+        return new DiFatalError(`Directory Insights is not licensed or not enabled for ${query.orgId ? `org ${query.orgId}` : 'this organization'} (402${said}): enable it in the JumpCloud admin portal, or remove the org from --org-ids`, status, message);
+      case 403:
+        return new DiFatalError(
+          `access to Directory Insights denied for ${what} (403${said}): the key may be of the wrong type (a Command Runner key cannot read events — use an admin API key), ` +
+            (query.orgId ? `or org ${query.orgId} is not administered by this key — check --org-ids` : 'or the request needs an org id (MSP key or service account) — set --org-ids'),
+          status,
+          message,
+        );
+      case 404:
+        return new DiFatalError(`POST ${path} was not found (404${said}): check --api-url, which must end with /insights/directory/v1`, status, message);
+      default:
+        return new DiFatalError(`the DI API refused POST ${path} for ${what} (HTTP ${status}${said})`, status, message);
+    }
+  }
+}
+
+interface AttemptState {
+  renewedToken: boolean;
+  headers?: Dispatcher.ResponseData['headers'];
+}
+
+/**
+ * The whole body as one Buffer. With a Content-Length the chunks are copied straight into a buffer of that size
+ * (one page-sized allocation instead of the chunks plus their concatenation); without one, the chunks are
+ * concatenated at the end. A body that ends early or runs long is a network fault (retried), like a reset.
+ */
+async function readBody(res: Dispatcher.ResponseData, pool?: PageBufferPool): Promise<Buffer> {
+  const declared = intHeader(res.headers['content-length']);
+  if (declared === undefined || declared > 256 * 1024 * 1024) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+  // Not from Node's shared pool: the page buffer is held (through its events' views) until Fluent Bit acks them.
+  const out = pool ? pool.acquire(declared) : Buffer.allocUnsafeSlow(declared);
+  let at = 0;
+  try {
+    for await (const chunk of res.body) {
+      const b = chunk as Buffer;
+      if (at + b.length > declared) throw lengthMismatch(`response body is longer than its Content-Length ${declared}`);
+      b.copy(out, at);
+      at += b.length;
+    }
+    if (at !== declared) throw lengthMismatch(`response body ended after ${at} of ${declared} bytes (Content-Length)`);
+  } catch (err) {
+    pool?.release(out);
+    throw err;
+  }
+  return out;
+}
+
+/** Classified like undici's own check (http-faults.ts: reason "truncated"). */
+function lengthMismatch(message: string): Error {
+  return Object.assign(new Error(message), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' });
+}
+
+function pageBody(q: DiQuery, limit: number, searchAfter: unknown): string {
+  const body: Record<string, unknown> = { service: [q.service], start_time: q.start, end_time: q.end, limit, sort: 'ASC' };
+  if (searchAfter !== undefined) body.search_after = searchAfter;
+  return JSON.stringify(body);
+}
+
+function countBody(q: DiQuery): string {
+  return JSON.stringify({ service: [q.service], start_time: q.start, end_time: q.end });
+}
+
+function intHeader(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined || !/^\s*\d+\s*$/.test(s)) return undefined;
+  return Number(s);
+}
+
+/** The API's `{"message": …}`, or the start of a non-JSON body. */
+function apiMessage(text: string): string {
+  try {
+    const m = (JSON.parse(text) as { message?: unknown } | null)?.message;
+    if (typeof m === 'string') return m.slice(0, 500);
+  } catch {
+    // fall through
+  }
+  return text.trim().slice(0, 200);
+}
+
+function messagePart(m: string): string {
+  return m ? ` (${m})` : '';
+}
+
+function describe(q: DiQuery): string {
+  return q.orgId ? `service "${q.service}" of org ${q.orgId}` : `service "${q.service}"`;
+}
+
+/**
+ * A full page without X-Search_after: build the cursor JumpCloud would have sent ([epoch ms, id] of the last
+ * event) rather than stop early and lose the rest of the window.
+ */
+function fallbackCursor(last: RawEvent, logger: Logger | undefined, query: DiQuery): string {
+  const t = parseRfc3339(last.timestamp);
+  if (!t) throw new DiBadPageError(`a full page came without X-Search_after and its last event's timestamp "${last.timestamp}" is not RFC 3339`);
+  logger?.warn({ service: query.service, orgId: query.orgId }, 'DI answer had no X-Search_after; continuing after the last event');
+  return JSON.stringify([t.ms, last.id]);
+}

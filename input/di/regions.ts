@@ -1,0 +1,43 @@
+// Where the DI API lives. JumpCloud runs separate data centers; an org belongs to exactly one of them.
+
+export const DI_REGIONS = {
+  us: 'https://api.jumpcloud.com/insights/directory/v1',
+  eu: 'https://api.eu.jumpcloud.com/insights/directory/v1',
+  in: 'https://api.in.jumpcloud.com/insights/directory/v1',
+} as const;
+
+export type DiRegion = keyof typeof DI_REGIONS;
+
+/** OAuth 2 token endpoint of JumpCloud service accounts (client credentials). */
+export const JUMPCLOUD_OAUTH_TOKEN_URL = 'https://admin-oauth.id.jumpcloud.com/oauth2/token';
+
+/** The base path every DI base URL ends with. */
+export const DI_BASE_PATH = '/insights/directory/v1';
+
+export function isDiRegion(name: string): name is DiRegion {
+  return Object.prototype.hasOwnProperty.call(DI_REGIONS, name);
+}
+
+/** Base URL of a region (`us`, `eu`, `in`); throws with the valid names otherwise. */
+export function regionApiUrl(region: string): string {
+  const key = region.trim().toLowerCase();
+  if (!isDiRegion(key)) {
+    throw new Error(`unknown JumpCloud region "${region}": use one of ${Object.keys(DI_REGIONS).join(', ')}, or give --api-url`);
+  }
+  return DI_REGIONS[key];
+}
+
+/** A base URL without trailing slashes; throws with a clear message when it is not an http(s) URL. */
+export function normalizeApiUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`invalid DI API URL "${url}": expected e.g. ${DI_REGIONS.us}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new Error(`invalid DI API URL "${url}": only http and https are supported`);
+  }
+  if (parsed.search || parsed.hash) throw new Error(`invalid DI API URL "${url}": no query string or fragment`);
+  return url.replace(/\/+$/, '');
+}

@@ -1,0 +1,146 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StateError, StateWriter, loadState, streamPaths, type StreamState } from '../../input/collector/state.js';
+import { SeenIds } from '../../input/collector/seen-ids.js';
+import { memoryLogger } from './fakes.js';
+
+const key = { org: '5f0c1a2b3c4d5e6f7a8b9c0d', service: 'directory' };
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+function tmp(): string {
+  return mkdtempSync(path.join(tmpdir(), 'collector-state-'));
+}
+
+describe('state files', () => {
+  it('a fresh state dir has no state; written state round-trips with its backfill, and the previous one is kept as .bak', async () => {
+    const dir = tmp();
+    expect(await loadState(dir, key)).toBeUndefined();
+    const w = new StateWriter(dir, key);
+    const s1: StreamState = { ...key, since: T0, checkpoint: T0 + 1 };
+    await w.write(s1);
+    const s2: StreamState = { ...s1, checkpoint: T0 + 2, backfill: { end: T0 + 100, slices: [{ start: T0 - 5, end: T0 + 50, cursor: T0 + 7, done: false }, { start: T0 + 50, end: T0 + 100, cursor: T0 + 100, done: true }] } };
+    await w.write(s2);
+    expect(await loadState(dir, key)).toEqual(s2);
+    const p = streamPaths(dir, key);
+    expect(JSON.parse(readFileSync(p.backup, 'utf8')).checkpoint).toBe(new Date(T0 + 1).toISOString());
+    expect(readdirSync(p.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const onDisk = JSON.parse(readFileSync(p.state, 'utf8'));
+    expect(onDisk).toMatchObject({ version: 1, org: key.org, service: 'directory', checkpoint: '2026-03-01T00:00:00.002Z' });
+    expect(onDisk.backfill.slices[0]).toEqual({ start: '2026-02-28T23:59:59.995Z', end: '2026-03-01T00:00:00.050Z', done: false, cursorTime: '2026-03-01T00:00:00.007Z' });
+  });
+
+  it('coalesces concurrent writes and ends with the newest', async () => {
+    const dir = tmp();
+    const w = new StateWriter(dir, key);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => w.write({ ...key, since: T0, checkpoint: T0 + i })));
+    expect((await loadState(dir, key))!.checkpoint).toBe(T0 + 49);
+  });
+
+  it('a stale temp file from a crash mid-write is ignored', async () => {
+    const dir = tmp();
+    const w = new StateWriter(dir, key);
+    await w.write({ ...key, since: T0, checkpoint: T0 + 5 });
+    writeFileSync(streamPaths(dir, key).state + '.tmp', '{"version":1,"che');
+    expect((await loadState(dir, key))!.checkpoint).toBe(T0 + 5);
+  });
+
+  const corrupt: [string, string, RegExp][] = [
+    ['bad JSON', '{"version":1,', /not valid JSON/],
+    ['wrong version', JSON.stringify({ version: 7, org: key.org, service: 'directory', checkpoint: '2026-03-01T00:00:00.000Z' }), /version 7/],
+    ['bad checkpoint', JSON.stringify({ version: 1, org: key.org, service: 'directory', checkpoint: 'yesterday' }), /"checkpoint" is "yesterday"/],
+    ['other stream', JSON.stringify({ version: 1, org: key.org, service: 'sso', checkpoint: '2026-03-01T00:00:00.000Z' }), /belongs to/],
+    ['bad slice', JSON.stringify({ version: 1, org: key.org, service: 'directory', checkpoint: '2026-03-01T00:00:00.000Z', backfill: { end: '2026-03-02T00:00:00.000Z', slices: [{ start: '2026-03-01T00:00:00.000Z', end: '2026-03-02T00:00:00.000Z', cursorTime: '2026-03-03T00:00:00.000Z', done: false }] } }), /slice 0/],
+  ];
+  for (const [name, text, re] of corrupt) {
+    it(`a corrupt state file (${name}) is an error naming the file and the recovery`, async () => {
+      const dir = tmp();
+      const w = new StateWriter(dir, key);
+      await w.write({ ...key, since: T0, checkpoint: T0 });
+      await w.write({ ...key, since: T0, checkpoint: T0 + 1 }); // leaves a .bak
+      const p = streamPaths(dir, key);
+      writeFileSync(p.state, text);
+      const err = await loadState(dir, key).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StateError);
+      const msg = (err as Error).message;
+      expect(msg).toMatch(re);
+      expect(msg).toContain(p.state);
+      expect(msg).toContain(`cp ${p.backup} ${p.state}`);
+      expect(msg).toContain('restart this stream from --since');
+    });
+  }
+
+  it('a missing state file while the id journal exists is an error (checkpoint lost), never a silent restart', async () => {
+    const dir = tmp();
+    const p = streamPaths(dir, key);
+    mkdirSync(p.dir, { recursive: true });
+    writeFileSync(p.journal, 'abc\t1\n');
+    await expect(loadState(dir, key)).rejects.toThrow(/missing but the stream's id journal .* exists.*delete/s);
+  });
+
+  it('org-less streams live under _default and odd names are made safe', () => {
+    expect(streamPaths('/s', { org: '', service: 'all' }).state).toBe('/s/_default/all.json');
+    expect(streamPaths('/s', { org: '../x', service: 'a/b' }).state).toBe('/s/%2E.%2Fx/a%2Fb.json');
+  });
+});
+
+describe('id journal', () => {
+  const stream = { org: '', service: 'all' };
+  it('survives reopening, drops a torn last line with a warning, and appends cleanly after it', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'all.ids');
+    const logger = memoryLogger();
+    let seen = await SeenIds.open(file, { maxIds: 100, logger, stream });
+    seen.commit([{ id: 'a', ts: 10 }, { id: 'b', ts: 20 }]);
+    await seen.close();
+    appendFileSync(file, 'c\t3'); // kill -9 mid-append
+    seen = await SeenIds.open(file, { maxIds: 100, logger, stream });
+    expect(logger.lines.some((l) => l.level === 'warn' && /torn line/.test(l.msg ?? ''))).toBe(true);
+    expect(seen.has('a') && seen.has('b')).toBe(true);
+    expect(seen.has('c')).toBe(false);
+    seen.commit([{ id: 'd', ts: 30 }]);
+    await seen.close();
+    expect(readFileSync(file, 'utf8')).toBe('a\t10\nb\t20\nd\t30\n');
+  });
+
+  it('compaction keeps what the predicate keeps, atomically', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'all.ids');
+    const seen = await SeenIds.open(file, { maxIds: 100, logger: memoryLogger(), stream });
+    seen.commit([{ id: 'a', ts: 10 }, { id: 'b', ts: 20 }, { id: 'c', ts: 30 }]);
+    await seen.compact((ts) => ts >= 20);
+    seen.commit([{ id: 'e', ts: 40 }]);
+    await seen.close();
+    expect(readFileSync(file, 'utf8')).toBe('b\t20\nc\t30\ne\t40\n');
+    expect(existsSync(file + '.tmp')).toBe(false);
+  });
+
+  it('is bounded by maxIds: evicts the oldest by event time and warns', async () => {
+    const dir = tmp();
+    const logger = memoryLogger();
+    const seen = await SeenIds.open(path.join(dir, 'x.ids'), { maxIds: 10, logger, stream });
+    seen.commit(Array.from({ length: 11 }, (_, i) => ({ id: `id${i}`, ts: 100 - i })));
+    expect(seen.size).toBe(9);
+    expect(seen.has('id0') && seen.has('id8')).toBe(true);
+    expect(seen.has('id10') || seen.has('id9')).toBe(false);
+    expect(seen.evictedUpTo).toBe(91);
+    expect(logger.lines.some((l) => l.level === 'warn' && /maxSeenIds/.test(l.msg ?? ''))).toBe(true);
+    await seen.close();
+  });
+
+  it('ids with tabs or newlines are quoted, and in-flight ids count as seen until released', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'q.ids');
+    let seen = await SeenIds.open(file, { maxIds: 10, logger: memoryLogger(), stream });
+    seen.reserve('x');
+    expect(seen.has('x')).toBe(true);
+    seen.release([{ id: 'x', ts: 1 }]);
+    expect(seen.has('x')).toBe(false);
+    seen.commit([{ id: 'we\tird\n', ts: 5 }]);
+    await seen.close();
+    seen = await SeenIds.open(file, { maxIds: 10, logger: memoryLogger(), stream });
+    expect(seen.has('we\tird\n')).toBe(true);
+    await seen.close();
+  });
+});

@@ -1,0 +1,71 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TimestampError, eventTimeMillis, parseEventTime } from '../../input/collector/timestamp.js';
+
+const MAX_SEC = 0xffffffff;
+
+/** Formats epoch seconds + nanoseconds as RFC 3339 in a given offset with `digits` fraction digits. */
+function format(sec: number, nsec: number, offsetMin: number, digits: number): string {
+  const local = new Date((sec + offsetMin * 60) * 1000).toISOString().slice(0, 19);
+  const frac = digits === 0 ? '' : '.' + String(nsec).padStart(9, '0').slice(0, digits);
+  const sign = offsetMin < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMin);
+  const off = offsetMin === 0 && digits % 2 === 0 ? 'Z' : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${local}${frac}${off}`;
+}
+
+describe('parseEventTime', () => {
+  it('round-trips any instant, 0-9 fraction digits, any offset (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 86_400, max: MAX_SEC - 86_400 }),
+        fc.integer({ min: 0, max: 999_999_999 }),
+        fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
+        fc.integer({ min: 0, max: 9 }),
+        (sec, nsec, off, digits) => {
+          const truncated = digits === 0 ? 0 : nsec - (nsec % 10 ** (9 - digits));
+          const text = format(sec, nsec, off, digits);
+          const t = parseEventTime(text);
+          expect(t).toEqual({ sec, nsec: truncated });
+          expect(eventTimeMillis(t)).toBe(Date.parse(text));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('keeps nanoseconds that Date.parse drops', () => {
+    expect(parseEventTime('2026-01-26T09:11:36.495420839Z')).toEqual({ sec: Date.parse('2026-01-26T09:11:36Z') / 1000, nsec: 495_420_839 });
+    expect(parseEventTime('2026-01-26T09:11:41Z').nsec).toBe(0);
+    expect(parseEventTime('2026-01-26T09:11:45.9Z').nsec).toBe(900_000_000);
+    expect(parseEventTime('2026-01-26T10:11:45.921+01:00')).toEqual(parseEventTime('2026-01-26T09:11:45.921Z'));
+  });
+
+  it('rejects anything that is not RFC 3339 (property: mutated strings never parse to a wrong value)', () => {
+    for (const bad of ['', '2026-01-26', '2026-01-26T09:11Z', '2026-13-01T00:00:00Z', '2026-02-30T00:00:00Z', '2026-01-26T24:00:00Z',
+      '2026-01-26T09:60:00Z', '2026-01-26T09:11:61Z', '2026-01-26T09:11:41.1234567890Z', '2026-01-26T09:11:41', '2026-01-26T09:11:41+0100',
+      '1969-12-31T23:59:59Z', '2106-02-08T00:00:00Z', ' 2026-01-26T09:11:41Z', '2026-01-26T09:11:41.Z']) {
+      expect(() => parseEventTime(bad), bad).toThrow(TimestampError);
+    }
+    expect(parseEventTime('2024-02-29T00:00:00Z').sec).toBe(Date.parse('2024-02-29T00:00:00Z') / 1000);
+    expect(() => parseEventTime('2023-02-29T00:00:00Z')).toThrow(/day 29/);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), (s) => {
+        let t;
+        try {
+          t = parseEventTime(s);
+        } catch (err) {
+          expect(err).toBeInstanceOf(TimestampError);
+          return;
+        }
+        // Whatever parses must agree with Date.parse to the millisecond.
+        expect(eventTimeMillis(t)).toBe(Date.parse(s.replace(' ', 'T')));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('truncates, never rounds, to milliseconds', () => {
+    expect(eventTimeMillis(parseEventTime('2026-01-26T09:11:36.999999999Z'))).toBe(Date.parse('2026-01-26T09:11:36.999Z'));
+  });
+});
