@@ -1,3 +1,4 @@
+import type { CollectorConfig } from '../types.js';
 // One stream (org × service): load its state, then poll windows [checkpoint − overlap, now − lag) — or backfill a
 // long gap in slices — advancing the checkpoint only after every event before it was acked.
 import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
@@ -11,17 +12,10 @@ import { StreamStore } from './store.js';
 import { isoMillis } from './timestamp.js';
 import { fetchRangeChecked, type StreamContext } from './window.js';
 
-export interface StreamSettings {
-  readonly stateDir: string;
-  readonly tag: string;
-  readonly sinceMs: number;
-  readonly lagMs: number;
-  readonly overlapMs: number;
-  readonly intervalMs: number;
-  readonly once: boolean;
-  readonly backfillSlices: number;
+/** The stream's part of the configuration, plus the engine's tuning. */
+export interface StreamSettings extends Pick<CollectorConfig,
+  'stateDir' | 'tag' | 'sinceMs' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds'> {
   readonly backfillThresholdMs: number;
-  readonly maxSeenIds: number;
   readonly sendBatch: number;
   readonly pipelinePages: number;
   readonly pipelineBytes?: number;

@@ -3,6 +3,7 @@
 // per-item results, and records every request and every item. Faults are injectable: a whole-request
 // status (429, 503, ...) and per-item errors (429, 400, ...), so the retry behaviour of a real Fluent Bit
 // can be observed. Documents with a duplicate key are rejected like Elasticsearch does (400, item error).
+import { waitFor, closeServer } from './http-wait.js';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
@@ -140,24 +141,12 @@ export class BulkReceiver {
   }
 
   /** Resolves when `predicate` holds, re-checked after every request; rejects after `timeoutMs`. */
-  async waitFor(predicate: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`bulk receiver: timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 250));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  waitFor(predicate: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+    return waitFor(this.waiters, predicate, timeoutMs, what, 'bulk receiver');
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private isDataStream(index: string): boolean {

@@ -3,6 +3,7 @@
 // concatenated JSON event objects (gzip or not), per-body validation (400 "No data", "Invalid data
 // format", "Event field is required", "Event field cannot be blank") and `{"text":"Success","code":0}`.
 // Whole-request faults (503 server busy, 429, ...) are injectable. Every accepted event is recorded.
+import { waitFor, closeServer } from './http-wait.js';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
@@ -82,24 +83,12 @@ export class HecReceiver {
     for (let i = 0; i < count; i++) this.faults.push(status);
   }
 
-  async waitFor(predicate: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`HEC receiver: timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 250));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  waitFor(predicate: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+    return waitFor(this.waiters, predicate, timeoutMs, what, 'HEC receiver');
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
