@@ -15,6 +15,7 @@ import { startSimulator, type Simulator } from '../../input/simulator/server.js'
 import { freePort } from '../e2e/pipeline-harness.js';
 import { FluentBitProcess, OutputReader, journaledIds, storedIds, writeFluentBitConfig } from './fluent-bit-support.js';
 import { compareIds, expectNoLoss, expectedIds } from './support.js';
+import { prng } from '../../input/simulator/render.js';
 
 const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
 if (!FLUENT_BIT_BIN) {
@@ -27,16 +28,6 @@ const FB_KILLS = 3;
 const COLLECTOR_KILLS = 2;
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** mulberry32, so a failing run can be repeated with the printed seed (FB_KILL_SEED). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,7 +59,7 @@ interface Kill {
 describe.skipIf(!FLUENT_BIT_BIN)('exactly once into a real Fluent Bit (forward, threaded, filesystem storage → file)', () => {
   it(`delivers every event across ${FB_KILLS} kill -9 of Fluent Bit and ${COLLECTOR_KILLS} of the collector, with API faults and late events`, async () => {
     const seed = Number(process.env.FB_KILL_SEED ?? Date.now() % 100000);
-    const random = rng(seed);
+    const random = prng(seed);
     work = mkdtempSync(path.join(tmpdir(), 'fb-exactly-once-'));
     const port = await freePort();
     const files = writeFluentBitConfig(work, port);

@@ -11,6 +11,7 @@ import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
 import { startSimulator } from '../../input/simulator/server.js';
 import { startForwardReceiver } from '../support/forward-receiver.js';
 import { compareIds, expectNoLoss, expectedIds, until } from './support.js';
+import { prng } from '../../input/simulator/render.js';
 
 const MIN = 60_000;
 const SPEED = 120;
@@ -27,21 +28,11 @@ afterEach(async () => {
   cleanup = [];
 });
 
-/** mulberry32, so a failing run can be repeated with the printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('kill -9 and restart', () => {
   it(`forwards every event once across ${KILLS} random kill -9 points (backfill and windows, late events)`, async () => {
     const seed = Number(process.env.KILL_SEED ?? Date.now() % 100000);
-    const random = rng(seed);
+    const random = prng(seed);
     const V = Date.parse('2026-03-01T12:00:00Z');
     const spec = formatClockSpec(V, Date.now(), SPEED);
     const clock = parseClockSpec(spec);

@@ -10,6 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { isMsgpackStr, msgpackLength, MsgpackStreamReader } from '../../input/forward/msgpack-scan.js';
+import { prng } from '../../input/simulator/render.js';
 
 export interface ReceivedRecord {
   readonly tag: string;
@@ -98,17 +99,6 @@ export interface ForwardReceiver {
   close(): Promise<void>;
 }
 
-/** mulberry32: a tiny seeded PRNG so fault runs repeat. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sha512Hex(...parts: (string | Uint8Array)[]): string {
   const h = createHash('sha512');
@@ -145,7 +135,7 @@ timeCodec.register({
 });
 
 export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): Promise<ForwardReceiver> {
-  const random = seededRandom(opts.seed ?? 1);
+  const random = prng(opts.seed ?? 1);
   const bufferMaxSize = opts.bufferMaxSize ?? 6_144_000;
   const selfHostname = opts.selfHostname ?? 'forward-receiver';
   const decoder = new Decoder({ extensionCodec: timeCodec });
