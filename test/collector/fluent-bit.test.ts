@@ -5,8 +5,8 @@
 // restarted too. Every expected id must be in the file; repeats are allowed only where a kill explains them
 // (Fluent Bit flushing again a chunk it wrote but had not marked done, or the collector resending a chunk whose
 // ack it did not get or did not journal), and are counted.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
 import { startSimulator, type Simulator } from '../../input/simulator/server.js';
 import { freePort } from '../e2e/pipeline-harness.js';
 import { FluentBitProcess, OutputReader, journaledIds, storedIds, writeFluentBitConfig } from './fluent-bit-support.js';
-import { compareIds, expectNoLoss, expectedIds } from './support.js';
+import { compareIds, expectNoLoss, expectedIds, spawnCollector, type CollectorChild } from './support.js';
 import { prng } from '../../input/simulator/render.js';
 
 const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
@@ -26,7 +26,6 @@ const MIN = 60_000;
 const SPEED = 120;
 const FB_KILLS = 3;
 const COLLECTOR_KILLS = 2;
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -91,29 +90,10 @@ describe.skipIf(!FLUENT_BIT_BIN)('exactly once into a real Fluent Bit (forward, 
       '--log-level', 'info',
     ];
     let runs = 0;
-    const startCollector = () => {
-      const n = runs++;
-      const child = spawn(process.execPath, args, {
-        cwd: ROOT,
-        env: { ...process.env, FLUENT_BIT_JUMPCLOUD_CLOCK: spec, JUMPCLOUD_API_KEY: sim!.apiKey },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      collectors.push(child);
-      let log = '';
-      const ready = new Promise<void>((resolve) => {
-        child.stderr!.on('data', (b: Buffer) => {
-          log += b.toString();
-          if (log.includes('collector starting')) resolve();
-        });
-        child.on('exit', () => resolve());
-      });
-      const exited = new Promise<number | null>((resolve) =>
-        child.on('exit', (code) => {
-          writeFileSync(path.join(work!, `collector-${n}.log`), log);
-          resolve(code);
-        }),
-      );
-      return { child, ready, exited, log: () => log };
+    const startCollector = (): CollectorChild => {
+      const c = spawnCollector(args, { FLUENT_BIT_JUMPCLOUD_CLOCK: spec, JUMPCLOUD_API_KEY: sim!.apiKey }, path.join(work!, `collector-${runs++}.log`));
+      collectors.push(c.child);
+      return c;
     };
 
     const reader = new OutputReader(files.outFile);

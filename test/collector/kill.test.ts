@@ -2,22 +2,21 @@
 // killed with SIGKILL at a random instant, and restarted, 20 times, through a sliced backfill and polling
 // windows with late-indexed events; a last run ends with SIGTERM. Simulator and CLI share an accelerated
 // clock through FLUENT_BIT_JUMPCLOUD_CLOCK.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
 import { startSimulator } from '../../input/simulator/server.js';
 import { startForwardReceiver } from '../support/forward-receiver.js';
-import { compareIds, expectNoLoss, expectedIds, until } from './support.js';
+import { compareIds, expectNoLoss, expectedIds, until, spawnCollector, type CollectorChild } from './support.js';
 import { prng } from '../../input/simulator/render.js';
 
 const MIN = 60_000;
 const SPEED = 120;
 const KILLS = 20;
 const PAGE = 500;
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 let children: ChildProcess[] = [];
 let cleanup: (() => Promise<void>)[] = [];
@@ -55,27 +54,12 @@ describe('kill -9 and restart', () => {
       '--page-limit', String(PAGE), '--slices', '4', '--request-timeout', '5s', '--log-level', 'info',
     ];
     let run = 0;
-    const start = (): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null> } => {
-      const child = spawn(process.execPath, args, {
-        cwd: ROOT,
-        // The receiver's ack means stored: no settle time, so repeats measure the engine's own hand-off.
-        env: { ...process.env, FLUENT_BIT_JUMPCLOUD_CLOCK: spec, JUMPCLOUD_API_KEY: sim.apiKey, FLUENT_BIT_ACK_SETTLE: '0' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      children.push(child);
-      let log = '';
-      const ready = new Promise<void>((resolve) => {
-        child.stderr!.on('data', (b: Buffer) => {
-          log += b.toString();
-          if (log.includes('collector starting')) resolve();
-        });
-        child.on('exit', () => resolve());
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-        writeFileSync(path.join(logDir, `run-${String(run++).padStart(2, '0')}.log`), log);
-        resolve(code);
-      }));
-      return { child, ready, exited };
+    const start = (): CollectorChild => {
+      // The receiver's ack means stored: no settle time, so repeats measure the engine's own hand-off.
+      const c = spawnCollector(args, { FLUENT_BIT_JUMPCLOUD_CLOCK: spec, JUMPCLOUD_API_KEY: sim.apiKey, FLUENT_BIT_ACK_SETTLE: '0' },
+        path.join(logDir, `run-${String(run++).padStart(2, '0')}.log`));
+      children.push(c.child);
+      return c;
     };
 
     /** Records stored by the receiver at each kill. */

@@ -1,3 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 // Shared helpers of the collector's integration tests: comparing forwarded ids with the simulator's events.
 import { expect } from 'vitest';
 import type { ForwardClient, ForwardEntry } from '../../input/types.js';
@@ -81,4 +84,35 @@ export class CountingForward implements ForwardClient {
   repeated(): string[] {
     return [...this.sent].filter(([, n]) => n > 1).map(([id]) => id);
   }
+}
+
+export interface CollectorChild {
+  readonly child: ChildProcess;
+  /** The CLI logged "collector starting" (its signal handlers are installed), or it exited. */
+  readonly ready: Promise<void>;
+  /** Exit code; its stderr log has been written to `logFile` by then. */
+  readonly exited: Promise<number | null>;
+  log(): string;
+}
+
+/** Spawns the collector CLI (`node <args>` from the repo root) with `env` added, keeping its stderr log. */
+export function spawnCollector(args: readonly string[], env: Record<string, string>, logFile: string): CollectorChild {
+  const child = spawn(process.execPath, args, {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  const ready = new Promise<void>((resolve) => {
+    child.stderr!.on('data', (b: Buffer) => {
+      log += b.toString();
+      if (log.includes('collector starting')) resolve();
+    });
+    child.on('exit', () => resolve());
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    writeFileSync(logFile, log);
+    resolve(code);
+  }));
+  return { child, ready, exited, log: () => log };
 }
