@@ -103,10 +103,13 @@ export function writeEcs(t: i32, textEnd: usize, esc: bool): void {
   if (ip) { key(L.L_IP); value(F.F_CIP); }
   topEmitted(Top.CLIENT, close(0x7d));
 
-  open(L.L_HOST);
-  copy(L.L_ID, F.F_SYS_ID);
-  copy(L.L_NAME, F.F_SYS_HOST);
-  topEmitted(Top.HOST, close(0x7d));
+  // Guards before open(): an object opened and rolled back costs more than the test, and most events lack some.
+  if (has(F.F_SYS_ID) || has(F.F_SYS_HOST)) {
+    open(L.L_HOST);
+    copy(L.L_ID, F.F_SYS_ID);
+    copy(L.L_NAME, F.F_SYS_HOST);
+    topEmitted(Top.HOST, close(0x7d));
+  }
 
   open(L.L_JUMPCLOUD);
   if (capKind(t, F.F_ASSOC) == K_OBJ && (capFlags(t, F.F_ASSOC) & X_EMPTY) == 0) {
@@ -123,17 +126,24 @@ export function writeEcs(t: i32, textEnd: usize, esc: bool): void {
   key(L.L_VENDOR); lit(L.V_JUMPCLOUD);
   topEmitted(Top.OBSERVER, close(0x7d));
 
-  open(L.L_PROCESS);
-  copy(L.L_NAME, F.F_PROC);
-  topEmitted(Top.PROCESS, close(0x7d));
+  if (has(F.F_PROC)) {
+    open(L.L_PROCESS);
+    copy(L.L_NAME, F.F_PROC);
+    topEmitted(Top.PROCESS, close(0x7d));
+  }
 
-  open(L.L_RELATED);
-  if (ip) { openArray(L.L_IP); distinctElem(F.F_CIP, -1, -1); close(0x5d); }
-  openArray(L.L_USER);
-  if (has(F.F_USER)) distinctElem(F.F_USER, -1, -1);
-  if (has(F.F_IB_USER)) distinctElem(F.F_IB_USER, has(F.F_USER) ? F.F_USER : -1, -1);
-  close(0x5d);
-  topEmitted(Top.RELATED, close(0x7d));
+  const users = has(F.F_USER) || has(F.F_IB_USER);
+  if (ip || users) {
+    open(L.L_RELATED);
+    if (ip) { openArray(L.L_IP); distinctElem(F.F_CIP, -1, -1); close(0x5d); }
+    if (users) {
+      openArray(L.L_USER);
+      if (has(F.F_USER)) distinctElem(F.F_USER, -1, -1);
+      if (has(F.F_IB_USER)) distinctElem(F.F_IB_USER, has(F.F_USER) ? F.F_USER : -1, -1);
+      close(0x5d);
+    }
+    topEmitted(Top.RELATED, close(0x7d));
+  }
 
   if (is(F.F_ET, L.S_SSO_AUTH)) {
     open(L.L_SERVICE);
@@ -147,14 +157,19 @@ export function writeEcs(t: i32, textEnd: usize, esc: bool): void {
   writeSourceUser();
   topEmitted(Top.SOURCE, close(0x7d));
 
-  open(L.L_USER);
-  copy(L.L_NAME, F.F_USER);
-  open(L.L_TARGET);
-  copy(L.L_EMAIL, F.F_RES_EMAIL);
-  copy(L.L_ID, F.F_RES_ID);
-  copy(L.L_NAME, F.F_RES_USER);
-  close(0x7d);
-  topEmitted(Top.USER, close(0x7d));
+  const target = has(F.F_RES_EMAIL) || has(F.F_RES_ID) || has(F.F_RES_USER);
+  if (target || has(F.F_USER)) {
+    open(L.L_USER);
+    copy(L.L_NAME, F.F_USER);
+    if (target) {
+      open(L.L_TARGET);
+      copy(L.L_EMAIL, F.F_RES_EMAIL);
+      copy(L.L_ID, F.F_RES_ID);
+      copy(L.L_NAME, F.F_RES_USER);
+      close(0x7d);
+    }
+    topEmitted(Top.USER, close(0x7d));
+  }
 
   writeUserAgent();
 }

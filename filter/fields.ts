@@ -1,7 +1,7 @@
 // Reading captured fields and writing them out: the vocabulary both profiles are written in.
 import { Lit, spanIs, same as sameBytes } from './mem';
 import { capKind, capStart, capEnd, capFlags, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE } from './walk';
-import { key, str, byte, content, elem } from './out';
+import { str, byte, content, elem, keyStr } from './out';
 import { isIp } from './ip';
 
 /** Capture table (0: event inside `message`, 1: the record itself) the writers read. */
@@ -25,8 +25,7 @@ export function hasIp(f: i32): bool { return has(f) && plain(f) && isIp(s(f), e(
 /** `"name":"<f>"` when f is a non-empty string. */
 @inline export function copy(name: Lit, f: i32): void {
   if (!has(f)) return;
-  key(name);
-  str(s(f), e(f), !plain(f));
+  keyStr(name, s(f), e(f), !plain(f));
 }
 
 /** The string value of f (which must be present). */

@@ -24,11 +24,20 @@ export class Area {
 @final export class Lit {
   ptr: usize;
   len: usize;
+  /** `,"<bytes>":` (kptr + 1 without the comma): a member name ready to copy in one go. */
+  kptr: usize;
+  klen: usize;
   constructor(s: string) {
     const buf = String.UTF8.encode(s);
     this.len = <usize>buf.byteLength;
     this.ptr = heap.alloc(this.len + 1);
     memory.copy(this.ptr, changetype<usize>(buf), this.len);
+    this.klen = this.len + 4;
+    this.kptr = heap.alloc(this.klen + 1);
+    store<u8>(this.kptr, 0x2c);
+    store<u8>(this.kptr, 0x22, 1);
+    memory.copy(this.kptr + 2, this.ptr, this.len);
+    store<u16>(this.kptr + 2 + this.len, 0x3a22); // '":'
   }
 }
 

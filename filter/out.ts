@@ -9,7 +9,6 @@ export let P: usize = 0;
 // Object nesting of the mapped output: marks for roll-back and whether a member was written yet.
 const MAXW = 16;
 const wMark = new StaticArray<u32>(MAXW);
-const wFirst = new StaticArray<bool>(MAXW);
 const wParentFirst = new StaticArray<bool>(MAXW);
 let wDepth: i32 = 0;
 let first: bool = true;
@@ -49,12 +48,33 @@ export function outFinish(): usize {
 
 /** `"name":` preceded by a comma when needed. */
 @inline export function key(name: Lit): void {
-  OUT.ensure(P + name.len + 4);
-  const o = OUT.ptr;
-  if (!first) { store<u8>(o + P, 0x2c); P++; }
-  store<u8>(o + P, 0x22); P++;
-  memory.copy(o + P, name.ptr, name.len); P += name.len;
-  store<u16>(o + P, 0x3a22); P += 2; // '":'
+  // Locals, not the globals, between the stores: each global access is an interpreted operation.
+  const f = first;
+  const n = f ? name.klen - 1 : name.klen;
+  let p = P;
+  OUT.ensure(p + n);
+  memory.copy(OUT.ptr + p, f ? name.kptr + 1 : name.kptr, n);
+  P = p + n;
+  first = false;
+}
+
+/**
+ * `"name":"<content>"`, preceded by a comma when needed: the writers' most common member, fused into one
+ * capacity check and a few stores (the interpreter pays per operation, not per byte copied).
+ */
+export function keyStr(name: Lit, s: usize, e: usize, decode: bool): void {
+  if (decode) { key(name); str(s, e, true); return; }
+  const f = first;
+  const kn = f ? name.klen - 1 : name.klen;
+  const n = e - s;
+  const p = P;
+  OUT.ensure(p + kn + n + 2);
+  const o = OUT.ptr + p;
+  memory.copy(o, f ? name.kptr + 1 : name.kptr, kn);
+  store<u8>(o + kn, 0x22);
+  memory.copy(o + kn + 1, s, n);
+  store<u8>(o + kn + n + 1, 0x22);
+  P = p + kn + n + 2;
   first = false;
 }
 
@@ -64,34 +84,36 @@ export function elem(): void {
   first = false;
 }
 
-@inline function push(open: u8): void {
-  byte(open);
-  wFirst[wDepth] = first;
-  wDepth++;
+/** `"name":` then `open`, remembering where it started so that close() can take it back. */
+function openNamed(name: Lit, open: u8): void {
+  const d = wDepth;
+  const f = first;
+  const p = P;
+  unchecked(wMark[d] = <u32>p);
+  unchecked(wParentFirst[d] = f);
+  const n = f ? name.klen - 1 : name.klen;
+  OUT.ensure(p + n + 1);
+  const o = OUT.ptr + p;
+  memory.copy(o, f ? name.kptr + 1 : name.kptr, n);
+  store<u8>(o + n, open);
+  P = p + n + 1;
+  wDepth = d + 1;
   first = true;
 }
 
 /** Opens `"name":{`; `close()` takes it back if nothing was written inside. */
-@inline export function open(name: Lit): void {
-  wMark[wDepth] = <u32>P;
-  wParentFirst[wDepth] = first;
-  key(name);
-  push(0x7b);
-}
+export function open(name: Lit): void { openNamed(name, 0x7b); }
 
-export function openArray(name: Lit): void {
-  wMark[wDepth] = <u32>P;
-  wParentFirst[wDepth] = first;
-  key(name);
-  push(0x5b);
-}
+export function openArray(name: Lit): void { openNamed(name, 0x5b); }
 
 /** Opens an object as an array element. */
 export function openElem(): void {
-  wMark[wDepth] = <u32>P;
-  wParentFirst[wDepth] = first;
+  unchecked(wMark[wDepth] = <u32>P);
+  unchecked(wParentFirst[wDepth] = first);
   elem();
-  push(0x7b);
+  byte(0x7b);
+  wDepth++;
+  first = true;
 }
 
 /** Closes the innermost open object/array; returns false (and erases it) when it stayed empty. */
@@ -99,8 +121,8 @@ export function openElem(): void {
   const empty = first;
   wDepth--;
   if (empty) {
-    P = <usize>wMark[wDepth];
-    first = wParentFirst[wDepth];
+    P = <usize>unchecked(wMark[wDepth]);
+    first = unchecked(wParentFirst[wDepth]);
     return false;
   }
   byte(closer);

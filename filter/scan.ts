@@ -49,7 +49,7 @@ const HIGHS: u64 = 0x8080808080808080;
  * High bit set in the lowest byte of `v` that is `"`, `\`, < 0x20 or >= 0x80 (the only bytes a string scan
  * must look at); ctz of it finds that byte. Bits above the first hit may be spurious (borrows): never used.
  */
-@inline function special(v: u64): u64 {
+@inline export function special(v: u64): u64 {
   const q = v ^ (0x22 * ONES);
   const b = v ^ (0x5c * ONES);
   return (((q - ONES) & ~q) | ((b - ONES) & ~b) | (v - 0x20 * ONES) | v) & HIGHS;
@@ -227,6 +227,7 @@ export function literal(): u8 {
  * extent. For subtrees a mapping never writes out; 3-4x cheaper than the tokenizer on dense JSON.
  */
 export function skipLean(): bool {
+  if (S.esc) return skipLeanEscaped();
   const e = S.end;
   const esc = S.esc;
   let p = S.pos;
@@ -280,6 +281,53 @@ export function skipLean(): bool {
       }
       p++;
     }
+  }
+  S.pos = p;
+  return fail(E_END);
+}
+
+/**
+ * skipLean in the escaped domain (the usual case: a subtree of the event inside `message`), where every
+ * string delimiter is `\"`: outside strings a byte loop that knows brackets by `c | 0x20` (only `[`/`{` give
+ * 0x7b, only `]`/`}` give 0x7d), inside strings an eight-byte search for the next backslash.
+ */
+function skipLeanEscaped(): bool {
+  const e = S.end;
+  let p = S.pos;
+  let depth = 0;
+  while (p < e) {
+    const c = load<u8>(p);
+    if (c == 0x5c) {
+      if (p + 1 >= e) break;
+      const d = load<u8>(p + 1);
+      p += 2;
+      if (d != 0x22) continue; // `\n` etc.: whitespace between tokens
+      // A string: only backslashes matter.
+      while (true) {
+        while (p + 8 <= e) {
+          const m = eqMask(load<u64>(p), 0x5c);
+          if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
+          p += 8;
+        }
+        if (p >= e) { S.pos = p; return fail(E_END); }
+        const x = load<u8>(p);
+        if (x == 0x22) { S.pos = p; return fail(E_END); } // the enclosing string ended
+        if (x != 0x5c) { p++; continue; } // the tail: fewer than eight bytes left
+        if (p + 1 >= e) { S.pos = p; return fail(E_END); }
+        const d2 = load<u8>(p + 1);
+        p += 2;
+        if (d2 == 0x22) break;
+        // `\\` then one character of the inner text, itself possibly written `\"` or `\\`.
+        if (d2 == 0x5c) { if (p < e && load<u8>(p) == 0x5c) p += 2; else p += 1; }
+      }
+      continue;
+    }
+    const b = c | 0x20;
+    if (b == 0x7b) depth++;
+    else if (b == 0x7d) {
+      if (--depth == 0) { S.pos = p + 1; return true; }
+    } else if (c == 0x22) break; // the enclosing string ended
+    p++;
   }
   S.pos = p;
   return fail(E_END);

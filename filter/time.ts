@@ -1,8 +1,14 @@
 // RFC 3339 timestamps (0-9 fraction digits, `Z` or an offset) to UTC, written at micro- or millisecond precision.
-import { digits, byte } from './out';
+import { digits, byte, bytes, need } from './out';
 
 let tsSec: i64 = 0;
 let tsNanos: u32 = 0;
+// A UTC input spelled like the output (`T`, `Z`) is copied instead of recomputed: date, time and fraction
+// digits are the same bytes (the usual case; the arithmetic costs ten times more in the interpreter).
+let tsSrc: usize = 0;
+let tsFrac: usize = 0;
+let tsFracN: usize = 0;
+let tsCopy: bool = false;
 
 @inline function d(p: usize): i32 { return <i32>load<u8>(p) - 0x30; }
 @inline function isD(p: usize): bool { const c = load<u8>(p); return c >= 0x30 && c <= 0x39; }
@@ -35,6 +41,8 @@ export function parseTime(s: usize, e: usize): bool {
   if (mo < 1 || mo > 12 || dd < 1 || dd > daysInMonth(y, mo) || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59) return false;
   let p = s + 19;
   let nanos: u32 = 0;
+  tsFrac = p + 1;
+  tsFracN = 0;
   if (load<u8>(p) == 0x2e) {
     p++;
     let n = 0;
@@ -43,6 +51,7 @@ export function parseTime(s: usize, e: usize): bool {
       p++;
     }
     if (n == 0) return false;
+    tsFracN = <usize>n;
     while (n < 9) { nanos *= 10; n++; }
   }
   if (p >= e) return false;
@@ -59,6 +68,8 @@ export function parseTime(s: usize, e: usize): bool {
     p += 6;
   } else return false;
   if (p != e) return false;
+  tsSrc = s;
+  tsCopy = z == 0x5a && load<u8>(s + 10) == 0x54; // `Z` and `T`, not `z` or `t`
   tsSec = daysFromCivil(y, mo, dd) * 86400 + <i64>(hh * 3600 + mi * 60 + ss) - off;
   tsNanos = nanos;
   // Outside years 0000-9999 after the offset: not representable.
@@ -86,9 +97,22 @@ function writeDate(): void {
 
 /** `"…SS[.ffffff]Z"`: microseconds truncated, no fraction when they are 0 (the Sekoia shape). */
 export function writeMicros(): void {
-  writeDate();
   const us = tsNanos / 1000;
-  if (us != 0) { byte(0x2e); digits(us, 6); }
+  if (tsCopy) {
+    // `"YYYY-MM-DDTHH:MM:SS` as written, then up to six fraction digits as written, zero-padded.
+    need(30);
+    byte(0x22);
+    bytes(tsSrc, 19);
+    if (us != 0) {
+      byte(0x2e);
+      const n = tsFracN < 6 ? tsFracN : 6;
+      bytes(tsFrac, n);
+      for (let i = n; i < 6; i++) byte(0x30);
+    }
+  } else {
+    writeDate();
+    if (us != 0) { byte(0x2e); digits(us, 6); }
+  }
   byte(0x5a); byte(0x22);
 }
 

@@ -137,6 +137,15 @@ describe('the filter never drops a record', () => {
     }), { numRuns: 60_000 });
   });
 
+  it('jumpcloud_ecs maps a compact event (its fast path) exactly as the same event with whitespace (the general walker) (5,000)', () => {
+    const withoutMessage = (text: string): Obj => { const o = JSON.parse(text) as Obj; delete o.message; return o; };
+    fc.assert(fc.property(diEvent, (ev) => {
+      const compact = host.call('jumpcloud_ecs', JSON.stringify({ message: JSON.stringify(ev) }));
+      const spaced = host.call('jumpcloud_ecs', JSON.stringify({ message: JSON.stringify(ev, null, 1) }));
+      expect(withoutMessage(compact)).toStrictEqual(withoutMessage(spaced));
+    }), { numRuns: 5_000 });
+  });
+
   it('random JSON records and values (20,000)', () => {
     fc.assert(fc.property(fc.oneof(anyJson, fc.dictionary(fc.string({ maxLength: 10 }).filter((k) => k !== '__proto__'), anyJson)), (v) => {
       check(enc.encode(JSON.stringify(v)), { differential: true });

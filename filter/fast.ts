@@ -1,0 +1,133 @@
+// The fast path of jumpcloud_ecs: the embedded event in the shape the collector forwards (compact JSON inside
+// `message`), read with only the checks that shape needs. Whatever it does not expect (whitespace, a
+// `changes` or `association` member, a field of an unexpected type, an escape other than `\\`, malformed
+// text) makes it give up, and the general walker (walk.ts) reads the event again from its start: the same
+// captures and the same errors, so this file changes speed, never results.
+import { S, special, skipLean, num, literal, E_NONE } from './scan';
+import { utf8Len } from './mem';
+import { lookup, KCTX, KNONE, C_SKIP, C_ROOT, C_GEO, C_AUTH, C_CHANGES, F_ASSOC } from './keys';
+import { capture, K_STR, K_NUM, K_TRUE, K_FALSE, K_NULL, X_DECODE } from './walk';
+
+const QUOTE: u16 = 0x225c; // `\"` read as a little-endian u16: a string delimiter of the escaped domain
+
+/** Whether the last string read by `strEnd` holds a `\\` pair (copying it needs decoding). */
+let decode: bool = false;
+
+/**
+ * Reads string content from `p` (just after its opening `\"`) to its closing `\"`; returns where that closing
+ * delimiter starts, or 0 to give up. Accepts what the general reader accepts for such strings, nothing more:
+ * plain bytes, valid UTF-8, and `\\` followed by one of JSON's escapes other than `\u`.
+ */
+function strEnd(p: usize): usize {
+  const e = S.end;
+  decode = false;
+  while (true) {
+    while (p + 8 <= e) {
+      const m = special(load<u64>(p));
+      if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
+      p += 8;
+    }
+    if (p + 2 > e) return 0;
+    const c = load<u8>(p);
+    if (c == 0x5c) {
+      const d = load<u8>(p + 1);
+      if (d == 0x22) return p;
+      if (d != 0x5c || p + 3 > e) return 0;
+      // An escape of the inner text: `\\` then `\"`, `\\`, `/` or one of b f n r t.
+      decode = true;
+      const x = load<u8>(p + 2);
+      if (x == 0x5c) {
+        if (p + 4 > e) return 0;
+        const y = load<u8>(p + 3);
+        if (y != 0x22 && y != 0x5c && y != 0x2f) return 0;
+        p += 4;
+      } else if (x == 0x2f || x == 0x62 || x == 0x66 || x == 0x6e || x == 0x72 || x == 0x74) {
+        p += 3;
+      } else return 0;
+      continue;
+    }
+    if (c < 0x80) return 0; // `"` (the message ended) or a control character
+    const n = utf8Len(p, e);
+    if (n == 0) return 0;
+    p += n;
+  }
+  return 0; // not reached
+}
+
+/** Reads the object at S.pos whose keys are looked up in `ctx`; false to give up. */
+function object(ctx: u8): bool {
+  const e = S.end;
+  let p = S.pos + 1;
+  if (p < e && load<u8>(p) == 0x7d) { S.pos = p + 1; return ctx != C_ROOT; }
+  while (true) {
+    // Key.
+    if (p + 2 > e || load<u16>(p) != QUOTE) return false;
+    const ks = p + 2;
+    const ke = strEnd(ks);
+    if (ke == 0 || decode) return false;
+    p = ke + 2;
+    if (p >= e || load<u8>(p) != 0x3a) return false;
+    p++;
+    const r = lookup(ctx, ks, ke - ks);
+    let sub: u8 = C_SKIP;
+    let field: i32 = KNONE;
+    if (r >= KCTX) {
+      sub = <u8>(r - KCTX);
+      // geoip and auth_context feed only the elastic profile; changes take the general walker.
+      if (sub == C_GEO || sub == C_AUTH) sub = C_SKIP;
+      else if (sub == C_CHANGES) return false;
+    } else {
+      field = r;
+      if (field == F_ASSOC) return false;
+    }
+    // Value.
+    if (p + 2 > e) return false;
+    const c = load<u8>(p);
+    if (c == 0x5c) {
+      if (load<u16>(p) != QUOTE) return false;
+      const vs = p + 2;
+      const ve = strEnd(vs);
+      if (ve == 0) return false;
+      capture(0, field, K_STR, vs, ve, decode ? X_DECODE : 0);
+      p = ve + 2;
+    } else if (c == 0x7b || c == 0x5b) {
+      S.pos = p;
+      if (sub != C_SKIP) {
+        // A tracked object (initiated_by, useragent, ...): one level down, never deeper.
+        if (c != 0x7b || ctx != C_ROOT || !object(sub)) return false;
+      } else {
+        // A field of the wrong type keeps its kind and span in the general walker: not worth doing here.
+        if (field != KNONE || !skipLean()) return false;
+      }
+      p = S.pos;
+    } else if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+      S.pos = p;
+      if (!num()) return false;
+      capture(0, field, K_NUM, p, S.pos, 0);
+      p = S.pos;
+    } else {
+      S.pos = p;
+      const l = literal();
+      if (l == 0) return false;
+      capture(0, field, l == 0x74 ? K_TRUE : l == 0x66 ? K_FALSE : K_NULL, p, S.pos, 0);
+      p = S.pos;
+    }
+    // After the value.
+    if (p >= e) return false;
+    const a = load<u8>(p);
+    if (a == 0x2c) { p++; continue; }
+    if (a == 0x7d) { S.pos = p + 1; return true; }
+    return false;
+  }
+  return false; // not reached
+}
+
+/**
+ * Reads the event object at S.pos (escaped domain) into capture table 0. False means "not here": S.err is
+ * cleared and the caller must reset table 0 and S.pos and run the general walker.
+ */
+export function fastEvent(): bool {
+  if (object(C_ROOT)) return true;
+  S.err = E_NONE;
+  return false;
+}
