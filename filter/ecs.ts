@@ -22,7 +22,7 @@ function kept(p: usize, n: usize): bool {
 }
 
 /** Outcome from success / sso_token_success: 0 none, 1 success, 2 failure. */
-function outcome(): i32 {
+@inline function outcome(): i32 {
   if (is(F.F_ET, L.S_SSO_AUTH) && isBool(F.F_SSO)) return isTrue(F.F_SSO) ? 1 : 2;
   if (isBool(F.F_SUCC)) return isTrue(F.F_SUCC) ? 1 : 2;
   return 0;
@@ -175,7 +175,7 @@ export function writeEcs(t: i32, textEnd: usize, esc: bool): void {
 }
 
 /** source.user ← initiated_by (both profiles). */
-export function writeSourceUser(): void {
+@inline export function writeSourceUser(): void {
   open(L.L_USER);
   copy(L.L_EMAIL, F.F_IB_EMAIL);
   copy(L.L_ID, F.F_IB_ID);
@@ -183,7 +183,7 @@ export function writeSourceUser(): void {
   close(0x7d);
 }
 
-export function writeUserAgent(): void {
+@inline export function writeUserAgent(): void {
   open(L.L_USER_AGENT);
   open(L.L_DEVICE);
   copy(L.L_NAME, F.F_UA_DEV);

@@ -18,7 +18,7 @@ let decode: bool = false;
  * delimiter starts, or 0 to give up. Accepts what the general reader accepts for such strings, nothing more:
  * plain bytes, valid UTF-8, and `\\` followed by one of JSON's escapes other than `\u`.
  */
-function strEnd(p: usize): usize {
+@inline function strEnd(p: usize): usize {
   const e = S.end;
   decode = false;
   while (true) {
@@ -68,7 +68,7 @@ function object(ctx: u8): bool {
     p = ke + 2;
     if (p >= e || load<u8>(p) != 0x3a) return false;
     p++;
-    const r = lookup(ctx, ks, ke - ks);
+    const r = lookup(ctx, ks, ke - ks, e);
     let sub: u8 = C_SKIP;
     let field: i32 = KNONE;
     if (r >= KCTX) {

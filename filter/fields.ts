@@ -18,9 +18,9 @@ export function useTable(t: i32): void { T = t; }
 @inline export function e(f: i32): usize { return capEnd(T, f); }
 
 /** Does string field f hold exactly `l`? */
-export function is(f: i32, l: Lit): bool { return has(f) && plain(f) && spanIs(s(f), e(f) - s(f), l); }
+@inline export function is(f: i32, l: Lit): bool { return has(f) && plain(f) && spanIs(s(f), e(f) - s(f), l); }
 
-export function hasIp(f: i32): bool { return has(f) && plain(f) && isIp(s(f), e(f)); }
+@inline export function hasIp(f: i32): bool { return has(f) && plain(f) && isIp(s(f), e(f)); }
 
 /** `"name":"<f>"` when f is a non-empty string. */
 @inline export function copy(name: Lit, f: i32): void {
@@ -29,7 +29,7 @@ export function hasIp(f: i32): bool { return has(f) && plain(f) && isIp(s(f), e(
 }
 
 /** The string value of f (which must be present). */
-export function value(f: i32): void { str(s(f), e(f), !plain(f)); }
+@inline export function value(f: i32): void { str(s(f), e(f), !plain(f)); }
 export function valueContent(f: i32): void { content(s(f), e(f), !plain(f)); }
 
 export function raw(f: i32): void {
@@ -44,7 +44,7 @@ export function same(a: i32, b: i32): bool {
 }
 
 /** Appends f as an array element unless an earlier one (listed in `prev`, -1 for none) holds the same. */
-export function distinctElem(f: i32, p1: i32, p2: i32): void {
+@inline export function distinctElem(f: i32, p1: i32, p2: i32): void {
   if (p1 >= 0 && same(f, p1)) return;
   if (p2 >= 0 && same(f, p2)) return;
   elem();
@@ -63,7 +63,7 @@ export const CAT_NONE = 0;
 export const CAT_AUTH = 1;
 export const CAT_IAM = 2;
 
-export function category(f: i32, withLoginAttempt: bool): i32 {
+@inline export function category(f: i32, withLoginAttempt: bool): i32 {
   if (!has(f) || !plain(f)) return CAT_NONE;
   const a = s(f), n = e(f) - a;
   const last = withLoginAttempt ? authLits.length : authLits.length - 1;

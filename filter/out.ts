@@ -62,7 +62,7 @@ export function outFinish(): usize {
  * `"name":"<content>"`, preceded by a comma when needed: the writers' most common member, fused into one
  * capacity check and a few stores (the interpreter pays per operation, not per byte copied).
  */
-export function keyStr(name: Lit, s: usize, e: usize, decode: bool): void {
+@inline export function keyStr(name: Lit, s: usize, e: usize, decode: bool): void {
   if (decode) { key(name); str(s, e, true); return; }
   const f = first;
   const kn = f ? name.klen - 1 : name.klen;
@@ -79,13 +79,13 @@ export function keyStr(name: Lit, s: usize, e: usize, decode: bool): void {
 }
 
 /** Comma before an array element when needed. */
-export function elem(): void {
+@inline export function elem(): void {
   if (!first) byte(0x2c);
   first = false;
 }
 
 /** `"name":` then `open`, remembering where it started so that close() can take it back. */
-function openNamed(name: Lit, open: u8): void {
+@inline function openNamed(name: Lit, open: u8): void {
   const d = wDepth;
   const f = first;
   const p = P;
@@ -102,9 +102,9 @@ function openNamed(name: Lit, open: u8): void {
 }
 
 /** Opens `"name":{`; `close()` takes it back if nothing was written inside. */
-export function open(name: Lit): void { openNamed(name, 0x7b); }
+@inline export function open(name: Lit): void { openNamed(name, 0x7b); }
 
-export function openArray(name: Lit): void { openNamed(name, 0x5b); }
+@inline export function openArray(name: Lit): void { openNamed(name, 0x5b); }
 
 /** Opens an object as an array element. */
 export function openElem(): void {

@@ -316,7 +316,14 @@ function skipLeanEscaped(): bool {
         if (p + 1 >= e) { S.pos = p; return fail(E_END); }
         const d2 = load<u8>(p + 1);
         p += 2;
-        if (d2 == 0x22) break;
+        if (d2 == 0x22) {
+          // The string ended. The usual next token is another string after `:` or `,`: enter it directly.
+          if (p + 3 <= e && load<u16>(p + 1) == 0x225c) {
+            const n = load<u8>(p);
+            if (n == 0x3a || n == 0x2c) { p += 3; continue; }
+          }
+          break;
+        }
         // `\\` then one character of the inner text, itself possibly written `\"` or `\\`.
         if (d2 == 0x5c) { if (p < e && load<u8>(p) == 0x5c) p += 2; else p += 1; }
       }

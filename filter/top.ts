@@ -29,7 +29,7 @@ export function topReset(): void {
   for (let i = 0; i < Top.COUNT; i++) unchecked(emitted[i] = false);
 }
 
-export function topEmitted(k: Top, yes: bool): void {
+@inline export function topEmitted(k: Top, yes: bool): void {
   if (yes) unchecked(emitted[k] = true);
 }
 

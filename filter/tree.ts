@@ -127,7 +127,7 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
     const ks = S.ss, ke = S.se, kd = S.sDecode;
     ws();
     S.pos++; // ':'
-    const r = ctx == T_KEEP || ctx == T_OTHER || kd ? -1 : lookup(ctx, ks, ke - ks);
+    const r = ctx == T_KEEP || ctx == T_OTHER || kd ? -1 : lookup(ctx, ks, ke - ks, S.end);
     if (r == KDROP) {
       skipValue();
       state = 1;

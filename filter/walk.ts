@@ -245,7 +245,7 @@ export function walk(t: i32, isRecord: bool): bool {
     // The object's own context came from its key; its members are looked up in it.
     const octx = sp == base + 1 ? C_ROOT : pctx;
     if (isRecord && sp == base + 1) { memberStart = ks; keyS = kS; keyE = kE; }
-    const r = octx == C_SKIP || decode ? KNONE : lookup(octx, kS, kE - kS);
+    const r = octx == C_SKIP || decode ? KNONE : lookup(octx, kS, kE - kS, S.end);
     if (r >= KCTX) {
       ctx = <u8>(r - KCTX);
       field = KNONE;
