@@ -1,12 +1,12 @@
 // The fast path of jumpcloud_ecs: the embedded event in the shape the collector forwards (compact JSON inside
-// `message`), read with only the checks that shape needs. Whatever it does not expect (whitespace, a
-// `changes` or `association` member, a field of an unexpected type, an escape other than `\\`, malformed
-// text) makes it give up, and the general walker (walk.ts) reads the event again from its start: the same
-// captures and the same errors, so this file changes speed, never results.
+// `message`), read with only the checks that shape needs. Whatever it does not expect (whitespace, a field
+// of an unexpected type, an escape other than `\\`, malformed text) makes it give up, and the general
+// walker (walk.ts) reads the event again from its start: the same captures and the same errors, so this
+// file changes speed, never results.
 import { S, special, skipLean, num, literal, E_NONE } from './scan';
 import { utf8Len } from './mem';
-import { lookup, KCTX, KNONE, C_SKIP, C_ROOT, C_GEO, C_AUTH, C_CHANGES, F_ASSOC } from './keys';
-import { capture, K_STR, K_NUM, K_TRUE, K_FALSE, K_NULL, X_DECODE } from './walk';
+import { lookup, KCTX, KNONE, C_SKIP, C_ROOT, C_GEO, C_AUTH, C_CHANGES, C_CHANGE, F_ASSOC, F_CH_FROM, F_CH_TO } from './keys';
+import { walk, capture, newRow, K_STR, K_NUM, K_TRUE, K_FALSE, K_NULL, K_OBJ, K_ARR, X_DECODE, X_EMPTY } from './walk';
 
 const QUOTE: u16 = 0x225c; // `\"` read as a little-endian u16: a string delimiter of the escaped domain
 
@@ -75,11 +75,7 @@ function object(ctx: u8): bool {
       sub = <u8>(r - KCTX);
       // geoip and auth_context feed only the elastic profile; changes take the general walker.
       if (sub == C_GEO || sub == C_AUTH) sub = C_SKIP;
-      else if (sub == C_CHANGES) return false;
-    } else {
-      field = r;
-      if (field == F_ASSOC) return false;
-    }
+    } else field = r;
     // Value.
     if (p + 2 > e) return false;
     const c = load<u8>(p);
@@ -92,9 +88,29 @@ function object(ctx: u8): bool {
       p = ve + 2;
     } else if (c == 0x7b || c == 0x5b) {
       S.pos = p;
-      if (sub != C_SKIP) {
+      if (sub == C_CHANGES) {
+        if (c != 0x5b || !changes()) return false;
+      } else if (sub != C_SKIP) {
         // A tracked object (initiated_by, useragent, ...): one level down, never deeper.
         if (c != 0x7b || ctx != C_ROOT || !object(sub)) return false;
+      } else if (field == F_ASSOC) {
+        // Written out as a tree later, so validated in full, as the general walker does.
+        if (c != 0x7b) return false;
+        if (p + 1 < e && load<u8>(p + 1) == 0x7d) {
+          S.pos = p + 2;
+          capture(0, field, K_OBJ, p + 1, p + 2, X_EMPTY);
+        } else {
+          if (p + 3 > e || load<u16>(p + 1) != QUOTE) return false;
+          S.lean = false;
+          const ok = walk(0, false, C_SKIP);
+          S.lean = true;
+          if (!ok) return false;
+          capture(0, field, K_OBJ, p, S.pos, 0);
+        }
+      } else if (field == F_CH_FROM || field == F_CH_TO) {
+        // A change's from/to that is an object or array: only its kind matters.
+        if (!skipLean()) return false;
+        capture(0, field, c == 0x7b ? K_OBJ : K_ARR, p, S.pos, 0);
       } else {
         // A field of the wrong type keeps its kind and span in the general walker: not worth doing here.
         if (field != KNONE || !skipLean()) return false;
@@ -117,6 +133,26 @@ function object(ctx: u8): bool {
     const a = load<u8>(p);
     if (a == 0x2c) { p++; continue; }
     if (a == 0x7d) { S.pos = p + 1; return true; }
+    return false;
+  }
+  return false; // not reached
+}
+
+/** `changes` at S.pos: an array of objects, each a row of {field, from, to}. */
+function changes(): bool {
+  const e = S.end;
+  let p = S.pos + 1;
+  if (p < e && load<u8>(p) == 0x5d) { S.pos = p + 1; return true; }
+  while (true) {
+    if (p >= e || load<u8>(p) != 0x7b) return false;
+    newRow(0);
+    S.pos = p;
+    if (!object(C_CHANGE)) return false;
+    p = S.pos;
+    if (p >= e) return false;
+    const a = load<u8>(p);
+    if (a == 0x2c) { p++; continue; }
+    if (a == 0x5d) { S.pos = p + 1; return true; }
     return false;
   }
   return false; // not reached

@@ -99,7 +99,7 @@ export function resetRecord(): void {
   unchecked(capX[i] = x);
 }
 
-function newRow(t: i32): void {
+export function newRow(t: i32): void {
   const a = t == 0 ? rows0 : rows1;
   const n = t == 0 ? rowCount0 : rowCount1;
   a.ensure(<usize>(n + 1) * ROW);
@@ -127,8 +127,9 @@ const V_KEY = 2;
 /**
  * Walks the object at S.pos into capture table `t`. `isRecord`: this is the record itself, so its root
  * members are listed and a root `message` string is probed for an embedded event (walked into table 0).
+ * `rootCtx` C_SKIP (with S.lean off) validates an object in full and captures nothing.
  */
-export function walk(t: i32, isRecord: bool): bool {
+export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
   const base = sp;
   strictFrom = -1;
   let ctx: u8 = C_ROOT;
@@ -243,7 +244,7 @@ export function walk(t: i32, isRecord: bool): bool {
     const top = stack.ptr + <usize>(sp - 1) * 8;
     const pctx = load<u8>(top, 1);
     // The object's own context came from its key; its members are looked up in it.
-    const octx = sp == base + 1 ? C_ROOT : pctx;
+    const octx = sp == base + 1 ? rootCtx : pctx;
     if (isRecord && sp == base + 1) { memberStart = ks; keyS = kS; keyE = kE; }
     const r = octx == C_SKIP || decode ? KNONE : lookup(octx, kS, kE - kS, S.end);
     if (r >= KCTX) {
