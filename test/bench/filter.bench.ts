@@ -1,6 +1,7 @@
 // `npm run bench` (filter part): records/s of the wasm filter through the ABI harness, the 2,000,000-call
 // memory check, and — when FLUENT_BIT_BIN points to a Fluent Bit — the time per record inside it for no
-// filter, an identity wasm filter and each profile, as ratios measured in one run.
+// filter, an identity wasm filter and each profile, as ratios measured in one run; with WAMRC as well, the
+// same filters compiled ahead of time (scripts/build-aot.mjs).
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FilterHost, WASM_PATH } from '../harness/wasm-filter.js';
 import { seedMix, mix29, avgBytes } from './records.js';
+import { findWamrc, compileAot } from '../../scripts/build-aot.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const IDENTITY = join(root, 'build/identity.wasm');
@@ -16,6 +18,16 @@ function buildIdentity(): void {
   // Its own asconfig: asc would otherwise pick up the filter's and overwrite build/jumpcloud.*.
   execFileSync(join(root, 'node_modules/.bin/asc'), ['test/bench/identity/identity.ts', '--config', 'test/bench/identity/asconfig.json', '--target', 'release'],
     { cwd: root, stdio: 'inherit' });
+}
+
+/** build/jumpcloud.aot and build/identity.aot from the .wasm files, with the wamrc in WAMRC. */
+function buildAot(): { filter: string; identity: string; version: string } {
+  const wamrc = findWamrc();
+  const filter = join(root, 'build/jumpcloud.aot');
+  const identity = join(root, 'build/identity.aot');
+  compileAot(wamrc, WASM_PATH, filter);
+  compileAot(wamrc, IDENTITY, identity);
+  return { filter, identity, version: wamrc.version };
 }
 
 /** Calls per second of `fn` over the records for about `ms`. */
@@ -122,6 +134,8 @@ export async function run(): Promise<Record<string, number>> {
     return out;
   }
   const n = Number(process.env.BENCH_FB_RECORDS ?? 20_000);
+  // With WAMRC, the same run also measures the filters compiled ahead of time (npm run build:aot).
+  const aot = process.env.WAMRC ? buildAot() : undefined;
   console.log(`== filter: inside ${bin} (tail -> filter -> null; CPU time, slope of ${n} vs ${3 * n} records, median of 3)`);
   for (const [label, recs] of [['2.9KB', mix29], ['seed', seedMix]] as const) {
     const none = fluentBitPerRecord(bin, recs, '', n);
@@ -132,6 +146,14 @@ export async function run(): Promise<Record<string, number>> {
     Object.assign(out, { [`fb_${label}_none_us`]: none, [`fb_${label}_identity_us`]: ident, [`fb_${label}_one_pass_us`]: pass, [`fb_${label}_ecs_us`]: ecs, [`fb_${label}_elastic_us`]: el,
       [`fb_${label}_ecs_over_identity`]: ecs / ident, [`fb_${label}_elastic_over_identity`]: el / ident });
     console.log(`  ${label.padEnd(6)} no filter ${none.toFixed(1)} µs | identity wasm ${ident.toFixed(1)} µs | identity + one 8-byte-step pass ${pass.toFixed(1)} µs = ${(pass / ident).toFixed(2)}x | jumpcloud_ecs ${ecs.toFixed(1)} µs = ${(ecs / ident).toFixed(2)}x identity (target <= 1.6x) | jumpcloud_elastic ${el.toFixed(1)} µs = ${(el / ident).toFixed(2)}x`);
+    if (aot) {
+      const identAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.identity, 'identity'), n);
+      const ecsAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.filter, 'jumpcloud_ecs'), n);
+      const elAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.filter, 'jumpcloud_elastic'), n);
+      Object.assign(out, { [`fb_${label}_identity_aot_us`]: identAot, [`fb_${label}_ecs_aot_us`]: ecsAot, [`fb_${label}_elastic_aot_us`]: elAot,
+        [`fb_${label}_ecs_aot_over_identity`]: ecsAot / ident, [`fb_${label}_elastic_aot_over_identity`]: elAot / ident });
+      console.log(`  ${label.padEnd(6)} AOT (wamrc ${aot.version}): identity ${identAot.toFixed(1)} µs | jumpcloud_ecs ${ecsAot.toFixed(1)} µs = ${(ecsAot / ident).toFixed(2)}x identity wasm (target <= 1.6x) | jumpcloud_elastic ${elAot.toFixed(1)} µs = ${(elAot / ident).toFixed(2)}x`);
+    }
   }
   return out;
 }
