@@ -60,6 +60,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'forward', kind: 'forward', group: 'Fluent Bit', env: 'FLUENT_BIT_FORWARD', default: '127.0.0.1:24224', metavar: 'HOST:PORT|unix:PATH', description: 'Fluent Bit forward input to send to ([::1]:24224 for IPv6).' },
   { name: 'tag', kind: 'tag', group: 'Fluent Bit', env: 'FLUENT_BIT_TAG', default: 'jumpcloud.{service}', metavar: 'TEMPLATE', description: 'Tag of the records; {service} and {org} are replaced.' },
   { name: 'ack-settle', kind: 'duration', group: 'Fluent Bit', env: 'FLUENT_BIT_ACK_SETTLE', default: '500ms', metavar: 'DURATION', description: 'How long an ack must stand on an open connection before its events count as delivered: a threaded forward input acks from memory and stores every 250 ms, so a Fluent Bit killed sooner loses them; they are sent again instead. 0 trusts acks at once.' },
+  { name: 'delivery-timeout', kind: 'duration', group: 'Fluent Bit', env: 'FLUENT_BIT_DELIVERY_TIMEOUT', default: '5m', metavar: 'DURATION', description: 'With --once: give up when Fluent Bit has acknowledged nothing for this long while events wait (unreachable or not acking): exit 1, the checkpoint stays where acks reached. 0 waits forever. Without --once the collector retries forever.' },
   { name: 'tls', kind: 'boolean', group: 'Fluent Bit', env: 'FLUENT_BIT_TLS', default: 'false', description: 'Connect to the forward input with TLS.' },
   { name: 'tls-verify', kind: 'boolean', group: 'Fluent Bit', env: 'FLUENT_BIT_TLS_VERIFY', default: 'true', description: 'Verify the server certificate (--no-tls-verify to skip).' },
   { name: 'tls-ca-file', kind: 'file', group: 'Fluent Bit', env: 'FLUENT_BIT_TLS_CA_FILE', metavar: 'FILE', description: 'CA certificates (PEM) to trust.' },
@@ -539,6 +540,7 @@ export function loadConfig(input: LoadInput): LoadResult {
   if (intervalMs <= 0) throw invalid(opt('interval'), req('interval').source, 'must be more than 0');
   const ackSettleMs = toDuration(opt('ack-settle'), req('ack-settle'));
   if (ackSettleMs > 60_000) throw invalid(opt('ack-settle'), req('ack-settle').source, 'must be at most 1m: events wait this long after their ack before they count as delivered');
+  const deliveryTimeoutMs = toDuration(opt('delivery-timeout'), req('delivery-timeout'));
   const requestTimeoutMs = toDuration(opt('request-timeout'), req('request-timeout'));
   if (requestTimeoutMs <= 0) throw invalid(opt('request-timeout'), req('request-timeout').source, 'must be more than 0');
   const sinceRaw = req('since');
@@ -587,6 +589,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     requestTimeoutMs,
     forward,
     ackSettleMs,
+    ...(deliveryTimeoutMs > 0 ? { deliveryTimeoutMs } : {}),
     ...(tlsOn
       ? { tls: {
           verify: tlsVerify,
@@ -648,8 +651,9 @@ export function redactConfig(config: DraftConfig): Record<string, unknown> {
   // Human forms replace the millisecond fields.
   out.since = new Date(config.sinceMs).toISOString();
   delete out.sinceMs;
-  for (const key of ['lagMs', 'overlapMs', 'intervalMs', 'requestTimeoutMs', 'ackSettleMs'] as const) {
-    out[key.replace(/Ms$/, '')] = formatDuration(config[key]);
+  for (const key of ['lagMs', 'overlapMs', 'intervalMs', 'requestTimeoutMs', 'ackSettleMs', 'deliveryTimeoutMs'] as const) {
+    const v = config[key];
+    if (v !== undefined) out[key.replace(/Ms$/, '')] = formatDuration(v);
     delete out[key];
   }
   return out;

@@ -127,6 +127,11 @@ export interface CollectorConfig {
   readonly forward: ForwardTarget;
   /** An ack counts once it has stood this long on an open connection (forward client settleMs). */
   readonly ackSettleMs: number;
+  /**
+   * With `once`: give up when Fluent Bit has acked nothing for this long while events wait (exit 1, checkpoint
+   * where acks reached). Unset or 0: wait forever. Optional for backward compatibility; the CLI sets it (5 min).
+   */
+  readonly deliveryTimeoutMs?: number;
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly verify: boolean; readonly servername?: string };
   readonly sharedKey?: string;
   readonly username?: string;

@@ -36,8 +36,8 @@ export interface EngineTuning {
   /** Pages in flight (awaiting acks) while the next page is fetched. */
   readonly pipelinePages: number;
   /**
-   * Bytes of those pages: a further page waits for the oldest's acks once they hold more (the oldest alone
-   * always may). Bounds memory with 10,000-event pages (~12 MB each) while small pages still pipeline deeply.
+   * Event bytes of sends whose acks have not settled yet (the forward client holds them as frames until then):
+   * the next page waits while they hold more. Throughput is at most about this / (ack latency + ack settle time).
    */
   readonly pipelineBytes: number;
   /** Gap above which a backfill in slices replaces a single window (default max(overlap, 1 day)). */
@@ -63,7 +63,7 @@ export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>)
   return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
 }
 
-const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError']);
+const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
 
 export async function runCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunResult> {
   const { logger } = deps;
@@ -99,6 +99,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     createForwardClient({
       target: config.forward,
       settleMs: config.ackSettleMs,
+      // One pass must end: give up when Fluent Bit acks nothing for this long (a long-running collector retries forever).
+      ...(config.once && config.deliveryTimeoutMs ? { deliveryTimeoutMs: config.deliveryTimeoutMs } : {}),
       ...(config.tls ? { tls: config.tls } : {}),
       ...(config.sharedKey !== undefined ? { sharedKey: config.sharedKey } : {}),
       ...(config.username !== undefined ? { username: config.username } : {}),

@@ -1,6 +1,6 @@
 // Per-stream state: where collection stands, written so that a crash at any instant leaves either the old or
 // the new file, never a torn one (temp file + fsync + rename + fsync of the directory).
-import { promises as fsp, existsSync, mkdirSync } from 'node:fs';
+import { promises as fsp, closeSync, existsSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { isoMillis, parseIsoMillis } from './timestamp.js';
 
@@ -172,6 +172,25 @@ export async function writeFileAtomic(file: string, text: string | Uint8Array): 
     await h.sync();
   } finally {
     await h.close();
+  }
+  await fsp.rename(tmp, file);
+  await fsyncDir(path.dirname(file));
+}
+
+/**
+ * writeFileAtomic for content produced synchronously in pieces, each written as it comes: a big file (the id
+ * journal: ~40 bytes per id) needs no buffer of its own size. `produce` must not keep the pieces.
+ */
+export async function writeFileAtomicWith(file: string, produce: (write: (bytes: Uint8Array) => void) => void): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    produce((bytes) => {
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    });
+    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    closeSync(fd);
   }
   await fsp.rename(tmp, file);
   await fsyncDir(path.dirname(file));

@@ -46,7 +46,7 @@ export interface StreamResult {
   readonly incompleteWindows: number;
 }
 
-const FATAL = new Set(['DiFatalError', 'DiQueryError', 'StateError', 'ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError']);
+const FATAL = new Set(['DiFatalError', 'DiQueryError', 'StateError', 'ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
 
 /** Errors that retrying cannot fix: the stream stops and says why. */
 export function isFatal(err: unknown): boolean {

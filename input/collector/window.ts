@@ -23,7 +23,7 @@ export interface StreamContext {
   readonly sendBatch: number;
   /** Pages whose entries may still await their ack while the next page is fetched. */
   readonly pipelinePages: number;
-  /** Bytes of pending pages above which the next page waits for the oldest's acks (unbounded when unset). */
+  /** Event bytes of sends not yet settled (the forward client's frames) above which the next page waits (unbounded when unset). */
   readonly pipelineBytes?: number;
   /** A backfill drops ids it no longer needs once the set holds this many. */
   readonly seenCompactAt: number;
@@ -66,8 +66,6 @@ export function countMatches(count: number, o: RangeOutcome): boolean {
 interface PendingPage {
   readonly done: Promise<void>;
   readonly cursor: number;
-  /** Bytes of the page's events (its buffer stays alive until they are acked). */
-  readonly bytes: number;
 }
 
 /**
@@ -87,17 +85,35 @@ export async function fetchRange(
   let failure: unknown;
   const pending: PendingPage[] = [];
 
-  let pendingBytes = 0;
-  const maxPendingBytes = ctx.pipelineBytes ?? Infinity;
   const settleOldest = async (): Promise<void> => {
     const p = pending.shift()!;
-    pendingBytes -= p.bytes;
     await p.done;
     if (failure === undefined) onAcked?.(p.cursor, forwarded);
   };
 
-  const sendGroup = (entries: ForwardEntry[], ids: SeenEntry[], onEncoded: () => void): Promise<void> =>
-    ctx.forward.send(ctx.tag, entries, { onEncoded }).then(
+  // Bytes of the sends encoded and not settled yet: what the forward client holds as frames (in flight, then for
+  // the ack's settle time). Counted per send from its encoding, not per page from its arrival: a page's bytes
+  // used to count until its last send settled, so the bound held whole 12 MB pages, most of them not even
+  // encoded, and capped throughput at about pipelineBytes / (wait for a slot + encode + ack + settle). The page
+  // not yet encoded is bounded on its own (one at a time, below).
+  let pendingBytes = 0;
+  const maxPendingBytes = ctx.pipelineBytes ?? Infinity;
+  let bytesWaiter: (() => void) | undefined;
+  const bytesSettled = (n: number): void => {
+    pendingBytes -= n;
+    const w = bytesWaiter;
+    bytesWaiter = undefined;
+    w?.();
+  };
+
+  const sendGroup = (entries: ForwardEntry[], ids: SeenEntry[], bytes: number, onEncoded: () => void): Promise<void> => {
+    let counted = false;
+    const encodedNow = (): void => {
+      counted = true;
+      pendingBytes += bytes;
+      onEncoded();
+    };
+    return ctx.forward.send(ctx.tag, entries, { onEncoded: encodedNow }).finally(() => counted && bytesSettled(bytes)).then(
       () => {
         seen.commit(ids);
         forwarded += ids.length;
@@ -108,6 +124,7 @@ export async function fetchRange(
         failure ??= err;
       },
     );
+  };
 
   let iterError: unknown;
   try {
@@ -115,13 +132,14 @@ export async function fetchRange(
       let cursor = start;
       let entries: ForwardEntry[] = [];
       let ids: SeenEntry[] = [];
+      let groupBytes = 0;
       const groups: Promise<void>[] = [];
       // A page's bytes are needed until every send reading them has encoded them (or failed), not until the acks.
       const encoded: Promise<void>[] = [];
-      const group = (e: ForwardEntry[], i: SeenEntry[]): void => {
+      const group = (e: ForwardEntry[], i: SeenEntry[], bytes: number): void => {
         let done!: () => void;
         encoded.push(new Promise<void>((r) => { done = r; }));
-        const g = sendGroup(e, i, done);
+        const g = sendGroup(e, i, bytes, done);
         void g.finally(done);
         groups.push(g);
       };
@@ -157,14 +175,16 @@ export async function fetchRange(
         // The raw bytes go to the encoder as a str: the page is never decoded to a string.
         entries.push({ time, record: { message: new Utf8Bytes(ev.raw) } });
         ids.push({ id: ev.id, ts: ms });
+        groupBytes += ev.raw.length;
         seen.reserve(ev.id);
         if (entries.length >= ctx.sendBatch) {
-          group(entries, ids);
+          group(entries, ids, groupBytes);
           entries = [];
           ids = [];
+          groupBytes = 0;
         }
       }
-      if (entries.length > 0) group(entries, ids);
+      if (entries.length > 0) group(entries, ids, groupBytes);
       if (pageDuplicates > 0) {
         duplicates += pageDuplicates;
         ctx.metrics.duplicatesSkipped(key.org, key.service, pageDuplicates);
@@ -172,12 +192,16 @@ export async function fetchRange(
       // The page's bytes may be reused by the DI client once every send reading them has copied them into its
       // frames (or failed): all of them, not just until the first failure.
       const release = page.release;
-      if (release) void Promise.all(encoded).then(release);
-      let bytes = 0;
-      for (const ev of page.events) bytes += ev.raw.length;
-      pending.push({ done: Promise.all(groups).then(() => undefined), cursor: Math.min(cursor, end), bytes });
-      pendingBytes += bytes;
-      while (pending.length > ctx.pipelinePages || (pending.length > 0 && pendingBytes > maxPendingBytes)) await settleOldest();
+      const allEncoded = Promise.all(encoded);
+      if (release) void allEncoded.then(release);
+      pending.push({ done: Promise.all(groups).then(() => undefined), cursor: Math.min(cursor, end) });
+      while (pending.length > ctx.pipelinePages) await settleOldest();
+      // The next page (already prefetched by the DI client) is taken once this one is encoded: a page queued
+      // unencoded behind it would only hold its buffer and its 10,000 event objects (long enough to be promoted to
+      // the old generation) while the forward client's in-flight bound paces the encoding anyway.
+      await allEncoded;
+      // ...and once the frames awaiting acks and their settle time are back under the bound.
+      while (pendingBytes > maxPendingBytes) await new Promise<void>((r) => (bytesWaiter = r));
       if (failure !== undefined || signal?.aborted) break;
     }
   } catch (err) {

@@ -8,7 +8,7 @@ import type { Clock, ForwardClient, ForwardEntry, ForwardHooks, ForwardTarget, L
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { describeTarget, loadTls, openSocket, type ForwardTlsOptions, type LoadedTls } from './connect.js';
 import { ConnectionClosedError, ForwardConnection } from './connection.js';
-import { ForwardAuthError, ForwardClosedError, ForwardConfigError, ForwardConnectionError, ForwardError } from './errors.js';
+import { ForwardAuthError, ForwardClosedError, ForwardConfigError, ForwardConnectionError, ForwardDeliveryTimeoutError, ForwardError } from './errors.js';
 import { ChunkEncoder, FLUENT_BIT_BUFFER_MAX_SIZE, type EncodedChunk, type ForwardMode } from './frames.js';
 import { buildPing, checkPong, isHelo, parseHelo, type HandshakeCredentials } from './handshake.js';
 
@@ -40,6 +40,12 @@ export interface ForwardClientOptions {
    */
   readonly settleMs?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * Give up (fatal ForwardDeliveryTimeoutError: every pending send rejects) when chunks have waited this long
+   * without any ack: Fluent Bit unreachable or never acking. Unset (default): retry forever, as a long-running
+   * collector should; a one-pass run sets it so that it ends.
+   */
+  readonly deliveryTimeoutMs?: number;
   /** Time allowed for HELO and for PONG (default 10 s). */
   readonly handshakeTimeoutMs?: number;
   /** Reconnect backoff (default base 200 ms, max 30 s). */
@@ -106,6 +112,11 @@ class FluentForwardClient implements ForwardClient {
   private conn: ForwardConnection | undefined;
   private handshaking: ForwardConnection | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
+  private readonly deliveryTimeoutMs: number | undefined;
+  /** Armed while chunks are unacked; restarted by every ack. */
+  private deliveryTimer: NodeJS.Timeout | undefined;
+  /** Why the last connection attempt or connection ended (for the delivery timeout's message). */
+  private lastError: string | undefined;
   private wakeLoop: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
   private closing = false;
@@ -140,6 +151,7 @@ class FluentForwardClient implements ForwardClient {
     if (!Number.isFinite(this.settleMs) || this.settleMs < 0) throw new ForwardConfigError(`forward option settleMs must be a number >= 0, got ${opts.settleMs}`);
     this.connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
     this.handshakeTimeoutMs = positive('handshakeTimeoutMs', opts.handshakeTimeoutMs, 10_000);
+    this.deliveryTimeoutMs = opts.deliveryTimeoutMs === undefined ? undefined : positive('deliveryTimeoutMs', opts.deliveryTimeoutMs, 1);
     this.backoff = {
       baseMs: positive('backoff.baseMs', opts.backoff?.baseMs, 200),
       maxMs: positive('backoff.maxMs', opts.backoff?.maxMs, 30_000),
@@ -151,33 +163,43 @@ class FluentForwardClient implements ForwardClient {
     this.loop = this.run();
   }
 
-  async send(tag: string, entries: readonly ForwardEntry[], opts?: SendOptions): Promise<void> {
-    if (this.fatal) throw this.fatal;
-    if (this.closing) throw new ForwardClosedError('forward client is closed: send() after close()');
-    if (typeof tag !== 'string' || tag.length === 0) throw new ForwardConfigError('forward tag must be a non-empty string');
-    if (entries.length === 0) return;
+  send(tag: string, entries: readonly ForwardEntry[], opts?: SendOptions): Promise<void> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    if (this.closing) return Promise.reject(new ForwardClosedError('forward client is closed: send() after close()'));
+    if (typeof tag !== 'string' || tag.length === 0) return Promise.reject(new ForwardConfigError('forward tag must be a non-empty string'));
+    if (entries.length === 0) return Promise.resolve();
     this.activeSends++;
+    // Not an async function: its suspended frame would hold `entries` (and the page bytes and per-event objects
+    // behind them) through the acks and their settle time, long enough for the GC to promote all of it. Only
+    // encodeAll sees them, and it returns once they are encoded.
+    return this.encodeAll(tag, entries, opts)
+      .then(({ acks, stopError }) => this.awaitAcks(acks, stopError))
+      .finally(() => {
+        this.activeSends--;
+        this.checkIdle();
+      });
+  }
+
+  /** Chunks already queued keep going: waits for their fate before reporting. */
+  private async awaitAcks(acks: Promise<void>[], stopError: unknown): Promise<void> {
+    const results = await Promise.allSettled(acks);
+    if (stopError !== undefined) throw stopError;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async encodeAll(tag: string, entries: readonly ForwardEntry[], opts: SendOptions | undefined): Promise<{ acks: Promise<void>[]; stopError: unknown }> {
     const acks: Promise<void>[] = [];
-    let stopError: unknown;
     try {
-      try {
-        for (const chunk of this.encoder.chunks(tag, entries)) {
-          await this.acquireSlot();
-          acks.push(this.enqueue(chunk));
-        }
-        // The frames own copies of the entries now (they are what a resend sends).
-        opts?.onEncoded?.();
-      } catch (err) {
-        stopError = err; // encoding error or fatal/closed while waiting for a slot
+      for (const chunk of this.encoder.chunks(tag, entries)) {
+        await this.acquireSlot();
+        acks.push(this.enqueue(chunk));
       }
-      // Chunks already queued keep going: wait for their fate before reporting.
-      const results = await Promise.allSettled(acks);
-      if (stopError !== undefined) throw stopError;
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    } finally {
-      this.activeSends--;
-      this.checkIdle();
+      // The frames own copies of the entries now (they are what a resend sends).
+      opts?.onEncoded?.();
+      return { acks, stopError: undefined };
+    } catch (err) {
+      return { acks, stopError: err }; // encoding error or fatal/closed while waiting for a slot
     }
   }
 
@@ -196,6 +218,7 @@ class FluentForwardClient implements ForwardClient {
     this.rejectWaiters(new ForwardClosedError('forward client closed while send() waited for an in-flight slot'));
     this.clearAckTimer();
     this.clearSettleTimer();
+    this.clearDeliveryTimer();
     this.conn?.destroy();
     this.handshaking?.destroy();
     await this.loop;
@@ -232,6 +255,7 @@ class FluentForwardClient implements ForwardClient {
     return new Promise<void>((resolve, reject) => {
       const pending: PendingChunk = { ...chunk, writtenAt: 0, ackedAt: 0, resolve, reject };
       this.unacked.set(chunk.id, pending);
+      if (!this.deliveryTimer) this.armDeliveryTimer();
       if (this.conn) this.write(this.conn, pending);
       else this.wakeLoop?.();
     });
@@ -251,6 +275,7 @@ class FluentForwardClient implements ForwardClient {
     this.settling.clear();
     this.unacked.clear();
     this.clearSettleTimer();
+    this.clearDeliveryTimer();
     this.inFlight = 0;
   }
 
@@ -263,6 +288,9 @@ class FluentForwardClient implements ForwardClient {
     this.unacked.delete(id);
     this.clearAckTimer();
     this.armAckTimer();
+    // Progress: the delivery timeout counts again from now, if anything still waits.
+    this.clearDeliveryTimer();
+    if (this.unacked.size > 0) this.armDeliveryTimer();
     // Fluent Bit has the frame: its slot serves the next chunk. Delivered only once the ack has stood settleMs.
     this.releaseSlot();
     chunk.ackedAt = Date.now();
@@ -318,9 +346,32 @@ class FluentForwardClient implements ForwardClient {
     for (const [id, c] of this.unacked) back.set(id, c);
     this.unacked.clear();
     for (const [id, c] of back) this.unacked.set(id, c);
+    if (!this.deliveryTimer) this.armDeliveryTimer();
     this.log.warn({ target: this.where, chunks: this.settling.size, entries, settleMs: this.settleMs },
       'forward: connection closed within the settle time of acked chunks; sending them again (Fluent Bit may not have stored them yet)');
     this.settling = new Map();
+  }
+
+  // ---- delivery timeout: some ack within deliveryTimeoutMs while chunks wait ---------------------------------
+
+  private armDeliveryTimer(): void {
+    if (this.deliveryTimeoutMs === undefined || this.stopped) return;
+    const timeoutMs = this.deliveryTimeoutMs;
+    this.deliveryTimer = setTimeout(() => {
+      this.deliveryTimer = undefined;
+      if (this.unacked.size === 0 || this.stopped) return;
+      const entries = [...this.unacked.values()].reduce((n, c) => n + c.entries, 0);
+      this.failFatal(new ForwardDeliveryTimeoutError(
+        `Fluent Bit at ${this.where} acknowledged nothing for ${timeoutMs} ms while ${this.unacked.size} chunk(s) (${entries} entries) waited` +
+          `${this.lastError ? ` (last error: ${this.lastError})` : ''}: giving up; they were not confirmed and are fetched and sent again on the next run. ` +
+          'Check that Fluent Bit is running and that its forward input listens at that address (--forward), or allow more time (--delivery-timeout).',
+      ));
+    }, timeoutMs);
+  }
+
+  private clearDeliveryTimer(): void {
+    if (this.deliveryTimer) clearTimeout(this.deliveryTimer);
+    this.deliveryTimer = undefined;
   }
 
   // ---- ack timeout: the oldest written chunk must be acked within ackTimeoutMs ----------------------------
@@ -347,7 +398,10 @@ class FluentForwardClient implements ForwardClient {
   // ---- idle / close --------------------------------------------------------------------------------------
 
   private checkIdle(): void {
-    if (this.unacked.size === 0 && this.settling.size === 0 && this.activeSends === 0) for (const w of this.idleWaiters.splice(0)) w();
+    if (this.unacked.size !== 0 || this.settling.size !== 0 || this.activeSends !== 0) return;
+    // Between polls: the frame memory kept for a burst of traffic is not needed now.
+    this.encoder.trim();
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private waitIdle(timeoutMs: number): Promise<boolean> {
@@ -372,7 +426,10 @@ class FluentForwardClient implements ForwardClient {
     this.log.error({ target: this.where, error: err.message }, 'forward: fatal error, giving up');
     this.rejectAll(err);
     this.rejectWaiters(err);
+    this.clearDeliveryTimer();
     this.conn?.destroy();
+    this.handshaking?.destroy();
+    this.stop.abort(); // ends a reconnect backoff or a connect attempt under way
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -433,12 +490,14 @@ class FluentForwardClient implements ForwardClient {
           return;
         }
         lastError = (err as Error).message;
+        this.lastError = lastError;
         attempt++;
         continue;
       }
       const result = await this.serve(conn);
       if (this.fatal) return;
       lastError = result.error;
+      this.lastError = lastError;
       // A connection that got acks was healthy: reconnect after the base delay; one that got none backs off further.
       attempt = result.progressed ? 1 : attempt + 1;
     }

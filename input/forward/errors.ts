@@ -39,6 +39,14 @@ export class ForwardConfigError extends ForwardError {
   override readonly name: string = 'ForwardConfigError';
 }
 
+/**
+ * Nothing was acknowledged for the delivery timeout while chunks waited (Fluent Bit unreachable, or reachable but
+ * never acking). Fatal: the client gives up, so that a one-pass run ends instead of waiting forever.
+ */
+export class ForwardDeliveryTimeoutError extends ForwardError {
+  override readonly name: string = 'ForwardDeliveryTimeoutError';
+}
+
 /** A connection-level failure that the client retries: refused, reset, ack timeout, no HELO, bad answer. */
 export class ForwardConnectionError extends ForwardError {
   override readonly name: string = 'ForwardConnectionError';

@@ -6,6 +6,7 @@ export {
   ForwardClosedError,
   ForwardConfigError,
   ForwardConnectionError,
+  ForwardDeliveryTimeoutError,
   ForwardEncodeError,
   ForwardError,
   ForwardRecordTooLargeError,

@@ -3,7 +3,8 @@
 // `run()` returns the numbers; `node --import tsx test/bench/collector.bench.ts` prints them.
 // Profiling knobs (env): BENCH_ONLY=throughput|backfill, BENCH_SLICES=1,8, BENCH_TUNING='{"pipelineBytes":8388608}',
 // BENCH_NODE_FLAGS='--max-old-space-size=192', BENCH_CPU_PROF=<dir> (node --cpu-prof of the collector),
-// BENCH_MEMORY=1 (peak heap/external), BENCH_HEAPSNAP=<ms> (heap snapshot), BENCH_VERBOSE=1 (engine logs).
+// BENCH_MEMORY=1 (peak heap/external; =2 also a timeline), BENCH_HEAPSNAP=<ms> (heap snapshot), BENCH_HEAPPROF=<file>
+// (sampled allocations of the whole run, collected objects included), BENCH_VERBOSE=1 (engine logs).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,10 @@ function runChild(configFile: string, tuningFile: string, cpuProfDir?: string): 
     child.on('error', reject);
     child.on('exit', (code) => {
       try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1)!));
+        const lines = out.trim().split('\n');
+        // Anything before the result line is the child's own output (e.g. BENCH_NODE_FLAGS='--trace-gc').
+        if (lines.length > 1) process.stderr.write(lines.slice(0, -1).join('\n') + '\n');
+        resolve(JSON.parse(lines.at(-1)!));
       } catch {
         reject(new Error(`collector child exited ${code} without a result: ${out}`));
       }

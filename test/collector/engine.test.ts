@@ -9,7 +9,7 @@ import { runCollector } from '../../input/collector/run.js';
 import { countMatches } from '../../input/collector/window.js';
 import { planBalancedSlices, planSlices } from '../../input/collector/backfill.js';
 import { loadState, streamPaths } from '../../input/collector/state.js';
-import type { CollectorConfig } from '../../input/types.js';
+import type { CollectorConfig, ForwardClient, ForwardEntry, SendOptions } from '../../input/types.js';
 import { FakeDi, FakeForward, manualClock, memoryLogger, type FakeEvent } from './fakes.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -67,12 +67,85 @@ describe('window math', () => {
     expect(Math.max(...per)).toBeLessThan(200);
   });
 
+  it('cuts inside a counted piece, so slices of evenly spread events differ by far less than a piece', async () => {
+    const clock = manualClock(T0 + 10 * 24 * HOUR);
+    // 3,001 events evenly over 3 days, 8 slices: a counted piece (1/32 of the range) holds ~94 events.
+    const events = Array.from({ length: 3001 }, (_, i) => ev(i, T0 + i * 86_400));
+    const di = new FakeDi(events, clock);
+    const ctx = { di, key: { org: '', service: 'all' } } as unknown as Parameters<typeof planBalancedSlices>[0];
+    const end = T0 + 3 * 24 * HOUR + 1;
+    const slices = await planBalancedSlices(ctx, T0, end, 8, undefined);
+    expect(slices).toHaveLength(8);
+    expect(slices[0]!.start).toBe(T0);
+    expect(slices.at(-1)!.end).toBe(end);
+    for (let i = 1; i < slices.length; i++) expect(slices[i]!.start).toBe(slices[i - 1]!.end);
+    const per = slices.map((s) => events.filter((e) => Date.parse(e.timestamp) >= s.start && Date.parse(e.timestamp) < s.end).length);
+    expect(Math.max(...per) - Math.min(...per)).toBeLessThanOrEqual(4);
+    // Two rounds: 4·n pieces, then quarters of the (at most n − 1) pieces holding a cut.
+    expect(di.counts.length).toBeLessThanOrEqual(4 * 8 + 4 * 7);
+  });
+
+  it('plans non-empty slices even when all events sit in one instant', async () => {
+    const clock = manualClock(T0 + 10 * 24 * HOUR);
+    const di = new FakeDi(Array.from({ length: 50 }, (_, i) => ev(i, T0 + 5 * HOUR)), clock);
+    const ctx = { di, key: { org: '', service: 'all' } } as unknown as Parameters<typeof planBalancedSlices>[0];
+    const slices = await planBalancedSlices(ctx, T0, T0 + 2 * 24 * HOUR, 4, undefined);
+    expect(slices[0]!.start).toBe(T0);
+    expect(slices.at(-1)!.end).toBe(T0 + 2 * 24 * HOUR);
+    for (let i = 1; i < slices.length; i++) {
+      expect(slices[i]!.start).toBe(slices[i - 1]!.end);
+      expect(slices[i]!.start).toBeGreaterThan(slices[i - 1]!.start);
+    }
+  });
+
   it('plans slices that tile the range exactly', () => {
     const s = planSlices(1000, 2003, 4);
     expect(s[0]!.start).toBe(1000);
     expect(s.at(-1)!.end).toBe(2003);
     for (let i = 1; i < s.length; i++) expect(s[i]!.start).toBe(s[i - 1]!.end);
     expect(planSlices(0, 2, 8)).toHaveLength(2);
+  });
+});
+
+describe('pipeline bound (pipelineBytes)', () => {
+  /** Encodes at once (like the real client), acks after a pause; records the most event bytes awaiting acks. */
+  class SlowAckForward implements ForwardClient {
+    outstanding = 0;
+    maxOutstanding = 0;
+    readonly ids: string[] = [];
+    async send(_tag: string, entries: readonly ForwardEntry[], opts?: SendOptions): Promise<void> {
+      let bytes = 0;
+      for (const e of entries) bytes += (e.record.message as { bytes: Uint8Array }).bytes.length;
+      for (const e of entries) this.ids.push((JSON.parse(String(e.record.message)) as { id: string }).id);
+      opts?.onEncoded?.();
+      this.outstanding += bytes;
+      this.maxOutstanding = Math.max(this.maxOutstanding, this.outstanding);
+      await new Promise((r) => setTimeout(r, 15));
+      this.outstanding -= bytes;
+    }
+    async close(): Promise<boolean> {
+      return true;
+    }
+  }
+
+  it('bounds the event bytes awaiting acks to pipelineBytes plus the page being encoded, and still delivers everything', async () => {
+    const run = async (pipelineBytes: number | undefined): Promise<{ max: number; page: number; ids: string[] }> => {
+      const clock = manualClock(T0 + 3 * HOUR);
+      const events = Array.from({ length: 120 }, (_, i) => ev(i, T0 + i * 60_000));
+      const di = new FakeDi(events, clock, 10);
+      const fwd = new SlowAckForward();
+      const r = await runCollector(config({ sinceMs: T0 }), { logger: memoryLogger(), clock, diClient: di, forwardClient: fwd, tuning: { sendBatch: 5, pipelinePages: 100, ...(pipelineBytes ? { pipelineBytes } : {}) } });
+      expect(r.exitCode).toBe(0);
+      // One page: 10 events of ~60 bytes (FakeDi sends {id, timestamp}).
+      const page = Math.max(...Array.from({ length: 12 }, (_, p) => events.slice(p * 10, p * 10 + 10).reduce((n, e) => n + Buffer.byteLength(JSON.stringify({ id: e.id, timestamp: e.timestamp })), 0)));
+      return { max: fwd.maxOutstanding, page, ids: fwd.ids };
+    };
+    const bounded = await run(1500);
+    expect(new Set(bounded.ids).size).toBe(120);
+    expect(bounded.max).toBeLessThanOrEqual(1500 + bounded.page);
+    const unbounded = await run(undefined);
+    expect(new Set(unbounded.ids).size).toBe(120);
+    expect(unbounded.max).toBeGreaterThan(1500 + unbounded.page); // the bound is what held it back
   });
 });
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateError, StateWriter, loadState, streamPaths, type StreamState } from '../../input/collector/state.js';
-import { SeenIds } from '../../input/collector/seen-ids.js';
+import fc from 'fast-check';
+import { SeenIds, writeLine } from '../../input/collector/seen-ids.js';
 import { memoryLogger } from './fakes.js';
 
 const key = { org: '5f0c1a2b3c4d5e6f7a8b9c0d', service: 'directory' };
@@ -116,6 +117,24 @@ describe('id journal', () => {
     expect(existsSync(file + '.tmp')).toBe(false);
   });
 
+  it('compacts a journal bigger than its write buffer (20,000 ObjectIds and UUIDs) to exactly the kept ids', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'big.ids');
+    const id = (i: number): string => (i % 3 === 0 ? `${i.toString(16).padStart(8, '0')}-0000-4000-8000-${'0'.repeat(12)}` : i.toString(16).padStart(24, '0'));
+    let seen = await SeenIds.open(file, { maxIds: 100_000, logger: memoryLogger(), stream });
+    const all = Array.from({ length: 20_000 }, (_, i) => ({ id: id(i), ts: T0 + i }));
+    for (let i = 0; i < all.length; i += 2000) seen.commit(all.slice(i, i + 2000));
+    await seen.compact((ts) => ts >= T0 + 5_000);
+    await seen.close();
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(15_000);
+    expect(new Set(lines).size).toBe(15_000);
+    seen = await SeenIds.open(file, { maxIds: 100_000, logger: memoryLogger(), stream });
+    expect(seen.size).toBe(15_000);
+    for (const e of all) expect(seen.has(e.id), e.id).toBe(e.ts >= T0 + 5_000);
+    await seen.close();
+  });
+
   it('is bounded by maxIds: evicts the oldest by event time and warns', async () => {
     const dir = tmp();
     const logger = memoryLogger();
@@ -126,6 +145,26 @@ describe('id journal', () => {
     expect(seen.has('id10') || seen.has('id9')).toBe(false);
     expect(seen.evictedUpTo).toBe(91);
     expect(logger.lines.some((l) => l.level === 'warn' && /maxSeenIds/.test(l.msg ?? ''))).toBe(true);
+    await seen.close();
+  });
+
+  it('writes each line as the reference text `id<TAB>ts` (quoted ids as JSON), and reads back what it wrote (property)', async () => {
+    const id = fc.oneof(fc.stringMatching(/^[0-9a-f]{24}$/), fc.uuid(), fc.string({ minLength: 1, maxLength: 30 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }));
+    const ts = fc.oneof(fc.integer({ min: 0, max: 4_294_967_295_999 }), fc.constantFrom(0, 9, 10, 99, 100, 1e15));
+    fc.assert(fc.property(id, ts, (i, t) => {
+      const buf = Buffer.alloc(3 * i.length + 40);
+      const end = writeLine(buf, 0, i, t);
+      const quoted = /[\t\r\n"]/.test(i);
+      expect(buf.toString('utf8', 0, end)).toBe(`${quoted ? JSON.stringify(i) : i}\t${t}\n`);
+    }), { numRuns: 2000 });
+    const dir = tmp();
+    const file = path.join(dir, 'p.ids');
+    const entries = fc.sample(fc.tuple(id, ts), 500).map(([i, t]) => ({ id: i, ts: t }));
+    let seen = await SeenIds.open(file, { maxIds: 10_000, logger: memoryLogger(), stream });
+    seen.commit(entries);
+    await seen.close();
+    seen = await SeenIds.open(file, { maxIds: 10_000, logger: memoryLogger(), stream });
+    for (const e of entries) expect(seen.has(e.id), e.id).toBe(true);
     await seen.close();
   });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TimestampError, eventTimeMillis, parseEventTime } from '../../input/collector/timestamp.js';
+import { TimestampError, eventTimeMillis, parseChecked, parseEventTime } from '../../input/collector/timestamp.js';
 
 const MAX_SEC = 0xffffffff;
 
@@ -62,6 +62,30 @@ describe('parseEventTime', () => {
         expect(eventTimeMillis(t)).toBe(Date.parse(s.replace(' ', 'T')));
       }),
       { numRuns: 5000 },
+    );
+  });
+
+  it('the hand-written fast path reads exactly what the reference regex reads (property over near-valid strings)', () => {
+    const outcome = (f: () => unknown): unknown => {
+      try {
+        return f();
+      } catch (err) {
+        return (err as Error).name;
+      }
+    };
+    // Valid timestamps with one character replaced, inserted or removed: the cases a fast path gets wrong.
+    const valid = fc.tuple(fc.integer({ min: 0, max: MAX_SEC }), fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: -1439, max: 1439 }), fc.integer({ min: 0, max: 9 }))
+      .map(([sec, nsec, off, d]) => format(sec, nsec, off, d));
+    const mutated = fc.tuple(valid, fc.nat(), fc.constantFrom('', '0', '9', 'T', 't', ' ', 'Z', 'z', '.', ':', '-', '+', 'x', '\u0660'), fc.constantFrom('replace', 'insert', 'delete'))
+      .map(([s, at, ch, how]) => {
+        const i = at % (s.length + 1);
+        return how === 'insert' ? s.slice(0, i) + ch + s.slice(i) : s.slice(0, i) + (how === 'replace' ? ch : '') + s.slice(i + 1);
+      });
+    fc.assert(
+      fc.property(fc.oneof(valid, mutated, fc.string({ maxLength: 40 })), (s) => {
+        expect(outcome(() => parseEventTime(s))).toEqual(outcome(() => parseChecked(s)));
+      }),
+      { numRuns: 20_000 },
     );
   });
 

@@ -1,7 +1,7 @@
 // The forward client under the faults Fluent Bit and networks produce: dropped connections, withheld acks,
 // acks lost after the records were stored, pauses, slow acks, big batches and close() with work in flight.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createForwardClient, type ForwardClientOptions } from '../../input/forward/index.js';
+import { createForwardClient, ForwardDeliveryTimeoutError, type ForwardClientOptions } from '../../input/forward/index.js';
 import type { ForwardClient } from '../../input/types.js';
 import { startForwardReceiver, type ForwardReceiver, type ForwardReceiverOptions } from '../support/forward-receiver.js';
 import { countIds, idsOf, makeEntries } from './helpers.js';
@@ -111,6 +111,37 @@ describe('forward client faults', () => {
     expectExactlyOnce(receiver.ids(), sent);
     expect(reconnects.length).toBeGreaterThan(2);
     expect(reconnects.every((e) => /127\.0\.0\.1:\d+/.test(e))).toBe(true);
+  });
+
+  it('deliveryTimeoutMs: Fluent Bit never reachable → every send rejects with what to check, close() reports not delivered', async () => {
+    const { receiver, client } = await setup({}, { deliveryTimeoutMs: 400 });
+    receiver.pause(); // refuses every connection
+    const t0 = Date.now();
+    const sends = [client.send('t', makeEntries(30)), client.send('t', makeEntries(30, { start: 30 }))];
+    const results = await Promise.allSettled(sends);
+    const waited = Date.now() - t0;
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      const err = (r as PromiseRejectedResult).reason as Error;
+      expect(err).toBeInstanceOf(ForwardDeliveryTimeoutError);
+      expect(err.message).toMatch(/acknowledged nothing for 400 ms while \d+ chunk\(s\) \(60 entries\) waited/);
+      expect(err.message).toMatch(/last error: .*127\.0\.0\.1/);
+      expect(err.message).toMatch(/--forward.*--delivery-timeout/);
+    }
+    expect(waited).toBeGreaterThanOrEqual(380);
+    expect(waited).toBeLessThan(5_000);
+    await expect(client.send('t', makeEntries(1))).rejects.toBeInstanceOf(ForwardDeliveryTimeoutError);
+    expect(await client.close(100)).toBe(false);
+    expect(receiver.records).toHaveLength(0);
+  });
+
+  it('deliveryTimeoutMs counts from the last ack: slow but steady acks over a longer run never trip it', async () => {
+    const { receiver, client } = await setup({ faults: { ackDelayMs: 60 } }, { deliveryTimeoutMs: 300, maxChunkBytes: 4_000, maxInFlight: 2 });
+    const t0 = Date.now();
+    const sent = await sendAll(client, 12, 40, 1);
+    expect(Date.now() - t0).toBeGreaterThan(600); // well past the timeout in total
+    expectExactlyOnce(receiver.ids(), sent);
+    expect(await client.close(1000)).toBe(true);
   });
 
   it('reconnects after the server closes every connection mid-stream', async () => {

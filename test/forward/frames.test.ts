@@ -121,6 +121,22 @@ describe('frames', () => {
     for (const c of second) expect(decodeFrame(c.frame, 'packed').entries.length).toBe(c.entries);
   });
 
+  it('keeps every recycled frame for reuse while busy (a burst of settled acks allocates nothing new), and trim() lets them go', () => {
+    const enc = new ChunkEncoder({ mode: 'packed', maxChunkBytes: 10_000, maxFrameBytes: 20_000 });
+    const entries = Array.from({ length: 120 }, (_, i) => ({ time: { sec: 1, nsec: i }, record: { message: viewOf(`{"i":${i},"pad":"${'x'.repeat(900)}"}`, 2) } }));
+    const first = [...enc.chunks('t', entries)];
+    expect(first.length).toBeGreaterThan(8);
+    for (const c of first) enc.recycle(c.frame); // all settle at once
+    expect(enc.spareCount).toBe(first.length);
+    const memory = new Set(first.map((c) => c.frame.buffer));
+    const second = [...enc.chunks('t', entries)];
+    // Every frame of the second round is a recycled one (the first round's last scratch became the current one).
+    expect(second.filter((c) => !memory.has(c.frame.buffer)).length).toBeLessThanOrEqual(1);
+    for (const c of second) enc.recycle(c.frame);
+    enc.trim();
+    expect(enc.spareCount).toBe(4);
+  });
+
   it('rejects one entry bigger than a frame may carry, naming its index', () => {
     const enc = new ChunkEncoder({ mode: 'packed', maxChunkBytes: 1000, maxFrameBytes: 5000 });
     const entries = [{ time: { sec: 1, nsec: 0 }, record: { message: 'a' } }, { time: { sec: 1, nsec: 0 }, record: { message: 'x'.repeat(6000) } }];
