@@ -57,6 +57,8 @@ export interface CollectorMetrics {
   completenessRefetch(org: string | undefined, service: string): void;
   /** A window still disagreed with /events/count after its re-fetch (the overlap re-scan recovers late events). */
   windowIncomplete(org: string | undefined, service: string): void;
+  /** A poll was run again at once: Fluent Bit's connection closed within the settle time of acked events. */
+  unsettledRefetch(org: string | undefined, service: string): void;
   health(): HealthReport;
   /** The Prometheus text exposition. */
   render(): Promise<string>;
@@ -125,6 +127,7 @@ export function createMetrics(options: MetricsOptions): CollectorMetrics {
   const chunksAcked = new Counter({ name: 'jumpcloud_forward_chunks_acked_total', help: 'Chunks acknowledged by Fluent Bit', registers });
   const refetches = new Counter({ name: 'jumpcloud_completeness_refetch_total', help: 'Windows fetched again because /events/count disagreed with the events received', labelNames: streamLabels, registers });
   const incomplete = new Counter({ name: 'jumpcloud_window_incomplete_total', help: 'Windows whose event count still disagreed with /events/count after the re-fetch', labelNames: streamLabels, registers });
+  const unsettled = new Counter({ name: 'jumpcloud_unsettled_refetch_total', help: 'Polls run again at once because Fluent Bit\'s connection closed within the ack settle time of events it had acked (they may not have been stored)', labelNames: streamLabels, registers });
   const failed = new Gauge({ name: 'jumpcloud_stream_failed', help: '1 when the stream stopped on a fatal error (bad key, DI not licensed…)', labelNames: streamLabels, registers });
 
   const labels = (s: StreamState) => ({ org: s.org, service: s.service });
@@ -194,6 +197,9 @@ export function createMetrics(options: MetricsOptions): CollectorMetrics {
     },
     windowIncomplete(org, service) {
       incomplete.inc(labels(stream(org, service)));
+    },
+    unsettledRefetch(org, service) {
+      unsettled.inc(labels(stream(org, service)));
     },
     health() {
       const now = clock.now();

@@ -2,9 +2,10 @@
 // DI API → di/client → collector → forward/client → Fluent Bit.
 
 /**
- * One Directory Insights event as the collector carries it: the exact JSON bytes received plus what it needs to
- * know. The page stays bytes from the HTTP body to the msgpack encoder: decoding a 10,000-event page to a JS
- * string would cost ~25 MB (UTF-16) per page, and every event sliced from it would keep it alive until acked.
+ * One Directory Insights event as tests and cold code see it (what iterating a PageEvents yields): the exact JSON
+ * bytes received plus what the collector needs to know. The page stays bytes from the HTTP body to the msgpack
+ * encoder: decoding a 10,000-event page to a JS string would cost ~25 MB (UTF-16) per page, and every event sliced
+ * from it would keep it alive until acked.
  */
 export interface RawEvent {
   /** `id` of the event (24-hex ObjectId or UUID); a string of its own, not a slice of the page. */
@@ -16,6 +17,35 @@ export interface RawEvent {
    * copy), so it keeps the page alive as long as it is referenced. Decode only off the hot path.
    */
   readonly raw: Uint8Array;
+}
+
+/**
+ * The events of one page, columnar: offsets into the page's bytes instead of an object (plus an id string, a
+ * timestamp string and a view) per event. Objects that live while a page waits for its encoding and its acks
+ * survive two scavenges and fill the old generation with garbage; a few typed arrays per page do not. The hot
+ * path reads by index; iterating yields RawEvent objects (tests, cold code).
+ */
+export interface PageEvents extends Iterable<RawEvent> {
+  readonly length: number;
+  /** The page's UTF-8 bytes; every offset below points into it. */
+  readonly body: Buffer;
+  /** Byte span of event i's JSON object: [start[i], end[i]). */
+  readonly start: Uint32Array;
+  readonly end: Uint32Array;
+  /** Byte span of event i's `id` string token, quotes included: [idStart[i], idEnd[i]). */
+  readonly idStart: Uint32Array;
+  readonly idEnd: Uint32Array;
+  /** Byte span of event i's `timestamp` string token, quotes included. */
+  readonly tsStart: Uint32Array;
+  readonly tsEnd: Uint32Array;
+  /** Per event: bit 1 when the id token, bit 2 when the timestamp token holds a backslash escape (then decode it as JSON). */
+  readonly escapes: Uint8Array;
+  /** The event's `id`, decoded (a string of its own, not a slice of the page). */
+  id(i: number): string;
+  /** The event's `timestamp`, decoded, exactly as received. */
+  timestamp(i: number): string;
+  /** The event's JSON bytes: a view into `body` (keeps the page alive while referenced). */
+  raw(i: number): Uint8Array;
 }
 
 /** The time of an event with nanoseconds, as Fluent Bit's EventTime carries it. */
@@ -34,13 +64,14 @@ export interface DiQuery {
 }
 
 export interface DiPage {
-  readonly events: readonly RawEvent[];
+  /** The page's events in order (columnar: see PageEvents). */
+  readonly events: PageEvents;
   /** `X-Search_after` of this answer, verbatim. */
   readonly searchAfter?: string;
   readonly resultCount: number;
   readonly limit: number;
   /**
-   * Optional, for both sides: the consumer calls it once nothing reads this page's events (their `raw` bytes) any
+   * Optional, for both sides: the consumer calls it once nothing reads this page's events (their bytes) any
    * more — for the collector, when every send of them has settled — so the client may reuse the page's buffer for
    * a later page. Calling it earlier corrupts those bytes; never calling it only costs memory. Idempotent.
    */
@@ -61,6 +92,20 @@ export interface ForwardEntry {
   readonly record: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Entries in columnar form, as the collector sends them: entry i is `[EventTime(sec[i], nsec[i]), {"message": str}]`
+ * where str is the UTF-8 bytes body[start[i]..end[i]) (valid UTF-8, written as a msgpack str). Encodes to the same
+ * bytes as the ForwardEntry `{time, record: {message: new Utf8Bytes(raw)}}`, without an object per entry.
+ */
+export interface MessageBatch {
+  readonly length: number;
+  readonly body: Uint8Array;
+  readonly start: Uint32Array;
+  readonly end: Uint32Array;
+  readonly sec: Uint32Array;
+  readonly nsec: Uint32Array;
+}
+
 export interface SendOptions {
   /** Called once every entry is encoded into the client's own frames: the entries' bytes may be reused from then on. */
   readonly onEncoded?: () => void;
@@ -70,9 +115,11 @@ export interface ForwardClient {
   /**
    * Sends the entries under `tag` as one or more chunks and resolves once Fluent Bit acked all of them.
    * Resends across reconnects until acked; waits (backpressure) while in-flight chunks are at their bound.
-   * Rejects only when the client is closed or a fatal error (e.g. auth failure) happened.
+   * Rejects when the client is closed or a fatal error (e.g. auth failure) happened, and — only for a client made
+   * with settleResend 'caller' — with ForwardUnsettledError when the connection closed within the settle time of
+   * an ack: then the caller must send those entries again.
    */
-  send(tag: string, entries: readonly ForwardEntry[], opts?: SendOptions): Promise<void>;
+  send(tag: string, entries: readonly ForwardEntry[] | MessageBatch, opts?: SendOptions): Promise<void>;
   /** Waits for in-flight chunks up to `timeoutMs`, then closes. Resolves true when everything was acked. */
   close(timeoutMs?: number): Promise<boolean>;
 }

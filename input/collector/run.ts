@@ -36,8 +36,9 @@ export interface EngineTuning {
   /** Pages in flight (awaiting acks) while the next page is fetched. */
   readonly pipelinePages: number;
   /**
-   * Event bytes of sends whose acks have not settled yet (the forward client holds them as frames until then):
-   * the next page waits while they hold more. Throughput is at most about this / (ack latency + ack settle time).
+   * Event bytes of sends whose acks have not settled yet: the next page waits while they hold more. Their frames
+   * are let go at the ack (settleResend 'caller'), so this bounds what a connection loss within the settle time
+   * makes the stream fetch again, not memory. Throughput is at most about this / (ack latency + ack settle time).
    */
   readonly pipelineBytes: number;
   /** Gap above which a backfill in slices replaces a single window (default max(overlap, 1 day)). */
@@ -99,6 +100,9 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     createForwardClient({
       target: config.forward,
       settleMs: config.ackSettleMs,
+      // An acked frame is let go at once: if Fluent Bit's connection closes within the settle time, the stream
+      // re-reads those events from the API (its checkpoint never passed them) instead of ~60 MB of frames being kept.
+      settleResend: 'caller',
       // One pass must end: give up when Fluent Bit acks nothing for this long (a long-running collector retries forever).
       ...(config.once && config.deliveryTimeoutMs ? { deliveryTimeoutMs: config.deliveryTimeoutMs } : {}),
       ...(config.tls ? { tls: config.tls } : {}),

@@ -13,6 +13,68 @@ export interface SeenEntry {
   readonly ts: number;
 }
 
+/**
+ * The ids of one send group and their event times, compact: the ids joined into one string with their end offsets,
+ * the times in a Float64Array. It lives until the group's ack settles — long enough that an object (and a boxed
+ * time) per id would be promoted to the old generation as garbage; this is three objects per group.
+ */
+export class IdBatch {
+  constructor(
+    /** Every id of the batch, concatenated. */
+    private readonly joined: string,
+    /** End of id i in `joined` (id i starts where id i-1 ends). */
+    private readonly ends: Uint32Array,
+    /** Event time of id i (epoch ms, truncated). */
+    readonly ts: Float64Array,
+  ) {}
+
+  get length(): number {
+    return this.ends.length;
+  }
+
+  /** Id i: a short-lived slice (the id table copies what it keeps of DI's id formats). */
+  id(i: number): string {
+    return this.joined.slice(i === 0 ? 0 : this.ends[i - 1], this.ends[i]);
+  }
+
+  static of(entries: readonly SeenEntry[]): IdBatch {
+    const b = new IdBatchBuilder(entries.length);
+    for (const e of entries) b.add(e.id, e.ts);
+    return b.finish();
+  }
+}
+
+/** Collects the ids of a group as it fills (at most `capacity`); finish() joins them. */
+export class IdBatchBuilder {
+  private readonly parts: string[] = [];
+  private readonly ends: Uint32Array;
+  private readonly ts: Float64Array;
+  private chars = 0;
+
+  constructor(capacity: number) {
+    this.ends = new Uint32Array(capacity);
+    this.ts = new Float64Array(capacity);
+  }
+
+  get length(): number {
+    return this.parts.length;
+  }
+
+  add(id: string, ts: number): void {
+    const n = this.parts.length;
+    if (n === this.ends.length) throw new RangeError(`IdBatchBuilder holds ${n} ids at most`);
+    this.chars += id.length;
+    this.ends[n] = this.chars;
+    this.ts[n] = ts;
+    this.parts.push(id);
+  }
+
+  finish(): IdBatch {
+    const n = this.parts.length;
+    return new IdBatch(this.parts.join(''), this.ends.subarray(0, n), this.ts.subarray(0, n));
+  }
+}
+
 export interface SeenIdsOptions {
   readonly maxIds: number;
   readonly logger: Logger;
@@ -122,8 +184,8 @@ export class SeenIds {
   }
 
   /**
-   * Marks an id as being sent. RawEvent ids are strings of their own (the DI client decodes them from the page's
-   * bytes), so they are stored as they are: no copy per id (hundreds of thousands are remembered).
+   * Marks an id as being sent. PageEvents ids are strings of their own (decoded from the page's bytes), so they
+   * are stored as they are: no copy per id (hundreds of thousands are remembered).
    */
   reserve(id: string): void {
     this.ids.set(id, NaN);
@@ -131,38 +193,45 @@ export class SeenIds {
   }
 
   /** The send of these ids failed: they may be sent again. */
-  release(entries: readonly SeenEntry[]): void {
-    for (const e of entries) {
-      if (Number.isNaN(this.ids.get(e.id)) && this.ids.delete(e.id)) this.pending--;
+  release(entries: IdBatch | readonly SeenEntry[]): void {
+    const batch = entries instanceof IdBatch ? entries : IdBatch.of(entries);
+    for (let i = 0; i < batch.length; i++) {
+      const id = batch.id(i);
+      if (Number.isNaN(this.ids.get(id)) && this.ids.delete(id)) this.pending--;
     }
   }
 
   /** These entries were acked by Fluent Bit: remember and journal them (plain write; durable across kill -9). */
-  commit(entries: readonly SeenEntry[]): void {
+  commit(entries: IdBatch | readonly SeenEntry[]): void {
     if (entries.length === 0) return;
+    const batch = entries instanceof IdBatch ? entries : IdBatch.of(entries);
     // The lines are written into one reused buffer: building them as strings cost ~200 bytes of garbage per event.
     let buf = this.lineBuf;
     let at = 0;
-    for (const e of entries) {
-      const prev = this.ids.get(e.id);
-      if (prev === undefined) this.ids.set(e.id, e.ts);
+    for (let i = 0; i < batch.length; i++) {
+      const id = batch.id(i);
+      const ts = batch.ts[i]!;
+      // `id` is a slice of the batch's joined string. A reserved id keeps its own key (Map.set does not replace a
+      // key); an id not reserved before is stored as a copy of its own, so that no kept key pins the whole batch.
+      const prev = this.ids.get(id);
+      if (prev === undefined) this.ids.set(JSON.parse(JSON.stringify(id)) as string, ts);
       else {
         if (Number.isNaN(prev)) this.pending--;
-        this.ids.set(e.id, e.ts);
+        this.ids.set(id, ts);
       }
       // Ids are hex or UUIDs (ASCII, 3 bytes per UTF-16 unit bounds any string); the time is an integer ms.
-      const need = at + 3 * e.id.length + 40;
+      const need = at + 3 * id.length + 40;
       if (need > buf.length) {
         const grown = Buffer.allocUnsafeSlow(Math.max(2 * buf.length, need));
         buf.copy(grown, 0, 0, at);
         buf = this.lineBuf = grown;
       }
-      at = writeLine(buf, at, e.id, e.ts);
+      at = writeLine(buf, at, id, ts);
     }
     const out = buf.subarray(0, at);
     writeSync(this.fd, out);
     if (this.appendedDuringRewrite) this.appendedDuringRewrite.push(Buffer.from(out));
-    this.journalLines += entries.length;
+    this.journalLines += batch.length;
     this.dirty = true;
     this.enforceBound();
   }

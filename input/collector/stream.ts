@@ -156,6 +156,13 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
         }
         if (!completed) return result('stopped');
       } catch (err) {
+        if (err instanceof Error && err.name === 'ForwardUnsettledError') {
+          // Fluent Bit's connection closed right after it acked some events: they may not be stored. Nothing past
+          // them was checkpointed or journaled, so polling again at once fetches and sends them again.
+          logger.warn({ ...labels, error: err.message }, 'events acknowledged just before Fluent Bit\'s connection closed may not be stored: fetching them again from the API');
+          metrics.unsettledRefetch?.(key.org, key.service);
+          continue;
+        }
         // A fault that outlived the client's retries: in a long-running collector, try again next interval.
         if (settings.once || signal?.aborted || isFatal(err)) throw err;
         logger.error({ ...labels, error: (err as Error).message, kind: (err as Error).name }, 'poll failed; retrying at the next interval (the checkpoint did not move)');

@@ -77,6 +77,67 @@ function parseFast(text: string): EventTime | undefined {
   return { sec, nsec };
 }
 
+/** Where parseEventTimeBytes writes its result (one object reused for a whole page). */
+export interface EventTimeOut {
+  sec: number;
+  nsec: number;
+}
+
+/** digits() over bytes. */
+function byteDigits(b: Uint8Array, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = b[i]! - 48;
+    if (!(d >= 0 && d <= 9)) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * parseFast over the UTF-8 bytes [from, to) of a page (the timestamp without its quotes): no string per event.
+ * Writes into `out` and returns true when it accepts the text whole and in range; false otherwise (also for anything
+ * non-ASCII or escaped): parseEventTime of the decoded string then decides, and says what is wrong.
+ */
+export function parseEventTimeBytes(b: Uint8Array, from: number, to: number, out: EventTimeOut): boolean {
+  const n = to - from;
+  if (n < 20 || to > b.length || b[from + 4] !== 45 || b[from + 7] !== 45 || b[from + 13] !== 58 || b[from + 16] !== 58) return false;
+  const sep = b[from + 10];
+  if (sep !== 84 && sep !== 116 && sep !== 32) return false; // T t space
+  const year = byteDigits(b, from, 4), month = byteDigits(b, from + 5, 2), day = byteDigits(b, from + 8, 2);
+  const hour = byteDigits(b, from + 11, 2), minute = byteDigits(b, from + 14, 2), second = byteDigits(b, from + 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return false;
+  let at = from + 19;
+  let nsec = 0;
+  if (b[at] === 46) {
+    let k = 0;
+    for (at++; k < 9 && at < to; at++, k++) {
+      const d = b[at]! - 48;
+      if (!(d >= 0 && d <= 9)) break;
+      nsec = nsec * 10 + d;
+    }
+    if (k === 0) return false;
+    for (; k < 9; k++) nsec *= 10;
+  }
+  let offsetMin = 0;
+  const z = at < to ? b[at] : undefined;
+  if (z === 90 || z === 122) {
+    if (at + 1 !== to) return false;
+  } else if (z === 43 || z === 45) {
+    if (at + 6 !== to || b[at + 3] !== 58) return false;
+    const oh = byteDigits(b, at + 1, 2), om = byteDigits(b, at + 4, 2);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+    offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
+  } else {
+    return false;
+  }
+  const sec = Date.UTC(year, month - 1, day, hour, minute, 0) / 1000 + second - offsetMin * 60;
+  if (!Number.isInteger(sec) || sec < 0 || sec > MAX_SEC) return false;
+  out.sec = sec;
+  out.nsec = nsec;
+  return true;
+}
+
 /** The reference reading (regular expression): also the one that explains a refusal. Exported for tests. */
 export function parseChecked(text: string): EventTime {
   const m = RFC3339.exec(text);

@@ -2,12 +2,55 @@
 // each backfill slice. The checkpoint logic lives with the callers; this module guarantees that an id is
 // journaled only after Fluent Bit acked it, and that `onAcked(cursor)` is only reported once every event of
 // the range before `cursor` has been acked.
-import { Utf8Bytes } from '../forward/utf8-bytes.js';
-import type { Clock, DiClient, DiQuery, ForwardClient, ForwardEntry, Logger } from '../types.js';
+import { ESCAPED_TIMESTAMP } from '../di/page-events.js';
+import type { Clock, DiClient, DiQuery, ForwardClient, Logger, MessageBatch, PageEvents } from '../types.js';
 import type { EngineMetrics } from './metrics.js';
-import type { SeenEntry, SeenIds } from './seen-ids.js';
+import { IdBatchBuilder, type IdBatch, type SeenIds } from './seen-ids.js';
 import type { StreamKey } from './state.js';
-import { eventTimeMillis, isoMillis, parseEventTime } from './timestamp.js';
+import { eventTimeMillis, isoMillis, parseEventTime, parseEventTimeBytes, type EventTimeOut } from './timestamp.js';
+
+/**
+ * The entries of one send group as columns over the page's bytes (a MessageBatch), filled event by event: no
+ * object per entry, so nothing per event outlives the loop iteration that looked at it.
+ */
+class GroupBuilder {
+  readonly start: Uint32Array;
+  readonly end: Uint32Array;
+  readonly sec: Uint32Array;
+  readonly nsec: Uint32Array;
+  readonly ids: IdBatchBuilder;
+  length = 0;
+  bytes = 0;
+
+  constructor(private readonly body: Buffer, capacity: number) {
+    const cols = new Uint32Array(4 * capacity);
+    this.start = cols.subarray(0, capacity);
+    this.end = cols.subarray(capacity, 2 * capacity);
+    this.sec = cols.subarray(2 * capacity, 3 * capacity);
+    this.nsec = cols.subarray(3 * capacity, 4 * capacity);
+    this.ids = new IdBatchBuilder(capacity);
+  }
+
+  get capacity(): number {
+    return this.start.length;
+  }
+
+  add(events: PageEvents, i: number, id: string, sec: number, nsec: number, ms: number): void {
+    const n = this.length++;
+    const s = events.start[i]!, e = events.end[i]!;
+    this.start[n] = s;
+    this.end[n] = e;
+    this.sec[n] = sec;
+    this.nsec[n] = nsec;
+    this.bytes += e - s;
+    this.ids.add(id, ms);
+  }
+
+  batch(): MessageBatch {
+    const n = this.length;
+    return { length: n, body: this.body, start: this.start.subarray(0, n), end: this.end.subarray(0, n), sec: this.sec.subarray(0, n), nsec: this.nsec.subarray(0, n) };
+  }
+}
 
 export interface StreamContext {
   readonly key: StreamKey;
@@ -23,7 +66,7 @@ export interface StreamContext {
   readonly sendBatch: number;
   /** Pages whose entries may still await their ack while the next page is fetched. */
   readonly pipelinePages: number;
-  /** Event bytes of sends not yet settled (the forward client's frames) above which the next page waits (unbounded when unset). */
+  /** Event bytes of sends not yet settled above which the next page waits (unbounded when unset). */
   readonly pipelineBytes?: number;
   /** A backfill drops ids it no longer needs once the set holds this many. */
   readonly seenCompactAt: number;
@@ -84,6 +127,8 @@ export async function fetchRange(
   let observed = 0, atCountFrom = 0, atEnd = 0, forwarded = 0, duplicates = 0;
   let failure: unknown;
   const pending: PendingPage[] = [];
+  /** The time of the event being looked at (one object for the whole range: no object per event). */
+  const time: EventTimeOut = { sec: 0, nsec: 0 };
 
   const settleOldest = async (): Promise<void> => {
     const p = pending.shift()!;
@@ -91,8 +136,8 @@ export async function fetchRange(
     if (failure === undefined) onAcked?.(p.cursor, forwarded);
   };
 
-  // Bytes of the sends encoded and not settled yet: what the forward client holds as frames (in flight, then for
-  // the ack's settle time). Counted per send from its encoding, not per page from its arrival: a page's bytes
+  // Bytes of the sends encoded and not settled yet (frames in flight until their ack, then events a connection
+  // loss within the settle time would have the stream fetch again). Counted per send from its encoding, not per page from its arrival: a page's bytes
   // used to count until its last send settled, so the bound held whole 12 MB pages, most of them not even
   // encoded, and capped throughput at about pipelineBytes / (wait for a slot + encode + ack + settle). The page
   // not yet encoded is bounded on its own (one at a time, below).
@@ -106,7 +151,7 @@ export async function fetchRange(
     w?.();
   };
 
-  const sendGroup = (entries: ForwardEntry[], ids: SeenEntry[], bytes: number, onEncoded: () => void): Promise<void> => {
+  const sendGroup = (entries: MessageBatch, ids: IdBatch, bytes: number, onEncoded: () => void): Promise<void> => {
     let counted = false;
     const encodedNow = (): void => {
       counted = true;
@@ -130,35 +175,44 @@ export async function fetchRange(
   try {
     for await (const page of ctx.di.pages(rangeQuery(key, start, end), signal)) {
       let cursor = start;
-      let entries: ForwardEntry[] = [];
-      let ids: SeenEntry[] = [];
-      let groupBytes = 0;
+      const events = page.events;
+      const count = events.length;
+      const body = events.body;
+      let g: GroupBuilder | undefined;
       const groups: Promise<void>[] = [];
       // A page's bytes are needed until every send reading them has encoded them (or failed), not until the acks.
       const encoded: Promise<void>[] = [];
-      const group = (e: ForwardEntry[], i: SeenEntry[], bytes: number): void => {
+      const group = (b: GroupBuilder): void => {
         let done!: () => void;
         encoded.push(new Promise<void>((r) => { done = r; }));
-        const g = sendGroup(e, i, bytes, done);
-        void g.finally(done);
-        groups.push(g);
+        const p = sendGroup(b.batch(), b.ids.finish(), b.bytes, done);
+        void p.finally(done);
+        groups.push(p);
       };
       let pageDuplicates = 0;
-      for (const ev of page.events) {
-        let time;
+      for (let i = 0; i < count; i++) {
         let ms: number;
-        try {
-          time = parseEventTime(ev.timestamp);
+        // The timestamp is read from the page's bytes; only an escaped or unusual one is decoded to a string.
+        if ((events.escapes[i]! & ESCAPED_TIMESTAMP) === 0 && parseEventTimeBytes(body, events.tsStart[i]! + 1, events.tsEnd[i]! - 1, time)) {
           ms = eventTimeMillis(time);
-        } catch (err) {
-          // Cannot be placed in time: forward it anyway (nothing is lost), timed now, remembered as of the window start.
-          logger.warn({ org: key.org, service: key.service, id: ev.id, error: (err as Error).message }, 'event with an invalid timestamp: forwarding it with the current time');
-          const now = ctx.clock.now();
-          time = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
-          ms = start;
+        } else {
+          try {
+            const t = parseEventTime(events.timestamp(i));
+            time.sec = t.sec;
+            time.nsec = t.nsec;
+            ms = eventTimeMillis(time);
+          } catch (err) {
+            // Cannot be placed in time: forward it anyway (nothing is lost), timed now, remembered as of the window start.
+            logger.warn({ org: key.org, service: key.service, id: events.id(i), error: (err as Error).message }, 'event with an invalid timestamp: forwarding it with the current time');
+            const now = ctx.clock.now();
+            time.sec = Math.floor(now / 1000);
+            time.nsec = (now % 1000) * 1e6;
+            ms = start;
+          }
         }
+        const { sec, nsec } = time;
         if (ms > cursor) cursor = ms;
-        const exact = time.nsec % 1e6 === 0;
+        const exact = nsec % 1e6 === 0;
         if (ms >= end) {
           if (ms === end && exact) atEnd++;
           continue;
@@ -168,23 +222,21 @@ export async function fetchRange(
           observed++;
           if (ms === countFrom && exact) atCountFrom++;
         }
-        if (seen.has(ev.id)) {
+        const id = events.id(i);
+        if (seen.has(id)) {
           pageDuplicates++;
           continue;
         }
-        // The raw bytes go to the encoder as a str: the page is never decoded to a string.
-        entries.push({ time, record: { message: new Utf8Bytes(ev.raw) } });
-        ids.push({ id: ev.id, ts: ms });
-        groupBytes += ev.raw.length;
-        seen.reserve(ev.id);
-        if (entries.length >= ctx.sendBatch) {
-          group(entries, ids, groupBytes);
-          entries = [];
-          ids = [];
-          groupBytes = 0;
+        // The raw bytes go to the encoder as a str (their span in the page): the page is never decoded to a string.
+        g ??= new GroupBuilder(body, Math.max(1, Math.min(ctx.sendBatch, count - i)));
+        g.add(events, i, id, sec, nsec, ms);
+        seen.reserve(id);
+        if (g.length >= g.capacity) {
+          group(g);
+          g = undefined;
         }
       }
-      if (entries.length > 0) group(entries, ids, groupBytes);
+      if (g !== undefined && g.length > 0) group(g);
       if (pageDuplicates > 0) {
         duplicates += pageDuplicates;
         ctx.metrics.duplicatesSkipped(key.org, key.service, pageDuplicates);

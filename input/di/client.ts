@@ -4,7 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock } from '../clock.js';
-import type { Clock, DiAuth, DiClient, DiHooks, DiPage, DiQuery, Logger, RawEvent } from '../types.js';
+import type { Clock, DiAuth, DiClient, DiHooks, DiPage, DiQuery, Logger, PageEvents } from '../types.js';
 import { createAuthProvider, type AuthProvider } from './auth.js';
 import { DiBadPageError, DiFatalError, DiQueryError, DiTransientError } from './errors.js';
 import { isRetryableStatus, networkFault, statusFault } from './http-faults.js';
@@ -103,7 +103,7 @@ class UndiciDiClient implements DiClient {
         next = undefined;
         this.hooks.onPage?.({ events: page.events.length, query });
         if (page.events.length > 0 && page.resultCount >= page.limit) {
-          const cursor = page.searchAfter ?? fallbackCursor(page.events[page.events.length - 1]!, this.logger, query);
+          const cursor = page.searchAfter ?? fallbackCursor(page.events, this.logger, query);
           if (cursor === previousCursor) {
             // Asking again with the same cursor would loop forever; this is an API fault worth a loud error.
             throw new DiFatalError(`the DI API returned the same X-Search_after ${cursor} twice for ${describe(query)}: paging cannot advance`);
@@ -385,9 +385,11 @@ function describe(q: DiQuery): string {
  * A full page without X-Search_after: build the cursor JumpCloud would have sent ([epoch ms, id] of the last
  * event) rather than stop early and lose the rest of the window.
  */
-function fallbackCursor(last: RawEvent, logger: Logger | undefined, query: DiQuery): string {
-  const t = parseRfc3339(last.timestamp);
-  if (!t) throw new DiBadPageError(`a full page came without X-Search_after and its last event's timestamp "${last.timestamp}" is not RFC 3339`);
+function fallbackCursor(events: PageEvents, logger: Logger | undefined, query: DiQuery): string {
+  const last = events.length - 1;
+  const timestamp = events.timestamp(last);
+  const t = parseRfc3339(timestamp);
+  if (!t) throw new DiBadPageError(`a full page came without X-Search_after and its last event's timestamp "${timestamp}" is not RFC 3339`);
   logger?.warn({ service: query.service, orgId: query.orgId }, 'DI answer had no X-Search_after; continuing after the last event');
-  return JSON.stringify([t.ms, last.id]);
+  return JSON.stringify([t.ms, events.id(last)]);
 }

@@ -2,12 +2,13 @@
 // each event's JSON bytes exactly as the API sent them. The page stays bytes (a 10,000-event page is ~11 MB of
 // UTF-8 but would be a ~25 MB UTF-16 string), and each event is a view into it, not a copy. One forward pass over
 // the bytes validates the whole body as JSON (so a truncated or garbled page is refused whole, never
-// half-forwarded) and records each element's span plus its top-level `id` and `timestamp`, decoded as short
-// strings of their own. It is an explicit state machine with its own stack (no recursion, so deep nesting cannot
-// overflow), and outruns JSON.parse of the same body because it builds no objects.
+// half-forwarded) and records each element's span plus the spans of its top-level `id` and `timestamp` strings,
+// in typed arrays (PageEvents): no object or string per event; they are decoded on demand. It is an explicit
+// state machine with its own stack (no recursion, so deep nesting cannot overflow), and outruns JSON.parse of
+// the same body because it builds no objects.
 // The body must be UTF-8 (the DI client checks that; bytes ≥ 0x80 are never structural in UTF-8 JSON).
-import type { RawEvent } from '../types.js';
 import { DiBadPageError } from './errors.js';
+import { ColumnarPageEvents, ESCAPED_ID, ESCAPED_TIMESTAMP, PageEventsBuilder } from './page-events.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -35,14 +36,19 @@ const F_NONE = 0;
 const F_ID = 1;
 const F_TIMESTAMP = 2;
 
+/** Reused by every split (the scan is synchronous): its arrays grow to the largest page once. */
+const builder = new PageEventsBuilder(1024);
+
 /**
  * The elements of a JSON array of event objects, each with its exact text and its string `id` and `timestamp`.
  * Throws DiBadPageError when the body is not one complete, valid JSON array of such objects.
  */
-export function splitJsonArray(bytes: Uint8Array): RawEvent[] {
+export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
   const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (body.length > 0xffffffff) throw new DiBadPageError(`answer of ${body.length} bytes is too big to index (4 GiB at most)`, 0);
   const n = body.length;
-  const out: RawEvent[] = [];
+  const out = builder;
+  out.reset();
   const stack: number[] = [];
   // A UTF-8 byte order mark is not JSON, but decoders (and so the string splitter before this one) drop it.
   let i = skipWs(body, startsWithBom(body) ? 3 : 0);
@@ -54,8 +60,9 @@ export function splitJsonArray(bytes: Uint8Array): RawEvent[] {
 
   let state = S_FIRST_VALUE;
   let elementStart = -1;
-  let id: string | undefined;
-  let timestamp: string | undefined;
+  // Spans of the element's id and timestamp string tokens (quotes included); idStart -1: none (yet).
+  let idStart = -1, idEnd = -1, tsStart = -1, tsEnd = -1;
+  let escapes = 0;
   let field = F_NONE;
 
   for (;;) {
@@ -76,12 +83,13 @@ export function splitJsonArray(bytes: Uint8Array): RawEvent[] {
       if (stack.length === 1) {
         if (c !== LBRACE) throw new DiBadPageError(`element ${out.length} of the answer is not a JSON object: ${snippet(body, i)}`, i);
         elementStart = i;
-        id = undefined;
-        timestamp = undefined;
+        idStart = -1;
+        tsStart = -1;
+        escapes = 0;
       }
       if (c === LBRACE || c === LBRACKET) {
-        if (field === F_ID) id = undefined;
-        else if (field === F_TIMESTAMP) timestamp = undefined;
+        if (field === F_ID) idStart = -1;
+        else if (field === F_TIMESTAMP) tsStart = -1;
         field = F_NONE;
         stack.push(c === LBRACE ? OBJECT : ARRAY);
         i++;
@@ -91,10 +99,16 @@ export function splitJsonArray(bytes: Uint8Array): RawEvent[] {
       if (c === QUOTE) {
         const end = stringEnd(body, i);
         if (field !== F_NONE) {
-          // Own strings, not views: ids outlive the page in the journal and must not pin it.
-          const value = end < 0 ? (JSON.parse(body.toString('utf8', i, -end)) as string) : body.toString('utf8', i + 1, end - 1);
-          if (field === F_ID) id = value;
-          else timestamp = value;
+          // Only the span: PageEvents decodes it when asked (as a string of its own, not a view into the page).
+          if (field === F_ID) {
+            idStart = i;
+            idEnd = end < 0 ? -end : end;
+            escapes = end < 0 ? escapes | ESCAPED_ID : escapes & ~ESCAPED_ID;
+          } else {
+            tsStart = i;
+            tsEnd = end < 0 ? -end : end;
+            escapes = end < 0 ? escapes | ESCAPED_TIMESTAMP : escapes & ~ESCAPED_TIMESTAMP;
+          }
           field = F_NONE;
         }
         i = end < 0 ? -end : end;
@@ -105,8 +119,8 @@ export function splitJsonArray(bytes: Uint8Array): RawEvent[] {
           continue;
         }
       } else {
-        if (field === F_ID) id = undefined;
-        else if (field === F_TIMESTAMP) timestamp = undefined;
+        if (field === F_ID) idStart = -1;
+        else if (field === F_TIMESTAMP) tsStart = -1;
         field = F_NONE;
         if (c === MINUS || (c >= 0x30 && c <= 0x39)) i = numberEnd(body, i);
         else if (c === 0x74 && body[i + 1] === 0x72 && body[i + 2] === 0x75 && body[i + 3] === 0x65) i += 4; // true
@@ -129,14 +143,15 @@ export function splitJsonArray(bytes: Uint8Array): RawEvent[] {
         stack.pop();
         i++;
         if (stack.length === 1) {
-          // An element of the top-level array just closed.
-          if (id === undefined || id === '') {
+          // An element of the top-level array just closed. A token of two bytes is "" (an escape takes more).
+          if (idStart < 0 || idEnd - idStart === 2) {
             throw new DiBadPageError(`element ${out.length} of the answer has no string "id"`, elementStart);
           }
-          if (timestamp === undefined || timestamp === '') {
+          if (tsStart < 0 || tsEnd - tsStart === 2) {
+            const id = (escapes & ESCAPED_ID) !== 0 ? (JSON.parse(body.toString('utf8', idStart, idEnd)) as string) : body.toString('utf8', idStart + 1, idEnd - 1);
             throw new DiBadPageError(`event ${id} of the answer has no string "timestamp"`, elementStart);
           }
-          out.push({ id, timestamp, raw: body.subarray(elementStart, i) });
+          out.add(elementStart, i, idStart, idEnd, tsStart, tsEnd, escapes);
         } else if (stack.length === 0) {
           return finish(body, i, out);
         }
@@ -195,10 +210,10 @@ function startsWithBom(b: Buffer): boolean {
   return b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
 }
 
-function finish(body: Buffer, i: number, out: RawEvent[]): RawEvent[] {
+function finish(body: Buffer, i: number, out: PageEventsBuilder): ColumnarPageEvents {
   const end = skipWs(body, i);
   if (end !== body.length) throw new DiBadPageError(`unexpected data after the array at offset ${end}: ${snippet(body, end)}`, end);
-  return out;
+  return out.finish(body);
 }
 
 function skipWs(s: Buffer, i: number): number {

@@ -4,11 +4,11 @@
 import { Decoder } from '@msgpack/msgpack';
 import { hostname as osHostname } from 'node:os';
 import { systemClock } from '../clock.js';
-import type { Clock, ForwardClient, ForwardEntry, ForwardHooks, ForwardTarget, Logger, SendOptions } from '../types.js';
+import type { Clock, ForwardClient, ForwardEntry, ForwardHooks, ForwardTarget, Logger, MessageBatch, SendOptions } from '../types.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { describeTarget, loadTls, openSocket, type ForwardTlsOptions, type LoadedTls } from './connect.js';
 import { ConnectionClosedError, ForwardConnection } from './connection.js';
-import { ForwardAuthError, ForwardClosedError, ForwardConfigError, ForwardConnectionError, ForwardDeliveryTimeoutError, ForwardError } from './errors.js';
+import { ForwardAuthError, ForwardClosedError, ForwardConfigError, ForwardConnectionError, ForwardDeliveryTimeoutError, ForwardError, ForwardUnsettledError } from './errors.js';
 import { ChunkEncoder, FLUENT_BIT_BUFFER_MAX_SIZE, type EncodedChunk, type ForwardMode } from './frames.js';
 import { buildPing, checkPong, isHelo, parseHelo, type HandshakeCredentials } from './handshake.js';
 
@@ -39,6 +39,13 @@ export interface ForwardClientOptions {
    * connection closes within this time, the chunk is sent again (at-least-once: it may already be stored).
    */
   readonly settleMs?: number;
+  /**
+   * Who sends an acked chunk again when its connection closes within settleMs. 'frames' (default): the client keeps
+   * every frame until its ack settled and resends it itself. 'caller': the frame is let go at the ack (at 60,000
+   * events/s the settle time alone held ~60 MB of frames) and the send rejects with ForwardUnsettledError, so the
+   * caller sends those entries again from its own source (the collector re-reads them from the API).
+   */
+  readonly settleResend?: 'frames' | 'caller';
   readonly connectTimeoutMs?: number;
   /**
    * Give up (fatal ForwardDeliveryTimeoutError: every pending send rejects) when chunks have waited this long
@@ -60,8 +67,17 @@ export interface ForwardClientOptions {
 interface PendingChunk extends EncodedChunk {
   /** Date.now() of the write on the current connection; 0 = not written on it. */
   writtenAt: number;
-  /** Date.now() of its ack, while it settles. */
-  ackedAt: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** An acked chunk while its ack settles; with settleResend 'caller' its frame is already let go. */
+interface SettlingChunk {
+  readonly chunk: PendingChunk | undefined;
+  readonly id: string;
+  readonly entries: number;
+  /** Date.now() of its ack. */
+  readonly ackedAt: number;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -103,9 +119,10 @@ class FluentForwardClient implements ForwardClient {
   /** Unacked chunks in send order: resent in this order after a reconnect. */
   private readonly unacked = new Map<string, PendingChunk>();
   /** Acked chunks whose ack has not stood settleMs yet, in ack order; sent again if their connection closes. */
-  private settling = new Map<string, PendingChunk>();
+  private settling = new Map<string, SettlingChunk>();
   private settleTimer: NodeJS.Timeout | undefined;
   private readonly settleMs: number;
+  private readonly settleResend: 'frames' | 'caller';
   private inFlight = 0;
   private readonly slotWaiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
   private activeSends = 0;
@@ -149,6 +166,8 @@ class FluentForwardClient implements ForwardClient {
     this.ackTimeoutMs = positive('ackTimeoutMs', opts.ackTimeoutMs, 30_000);
     this.settleMs = opts.settleMs ?? 500;
     if (!Number.isFinite(this.settleMs) || this.settleMs < 0) throw new ForwardConfigError(`forward option settleMs must be a number >= 0, got ${opts.settleMs}`);
+    this.settleResend = opts.settleResend ?? 'frames';
+    if (this.settleResend !== 'frames' && this.settleResend !== 'caller') throw new ForwardConfigError(`forward option settleResend must be 'frames' or 'caller', got ${String(opts.settleResend)}`);
     this.connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
     this.handshakeTimeoutMs = positive('handshakeTimeoutMs', opts.handshakeTimeoutMs, 10_000);
     this.deliveryTimeoutMs = opts.deliveryTimeoutMs === undefined ? undefined : positive('deliveryTimeoutMs', opts.deliveryTimeoutMs, 1);
@@ -163,7 +182,7 @@ class FluentForwardClient implements ForwardClient {
     this.loop = this.run();
   }
 
-  send(tag: string, entries: readonly ForwardEntry[], opts?: SendOptions): Promise<void> {
+  send(tag: string, entries: readonly ForwardEntry[] | MessageBatch, opts?: SendOptions): Promise<void> {
     if (this.fatal) return Promise.reject(this.fatal);
     if (this.closing) return Promise.reject(new ForwardClosedError('forward client is closed: send() after close()'));
     if (typeof tag !== 'string' || tag.length === 0) return Promise.reject(new ForwardConfigError('forward tag must be a non-empty string'));
@@ -188,12 +207,26 @@ class FluentForwardClient implements ForwardClient {
     if (failed) throw failed.reason;
   }
 
-  private async encodeAll(tag: string, entries: readonly ForwardEntry[], opts: SendOptions | undefined): Promise<{ acks: Promise<void>[]; stopError: unknown }> {
+  private async encodeAll(tag: string, entries: readonly ForwardEntry[] | MessageBatch, opts: SendOptions | undefined): Promise<{ acks: Promise<void>[]; stopError: unknown }> {
     const acks: Promise<void>[] = [];
     try {
-      for (const chunk of this.encoder.chunks(tag, entries)) {
+      // The slot first, then the chunk: a chunk encoded before its slot would be a frame held while waiting
+      // (one per send waiting for a slot, ~1 MB each).
+      const chunks = this.encoder.chunks(tag, entries);
+      for (;;) {
         await this.acquireSlot();
-        acks.push(this.enqueue(chunk));
+        let next: IteratorResult<EncodedChunk, void>;
+        try {
+          next = chunks.next();
+        } catch (err) {
+          this.releaseSlot();
+          throw err;
+        }
+        if (next.done) {
+          this.releaseSlot();
+          break;
+        }
+        acks.push(this.enqueue(next.value));
       }
       // The frames own copies of the entries now (they are what a resend sends).
       opts?.onEncoded?.();
@@ -253,7 +286,7 @@ class FluentForwardClient implements ForwardClient {
 
   private enqueue(chunk: EncodedChunk): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const pending: PendingChunk = { ...chunk, writtenAt: 0, ackedAt: 0, resolve, reject };
+      const pending: PendingChunk = { ...chunk, writtenAt: 0, resolve, reject };
       this.unacked.set(chunk.id, pending);
       if (!this.deliveryTimer) this.armDeliveryTimer();
       if (this.conn) this.write(this.conn, pending);
@@ -293,8 +326,10 @@ class FluentForwardClient implements ForwardClient {
     if (this.unacked.size > 0) this.armDeliveryTimer();
     // Fluent Bit has the frame: its slot serves the next chunk. Delivered only once the ack has stood settleMs.
     this.releaseSlot();
-    chunk.ackedAt = Date.now();
-    this.settling.set(id, chunk);
+    const keep = this.settleResend === 'frames' && this.settleMs > 0;
+    // Not kept: its memory serves the next chunks at once; a resend is the caller's (ForwardUnsettledError).
+    if (!keep) this.encoder.recycle(chunk.frame);
+    this.settling.set(id, { chunk: keep ? chunk : undefined, id, entries: chunk.entries, ackedAt: Date.now(), resolve: chunk.resolve, reject: chunk.reject });
     if (this.settleMs === 0) this.settle();
     else if (!this.settleTimer) this.armSettleTimer();
     return true;
@@ -303,7 +338,7 @@ class FluentForwardClient implements ForwardClient {
   // ---- settling: an ack counts once it has stood settleMs on an open connection -----------------------------
 
   private armSettleTimer(): void {
-    const oldest = this.settling.values().next().value as PendingChunk | undefined;
+    const oldest = this.settling.values().next().value as SettlingChunk | undefined;
     if (!oldest) return;
     this.settleTimer = setTimeout(() => {
       this.settleTimer = undefined;
@@ -323,7 +358,7 @@ class FluentForwardClient implements ForwardClient {
       if (chunk.ackedAt + this.settleMs > now) break;
       this.settling.delete(id);
       // Delivered: its frame memory serves the next chunks.
-      this.encoder.recycle(chunk.frame);
+      if (chunk.chunk) this.encoder.recycle(chunk.chunk.frame);
       this.hooks.onAck?.({ chunk: id, entries: chunk.entries });
       chunk.resolve();
     }
@@ -335,11 +370,25 @@ class FluentForwardClient implements ForwardClient {
     if (this.settling.size === 0) return;
     this.clearSettleTimer();
     let entries = 0;
+    for (const s of this.settling.values()) entries += s.entries;
+    if (this.settleResend === 'caller') {
+      const err = new ForwardUnsettledError(
+        `the connection to Fluent Bit at ${this.where} closed within ${this.settleMs} ms of acknowledging ${this.settling.size} chunk(s) (${entries} entries): ` +
+          'Fluent Bit may not have stored them; they must be sent again',
+        entries,
+      );
+      this.log.warn({ target: this.where, chunks: this.settling.size, entries, settleMs: this.settleMs },
+        'forward: connection closed within the settle time of acked chunks; the sender sends them again (Fluent Bit may not have stored them yet)');
+      const lost = [...this.settling.values()];
+      this.settling = new Map();
+      for (const s of lost) s.reject(err);
+      this.checkIdle();
+      return;
+    }
     const back = new Map<string, PendingChunk>();
-    for (const [id, c] of this.settling) {
+    for (const [id, s] of this.settling) {
+      const c = s.chunk!;
       c.writtenAt = 0;
-      c.ackedAt = 0;
-      entries += c.entries;
       back.set(id, c);
       this.inFlight++; // back in flight; may briefly exceed maxInFlight
     }

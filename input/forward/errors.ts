@@ -51,3 +51,15 @@ export class ForwardDeliveryTimeoutError extends ForwardError {
 export class ForwardConnectionError extends ForwardError {
   override readonly name: string = 'ForwardConnectionError';
 }
+
+/**
+ * The connection closed within the settle time of acked chunks, and the client was told not to keep their frames
+ * (settleResend 'caller'): Fluent Bit may not have stored those records. Retryable: the caller sends them again
+ * from its own source (the collector re-reads them from the API; its checkpoint never passed them).
+ */
+export class ForwardUnsettledError extends ForwardError {
+  override readonly name: string = 'ForwardUnsettledError';
+  constructor(message: string, readonly entries: number) {
+    super(message);
+  }
+}

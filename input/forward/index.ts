@@ -10,6 +10,7 @@ export {
   ForwardEncodeError,
   ForwardError,
   ForwardRecordTooLargeError,
+  ForwardUnsettledError,
 } from './errors.js';
 export { Utf8Bytes } from './utf8-bytes.js';
 export { FLUENT_BIT_BUFFER_MAX_SIZE, createEventTimeCodec, EventTimeValue, type ForwardMode } from './frames.js';

@@ -44,6 +44,7 @@ function feed(metrics: CollectorMetrics): void {
   metrics.eventsForwarded('org1', 'directory', 5);
   metrics.duplicatesSkipped('org1', 'directory', 2);
   metrics.completenessRefetch('org1', 'directory');
+  metrics.unsettledRefetch('org1', 'directory');
   metrics.forwardInflight(3);
 }
 
@@ -65,6 +66,7 @@ describe('metrics', () => {
     expect(text).toContain('jumpcloud_forward_reconnects_total 1');
     expect(text).toContain('jumpcloud_forward_inflight_chunks 3');
     expect(text).toContain('jumpcloud_completeness_refetch_total{org="org1",service="directory"} 1');
+    expect(text).toContain('jumpcloud_unsettled_refetch_total{org="org1",service="directory"} 1');
     expect(text).toContain('jumpcloud_lag_seconds{org="org1",service="directory"} 150');
     expect(text).toContain('jumpcloud_lag_seconds{org="default",service="sso"} 30');
     expect(text).toContain(`jumpcloud_last_success_timestamp_seconds{org="org1",service="directory"} ${clock.now() / 1000}`);

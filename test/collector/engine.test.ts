@@ -9,8 +9,8 @@ import { runCollector } from '../../input/collector/run.js';
 import { countMatches } from '../../input/collector/window.js';
 import { planBalancedSlices, planSlices } from '../../input/collector/backfill.js';
 import { loadState, streamPaths } from '../../input/collector/state.js';
-import type { CollectorConfig, ForwardClient, ForwardEntry, SendOptions } from '../../input/types.js';
-import { FakeDi, FakeForward, manualClock, memoryLogger, type FakeEvent } from './fakes.js';
+import type { CollectorConfig, ForwardClient, ForwardEntry, MessageBatch, SendOptions } from '../../input/types.js';
+import { entryList, FakeDi, FakeForward, manualClock, memoryLogger, type FakeEvent } from './fakes.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const MIN = 60_000;
@@ -113,7 +113,8 @@ describe('pipeline bound (pipelineBytes)', () => {
     outstanding = 0;
     maxOutstanding = 0;
     readonly ids: string[] = [];
-    async send(_tag: string, entries: readonly ForwardEntry[], opts?: SendOptions): Promise<void> {
+    async send(_tag: string, batch: readonly ForwardEntry[] | MessageBatch, opts?: SendOptions): Promise<void> {
+      const entries = entryList(batch);
       let bytes = 0;
       for (const e of entries) bytes += (e.record.message as { bytes: Uint8Array }).bytes.length;
       for (const e of entries) this.ids.push((JSON.parse(String(e.record.message)) as { id: string }).id);

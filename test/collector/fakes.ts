@@ -1,6 +1,22 @@
 // Small in-memory fakes of the DI and forward clients for the engine's unit tests (the integration tests use
 // the real simulator and forward receiver).
-import type { Clock, DiClient, DiPage, DiQuery, ForwardClient, ForwardEntry, Logger, RawEvent } from '../../input/types.js';
+import { pageEventsOf } from '../../input/di/page-events.js';
+import { isMessageBatch } from '../../input/forward/frames.js';
+import { Utf8Bytes } from '../../input/forward/utf8-bytes.js';
+import type { Clock, DiClient, DiPage, DiQuery, ForwardClient, ForwardEntry, Logger, MessageBatch, RawEvent } from '../../input/types.js';
+
+/**
+ * send()'s entries as ForwardEntry objects: a MessageBatch's entries as the equivalent `{time, record: {message:
+ * Utf8Bytes}}` (views into its body, read when called: like a real client, at encode time).
+ */
+export function entryList(entries: readonly ForwardEntry[] | MessageBatch): readonly ForwardEntry[] {
+  if (!isMessageBatch(entries)) return entries;
+  const body = Buffer.from(entries.body.buffer, entries.body.byteOffset, entries.body.byteLength);
+  return Array.from({ length: entries.length }, (_, i) => ({
+    time: { sec: entries.sec[i]!, nsec: entries.nsec[i]! },
+    record: { message: new Utf8Bytes(body.subarray(entries.start[i]!, entries.end[i]!)) },
+  }));
+}
 
 export interface FakeEvent {
   readonly id: string;
@@ -36,9 +52,10 @@ export class FakeDi implements DiClient {
     if (err) throw err;
     const all = this.matching(q);
     for (let i = 0; ; i += this.limit) {
-      const events: RawEvent[] = all.slice(i, i + this.limit).map((ev) => ({ id: ev.id, timestamp: ev.timestamp, raw: Buffer.from(JSON.stringify({ id: ev.id, timestamp: ev.timestamp })) }));
+      const list: RawEvent[] = all.slice(i, i + this.limit).map((ev) => ({ id: ev.id, timestamp: ev.timestamp, raw: Buffer.from(JSON.stringify({ id: ev.id, timestamp: ev.timestamp })) }));
+      const events = pageEventsOf(list);
       await Promise.resolve();
-      const record = this.pageReleases ? { ids: events.map((e) => e.id), released: false } : undefined;
+      const record = this.pageReleases ? { ids: list.map((e) => e.id), released: false } : undefined;
       if (record) this.pageReleases!.push(record);
       const release = record
         ? () => {
@@ -68,8 +85,9 @@ export class FakeForward implements ForwardClient {
   readonly inFlight = new Set<string>();
   /** Reject the n-th send (1-based) with this error. */
   failAt: { n: number; error: Error } | undefined;
-  async send(tag: string, entries: readonly ForwardEntry[]): Promise<void> {
+  async send(tag: string, batch: readonly ForwardEntry[] | MessageBatch): Promise<void> {
     this.sends++;
+    const entries = entryList(batch);
     const ids = entries.map((e) => (JSON.parse(String(e.record.message)) as { id: string }).id);
     for (const id of ids) this.inFlight.add(id);
     try {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateError, StateWriter, loadState, streamPaths, type StreamState } from '../../input/collector/state.js';
 import fc from 'fast-check';
-import { SeenIds, writeLine } from '../../input/collector/seen-ids.js';
+import { IdBatch, IdBatchBuilder, SeenIds, writeLine } from '../../input/collector/seen-ids.js';
 import { memoryLogger } from './fakes.js';
 
 const key = { org: '5f0c1a2b3c4d5e6f7a8b9c0d', service: 'directory' };
@@ -166,6 +166,41 @@ describe('id journal', () => {
     seen = await SeenIds.open(file, { maxIds: 10_000, logger: memoryLogger(), stream });
     for (const e of entries) expect(seen.has(e.id), e.id).toBe(true);
     await seen.close();
+  });
+
+  it('IdBatch: joined ids split back exactly (property), and commit/release of a batch act as of the same entries', async () => {
+    const id = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
+    fc.assert(fc.property(fc.array(fc.tuple(id, fc.integer({ min: 0, max: 2 ** 45 })), { maxLength: 50 }), (list) => {
+      const b = new IdBatchBuilder(list.length);
+      for (const [i, t] of list) b.add(i, t);
+      const batch = b.finish();
+      expect(batch.length).toBe(list.length);
+      expect(Array.from({ length: batch.length }, (_, k) => [batch.id(k), batch.ts[k]])).toEqual(list);
+    }), { numRuns: 500 });
+    expect(() => {
+      const b = new IdBatchBuilder(1);
+      b.add('a', 1);
+      b.add('b', 2);
+    }).toThrow(RangeError);
+
+    const dir = tmp();
+    const ids = Array.from({ length: 300 }, (_, k) => ({ id: k % 3 === 0 ? `x${k}` : k.toString(16).padStart(24, '0'), ts: 1000 + k }));
+    const viaBatch = path.join(dir, 'batch.ids'), viaArray = path.join(dir, 'array.ids');
+    const a = await SeenIds.open(viaBatch, { maxIds: 10_000, logger: memoryLogger(), stream });
+    const r = await SeenIds.open(viaArray, { maxIds: 10_000, logger: memoryLogger(), stream });
+    for (const e of ids) {
+      a.reserve(e.id);
+      r.reserve(e.id);
+    }
+    a.commit(IdBatch.of(ids.slice(0, 200)));
+    r.commit(ids.slice(0, 200));
+    a.release(IdBatch.of(ids.slice(200)));
+    r.release(ids.slice(200));
+    expect(a.size).toBe(200);
+    expect(ids.map((e) => a.has(e.id))).toEqual(ids.map((e) => r.has(e.id)));
+    await a.close();
+    await r.close();
+    expect(readFileSync(viaBatch, 'utf8')).toBe(readFileSync(viaArray, 'utf8'));
   });
 
   it('ids with tabs or newlines are quoted, and in-flight ids count as seen until released', async () => {

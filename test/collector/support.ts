@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 // Shared helpers of the collector's integration tests: comparing forwarded ids with the simulator's events.
 import { expect } from 'vitest';
-import type { ForwardClient, ForwardEntry } from '../../input/types.js';
+import type { ForwardClient, ForwardEntry, MessageBatch } from '../../input/types.js';
+import { entryList } from './fakes.js';
 import type { Simulator } from '../../input/simulator/server.js';
 
 export interface StreamSpec {
@@ -70,8 +71,8 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
 export class CountingForward implements ForwardClient {
   readonly sent = new Map<string, number>();
   constructor(private readonly inner: ForwardClient) {}
-  send(tag: string, entries: readonly ForwardEntry[]): Promise<void> {
-    for (const e of entries) {
+  send(tag: string, entries: readonly ForwardEntry[] | MessageBatch): Promise<void> {
+    for (const e of entryList(entries)) {
       const id = (JSON.parse(String(e.record.message)) as { id: string }).id;
       this.sent.set(id, (this.sent.get(id) ?? 0) + 1);
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TimestampError, eventTimeMillis, parseChecked, parseEventTime } from '../../input/collector/timestamp.js';
+import { TimestampError, eventTimeMillis, parseChecked, parseEventTime, parseEventTimeBytes } from '../../input/collector/timestamp.js';
 
 const MAX_SEC = 0xffffffff;
 
@@ -86,6 +86,43 @@ describe('parseEventTime', () => {
         expect(outcome(() => parseEventTime(s))).toEqual(outcome(() => parseChecked(s)));
       }),
       { numRuns: 20_000 },
+    );
+  });
+
+  it('parseEventTimeBytes reads a page\'s bytes as parseEventTime reads the string, never past its span (property)', () => {
+    const valid = fc.tuple(fc.integer({ min: 0, max: MAX_SEC }), fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: -1439, max: 1439 }), fc.integer({ min: 0, max: 9 }))
+      .map(([sec, nsec, off, d]) => format(sec, nsec, off, d));
+    const mutated = fc.tuple(valid, fc.nat(), fc.constantFrom('', '0', '9', 'T', 't', ' ', 'Z', 'z', '.', ':', '-', '+', 'x', '\u0660', 'é'), fc.constantFrom('replace', 'insert', 'delete'))
+      .map(([s, at, ch, how]) => {
+        const i = at % (s.length + 1);
+        return how === 'insert' ? s.slice(0, i) + ch + s.slice(i) : s.slice(0, i) + (how === 'replace' ? ch : '') + s.slice(i + 1);
+      });
+    // Digits and separators around the span: a parser reading past either end would see a plausible timestamp.
+    const filler = fc.string({ unit: fc.constantFrom('0', '9', ':', '-', 'Z', '+', '.'), maxLength: 12 });
+    fc.assert(
+      fc.property(fc.oneof(valid, mutated, fc.string({ maxLength: 40 })), filler, filler, (s, before, after) => {
+        const bytes = Buffer.from(before + s + after, 'utf8');
+        const from = Buffer.byteLength(before, 'utf8');
+        const out = { sec: -1, nsec: -1 };
+        const ok = parseEventTimeBytes(bytes, from, from + Buffer.byteLength(s, 'utf8'), out);
+        let expected;
+        try {
+          expected = parseEventTime(s);
+        } catch {
+          expected = undefined;
+        }
+        if (ok) expect(out).toEqual(expected);
+        else expect(out).toEqual({ sec: -1, nsec: -1 });
+      }),
+      { numRuns: 20_000 },
+    );
+    fc.assert(
+      fc.property(valid, (s) => {
+        const out = { sec: 0, nsec: 0 };
+        expect(parseEventTimeBytes(Buffer.from(s, 'latin1'), 0, s.length, out)).toBe(true);
+        expect(out).toEqual(parseEventTime(s));
+      }),
+      { numRuns: 3000 },
     );
   });
 

@@ -26,7 +26,7 @@ function client(s: Simulator, opts: Partial<DiClientOptions> = {}): DiClient {
 async function collect(c: DiClient, q: DiQuery): Promise<{ pages: DiPage[]; ids: string[] }> {
   const pages: DiPage[] = [];
   for await (const p of c.pages(q)) pages.push(p);
-  return { pages, ids: pages.flatMap((p) => p.events.map((e) => e.id)) };
+  return { pages, ids: pages.flatMap((p) => [...p.events].map((e) => e.id)) };
 }
 
 describe('DiClient paging', () => {
@@ -61,20 +61,20 @@ describe('DiClient paging', () => {
     let reused = 0;
     let n = 0;
     for await (const page of c.pages(q)) {
-      const buffers = new Set(page.events.map((e) => e.raw.buffer));
+      const buffers = new Set([...page.events].map((e) => e.raw.buffer));
       expect(buffers.size).toBe(1); // one page buffer, no copies
       if ([...buffers].some((b) => released.has(b))) reused++;
       if (n++ % 2 === 0) {
         for (const b of buffers) released.add(b);
         page.release?.();
       } else {
-        kept.push({ page, copies: page.events.map((e) => Buffer.from(e.raw)) });
+        kept.push({ page, copies: [...page.events].map((e) => Buffer.from(e.raw)) });
       }
     }
     expect(n).toBeGreaterThan(10);
     expect(reused).toBeGreaterThan(3);
     // Pages never released were never written over by later pages.
-    const changed = kept.flatMap(({ page, copies }) => page.events.filter((e, i) => !Buffer.from(e.raw).equals(copies[i]!)).map((e) => e.id));
+    const changed = kept.flatMap(({ page, copies }) => [...page.events].filter((e, i) => !Buffer.from(e.raw).equals(copies[i]!)).map((e) => e.id));
     expect(changed).toEqual([]);
   });
 
@@ -91,8 +91,8 @@ describe('DiClient paging', () => {
       expect(ids).toEqual(expected.map((e) => e.id));
       // At least one page boundary falls inside a millisecond.
       const boundaryTies = pages.slice(1).filter((p, i) => {
-        const prev = pages[i]!.events.at(-1);
-        const first = p.events[0];
+        const prev = [...pages[i]!.events].at(-1);
+        const first = [...p.events][0];
         return prev && first && Math.floor(Date.parse(prev.timestamp)) === Math.floor(Date.parse(first.timestamp));
       }).length;
       expect(boundaryTies).toBeGreaterThan(0);
@@ -234,7 +234,7 @@ describe('DiClient faults', () => {
     for (const kind of ['truncated', 'not-array'] as const) {
       s.failNext(kind, 3);
       const faulty = await collect(client(s, { clock, pageLimit: 700 }), window);
-      expect(faulty.pages.map((p) => p.events.map((e) => Buffer.from(e.raw).toString('latin1')))).toEqual(clean.pages.map((p) => p.events.map((e) => Buffer.from(e.raw).toString('latin1'))));
+      expect(faulty.pages.map((p) => [...p.events].map((e) => Buffer.from(e.raw).toString('latin1')))).toEqual(clean.pages.map((p) => [...p.events].map((e) => Buffer.from(e.raw).toString('latin1'))));
     }
   });
 

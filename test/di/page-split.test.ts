@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DiBadPageError } from '../../input/di/errors.js';
+import { ESCAPED_ID, ESCAPED_TIMESTAMP, pageEventsOf } from '../../input/di/page-events.js';
 import { splitJsonArray } from '../../input/di/page-split.js';
 import type { RawEvent } from '../../input/types.js';
 
 /** The splitter works on the page's UTF-8 bytes, as the DI client reads them. */
 function split(body: string | Uint8Array): RawEvent[] {
-  return splitJsonArray(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  return [...splitJsonArray(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)];
 }
 
 /** An element's bytes, decoded (for comparisons with the JSON text it came from). */
@@ -222,6 +223,70 @@ describe('splitJsonArray', () => {
         else expect(split(body).map((g) => g.id)).toEqual(expected.map((e) => e.id));
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('PageEvents (columnar page)', () => {
+  it('property: spans of the element and of its id/timestamp tokens, escape bits, and index access agree with iteration', () => {
+    fc.assert(
+      fc.property(events, fc.nat(3), (evs, ws) => {
+        const sep = ' \n\t'.slice(0, ws);
+        const body = Buffer.from(`${sep}[${sep}${evs.map((e) => e.json).join(`${sep},${sep}`)}${sep}]${sep}`, 'utf8');
+        const page = splitJsonArray(body);
+        expect(page.length).toBe(evs.length);
+        expect(page.body).toBe(body);
+        const iterated = [...page];
+        for (let i = 0; i < page.length; i++) {
+          expect(body.toString('utf8', page.start[i], page.end[i])).toBe(evs[i]!.json);
+          const idToken = body.toString('utf8', page.idStart[i], page.idEnd[i]);
+          const tsToken = body.toString('utf8', page.tsStart[i], page.tsEnd[i]);
+          expect(JSON.parse(idToken)).toBe(evs[i]!.id);
+          expect(JSON.parse(tsToken)).toBe(page.timestamp(i));
+          expect(page.idStart[i]).toBeGreaterThan(page.start[i]!);
+          expect(page.tsEnd[i]).toBeLessThan(page.end[i]!);
+          expect((page.escapes[i]! & ESCAPED_ID) !== 0).toBe(idToken.includes('\\'));
+          expect((page.escapes[i]! & ESCAPED_TIMESTAMP) !== 0).toBe(tsToken.includes('\\'));
+          expect(iterated[i]).toEqual({ id: page.id(i), timestamp: page.timestamp(i), raw: page.raw(i) });
+          expect(page.id(i)).toBe(evs[i]!.id);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes the last of repeated keys, escaped keys too, and forgets an id overwritten by a non-string', () => {
+    const page = splitJsonArray(Buffer.from('[{"id":"a","timestamp":"t\\u0031","id":"b\\n"},{"\\u0069d":"c","timestamp":"u","timestamp":"v"}]'));
+    expect([...page].map((e) => [e.id, e.timestamp])).toEqual([['b\n', 't1'], ['c', 'v']]);
+    expect(page.escapes[0]).toBe(ESCAPED_ID | ESCAPED_TIMESTAMP);
+    expect(page.escapes[1]).toBe(0);
+    expect(() => splitJsonArray(Buffer.from('[{"id":"a","timestamp":"t","id":null}]'))).toThrow(/element 0 of the answer has no string "id"/);
+    expect(() => splitJsonArray(Buffer.from('[{"id":"a\\"b","timestamp":"t","timestamp":{}}]'))).toThrow(/event a"b of the answer has no string "timestamp"/);
+  });
+
+  it('holds a page in a few typed arrays whatever its size (grown past the first guess, sized exactly)', () => {
+    const n = 5000;
+    const body = Buffer.from(`[${Array.from({ length: n }, (_, i) => `{"id":"${i.toString(16).padStart(24, '0')}","timestamp":"2026-01-01T00:00:00Z"}`).join(',')}]`);
+    const page = splitJsonArray(body);
+    expect(page.length).toBe(n);
+    for (const col of [page.start, page.end, page.idStart, page.idEnd, page.tsStart, page.tsEnd]) expect(col.length).toBe(n);
+    expect(page.escapes.length).toBe(n);
+    expect(page.id(n - 1)).toBe((n - 1).toString(16).padStart(24, '0'));
+    // The next page does not overwrite this one (the splitter reuses its scratch arrays).
+    splitJsonArray(Buffer.from('[{"id":"x","timestamp":"y"}]'));
+    expect(page.id(0)).toBe('0'.repeat(24));
+  });
+
+  it('pageEventsOf builds the same view from event objects (for fakes): ids, timestamps and raw bytes round-trip', () => {
+    fc.assert(
+      fc.property(events, (evs) => {
+        const list = evs.map((e) => ({ id: e.id, timestamp: e.timestamp, raw: Buffer.from(e.json, 'utf8') }));
+        const page = pageEventsOf(list);
+        expect(page.length).toBe(list.length);
+        expect([...page].map((e) => ({ id: e.id, timestamp: e.timestamp, raw: Buffer.from(e.raw) }))).toEqual(list);
+        for (let i = 0; i < page.length; i++) expect(page.raw(i).buffer).toBe(page.body.buffer);
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -44,7 +44,7 @@ const q = { service: 'all', start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:0
 
 async function ids(client: DiClient): Promise<string[]> {
   const out: string[] = [];
-  for await (const p of client.pages(q)) out.push(...p.events.map((e) => e.id));
+  for await (const p of client.pages(q)) out.push(...[...p.events].map((e) => e.id));
   return out;
 }
 
@@ -98,7 +98,7 @@ describe('DiClient protocol edges', () => {
       const ac = new AbortController();
       await Promise.all(Array.from({ length: 30 }, () => ids(client)));
       await Promise.all(Array.from({ length: 30 }, async () => {
-        for await (const p of client.pages(q, ac.signal)) expect(p.events).toEqual([]);
+        for await (const p of client.pages(q, ac.signal)) expect([...p.events]).toEqual([]);
       }));
       await new Promise((r) => setTimeout(r, 50));
       expect(warnings).not.toContain('MaxListenersExceededWarning');

@@ -1,7 +1,7 @@
 // The forward client under the faults Fluent Bit and networks produce: dropped connections, withheld acks,
 // acks lost after the records were stored, pauses, slow acks, big batches and close() with work in flight.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createForwardClient, ForwardDeliveryTimeoutError, type ForwardClientOptions } from '../../input/forward/index.js';
+import { createForwardClient, ForwardDeliveryTimeoutError, ForwardUnsettledError, type ForwardClientOptions } from '../../input/forward/index.js';
 import type { ForwardClient } from '../../input/types.js';
 import { startForwardReceiver, type ForwardReceiver, type ForwardReceiverOptions } from '../support/forward-receiver.js';
 import { countIds, idsOf, makeEntries } from './helpers.js';
@@ -234,6 +234,52 @@ describe('forward client faults', () => {
       const missing = idsOf([...first, ...second]).filter((id) => !ids.has(id));
       if (settleMs) expect(missing).toEqual([]);
       else expect(missing.length).toBe(lost); // the loss this setting exists to prevent
+    });
+  }
+
+  it("settleResend 'caller': the frame is let go at the ack, and a crash within the settle time rejects the send with ForwardUnsettledError", async () => {
+    const { receiver, client } = await setup({ commitEveryMs: 3_600_000 }, { settleMs: 1000, settleResend: 'caller', maxChunkBytes: 20_000 });
+    const first = makeEntries(200, { start: 0, prefix: 'a' });
+    await client.send('t', first);
+    receiver.commit();
+    const acksBefore = receiver.stats.acks;
+    const second = makeEntries(100, { start: 200, prefix: 'b' });
+    const sending = client.send('t', second).then(() => undefined, (e: unknown) => e);
+    while (receiver.stats.acks === acksBefore) await new Promise((r) => setTimeout(r, 1));
+    const lost = receiver.crash();
+    expect(lost).toBeGreaterThan(0);
+    const err = (await sending) as ForwardUnsettledError;
+    expect(err).toBeInstanceOf(ForwardUnsettledError);
+    expect(err.message).toMatch(/closed within 1000 ms of acknowledging \d+ chunk\(s\) \(\d+ entries\)/);
+    expect(err.entries).toBeGreaterThanOrEqual(lost);
+    // The caller sends them again (the collector re-reads them from the API): then nothing is missing.
+    const ids = new Set(receiver.ids());
+    const missing = idsOf(second).filter((id) => !ids.has(id));
+    expect(missing.length).toBeGreaterThan(0);
+    await client.send('t', second.filter((e) => missing.includes(idsOf([e])[0]!)));
+    receiver.commit();
+    const after = new Set(receiver.ids());
+    expect(idsOf([...first, ...second]).filter((id) => !after.has(id))).toEqual([]);
+    // A chunk that settles on an open connection resolves as usual.
+    await client.send('t', makeEntries(10, { start: 300, prefix: 'c' }));
+  });
+
+  for (const settleResend of ['frames', 'caller'] as const) {
+    it(`settleResend '${settleResend}': ${settleResend === 'caller' ? 'acked frames are reused at once, not held through the settle time' : 'acked frames are held until their ack settled'}`, async () => {
+      const { receiver, client } = await setup({}, { settleMs: 1_500, settleResend, maxChunkBytes: 200_000 });
+      const internals = client as unknown as { encoder: { spareCount: number } };
+      let encoded = false;
+      const sending = client.send('t', makeEntries(2_000, { start: 0, size: 300, prefix: 'x' }), { onEncoded: () => (encoded = true) });
+      const deadline = Date.now() + 5_000;
+      while (!(encoded && receiver.stats.acks >= 3 && receiver.stats.acks === receiver.stats.frames) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(encoded).toBe(true);
+      expect(receiver.stats.acks).toBeGreaterThanOrEqual(3);
+      await new Promise((r) => setTimeout(r, 200)); // the acks are sent; let the client read them (well within 1.5 s)
+      // Every chunk is acked and settling now (1.5 s): its frame is a spare again only when the caller resends.
+      if (settleResend === 'caller') expect(internals.encoder.spareCount).toBeGreaterThanOrEqual(1);
+      else expect(internals.encoder.spareCount).toBe(0);
+      await sending;
+      expect(internals.encoder.spareCount).toBeGreaterThanOrEqual(1);
     });
   }
 });

@@ -6,7 +6,7 @@ import { ForwardEncodeError, ForwardRecordTooLargeError } from '../../input/forw
 import { ChunkEncoder, createEventTimeCodec, flatStringBound, writeFlatStringRecord, type ForwardMode } from '../../input/forward/frames.js';
 import { msgpackLength, MsgpackStreamReader } from '../../input/forward/msgpack-scan.js';
 import { decodeUtf8Values, Utf8Bytes } from '../../input/forward/utf8-bytes.js';
-import type { ForwardEntry } from '../../input/types.js';
+import type { ForwardEntry, MessageBatch } from '../../input/types.js';
 
 const decoder = new Decoder({ extensionCodec: createEventTimeCodec() });
 
@@ -150,6 +150,96 @@ describe('frames', () => {
       expect((err as ForwardRecordTooLargeError).index).toBe(1);
       expect((err as Error).message).toMatch(/entry #1 encodes to \d+ bytes/);
     }
+  });
+});
+
+describe('MessageBatch (columnar entries)', () => {
+  /** Messages laid out in one body with filler between them (in any order), as spans of a page. */
+  function batchOf(items: { time: { sec: number; nsec: number }; message: string; pad: number }[]): { batch: MessageBatch; entries: ForwardEntry[] } {
+    const parts: Buffer[] = [];
+    let at = 0;
+    const start = new Uint32Array(items.length), end = new Uint32Array(items.length), sec = new Uint32Array(items.length), nsec = new Uint32Array(items.length);
+    items.forEach((it, i) => {
+      const fill = Buffer.alloc(it.pad, 0x2c);
+      const msg = Buffer.from(it.message, 'utf8');
+      parts.push(fill, msg);
+      start[i] = at + fill.length;
+      end[i] = at + fill.length + msg.length;
+      at = end[i]!;
+      sec[i] = it.time.sec;
+      nsec[i] = it.time.nsec;
+    });
+    const body = Buffer.concat([...parts, Buffer.from('tail')]);
+    const batch: MessageBatch = { length: items.length, body, start, end, sec, nsec };
+    const entries = items.map((it, i) => ({ time: it.time, record: { message: new Utf8Bytes(body.subarray(start[i]!, end[i]!)) } }));
+    return { batch, entries };
+  }
+
+  /** Frames with their (random-prefixed) chunk id blanked, so that two encoders' output compares byte for byte. */
+  function framesOf(enc: ChunkEncoder, tag: string, entries: readonly ForwardEntry[] | MessageBatch): { frames: string[]; error?: string; index?: number } {
+    const frames: string[] = [];
+    try {
+      for (const c of enc.chunks(tag, entries)) {
+        expect(c.frame.indexOf(c.id, 0, 'latin1')).toBeGreaterThan(0);
+        frames.push(c.frame.toString('latin1').replace(c.id, '#'.repeat(c.id.length)) + `|${c.entries}`);
+      }
+      return { frames };
+    } catch (err) {
+      return { frames, error: `${(err as Error).name}: ${(err as Error).message}`, index: (err as { index?: number }).index };
+    }
+  }
+
+  const item = fc.record({
+    time: timeArb,
+    // Short messages, around the str8/str16 bound (255 bytes) and around str16/str32 (65,535 bytes).
+    message: fc.oneof(
+      { arbitrary: fc.string({ unit: 'grapheme', maxLength: 120 }), weight: 20 },
+      { arbitrary: fc.string({ unit: 'binary', minLength: 240, maxLength: 300 }), weight: 3 },
+      { arbitrary: fc.integer({ min: 65_530, max: 65_540 }).map((n) => 'a'.repeat(n)), weight: 1 },
+    ),
+    pad: fc.nat(8),
+  });
+
+  it('encodes to the very frames of the same entries as {time, record: {message: Utf8Bytes}} (property: both modes, chunk bounds)', () => {
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 40 }), fc.constantFrom<ForwardMode>('packed', 'forward'), fc.integer({ min: 1, max: 4000 }), fc.integer({ min: 200, max: 200_000 }), fc.string({ minLength: 1, maxLength: 40 }), (items, mode, maxChunkBytes, maxFrameBytes, tag) => {
+        const { batch, entries } = batchOf(items);
+        const opts = { mode, maxChunkBytes, maxFrameBytes };
+        const columnar = framesOf(new ChunkEncoder(opts), tag, batch);
+        const objects = framesOf(new ChunkEncoder(opts), tag, entries);
+        expect(columnar).toEqual(objects);
+        if (columnar.error === undefined) expect(columnar.frames.reduce((n, f) => n + Number(f.slice(f.lastIndexOf('|') + 1)), 0)).toBe(items.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses what the object form refuses, with the same error and index: nsec out of range, an entry too big for a frame', () => {
+    const ok = { time: { sec: 5, nsec: 7 }, message: '{"id":"a"}', pad: 1 };
+    const badTime = batchOf([ok, { ...ok, time: { sec: 5, nsec: 1_000_000_000 } }]);
+    const opts = { mode: 'packed' as const, maxChunkBytes: 1 << 20, maxFrameBytes: 6_000_000 };
+    const a = framesOf(new ChunkEncoder(opts), 't', badTime.batch);
+    expect(a.error).toMatch(/ForwardEncodeError: entry #1: time.nsec 1000000000/);
+    expect(a).toEqual(framesOf(new ChunkEncoder(opts), 't', badTime.entries));
+    const big = batchOf([ok, ok, { ...ok, message: 'x'.repeat(6000) }]);
+    const small = { mode: 'forward' as const, maxChunkBytes: 1000, maxFrameBytes: 5000 };
+    const b = framesOf(new ChunkEncoder(small), 't', big.batch);
+    expect(b.frames).toHaveLength(1);
+    expect(b.index).toBe(2);
+    expect(b.error).toMatch(/ForwardRecordTooLargeError: entry #2 encodes to \d+ bytes/);
+    expect(b).toEqual(framesOf(new ChunkEncoder(small), 't', big.entries));
+  });
+
+  it('refuses a span outside the body instead of sending other bytes', () => {
+    const { batch } = batchOf([{ time: { sec: 1, nsec: 0 }, message: 'abc', pad: 0 }]);
+    const broken: MessageBatch = { ...batch, end: Uint32Array.of(batch.body.length + 1) };
+    expect(() => [...new ChunkEncoder({ mode: 'packed', maxChunkBytes: 1000, maxFrameBytes: 5000 }).chunks('t', broken)]).toThrow(ForwardEncodeError);
+  });
+
+  it('decodes back to the messages and times it carries', () => {
+    const items = [{ time: { sec: 1, nsec: 2 }, message: '{"id":"é"}', pad: 3 }, { time: { sec: 0xffffffff, nsec: 999_999_999 }, message: '', pad: 0 }];
+    const [chunk] = [...new ChunkEncoder({ mode: 'packed', maxChunkBytes: 1 << 20, maxFrameBytes: 6_000_000 }).chunks('t', batchOf(items).batch)];
+    expect(decodeFrame(chunk!.frame, 'packed').entries).toEqual(items.map((it) => ({ time: it.time, record: { message: it.message } })));
   });
 });
 

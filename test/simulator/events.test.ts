@@ -61,7 +61,7 @@ describe('EventStore generator', () => {
   it('renders realistic events of 1-3 KB that carry the reported id and timestamp', () => {
     const store = new EventStore(base);
     const sample = store.scan(everything(store), 3000);
-    const split = splitJsonArray(store.page(sample));
+    const split = [...splitJsonArray(store.page(sample))];
     expect(split.map((e) => e.id)).toEqual(sample.map((s) => s.id));
     const types = new Set<string>();
     let bytes = 0;
