@@ -12,6 +12,7 @@ const DELETED = 3;
 
 const MIN_CAPACITY = 1024;
 const HEX = '0123456789abcdef';
+const HEX2 = Array.from({ length: 256 }, (_, b) => HEX[b >> 4]! + HEX[b & 15]!);
 
 /** Value of a lower-case hex digit's char code, or -1. */
 function hexValue(c: number): number {
@@ -180,11 +181,8 @@ export class IdTable {
 
   private decode(i: number): string {
     const k = i * 4;
-    const hex = (word: number): string => {
-      let s = '';
-      for (let shift = 28; shift >= 0; shift -= 4) s += HEX[(word >>> shift) & 15];
-      return s;
-    };
+    // Two hex digits per table lookup: a journal rewrite decodes every id (300,000 in the benchmark).
+    const hex = (word: number): string => HEX2[word >>> 24]! + HEX2[(word >>> 16) & 255]! + HEX2[(word >>> 8) & 255]! + HEX2[word & 255]!;
     const a = hex(this.keys[k]!), b = hex(this.keys[k + 1]!), c = hex(this.keys[k + 2]!);
     if (this.tags[i] === HEX24) return a + b + c;
     const d = hex(this.keys[k + 3]!);
@@ -195,6 +193,7 @@ export class IdTable {
   private rebuild(): void {
     let capacity = MIN_CAPACITY;
     while (this.used * 2 > capacity) capacity *= 2;
+    if (capacity === this.capacity) return this.rehashInPlace();
     const { keys, values, tags } = this;
     const old = this.capacity;
     this.capacity = capacity;
@@ -215,6 +214,44 @@ export class IdTable {
       this.tags[at] = tag;
       this.keys.set(w, at * 4);
       this.values[at] = values[i]!;
+      this.used++;
+    }
+  }
+
+  /**
+   * Same size (a compaction that left the table as big as it must be): the live entries go to packed arrays and
+   * back into the cleared table, instead of into a second table. The old arrays would stay allocated until the GC
+   * frees them: for 300,000 ids that was 13 MB more at once (the collector's peak memory at a window's end).
+   */
+  private rehashInPlace(): void {
+    const { keys, values, tags } = this;
+    const n = this.used;
+    const liveKeys = new Uint32Array(n * 4);
+    const liveValues = new Float64Array(n);
+    const liveTags = new Uint8Array(n);
+    let j = 0;
+    for (let i = 0; i < this.capacity && j < n; i++) {
+      const tag = tags[i]!;
+      if (tag !== HEX24 && tag !== UUID) continue;
+      liveKeys.set(keys.subarray(i * 4, i * 4 + 4), j * 4);
+      liveValues[j] = values[i]!;
+      liveTags[j] = tag;
+      j++;
+    }
+    tags.fill(EMPTY);
+    this.used = 0;
+    this.deleted = 0;
+    const w = this.w;
+    for (let i = 0; i < j; i++) {
+      w[0] = liveKeys[i * 4]!;
+      w[1] = liveKeys[i * 4 + 1]!;
+      w[2] = liveKeys[i * 4 + 2]!;
+      w[3] = liveKeys[i * 4 + 3]!;
+      const tag = liveTags[i]!;
+      const at = ~this.find(tag);
+      tags[at] = tag;
+      keys.set(w, at * 4);
+      values[at] = liveValues[i]!;
       this.used++;
     }
   }
