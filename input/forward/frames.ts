@@ -211,16 +211,8 @@ export class ChunkEncoder {
           record = this.encoder.encodeSharedRef(decodeUtf8Values(entry.record));
           entryLen = 1 + 10 + record.length;
         }
-        const bodyAfter = pos + entryLen - headerLen;
-        // Close this chunk before the entry; it starts the next one. 64 bytes cover the options map.
-        if (i > first && (bodyAfter > maxChunkBytes || headerLen + bodyAfter + 64 > maxFrameBytes)) break;
-        if (headerLen + entryLen + 64 > maxFrameBytes) {
-          throw new ForwardRecordTooLargeError(
-            `entry #${i} encodes to ${entryLen} bytes, more than one forward frame may carry (${maxFrameBytes} bytes, under Fluent Bit's buffer_max_size ${FLUENT_BIT_BUFFER_MAX_SIZE}); entries before it were sent`,
-            i,
-            entryLen,
-          );
-        }
+        if (i > first && this.closesChunk(headerLen, pos, entryLen)) break;
+        this.checkFitsAlone(headerLen, entryLen, i);
         this.ensure(pos + entryLen + 128);
         const s = this.scratch;
         s[pos] = 0x92;
@@ -259,15 +251,8 @@ export class ChunkEncoder {
         checkTimeParts(sec[i]!, nsec[i]!, i);
         const n = s1 - s0;
         const entryLen = 11 + keyLen + strHeaderLength(n) + n;
-        const bodyAfter = pos + entryLen - headerLen;
-        if (i > first && (bodyAfter > maxChunkBytes || headerLen + bodyAfter + 64 > maxFrameBytes)) break;
-        if (headerLen + entryLen + 64 > maxFrameBytes) {
-          throw new ForwardRecordTooLargeError(
-            `entry #${i} encodes to ${entryLen} bytes, more than one forward frame may carry (${maxFrameBytes} bytes, under Fluent Bit's buffer_max_size ${FLUENT_BIT_BUFFER_MAX_SIZE}); entries before it were sent`,
-            i,
-            entryLen,
-          );
-        }
+        if (i > first && this.closesChunk(headerLen, pos, entryLen)) break;
+        this.checkFitsAlone(headerLen, entryLen, i);
         this.ensure(pos + entryLen + 128);
         const s = this.scratch;
         s[pos] = 0x92;
@@ -288,6 +273,23 @@ export class ChunkEncoder {
       }
       yield this.finish(tagBytes, headerLen, pos, i - first, tag);
     }
+  }
+
+  /** Whether an entry of `entryLen` bytes at `pos` must start the next chunk instead. 64 bytes cover the options map. */
+  private closesChunk(headerLen: number, pos: number, entryLen: number): boolean {
+    const bodyAfter = pos + entryLen - headerLen;
+    return bodyAfter > this.opts.maxChunkBytes || headerLen + bodyAfter + 64 > this.opts.maxFrameBytes;
+  }
+
+  /** Throws when entry #i cannot fit in a frame even alone. */
+  private checkFitsAlone(headerLen: number, entryLen: number, i: number): void {
+    const { maxFrameBytes } = this.opts;
+    if (headerLen + entryLen + 64 <= maxFrameBytes) return;
+    throw new ForwardRecordTooLargeError(
+      `entry #${i} encodes to ${entryLen} bytes, more than one forward frame may carry (${maxFrameBytes} bytes, under Fluent Bit's buffer_max_size ${FLUENT_BIT_BUFFER_MAX_SIZE}); entries before it were sent`,
+      i,
+      entryLen,
+    );
   }
 
   private ensure(size: number): void {
