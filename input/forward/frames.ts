@@ -88,23 +88,25 @@ export function flatStringBound(record: Readonly<Record<string, unknown>>): numb
   return keys <= 0xffff ? bound : -1;
 }
 
+/** Writes a msgpack str header for `n` bytes at `at`; returns its length. */
+function writeStrHeader(buf: Buffer, at: number, n: number): number {
+  if (n < 32) { buf[at] = 0xa0 | n; return 1; }
+  if (n < 0x100) { buf[at] = 0xd9; buf[at + 1] = n; return 2; }
+  if (n < 0x10000) { buf[at] = 0xda; buf.writeUInt16BE(n, at + 1); return 3; }
+  buf[at] = 0xdb;
+  buf.writeUInt32BE(n, at + 1);
+  return 5;
+}
+
 function writeStr(buf: Buffer, at: number, str: string): number {
   const n = str.length < 32 && isAscii(str) ? str.length : Buffer.byteLength(str, 'utf8');
-  let p = at;
-  if (n < 32) buf[p++] = 0xa0 | n;
-  else if (n < 0x100) { buf[p++] = 0xd9; buf[p++] = n; }
-  else if (n < 0x10000) { buf[p++] = 0xda; buf.writeUInt16BE(n, p); p += 2; }
-  else { buf[p++] = 0xdb; buf.writeUInt32BE(n, p); p += 4; }
+  const p = at + writeStrHeader(buf, at, n);
   return p - at + buf.write(str, p, 'utf8');
 }
 
 function writeUtf8Bytes(buf: Buffer, at: number, bytes: Uint8Array): number {
   const n = bytes.length;
-  let p = at;
-  if (n < 32) buf[p++] = 0xa0 | n;
-  else if (n < 0x100) { buf[p++] = 0xd9; buf[p++] = n; }
-  else if (n < 0x10000) { buf[p++] = 0xda; buf.writeUInt16BE(n, p); p += 2; }
-  else { buf[p++] = 0xdb; buf.writeUInt32BE(n, p); p += 4; }
+  const p = at + writeStrHeader(buf, at, n);
   buf.set(bytes, p);
   return p - at + n;
 }
@@ -263,10 +265,7 @@ export class ChunkEncoder {
         let p = pos + 11;
         MESSAGE_KEY.copy(s, p);
         p += keyLen;
-        if (n < 32) s[p++] = 0xa0 | n;
-        else if (n < 0x100) { s[p++] = 0xd9; s[p++] = n; }
-        else if (n < 0x10000) { s[p++] = 0xda; s.writeUInt16BE(n, p); p += 2; }
-        else { s[p++] = 0xdb; s.writeUInt32BE(n, p); p += 4; }
+        p += writeStrHeader(s, p, n);
         body.copy(s, p, s0, s1);
         pos += entryLen;
         i++;
