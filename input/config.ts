@@ -54,6 +54,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'token-url', kind: 'url', group: 'JumpCloud API', env: 'JUMPCLOUD_TOKEN_URL', defaultText: 'from --region', metavar: 'URL', description: 'OAuth 2 token endpoint of the service account; by default the region\'s, https://admin-oauth.id[.eu|.in].jumpcloud.com/oauth2/token (README: Regions).' },
   { name: 'org-ids', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_ORG_IDS', defaultText: 'none', metavar: 'ID,ID', description: 'Organizations to collect (x-org-id), one stream each; required with a service account.' },
   { name: 'services', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_SERVICES', default: 'all', metavar: 'NAME,NAME', description: 'DI services to collect, each its own stream (all, directory, sso, radius, systems, …; any name the API accepts).' },
+  { name: 'services-check', kind: 'duration', group: 'JumpCloud API', env: 'JUMPCLOUD_SERVICES_CHECK', default: '1h', metavar: 'DURATION', description: 'With --services all: how often to check which services "all" misses (3 requests per org); those are collected too (README: Services). 0: never check.' },
   { name: 'page-limit', kind: 'int', group: 'JumpCloud API', env: 'JUMPCLOUD_PAGE_LIMIT', default: '10000', min: 1, max: 10_000, metavar: 'N', description: 'Events per API page (limit).' },
   { name: 'request-timeout', kind: 'duration', group: 'JumpCloud API', env: 'JUMPCLOUD_REQUEST_TIMEOUT', default: '60s', metavar: 'DURATION', description: 'Timeout of one API request; timed-out requests are retried.' },
   // Fluent Bit
@@ -586,6 +587,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     ...(auth ? { auth } : {}),
     orgIds,
     services,
+    servicesCheckMs: toDuration(opt('services-check'), req('services-check')),
     pageLimit: toInt(opt('page-limit'), req('page-limit')),
     requestTimeoutMs,
     forward,
@@ -652,7 +654,7 @@ export function redactConfig(config: DraftConfig): Record<string, unknown> {
   // Human forms replace the millisecond fields.
   out.since = new Date(config.sinceMs).toISOString();
   delete out.sinceMs;
-  for (const key of ['lagMs', 'overlapMs', 'intervalMs', 'requestTimeoutMs', 'ackSettleMs', 'deliveryTimeoutMs'] as const) {
+  for (const key of ['lagMs', 'overlapMs', 'intervalMs', 'requestTimeoutMs', 'ackSettleMs', 'deliveryTimeoutMs', 'servicesCheckMs'] as const) {
     const v = config[key];
     if (v !== undefined) out[key.replace(/Ms$/, '')] = formatDuration(v);
     delete out[key];

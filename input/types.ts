@@ -178,6 +178,8 @@ export interface CollectorConfig {
   readonly orgIds: readonly string[];
   /** Service names as the API spells them; default ['all']. Never whitelisted. */
   readonly services: readonly string[];
+  /** With services ['all']: time between checks of which services `all` misses (0: never; default 1 h). */
+  readonly servicesCheckMs?: number;
   readonly pageLimit: number; // 10000
   readonly requestTimeoutMs: number;
   readonly forward: ForwardTarget;

@@ -152,10 +152,11 @@ class UndiciDiClient implements DiClient {
       try {
         parsed = JSON.parse(text);
       } catch {
-        throw new DiTransientError('/events/distinct answered 200 with a body that is not JSON', 'bad_distinct');
+        throw new DiFatalError('/events/distinct answered 200 with a body that is not JSON');
       }
       const buckets = (parsed as { buckets?: unknown } | null)?.buckets;
-      if (!Array.isArray(buckets)) throw new DiTransientError('/events/distinct answered without "buckets"', 'bad_distinct');
+      // Not retried: an API (or proxy) without this endpoint answers the same every time.
+      if (!Array.isArray(buckets)) throw new DiFatalError('/events/distinct answered without "buckets"');
       return buckets
         .filter((b): b is { key: string; doc_count: number } => typeof b?.key === 'string' && Number.isInteger(b?.doc_count))
         .map((b) => ({ key: b.key, count: b.doc_count }));
