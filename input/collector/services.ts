@@ -82,6 +82,8 @@ interface OrgCoverage {
   checkedUntil?: number;
   readonly missed: Map<string, MissedService>;
   viaAll: string[];
+  /** The last check's result as logged (a line at info only when it changes). */
+  lastSummary?: string;
   /** Catch-up streams running: their stop controllers and results. */
   readonly running: Map<string, { stop: AbortController; done: Promise<StreamResult>; ended: boolean }>;
 }
@@ -269,7 +271,11 @@ export class ServiceCoverage {
     c.checkedUntil = end;
     // Persisted before any query names the new services (the file is what a restart resumes from).
     await this.persist(c);
-    if (found.length > 0 || c.missed.size > 0) logger.info({ org: c.org, missedByAll: [...c.missed.keys()], viaAll: c.viaAll }, 'services check done');
+    const summary = JSON.stringify([[...c.missed.keys()].sort(), [...c.viaAll].sort()]);
+    const changed = summary !== c.lastSummary;
+    c.lastSummary = summary;
+    (changed ? logger.info : logger.debug).call(logger, { org: c.org, missedByAll: [...c.missed.keys()], viaAll: [...c.viaAll].sort(), window },
+      'services check: collected through "all" (viaAll), and named in its query (missedByAll)');
   }
 
   /** The names the API accepts, from its 400 answer to an unknown one (the OpenAPI list when unreadable). */
