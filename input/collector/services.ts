@@ -82,6 +82,8 @@ interface OrgCoverage {
   checkedUntil?: number;
   readonly missed: Map<string, MissedService>;
   viaAll: string[];
+  /** The names the API listed at the last check (undefined: not learned): a missed one it no longer accepts leaves the query. */
+  accepted?: readonly string[];
   /** The last check's result as logged (a line at info only when it changes). */
   lastSummary?: string;
   /** Catch-up streams running: their stop controllers and results. */
@@ -240,7 +242,13 @@ export class ServiceCoverage {
     const start = Math.max(c.checkedUntil ?? allState?.since ?? this.opts.sinceMs, now - RETENTION_MS + 60_000);
     if (start >= end) return;
     const window = { start: isoMillis(start), end: isoMillis(end), ...(c.org !== '' ? { orgId: c.org } : {}) };
-    const names = await this.acceptedServices(di, window, signal);
+    const { names, fromApi } = await this.acceptedServices(di, window, signal);
+    if (fromApi) {
+      c.accepted = names;
+      for (const m of c.missed.values()) {
+        if (!names.includes(m.service)) logger.warn({ org: c.org, service: m.service }, 'the API no longer accepts this service: it leaves the "all" query (a 400 would stop the stream)');
+      }
+    }
     const [byName, throughAll] = await Promise.all([
       di.distinct({ ...window, service: names[0]!, alsoServices: names.slice(1) }, 'service', signal),
       di.distinct({ ...window, service: 'all' }, 'service', signal),
@@ -279,7 +287,7 @@ export class ServiceCoverage {
   }
 
   /** The names the API accepts, from its 400 answer to an unknown one (the OpenAPI list when unreadable). */
-  private async acceptedServices(di: DiClient, window: Omit<DiQuery, 'service'>, signal: AbortSignal): Promise<string[]> {
+  private async acceptedServices(di: DiClient, window: Omit<DiQuery, 'service'>, signal: AbortSignal): Promise<{ names: string[]; fromApi: boolean }> {
     try {
       await di.count({ ...window, service: PROBE_SERVICE }, signal);
     } catch (err) {
@@ -288,13 +296,13 @@ export class ServiceCoverage {
       if (e.status === 400 && e.apiMessage) {
         const names = parseServiceList(e.apiMessage);
         // Taken as the list only when it names services we know (not some other sentence).
-        if (names.filter((n) => (KNOWN_SERVICES as readonly string[]).includes(n)).length >= 2) return names;
+        if (names.filter((n) => (KNOWN_SERVICES as readonly string[]).includes(n)).length >= 2) return { names, fromApi: true };
       }
       this.opts.logger.debug({ error: (err as Error).message }, 'the API did not list its services: using the known list');
-      return [...KNOWN_SERVICES];
+      return { names: [...KNOWN_SERVICES], fromApi: false };
     }
     this.opts.logger.warn({ probe: PROBE_SERVICE }, 'the API accepted an unknown service name: using the known list');
-    return [...KNOWN_SERVICES];
+    return { names: [...KNOWN_SERVICES], fromApi: false };
   }
 
   private async caughtUp(org: string, m: MissedService): Promise<boolean> {
@@ -325,7 +333,9 @@ export class ServiceCoverage {
 
   private missedOf(query: DiQuery): MissedService[] {
     const c = this.orgs.get(query.orgId ?? '');
-    return c ? [...c.missed.values()] : [];
+    if (!c) return [];
+    const accepted = c.accepted;
+    return [...c.missed.values()].filter((m) => accepted === undefined || accepted.includes(m.service));
   }
 
   /** The queries that stand for `query`, in time order, with the services each names and must leave out. */

@@ -1,18 +1,18 @@
 // Every service, including the ones `all` leaves out: the real DI simulator with its hiddenFromAll switch, the
 // protocol-level forward receiver, time 300× faster. With --services all the collector finds the services `all`
 // misses and collects them too; each event arrives once, also when the switch is flipped back mid-run.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acceleratedClock } from '../../input/clock.js';
 import { noMetrics } from '../../input/collector/metrics.js';
 import { runCollector } from '../../input/collector/run.js';
-import { parseServiceList, withoutServices, type ServiceCoverageEntry } from '../../input/collector/services.js';
+import { parseServiceList, ServiceCoverage, withoutServices, type ServiceCoverageEntry } from '../../input/collector/services.js';
 import { createDiClient } from '../../input/di/client.js';
 import { createForwardClient } from '../../input/forward/client.js';
 import { startSimulator, type Simulator } from '../../input/simulator/server.js';
-import type { Clock, CollectorConfig } from '../../input/types.js';
+import type { Clock, CollectorConfig, DiClient, DiQuery } from '../../input/types.js';
 import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
 import { memoryLogger } from './fakes.js';
 import { CountingForward, compareIds, expectNoLoss, expectedIds, until } from './support.js';
@@ -146,6 +146,60 @@ describe('services that "all" misses', () => {
 });
 
 describe('pieces', () => {
+  it('rewrites queries around the handover: the "all" query is split at B, names the service from B, drops it before; catch-up queries end before B', async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'services-plan-'));
+    cleanup.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+    const B = Date.parse('2026-03-01T12:00:00Z');
+    mkdirSync(path.join(stateDir, 'o1'), { recursive: true });
+    writeFileSync(path.join(stateDir, 'o1', 'services-coverage.json'), JSON.stringify({
+      version: 1, org: 'o1', checkedUntil: '2026-03-01T11:58:00.000Z',
+      missedByAll: [{ service: 'password_manager', found: '2026-03-01T12:00:00.000Z', since: '2026-03-01T09:00:00.000Z', handover: '2026-03-01T12:00:00.000Z', retired: false }],
+    }));
+    const seen: { kind: string; q: DiQuery }[] = [];
+    const inner: DiClient = {
+      async *pages(q) {
+        seen.push({ kind: 'pages', q });
+      },
+      async count(q) {
+        seen.push({ kind: 'count', q });
+        return q.service === 'password_manager' ? 3 : 10;
+      },
+      async close() {},
+    };
+    const clock = acceleratedClock(B, Date.now(), 1);
+    const coverage = new ServiceCoverage({ stateDir, orgs: ['o1'], sinceMs: B - 3 * 60 * MIN, lagMs: 2 * MIN, overlapMs: 30 * MIN, intervalMs: MIN, checkEveryMs: 60 * MIN, once: false, clock, logger: memoryLogger(), metrics: noMetrics });
+    const di = coverage.wrap(inner);
+    const q = (service: string, start: string, end: string): DiQuery => ({ service, start, end, orgId: 'o1' });
+    const drain = async (it: AsyncIterable<unknown>) => {
+      for await (const _ of it) void _;
+    };
+    await drain(di.pages(q('all', '2026-03-01T11:30:00.000Z', '2026-03-01T12:10:00.000Z')));
+    expect(seen.splice(0)).toEqual([
+      { kind: 'pages', q: q('all', '2026-03-01T11:30:00.000Z', '2026-03-01T11:59:59.999Z') },
+      { kind: 'pages', q: { ...q('all', '2026-03-01T12:00:00.000Z', '2026-03-01T12:10:00.000Z'), alsoServices: ['password_manager'] } },
+    ]);
+    // Before B: (all ∪ password_manager) − password_manager, whether or not `all` returns it by then.
+    expect(await di.count(q('all', '2026-03-01T11:30:00.000Z', '2026-03-01T12:10:00.000Z'))).toBe(10 - 3 + 10);
+    expect(seen.splice(0).map((x) => [x.q.service, x.q.alsoServices, x.q.end])).toEqual([
+      ['all', ['password_manager'], '2026-03-01T11:59:59.999Z'],
+      ['password_manager', [], '2026-03-01T11:59:59.999Z'],
+      ['all', ['password_manager'], '2026-03-01T12:10:00.000Z'],
+    ]);
+    // Wholly after B: one query naming the service; another org's queries are left alone.
+    await drain(di.pages(q('all', '2026-03-01T12:00:00.000Z', '2026-03-01T12:10:00.000Z')));
+    await drain(di.pages({ service: 'all', start: '2026-03-01T11:00:00.000Z', end: '2026-03-01T12:10:00.000Z', orgId: 'o2' }));
+    expect(seen.splice(0).map((x) => [x.q.orgId, x.q.start, x.q.alsoServices])).toEqual([
+      ['o1', '2026-03-01T12:00:00.000Z', ['password_manager']],
+      ['o2', '2026-03-01T11:00:00.000Z', undefined],
+    ]);
+    // The catch-up stream: clamped to before B, nothing at all from B on.
+    await drain(di.pages(q('password_manager', '2026-03-01T11:30:00.000Z', '2026-03-01T12:10:00.000Z')));
+    expect(seen.splice(0).map((x) => x.q.end)).toEqual(['2026-03-01T11:59:59.999Z']);
+    await drain(di.pages(q('password_manager', '2026-03-01T12:00:00.000Z', '2026-03-01T12:10:00.000Z')));
+    expect(await di.count(q('password_manager', '2026-03-01T12:00:00.000Z', '2026-03-01T12:10:00.000Z'))).toBe(0);
+    expect(seen).toEqual([]);
+  });
+
   it('reads the service names from the API\'s 400 answer', () => {
     expect(parseServiceList('unknown service "x"; valid services are: alerts, all, directory, password_manager, sso')).toEqual(['alerts', 'directory', 'password_manager', 'sso']);
     expect(parseServiceList('Bad Request: service must be one of [directory sso ai_admin]')).toEqual(['directory', 'sso', 'ai_admin']);
