@@ -3,7 +3,7 @@
 //
 // The lock is proper-lockfile's: an atomic mkdir of `<state-dir>/collector.lock` whose mtime the holder refreshes
 // every UPDATE_MS; a lock not refreshed for STALE_MS is stale and taken over (it works on network file systems and
-// needs no native addon, unlike flock(2), which Node has no binding for). Beside it, `collector.lock.json` names the
+// needs no native addon, unlike flock(2), which Node has no binding for). Beside it, `collector.lock.holder` names the
 // holder (PID, host, boot, PID namespace, start time) so that a second collector can say who holds it, and so that
 // a lock left by a `kill -9` on this host does not wait out STALE_MS: when the holder ran on this host, in this boot
 // and PID namespace, and its PID is gone (or is our own: a container's PID 1 restarted), the lock is taken over at
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 
 export const LOCK_NAME = 'collector.lock';
-export const HOLDER_NAME = 'collector.lock.json';
+export const HOLDER_NAME = 'collector.lock.holder';
 /** A lock whose mtime is older than this is stale (its holder stopped refreshing it). */
 export const STALE_MS = 10_000;
 /** How often the holder refreshes the lock's mtime. */
