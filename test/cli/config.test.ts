@@ -106,6 +106,13 @@ describe('defaults', () => {
     expect(tokenUrl(['--region', 'eu', '--api-url', 'https://di-proxy.example/insights/directory/v1'])).toBe('https://admin-oauth.id.eu.jumpcloud.com/oauth2/token');
   });
 
+  it('parses --services-check (default 1h, 0 turns the check off)', () => {
+    expect(load(['--api-key', 'k1234']).config.servicesCheckMs).toBe(3_600_000);
+    expect(load(['--api-key', 'k1234', '--services-check', '15m']).config.servicesCheckMs).toBe(900_000);
+    expect(load(['--api-key', 'k1234'], { JUMPCLOUD_SERVICES_CHECK: '0' }).config.servicesCheckMs).toBe(0);
+    expect(() => load(['--api-key', 'k1234', '--services-check', 'often'])).toThrow(/--services-check/);
+  });
+
   it('builds TLS and forward authentication', () => {
     const ca = file('ca.pem', 'x');
     const { config } = load(['--api-key', 'k1234', '--tls', '--tls-ca-file', ca, '--no-tls-verify', '--shared-key', 'sk123', '--username', 'u', '--password', 'pw123']);
