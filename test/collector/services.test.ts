@@ -145,6 +145,31 @@ describe('services that "all" misses', () => {
   }, 180_000);
 });
 
+describe('services that "all" misses, with --once (a pass per run, as from cron)', () => {
+  it('the catch-up stream resumes across runs and retires; every event once', async () => {
+    const w = await world(['password_manager']);
+    const pass = async (config: CollectorConfig) => {
+      const c = start(w, config);
+      const r = await c.run;
+      expect(r.exitCode).toBe(0);
+      return { ...c, r };
+    };
+    // As before this feature: `all` alone.
+    await pass(w.config({ once: true, servicesCheckMs: 0 }));
+    // The check finds password_manager: its catch-up stream collects it from --since, up to now − lag this run.
+    const second = await pass(w.config({ once: true }));
+    expect(second.r.streams.map((s) => [s.service, s.status])).toEqual([['all', 'ok'], ['password_manager', 'ok']]);
+    const handover = Date.parse(second.reports[0]!.find((e) => e.service === 'password_manager')!.handover!);
+    // Later, once everything exists and is indexed: the last pass takes `all` past the handover and retires the catch-up.
+    await until(() => w.clock.now() > Math.max(w.to, handover + 30 * MIN) + 15 * MIN, 60_000, 'the clock to pass the end');
+    const third = await pass(w.config({ once: true }));
+    expect(third.logger.lines.some((l) => l.msg?.startsWith('catch-up stream retired'))).toBe(true);
+    const cmp = compareIds(w.rx.ids(), w.expected);
+    expectNoLoss(cmp, w.expected.size);
+    expect(cmp.extraCopies).toBe(0);
+  }, 180_000);
+});
+
 describe('pieces', () => {
   it('rewrites queries around the handover: the "all" query is split at B, names the service from B, drops it before; catch-up queries end before B', async () => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'services-plan-'));
