@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseClockSpec, systemClock } from './clock.js';
 import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderHelp, type LoadedConfig } from './config.js';
+import { lockStateDir, StateLockedError, StateLockError, type StateLock } from './collector/lock.js';
 import { createLogger } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
@@ -97,7 +98,33 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
   let server: MetricsServer | undefined;
   let stopDemo: (() => Promise<void>) | undefined;
+  let lock: StateLock | undefined;
+  let lockLost = false;
+  // One collector per state directory, held until exit (before the metrics port, so that a second collector's
+  // error names the lock, not the port). The demo's temporary directory is locked once it exists.
+  const takeLock = async (dir: string): Promise<string | undefined> => {
+    try {
+      lock = await lockStateDir(dir, {
+        onCompromised: (err) => {
+          lockLost = true;
+          logger.error({ stateDir: dir, error: err.message }, 'lost the lock on the state directory (another collector took it over?): stopping');
+          controller.abort();
+        },
+      });
+    } catch (err) {
+      if (err instanceof StateLockedError || err instanceof StateLockError) return err.message;
+      throw err;
+    }
+    if (lock.tookOver) logger.warn({ stateDir: dir, reason: lock.tookOver.reason, holder: lock.tookOver.holder }, 'took over a stale lock on the state directory');
+    logger.debug({ stateDir: dir }, 'state directory locked');
+    return undefined;
+  };
   try {
+    const lockFirst = !loaded.demo || loaded.sources['state-dir'] !== 'default';
+    if (lockFirst) {
+      const refused = await takeLock(config.stateDir);
+      if (refused) return fail(refused);
+    }
     if (config.metrics) {
       try {
         server = await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics, logger });
@@ -113,11 +140,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       const demo = await startDemo({ config, clock, logger, explicitStateDir: loaded.sources['state-dir'] !== 'default' });
       stopDemo = demo.stop;
       runConfig = demo.config;
+      if (!lockFirst) {
+        const refused = await takeLock(runConfig.stateDir);
+        if (refused) return fail(refused);
+      }
     } else {
       runConfig = config as CollectorConfig;
     }
     logger.info({ config: redactConfig(runConfig), demo: loaded.demo, version: packageInfo().version }, 'starting collector');
-    const code = await runEngine(runConfig, { logger, metrics, clock, signal: controller.signal, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig) });
+    const engineCode = await runEngine(runConfig, { logger, metrics, clock, signal: controller.signal, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig) });
+    const code = lockLost && engineCode === EXIT.ok ? EXIT.undelivered : engineCode;
     logger.info({ exitCode: code, meaning: EXIT_MEANING[code] ?? 'unknown' }, 'exiting');
     return code;
   } catch (err) {
@@ -126,8 +158,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    await stopDemo?.().catch(() => undefined);
     await server?.close();
+    // Released before the demo removes its temporary directory.
+    await lock?.release();
+    await stopDemo?.().catch(() => undefined);
   }
 }
 

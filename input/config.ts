@@ -5,7 +5,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
-import { DI_REGIONS, JUMPCLOUD_OAUTH_TOKEN_URL, type DiRegion } from './di/regions.js';
+import { DI_REGIONS, OAUTH_TOKEN_URLS, type DiRegion } from './di/regions.js';
 import { ArgvError, closest, parseArgv, type FlagValue } from './argv.js';
 import { DURATION_HINT, DurationError, SINCE_HINT, formatDuration, parseDuration, parseSince } from './duration.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -13,7 +13,7 @@ import type { CollectorConfig, DiAuth, ForwardTarget } from './types.js';
 
 export const REGIONS = DI_REGIONS;
 export type Region = DiRegion;
-export const DEFAULT_TOKEN_URL = JUMPCLOUD_OAUTH_TOKEN_URL;
+export const TOKEN_URLS = OAUTH_TOKEN_URLS;
 /** DI keeps events 90 days (15 on the lowest plan); --since further back is clamped. */
 export const RETENTION_MS = 90 * 86_400_000;
 export const CLOCK_ENV = 'FLUENT_BIT_JUMPCLOUD_CLOCK';
@@ -51,9 +51,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'api-key', kind: 'secret', group: 'JumpCloud API', env: 'JUMPCLOUD_API_KEY', fileVariant: true, metavar: 'KEY', description: 'Admin API key (sent as x-api-key). Prefer the _FILE / -file form: flags show in `ps`. Without any credentials the built-in demo runs.' },
   { name: 'client-id', kind: 'string', group: 'JumpCloud API', env: 'JUMPCLOUD_CLIENT_ID', metavar: 'ID', description: 'Service account client id (OAuth 2 client credentials); needs --client-secret and --org-ids.' },
   { name: 'client-secret', kind: 'secret', group: 'JumpCloud API', env: 'JUMPCLOUD_CLIENT_SECRET', fileVariant: true, metavar: 'SECRET', description: 'Service account client secret.' },
-  { name: 'token-url', kind: 'url', group: 'JumpCloud API', env: 'JUMPCLOUD_TOKEN_URL', default: DEFAULT_TOKEN_URL, metavar: 'URL', description: 'OAuth 2 token endpoint of the service account.' },
+  { name: 'token-url', kind: 'url', group: 'JumpCloud API', env: 'JUMPCLOUD_TOKEN_URL', defaultText: 'from --region', metavar: 'URL', description: 'OAuth 2 token endpoint of the service account; by default the region\'s, https://admin-oauth.id[.eu|.in].jumpcloud.com/oauth2/token (README: Regions).' },
   { name: 'org-ids', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_ORG_IDS', defaultText: 'none', metavar: 'ID,ID', description: 'Organizations to collect (x-org-id), one stream each; required with a service account.' },
   { name: 'services', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_SERVICES', default: 'all', metavar: 'NAME,NAME', description: 'DI services to collect, each its own stream (all, directory, sso, radius, systems, …; any name the API accepts).' },
+  { name: 'services-check', kind: 'duration', group: 'JumpCloud API', env: 'JUMPCLOUD_SERVICES_CHECK', default: '1h', metavar: 'DURATION', description: 'With --services all: how often to check which services "all" misses (3 requests per org); those are collected too (README: Services). 0: never check.' },
   { name: 'page-limit', kind: 'int', group: 'JumpCloud API', env: 'JUMPCLOUD_PAGE_LIMIT', default: '10000', min: 1, max: 10_000, metavar: 'N', description: 'Events per API page (limit).' },
   { name: 'request-timeout', kind: 'duration', group: 'JumpCloud API', env: 'JUMPCLOUD_REQUEST_TIMEOUT', default: '60s', metavar: 'DURATION', description: 'Timeout of one API request; timed-out requests are retried.' },
   // Fluent Bit
@@ -444,7 +445,7 @@ export function loadConfig(input: LoadInput): LoadResult {
       apiUrl = REGIONS[region];
       warnings.push(`--region ${region} (${regionRaw.source.label}) overrides --api-url from ${urlRaw.source.label}`);
     } else if (regionRaw.source.kind !== 'default') {
-      warnings.push(`--api-url (${urlRaw.source.label}) is used; --region ${region} (${regionRaw.source.label}) is ignored`);
+      warnings.push(`--api-url (${urlRaw.source.label}) is used; --region ${region} (${regionRaw.source.label}) only picks the default --token-url`);
     }
   }
 
@@ -470,12 +471,13 @@ export function loadConfig(input: LoadInput): LoadResult {
     if (orgIds.length === 0) {
       throw new ConfigError('a service account (--client-id) needs --org-ids (env JUMPCLOUD_ORG_IDS): JumpCloud requires x-org-id with OAuth tokens', 'org-ids');
     }
-    const tokenUrlRaw = req('token-url');
+    // The token endpoint follows the region unless given (an explicit --token-url wins, e.g. a proxy).
+    const tokenUrlRaw = get('token-url');
     auth = {
       kind: 'oauth',
       clientId: toText(opt('client-id'), clientIdRaw).trim(),
       clientSecret: toText(opt('client-secret'), clientSecretRaw).trim(),
-      tokenUrl: toUrl(opt('token-url'), tokenUrlRaw),
+      tokenUrl: tokenUrlRaw ? toUrl(opt('token-url'), tokenUrlRaw) : TOKEN_URLS[region],
     };
   }
   const demo = auth === undefined && urlRaw === undefined;
@@ -585,6 +587,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     ...(auth ? { auth } : {}),
     orgIds,
     services,
+    servicesCheckMs: toDuration(opt('services-check'), req('services-check')),
     pageLimit: toInt(opt('page-limit'), req('page-limit')),
     requestTimeoutMs,
     forward,
@@ -651,7 +654,7 @@ export function redactConfig(config: DraftConfig): Record<string, unknown> {
   // Human forms replace the millisecond fields.
   out.since = new Date(config.sinceMs).toISOString();
   delete out.sinceMs;
-  for (const key of ['lagMs', 'overlapMs', 'intervalMs', 'requestTimeoutMs', 'ackSettleMs', 'deliveryTimeoutMs'] as const) {
+  for (const key of ['lagMs', 'overlapMs', 'intervalMs', 'requestTimeoutMs', 'ackSettleMs', 'deliveryTimeoutMs', 'servicesCheckMs'] as const) {
     const v = config[key];
     if (v !== undefined) out[key.replace(/Ms$/, '')] = formatDuration(v);
     delete out[key];

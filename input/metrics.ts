@@ -2,6 +2,7 @@
 // (`metrics.eventsForwarded(org, service, n)`); the network clients feed it through the DiHooks / ForwardHooks
 // built here, so neither client knows about prom-client.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServiceCoverageEntry } from './collector/services.js';
 import type { Clock, DiHooks, DiQuery, ForwardHooks } from './types.js';
 
 /** Label value for a stream without `x-org-id` (single-org API key). */
@@ -30,6 +31,8 @@ export interface HealthReport {
   readonly now: string;
   readonly staleAfterSeconds: number;
   readonly streams: readonly StreamHealth[];
+  /** With --services all: every service collected and why (see services.ts). */
+  readonly services?: readonly ServiceCoverageEntry[];
 }
 
 /** What the engine reports. `org` may be undefined (no `x-org-id`). */
@@ -59,6 +62,10 @@ export interface CollectorMetrics {
   windowIncomplete(org: string | undefined, service: string): void;
   /** A poll was run again at once: Fluent Bit's connection closed within the settle time of acked events. */
   unsettledRefetch(org: string | undefined, service: string): void;
+  /** Which services are collected and why (services.ts), replacing the previous report. */
+  servicesCollected(entries: readonly ServiceCoverageEntry[]): void;
+  /** A catch-up stream finished its part for good: health no longer expects polls from it. */
+  streamRetired(org: string | undefined, service: string): void;
   health(): HealthReport;
   /** The Prometheus text exposition. */
   render(): Promise<string>;
@@ -128,6 +135,8 @@ export function createMetrics(options: MetricsOptions): CollectorMetrics {
   const refetches = new Counter({ name: 'jumpcloud_completeness_refetch_total', help: 'Windows fetched again because /events/count disagreed with the events received', labelNames: streamLabels, registers });
   const incomplete = new Counter({ name: 'jumpcloud_window_incomplete_total', help: 'Windows whose event count still disagreed with /events/count after the re-fetch', labelNames: streamLabels, registers });
   const unsettled = new Counter({ name: 'jumpcloud_unsettled_refetch_total', help: 'Polls run again at once because Fluent Bit\'s connection closed within the ack settle time of events it had acked (they may not have been stored)', labelNames: streamLabels, registers });
+  const serviceCollected = new Gauge({ name: 'jumpcloud_service_collected', help: '1 per service collected with --services all, by reason: configured (all itself), via_all (returned by all), missed_by_all (named in the all query; its earlier events by a catch-up stream)', labelNames: ['org', 'service', 'reason'], registers });
+  let services: readonly ServiceCoverageEntry[] | undefined;
   const failed = new Gauge({ name: 'jumpcloud_stream_failed', help: '1 when the stream stopped on a fatal error (bad key, DI not licensed…)', labelNames: streamLabels, registers });
 
   const labels = (s: StreamState) => ({ org: s.org, service: s.service });
@@ -201,6 +210,14 @@ export function createMetrics(options: MetricsOptions): CollectorMetrics {
     unsettledRefetch(org, service) {
       unsettled.inc(labels(stream(org, service)));
     },
+    servicesCollected(entries) {
+      services = entries.map((e) => ({ ...e, org: orgLabel(e.org) }));
+      serviceCollected.reset();
+      for (const e of entries) serviceCollected.set({ org: orgLabel(e.org), service: e.service, reason: e.reason }, 1);
+    },
+    streamRetired(org, service) {
+      streams.delete(`${orgLabel(org)}\u0000${service}`);
+    },
     health() {
       const now = clock.now();
       const list = [...streams.values()].map((s) => streamHealth(s, now));
@@ -212,6 +229,7 @@ export function createMetrics(options: MetricsOptions): CollectorMetrics {
         now: new Date(now).toISOString(),
         staleAfterSeconds: staleAfterMs / 1000,
         streams: list,
+        ...(services ? { services } : {}),
       };
     },
     render() {

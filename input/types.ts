@@ -57,10 +57,17 @@ export interface EventTime {
 /** A query of one org and one service over a time window. Bounds are RFC 3339 UTC strings. */
 export interface DiQuery {
   readonly service: string;
+  /** More services in the same query (`service: [service, ...alsoServices]`): `all` plus the ones it misses. */
+  readonly alsoServices?: readonly string[];
   readonly start: string;
   readonly end: string;
   /** Sent as `x-org-id` when set. */
   readonly orgId?: string;
+}
+
+export interface DistinctBucket {
+  readonly key: string;
+  readonly count: number;
 }
 
 export interface DiPage {
@@ -83,6 +90,8 @@ export interface DiClient {
   pages(query: DiQuery, signal?: AbortSignal): AsyncIterable<DiPage>;
   /** `/events/count` for the same query. */
   count(query: DiQuery, signal?: AbortSignal): Promise<number>;
+  /** `/events/distinct`: each value of `field` among the query's events with its count (optional: services.ts). */
+  distinct?(query: DiQuery, field: string, signal?: AbortSignal): Promise<DistinctBucket[]>;
   close(): Promise<void>;
 }
 
@@ -169,6 +178,8 @@ export interface CollectorConfig {
   readonly orgIds: readonly string[];
   /** Service names as the API spells them; default ['all']. Never whitelisted. */
   readonly services: readonly string[];
+  /** With services ['all']: time between checks of which services `all` misses (0: never; default 1 h). */
+  readonly servicesCheckMs?: number;
   readonly pageLimit: number; // 10000
   readonly requestTimeoutMs: number;
   readonly forward: ForwardTarget;

@@ -9,6 +9,7 @@ import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardH
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
 import { Semaphore } from './semaphore.js';
+import { ServiceCoverage } from './services.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
 import type { StreamKey } from './state.js';
 
@@ -83,7 +84,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     progressLogEveryMs: 10_000,
     ...deps.tuning,
   };
-  const di =
+  const baseDi =
     deps.diClient ??
     createDiClient({
       apiUrl: config.apiUrl,
@@ -95,6 +96,14 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
       connections: Math.max(16, config.backfillSlices * 2),
       ...(deps.diHooks ? { hooks: deps.diHooks } : {}),
     });
+  // --services all: also collect what `all` misses (services.ts); its queries go through coverage.wrap.
+  const coverage = config.services.length === 1 && config.services[0] === 'all' && (config.servicesCheckMs ?? 3_600_000) > 0
+    ? new ServiceCoverage({
+        stateDir: config.stateDir, orgs: keys.map((k) => k.org), sinceMs: config.sinceMs, lagMs: config.lagMs, overlapMs: config.overlapMs,
+        intervalMs: config.intervalMs, checkEveryMs: config.servicesCheckMs ?? 3_600_000, once: config.once, clock, logger, metrics,
+      })
+    : undefined;
+  const di = coverage ? coverage.wrap(baseDi) : baseDi;
   const forward =
     deps.forwardClient ??
     createForwardClient({
@@ -151,14 +160,22 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   let results: StreamResult[];
   try {
     const permits = new Semaphore(tuning.maxConcurrentStreams);
-    results = await Promise.all(keys.map(async (key) => {
-      const r = await runStream(key, settings, { permits, di, forward, logger, metrics, clock }, stop.signal);
+    const runOne = async (key: StreamKey, s: StreamSettings, signal: AbortSignal): Promise<StreamResult> => {
+      const r = await runStream(key, s, { permits, di, forward, logger, metrics, clock }, signal);
       if (r.error && FORWARD_FATAL.has(r.error.name) && !stop.signal.aborted) {
         logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
         stop.abort();
       }
       return r;
-    }));
+    };
+    if (coverage) await coverage.prepare(baseDi, stop.signal);
+    // The catch-up streams end with the others (or, with --once, when their pass is done).
+    const coverageStop = new AbortController();
+    stop.signal.addEventListener('abort', () => coverageStop.abort(), { once: true });
+    const extra = coverage?.run(baseDi, (key, sinceMs, signal) => runOne(key, { ...settings, sinceMs }, signal), coverageStop.signal);
+    results = await Promise.all(keys.map((key) => runOne(key, settings, stop.signal)));
+    if (!config.once) coverageStop.abort();
+    if (extra) results = [...results, ...(await extra)];
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     clearTimeout(closeTimer);

@@ -4,7 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock } from '../clock.js';
-import type { Clock, DiAuth, DiClient, DiHooks, DiPage, DiQuery, Logger, PageEvents } from '../types.js';
+import type { Clock, DiAuth, DiClient, DiHooks, DiPage, DiQuery, DistinctBucket, Logger, PageEvents } from '../types.js';
 import { createAuthProvider, type AuthProvider } from './auth.js';
 import { DiBadPageError, DiFatalError, DiQueryError, DiTransientError } from './errors.js';
 import { isRetryableStatus, networkFault, statusFault } from './http-faults.js';
@@ -139,6 +139,27 @@ class UndiciDiClient implements DiClient {
         throw new DiTransientError(`/events/count answered without a numeric "count"`, 'bad_count');
       }
       return n;
+    });
+  }
+
+  async distinct(query: DiQuery, field: string, callerSignal?: AbortSignal): Promise<DistinctBucket[]> {
+    this.checkQuery(query);
+    const signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
+    const body = JSON.stringify({ service: queryServices(query), start_time: query.start, end_time: query.end, field });
+    return this.retrying(query, signal, async (state) => {
+      const text = (await this.post('/events/distinct', query, body, signal, state)).toString('utf8');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new DiFatalError('/events/distinct answered 200 with a body that is not JSON');
+      }
+      const buckets = (parsed as { buckets?: unknown } | null)?.buckets;
+      // Not retried: an API (or proxy) without this endpoint answers the same every time.
+      if (!Array.isArray(buckets)) throw new DiFatalError('/events/distinct answered without "buckets"');
+      return buckets
+        .filter((b): b is { key: string; doc_count: number } => typeof b?.key === 'string' && Number.isInteger(b?.doc_count))
+        .map((b) => ({ key: b.key, count: b.doc_count }));
     });
   }
 
@@ -347,13 +368,17 @@ function lengthMismatch(message: string): Error {
 }
 
 function pageBody(q: DiQuery, limit: number, searchAfter: unknown): string {
-  const body: Record<string, unknown> = { service: [q.service], start_time: q.start, end_time: q.end, limit, sort: 'ASC' };
+  const body: Record<string, unknown> = { service: queryServices(q), start_time: q.start, end_time: q.end, limit, sort: 'ASC' };
   if (searchAfter !== undefined) body.search_after = searchAfter;
   return JSON.stringify(body);
 }
 
 function countBody(q: DiQuery): string {
-  return JSON.stringify({ service: [q.service], start_time: q.start, end_time: q.end });
+  return JSON.stringify({ service: queryServices(q), start_time: q.start, end_time: q.end });
+}
+
+function queryServices(q: DiQuery): string[] {
+  return q.alsoServices?.length ? [q.service, ...q.alsoServices] : [q.service];
 }
 
 function intHeader(v: string | string[] | undefined): number | undefined {

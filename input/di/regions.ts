@@ -8,8 +8,18 @@ export const DI_REGIONS = {
 
 export type DiRegion = keyof typeof DI_REGIONS;
 
-/** OAuth 2 token endpoint of JumpCloud service accounts (client credentials). */
-export const JUMPCLOUD_OAUTH_TOKEN_URL = 'https://admin-oauth.id.jumpcloud.com/oauth2/token';
+/**
+ * OAuth 2 token endpoint of service accounts (client credentials), per region: a service account of an EU or IN
+ * org gets its token from that region's identity host (as JumpCloud's own CLI does), not the US one.
+ */
+export const OAUTH_TOKEN_URLS: Readonly<Record<DiRegion, string>> = {
+  us: 'https://admin-oauth.id.jumpcloud.com/oauth2/token',
+  eu: 'https://admin-oauth.id.eu.jumpcloud.com/oauth2/token',
+  in: 'https://admin-oauth.id.in.jumpcloud.com/oauth2/token',
+};
+
+/** The US token endpoint (the default region's). */
+export const JUMPCLOUD_OAUTH_TOKEN_URL = OAUTH_TOKEN_URLS.us;
 
 /** The base path every DI base URL ends with. */
 export const DI_BASE_PATH = '/insights/directory/v1';

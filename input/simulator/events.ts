@@ -109,12 +109,19 @@ export class EventStore {
   }
 
   /** Streams a query for `service` over `orgIds` reads: `all` is every service of those orgs. */
-  streamsFor(orgIds: readonly string[], service: string): number[] {
+  /** `hiddenFromAll`: services that `all` leaves out (as the real `all` is reported to do for some). */
+  streamsFor(orgIds: readonly string[], service: string, hiddenFromAll?: ReadonlySet<string>): number[] {
     const out: number[] = [];
     this.streams.forEach((s, i) => {
-      if (orgIds.includes(s.orgId) && (service === 'all' || s.service === service)) out.push(i);
+      const inAll = service === 'all' && !hiddenFromAll?.has(s.service);
+      if (orgIds.includes(s.orgId) && (inAll || s.service === service)) out.push(i);
     });
     return out;
+  }
+
+  /** The service of stream `i` (an index streamsFor returned). */
+  serviceOf(i: number): string {
+    return this.streams[i]!.service;
   }
 
   /** Events of the range in API order, at most `limit`. */

@@ -53,6 +53,12 @@ export interface SimulatorOptions {
   /** Orgs without a Directory Insights license: 402. */
   readonly unlicensedOrgs?: readonly string[];
   readonly faults?: FaultOptions;
+  /**
+   * Services whose events `service: ["all"]` leaves out (they are still served when named, and by
+   * /events/distinct when named): the gap Elastic's integration hit with password_manager. setHiddenFromAll
+   * changes it while running.
+   */
+  readonly hiddenFromAll?: readonly string[];
   /** Real (wall-clock) delay before each /events answer, to model network + query time. */
   readonly pageLatencyMs?: number;
   /** Retention; older start_time is clamped like the API does. Default 90 days. */
@@ -95,6 +101,8 @@ export interface Simulator {
   setFaultRate(rate: number): void;
   /** Invalidates every issued OAuth token (the next call with one gets 401). */
   revokeTokens(): void;
+  /** Which services `all` leaves out from now on ([] : none). */
+  setHiddenFromAll(services: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -132,6 +140,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const retentionMs = (opts.retentionDays ?? 90) * 86_400_000;
   const stats: SimulatorStats = { requests: {}, faults: {}, events: 0, pages: 0 };
   const sockets = new Set<Socket>();
+  let hiddenFromAll = new Set(opts.hiddenFromAll ?? []);
 
   const count = (route: string, status: number | string): void => {
     const r = (stats.requests[route] ??= {});
@@ -220,7 +229,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     // Retention: older history is gone; the API clamps the start.
     const oldest = now - retentionMs;
     const from = start.ms < oldest ? { ms: oldest, subNs: 0 } : start;
-    const streams = [...new Set((service as string[]).flatMap((s) => store.streamsFor(caller.orgIds, s)))];
+    const streams = [...new Set((service as string[]).flatMap((s) => store.streamsFor(caller.orgIds, s, hiddenFromAll)))];
     return { streams, start: from, end, after, visibleAt: now, limit, rawAfter: after ? JSON.stringify(body.search_after) : undefined };
   };
 
@@ -242,6 +251,20 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stats.events += page.length;
     stats.pages++;
     send(res, '/events', 200, body, headers);
+  };
+
+  /** `/events/distinct` of field `service` (the one field this simulator aggregates): a bucket per service with events. */
+  const answerDistinct = (req: IncomingMessage, res: ServerResponse, text: string): void => {
+    const q = parseQuery(text, authenticate(req));
+    const field = (JSON.parse(text) as { field?: unknown }).field;
+    if (field !== 'service') throw new HttpError(400, `field ${JSON.stringify(field)}: this simulator answers /events/distinct for field "service" only`);
+    const counts = new Map<string, number>();
+    for (const i of q.streams) {
+      const n = store.count({ ...q, streams: [i] });
+      if (n > 0) counts.set(store.serviceOf(i), (counts.get(store.serviceOf(i)) ?? 0) + n);
+    }
+    const buckets = [...counts].sort((a, b) => b[1] - a[1]).map(([key, doc_count]) => ({ key, doc_count }));
+    send(res, '/events/distinct', 200, { buckets, doc_count_error_upper_bound: 0, sum_other_doc_count: 0 });
   };
 
   const truncate = (res: ServerResponse, route: string, text: Buffer | string, headers: Record<string, string>): void => {
@@ -300,12 +323,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return token(req, res, text);
     }
     const route = path.startsWith(DI_BASE_PATH) ? path.slice(DI_BASE_PATH.length) : path;
-    if (route !== '/events' && route !== '/events/count') return send(res, route, 404, { message: `Not Found: ${path}` });
+    if (route !== '/events' && route !== '/events/count' && route !== '/events/distinct') return send(res, route, 404, { message: `Not Found: ${path}` });
     if (req.method !== 'POST') return send(res, route, 405, { message: 'Method Not Allowed: use POST' });
     const fault = faults.next();
     if (fault && injectFault(res, route, fault)) return;
     try {
       if (route === '/events') return await answerEvents(req, res, text, fault);
+      if (route === '/events/distinct') return answerDistinct(req, res, text);
       const q = parseQuery(text, authenticate(req));
       const body = JSON.stringify({ count: store.count(q) });
       if (fault === 'truncated') return truncate(res, route, body, {});
@@ -380,6 +404,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     failNext: (kind, times = 1) => faults.queue(kind, times),
     setFaultRate: (rate) => faults.setRate(rate),
     revokeTokens: () => tokens.clear(),
+    setHiddenFromAll: (services) => {
+      hiddenFromAll = new Set(services);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

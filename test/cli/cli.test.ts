@@ -127,6 +127,22 @@ describe('precedence and printing', () => {
   });
 });
 
+describe('--print-config shows the token URL of the region', () => {
+  for (const [region, url] of [
+    ['us', 'https://admin-oauth.id.jumpcloud.com/oauth2/token'],
+    ['eu', 'https://admin-oauth.id.eu.jumpcloud.com/oauth2/token'],
+    ['in', 'https://admin-oauth.id.in.jumpcloud.com/oauth2/token'],
+  ] as const) {
+    it(region, async () => {
+      const r = await runCli(['--print-config', '--region', region, '--client-id', 'cid', '--org-ids', 'o1'], { env: { JUMPCLOUD_CLIENT_SECRET: 'csecret-print' } });
+      expect(r.code).toBe(0);
+      const printed = JSON.parse(r.stdout);
+      expect(printed.auth).toEqual({ kind: 'oauth', clientId: 'cid', clientSecret: '[redacted]', tokenUrl: url });
+      expect(printed.apiUrl).toBe(region === 'us' ? 'https://api.jumpcloud.com/insights/directory/v1' : `https://api.${region}.jumpcloud.com/insights/directory/v1`);
+    });
+  }
+});
+
 describe('running', () => {
   it('--once against an API that refuses the key exits 3, says what to fix, and never prints a secret', async () => {
     const state = mkdtempSync(join(dir, 'state-'));

@@ -88,6 +88,31 @@ describe('defaults', () => {
     expect(config.auth).toEqual({ kind: 'oauth', clientId: 'cid', clientSecret: 's3cr3t-client', tokenUrl: 'https://admin-oauth.id.jumpcloud.com/oauth2/token' });
   });
 
+  it('takes the OAuth token URL from the region unless --token-url is given', () => {
+    const oauth = ['--client-id', 'cid', '--client-secret', 'csecret1', '--org-ids', 'o1'];
+    const tokenUrl = (args: string[], env: Record<string, string> = {}): string => {
+      const { auth } = load([...oauth, ...args], env).config;
+      if (auth?.kind !== 'oauth') throw new Error('expected an OAuth config');
+      return auth.tokenUrl;
+    };
+    expect(tokenUrl([])).toBe('https://admin-oauth.id.jumpcloud.com/oauth2/token');
+    expect(tokenUrl(['--region', 'us'])).toBe('https://admin-oauth.id.jumpcloud.com/oauth2/token');
+    expect(tokenUrl(['--region', 'eu'])).toBe('https://admin-oauth.id.eu.jumpcloud.com/oauth2/token');
+    expect(tokenUrl([], { JUMPCLOUD_REGION: 'IN' })).toBe('https://admin-oauth.id.in.jumpcloud.com/oauth2/token');
+    // An explicit token URL wins over the region, from any source.
+    expect(tokenUrl(['--region', 'eu', '--token-url', 'https://proxy.example/oauth2/token'])).toBe('https://proxy.example/oauth2/token');
+    expect(tokenUrl(['--region', 'in'], { JUMPCLOUD_TOKEN_URL: 'https://proxy.example/t' })).toBe('https://proxy.example/t');
+    // --api-url moves the API host only; the region still picks the token endpoint.
+    expect(tokenUrl(['--region', 'eu', '--api-url', 'https://di-proxy.example/insights/directory/v1'])).toBe('https://admin-oauth.id.eu.jumpcloud.com/oauth2/token');
+  });
+
+  it('parses --services-check (default 1h, 0 turns the check off)', () => {
+    expect(load(['--api-key', 'k1234']).config.servicesCheckMs).toBe(3_600_000);
+    expect(load(['--api-key', 'k1234', '--services-check', '15m']).config.servicesCheckMs).toBe(900_000);
+    expect(load(['--api-key', 'k1234'], { JUMPCLOUD_SERVICES_CHECK: '0' }).config.servicesCheckMs).toBe(0);
+    expect(() => load(['--api-key', 'k1234', '--services-check', 'often'])).toThrow(/--services-check/);
+  });
+
   it('builds TLS and forward authentication', () => {
     const ca = file('ca.pem', 'x');
     const { config } = load(['--api-key', 'k1234', '--tls', '--tls-ca-file', ca, '--no-tls-verify', '--shared-key', 'sk123', '--username', 'u', '--password', 'pw123']);

@@ -114,6 +114,36 @@ describe('metrics', () => {
   });
 });
 
+describe('services collected', () => {
+  it('jumpcloud_service_collected and /healthz name every service and why; a retired catch-up stream leaves health', async () => {
+    const clock = manualClock(Date.parse('2026-03-01T12:00:00Z'));
+    const metrics = createMetrics({ clock, staleAfterMs: 300_000, defaultMetrics: false });
+    metrics.streamStarted(undefined, 'all');
+    metrics.streamStarted(undefined, 'password_manager');
+    metrics.servicesCollected([
+      { org: '', service: 'all', reason: 'configured' },
+      { org: '', service: 'directory', reason: 'via_all' },
+      { org: '', service: 'password_manager', reason: 'missed_by_all', handover: '2026-03-01T11:00:00.000Z', catchingUp: true },
+    ]);
+    const text = await metrics.render();
+    expect(text).toContain('jumpcloud_service_collected{org="default",service="password_manager",reason="missed_by_all"} 1');
+    expect(text).toContain('jumpcloud_service_collected{org="default",service="directory",reason="via_all"} 1');
+    expect(metrics.health().services).toEqual([
+      { org: 'default', service: 'all', reason: 'configured' },
+      { org: 'default', service: 'directory', reason: 'via_all' },
+      { org: 'default', service: 'password_manager', reason: 'missed_by_all', handover: '2026-03-01T11:00:00.000Z', catchingUp: true },
+    ]);
+    // A later report replaces the earlier one (directory no longer seen), and the retired stream is no longer polled.
+    metrics.servicesCollected([{ org: '', service: 'all', reason: 'configured' }, { org: '', service: 'password_manager', reason: 'missed_by_all', handover: '2026-03-01T11:00:00.000Z', catchingUp: false }]);
+    metrics.streamRetired(undefined, 'password_manager');
+    expect(await metrics.render()).not.toContain('service="directory",reason="via_all"');
+    expect(metrics.health().streams.map((s) => s.service)).toEqual(['all']);
+    clock.advance(10 * 60_000);
+    metrics.success(undefined, 'all');
+    expect(metrics.health().healthy).toBe(true);
+  });
+});
+
 describe('metrics server', () => {
   it('serves /metrics and /healthz (200, then 503 when a stream fails)', async () => {
     const clock = manualClock(Date.parse('2026-03-01T12:00:00Z'));

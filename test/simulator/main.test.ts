@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 describe('simulator CLI', () => {
   it('parses its flags into options', () => {
     const { options } = parseSimulatorArgs(
-      ['--port', '0', '--orgs', 'a,b', '--rate', '120', '--fault-rate', '0.05', '--fault-kinds', '429,reset', '--page-latency', '200ms', '--max-index-delay', '30m', '--oauth-client', 'id:se:cret', '--from', '2h'],
+      ['--port', '0', '--orgs', 'a,b', '--rate', '120', '--fault-rate', '0.05', '--fault-kinds', '429,reset', '--page-latency', '200ms', '--max-index-delay', '30m', '--oauth-client', 'id:se:cret', '--from', '2h', '--hidden-from-all', 'password_manager,genai'],
       {},
     );
     expect(options).toMatchObject({
@@ -21,6 +21,7 @@ describe('simulator CLI', () => {
       pageLatencyMs: 200,
       indexDelay: { maxMs: 1_800_000 },
       oauthClients: [{ clientId: 'id', clientSecret: 'se:cret' }],
+      hiddenFromAll: ['password_manager', 'genai'],
       to: 'live',
     });
     expect(Date.now() - (options.from as number)).toBeGreaterThanOrEqual(7_200_000 - 1000);
