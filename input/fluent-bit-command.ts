@@ -2,8 +2,9 @@
 // pipeline of THIS install (checkout or npm package), for a demo or a first try: the variables come from the
 // shipped conf/jumpcloud.env, except the three production paths, which point at this install's module and at
 // a writable temporary storage directory. conf/jumpcloud.env itself keeps the production defaults.
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { packageInfo, selfCommand } from './package-info.js';
 import { shellWord } from './shell.js';
 import type { ForwardTarget } from './types.js';
@@ -13,6 +14,8 @@ export interface FluentBitCommandOptions {
   readonly yaml?: boolean;
   /** Where Fluent Bit buffers chunks (default: a fixed directory under the temp directory). */
   readonly storagePath?: string;
+  /** The module to load (default this install's build/jumpcloud.wasm), e.g. the AOT-compiled build/jumpcloud.aot. */
+  readonly wasm?: string;
   /** The Fluent Bit executable (default `fluent-bit`, found on PATH). */
   readonly fluentBit?: string;
   /** The forward input's address, when it is not the env file's 127.0.0.1:24224. */
@@ -32,9 +35,10 @@ export function demoStoragePath(): string {
  */
 export function fluentBitCommand(options: FluentBitCommandOptions = {}): string {
   const root = packageInfo().root;
+  const wasm = options.wasm !== undefined ? resolve(options.wasm) : join(root, 'build', 'jumpcloud.wasm');
   const overrides: Array<[string, string]> = [
-    ['JUMPCLOUD_WASM_PATH', join(root, 'build', 'jumpcloud.wasm')],
-    ['JUMPCLOUD_WASM_DIR', join(root, 'build')],
+    ['JUMPCLOUD_WASM_PATH', wasm],
+    ['JUMPCLOUD_WASM_DIR', dirname(wasm)],
     ['JUMPCLOUD_STORAGE_PATH', options.storagePath ?? demoStoragePath()],
   ];
   if (options.forward?.kind === 'tcp') overrides.push(['FORWARD_LISTEN', options.forward.host], ['FORWARD_PORT', String(options.forward.port)]);
@@ -43,7 +47,7 @@ export function fluentBitCommand(options: FluentBitCommandOptions = {}): string 
   return `(cd ${shellWord(root)} && set -a && . ./conf/jumpcloud.env && set +a && ${overrides.map(([k, v]) => `${k}=${shellWord(v)}`).join(' ')} exec ${args.join(' ')})`;
 }
 
-const help = (root: string, self: string): string => `Usage: fluent-bit-jumpcloud fluent-bit-command [--yaml] [--storage-path DIR] [--fluent-bit BIN] [-- FLUENT-BIT-ARGS...]
+const help = (root: string, self: string): string => `Usage: fluent-bit-jumpcloud fluent-bit-command [--yaml] [--wasm FILE] [--storage-path DIR] [--fluent-bit BIN] [-- FLUENT-BIT-ARGS...]
 
 Prints a shell command (POSIX sh, one line) that starts Fluent Bit with the pipeline shipped in this install:
   ${root}/fluent-bit.conf (or .yaml), its variables loaded from ${root}/conf/jumpcloud.env, except
@@ -55,6 +59,7 @@ buffers in /var/lib/fluent-bit/jumpcloud): copy the files there, see the README 
 
 Options:
   --yaml               use fluent-bit.yaml instead of fluent-bit.conf
+  --wasm FILE          the module to load instead of build/jumpcloud.wasm, e.g. build/jumpcloud.aot (npm run build:aot)
   --storage-path DIR   where Fluent Bit buffers chunks (filesystem storage)
   --fluent-bit BIN     the Fluent Bit executable (default: env FLUENT_BIT_BIN, else fluent-bit on PATH)
   -- ARGS...           appended to Fluent Bit's arguments, e.g. -- --dry-run
@@ -65,7 +70,7 @@ Run it:  sh -c "$(${self} fluent-bit-command)"   or paste the printed line.
 
 /** The subcommand: 0 printed, 2 bad arguments. */
 export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
-  const options: { yaml?: boolean; storagePath?: string; fluentBit?: string; extraArgs?: string[] } = {};
+  const options: { yaml?: boolean; wasm?: string; storagePath?: string; fluentBit?: string; extraArgs?: string[] } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string | undefined => {
@@ -85,6 +90,14 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
       const v = value();
       if (v === undefined) return 2;
       options.storagePath = v;
+    } else if (a === '--wasm') {
+      const v = value();
+      if (v === undefined) return 2;
+      if (!existsSync(v)) {
+        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --wasm ${v}: no such file (build it: npm run build:filter, or npm run build:aot for the .aot)\n`);
+        return 2;
+      }
+      options.wasm = v;
     } else if (a === '--fluent-bit') {
       const v = value();
       if (v === undefined) return 2;
