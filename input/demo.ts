@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTarget, type DraftConfig } from './config.js';
-import { createEcsView } from './demo/ecs-view.js';
+import { createEcsView, type EcsView } from './demo/ecs-view.js';
 import { createLocalFilter, type LocalFilter } from './demo/local-filter.js';
 import { fluentBitCommand } from './fluent-bit-command.js';
 import type { EngineTuning } from './collector/run.js';
@@ -112,17 +112,19 @@ export async function startDemo(options: {
   ].join('\n'));
 
   let local: LocalFilter | undefined;
+  let view: EcsView | undefined;
   if (await probeForward(config.forward)) {
     out.write(`A Fluent Bit is listening on ${formatTarget(config.forward)}: the demo forwards the raw events there; Fluent Bit maps them to ECS.\n\n`);
     logger.info({ forward: formatTarget(config.forward) }, 'demo: Fluent Bit is listening; forwarding there');
   } else {
     const ndjsonPath = options.ndjsonPath ?? join(tmpdir(), 'fluent-bit-jumpcloud-demo.ndjson');
-    const view = docsOut.isTTY ? createEcsView(docsOut, ndjsonPath) : undefined;
+    view = docsOut.isTTY ? createEcsView(docsOut, ndjsonPath) : undefined;
+    const shown = view;
     local = createLocalFilter({
       wasmPath: WASM_PATH,
       functionName: 'jumpcloud_ecs',
       ndjsonPath,
-      onDocument: view ? (doc, tag) => view.show(doc, tag) : (doc) => docsOut.write(`${doc}\n`),
+      onDocument: shown ? (doc, tag) => shown.show(doc, tag) : (doc) => docsOut.write(`${doc}\n`),
     });
     out.write([
       `No Fluent Bit is listening on ${formatTarget(config.forward)}, so the demo maps the events to ECS itself: it runs`,
@@ -146,6 +148,7 @@ export async function startDemo(options: {
       return undefined;
     },
     async stop() {
+      view?.flush();
       await local?.close();
       await sim.close();
       cleanupSync();
