@@ -9,7 +9,7 @@ import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderH
 import { createLogger } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
-import { packageInfo } from './package-info.js';
+import { packageInfo, selfCommand } from './package-info.js';
 import { secretScrubber } from './scrub.js';
 import type { CollectorDeps } from './collector/run.js';
 import type { Demo } from './demo.js';
@@ -24,7 +24,7 @@ const EXIT_MEANING: Record<number, string> = {
 };
 
 function fail(message: string): number {
-  process.stderr.write(`fluent-bit-jumpcloud: ${message}\nRun fluent-bit-jumpcloud --help to see every option.\n`);
+  process.stderr.write(`fluent-bit-jumpcloud: ${message}\nRun ${selfCommand()} --help to see every option.\n`);
   return EXIT.config;
 }
 

@@ -76,7 +76,7 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
     const value = (): string | undefined => {
       const v = argv[++i];
       if (v === undefined || v.startsWith('--')) {
-        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: ${a} needs a value\nRun fluent-bit-jumpcloud fluent-bit-command --help to see every option.\n`);
+        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: ${a} needs a value\nRun ${selfCommand()} fluent-bit-command --help to see every option.\n`);
         return undefined;
       }
       return v;
@@ -106,7 +106,7 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
       options.extraArgs = argv.slice(i + 1);
       break;
     } else {
-      process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: unknown argument ${a}\nRun fluent-bit-jumpcloud fluent-bit-command --help to see every option.\n`);
+      process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: unknown argument ${a}\nRun ${selfCommand()} fluent-bit-command --help to see every option.\n`);
       return 2;
     }
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fluentBitCommand } from '../../input/fluent-bit-command.js';
-import { packageInfo } from '../../input/package-info.js';
+import { packageInfo, selfCommand } from '../../input/package-info.js';
 import { shellWord } from '../../input/shell.js';
 import { runCli } from './run-cli.js';
 
@@ -39,6 +39,13 @@ describe('fluent-bit-command', () => {
     expect(out).toContain('FORWARD_PORT=24300\n');
   });
 
+  it('names this CLI as the user can run it: the bin when that is on PATH, else node and the built cli.js', () => {
+    expect(selfCommand('/usr/local/bin/fluent-bit-jumpcloud', '/usr/local/bin:/usr/bin')).toBe('fluent-bit-jumpcloud');
+    const viaNode = `node ${join(packageInfo().root, 'dist', 'input', 'cli.js')}`;
+    expect(selfCommand('/opt/x/node_modules/.bin/fluent-bit-jumpcloud', '/usr/local/bin:/usr/bin')).toBe(viaNode);
+    expect(selfCommand(join(packageInfo().root, 'input', 'cli.ts'), '/usr/bin')).toBe(viaNode);
+  });
+
   it('the subcommand prints it, has --help, and names a bad argument', async () => {
     const ok = await runCli(['fluent-bit-command', '--fluent-bit', probe]);
     expect(ok.code).toBe(0);
@@ -48,7 +55,7 @@ describe('fluent-bit-command', () => {
     expect(help.stdout).toMatch(/Production keeps the defaults of conf\/jumpcloud\.env/);
     const bad = await runCli(['fluent-bit-command', '--nope']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/unknown argument --nope\nRun fluent-bit-jumpcloud fluent-bit-command --help/);
+    expect(bad.stderr).toMatch(/unknown argument --nope\nRun node \S+\/dist\/input\/cli\.js fluent-bit-command --help/);
     const missing = await runCli(['fluent-bit-command', '--wasm', join(dir, 'none.aot')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no such file \(build it: npm run build:filter/);
