@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { parseForward } from './config.js';
 import { packageInfo, selfCommand } from './package-info.js';
 import { shellWord } from './shell.js';
 import type { ForwardTarget } from './types.js';
@@ -47,7 +48,7 @@ export function fluentBitCommand(options: FluentBitCommandOptions = {}): string 
   return `(cd ${shellWord(root)} && set -a && . ./conf/jumpcloud.env && set +a && ${overrides.map(([k, v]) => `${k}=${shellWord(v)}`).join(' ')} exec ${args.join(' ')})`;
 }
 
-const help = (root: string, self: string): string => `Usage: fluent-bit-jumpcloud fluent-bit-command [--yaml] [--wasm FILE] [--storage-path DIR] [--fluent-bit BIN] [-- FLUENT-BIT-ARGS...]
+const help = (root: string, self: string): string => `Usage: fluent-bit-jumpcloud fluent-bit-command [--yaml] [--wasm FILE] [--storage-path DIR] [--forward HOST:PORT] [--fluent-bit BIN] [-- FLUENT-BIT-ARGS...]
 
 Prints a shell command (POSIX sh, one line) that starts Fluent Bit with the pipeline shipped in this install:
   ${root}/fluent-bit.conf (or .yaml), its variables loaded from ${root}/conf/jumpcloud.env, except
@@ -61,6 +62,7 @@ Options:
   --yaml               use fluent-bit.yaml instead of fluent-bit.conf
   --wasm FILE          the module to load instead of build/jumpcloud.wasm, e.g. build/jumpcloud.aot (npm run build:aot)
   --storage-path DIR   where Fluent Bit buffers chunks (filesystem storage)
+  --forward HOST:PORT  the forward input's address (default 127.0.0.1:24224 from conf/jumpcloud.env)
   --fluent-bit BIN     the Fluent Bit executable (default: env FLUENT_BIT_BIN, else fluent-bit on PATH)
   -- ARGS...           appended to Fluent Bit's arguments, e.g. -- --dry-run
   -h, --help           this text
@@ -70,7 +72,7 @@ Run it:  sh -c "$(${self} fluent-bit-command)"   or paste the printed line.
 
 /** The subcommand: 0 printed, 2 bad arguments. */
 export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
-  const options: { yaml?: boolean; wasm?: string; storagePath?: string; fluentBit?: string; extraArgs?: string[] } = {};
+  const options: { yaml?: boolean; wasm?: string; storagePath?: string; forward?: ForwardTarget; fluentBit?: string; extraArgs?: string[] } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string | undefined => {
@@ -98,6 +100,19 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
         return 2;
       }
       options.wasm = v;
+    } else if (a === '--forward') {
+      const v = value();
+      if (v === undefined) return 2;
+      try {
+        options.forward = parseForward(v);
+      } catch (err) {
+        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --forward ${v}: ${(err as Error).message}\n`);
+        return 2;
+      }
+      if (options.forward.kind !== 'tcp') {
+        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --forward ${v}: the shipped pipeline listens on TCP: give HOST:PORT\n`);
+        return 2;
+      }
     } else if (a === '--fluent-bit') {
       const v = value();
       if (v === undefined) return 2;

@@ -5,6 +5,7 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTIONS } from '../../input/config.js';
@@ -106,9 +107,26 @@ describe('deploy/side-by-side.sh', () => {
     expect((r as { stderr: string }).stderr).toMatch(/no Fluent Bit at .*: install Fluent Bit 4\.2\+ or set FLUENT_BIT_BIN/);
   });
 
+  it('refuses a forward port that something else already listens on', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const r = await run(join(ROOT, 'deploy/side-by-side.sh'), [], { env: cleanEnv({ FLUENT_BIT_BIN: process.execPath, FORWARD_PORT: String(port) }) }).catch((e: { code: number; stderr: string }) => e);
+      expect((r as { code: number }).code).toBe(2);
+      expect((r as { stderr: string }).stderr).toContain(`something already listens on 127.0.0.1:${port}: stop it or set FORWARD_PORT`);
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
+  });
+
   it.skipIf(!fluentBit)('runs a real Fluent Bit beside the demo collector: ECS documents come out of Fluent Bit', async () => {
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise((r) => free.close(r));
     const child = spawn(join(ROOT, 'deploy/side-by-side.sh'), ['--since', '2m', '--services', 'directory'], {
-      env: cleanEnv({ FLUENT_BIT_BIN: fluentBit! }),
+      env: cleanEnv({ FLUENT_BIT_BIN: fluentBit!, FORWARD_PORT: String(port) }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so the test can stop Fluent Bit and the collector together, like Ctrl-C
     });
@@ -129,7 +147,7 @@ describe('deploy/side-by-side.sh', () => {
     while (ecs() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     process.kill(-child.pid!, 'SIGINT');
     await closed;
-    expect(stderr).toMatch(/A Fluent Bit is listening on 127\.0\.0\.1:24224: the demo forwards/);
+    expect(stderr).toContain(`A Fluent Bit is listening on 127.0.0.1:${port}: the demo forwards`);
     const doc = ecs();
     expect(doc, stderr.slice(-3000)).toBeDefined();
     expect(typeof doc!.event.action).toBe('string');
