@@ -125,7 +125,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       demo = await startDemo({
         config, clock, logger,
         explicitStateDir: loaded.sources['state-dir'] !== 'default',
-        defaults: { lag: loaded.sources.lag === 'default', interval: loaded.sources.interval === 'default' },
+        defaults: { lag: loaded.sources.lag === 'default', interval: loaded.sources.interval === 'default', pageLimit: loaded.sources['page-limit'] === 'default' },
         ...(loaded.demoOutput !== undefined ? { ndjsonPath: loaded.demoOutput } : {}),
       });
       runConfig = demo.config;

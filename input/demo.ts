@@ -19,6 +19,8 @@ export const DEMO_CLOSE_TIMEOUT_MS = 1500;
 /** The demo's --lag and --interval when not given. */
 export const DEMO_LAG_MS = 5_000;
 export const DEMO_INTERVAL_MS = 5_000;
+/** The demo's --page-limit when not given: small pages show the first documents sooner (a backfill streams in). */
+export const DEMO_PAGE_LIMIT = 250;
 
 export interface Demo {
   readonly config: CollectorConfig;
@@ -69,8 +71,8 @@ export async function startDemo(options: {
   readonly docs?: { isTTY?: boolean; write(text: string): unknown };
   /** The NDJSON file of the mapped documents (--demo-output; default in the temp directory, replaced each start). */
   readonly ndjsonPath?: string;
-  /** Options left at their defaults: the demo polls faster than production when --lag / --interval are unset. */
-  readonly defaults?: { readonly lag: boolean; readonly interval: boolean };
+  /** Options left at their defaults: the demo polls faster, in smaller pages, than production when they are unset. */
+  readonly defaults?: { readonly lag: boolean; readonly interval: boolean; readonly pageLimit: boolean };
 }): Promise<Demo> {
   const { clock, logger } = options;
   const out = options.out ?? process.stderr;
@@ -99,6 +101,7 @@ export async function startDemo(options: {
     // production defaults (2m lag, 1m interval) would only delay what the demo shows.
     ...(options.defaults?.lag ? { lagMs: DEMO_LAG_MS } : {}),
     ...(options.defaults?.interval ? { intervalMs: DEMO_INTERVAL_MS } : {}),
+    ...(options.defaults?.pageLimit ? { pageLimit: DEMO_PAGE_LIMIT } : {}),
   };
   out.write([
     '',
