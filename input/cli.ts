@@ -10,9 +10,11 @@ import { lockStateDir, StateLockedError, StateLockError, type StateLock } from '
 import { createLogger } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
-import { packageInfo } from './package-info.js';
+import { packageInfo, selfCommand } from './package-info.js';
 import { secretScrubber } from './scrub.js';
-import type { Clock, CollectorConfig, DiHooks, ForwardHooks, Logger } from './types.js';
+import type { CollectorDeps } from './collector/run.js';
+import type { Demo } from './demo.js';
+import type { Clock, CollectorConfig, ForwardHooks, Logger } from './types.js';
 
 export const EXIT = { ok: 0, undelivered: 1, config: 2, apiFatal: 3 } as const;
 const EXIT_MEANING: Record<number, string> = {
@@ -23,7 +25,7 @@ const EXIT_MEANING: Record<number, string> = {
 };
 
 function fail(message: string): number {
-  process.stderr.write(`fluent-bit-jumpcloud: ${message}\nRun fluent-bit-jumpcloud --help to see every option.\n`);
+  process.stderr.write(`fluent-bit-jumpcloud: ${message}\nRun ${selfCommand()} --help to see every option.\n`);
   return EXIT.config;
 }
 
@@ -31,6 +33,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (argv[0] === 'simulate') {
     const { runSimulatorCli } = await import('./simulator/main.js');
     return runSimulatorCli(argv.slice(1));
+  }
+  if (argv[0] === 'fluent-bit-command') {
+    const { runFluentBitCommandCli } = await import('./fluent-bit-command.js');
+    return runFluentBitCommandCli(argv.slice(1), env);
   }
 
   let clock: Clock = systemClock;
@@ -82,11 +88,18 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const metrics = createMetrics({ clock, staleAfterMs: defaultStaleAfterMs(config.intervalMs, config.requestTimeoutMs) });
   const controller = new AbortController();
   let signals = 0;
+  let demo: Demo | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
-      logger.info({ signal }, 'stopping: no new polls; waiting for Fluent Bit to ack what was sent, then saving state');
+      logger.info({ signal }, demo?.temporaryState
+        ? `stopping the demo: no new polls; in-flight events get ${(demo.tuning.closeTimeoutMs ?? 0) / 1000} s to be acked (the demo state is temporary: nothing is kept)`
+        : 'stopping: no new polls; waiting for Fluent Bit to ack what was sent, then saving state');
       controller.abort();
+    } else if (demo?.temporaryState) {
+      demo.cleanupSync();
+      logger.warn({ signal }, 'second signal: exiting now; the temporary demo state is removed, nothing is kept');
+      process.exit(EXIT.undelivered);
     } else {
       // Nothing is lost: checkpoints only advance after acks, so unacked events are fetched again on restart.
       logger.warn({ signal }, 'second signal: exiting now; events not yet acknowledged will be sent again on the next start');
@@ -97,7 +110,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   process.on('SIGINT', onSignal);
 
   let server: MetricsServer | undefined;
-  let stopDemo: (() => Promise<void>) | undefined;
   let lock: StateLock | undefined;
   let lockLost = false;
   // One collector per state directory, held until exit (before the metrics port, so that a second collector's
@@ -137,8 +149,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     let runConfig: CollectorConfig;
     if (loaded.demo) {
       const { startDemo } = await import('./demo.js');
-      const demo = await startDemo({ config, clock, logger, explicitStateDir: loaded.sources['state-dir'] !== 'default' });
-      stopDemo = demo.stop;
+      demo = await startDemo({
+        config, clock, logger,
+        explicitStateDir: loaded.sources['state-dir'] !== 'default',
+        defaults: { lag: loaded.sources.lag === 'default', interval: loaded.sources.interval === 'default', pageLimit: loaded.sources['page-limit'] === 'default' },
+        ...(loaded.demoOutput !== undefined ? { ndjsonPath: loaded.demoOutput } : {}),
+      });
       runConfig = demo.config;
       if (!lockFirst) {
         const refused = await takeLock(runConfig.stateDir);
@@ -148,9 +164,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       runConfig = config as CollectorConfig;
     }
     logger.info({ config: redactConfig(runConfig), demo: loaded.demo, version: packageInfo().version }, 'starting collector');
-    const engineCode = await runEngine(runConfig, { logger, metrics, clock, signal: controller.signal, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig) });
+    const engineCode = await runEngine(runConfig, {
+      logger, metrics, clock, signal: controller.signal, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig),
+      ...(demo?.forwardClient ? { forwardClient: demo.forwardClient } : {}),
+      ...(demo ? { tuning: demo.tuning } : {}),
+    });
     const code = lockLost && engineCode === EXIT.ok ? EXIT.undelivered : engineCode;
-    logger.info({ exitCode: code, meaning: EXIT_MEANING[code] ?? 'unknown' }, 'exiting');
+    logger.info({ exitCode: code, meaning: demo?.exitMeaning(code) ?? EXIT_MEANING[code] ?? 'unknown' }, 'exiting');
     return code;
   } catch (err) {
     logger.error({ err: scrub(describeError(err)) }, 'collector failed');
@@ -161,13 +181,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     await server?.close();
     // Released before the demo removes its temporary directory.
     await lock?.release();
-    await stopDemo?.().catch(() => undefined);
+    await demo?.stop().catch(() => undefined);
   }
 }
 
 async function runEngine(
   config: CollectorConfig,
-  deps: { logger: Logger; metrics: CollectorMetrics; clock: Clock; signal: AbortSignal; diHooks: DiHooks; forwardHooks: ForwardHooks },
+  deps: CollectorDeps,
 ): Promise<number> {
   const { runCollector } = await import('./collector/run.js');
   const result = await runCollector(config, deps);
@@ -213,8 +233,14 @@ if (isMainModule()) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
-      // Let stdout drain, then leave even if a stray keep-alive socket lingers.
-      setImmediate(() => process.exit(code));
+      // Let stdout drain (the demo's documents on a pipe), then leave even if a stray keep-alive socket lingers.
+      const exit = (): never => process.exit(code);
+      if (process.stdout.writableLength > 0) {
+        process.stdout.once('drain', exit);
+        setTimeout(exit, 1000);
+      } else {
+        setImmediate(exit);
+      }
     },
     (err: unknown) => {
       process.stderr.write(`fluent-bit-jumpcloud: unexpected failure: ${describeError(err)}\n`);

@@ -85,6 +85,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'metrics-port', kind: 'int', group: 'Operation', env: 'JUMPCLOUD_METRICS_PORT', defaultText: 'off', min: 0, max: 65_535, metavar: 'PORT', description: 'Serve /metrics (Prometheus) and /healthz on this port (0: any free port).' },
   { name: 'metrics-host', kind: 'string', group: 'Operation', env: 'JUMPCLOUD_METRICS_HOST', default: '127.0.0.1', metavar: 'HOST', description: 'Address of the metrics endpoint.' },
   { name: 'log-level', kind: 'level', group: 'Operation', env: 'JUMPCLOUD_LOG_LEVEL', default: 'info', metavar: LOG_LEVELS.join('|'), description: 'Level of the JSON logs on stderr.' },
+  { name: 'demo-output', kind: 'path', group: 'Operation', env: 'JUMPCLOUD_DEMO_OUTPUT', defaultText: '<temp dir>/fluent-bit-jumpcloud-demo.ndjson', metavar: 'FILE', description: 'Demo only, when no Fluent Bit listens at --forward: the NDJSON file every ECS document mapped in-process is written to (replaced at each start).' },
   { name: 'print-config', kind: 'boolean', group: 'Operation', cliOnly: true, default: 'false', description: 'Print the resolved configuration (secrets redacted) as JSON and exit.' },
   { name: 'help', kind: 'boolean', group: 'Operation', cliOnly: true, default: 'false', description: 'Show this help and exit.' },
   { name: 'version', kind: 'boolean', group: 'Operation', cliOnly: true, default: 'false', description: 'Show the version and exit.' },
@@ -153,6 +154,8 @@ export interface LoadedConfig {
   readonly printConfig: boolean;
   /** FLUENT_BIT_JUMPCLOUD_CLOCK (testing only). */
   readonly clockSpec?: string;
+  /** --demo-output: where the demo's in-process mapping writes its documents (unset: the default temp file). */
+  readonly demoOutput?: string;
   readonly configFile?: string;
   readonly warnings: readonly string[];
   /** Where each option's value came from. */
@@ -617,6 +620,8 @@ export function loadConfig(input: LoadInput): LoadResult {
     ...(metricsPortRaw ? { metrics: { host: metricsHost, port: toInt(opt('metrics-port'), metricsPortRaw) } } : {}),
   };
   const clockSpec = env(CLOCK_ENV);
+  const demoOutputRaw = get('demo-output');
+  const demoOutput = demoOutputRaw ? resolvePath(cwd, toText(opt('demo-output'), demoOutputRaw).trim()) : undefined;
   return {
     kind: 'run',
     config,
@@ -625,6 +630,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     logLevel: logLevel as LogLevel,
     printConfig: toBool(opt('print-config'), req('print-config')),
     ...(clockSpec !== undefined ? { clockSpec } : {}),
+    ...(demoOutput !== undefined ? { demoOutput } : {}),
     ...(configFile !== undefined ? { configFile } : {}),
     warnings,
     sources,
@@ -681,8 +687,10 @@ export function renderHelp(version: string): string {
     '',
     'Usage: fluent-bit-jumpcloud [options]',
     '       fluent-bit-jumpcloud simulate [options]    run the Directory Insights simulator (see simulate --help)',
+    '       fluent-bit-jumpcloud fluent-bit-command    print a command that starts Fluent Bit with this install\'s pipeline',
     '',
-    'Without an API key or service account it runs a built-in demo against the simulator.',
+    'Without an API key or service account it runs a built-in demo against the simulator: it forwards to the Fluent Bit',
+    'at --forward when one listens, otherwise maps the events to ECS in-process and shows them.',
     'Precedence: flags > environment > config file (--config) > defaults. Durations: 90s, 15m, 4h, 30d, 1h30m.',
   ];
   for (const group of GROUPS) {

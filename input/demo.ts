@@ -1,17 +1,39 @@
 // The built-in demo: with no JumpCloud credentials, the CLI starts the Directory Insights simulator in-process
-// (live events on the same clock) and collects from it, forwarding to Fluent Bit when one listens; otherwise it
-// says how to start one and keeps retrying (the events wait: nothing is lost).
+// (live events on the same clock) and collects from it. When a Fluent Bit listens at --forward it forwards there;
+// otherwise it maps the events itself with build/jumpcloud.wasm (the ABI Fluent Bit's wasm filter uses) and
+// shows the ECS documents, so a first run sees the whole job. Its state is temporary unless --state-dir is given.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTarget, type DraftConfig } from './config.js';
-import { packageInfo } from './package-info.js';
-import type { Clock, CollectorConfig, ForwardTarget, Logger } from './types.js';
+import { createEcsView, type EcsView } from './demo/ecs-view.js';
+import { createLocalFilter, type LocalFilter } from './demo/local-filter.js';
+import { fluentBitCommand } from './fluent-bit-command.js';
+import type { EngineTuning } from './collector/run.js';
+import type { Clock, CollectorConfig, ForwardClient, ForwardTarget, Logger } from './types.js';
+import { WASM_PATH } from './wasm/filter-host.js';
+
+/** After a stop, what the demo gives Fluent Bit to ack what is in flight: the demo keeps nothing, so it need not wait. */
+export const DEMO_CLOSE_TIMEOUT_MS = 1500;
+/** The demo's --lag and --interval when not given. */
+export const DEMO_LAG_MS = 5_000;
+export const DEMO_INTERVAL_MS = 5_000;
+/** The demo's --page-limit when not given: small pages show the first documents sooner (a backfill streams in). */
+export const DEMO_PAGE_LIMIT = 250;
 
 export interface Demo {
   readonly config: CollectorConfig;
+  /** The in-process mapping when no Fluent Bit listens (the collector sends to it instead of a socket). */
+  readonly forwardClient?: ForwardClient;
+  readonly tuning: Partial<EngineTuning>;
+  /** The demo's state directory is temporary (removed at the end): nothing unacknowledged is sent again later. */
+  readonly temporaryState: boolean;
+  /** What an exit code means for this demo run (the collector's wording assumes persistent state). */
+  exitMeaning(code: number): string | undefined;
   stop(): Promise<void>;
+  /** Removes the temporary state now, synchronously: for an exit that cannot wait (second signal). Idempotent. */
+  cleanupSync(): void;
 }
 
 /** True when something accepts connections at the target within `timeoutMs`. */
@@ -29,20 +51,12 @@ export function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<b
   });
 }
 
+/** How to start a Fluent Bit that the demo forwards to (a command that works as printed for this install). */
 export function fluentBitHint(target: ForwardTarget): string {
-  const conf = join(packageInfo().root, 'fluent-bit.conf');
-  const listen = target.kind === 'unix'
-    ? `-p unix_path=${target.path}`
-    : `-p listen=${target.host} -p port=${target.port}`;
-  return [
-    `No Fluent Bit is listening on ${formatTarget(target)} yet: the demo events wait and are sent as soon as one listens (nothing is lost).`,
-    'Start one with the shipped configuration:',
-    existsSync(conf) ? `    fluent-bit -c ${conf}` : '    fluent-bit -c fluent-bit.conf   (shipped in the package)',
-    'or, to just see the records:',
-    `    fluent-bit -i forward ${listen} -p threaded=on -o stdout -m 'jumpcloud.*'`,
-    'or point the collector at yours: --forward HOST:PORT or --forward unix:/path (env FLUENT_BIT_FORWARD).',
-    '',
-  ].join('\n');
+  const lines = target.kind === 'tcp'
+    ? ['To see the same through a real Fluent Bit (4.2+), start one with the shipped pipeline of this install:', `    ${fluentBitCommand({ forward: target })}`]
+    : [`The shipped pipeline listens on TCP; for ${formatTarget(target)} give Fluent Bit's forward input unix_path=${target.path}.`];
+  return [...lines, 'and start the demo again: it forwards to a Fluent Bit that listens on --forward (env FLUENT_BIT_FORWARD).', ''].join('\n');
 }
 
 export async function startDemo(options: {
@@ -51,11 +65,18 @@ export async function startDemo(options: {
   readonly logger: Logger;
   /** --state-dir was given: keep the demo's state there; otherwise a temporary directory, removed at the end. */
   readonly explicitStateDir: boolean;
-  /** Where the plain-text hints go (default stderr). */
+  /** Where the plain-text notes go (default stderr). */
   readonly out?: { write(text: string): unknown };
+  /** Where the documents are shown (default stdout): compact lines on a TTY, the NDJSON itself otherwise. */
+  readonly docs?: { isTTY?: boolean; write(text: string): unknown };
+  /** The NDJSON file of the mapped documents (--demo-output; default in the temp directory, replaced each start). */
+  readonly ndjsonPath?: string;
+  /** Options left at their defaults: the demo polls faster, in smaller pages, than production when they are unset. */
+  readonly defaults?: { readonly lag: boolean; readonly interval: boolean; readonly pageLimit: boolean };
 }): Promise<Demo> {
   const { clock, logger } = options;
   const out = options.out ?? process.stderr;
+  const docsOut = options.docs ?? process.stdout;
   const { startSimulator } = await import('./simulator/server.js');
   const sim = await startSimulator({
     clock,
@@ -66,31 +87,76 @@ export async function startDemo(options: {
     to: 'live',
   });
   const tempState = options.explicitStateDir ? undefined : mkdtempSync(join(tmpdir(), 'fluent-bit-jumpcloud-demo-'));
+  const cleanupSync = (): void => {
+    if (tempState) rmSync(tempState, { recursive: true, force: true });
+  };
+  // Whatever ends the process (a second signal, an uncaught error), the temporary state goes with it.
+  process.once('exit', cleanupSync);
   const config: CollectorConfig = {
     ...options.config,
     apiUrl: sim.url,
     auth: { kind: 'apiKey', apiKey: sim.apiKey },
     stateDir: tempState ?? options.config.stateDir,
+    // A live view: the simulator indexes most events within 5 s (late ones are caught by --overlap), so the
+    // production defaults (2m lag, 1m interval) would only delay what the demo shows.
+    ...(options.defaults?.lag ? { lagMs: DEMO_LAG_MS } : {}),
+    ...(options.defaults?.interval ? { intervalMs: DEMO_INTERVAL_MS } : {}),
+    ...(options.defaults?.pageLimit ? { pageLimit: DEMO_PAGE_LIMIT } : {}),
   };
   out.write([
     '',
     'fluent-bit-jumpcloud demo: no JumpCloud credentials were given, so events come from the built-in Directory Insights',
     `simulator at ${sim.url} (live, about one event per second per service).`,
+    tempState
+      ? `Demo state is temporary (${tempState}): it is removed when the demo stops, and nothing is kept for a next run.`
+      : `Demo state is kept in ${config.stateDir} (--state-dir): a next run resumes from it.`,
     'To collect for real: JUMPCLOUD_API_KEY=... (or --api-key-file FILE, or --client-id/--client-secret with --org-ids).',
     '',
   ].join('\n'));
+
+  let local: LocalFilter | undefined;
+  let view: EcsView | undefined;
   if (await probeForward(config.forward)) {
+    out.write(`A Fluent Bit is listening on ${formatTarget(config.forward)}: the demo forwards the raw events there; Fluent Bit maps them to ECS.\n\n`);
     logger.info({ forward: formatTarget(config.forward) }, 'demo: Fluent Bit is listening; forwarding there');
   } else {
-    out.write(fluentBitHint(config.forward));
-    logger.warn({ forward: formatTarget(config.forward) }, 'demo: no Fluent Bit listening yet; retrying');
+    const ndjsonPath = options.ndjsonPath ?? join(tmpdir(), 'fluent-bit-jumpcloud-demo.ndjson');
+    view = docsOut.isTTY ? createEcsView(docsOut, ndjsonPath) : undefined;
+    const shown = view;
+    local = createLocalFilter({
+      wasmPath: WASM_PATH,
+      functionName: 'jumpcloud_ecs',
+      ndjsonPath,
+      onDocument: shown ? (doc, tag) => shown.show(doc, tag) : (doc) => docsOut.write(`${doc}\n`),
+    });
+    out.write([
+      `No Fluent Bit is listening on ${formatTarget(config.forward)}, so the demo maps the events to ECS itself: it runs`,
+      `${existsSync(WASM_PATH) ? WASM_PATH : 'build/jumpcloud.wasm'} in this process, through the same ABI Fluent Bit's wasm filter uses`,
+      '(function jumpcloud_ecs). In production Fluent Bit does this mapping: collector --forward--> Fluent Bit --wasm filter--> your SIEM.',
+      `Every ECS document is written to ${ndjsonPath} (NDJSON, kept after the demo)${view ? '; each is shown below as time, tag, event.action, outcome, user, source' : ' and to stdout'}.`,
+      fluentBitHint(config.forward),
+    ].join('\n'));
+    logger.info({ ndjson: ndjsonPath, wasm: WASM_PATH }, 'demo: no Fluent Bit listening; mapping in-process');
   }
   logger.info({ simulator: sim.url, stateDir: config.stateDir, temporary: tempState !== undefined }, 'demo: collecting from the simulator');
+
   return {
     config,
-    async stop() {
-      await sim.close();
-      if (tempState) rmSync(tempState, { recursive: true, force: true });
+    ...(local ? { forwardClient: local } : {}),
+    tuning: { closeTimeoutMs: DEMO_CLOSE_TIMEOUT_MS },
+    temporaryState: tempState !== undefined,
+    exitMeaning(code) {
+      if (code === 0) return local ? `ok: every event fetched was mapped and written (${local.documents} documents)` : 'ok: everything fetched was acknowledged by Fluent Bit';
+      if (code === 1 && tempState) return 'some demo events were not delivered; the demo state is temporary, so nothing is kept and a next demo starts over';
+      return undefined;
     },
+    async stop() {
+      view?.flush();
+      await local?.close();
+      await sim.close();
+      cleanupSync();
+      process.off('exit', cleanupSync);
+    },
+    cleanupSync,
   };
 }

@@ -22,7 +22,8 @@ shipped fluent-bit.conf); Function_Name stays jumpcloud_ecs or jumpcloud_elastic
 
 Environment:
   WAMRC          path of wamrc (default: wamrc on PATH). It must be the wamrc of the WAMR your Fluent Bit
-                 vendors: ${EXPECTED_WAMR} for Fluent Bit 5.1 (build it from WAMR's wamr-compiler/ at tag WAMR-${EXPECTED_WAMR}).
+                 vendors: ${EXPECTED_WAMR} for Fluent Bit 5.1 (WAMR's release WAMR-${EXPECTED_WAMR} ships it:
+                 https://github.com/bytecodealliance/wasm-micro-runtime/releases).
   WAMRC_TARGET   wamrc --target (default from this machine: x86_64 or aarch64v8)
   WAMRC_CPU      wamrc --cpu (default: a baseline CPU of that target, x86-64 or generic, so the file runs on any
                  machine of the architecture)`;
@@ -40,7 +41,7 @@ export function findWamrc(env = process.env) {
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     throw new AotError(`cannot run wamrc (${bin}): ${r.error?.message ?? r.stderr.trim()}. ` +
-      `Set WAMRC to the wamrc of WAMR ${EXPECTED_WAMR} (the WAMR Fluent Bit 5.1 vendors), built from WAMR's wamr-compiler/ directory.`);
+      `Set WAMRC to the wamrc of WAMR ${EXPECTED_WAMR} (the WAMR Fluent Bit 5.1 vendors), from WAMR's release WAMR-${EXPECTED_WAMR}: https://github.com/bytecodealliance/wasm-micro-runtime/releases`);
   }
   const version = /(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? 'unknown';
   return { bin, version };

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FilterHost, WASM_PATH } from '../harness/wasm-filter.js';
+import { FilterHost, WASM_PATH } from '../../input/wasm/filter-host.js';
 import { seedMix, mix29, avgBytes } from './records.js';
 import { findWamrc, compileAot } from '../../scripts/build-aot.mjs';
 

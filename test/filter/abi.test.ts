@@ -2,7 +2,7 @@
 // exported, no SIMD, results owned by the module, NUL-terminated and valid until the next call.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { FilterHost, WASM_PATH } from '../harness/wasm-filter.js';
+import { FilterHost, WASM_PATH } from '../../input/wasm/filter-host.js';
 
 let host: FilterHost;
 beforeAll(() => { host = new FilterHost(); });

@@ -2,7 +2,7 @@
 // expectations through jumpcloud_elastic.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
-import { FilterHost } from '../harness/wasm-filter.js';
+import { FilterHost } from '../../input/wasm/filter-host.js';
 
 const fixtures = new URL('../../fixtures/', import.meta.url);
 const read = (rel: string): string => readFileSync(new URL(rel, fixtures), 'utf8');

@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { FilterHost } from '../harness/wasm-filter.js';
+import { FilterHost } from '../../input/wasm/filter-host.js';
 import { expected, locate } from './reference.js';
 
 type Obj = Record<string, unknown>;

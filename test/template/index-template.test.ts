@@ -15,7 +15,7 @@ const template = JSON.parse(readFileSync(join(repo, 'templates/elasticsearch-ind
 
 function goldenFiles(dir: string, keep: (name: string) => boolean): Array<[string, Record<string, unknown>]> {
   const abs = join(repo, dir);
-  if (!existsSync(abs)) return [];
+  if (!existsSync(abs)) throw new Error(`${abs} is missing: the golden documents are this test's input`);
   return readdirSync(abs)
     .filter(keep)
     .sort()
@@ -27,16 +27,18 @@ function goldenFiles(dir: string, keep: (name: string) => boolean): Array<[strin
 const ecsDocs = goldenFiles('fixtures/samples', (f) => f.endsWith('.expected.json'));
 const elasticDocs = goldenFiles('fixtures/elastic', (f) => f.endsWith('.json') && !f.endsWith('.input.json'));
 
+/** The Elastic integration's documentation page (field table and example event), copied into the repository. */
+const INTEGRATION_DOC = join(repo, 'fixtures/elastic/integration-example.md');
+
 /**
- * The Elastic integration's own example event (shared seed), reduced to what the jumpcloud_elastic
+ * The Elastic integration's own example event (from INTEGRATION_DOC), reduced to what the jumpcloud_elastic
  * profile emits: Elastic Agent's fields, data_stream.* and the GeoIP names its ingest pipeline adds
  * are not the filter's, so they are removed. Real DI data for jumpcloud.event.* typed fields.
  */
-function integrationExample(): Record<string, unknown> | undefined {
-  const seed = resolve(repo, '../shared/seeds/elastic-jumpcloud-integration.md');
-  if (!existsSync(seed)) return undefined;
-  const m = /```json\n([\s\S]*?)\n```/.exec(readFileSync(seed, 'utf8'));
-  if (m === null) return undefined;
+function integrationExample(): Record<string, unknown> {
+  // A missing or changed input is a failure, never a silent pass.
+  const m = /```json\n([\s\S]*?)\n```/.exec(readFileSync(INTEGRATION_DOC, 'utf8'));
+  if (m === null) throw new Error(`${INTEGRATION_DOC} has no \`\`\`json example event`);
   const doc = JSON.parse(m[1]!) as Record<string, any>;
   for (const k of ['agent', 'elastic_agent', 'data_stream', 'input', 'tags']) delete doc[k];
   for (const k of ['agent_id_status', 'created', 'dataset', 'ingested']) delete doc.event[k];
@@ -55,13 +57,8 @@ describe('templates/elasticsearch-index-template.json', () => {
   });
 
   it('maps every field of the Elastic integration field table with the table type', () => {
-    const seed = resolve(repo, '../shared/seeds/elastic-jumpcloud-integration.md');
-    if (!existsSync(seed)) {
-      console.warn(`skipped: ${seed} not found (the shared seeds sit beside the repository)`);
-      return;
-    }
     const leaves = mappedLeaves(template);
-    const rows = [...readFileSync(seed, 'utf8').matchAll(/^\| (jumpcloud\.event\.[^ |]+) \|[^|]*\| (\w+) \|$/gm)];
+    const rows = [...readFileSync(INTEGRATION_DOC, 'utf8').matchAll(/^\| (jumpcloud\.event\.[^ |]+) \|[^|]*\| (\w+) \|$/gm)];
     expect(rows.length).toBeGreaterThan(100);
     for (const [, field, type] of rows) expect({ field, type: leaves.get(field!) }).toEqual({ field, type });
   });
@@ -71,9 +68,10 @@ describe('templates/elasticsearch-index-template.json', () => {
   });
 
   const all: Array<[string, Record<string, unknown>]> = [...ecsDocs, ...elasticDocs];
-  const example = integrationExample();
-  if (example !== undefined) all.push(['Elastic integration example event (jumpcloud_elastic shape)', example]);
-  if (elasticDocs.length === 0) console.warn('fixtures/elastic/ has no golden documents yet: only the jumpcloud_ecs profile and the integration example are checked');
+  all.push(['Elastic integration example event (jumpcloud_elastic shape)', integrationExample()]);
+  it('has the golden documents of the jumpcloud_elastic profile', () => {
+    expect(elasticDocs.length).toBeGreaterThan(0);
+  });
 
   it.each(all)('maps every field of %s with a fitting type', (_name, doc) => {
     expect(checkDocument(template, doc)).toEqual([]);

@@ -1,11 +1,14 @@
-// Loads the filter module with only the host behaviour Fluent Bit's wasm filter has (spec/fluent-bit.md):
+// Loads the filter module with only the host behaviour Fluent Bit's wasm filter has (docs/fluent-bit.md):
 // no imports; the tag and the record are copied into module memory with the exported `__new(size, 0)` +
 // `__pin`, each followed by a NUL; the function is called; its result is read as a NUL-terminated string;
-// the two copies are released with `__unpin`. This is the contract test of the ABI: keep it exact.
+// the two copies are released with `__unpin`. The tests use it as the contract of the ABI and the demo maps
+// with it when no Fluent Bit listens: keep it exact.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageInfo } from '../package-info.js';
 
-export const WASM_PATH = fileURLToPath(new URL('../../build/jumpcloud.wasm', import.meta.url));
+/** The module `npm run build:filter` writes, in the checkout or the installed package. */
+export const WASM_PATH = join(packageInfo().root, 'build', 'jumpcloud.wasm');
 
 type FilterFn = (tag: number, tagLen: number, sec: number, nsec: number, rec: number, recLen: number) => number;
 
@@ -65,8 +68,8 @@ export class FilterHost {
   }
 
   /** Calls `fn` and returns the result text (UTF-8, fatal on invalid sequences: Fluent Bit reads UTF-8). */
-  call(fn: string, record: Uint8Array | string, tag?: string): string {
-    return new TextDecoder('utf-8', { fatal: true }).decode(this.callBytes(fn, record, tag));
+  call(fn: string, record: Uint8Array | string, tag?: string, time?: [number, number]): string {
+    return new TextDecoder('utf-8', { fatal: true }).decode(this.callBytes(fn, record, tag, time));
   }
 
   /** Calls `fn` and parses the result, checking it is what Fluent Bit keeps: a non-empty JSON object. */
