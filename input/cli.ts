@@ -176,12 +176,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     logger.error({ err: scrub(describeError(err)) }, 'collector failed');
     return EXIT.undelivered;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
     await server?.close();
     // Released before the demo removes its temporary directory.
     await lock?.release();
     await demo?.stop().catch(() => undefined);
+    // Only now: a second signal during the clean-up above still takes the handler's path (which removes demo state).
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
 }
 
