@@ -88,7 +88,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       controller.abort();
     } else {
       // Nothing is lost: checkpoints only advance after acks, so unacked events are fetched again on restart.
-      logger.warn({ signal }, 'second signal: exiting now; events not yet acknowledged will be sent again on the next start');
+      logger.warn({ signal, exitCode: EXIT.undelivered }, 'second signal: exiting now; events not yet acknowledged will be sent again on the next start');
       process.exit(EXIT.undelivered);
     }
   };
@@ -96,6 +96,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   process.on('SIGINT', onSignal);
 
   let server: MetricsServer | undefined;
+  let code: number = EXIT.undelivered;
   let stopDemo: (() => Promise<void>) | undefined;
   try {
     if (config.metrics) {
@@ -117,30 +118,25 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       runConfig = config as CollectorConfig;
     }
     logger.info({ config: redactConfig(runConfig), demo: loaded.demo, version: packageInfo().version }, 'starting collector');
-    const code = await runEngine(runConfig, { logger, metrics, clock, signal: controller.signal, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig) });
-    logger.info({ exitCode: code, meaning: EXIT_MEANING[code] ?? 'unknown' }, 'exiting');
-    return code;
+    const { runCollector } = await import('./collector/run.js');
+    code = (await runCollector(runConfig, { logger, metrics, clock, signal: controller.signal, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig) })).exitCode;
   } catch (err) {
-    logger.error({ err: scrub(describeError(err)) }, 'collector failed');
-    return EXIT.undelivered;
+    if (err instanceof Error && err.name === 'StateDirError') {
+      logger.error({ stateDir: (err as Error & { dir: string }).dir }, err.message);
+      code = EXIT.config;
+    } else {
+      logger.error({ err: scrub(describeError(err)) }, 'collector failed');
+      code = EXIT.undelivered;
+    }
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await stopDemo?.().catch(() => undefined);
     await server?.close();
   }
-}
-
-async function runEngine(
-  config: CollectorConfig,
-  deps: { logger: Logger; metrics: CollectorMetrics; clock: Clock; signal: AbortSignal; diHooks: DiHooks; forwardHooks: ForwardHooks },
-): Promise<number> {
-  const { runCollector } = await import('./collector/run.js');
-  const result = await runCollector(config, deps);
-  if (result.exitCode === EXIT.ok) return EXIT.ok;
-  // The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): a configuration to fix.
-  const refused = result.streams.some((s) => s.status === 'failed' && (s.error?.name === 'DiFatalError' || s.error?.name === 'DiQueryError'));
-  return refused ? EXIT.apiFatal : result.exitCode;
+  // The one place the exit code is logged: the same number the process exits with.
+  logger.info({ exitCode: code, meaning: EXIT_MEANING[code] ?? 'unknown' }, 'exiting');
+  return code;
 }
 
 function isMainModule(): boolean {

@@ -10,7 +10,7 @@ import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
 import { Semaphore } from './semaphore.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
-import type { StreamKey } from './state.js';
+import { ensureStateDir, type StreamKey } from './state.js';
 
 export interface CollectorDeps {
   readonly logger: Logger;
@@ -50,7 +50,10 @@ export interface EngineTuning {
 }
 
 export interface RunResult {
-  /** 0: every stream completed (once) or stopped cleanly (loop); 1: a stream failed or something stayed unacked. */
+  /**
+   * 0: every stream completed (once) or stopped cleanly (loop); 1: a stream failed or something stayed unacked;
+   * 3: the API refused a stream's requests (bad key, DI not licensed, missing org id, bad query): fix the config.
+   */
   readonly exitCode: number;
   readonly streams: readonly StreamResult[];
   /** The forward client acked everything that was sent before it closed. */
@@ -66,8 +69,16 @@ export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>)
 
 const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
 
+/** The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): retrying cannot help. */
+const API_REFUSED = new Set(['DiFatalError', 'DiQueryError']);
+
+/**
+ * Runs every stream to the end (once) or until the signal. Throws StateDirError before anything starts when the
+ * state directory cannot be created or written.
+ */
 export async function runCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunResult> {
   const { logger } = deps;
+  ensureStateDir(config.stateDir);
   const clock = deps.clock ?? systemClock;
   const metrics = deps.metrics ?? noMetrics;
   const keys = streamKeys(config);
@@ -169,7 +180,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   if (!deps.diClient) await di.close();
   const failed = results.filter((r) => r.status === 'failed');
   const stoppedByFailure = results.filter((r) => r.status === 'stopped' && !deps.signal?.aborted);
-  const exitCode = failed.length > 0 || stoppedByFailure.length > 0 || !allAcked ? 1 : 0;
+  const refused = failed.some((r) => r.error !== undefined && API_REFUSED.has(r.error.name));
+  const exitCode = refused ? 3 : failed.length > 0 || stoppedByFailure.length > 0 || !allAcked ? 1 : 0;
   const forwarded = results.reduce((n, r) => n + r.forwarded, 0);
   logger.info(
     { exitCode, forwarded, streams: results.map((r) => ({ org: r.org, service: r.service, status: r.status, forwarded: r.forwarded, checkpoint: r.checkpoint, ...(r.error ? { error: r.error.message } : {}) })) },

@@ -264,7 +264,7 @@ describe('runCollector with fakes', () => {
     di.failWith = (q) => (q.orgId === 'b' ? new DiFatalError('403: the API key cannot read org b: check --org-ids', 403) : undefined);
     const fwd = new FakeForward();
     const r = await runCollector(config({ orgIds: ['a', 'b'] }), { logger: memoryLogger(), clock, diClient: di, forwardClient: fwd });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(3); // the API refused: a setting to fix, as the CLI exits
     expect(fwd.ids()).toEqual(['e00001']);
     expect(r.streams.find((s) => s.org === 'b')).toMatchObject({ status: 'failed' });
     expect(r.streams.find((s) => s.org === 'b')!.error!.message).toMatch(/org-ids/);

@@ -1,0 +1,106 @@
+// The CLI's error paths as a user meets them, spawned against the simulator: the exit code the process returns is
+// the one its log says; an unwritable state directory, a future checkpoint, an unresolvable --forward host and a
+// --since that differs from the stored start each get one clear message naming the fix.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../input/simulator/server.js';
+import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
+import { CLI, cleanEnv, runCli, type CliResult } from './run-cli.js';
+import { spawn } from 'node:child_process';
+
+const dir = mkdtempSync(join(tmpdir(), 'fbjc-errors-'));
+chmodSync(dir, 0o755); // a non-root user (below) must reach the directories under it
+let sim: Simulator;
+let receiver: ForwardReceiver;
+beforeAll(async () => {
+  sim = await startSimulator({ services: ['directory'], eventsPerMinute: 30, from: Date.now() - 30 * 60_000, to: 'live' });
+  receiver = await startForwardReceiver();
+});
+afterAll(async () => {
+  await sim.close();
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface LogLine {
+  readonly level: string;
+  readonly msg: string;
+  readonly [k: string]: unknown;
+}
+
+function logLines(r: CliResult): LogLine[] {
+  return r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+}
+
+/** Every exit code the log states, in order ('collector stopped' and 'exiting'). */
+function loggedExitCodes(r: CliResult): unknown[] {
+  return logLines(r).filter((l) => 'exitCode' in l).map((l) => l.exitCode);
+}
+
+function base(state: string): string[] {
+  return ['--once', '--api-url', sim.url, '--services', 'directory', '--state-dir', state, '--since', '10m', '--lag', '0s'];
+}
+
+const env = (): Record<string, string> => ({ JUMPCLOUD_API_KEY: sim.apiKey });
+
+describe('the logged exit code is the process exit code', () => {
+  it('0: everything delivered', async () => {
+    const r = await runCli([...base(join(dir, 'ok')), '--forward', `127.0.0.1:${receiver.port}`], { env: env(), timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    expect(loggedExitCodes(r)).toEqual([0, 0]);
+    expect(receiver.records.length).toBeGreaterThan(0);
+  });
+
+  it('1: Fluent Bit never acknowledged (delivery timeout)', async () => {
+    const r = await runCli([...base(join(dir, 'undelivered')), '--forward', '127.0.0.1:1', '--delivery-timeout', '1s'], { env: env(), timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    expect(loggedExitCodes(r)).toEqual([1, 1]);
+  });
+
+  it('3: the API refused the key; the collector stopped line says 3 too', async () => {
+    const r = await runCli([...base(join(dir, 'refused')), '--forward', `127.0.0.1:${receiver.port}`], { env: { JUMPCLOUD_API_KEY: 'not-the-key' }, timeoutMs: 60_000 });
+    expect(r.code).toBe(3);
+    const stopped = logLines(r).find((l) => l.msg === 'collector stopped');
+    expect(stopped?.exitCode).toBe(3);
+    expect(loggedExitCodes(r)).toEqual([3, 3]);
+  });
+});
+
+/** Runs the CLI as an unprivileged user when this is root (root writes anywhere, so the check could not fail). */
+function runAsUser(args: readonly string[], uid: number): Promise<CliResult> {
+  const cmd = uid === -1 ? process.execPath : 'setpriv';
+  const argv = uid === -1 ? ['--import', 'tsx', CLI, ...args] : [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', CLI, ...args];
+  const child = spawn(cmd, argv, { env: cleanEnv({ ...env(), HOME: dir }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+describe('an unwritable state directory', () => {
+  it('exits 2 naming the directory and the fix, not a raw EACCES', async () => {
+    const parent = join(dir, 'locked');
+    mkdirSync(parent);
+    chmodSync(parent, 0o555); // nobody but root may create the state directory in it
+    const state = join(parent, 'state');
+    const uid = process.getuid?.() === 0 ? 65534 : -1;
+    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`], uid);
+    expect(r.code).toBe(2);
+    const line = logLines(r).find((l) => l.level === 'error');
+    expect(line?.msg).toContain(`cannot write the state directory ${state}`);
+    expect(line?.msg).toMatch(/EACCES/);
+    expect(line?.msg).toMatch(/write access .* or choose another directory with --state-dir/);
+    expect(r.stderr).not.toMatch(/fetched again on the next start/);
+    expect(loggedExitCodes(r)).toEqual([2]);
+  });
+});
+
