@@ -158,8 +158,12 @@ function loggingForwardHooks(metrics: CollectorMetrics, logger: Logger, config: 
     onReconnect(info) {
       base.onReconnect?.(info);
       if (info.attempt === 1 || info.attempt % 10 === 0) {
-        logger.warn({ forward: target, attempt: info.attempt, retryInMs: Math.round(info.delayMs), ...(info.error ? { error: info.error } : {}) },
-          'cannot reach Fluent Bit: retrying (events wait; nothing is lost). Is its forward input listening there? See --forward');
+        const fields = { forward: target, attempt: info.attempt, retryInMs: Math.round(info.delayMs), ...(info.error ? { error: info.error } : {}) };
+        if (info.reason === 'unresolved') {
+          logger.warn(fields, `cannot resolve the host of --forward ${target}: retrying (events wait; nothing is lost). Check the host name in --forward (env FLUENT_BIT_FORWARD)`);
+        } else {
+          logger.warn(fields, 'cannot reach Fluent Bit: retrying (events wait; nothing is lost). Is its forward input listening there? See --forward');
+        }
       }
     },
   };

@@ -2,10 +2,12 @@
 // (live events on the same clock) and collects from it, forwarding to Fluent Bit when one listens; otherwise it
 // says how to start one and keeps retrying (the events wait: nothing is lost).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTarget, type DraftConfig } from './config.js';
+import { isNameResolutionError, unresolvedMessage } from './forward/connect.js';
 import { packageInfo } from './package-info.js';
 import type { Clock, CollectorConfig, ForwardTarget, Logger } from './types.js';
 
@@ -45,6 +47,16 @@ export function fluentBitHint(target: ForwardTarget): string {
   ].join('\n');
 }
 
+/** The lookup error code when `host` does not resolve, else undefined. */
+async function unresolvable(host: string): Promise<string | undefined> {
+  try {
+    await lookup(host);
+    return undefined;
+  } catch (err) {
+    return isNameResolutionError(err) ? ((err as NodeJS.ErrnoException).code ?? 'ENOTFOUND') : undefined;
+  }
+}
+
 export async function startDemo(options: {
   readonly config: DraftConfig;
   readonly clock: Clock;
@@ -79,8 +91,14 @@ export async function startDemo(options: {
     'To collect for real: JUMPCLOUD_API_KEY=... (or --api-key-file FILE, or --client-id/--client-secret with --org-ids).',
     '',
   ].join('\n'));
-  if (await probeForward(config.forward)) {
+  const listening = await probeForward(config.forward);
+  const unresolvedCode = !listening && config.forward.kind === 'tcp' && isIP(config.forward.host) === 0 ? await unresolvable(config.forward.host) : undefined;
+  if (listening) {
     logger.info({ forward: formatTarget(config.forward) }, 'demo: Fluent Bit is listening; forwarding there');
+  } else if (unresolvedCode !== undefined && config.forward.kind === 'tcp') {
+    // A name that does not resolve is a typo in --forward, not a Fluent Bit to start.
+    out.write(`${unresolvedMessage(config.forward.host, unresolvedCode)}\n`);
+    logger.warn({ forward: formatTarget(config.forward) }, 'demo: the host of --forward does not resolve; retrying');
   } else {
     out.write(fluentBitHint(config.forward));
     logger.warn({ forward: formatTarget(config.forward) }, 'demo: no Fluent Bit listening yet; retrying');

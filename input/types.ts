@@ -141,7 +141,8 @@ export interface DiHooks {
 
 export interface ForwardHooks {
   onAck?(info: { chunk: string; entries: number }): void;
-  onReconnect?(info: { attempt: number; delayMs: number; error?: string }): void;
+  /** `reason` 'unresolved': the last attempt failed because the host name did not resolve. */
+  onReconnect?(info: { attempt: number; delayMs: number; error?: string; reason?: 'unresolved' }): void;
 }
 
 /** Where time comes from: the wall clock, or a shared accelerated clock in tests and the demo (see clock.ts). */

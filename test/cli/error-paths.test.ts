@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../input/simulator/server.js';
 import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
-import { CLI, cleanEnv, runCli, type CliResult } from './run-cli.js';
+import { CLI, cleanEnv, runCli, startCli, type CliResult } from './run-cli.js';
 import { spawn } from 'node:child_process';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-errors-'));
@@ -104,3 +104,29 @@ describe('an unwritable state directory', () => {
   });
 });
 
+
+describe('a --forward host that does not resolve', () => {
+  // `.invalid` never resolves (RFC 2606), with or without a DNS server reachable.
+  const host = 'nope.invalid';
+
+  it('is reported as a name-resolution failure naming the host, not as "no Fluent Bit listening"', async () => {
+    const r = await runCli([...base(join(dir, 'dns')), '--forward', `${host}:24224`, '--delivery-timeout', '2s'], { env: env(), timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    const warn = logLines(r).find((l) => l.level === 'warn' && /cannot resolve/.test(l.msg));
+    expect(warn?.msg).toContain(`cannot resolve the host of --forward ${host}:24224`);
+    expect(String(warn?.error)).toMatch(new RegExp(`cannot resolve the Fluent Bit host "${host}" \\((ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NODATA|EAI_NONAME)\\)`));
+    expect(r.stderr).not.toMatch(/Is its forward input listening there/);
+    expect(loggedExitCodes(r)).toEqual([1, 1]);
+  });
+
+  it('in the demo, too', async () => {
+    const cli = startCli(['--forward', `${host}:24224`, '--since', '5m', '--services', 'directory', '--state-dir', join(dir, 'dns-demo')]);
+    const deadline = Date.now() + 30_000;
+    while (!/does not resolve/.test(cli.output().stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    cli.child.kill('SIGINT');
+    setTimeout(() => cli.child.kill('SIGKILL'), 5_000).unref();
+    const r = await cli.done;
+    expect(r.stderr).toContain(`cannot resolve the Fluent Bit host "${host}"`);
+    expect(r.stderr).not.toMatch(/No Fluent Bit is listening/);
+  });
+});
