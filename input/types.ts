@@ -189,6 +189,8 @@ export interface CollectorConfig {
   readonly stateDir: string;
   /** First start: collect from this instant (epoch ms), computed from --since. */
   readonly sinceMs: number;
+  /** --since was set (flag, env or config file) rather than defaulted: a resumed stream says that it ignores it. */
+  readonly sinceGiven?: boolean;
   readonly lagMs: number;
   readonly overlapMs: number;
   readonly intervalMs: number;

@@ -146,6 +146,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     stateDir: config.stateDir,
     tag: config.tag,
     sinceMs: config.sinceMs,
+    ...(config.sinceGiven ? { sinceGiven: true } : {}),
     lagMs: config.lagMs,
     overlapMs: config.overlapMs,
     intervalMs: config.intervalMs,

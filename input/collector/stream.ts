@@ -9,12 +9,13 @@ import { SeenIds } from './seen-ids.js';
 import { StateWriter, loadState, streamPaths, type StreamKey, type StreamState } from './state.js';
 import type { Semaphore } from './semaphore.js';
 import { StreamStore } from './store.js';
+import { resumeNotes } from './resume-notes.js';
 import { isoMillis } from './timestamp.js';
 import { fetchRangeChecked, type StreamContext } from './window.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
 export interface StreamSettings extends Pick<CollectorConfig,
-  'stateDir' | 'tag' | 'sinceMs' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds'> {
+  'stateDir' | 'tag' | 'sinceMs' | 'sinceGiven' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds'> {
   readonly backfillThresholdMs: number;
   readonly sendBatch: number;
   readonly pipelinePages: number;
@@ -53,6 +54,11 @@ export function isFatal(err: unknown): boolean {
   return err instanceof Error && FATAL.has(err.name);
 }
 
+/** How logs name a stream: `service`, or `org/service` with an org id. */
+export function streamName(key: StreamKey): string {
+  return key.org === '' ? key.service : `${key.org}/${key.service}`;
+}
+
 /** `config.tag` with `{service}` and `{org}` replaced (`{org}` is empty without an org id). */
 export function renderTag(template: string, key: StreamKey): string {
   return template.replaceAll('{service}', key.service).replaceAll('{org}', key.org);
@@ -86,6 +92,12 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
       logger.info({ ...labels, since: isoMillis(initial.since), state: paths.state }, 'new stream: collecting from --since');
     } else {
       logger.info({ ...labels, checkpoint: isoMillis(loaded.checkpoint), backfill: loaded.backfill !== undefined, knownIds: seen.size }, 'resuming stream');
+      const notes = resumeNotes(loaded, { name: streamName(key), paths, now: clock.now(), sinceMs: settings.sinceMs, sinceGiven: settings.sinceGiven === true });
+      if (notes.sinceIgnored !== undefined) logger.warn({ ...labels, state: paths.state }, notes.sinceIgnored);
+      if (notes.futureCheckpoint) {
+        logger.warn({ ...labels, state: paths.state, checkpoint: isoMillis(loaded.checkpoint) }, notes.futureCheckpoint.message);
+        metrics.streamWaiting?.(key.org, key.service, notes.futureCheckpoint.reason);
+      }
     }
     metrics.checkpoint(key.org, key.service, store.state.checkpoint);
     const ctx: StreamContext = {

@@ -1,10 +1,13 @@
 // The CLI's error paths as a user meets them, spawned against the simulator: the exit code the process returns is
 // the one its log says; an unwritable state directory, a future checkpoint, an unresolvable --forward host and a
 // --since that differs from the stored start each get one clear message naming the fix.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamPaths } from '../../input/collector/state.js';
 import { startSimulator, type Simulator } from '../../input/simulator/server.js';
 import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
 import { CLI, cleanEnv, runCli, startCli, type CliResult } from './run-cli.js';
@@ -39,8 +42,9 @@ function loggedExitCodes(r: CliResult): unknown[] {
   return logLines(r).filter((l) => 'exitCode' in l).map((l) => l.exitCode);
 }
 
-function base(state: string): string[] {
-  return ['--once', '--api-url', sim.url, '--services', 'directory', '--state-dir', state, '--since', '10m', '--lag', '0s'];
+/** One pass over the simulator's directory service; `since` null leaves --since at its default. */
+function base(state: string, since: string | null = '10m'): string[] {
+  return ['--once', '--api-url', sim.url, '--services', 'directory', '--state-dir', state, ...(since !== null ? ['--since', since] : []), '--lag', '0s'];
 }
 
 const env = (): Record<string, string> => ({ JUMPCLOUD_API_KEY: sim.apiKey });
@@ -128,5 +132,106 @@ describe('a --forward host that does not resolve', () => {
     const r = await cli.done;
     expect(r.stderr).toContain(`cannot resolve the Fluent Bit host "${host}"`);
     expect(r.stderr).not.toMatch(/No Fluent Bit is listening/);
+  });
+});
+
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
+    }).on('error', reject).end();
+  });
+}
+
+async function waitFor<T>(fn: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const KEY = { org: '', service: 'directory' };
+
+describe('a checkpoint later than now', () => {
+  it('is a warning naming the file and the fix, and /healthz answers 503 saying why', async () => {
+    const state = join(dir, 'future');
+    const first = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], { env: env(), timeoutMs: 60_000 });
+    expect(first.code).toBe(0);
+    const paths = streamPaths(state, KEY);
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const saved = JSON.parse(readFileSync(paths.state, 'utf8')) as Record<string, unknown>;
+    writeFileSync(paths.state, JSON.stringify({ ...saved, checkpoint: future }));
+
+    const once = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], { env: env(), timeoutMs: 60_000 });
+    const warn = logLines(once).find((l) => l.level === 'warn' && /later than now/.test(l.msg));
+    expect(warn?.msg).toContain(`checkpoint ${future} in ${paths.state} is later than now`);
+    expect(warn?.msg).toContain('nothing is fetched until the clock passes it');
+    expect(warn?.msg).toContain(`rm -f ${paths.state} ${paths.backup} ${paths.journal}`);
+    expect(once.code).toBe(0);
+
+    const cli = startCli([...base(state).filter((a) => a !== '--once'), '--forward', `127.0.0.1:${receiver.port}`, '--metrics-port', '0', '--interval', '1s'], { env: env() });
+    try {
+      const port = await waitFor(() => {
+        const m = /"port":(\d+)[^\n]*metrics listening/.exec(cli.output().stderr);
+        return m ? Number(m[1]) : undefined;
+      }, 'the metrics port');
+      await waitFor(() => (/later than now/.test(cli.output().stderr) ? true : undefined), 'the warning');
+      const health = await httpGet(port, '/healthz');
+      expect(health.status).toBe(503);
+      const report = JSON.parse(health.body);
+      expect(report).toMatchObject({ healthy: false, status: 'degraded' });
+      expect(report.streams[0]).toMatchObject({ service: 'directory', status: 'waiting' });
+      expect(report.streams[0].reason).toContain(`checkpoint ${future} in ${paths.state} is later than now`);
+    } finally {
+      cli.child.kill('SIGTERM');
+    }
+    expect((await cli.done).code).toBe(0);
+  });
+});
+
+describe('a --since that differs from the stored start', () => {
+  it('gets one line saying it is ignored and the command to start over, which works as printed', async () => {
+    const state = join(dir, 'since');
+    const args = (since: string | null): string[] => [...base(state, since), '--forward', `127.0.0.1:${receiver.port}`];
+    const first = await runCli(args('10m'), { env: env(), timeoutMs: 60_000 });
+    expect(first.code).toBe(0);
+    const paths = streamPaths(state, KEY);
+    const stored = JSON.parse(readFileSync(paths.state, 'utf8')).since as string;
+
+    const second = await runCli(args('20m'), { env: env(), timeoutMs: 60_000 });
+    expect(second.code).toBe(0);
+    const lines = logLines(second).filter((l) => /is ignored/.test(l.msg));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.msg).toMatch(/^--since \S+ is ignored for stream directory: it resumes from its checkpoint/);
+    expect(lines[0]!.msg).toContain(`its stored start is ${stored}, in ${paths.state}`);
+    const command = /`(rm -f [^`]+)`/.exec(lines[0]!.msg)![1]!;
+    expect(command).toBe(`rm -f ${paths.state} ${paths.backup} ${paths.journal}`);
+
+    // Not given: nothing said (the default is not a request).
+    const quiet = await runCli(args(null), { env: env(), timeoutMs: 60_000 });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toMatch(/is ignored/);
+
+    // The printed command, run as printed, makes the next start begin at --since.
+    execSync(command);
+    const third = await runCli(args('20m'), { env: env(), timeoutMs: 60_000 });
+    expect(third.code).toBe(0);
+    expect(third.stderr).not.toMatch(/is ignored/);
+    expect(logLines(third).some((l) => l.msg === 'new stream: collecting from --since')).toBe(true);
+  });
+
+  it('a state file written before the start was stored still loads (the start is stored on the next save)', async () => {
+    const state = join(dir, 'old-format');
+    const paths = streamPaths(state, KEY);
+    mkdirSync(paths.dir, { recursive: true });
+    const checkpoint = new Date(Date.now() - 5 * 60_000).toISOString();
+    writeFileSync(paths.state, JSON.stringify({ version: 1, org: '', service: 'directory', checkpoint }));
+    const r = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], { env: env(), timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(paths.state, 'utf8')).since).toBe(checkpoint);
   });
 });
