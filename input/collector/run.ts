@@ -8,6 +8,7 @@ import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
+import { BackfillBoard } from './progress.js';
 import { Semaphore } from './semaphore.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
 import { ensureStateDir, type StreamKey } from './state.js';
@@ -157,7 +158,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     sendBatch: tuning.sendBatch,
     pipelinePages: tuning.pipelinePages,
     pipelineBytes: tuning.pipelineBytes,
-    progress: { logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs },
+    progress: new BackfillBoard({ logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs }),
   };
   logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir }, 'collector starting');
   let results: StreamResult[];

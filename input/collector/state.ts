@@ -37,6 +37,11 @@ export interface StreamKey {
   readonly service: string;
 }
 
+/** How logs name a stream: `service`, or `org/service` with an org id. */
+export function streamName(key: StreamKey): string {
+  return key.org === '' ? key.service : `${key.org}/${key.service}`;
+}
+
 export class StateError extends Error {
   override readonly name = 'StateError';
   constructor(readonly file: string, problem: string, recovery: string) {

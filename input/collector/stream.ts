@@ -4,9 +4,9 @@ import type { CollectorConfig } from '../types.js';
 import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
 import { runBackfill, backfillThresholdMs } from './backfill.js';
 import type { EngineMetrics } from './metrics.js';
-import type { ProgressOptions } from './progress.js';
+import type { BackfillBoard } from './progress.js';
 import { SeenIds } from './seen-ids.js';
-import { StateWriter, loadState, streamPaths, type StreamKey, type StreamState } from './state.js';
+import { StateWriter, loadState, streamName, streamPaths, type StreamKey, type StreamState } from './state.js';
 import type { Semaphore } from './semaphore.js';
 import { StreamStore } from './store.js';
 import { resumeNotes } from './resume-notes.js';
@@ -20,7 +20,8 @@ export interface StreamSettings extends Pick<CollectorConfig,
   readonly sendBatch: number;
   readonly pipelinePages: number;
   readonly pipelineBytes?: number;
-  readonly progress: Omit<ProgressOptions, 'key'>;
+  /** The backfill progress shown over every stream. */
+  readonly progress: BackfillBoard;
 }
 
 export interface StreamDeps {
@@ -52,11 +53,6 @@ const FATAL = new Set(['DiFatalError', 'DiQueryError', 'StateError', 'ForwardAut
 /** Errors that retrying cannot fix: the stream stops and says why. */
 export function isFatal(err: unknown): boolean {
   return err instanceof Error && FATAL.has(err.name);
-}
-
-/** How logs name a stream: `service`, or `org/service` with an org id. */
-export function streamName(key: StreamKey): string {
-  return key.org === '' ? key.service : `${key.org}/${key.service}`;
 }
 
 /** `config.tag` with `{service}` and `{org}` replaced (`{org}` is empty without an org id). */

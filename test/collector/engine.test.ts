@@ -304,8 +304,25 @@ describe('runCollector with fakes', () => {
       logger: memoryLogger(), clock, diClient: di, forwardClient: new FakeForward(), progressOut: { isTTY: true, write: (s: string) => out.push(s) },
     });
     expect(r.exitCode).toBe(0);
-    expect(out.join('')).toMatch(/backfill all █+░*\s+\d+\.\d% \d+ events/);
-    expect(out.at(-1)).toMatch(/100\.0% 50 events .*\n$/);
+    expect(out.join('')).toMatch(/backfill all █+░*\s+\d+\.\d% \d+\/50 events/);
+    expect(out.join('')).toMatch(/100\.0% 50\/50 events .*ETA done\n$/);
+  });
+
+  it('shows one bar over every stream of a multi-stream backfill, never one stream after another', async () => {
+    const clock = manualClock(T0 + 3 * 24 * HOUR);
+    const events = ['a', 'b', 'c'].flatMap((org, k) => Array.from({ length: 40 }, (_, i) => ev(k * 100 + i, T0 + i * HOUR + k * MIN, { orgId: org })));
+    const di = new FakeDi(events, clock, 5);
+    const out: string[] = [];
+    const r = await runCollector(config({ orgIds: ['a', 'b', 'c'], backfillSlices: 2 }), {
+      logger: memoryLogger(), clock, diClient: di, forwardClient: new FakeForward(), progressOut: { isTTY: true, write: (s: string) => out.push(s) },
+    });
+    expect(r.exitCode).toBe(0);
+    const text = out.join('');
+    const lines = text.split('\r\x1b[2K').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^backfill 3 streams /);
+    expect(text).toMatch(/100\.0% 120\/120 events .*ETA done\n$/);
+    expect(text.match(/\n/g)).toHaveLength(1); // one bar, ended once
   });
 
   it('serves every stream in a long run even with more streams than concurrent polls', async () => {
