@@ -8,6 +8,7 @@ import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
+import { PollLog } from './poll-log.js';
 import { BackfillBoard } from './progress.js';
 import { Semaphore } from './semaphore.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
@@ -48,6 +49,9 @@ export interface EngineTuning {
   readonly closeTimeoutMs: number;
   /** Real ms between backfill progress log lines (non-TTY). */
   readonly progressLogEveryMs: number;
+  /** More streams than this: completed polls are logged as one aggregate line every pollLogEveryMs, not one each. */
+  readonly pollLogAggregateAbove: number;
+  readonly pollLogEveryMs: number;
 }
 
 export interface RunResult {
@@ -93,6 +97,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     backfillThresholdMs: backfillThresholdMs(config.overlapMs),
     closeTimeoutMs: 30_000,
     progressLogEveryMs: 10_000,
+    pollLogAggregateAbove: 8,
+    pollLogEveryMs: 60_000,
     ...deps.tuning,
   };
   const di =
@@ -143,6 +149,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   if (deps.signal?.aborted) stop.abort();
 
+  const pollLog = new PollLog({ logger, streams: keys.length, aggregateAbove: tuning.pollLogAggregateAbove, everyMs: tuning.pollLogEveryMs });
   const settings: StreamSettings = {
     stateDir: config.stateDir,
     tag: config.tag,
@@ -159,6 +166,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     pipelinePages: tuning.pipelinePages,
     pipelineBytes: tuning.pipelineBytes,
     progress: new BackfillBoard({ logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs }),
+    pollLog,
   };
   logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir }, 'collector starting');
   let results: StreamResult[];
@@ -175,6 +183,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     clearTimeout(closeTimer);
+    pollLog.flush();
   }
   // Streams have awaited their own sends; close() waits for anything still in flight.
   let allAcked = forcedClose ? (await forcedClose, false) : true;

@@ -4,6 +4,7 @@ import type { CollectorConfig } from '../types.js';
 import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
 import { runBackfill, backfillThresholdMs } from './backfill.js';
 import type { EngineMetrics } from './metrics.js';
+import type { PollLog } from './poll-log.js';
 import type { BackfillBoard } from './progress.js';
 import { SeenIds } from './seen-ids.js';
 import { StateWriter, loadState, streamName, streamPaths, type StreamKey, type StreamState } from './state.js';
@@ -22,6 +23,8 @@ export interface StreamSettings extends Pick<CollectorConfig,
   readonly pipelineBytes?: number;
   /** The backfill progress shown over every stream. */
   readonly progress: BackfillBoard;
+  /** Where completed polls are reported at info (one line each, or aggregated with many streams). */
+  readonly pollLog?: PollLog;
 }
 
 export interface StreamDeps {
@@ -148,7 +151,7 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
       await seen!.compact((ts) => ts >= end - settings.overlapMs);
       metrics.checkpoint(key.org, key.service, end);
       metrics.success(key.org, key.service);
-      logger.debug({ ...labels, start: isoMillis(start), checkpoint: isoMillis(end), forwarded: outcome.forwarded, duplicates: outcome.duplicates }, 'window complete');
+      settings.pollLog?.completed({ key, fetched: outcome.fetched, forwarded: outcome.forwarded, duplicates: outcome.duplicates, checkpoint: end, lagMs: clock.now() - end });
       return true;
     };
 
