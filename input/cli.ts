@@ -6,7 +6,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseClockSpec, systemClock } from './clock.js';
 import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderHelp, type LoadedConfig } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger, statusLine } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { packageInfo } from './package-info.js';
@@ -75,7 +75,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     config.password,
   ].filter((s): s is string => s !== undefined);
   const scrub = secretScrubber(secrets);
-  const logger = createLogger({ level: loaded.logLevel, destination: { write: (line: string) => process.stderr.write(scrub(line)) } });
+  const stderr = statusLine(process.stderr);
+  const logger = createLogger({ level: loaded.logLevel, destination: { write: (line: string) => stderr.writeLog(scrub(line)) } });
   for (const warning of loaded.warnings) logger.warn({}, warning);
 
   const metrics = createMetrics({ clock, staleAfterMs: defaultStaleAfterMs(config.intervalMs, config.requestTimeoutMs) });
@@ -119,7 +120,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     logger.info({ config: redactConfig(runConfig), demo: loaded.demo, version: packageInfo().version }, 'starting collector');
     const { runCollector } = await import('./collector/run.js');
-    code = (await runCollector(runConfig, { logger, metrics, clock, signal: controller.signal, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig) })).exitCode;
+    code = (await runCollector(runConfig, { logger, metrics, clock, signal: controller.signal, progressOut: stderr, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig) })).exitCode;
   } catch (err) {
     if (err instanceof Error && err.name === 'StateDirError') {
       logger.error({ stateDir: (err as Error & { dir: string }).dir }, err.message);
