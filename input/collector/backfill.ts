@@ -145,6 +145,17 @@ export async function runBackfill(ctx: StreamContext, store: StreamStore, end: n
   /** Where each slice started in this run: ids from there on stay in memory for a completeness re-fetch. */
   const runStarts = slices.map((s) => s.cursor);
   const progress = opts.progress.join(key, slices, counted.total ?? (await countLeft(ctx, slices, signal)));
+  // Progress counts events as Fluent Bit acks them (a slice's cursor is reported later, once its oldest pages settle).
+  const sliceCtx: StreamContext = {
+    ...ctx,
+    metrics: {
+      ...ctx.metrics,
+      eventsForwarded: (o, sv, n) => {
+        ctx.metrics.eventsForwarded(o, sv, n);
+        progress.update(slices, n);
+      },
+    },
+  };
   const local = new AbortController();
   // Every slice's requests listen on it: more than Node's default of 10 listeners is expected, not a leak.
   setMaxListeners(0, local.signal);
@@ -182,13 +193,9 @@ export async function runBackfill(ctx: StreamContext, store: StreamStore, end: n
       await persist();
       return;
     }
-    let last = 0;
-    const { outcome } = await fetchRangeChecked(ctx, { start: s.cursor, end: s.end, countFrom: s.cursor }, local.signal, (cursor, acked) => {
+    const { outcome } = await fetchRangeChecked(sliceCtx, { start: s.cursor, end: s.end, countFrom: s.cursor }, local.signal, (cursor) => {
       const cur = slices[i]!;
       if (cursor > cur.cursor) slices[i] = { ...cur, cursor: Math.min(cursor, cur.end) };
-      // `acked` counts per fetch: a completeness re-fetch starts again from 0.
-      progress.update(slices, acked >= last ? acked - last : acked);
-      last = acked;
       schedulePersist();
     });
     if (outcome.aborted) return;

@@ -56,8 +56,10 @@ interface Tracked {
   slices: readonly SliceState[];
 }
 
-/** The rate is the plain average for this long, then an exponential average with this time constant. */
-const SMOOTH_MS = 20_000;
+/** The rate is measured over this much of the recent past. */
+const RATE_WINDOW_MS = 30_000;
+/** No ETA before the backfills have run this long. */
+const ETA_AFTER_MS = 5_000;
 /** Time constant of the shown ETA's approach to the computed one. */
 const ETA_SMOOTH_MS = 10_000;
 /** TTY redraws at most this often. */
@@ -74,7 +76,7 @@ export class BackfillBoard {
   private rate: number | undefined;
   private eta: number | undefined;
   private sampleAt = 0;
-  private sampleEvents = 0;
+  private samples: { at: number; events: number }[] = [];
   private lastDraw = 0;
   private lineOpen = false;
   /** The stream's name while only one has joined since the board was idle. */
@@ -129,7 +131,7 @@ export class BackfillBoard {
 
   private reset(): void {
     this.startedAt = this.sampleAt = this.now();
-    this.sampleEvents = 0;
+    this.samples = [{ at: this.startedAt, events: 0 }];
     this.rate = this.eta = undefined;
     this.finished = this.finishedEvents = this.finishedTotal = 0;
     this.lastDraw = 0;
@@ -156,20 +158,19 @@ export class BackfillBoard {
     const now = this.now();
     const dt = now - this.sampleAt;
     if (dt >= 1000) {
-      const { events } = this.snapshot();
-      const elapsed = now - this.startedAt;
-      if (elapsed <= SMOOTH_MS || this.rate === undefined) {
-        this.rate = (events / elapsed) * 1000;
-      } else {
-        const inst = ((events - this.sampleEvents) / dt) * 1000;
-        this.rate += (inst - this.rate) * (1 - Math.exp(-dt / SMOOTH_MS));
-      }
+      const { events, total } = this.snapshot();
+      // The rate over the last RATE_WINDOW_MS (the start-up wait before the first pages drops out of it).
+      this.samples.push({ at: now, events });
+      while (this.samples.length > 2 && this.samples[1]!.at <= now - RATE_WINDOW_MS) this.samples.shift();
+      const base = this.samples[0]!;
+      if (now > base.at) this.rate = ((events - base.events) / (now - base.at)) * 1000;
       this.sampleAt = now;
-      this.sampleEvents = events;
       // The shown ETA counts down by the time passed and moves only part of the way to the computed one: acks
-      // come in bursts (a send of thousands at a time), and the computed ETA swings with them.
-      const { total } = this.snapshot();
-      const computed = this.rate > 0 && total > 0 ? Math.max(0, total - events) / this.rate : undefined;
+      // come in bursts (a send of thousands at a time), and the computed ETA swings with them. None is shown
+      // before ETA_AFTER_MS: the first seconds say little about the rate.
+      const computed = now - this.startedAt >= ETA_AFTER_MS && this.rate !== undefined && this.rate > 0 && total > 0
+        ? Math.max(0, total - events) / this.rate
+        : undefined;
       if (computed === undefined) this.eta = undefined;
       else if (this.eta === undefined) this.eta = computed;
       else {

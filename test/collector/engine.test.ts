@@ -320,7 +320,14 @@ describe('runCollector with fakes', () => {
     const text = out.join('');
     const lines = text.split('\r\x1b[2K').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
-    for (const l of lines) expect(l).toMatch(/^backfill 3 streams /);
+    // One bar: its label only grows as streams join (a stream's name only while it is alone), ending at 3 streams.
+    const joined = lines.map((l) => {
+      const m = /^backfill (?:(\d+) streams|[abc]\/all) /.exec(l);
+      expect(m, l).not.toBeNull();
+      return m![1] === undefined ? 1 : Number(m![1]);
+    });
+    expect(joined.every((n, i) => i === 0 || n >= joined[i - 1]!)).toBe(true);
+    expect(joined.at(-1)).toBe(3);
     expect(text).toMatch(/100\.0% 120\/120 events .*ETA done\n$/);
     expect(text.match(/\n/g)).toHaveLength(1); // one bar, ended once
   });

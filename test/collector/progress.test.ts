@@ -31,7 +31,7 @@ describe('BackfillBoard', () => {
     a.update(slice(500), 500);
     clock.t += 1000;
     b.update(slice(100), 500);
-    expect(out.at(-1)).toMatch(/^\r\x1b\[2Kbackfill 2 streams [█░]{24}  25\.0% 1000\/4000 events 500\/s ETA 6s$/);
+    expect(out.at(-1)).toMatch(/^\r\x1b\[2Kbackfill 2 streams [█░]{24}  25\.0% 1000\/4000 events 500\/s ETA \?$/); // no ETA in the first seconds
     a.finish();
     expect(out.at(-1)).toMatch(/ 37\.5% 1500\/4000 events/); // a counts as all done
     b.update(slice(1000), 2500);
@@ -62,13 +62,13 @@ describe('BackfillBoard', () => {
       sent += n;
       t.update(slice(Math.floor((sent / total) * 1000)), n);
     }
-    const e = etas(out).slice(10); // after the first ten seconds
-    expect(e.length).toBeGreaterThan(100);
+    const e = etas(out);
+    expect(e.length).toBeGreaterThan(150);
     for (let i = 1; i < e.length; i++) {
       const step = e[i - 1]! - e[i]!;
-      // About one second per second; never up by more than a few seconds, never down by a leap.
+      // Never up by more than a few seconds; after the first minute, about one second per second.
       expect(step).toBeGreaterThan(-3);
-      expect(step).toBeLessThanOrEqual(6);
+      if (i > 60) expect(step).toBeLessThanOrEqual(3);
     }
     // And it is right: (600k − 400k) / 2000/s = 100 s left.
     expect(e.at(-1)!).toBeGreaterThan(85);
