@@ -1,7 +1,8 @@
 // Backfill progress over every stream at once: one bar redrawn on stderr when it is a TTY, otherwise a log line
 // every few seconds. Measured in events: each backfill brings its event total (from the plan's /events/count),
 // so the percentage is events acked over events known, and the ETA is the events left over a smoothed rate: it
-// moves smoothly instead of jumping with bursts of acks or with a stream whose slices cover quiet hours.
+// moves smoothly instead of jumping with bursts of acks or with a stream whose slices cover quiet hours (it
+// changes at once only when the rate really changed, by more than 2×).
 // Cheap: the streams report per acked send (thousands of events), never per event.
 import type { Logger } from '../types.js';
 import { streamName, type SliceState, type StreamKey } from './state.js';
@@ -57,7 +58,7 @@ interface Tracked {
 }
 
 /** The rate is measured over this much of the recent past. */
-const RATE_WINDOW_MS = 30_000;
+const RATE_WINDOW_MS = 15_000;
 /** No ETA before the backfills have run this long. */
 const ETA_AFTER_MS = 5_000;
 /** Time constant of the shown ETA's approach to the computed one. */
@@ -175,7 +176,9 @@ export class BackfillBoard {
       else if (this.eta === undefined) this.eta = computed;
       else {
         const counted = Math.max(0, this.eta - dt / 1000);
-        this.eta = counted + (computed - counted) * (1 - Math.exp(-dt / ETA_SMOOTH_MS));
+        // A computed ETA off by more than 2× is a rate that really changed (the first pages were slow): take it.
+        const off = computed > 2 * counted || 2 * computed < counted;
+        this.eta = off ? computed : counted + (computed - counted) * (1 - Math.exp(-dt / ETA_SMOOTH_MS));
       }
     }
     const every = this.tty ? DRAW_EVERY_MS : (this.opts.logEveryMs ?? 10_000);
