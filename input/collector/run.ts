@@ -12,7 +12,7 @@ import { PollLog } from './poll-log.js';
 import { BackfillBoard } from './progress.js';
 import { Semaphore } from './semaphore.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
-import { ensureStateDir, type StreamKey } from './state.js';
+import { ensureStateDir, streamPaths, type StreamKey } from './state.js';
 
 export interface CollectorDeps {
   readonly logger: Logger;
@@ -83,10 +83,10 @@ const API_REFUSED = new Set(['DiFatalError', 'DiQueryError']);
  */
 export async function runCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunResult> {
   const { logger } = deps;
-  ensureStateDir(config.stateDir);
+  const keys = streamKeys(config);
+  ensureStateDir(config.stateDir, keys.map((k) => streamPaths(config.stateDir, k).dir));
   const clock = deps.clock ?? systemClock;
   const metrics = deps.metrics ?? noMetrics;
-  const keys = streamKeys(config);
   const tuning: EngineTuning = {
     maxConcurrentStreams: 16,
     sendBatch: 2000,

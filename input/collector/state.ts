@@ -59,10 +59,15 @@ export class StateDirError extends Error {
 }
 
 /**
- * Creates the state directory if needed and proves it writable (a probe file created and removed), so that an
- * unusable directory is one clear error at start-up instead of every stream failing on its first write.
+ * Creates the state directory and the streams' directories in it if needed and proves each writable (a probe file
+ * created and removed), so that an unusable directory (e.g. left owned by root by a first run as root) is one clear
+ * error at start-up instead of every stream failing on its first write.
  */
-export function ensureStateDir(dir: string): void {
+export function ensureStateDir(dir: string, streamDirs: readonly string[] = []): void {
+  for (const d of [dir, ...new Set(streamDirs)]) ensureWritableDir(d, dir);
+}
+
+function ensureWritableDir(dir: string, stateDir: string): void {
   const probe = path.join(dir, `.write-test-${process.pid}`);
   try {
     mkdirSync(dir, { recursive: true });
@@ -73,8 +78,8 @@ export function ensureStateDir(dir: string): void {
     const user = runningUser();
     const fix = e.code === 'EROFS'
       ? `it is on a read-only file system: choose a writable directory with --state-dir (env JUMPCLOUD_STATE_DIR)`
-      : `give the user running the collector (${user}) write access to it (for example \`sudo chown -R ${user} ${dir}\`), or choose another directory with --state-dir (env JUMPCLOUD_STATE_DIR)`;
-    throw new StateDirError(dir, `cannot write the state directory ${dir} (${e.code ?? e.message}${e.path && e.path !== dir ? ` on ${e.path}` : ''}): ${fix}`);
+      : `give the user running the collector (${user}) write access to it (for example \`${existsSync(dir) ? `sudo chown -R ${user} ${stateDir} && sudo chmod -R u+rwX ${stateDir}` : `sudo install -d -o ${user} ${dir}`}\`), or choose another directory with --state-dir (env JUMPCLOUD_STATE_DIR)`;
+    throw new StateDirError(dir, `cannot write the state directory ${dir} (${e.code ?? e.message}${e.path && !e.path.startsWith(dir) ? ` on ${e.path}` : ''}): ${fix}`);
   }
 }
 

@@ -90,6 +90,16 @@ function runAsUser(args: readonly string[], uid: number): Promise<CliResult> {
   });
 }
 
+/** Runs the fix the message prints (as root: this test's user is then the one it names) and the CLI again: it works. */
+async function fixAsPrinted(message: string, uid: number, args: readonly string[]): Promise<void> {
+  if (uid === -1) return; // not root: this process cannot give itself the access the fix grants
+  const command = /`((?:sudo )?(?:chown|install) [^`]+)`/.exec(message)?.[1];
+  expect(command, message).toBeDefined();
+  execSync(command!.replaceAll('sudo ', '')); // this test runs as root already (and sudo may not be installed)
+  const again = await runAsUser(args, uid);
+  expect(again.code, again.stderr.slice(-2000)).toBe(0);
+}
+
 describe('an unwritable state directory', () => {
   it('exits 2 naming the directory and the fix, not a raw EACCES', async () => {
     const parent = join(dir, 'locked');
@@ -105,6 +115,22 @@ describe('an unwritable state directory', () => {
     expect(line?.msg).toMatch(/write access .* or choose another directory with --state-dir/);
     expect(r.stderr).not.toMatch(/fetched again on the next start/);
     expect(loggedExitCodes(r)).toEqual([2]);
+    await fixAsPrinted(line!.msg, uid, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
+  });
+
+  it('a stream directory in it left unwritable (say, by a first run as root) is named too', async () => {
+    const state = join(dir, 'open-state');
+    const streamDir = streamPaths(state, KEY).dir;
+    mkdirSync(streamDir, { recursive: true });
+    chmodSync(state, 0o777);
+    chmodSync(streamDir, 0o555);
+    const uid = process.getuid?.() === 0 ? 65534 : -1;
+    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`], uid);
+    expect(r.code).toBe(2);
+    const msg = logLines(r).find((l) => l.level === 'error')!.msg;
+    expect(msg).toContain(`cannot write the state directory ${streamDir} (EACCES): `);
+    expect(loggedExitCodes(r)).toEqual([2]);
+    await fixAsPrinted(msg, uid, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
   });
 });
 
