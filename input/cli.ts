@@ -11,7 +11,7 @@ import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type Collect
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { packageInfo } from './package-info.js';
 import { secretScrubber } from './scrub.js';
-import type { Clock, CollectorConfig, DiHooks, ForwardHooks, Logger } from './types.js';
+import type { Clock, CollectorConfig, ForwardHooks, Logger } from './types.js';
 
 export const EXIT = { ok: 0, undelivered: 1, config: 2, apiFatal: 3 } as const;
 const EXIT_MEANING: Record<number, string> = {
