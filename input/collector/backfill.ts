@@ -144,7 +144,9 @@ export async function runBackfill(ctx: StreamContext, store: StreamStore, end: n
   const slices: SliceState[] = [...st.backfill!.slices];
   /** Where each slice started in this run: ids from there on stay in memory for a completeness re-fetch. */
   const runStarts = slices.map((s) => s.cursor);
-  const progress = opts.progress.join(key, slices, counted.total ?? (await countLeft(ctx, slices, signal)));
+  const progress = opts.progress.join(key, slices, counted.total);
+  // A resumed backfill counts what is left without holding its slices back (a count can take a while).
+  if (counted.total === undefined) void countLeft(ctx, slices, signal).then((n) => n !== undefined && progress.setTotal(n));
   // Progress counts events as Fluent Bit acks them (a slice's cursor is reported later, once its oldest pages settle).
   const sliceCtx: StreamContext = {
     ...ctx,

@@ -44,6 +44,8 @@ export function coveredFraction(slices: readonly SliceState[]): number {
 export interface BackfillTrack {
   /** `acked` more events of this backfill were acknowledged; `slices` is its current plan. */
   update(slices: readonly SliceState[], acked: number): void;
+  /** The events left at join, once counted (a resumed backfill counts them while its slices already run). */
+  setTotal(total: number): void;
   /** The backfill completed: its events count as all done. */
   finish(): void;
   /** The backfill stopped before its end (signal or failure): it leaves the board. */
@@ -52,7 +54,7 @@ export interface BackfillTrack {
 
 interface Tracked {
   readonly name: string;
-  readonly total: number;
+  total: number;
   done: number;
   slices: readonly SliceState[];
 }
@@ -99,6 +101,9 @@ export class BackfillBoard {
         t.slices = s;
         t.done += acked;
         this.tick(false);
+      },
+      setTotal: (n) => {
+        t.total = Math.max(0, n);
       },
       finish: () => this.retire(t, true),
       leave: () => this.retire(t, false),

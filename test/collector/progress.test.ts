@@ -75,6 +75,18 @@ describe('BackfillBoard', () => {
     expect(e.at(-1)!).toBeLessThan(115);
   });
 
+  it('a backfill whose total is counted later: covered time first, then events over the total', () => {
+    const { board, out, clock } = ttyBoard();
+    const a = board.join({ org: '', service: 'all' }, slice(0), undefined);
+    clock.t += 1000;
+    a.update(slice(250), 100);
+    expect(out.at(-1)).toMatch(/ 25\.0% 100 events/);
+    a.setTotal(400);
+    clock.t += 1000;
+    a.update(slice(500), 100);
+    expect(out.at(-1)).toMatch(/ 50\.0% 200\/400 events/);
+  });
+
   it('a stream that stops early leaves the bar without counting as done; the line is ended', () => {
     const { board, out, clock } = ttyBoard();
     const a = board.join({ org: '', service: 'all' }, slice(0), 100);
