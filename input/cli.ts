@@ -7,12 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { parseClockSpec, systemClock } from './clock.js';
 import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderHelp, type LoadedConfig } from './config.js';
 import { lockStateDir, StateLockedError, StateLockError, type StateLock } from './collector/lock.js';
-import { createLogger } from './log.js';
+import { createLogger, statusLine } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { packageInfo, selfCommand } from './package-info.js';
 import { secretScrubber } from './scrub.js';
-import type { CollectorDeps } from './collector/run.js';
 import type { Demo } from './demo.js';
 import type { Clock, CollectorConfig, ForwardHooks, Logger } from './types.js';
 
@@ -82,7 +81,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     config.password,
   ].filter((s): s is string => s !== undefined);
   const scrub = secretScrubber(secrets);
-  const logger = createLogger({ level: loaded.logLevel, destination: { write: (line: string) => process.stderr.write(scrub(line)) } });
+  const stderr = statusLine(process.stderr);
+  const logger = createLogger({ level: loaded.logLevel, destination: { write: (line: string) => stderr.writeLog(scrub(line)) } });
   for (const warning of loaded.warnings) logger.warn({}, warning);
 
   const metrics = createMetrics({ clock, staleAfterMs: defaultStaleAfterMs(config.intervalMs, config.requestTimeoutMs) });
@@ -102,7 +102,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       process.exit(EXIT.undelivered);
     } else {
       // Nothing is lost: checkpoints only advance after acks, so unacked events are fetched again on restart.
-      logger.warn({ signal }, 'second signal: exiting now; events not yet acknowledged will be sent again on the next start');
+      logger.warn({ signal, exitCode: EXIT.undelivered }, 'second signal: exiting now; events not yet acknowledged will be sent again on the next start');
       process.exit(EXIT.undelivered);
     }
   };
@@ -131,6 +131,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     logger.debug({ stateDir: dir }, 'state directory locked');
     return undefined;
   };
+  let code: number = EXIT.undelivered;
   try {
     const lockFirst = !loaded.demo || loaded.sources['state-dir'] !== 'default';
     if (lockFirst) {
@@ -164,17 +165,21 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       runConfig = config as CollectorConfig;
     }
     logger.info({ config: redactConfig(runConfig), demo: loaded.demo, version: packageInfo().version }, 'starting collector');
-    const engineCode = await runEngine(runConfig, {
-      logger, metrics, clock, signal: controller.signal, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig),
+    const { runCollector } = await import('./collector/run.js');
+    const engineCode = (await runCollector(runConfig, {
+      logger, metrics, clock, signal: controller.signal, progressOut: stderr, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig),
       ...(demo?.forwardClient ? { forwardClient: demo.forwardClient } : {}),
       ...(demo ? { tuning: demo.tuning } : {}),
-    });
-    const code = lockLost && engineCode === EXIT.ok ? EXIT.undelivered : engineCode;
-    logger.info({ exitCode: code, meaning: demo?.exitMeaning(code) ?? EXIT_MEANING[code] ?? 'unknown' }, 'exiting');
-    return code;
+    })).exitCode;
+    code = lockLost && engineCode === EXIT.ok ? EXIT.undelivered : engineCode;
   } catch (err) {
-    logger.error({ err: scrub(describeError(err)) }, 'collector failed');
-    return EXIT.undelivered;
+    if (err instanceof Error && err.name === 'StateDirError') {
+      logger.error({ stateDir: (err as Error & { dir: string }).dir }, err.message);
+      code = EXIT.config;
+    } else {
+      logger.error({ err: scrub(describeError(err)) }, 'collector failed');
+      code = EXIT.undelivered;
+    }
   } finally {
     await server?.close();
     // Released before the demo removes its temporary directory.
@@ -184,18 +189,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
-}
-
-async function runEngine(
-  config: CollectorConfig,
-  deps: CollectorDeps,
-): Promise<number> {
-  const { runCollector } = await import('./collector/run.js');
-  const result = await runCollector(config, deps);
-  if (result.exitCode === EXIT.ok) return EXIT.ok;
-  // The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): a configuration to fix.
-  const refused = result.streams.some((s) => s.status === 'failed' && (s.error?.name === 'DiFatalError' || s.error?.name === 'DiQueryError'));
-  return refused ? EXIT.apiFatal : result.exitCode;
+  // The one place the exit code is logged: the same number the process exits with.
+  logger.info({ exitCode: code, meaning: demo?.exitMeaning(code) ?? EXIT_MEANING[code] ?? 'unknown' }, 'exiting');
+  return code;
 }
 
 function isMainModule(): boolean {
@@ -217,8 +213,12 @@ function loggingForwardHooks(metrics: CollectorMetrics, logger: Logger, config: 
     onReconnect(info) {
       base.onReconnect?.(info);
       if (info.attempt === 1 || info.attempt % 10 === 0) {
-        logger.warn({ forward: target, attempt: info.attempt, retryInMs: Math.round(info.delayMs), ...(info.error ? { error: info.error } : {}) },
-          'cannot reach Fluent Bit: retrying (events wait; nothing is lost). Is its forward input listening there? See --forward');
+        const fields = { forward: target, attempt: info.attempt, retryInMs: Math.round(info.delayMs), ...(info.error ? { error: info.error } : {}) };
+        if (info.reason === 'unresolved') {
+          logger.warn(fields, `cannot resolve the host of --forward ${target}: retrying (events wait; nothing is lost). Check the host name in --forward (env FLUENT_BIT_FORWARD)`);
+        } else {
+          logger.warn(fields, 'cannot reach Fluent Bit: retrying (events wait; nothing is lost). Is its forward input listening there? See --forward');
+        }
       }
     },
   };

@@ -611,6 +611,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     tag,
     stateDir,
     sinceMs,
+    ...(sinceRaw.source.kind !== 'default' ? { sinceGiven: true } : {}),
     lagMs,
     overlapMs,
     intervalMs,
@@ -660,6 +661,7 @@ export function redactConfig(config: DraftConfig): Record<string, unknown> {
   // Human forms replace the millisecond fields.
   out.since = new Date(config.sinceMs).toISOString();
   delete out.sinceMs;
+  delete out.sinceGiven;
   for (const key of ['lagMs', 'overlapMs', 'intervalMs', 'requestTimeoutMs', 'ackSettleMs', 'deliveryTimeoutMs', 'servicesCheckMs'] as const) {
     const v = config[key];
     if (v !== undefined) out[key.replace(/Ms$/, '')] = formatDuration(v);

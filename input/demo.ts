@@ -3,12 +3,14 @@
 // otherwise it maps the events itself with build/jumpcloud.wasm (the ABI Fluent Bit's wasm filter uses) and
 // shows the ECS documents, so a first run sees the whole job. Its state is temporary unless --state-dir is given.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTarget, type DraftConfig } from './config.js';
 import { createEcsView, type EcsView } from './demo/ecs-view.js';
 import { createLocalFilter, type LocalFilter } from './demo/local-filter.js';
+import { isNameResolutionError, unresolvedMessage } from './forward/connect.js';
 import { fluentBitCommand } from './fluent-bit-command.js';
 import type { EngineTuning } from './collector/run.js';
 import type { Clock, CollectorConfig, ForwardClient, ForwardTarget, Logger } from './types.js';
@@ -57,6 +59,16 @@ export function fluentBitHint(target: ForwardTarget): string {
     ? ['To see the same through a real Fluent Bit (4.2+), start one with the shipped pipeline of this install:', `    ${fluentBitCommand({ forward: target })}`]
     : [`The shipped pipeline listens on TCP; for ${formatTarget(target)} give Fluent Bit's forward input unix_path=${target.path}.`];
   return [...lines, 'and start the demo again: it forwards to a Fluent Bit that listens on --forward (env FLUENT_BIT_FORWARD).', ''].join('\n');
+}
+
+/** The lookup error code when `host` does not resolve, else undefined. */
+async function unresolvable(host: string): Promise<string | undefined> {
+  try {
+    await lookup(host);
+    return undefined;
+  } catch (err) {
+    return isNameResolutionError(err) ? ((err as NodeJS.ErrnoException).code ?? 'ENOTFOUND') : undefined;
+  }
 }
 
 export async function startDemo(options: {
@@ -116,9 +128,15 @@ export async function startDemo(options: {
 
   let local: LocalFilter | undefined;
   let view: EcsView | undefined;
-  if (await probeForward(config.forward)) {
+  const listening = await probeForward(config.forward);
+  const unresolvedCode = !listening && config.forward.kind === 'tcp' && isIP(config.forward.host) === 0 ? await unresolvable(config.forward.host) : undefined;
+  if (listening) {
     out.write(`A Fluent Bit is listening on ${formatTarget(config.forward)}: the demo forwards the raw events there; Fluent Bit maps them to ECS.\n\n`);
     logger.info({ forward: formatTarget(config.forward) }, 'demo: Fluent Bit is listening; forwarding there');
+  } else if (unresolvedCode !== undefined && config.forward.kind === 'tcp') {
+    // A name that does not resolve is a typo in --forward, not a Fluent Bit to start.
+    out.write(`${unresolvedMessage(config.forward.host, unresolvedCode)}\n`);
+    logger.warn({ forward: formatTarget(config.forward) }, 'demo: the host of --forward does not resolve; retrying');
   } else {
     const ndjsonPath = options.ndjsonPath ?? join(tmpdir(), 'fluent-bit-jumpcloud-demo.ndjson');
     view = docsOut.isTTY ? createEcsView(docsOut, ndjsonPath) : undefined;

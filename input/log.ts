@@ -41,3 +41,33 @@ export function createLogger(options: {
     stream,
   );
 }
+
+/**
+ * A status line (the backfill bar) and log lines sharing one terminal: a log line first clears the bar's line, so
+ * that it never lands after the bar's text; the bar is drawn again at its next update.
+ */
+export interface StatusLine {
+  readonly isTTY: boolean;
+  /** For the bar: text written as is; a line is open until a newline ends it. */
+  write(s: string): boolean;
+  /** For a log line: clears an open bar first. */
+  writeLog(line: string): boolean;
+}
+
+export function statusLine(out: { isTTY?: boolean; write(s: string): boolean }): StatusLine {
+  let open = false;
+  return {
+    isTTY: out.isTTY === true,
+    write(s) {
+      open = !s.endsWith('\n');
+      return out.write(s);
+    },
+    writeLog(line) {
+      if (open) {
+        out.write('\r\x1b[2K');
+        open = false;
+      }
+      return out.write(line);
+    },
+  };
+}

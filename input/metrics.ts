@@ -15,7 +15,10 @@ export function orgLabel(org: string | undefined): string {
 export interface StreamHealth {
   readonly org: string;
   readonly service: string;
-  readonly status: 'ok' | 'starting' | 'stale' | 'failed';
+  /** waiting: nothing can be fetched yet, for the `reason` given (a checkpoint later than now). */
+  readonly status: 'ok' | 'starting' | 'stale' | 'failed' | 'waiting';
+  /** Why the stream is waiting. */
+  readonly reason?: string;
   /** ISO time of the last completed poll. */
   readonly lastSuccess?: string;
   /** ISO time of the last batch acked by Fluent Bit. */
@@ -50,6 +53,11 @@ export interface CollectorMetrics {
   success(org: string | undefined, service: string, atMs?: number): void;
   /** The stream stopped for good (e.g. 401); health turns 503 and says why. */
   streamFailed(org: string | undefined, service: string, reason: string): void;
+  /**
+   * The stream cannot fetch anything yet, for this reason (its checkpoint is later than now): health turns 503 and
+   * says why, until its next completed window. `undefined` clears it.
+   */
+  streamWaiting(org: string | undefined, service: string, reason: string | undefined): void;
   /** Registers a stream so health knows it before its first success. */
   streamStarted(org: string | undefined, service: string): void;
   apiRetry(reason: string): void;
@@ -89,6 +97,7 @@ interface StreamState {
   /** Last batch acked by Fluent Bit: a long backfill completes no poll for a while but keeps delivering. */
   lastProgressMs?: number;
   error?: string;
+  waiting?: string;
 }
 
 export function createMetrics(options: MetricsOptions): CollectorMetrics {
@@ -150,6 +159,7 @@ export function createMetrics(options: MetricsOptions): CollectorMetrics {
       ...(s.checkpointMs !== undefined ? { lagSeconds: Math.max(0, Math.round((now - s.checkpointMs) / 1000)) } : {}),
     };
     if (s.error !== undefined) return { ...base, status: 'failed', error: s.error };
+    if (s.waiting !== undefined) return { ...base, status: 'waiting', reason: s.waiting };
     const since = Math.max(s.lastSuccessMs ?? s.startedMs, s.lastProgressMs ?? 0);
     if (now - since > staleAfterMs) return { ...base, status: 'stale' };
     return { ...base, status: s.lastSuccessMs === undefined && s.lastProgressMs === undefined ? 'starting' : 'ok' };
@@ -175,12 +185,16 @@ export function createMetrics(options: MetricsOptions): CollectorMetrics {
     success(org, service, atMs) {
       const s = stream(org, service);
       s.lastSuccessMs = atMs ?? clock.now();
+      s.waiting = undefined;
       lastSuccess.set(labels(s), s.lastSuccessMs / 1000);
     },
     streamFailed(org, service, reason) {
       const s = stream(org, service);
       s.error = reason;
       failed.set(labels(s), 1);
+    },
+    streamWaiting(org, service, reason) {
+      stream(org, service).waiting = reason;
     },
     streamStarted(org, service) {
       const s = stream(org, service);

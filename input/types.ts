@@ -150,7 +150,8 @@ export interface DiHooks {
 
 export interface ForwardHooks {
   onAck?(info: { chunk: string; entries: number }): void;
-  onReconnect?(info: { attempt: number; delayMs: number; error?: string }): void;
+  /** `reason` 'unresolved': the last attempt failed because the host name did not resolve. */
+  onReconnect?(info: { attempt: number; delayMs: number; error?: string; reason?: 'unresolved' }): void;
 }
 
 /** Where time comes from: the wall clock, or a shared accelerated clock in tests and the demo (see clock.ts). */
@@ -199,6 +200,8 @@ export interface CollectorConfig {
   readonly stateDir: string;
   /** First start: collect from this instant (epoch ms), computed from --since. */
   readonly sinceMs: number;
+  /** --since was set (flag, env or config file) rather than defaulted: a resumed stream says that it ignores it. */
+  readonly sinceGiven?: boolean;
   readonly lagMs: number;
   readonly overlapMs: number;
   readonly intervalMs: number;

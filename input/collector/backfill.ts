@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import type { SliceState } from './state.js';
 import type { StreamStore } from './store.js';
 import { fetchRangeChecked, rangeQuery, type StreamContext } from './window.js';
-import { BackfillProgress, type ProgressOptions } from './progress.js';
+import type { BackfillBoard } from './progress.js';
 import { isoMillis } from './timestamp.js';
 
 const DAY_MS = 86_400_000;
@@ -35,9 +35,10 @@ export function planSlices(start: number, end: number, n: number): SliceState[] 
  * the backfill's duration. Counts 4·n equal-time pieces with /events/count, then counts again, in quarters,
  * only the pieces where a cut falls (at most n − 1), and cuts where the running total crosses each k/n of the
  * whole, interpolated inside the quarter where it crosses (events taken as spread evenly within it). Two rounds
- * of at most 4·n parallel counts: planning is pure latency before any slice starts.
+ * of at most 4·n parallel counts: planning is pure latency before any slice starts. `counted.total` gets the
+ * events counted over the whole range (for the progress bar), when it counted.
  */
-export async function planBalancedSlices(ctx: StreamContext, start: number, end: number, n: number, signal: AbortSignal | undefined): Promise<SliceState[]> {
+export async function planBalancedSlices(ctx: StreamContext, start: number, end: number, n: number, signal: AbortSignal | undefined, counted?: { total?: number }): Promise<SliceState[]> {
   const coarse = planSlices(start, end, Math.min(4 * n, 256));
   if (n <= 1 || coarse.length <= n) return planSlices(start, end, n);
   const countAll = async (pieces: readonly SliceState[]): Promise<number[]> => {
@@ -55,6 +56,7 @@ export async function planBalancedSlices(ctx: StreamContext, start: number, end:
   };
   const coarseCounts = await countAll(coarse);
   const coarseTotal = coarseCounts.reduce((a, b) => a + b, 0);
+  if (counted) counted.total = coarseTotal;
   if (coarseTotal === 0) return planSlices(start, end, n);
   // The pieces holding a cut, refined into quarters.
   const holdsCut = new Set<number>();
@@ -108,7 +110,17 @@ function cutByCounts(pieces: readonly SliceState[], counts: readonly number[], s
 
 export interface BackfillOptions {
   readonly slices: number;
-  readonly progress: Omit<ProgressOptions, 'key'>;
+  readonly progress: BackfillBoard;
+}
+
+/** Events left in the unfinished slices, for the progress bar; undefined when counting failed (no reason to stop). */
+async function countLeft(ctx: StreamContext, slices: readonly SliceState[], signal: AbortSignal | undefined): Promise<number | undefined> {
+  try {
+    const counts = await Promise.all(slices.filter((s) => !s.done && s.cursor < s.end).map((s) => ctx.di.count(rangeQuery(ctx.key, s.cursor, s.end), signal)));
+    return counts.reduce((a, b) => a + b, 0);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -119,9 +131,10 @@ export interface BackfillOptions {
 export async function runBackfill(ctx: StreamContext, store: StreamStore, end: number, opts: BackfillOptions, signal: AbortSignal | undefined): Promise<boolean> {
   const { key, logger } = ctx;
   let st = store.state;
+  const counted: { total?: number } = {};
   if (!st.backfill) {
     const start = Math.max(st.checkpoint - ctx.overlapMs, st.since);
-    st = { ...st, backfill: { end, slices: await planBalancedSlices(ctx, start, end, opts.slices, signal) } };
+    st = { ...st, backfill: { end, slices: await planBalancedSlices(ctx, start, end, opts.slices, signal, counted) } };
     await store.save(st);
     logger.info({ org: key.org, service: key.service, start: isoMillis(start), end: isoMillis(end), slices: st.backfill!.slices.length }, 'backfill started');
   } else {
@@ -131,7 +144,20 @@ export async function runBackfill(ctx: StreamContext, store: StreamStore, end: n
   const slices: SliceState[] = [...st.backfill!.slices];
   /** Where each slice started in this run: ids from there on stay in memory for a completeness re-fetch. */
   const runStarts = slices.map((s) => s.cursor);
-  const progress = new BackfillProgress({ ...opts.progress, key }, slices);
+  const progress = opts.progress.join(key, slices, counted.total);
+  // A resumed backfill counts what is left without holding its slices back (a count can take a while).
+  if (counted.total === undefined) void countLeft(ctx, slices, signal).then((n) => n !== undefined && progress.setTotal(n));
+  // Progress counts events as Fluent Bit acks them (a slice's cursor is reported later, once its oldest pages settle).
+  const sliceCtx: StreamContext = {
+    ...ctx,
+    metrics: {
+      ...ctx.metrics,
+      eventsForwarded: (o, sv, n) => {
+        ctx.metrics.eventsForwarded(o, sv, n);
+        progress.update(slices, n);
+      },
+    },
+  };
   const local = new AbortController();
   // Every slice's requests listen on it: more than Node's default of 10 listeners is expected, not a leak.
   setMaxListeners(0, local.signal);
@@ -169,13 +195,9 @@ export async function runBackfill(ctx: StreamContext, store: StreamStore, end: n
       await persist();
       return;
     }
-    let last = 0;
-    const { outcome } = await fetchRangeChecked(ctx, { start: s.cursor, end: s.end, countFrom: s.cursor }, local.signal, (cursor, acked) => {
+    const { outcome } = await fetchRangeChecked(sliceCtx, { start: s.cursor, end: s.end, countFrom: s.cursor }, local.signal, (cursor) => {
       const cur = slices[i]!;
       if (cursor > cur.cursor) slices[i] = { ...cur, cursor: Math.min(cursor, cur.end) };
-      // `acked` counts per fetch: a completeness re-fetch starts again from 0.
-      progress.update(slices, acked >= last ? acked - last : acked);
-      last = acked;
       schedulePersist();
     });
     if (outcome.aborted) return;
@@ -195,9 +217,10 @@ export async function runBackfill(ctx: StreamContext, store: StreamStore, end: n
   clearTimeout(persistTimer);
   await persist();
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed || !slices.every((s) => s.done)) progress.leave();
   if (failed) throw failed.reason;
   if (!slices.every((s) => s.done)) return false;
-  progress.finish(slices);
+  progress.finish();
   const { backfill: _done, ...rest } = store.state;
   void _done;
   await store.save({ ...rest, checkpoint: bEnd });

@@ -4,7 +4,7 @@ import type { CollectorMetrics } from '../metrics.js';
 
 export type EngineMetrics =
   Pick<CollectorMetrics, 'eventsForwarded' | 'duplicatesSkipped' | 'checkpoint' | 'success' | 'streamFailed' | 'streamStarted' | 'completenessRefetch'>
-  & Partial<Pick<CollectorMetrics, 'windowIncomplete' | 'unsettledRefetch' | 'servicesCollected' | 'streamRetired'>>;
+  & Partial<Pick<CollectorMetrics, 'windowIncomplete' | 'unsettledRefetch' | 'servicesCollected' | 'streamRetired' | 'streamWaiting'>>;
 
 const noop = (): void => {};
 

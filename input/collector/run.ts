@@ -8,10 +8,12 @@ import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
+import { PollLog } from './poll-log.js';
+import { BackfillBoard } from './progress.js';
 import { Semaphore } from './semaphore.js';
 import { ServiceCoverage } from './services.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
-import type { StreamKey } from './state.js';
+import { ensureStateDir, streamPaths, type StreamKey } from './state.js';
 
 export interface CollectorDeps {
   readonly logger: Logger;
@@ -48,10 +50,16 @@ export interface EngineTuning {
   readonly closeTimeoutMs: number;
   /** Real ms between backfill progress log lines (non-TTY). */
   readonly progressLogEveryMs: number;
+  /** More streams than this: completed polls are logged as one aggregate line every pollLogEveryMs, not one each. */
+  readonly pollLogAggregateAbove: number;
+  readonly pollLogEveryMs: number;
 }
 
 export interface RunResult {
-  /** 0: every stream completed (once) or stopped cleanly (loop); 1: a stream failed or something stayed unacked. */
+  /**
+   * 0: every stream completed (once) or stopped cleanly (loop); 1: a stream failed or something stayed unacked;
+   * 3: the API refused a stream's requests (bad key, DI not licensed, missing org id, bad query): fix the config.
+   */
   readonly exitCode: number;
   readonly streams: readonly StreamResult[];
   /** The forward client acked everything that was sent before it closed. */
@@ -67,11 +75,19 @@ export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>)
 
 const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
 
+/** The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): retrying cannot help. */
+const API_REFUSED = new Set(['DiFatalError', 'DiQueryError']);
+
+/**
+ * Runs every stream to the end (once) or until the signal. Throws StateDirError before anything starts when the
+ * state directory cannot be created or written.
+ */
 export async function runCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunResult> {
   const { logger } = deps;
+  const keys = streamKeys(config);
+  ensureStateDir(config.stateDir, keys.map((k) => streamPaths(config.stateDir, k).dir));
   const clock = deps.clock ?? systemClock;
   const metrics = deps.metrics ?? noMetrics;
-  const keys = streamKeys(config);
   const tuning: EngineTuning = {
     maxConcurrentStreams: 16,
     sendBatch: 2000,
@@ -82,6 +98,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     backfillThresholdMs: backfillThresholdMs(config.overlapMs),
     closeTimeoutMs: 30_000,
     progressLogEveryMs: 10_000,
+    pollLogAggregateAbove: 8,
+    pollLogEveryMs: 60_000,
     ...deps.tuning,
   };
   const baseDi =
@@ -140,10 +158,12 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   if (deps.signal?.aborted) stop.abort();
 
+  const pollLog = new PollLog({ logger, streams: keys.length, aggregateAbove: tuning.pollLogAggregateAbove, everyMs: tuning.pollLogEveryMs });
   const settings: StreamSettings = {
     stateDir: config.stateDir,
     tag: config.tag,
     sinceMs: config.sinceMs,
+    ...(config.sinceGiven ? { sinceGiven: true } : {}),
     lagMs: config.lagMs,
     overlapMs: config.overlapMs,
     intervalMs: config.intervalMs,
@@ -154,7 +174,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     sendBatch: tuning.sendBatch,
     pipelinePages: tuning.pipelinePages,
     pipelineBytes: tuning.pipelineBytes,
-    progress: { logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs },
+    progress: new BackfillBoard({ logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs }),
+    pollLog,
   };
   logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir }, 'collector starting');
   let results: StreamResult[];
@@ -179,6 +200,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     clearTimeout(closeTimer);
+    pollLog.flush();
   }
   // Streams have awaited their own sends; close() waits for anything still in flight.
   let allAcked = forcedClose ? (await forcedClose, false) : true;
@@ -186,7 +208,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   if (!deps.diClient) await di.close();
   const failed = results.filter((r) => r.status === 'failed');
   const stoppedByFailure = results.filter((r) => r.status === 'stopped' && !deps.signal?.aborted);
-  const exitCode = failed.length > 0 || stoppedByFailure.length > 0 || !allAcked ? 1 : 0;
+  const refused = failed.some((r) => r.error !== undefined && API_REFUSED.has(r.error.name));
+  const exitCode = refused ? 3 : failed.length > 0 || stoppedByFailure.length > 0 || !allAcked ? 1 : 0;
   const forwarded = results.reduce((n, r) => n + r.forwarded, 0);
   logger.info(
     { exitCode, forwarded, streams: results.map((r) => ({ org: r.org, service: r.service, status: r.status, forwarded: r.forwarded, checkpoint: r.checkpoint, ...(r.error ? { error: r.error.message } : {}) })) },

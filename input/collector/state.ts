@@ -1,6 +1,7 @@
 // Per-stream state: where collection stands, written so that a crash at any instant leaves either the old or
 // the new file, never a torn one (temp file + fsync + rename + fsync of the directory).
-import { promises as fsp, closeSync, existsSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { promises as fsp, closeSync, existsSync, fsync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { isoMillis, parseIsoMillis } from './timestamp.js';
 
@@ -36,10 +37,57 @@ export interface StreamKey {
   readonly service: string;
 }
 
+/** How logs name a stream: `service`, or `org/service` with an org id. */
+export function streamName(key: StreamKey): string {
+  return key.org === '' ? key.service : `${key.org}/${key.service}`;
+}
+
 export class StateError extends Error {
   override readonly name = 'StateError';
   constructor(readonly file: string, problem: string, recovery: string) {
     super(`${problem}. ${recovery}`);
+  }
+}
+
+/** The state directory cannot be created or written: a configuration to fix (the CLI exits 2). */
+export class StateDirError extends Error {
+  override readonly name = 'StateDirError';
+  readonly code = 'STATE_DIR_UNWRITABLE';
+  constructor(readonly dir: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Creates the state directory and the streams' directories in it if needed and proves each writable (a probe file
+ * created and removed), so that an unusable directory (e.g. left owned by root by a first run as root) is one clear
+ * error at start-up instead of every stream failing on its first write.
+ */
+export function ensureStateDir(dir: string, streamDirs: readonly string[] = []): void {
+  for (const d of [dir, ...new Set(streamDirs)]) ensureWritableDir(d, dir);
+}
+
+function ensureWritableDir(dir: string, stateDir: string): void {
+  const probe = path.join(dir, `.write-test-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const user = runningUser();
+    const fix = e.code === 'EROFS'
+      ? `it is on a read-only file system: choose a writable directory with --state-dir (env JUMPCLOUD_STATE_DIR)`
+      : `give the user running the collector (${user}) write access to it (for example \`${existsSync(dir) ? `sudo chown -R ${user} ${stateDir} && sudo chmod -R u+rwX ${stateDir}` : `sudo install -d -o ${user} ${dir}`}\`), or choose another directory with --state-dir (env JUMPCLOUD_STATE_DIR)`;
+    throw new StateDirError(dir, `cannot write the state directory ${dir} (${e.code ?? e.message}${e.path && !e.path.startsWith(dir) ? ` on ${e.path}` : ''}): ${fix}`);
+  }
+}
+
+function runningUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? 'this user');
   }
 }
 

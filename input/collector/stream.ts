@@ -4,22 +4,27 @@ import type { CollectorConfig } from '../types.js';
 import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
 import { runBackfill, backfillThresholdMs } from './backfill.js';
 import type { EngineMetrics } from './metrics.js';
-import type { ProgressOptions } from './progress.js';
+import type { PollLog } from './poll-log.js';
+import type { BackfillBoard } from './progress.js';
 import { SeenIds } from './seen-ids.js';
-import { StateWriter, loadState, streamPaths, type StreamKey, type StreamState } from './state.js';
+import { StateWriter, loadState, streamName, streamPaths, type StreamKey, type StreamState } from './state.js';
 import type { Semaphore } from './semaphore.js';
 import { StreamStore } from './store.js';
+import { resumeNotes } from './resume-notes.js';
 import { isoMillis } from './timestamp.js';
 import { fetchRangeChecked, type StreamContext } from './window.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
 export interface StreamSettings extends Pick<CollectorConfig,
-  'stateDir' | 'tag' | 'sinceMs' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds'> {
+  'stateDir' | 'tag' | 'sinceMs' | 'sinceGiven' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds'> {
   readonly backfillThresholdMs: number;
   readonly sendBatch: number;
   readonly pipelinePages: number;
   readonly pipelineBytes?: number;
-  readonly progress: Omit<ProgressOptions, 'key'>;
+  /** The backfill progress shown over every stream. */
+  readonly progress: BackfillBoard;
+  /** Where completed polls are reported at info (one line each, or aggregated with many streams). */
+  readonly pollLog?: PollLog;
 }
 
 export interface StreamDeps {
@@ -86,6 +91,12 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
       logger.info({ ...labels, since: isoMillis(initial.since), state: paths.state }, 'new stream: collecting from --since');
     } else {
       logger.info({ ...labels, checkpoint: isoMillis(loaded.checkpoint), backfill: loaded.backfill !== undefined, knownIds: seen.size }, 'resuming stream');
+      const notes = resumeNotes(loaded, { name: streamName(key), paths, now: clock.now(), sinceMs: settings.sinceMs, sinceGiven: settings.sinceGiven === true });
+      if (notes.sinceIgnored !== undefined) logger.warn({ ...labels, state: paths.state }, notes.sinceIgnored);
+      if (notes.futureCheckpoint) {
+        logger.warn({ ...labels, state: paths.state, checkpoint: isoMillis(loaded.checkpoint) }, notes.futureCheckpoint.message);
+        metrics.streamWaiting?.(key.org, key.service, notes.futureCheckpoint.reason);
+      }
     }
     metrics.checkpoint(key.org, key.service, store.state.checkpoint);
     const ctx: StreamContext = {
@@ -140,7 +151,7 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
       await seen!.compact((ts) => ts >= end - settings.overlapMs);
       metrics.checkpoint(key.org, key.service, end);
       metrics.success(key.org, key.service);
-      logger.debug({ ...labels, start: isoMillis(start), checkpoint: isoMillis(end), forwarded: outcome.forwarded, duplicates: outcome.duplicates }, 'window complete');
+      settings.pollLog?.completed({ key, fetched: outcome.fetched, forwarded: outcome.forwarded, duplicates: outcome.duplicates, checkpoint: end, lagMs: clock.now() - end });
       return true;
     };
 

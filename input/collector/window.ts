@@ -82,6 +82,8 @@ export interface RangeSpec {
 }
 
 export interface RangeOutcome {
+  /** Events the API returned for the range (every page, in or out of its bounds). */
+  readonly fetched: number;
   /** Events returned in [countFrom, end) (truncated to ms; see countMatches). */
   readonly observed: number;
   /** Of those, events exactly at countFrom (to nanoseconds). */
@@ -124,7 +126,7 @@ export async function fetchRange(
 ): Promise<RangeOutcome> {
   const { key, seen, logger } = ctx;
   const { start, end, countFrom } = spec;
-  let observed = 0, atCountFrom = 0, atEnd = 0, forwarded = 0, duplicates = 0;
+  let fetched = 0, observed = 0, atCountFrom = 0, atEnd = 0, forwarded = 0, duplicates = 0;
   let failure: unknown;
   const pending: PendingPage[] = [];
   /** The time of the event being looked at (one object for the whole range: no object per event). */
@@ -177,6 +179,7 @@ export async function fetchRange(
       let cursor = start;
       const events = page.events;
       const count = events.length;
+      fetched += count;
       const body = events.body;
       let g: GroupBuilder | undefined;
       const groups: Promise<void>[] = [];
@@ -264,7 +267,7 @@ export async function fetchRange(
   const aborted = signal?.aborted === true;
   if (iterError !== undefined && !aborted) throw iterError;
   if (!aborted) onAcked?.(end, forwarded);
-  return { observed, atCountFrom, atEnd, forwarded, duplicates, aborted };
+  return { fetched, observed, atCountFrom, atEnd, forwarded, duplicates, aborted };
 }
 
 export interface CheckedRange {
@@ -300,7 +303,7 @@ export async function fetchRangeChecked(
   ctx.metrics.completenessRefetch(key.org, key.service);
   const first = outcome;
   outcome = await fetchRange(ctx, spec, signal, onAcked);
-  outcome = { ...outcome, forwarded: first.forwarded + outcome.forwarded, duplicates: first.duplicates + outcome.duplicates };
+  outcome = { ...outcome, fetched: first.fetched + outcome.fetched, forwarded: first.forwarded + outcome.forwarded, duplicates: first.duplicates + outcome.duplicates };
   if (outcome.aborted) return { outcome, complete: true };
   count = await ctx.di.count(countQuery, signal);
   if (countMatches(count, outcome)) return { outcome, complete: true };

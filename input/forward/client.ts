@@ -497,13 +497,14 @@ class FluentForwardClient implements ForwardClient {
   private async run(): Promise<void> {
     let attempt = 0;
     let lastError: string | undefined;
+    let unresolved = false;
     let noPongStrikes = 0;
     while (!this.stopped) {
       await this.waitForWork();
       if (this.stopped) break;
       if (attempt > 0) {
         const delayMs = backoffDelay(attempt, this.backoff, this.random);
-        this.hooks.onReconnect?.({ attempt, delayMs, error: lastError });
+        this.hooks.onReconnect?.({ attempt, delayMs, error: lastError, ...(unresolved ? { reason: 'unresolved' as const } : {}) });
         this.log.warn({ target: this.where, attempt, delayMs, error: lastError, unackedChunks: this.unacked.size },
           'forward: reconnecting to Fluent Bit');
         await this.clock.sleep(delayMs, this.stop.signal);
@@ -539,6 +540,7 @@ class FluentForwardClient implements ForwardClient {
           return;
         }
         lastError = (err as Error).message;
+        unresolved = err instanceof ForwardConnectionError && err.reason === 'unresolved';
         this.lastError = lastError;
         attempt++;
         continue;
@@ -546,6 +548,7 @@ class FluentForwardClient implements ForwardClient {
       const result = await this.serve(conn);
       if (this.fatal) return;
       lastError = result.error;
+      unresolved = false;
       this.lastError = lastError;
       // A connection that got acks was healthy: reconnect after the base delay; one that got none backs off further.
       attempt = result.progressed ? 1 : attempt + 1;

@@ -49,6 +49,19 @@ export function describeTarget(target: ForwardTarget): string {
   return target.kind === 'tcp' ? `${target.host}:${target.port}` : `unix:${target.path}`;
 }
 
+/** getaddrinfo's answers for a name that does not resolve (no such host, or no DNS answer right now). */
+const UNRESOLVED = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+
+export function isNameResolutionError(err: unknown): boolean {
+  return UNRESOLVED.has(String((err as NodeJS.ErrnoException | undefined)?.code));
+}
+
+/** What to say when the host of the forward target does not resolve: a name problem, not a Fluent Bit one. */
+export function unresolvedMessage(host: string, code: string | undefined): string {
+  return `cannot resolve the Fluent Bit host "${host}" (${code ?? 'DNS'}): the name does not resolve here, so no connection was tried; ` +
+    'check the host name in --forward (env FLUENT_BIT_FORWARD), e.g. --forward 127.0.0.1:24224';
+}
+
 /** Resolves with a connected (and TLS-established) socket, or rejects with ForwardConnectionError. */
 export function openSocket(target: ForwardTarget, tlsOpts: LoadedTls | undefined, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -87,6 +100,10 @@ export function openSocket(target: ForwardTarget, tlsOpts: LoadedTls | undefined
       const tlsHint = tlsOpts && /certificate|self.signed|unable to verify|SSL|TLS/i.test(err.message)
         ? ' (TLS: check caFile/servername, or disable verification only for testing)'
         : '';
+      if (target.kind === 'tcp' && isNameResolutionError(err)) {
+        reject(new ForwardConnectionError(unresolvedMessage(target.host, (err as NodeJS.ErrnoException).code), 'unresolved'));
+        return;
+      }
       reject(new ForwardConnectionError(`cannot connect to Fluent Bit forward input at ${where}: ${err.message}${tlsHint}`));
     };
     socket.once('error', onError);

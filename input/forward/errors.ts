@@ -50,6 +50,10 @@ export class ForwardDeliveryTimeoutError extends ForwardError {
 /** A connection-level failure that the client retries: refused, reset, ack timeout, no HELO, bad answer. */
 export class ForwardConnectionError extends ForwardError {
   override readonly name: string = 'ForwardConnectionError';
+  /** 'unresolved': the host name did not resolve (DNS), so no connection was even tried. */
+  constructor(message: string, readonly reason?: 'unresolved') {
+    super(message);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLogger, REDACTED } from '../../input/log.js';
+import { createLogger, REDACTED, statusLine } from '../../input/log.js';
 import { SCRUBBED, secretScrubber } from '../../input/scrub.js';
 
 function capture(level: 'info' | 'debug' | 'warn' = 'info') {
@@ -53,5 +53,19 @@ describe('secretScrubber', () => {
         expect(out.split(SCRUBBED).join('').includes(s)).toBe(false);
       }
     }));
+  });
+});
+
+describe('statusLine', () => {
+  it('a log line clears an open bar line first, so it never lands after the bar text', () => {
+    const out: string[] = [];
+    const s = statusLine({ isTTY: true, write: (x: string) => (out.push(x), true) });
+    expect(s.isTTY).toBe(true);
+    s.writeLog('{"msg":"a"}\n');
+    s.write('\r\x1b[2Kbackfill all ░░ 1.0%');
+    s.writeLog('{"msg":"b"}\n');
+    s.write('\r\x1b[2Kbackfill all ██ 100.0%\n');
+    s.writeLog('{"msg":"c"}\n');
+    expect(out.join('')).toBe('{"msg":"a"}\n\r\x1b[2Kbackfill all ░░ 1.0%\r\x1b[2K{"msg":"b"}\n\r\x1b[2Kbackfill all ██ 100.0%\n{"msg":"c"}\n');
   });
 });

@@ -106,6 +106,19 @@ describe('metrics', () => {
     expect(metrics.health()).toMatchObject({ healthy: false, streams: [{ status: 'stale' }] });
   });
 
+  it('a waiting stream (checkpoint later than now) is unhealthy and says why, until its next completed poll', () => {
+    const clock = manualClock(0);
+    const metrics = createMetrics({ clock, staleAfterMs: 60_000, defaultMetrics: false });
+    metrics.streamStarted('', 'all');
+    metrics.success('', 'all');
+    metrics.streamWaiting('', 'all', 'checkpoint 2027-01-01T00:00:00.000Z in /s/_default/all.json is later than now');
+    expect(metrics.health()).toMatchObject({ healthy: false, status: 'degraded', streams: [{ status: 'waiting', reason: expect.stringContaining('later than now') }] });
+    clock.advance(1000);
+    metrics.success('', 'all');
+    expect(metrics.health()).toMatchObject({ healthy: true, status: 'ok', streams: [{ status: 'ok' }] });
+    expect(metrics.health().streams[0]).not.toHaveProperty('reason');
+  });
+
   it('is unhealthy when no stream ever reported within the bound', () => {
     const clock = manualClock(0);
     const metrics = createMetrics({ clock, staleAfterMs: 1000, defaultMetrics: false });
