@@ -109,6 +109,13 @@ export interface MessageBatch {
 export interface SendOptions {
   /** Called once every entry is encoded into the client's own frames: the entries' bytes may be reused from then on. */
   readonly onEncoded?: () => void;
+  /**
+   * Called when Fluent Bit acked the chunk holding entries [from, to) of this send (`ackedAt`: Date.now() of the
+   * ack). The chunk is not delivered yet: its ack must still settle (a threaded input acks from memory).
+   */
+  readonly onChunkAcked?: (from: number, to: number, ackedAt: number) => void;
+  /** Called when the ack of the chunk holding entries [from, to) settled: those entries are delivered. */
+  readonly onChunkSettled?: (from: number, to: number) => void;
 }
 
 export interface ForwardClient {
@@ -174,6 +181,11 @@ export interface CollectorConfig {
   readonly forward: ForwardTarget;
   /** An ack counts once it has stood this long on an open connection (forward client settleMs). */
   readonly ackSettleMs: number;
+  /**
+   * Fluent Bit's built-in HTTP server (--fluent-bit-http): its uptime tells, after a restart of the collector,
+   * whether events acked within the settle time before the stop were stored (no restart of Fluent Bit since).
+   */
+  readonly fluentBitHttp?: { readonly host: string; readonly port: number };
   /**
    * With `once`: give up when Fluent Bit has acked nothing for this long while events wait (exit 1, checkpoint
    * where acks reached). Unset or 0: wait forever. Optional for backward compatibility; the CLI sets it (5 min).

@@ -8,6 +8,7 @@ import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
+import { FluentBitUptime } from './fluent-bit-uptime.js';
 import { Semaphore } from './semaphore.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
 import type { StreamKey } from './state.js';
@@ -142,6 +143,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     backfillSlices: config.backfillSlices,
     backfillThresholdMs: tuning.backfillThresholdMs,
     maxSeenIds: config.maxSeenIds,
+    ackSettleMs: config.ackSettleMs,
     sendBatch: tuning.sendBatch,
     pipelinePages: tuning.pipelinePages,
     pipelineBytes: tuning.pipelineBytes,
@@ -151,8 +153,9 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   let results: StreamResult[];
   try {
     const permits = new Semaphore(tuning.maxConcurrentStreams);
+    const uptime = config.fluentBitHttp ? new FluentBitUptime(config.fluentBitHttp) : undefined;
     results = await Promise.all(keys.map(async (key) => {
-      const r = await runStream(key, settings, { permits, di, forward, logger, metrics, clock }, stop.signal);
+      const r = await runStream(key, settings, { permits, di, forward, logger, metrics, clock, ...(uptime ? { uptime } : {}) }, stop.signal);
       if (r.error && FORWARD_FATAL.has(r.error.name) && !stop.signal.aborted) {
         logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
         stop.abort();

@@ -3,6 +3,7 @@ import type { CollectorConfig } from '../types.js';
 // long gap in slices — advancing the checkpoint only after every event before it was acked.
 import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
 import { runBackfill, backfillThresholdMs } from './backfill.js';
+import { confirmUnsettledAcks, type FluentBitUptime } from './fluent-bit-uptime.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ProgressOptions } from './progress.js';
 import { SeenIds } from './seen-ids.js';
@@ -14,7 +15,7 @@ import { fetchRangeChecked, type StreamContext } from './window.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
 export interface StreamSettings extends Pick<CollectorConfig,
-  'stateDir' | 'tag' | 'sinceMs' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds'> {
+  'stateDir' | 'tag' | 'sinceMs' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds' | 'ackSettleMs'> {
   readonly backfillThresholdMs: number;
   readonly sendBatch: number;
   readonly pipelinePages: number;
@@ -30,6 +31,8 @@ export interface StreamDeps {
   readonly logger: Logger;
   readonly metrics: EngineMetrics;
   readonly clock: Clock;
+  /** Fluent Bit's uptime (--fluent-bit-http): confirms at start the acks that had not settled at the last stop. */
+  readonly uptime?: FluentBitUptime;
 }
 
 export interface StreamResult {
@@ -78,7 +81,9 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
     const loaded = await loadState(settings.stateDir, key);
     const paths = streamPaths(settings.stateDir, key);
     const writer = new StateWriter(settings.stateDir, key);
-    seen = await SeenIds.open(paths.journal, { maxIds: settings.maxSeenIds, logger, stream: labels });
+    seen = await SeenIds.open(paths.journal, { maxIds: settings.maxSeenIds, logger, stream: labels, journalAcks: deps.uptime !== undefined });
+    // Acked chunks whose ack had not settled at the last stop: stored (Fluent Bit ran on) or to be sent again.
+    await confirmUnsettledAcks(seen, { uptime: deps.uptime, settleMs: settings.ackSettleMs, logger, labels, ...(signal ? { signal } : {}) });
     const initial: StreamState = loaded ?? { org: key.org, service: key.service, since: settings.sinceMs, checkpoint: settings.sinceMs };
     store = new StreamStore(writer, seen, initial);
     if (!loaded) {
