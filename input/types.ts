@@ -78,11 +78,26 @@ export interface DiPage {
   readonly release?: () => void;
 }
 
+export interface DiInterval {
+  readonly unit: 's' | 'm' | 'h' | 'd' | 'w';
+  readonly value: number;
+}
+
+export interface DiBucket {
+  readonly key: number;
+  readonly count: number;
+}
+
 export interface DiClient {
   /** Every page of the query, in order; retries transient faults itself, throws DiFatalError on 400/401/402/403. */
   pages(query: DiQuery, signal?: AbortSignal): AsyncIterable<DiPage>;
   /** `/events/count` for the same query. */
   count(query: DiQuery, signal?: AbortSignal): Promise<number>;
+  /**
+   * `/events/interval` for the same query: event counts per bucket of `interval` (whole seconds at least), each
+   * `{key: bucket start (epoch ms), count}`, in time order; buckets without events may be left out.
+   */
+  interval?(query: DiQuery, interval: DiInterval, signal?: AbortSignal): Promise<DiBucket[]>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@
 // Fault injection is deterministic for a given seed.
 import { Decoder, encode, ExtensionCodec } from '@msgpack/msgpack';
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { gunzipSync } from 'node:zlib';
@@ -48,6 +49,11 @@ export interface ForwardReceiverOptions {
    * storage every 250 ms; `crash()` (a kill -9) loses what is still in it. Unset: records are stored at once.
    */
   commitEveryMs?: number;
+  /**
+   * Fluent Bit's HTTP server: GET /api/v1/uptime answers `{"uptime_sec": whole seconds since start}` on
+   * 127.0.0.1:<httpPort>. crash() is a restart: the uptime starts again from 0.
+   */
+  httpUptime?: boolean;
 }
 
 export interface ReceiverStats {
@@ -71,6 +77,10 @@ export interface ReceiverStats {
 
 export interface ForwardReceiver {
   readonly port: number | undefined;
+  /** Port of the uptime endpoint (httpUptime), else undefined. */
+  readonly httpPort: number | undefined;
+  /** Every ack written: Date.now() and the chunk's entries, in order. */
+  readonly ackLog: ReadonlyArray<{ readonly at: number; readonly entries: number }>;
   readonly path: string | undefined;
   readonly records: ReceivedRecord[];
   readonly stats: ReceiverStats;
@@ -149,6 +159,8 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const records: ReceivedRecord[] = [];
+  const ackLog: Array<{ at: number; entries: number }> = [];
+  let startedAt = Date.now();
   const authFailures: string[] = [];
   const protocolErrors: string[] = [];
   const stats: ReceiverStats = {
@@ -298,6 +310,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     if (delay <= 0) {
       c.socket.write(ack);
       stats.acks++;
+      ackLog.push({ at: Date.now(), entries: entries.length });
       return;
     }
     pendingAcks++;
@@ -308,6 +321,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       if (!c.socket.destroyed) {
         c.socket.write(ack);
         stats.acks++;
+        ackLog.push({ at: Date.now(), entries: entries.length });
       } else {
         // Stored, but the connection died before the ack could go out: the client will resend.
         stats.lostAckChunks++;
@@ -371,6 +385,21 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const closeAll = (): void => {
     for (const s of sockets) s.destroy();
   };
+  let httpServer: http.Server | undefined;
+  let httpPort: number | undefined;
+  if (opts.httpUptime) {
+    // Fluent Bit's api/v1/uptime: time(NULL) − the start's time(NULL), in whole seconds.
+    httpServer = http.createServer((req, res) => {
+      if (req.method !== 'GET' || req.url !== '/api/v1/uptime') {
+        res.writeHead(404).end();
+        return;
+      }
+      const sec = Math.floor(Date.now() / 1000) - Math.floor(startedAt / 1000);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ uptime_sec: sec, uptime_hr: `Fluent Bit has been running: ${sec} seconds` }));
+    });
+    await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
+    httpPort = (httpServer.address() as net.AddressInfo).port;
+  }
   let ring: ReceivedRecord[] | undefined;
   let ringTimer: NodeJS.Timeout | undefined;
   if (opts.commitEveryMs !== undefined) {
@@ -382,6 +411,8 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
 
   return {
     port,
+    httpPort,
+    ackLog,
     path: opts.path,
     records,
     stats,
@@ -397,6 +428,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     crash: () => {
       const lost = ring ? ring.splice(0).length : 0;
       closeAll();
+      startedAt = Date.now(); // restarted
       return lost;
     },
     resume: () => { paused = false; },
@@ -415,6 +447,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       timers.clear();
       closeAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (httpServer) await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
     },
   };
 }
