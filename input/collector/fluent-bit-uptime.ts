@@ -26,10 +26,10 @@ export interface UptimeAnswer {
 }
 
 /**
- * Fluent Bit counts uptime in whole seconds (time(NULL) now − at start), so an answer of N taken at t says it
- * started before t − N s + 1 s. One more second absorbs the rounding of the two clock reads.
+ * Fluent Bit counts uptime in whole seconds (time(NULL) now − time(NULL) at start): with S the start and T ≤ t the
+ * instant it answered, floor(T) − floor(S) = N, so S < floor(S) + 1 s = floor(T) − N + 1 s ≤ t − N s + 1 s.
  */
-const ROUNDING_MS = 2000;
+const ROUNDING_MS = 1000;
 
 export class FluentBitUptime {
   private last: UptimeAnswer | undefined;

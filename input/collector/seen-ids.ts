@@ -244,6 +244,21 @@ export class SeenIds {
     this.pending++;
   }
 
+  /**
+   * Delivered ids per time bucket: counts[i] = ids with event time in [origin + i·width, origin + (i+1)·width) ∩
+   * [from, to). One pass over the table (no per-bucket bookkeeping to keep right through commits, releases,
+   * compactions and evictions): ~1 ms per 100,000 ids, once per poll.
+   */
+  countByBucket(origin: number, width: number, buckets: number, from: number, to: number): Uint32Array {
+    const counts = new Uint32Array(buckets);
+    this.ids.forEachValue((ts) => {
+      if (!(ts >= from && ts < to)) return; // NaN (in flight) fails both
+      const i = Math.floor((ts - origin) / width);
+      if (i >= 0 && i < buckets) counts[i]!++;
+    });
+    return counts;
+  }
+
   /** Acked chunks that had not settled when the collector last stopped (see confirmAcks). */
   get unconfirmedAcks(): UnconfirmedAcks {
     let newest = -Infinity, oldest = Infinity;

@@ -11,6 +11,7 @@ import { StateWriter, loadState, streamPaths, type StreamKey, type StreamState }
 import type { Semaphore } from './semaphore.js';
 import { StreamStore } from './store.js';
 import { isoMillis } from './timestamp.js';
+import { fetchByCounts } from './overlap-counts.js';
 import { fetchRangeChecked, type StreamContext } from './window.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
@@ -127,6 +128,11 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
       },
     };
 
+    /** By bucket start: the API's count when that bucket was last fetched (fetchByCounts). */
+    const fetchedAt = new Map<number, number>();
+    /** Whether the API answers /events/interval; when it does not, each poll re-fetches its whole overlap. */
+    let byCounts = deps.di.interval !== undefined;
+
     /** One poll: a window, or (a step of) a backfill. False when it stopped on the signal. */
     const poll = async (): Promise<boolean> => {
       const end = clock.now() - settings.lagMs;
@@ -139,7 +145,12 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
         return true;
       }
       const start = Math.max(st.checkpoint - settings.overlapMs, st.since);
-      const { outcome } = await fetchRangeChecked(ctx, { start, end, countFrom: st.checkpoint }, signal);
+      let outcome: { readonly aborted: boolean; readonly forwarded: number; readonly duplicates: number } | undefined;
+      if (byCounts) {
+        outcome = await fetchByCounts(ctx, { start, end, checkpoint: st.checkpoint }, fetchedAt, signal);
+        byCounts = outcome !== undefined;
+      }
+      outcome ??= (await fetchRangeChecked(ctx, { start, end, countFrom: st.checkpoint }, signal)).outcome;
       if (outcome.aborted) return false;
       await store!.save({ ...store!.state, checkpoint: end });
       await seen!.compact((ts) => ts >= end - settings.overlapMs);
