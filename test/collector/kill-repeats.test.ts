@@ -108,6 +108,7 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number): 
   const storedAtKill: number[] = [];
   const boundPerKill: number[] = [];
   const unjournaledPerKill: number[] = [];
+  const journaledInRun: Set<string>[] = [];
   for (let k = 0; k < KILLS; k++) {
     const p = start();
     await p.ready;
@@ -126,9 +127,13 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number): 
     // Of what was stored since the previous kill: the events whose fate this run's journal did not know.
     let unjournaled = 0;
     const from = k === 0 ? 0 : storedAtKill[k - 1]!;
+    const journaled = new Set<string>();
     for (let i = from; i < rx.records.length; i++) {
-      if (!inJournal.has((JSON.parse(String(rx.records[i]!.record['message'])) as { id: string }).id)) unjournaled++;
+      const id = (JSON.parse(String(rx.records[i]!.record['message'])) as { id: string }).id;
+      if (!inJournal.has(id)) unjournaled++;
+      else journaled.add(id);
     }
+    journaledInRun.push(journaled);
     unjournaledPerKill.push(unjournaled);
   }
   const last = start();
@@ -147,13 +152,18 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number): 
   // Each repeat is charged to the kill before which its first copy was stored.
   const first = new Map<string, number>();
   const repeatsPerKill = new Array<number>(KILLS).fill(0);
+  let journaledRepeats = 0;
   ids.forEach((id, i) => {
     const f = first.get(id);
     if (f === undefined) return void first.set(id, i);
     const k = storedAtKill.findIndex((at) => f < at);
     repeatsPerKill[k < 0 ? KILLS - 1 : k]!++;
+    if (k >= 0 && journaledInRun[k]!.has(id)) {
+      journaledRepeats++;
+      if (journaledRepeats <= 5) console.log(`repeat of an id journaled at kill ${k}: ${id} (${expected.get(id)}), copies at ${f} and ${i}, stored at kills ${storedAtKill.join(',')}`);
+    }
   });
-  rmSync(logDir, { recursive: true, force: true }); // passed this far: a failure keeps the logs
+  console.log(`repeats of ids the journal held at the kill: ${journaledRepeats}; logs ${logDir}, state ${stateDir}`);
   const maxChunkEntries = rx.ackLog.reduce((m, a) => Math.max(m, a.entries), 0);
   return { repeatsPerKill, boundPerKill, maxChunkEntries, unjournaledPerKill, events: expected.size, log };
 }
