@@ -182,13 +182,13 @@ describe('repeats per kill -9 of the collector', () => {
       // What is left are the chunks in flight at the kill: written, maybe stored by Fluent Bit, their ack never read.
       // The forward protocol cannot tell whether those were stored; they are sent again (at most MAX_IN_FLIGHT chunks).
       r.repeatsPerKill.forEach((n, k) => expect(n, `kill ${k}: ${summary(r)}`).toBeLessThanOrEqual(MAX_IN_FLIGHT * r.maxChunkEntries));
-    }, 240_000);
+    }, 480_000);
 
     it(`${mode}, no HTTP server: ${KILLS} kills, nothing lost, repeats per kill at most the events acked within --ack-settle + one send`, async () => {
       const r = await killRun(mode, false, mode === 'live' ? 4 : 3);
       console.log(`kill-repeats ${mode} without --fluent-bit-http: ${summary(r)}`);
       r.repeatsPerKill.forEach((n, k) => expect(n, `kill ${k}: ${summary(r)}`).toBeLessThanOrEqual(r.boundPerKill[k]!));
-    }, 240_000);
+    }, 480_000);
   }
 
   it('Fluent Bit killed just before the collector: the uptime shows its restart, so unsettled acks are sent again; nothing lost', async () => {
@@ -230,5 +230,5 @@ describe('repeats per kill -9 of the collector', () => {
     const cmp = compareIds(rx.ids(), expected);
     expectNoLoss(cmp, expected.size);
     console.log(`kill-repeats both: ${expected.size} events, ${lost} acked records lost by 3 Fluent Bit kills, all delivered; ${cmp.extraCopies} repeats`);
-  }, 240_000);
+  }, 480_000);
 });
