@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { FluentBitUptime, confirmUnsettledAcks, storedSince } from '../../input/collector/fluent-bit-uptime.js';
 import { IdBatch, SeenIds, writeLine } from '../../input/collector/seen-ids.js';
 import { startForwardReceiver } from '../support/forward-receiver.js';
+import { ConfigError, loadConfig } from '../../input/config.js';
 import { memoryLogger } from './fakes.js';
 
 const stream = { org: 'o', service: 'directory' };
@@ -158,5 +159,23 @@ describe('whether an acked chunk is stored, from Fluent Bit\'s uptime', () => {
     expect(msgs.some((m) => m?.startsWith('events acked by Fluent Bit less than --ack-settle before the collector stopped: sending them again (set --fluent-bit-http'))).toBe(true);
     expect(msgs).toContain('cannot tell whether Fluent Bit restarted since it acked events just before the collector stopped: sending them again');
     for (const s of [up, none, down]) await s.close();
+  });
+});
+
+describe('--fluent-bit-http', () => {
+  const run = (argv: string[], env: Record<string, string> = {}) => loadConfig({ argv: ['--api-key', 'k1234', ...argv], env, now: Date.parse('2026-03-01T12:00:00Z'), cwd: tmpdir() });
+  it('takes HOST:PORT from the flag or FLUENT_BIT_HTTP; off by default', () => {
+    const a = run(['--fluent-bit-http', '127.0.0.1:2020']);
+    expect(a.kind === 'run' && a.config.fluentBitHttp).toEqual({ host: '127.0.0.1', port: 2020 });
+    const b = run([], { FLUENT_BIT_HTTP: '[::1]:2021' });
+    expect(b.kind === 'run' && b.config.fluentBitHttp).toEqual({ host: '::1', port: 2021 });
+    const c = run([]);
+    expect(c.kind === 'run' && c.config.fluentBitHttp).toBeUndefined();
+  });
+  it('refuses a value without a port, or a unix socket, naming the fix', () => {
+    for (const bad of ['127.0.0.1', 'unix:/tmp/x', 'host:99999']) {
+      expect(() => run(['--fluent-bit-http', bad])).toThrow(ConfigError);
+      expect(() => run(['--fluent-bit-http', bad])).toThrow(/--fluent-bit-http .*expected HOST:PORT of http_listen and http_port/);
+    }
   });
 });
