@@ -442,9 +442,11 @@ export class SeenIds {
         if (at > 0) write(buf.subarray(0, at));
       });
     } finally {
+      // Commits keep landing in appendedDuringRewrite until the new file is open: one made while an fsync of the
+      // old fd finishes would otherwise go only to the old (replaced) file and be missing after a restart.
+      while (this.syncing > 0) await new Promise((r) => setTimeout(r, 1));
       const extra = this.appendedDuringRewrite;
       this.appendedDuringRewrite = undefined;
-      while (this.syncing > 0) await new Promise((r) => setTimeout(r, 1));
       closeSync(this.fd);
       this.fd = openSync(this.file, 'a');
       // Commits made while the new file was written went to the old one: append them to the new one too.

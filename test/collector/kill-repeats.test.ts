@@ -114,6 +114,7 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number): 
   const boundPerKill: number[] = [];
   const unjournaledPerKill: number[] = [];
   const journaledInRun: Set<string>[] = [];
+  const journalLines: Map<string, string>[] = [];
   for (let k = 0; k < KILLS; k++) {
     const p = start();
     await p.ready;
@@ -128,7 +129,9 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number): 
     storedAtKill.push(rx.records.length);
     distinct(rx);
     const journal = path.join(stateDir, org, 'directory.ids');
-    const inJournal = new Set(existsSync(journal) ? readFileSync(journal, 'latin1').split('\n').map((l) => l.split('\t')[0]!) : []);
+    const lines = existsSync(journal) ? readFileSync(journal, 'latin1').split('\n') : [];
+    const inJournal = new Set(lines.map((l) => l.split('\t')[0]!));
+    journalLines.push(new Map(lines.map((l) => [l.split('\t')[0]!, l.split('\t').slice(1).join(' ')])));
     // Of what was stored since the previous kill: the events whose fate this run's journal did not know.
     let unjournaled = 0;
     const from = k === 0 ? 0 : storedAtKill[k - 1]!;
@@ -165,7 +168,9 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number): 
     if (run === 0) return void withinFirstRun++;
     const k = (run < 0 ? KILLS : run) - 1;
     repeatsPerKill[k]!++;
-    if (journaledInRun.some((j, r) => r <= k && j.has(id))) journaledRepeats++;
+    if (journaledInRun.some((j, r) => r <= k && j.has(id))) {
+      if (++journaledRepeats <= 3) console.log(`sent again although journaled: ${id} (event time ${expected.get(id)}), copy ${i} after kill ${k}; journal lines at the kills: ${journalLines.map((m, r) => `${r}: ${m.get(id) ?? '-'}`).join(' | ')}`);
+    }
   });
   expect({ withinFirstRun, journaledRepeats }).toEqual({ withinFirstRun: 0, journaledRepeats: 0 });
   rmSync(logDir, { recursive: true, force: true }); // passed this far: a failure keeps the logs

@@ -295,7 +295,10 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
         return;
       }
     }
-    if (ring) ring.push(...entries);
+    if (ring) {
+      ringAt.push(...entries.map(() => Date.now()));
+      ring.push(...entries);
+    }
     else for (const r of entries) records.push(r);
     if (chunk === undefined) return;
     [hit, loseAckCount] = decide(loseAckCount, faults.loseAckProbability);
@@ -401,10 +404,13 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     httpPort = (httpServer.address() as net.AddressInfo).port;
   }
   let ring: ReceivedRecord[] | undefined;
+  /** Date.now() each ring entry arrived: Fluent Bit's engine flushes within commitEveryMs, whatever this process is busy with. */
+  const ringAt: number[] = [];
   let ringTimer: NodeJS.Timeout | undefined;
   if (opts.commitEveryMs !== undefined) {
     ring = [];
     ringTimer = setInterval(() => {
+      ringAt.length = 0;
       for (const r of ring!.splice(0)) records.push(r);
     }, opts.commitEveryMs);
   }
@@ -424,9 +430,20 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     withholdNext: (n) => { withholdCount += n; },
     loseAckNext: (n) => { loseAckCount += n; },
     pause: () => { paused = true; closeAll(); },
-    commit: () => { if (ring) for (const r of ring.splice(0)) records.push(r); },
+    commit: () => {
+      ringAt.length = 0;
+      if (ring) for (const r of ring.splice(0)) records.push(r);
+    },
     crash: () => {
+      // Only what arrived within commitEveryMs is lost: older entries would have been flushed by Fluent Bit's
+      // engine thread by now (this process's timer may be late when it is busy serving pages).
+      let flushed = 0;
+      const cutoff = Date.now() - (opts.commitEveryMs ?? 0);
+      while (flushed < ringAt.length && ringAt[flushed]! < cutoff) flushed++;
+      if (ring) for (const r of ring.splice(0, flushed)) records.push(r);
+      ringAt.splice(0, flushed);
       const lost = ring ? ring.splice(0).length : 0;
+      ringAt.length = 0;
       closeAll();
       startedAt = Date.now(); // restarted
       return lost;
