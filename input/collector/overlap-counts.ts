@@ -136,7 +136,10 @@ export async function fetchByCounts(
     forwarded += o.forwarded;
     duplicates += o.duplicates;
     if (o.aborted) return { forwarded, duplicates, aborted: true, parts: parts.length };
-    for (const [k, n] of p.counts) fetchedAt.set(k, n);
+    // Remembered only for buckets wholly inside the window: the last one's count may include an event exactly at
+    // `end` (inclusive end_time) that this fetch left for the next window; remembering that count would skip the
+    // bucket next time and never forward the event.
+    for (const [k, n] of p.counts) if (k >= start && k + iv.ms <= end) fetchedAt.set(k, n);
     if (p.to <= spec.checkpoint && o.forwarded > 0) {
       logger.debug({ org: key.org, service: key.service, start: isoMillis(p.from), end: isoMillis(p.to), forwarded: o.forwarded }, 'late-indexed events found by their counts');
     }
