@@ -85,6 +85,12 @@ export function partsToFetch(
   return parts;
 }
 
+/** Per stream, in memory: the API's count of each bucket when it was last fetched, for one bucket width. */
+export interface FetchMemo {
+  widthMs: number;
+  readonly counts: Map<number, number>;
+}
+
 export interface CountedOutcome {
   readonly forwarded: number;
   readonly duplicates: number;
@@ -95,13 +101,13 @@ export interface CountedOutcome {
 
 /**
  * One poll of [start, end) by counts: one `/events/interval` request, then `/events` only for the parts whose counts
- * differ. `fetchedAt` (per stream, in memory) remembers the count each bucket had when it was last fetched.
+ * differ. `memo` (per stream, in memory) remembers the count each bucket had when it was last fetched.
  * Resolves undefined, having fetched nothing, when the API refuses `/events/interval` (DiFatalError, DiQueryError).
  */
 export async function fetchByCounts(
   ctx: StreamContext,
   spec: { readonly start: number; readonly end: number; readonly checkpoint: number },
-  fetchedAt: Map<number, number>,
+  memo: FetchMemo,
   signal: AbortSignal | undefined,
 ): Promise<CountedOutcome | undefined> {
   const { key, seen, logger } = ctx;
@@ -118,6 +124,12 @@ export async function fetchByCounts(
     }
     throw err;
   }
+  // Counts of buckets of another width say nothing about these (a longer window after a restart counts coarser).
+  if (memo.widthMs !== iv.ms) {
+    memo.counts.clear();
+    memo.widthMs = iv.ms;
+  }
+  const fetchedAt = memo.counts;
   for (const k of fetchedAt.keys()) if (k + iv.ms <= start) fetchedAt.delete(k);
   let parts = partsToFetch(buckets, iv.ms, (origin, n) => seen.countByBucket(origin, iv.ms, n, start, end), start, end, fetchedAt);
   // A re-fetch at or before an id evicted by --max-seen-ids could repeat events: those parts are left alone.

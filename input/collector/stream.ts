@@ -11,7 +11,7 @@ import { StateWriter, loadState, streamPaths, type StreamKey, type StreamState }
 import type { Semaphore } from './semaphore.js';
 import { StreamStore } from './store.js';
 import { isoMillis } from './timestamp.js';
-import { fetchByCounts } from './overlap-counts.js';
+import { fetchByCounts, type FetchMemo } from './overlap-counts.js';
 import { fetchRangeChecked, type StreamContext } from './window.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
@@ -129,7 +129,7 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
     };
 
     /** By bucket start: the API's count when that bucket was last fetched (fetchByCounts). */
-    const fetchedAt = new Map<number, number>();
+    const fetchedAt: FetchMemo = { widthMs: 0, counts: new Map() };
     /** Whether the API answers /events/interval; when it does not, each poll re-fetches its whole overlap. */
     let byCounts = deps.di.interval !== undefined;
 
