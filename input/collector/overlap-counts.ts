@@ -102,7 +102,8 @@ export interface CountedOutcome {
 /**
  * One poll of [start, end) by counts: one `/events/interval` request, then `/events` only for the parts whose counts
  * differ. `memo` (per stream, in memory) remembers the count each bucket had when it was last fetched.
- * Resolves undefined, having fetched nothing, when the API refuses `/events/interval` (DiFatalError, DiQueryError).
+ * Resolves undefined, having fetched nothing, when the API refuses `/events/interval` (DiFatalError, DiQueryError)
+ * or keeps answering it with something else than buckets (after the DI client's retries).
  */
 export async function fetchByCounts(
   ctx: StreamContext,
@@ -118,7 +119,7 @@ export async function fetchByCounts(
     buckets = await ctx.di.interval!(rangeQuery(key, start, end), iv, signal);
   } catch (err) {
     const name = (err as Error).name;
-    if (name === 'DiFatalError' || name === 'DiQueryError') {
+    if (name === 'DiFatalError' || name === 'DiQueryError' || (name === 'DiTransientError' && (err as { reason?: string }).reason === 'bad_interval')) {
       logger.warn({ org: key.org, service: key.service, error: (err as Error).message }, '/events/interval refused: every poll re-fetches its whole overlap instead (each event is downloaded about overlap / interval times)');
       return undefined;
     }
