@@ -82,3 +82,31 @@ describe('completeness by counts against the simulator (live, 2 % late)', () => 
     expect(c.requests / c.polls).toBeLessThanOrEqual(3);
   }, 120_000);
 });
+
+describe('the simulator\'s /events/interval', () => {
+  it('buckets aligned to the interval, only those holding events, summing to /events/count; bad units refused', async () => {
+    const { startSimulator } = await import('../../input/simulator/server.js');
+    const { createDiClient } = await import('../../input/di/client.js');
+    const to = Date.now() - 60_000;
+    const sim = await startSimulator({ seed: 3, services: ['directory'], eventsPerMinute: 30, from: to - 3_600_000, to, indexDelay: { lateFraction: 0 } });
+    const di = createDiClient({ apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, pageLimit: 1000, requestTimeoutMs: 10_000, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    try {
+      const q = { service: 'directory', start: new Date(to - 3_600_000).toISOString(), end: new Date(to).toISOString() };
+      for (const iv of [{ unit: 's' as const, value: 1 }, { unit: 'm' as const, value: 5 }]) {
+        const buckets = await di.interval(q, iv);
+        const ms = iv.unit === 's' ? 1000 : 300_000;
+        expect(buckets.length).toBeGreaterThan(0);
+        for (const b of buckets) {
+          expect(b.key % ms).toBe(0);
+          expect(b.count).toBeGreaterThan(0);
+        }
+        expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(await di.count(q));
+      }
+      const bad = await fetch(`${sim.url}/events/interval`, { method: 'POST', headers: { 'x-api-key': sim.apiKey }, body: JSON.stringify({ service: ['directory'], start_time: q.start, interval_unit: 'x' }) });
+      expect(bad.status).toBe(400);
+    } finally {
+      await di.close();
+      await sim.close();
+    }
+  });
+});
