@@ -28,7 +28,7 @@ const MAX_IN_FLIGHT = 8; // the forward client's chunks written and not acked ye
  * How late the collector's settle timer may fire on this busy 2-core machine: an ack settles (and is journaled)
  * after --ack-settle plus the event loop's delay, so the bound counts the acks of that much longer.
  */
-const LOOP_SLACK_MS = 250;
+const LOOP_SLACK_MS = 500;
 
 let children: ChildProcess[] = [];
 let cleanup: (() => Promise<unknown> | unknown)[] = [];
