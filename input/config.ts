@@ -61,6 +61,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'forward', kind: 'forward', group: 'Fluent Bit', env: 'FLUENT_BIT_FORWARD', default: '127.0.0.1:24224', metavar: 'HOST:PORT|unix:PATH', description: 'Fluent Bit forward input to send to ([::1]:24224 for IPv6).' },
   { name: 'tag', kind: 'tag', group: 'Fluent Bit', env: 'FLUENT_BIT_TAG', default: 'jumpcloud.{service}', metavar: 'TEMPLATE', description: 'Tag of the records; {service} and {org} are replaced.' },
   { name: 'ack-settle', kind: 'duration', group: 'Fluent Bit', env: 'FLUENT_BIT_ACK_SETTLE', default: '500ms', metavar: 'DURATION', description: 'How long an ack must stand on an open connection before its events count as delivered: a threaded forward input acks from memory and stores every 250 ms, so a Fluent Bit killed sooner loses them; they are sent again instead. 0 trusts acks at once.' },
+  { name: 'fluent-bit-http', kind: 'string', group: 'Fluent Bit', env: 'FLUENT_BIT_HTTP', defaultText: 'off', metavar: 'HOST:PORT', description: 'Fluent Bit\'s built-in HTTP server (http_server on; the shipped configuration listens on 127.0.0.1:2020). After a kill of the collector alone, its /api/v1/uptime shows Fluent Bit ran on, so events it acked within --ack-settle before the kill are known stored and not sent again.' },
   { name: 'delivery-timeout', kind: 'duration', group: 'Fluent Bit', env: 'FLUENT_BIT_DELIVERY_TIMEOUT', default: '5m', metavar: 'DURATION', description: 'With --once: give up when Fluent Bit has acknowledged nothing for this long while events wait (unreachable or not acking): exit 1, the checkpoint stays where acks reached. 0 waits forever. Without --once the collector retries forever.' },
   { name: 'tls', kind: 'boolean', group: 'Fluent Bit', env: 'FLUENT_BIT_TLS', default: 'false', description: 'Connect to the forward input with TLS.' },
   { name: 'tls-verify', kind: 'boolean', group: 'Fluent Bit', env: 'FLUENT_BIT_TLS_VERIFY', default: 'true', description: 'Verify the server certificate (--no-tls-verify to skip).' },
@@ -546,6 +547,19 @@ export function loadConfig(input: LoadInput): LoadResult {
   const ackSettleMs = toDuration(opt('ack-settle'), req('ack-settle'));
   if (ackSettleMs > 60_000) throw invalid(opt('ack-settle'), req('ack-settle').source, 'must be at most 1m: events wait this long after their ack before they count as delivered');
   const deliveryTimeoutMs = toDuration(opt('delivery-timeout'), req('delivery-timeout'));
+  const fbHttpRaw = get('fluent-bit-http');
+  let fluentBitHttp: { host: string; port: number } | undefined;
+  if (fbHttpRaw) {
+    const fbHttpText = toText(opt('fluent-bit-http'), fbHttpRaw).trim();
+    try {
+      if (fbHttpText.startsWith('unix:')) throw new Error('Fluent Bit\'s HTTP server listens on TCP only');
+      if (!/:\d+$/.test(fbHttpText)) throw new Error('names no port');
+      const t = parseForward(fbHttpText) as { host: string; port: number };
+      fluentBitHttp = { host: t.host, port: t.port };
+    } catch (err) {
+      throw invalid(opt('fluent-bit-http'), fbHttpRaw.source, `"${fbHttpText}": ${(err as Error).message}; expected HOST:PORT of http_listen and http_port in Fluent Bit's [SERVICE] section, e.g. 127.0.0.1:2020`);
+    }
+  }
   const requestTimeoutMs = toDuration(opt('request-timeout'), req('request-timeout'));
   if (requestTimeoutMs <= 0) throw invalid(opt('request-timeout'), req('request-timeout').source, 'must be more than 0');
   const sinceRaw = req('since');
@@ -595,6 +609,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     requestTimeoutMs,
     forward,
     ackSettleMs,
+    ...(fluentBitHttp ? { fluentBitHttp } : {}),
     ...(deliveryTimeoutMs > 0 ? { deliveryTimeoutMs } : {}),
     ...(tlsOn
       ? { tls: {

@@ -85,6 +85,16 @@ export interface DiPage {
   readonly release?: () => void;
 }
 
+export interface DiInterval {
+  readonly unit: 's' | 'm' | 'h' | 'd' | 'w';
+  readonly value: number;
+}
+
+export interface DiBucket {
+  readonly key: number;
+  readonly count: number;
+}
+
 export interface DiClient {
   /** Every page of the query, in order; retries transient faults itself, throws DiFatalError on 400/401/402/403. */
   pages(query: DiQuery, signal?: AbortSignal): AsyncIterable<DiPage>;
@@ -92,6 +102,11 @@ export interface DiClient {
   count(query: DiQuery, signal?: AbortSignal): Promise<number>;
   /** `/events/distinct`: each value of `field` among the query's events with its count (optional: services.ts). */
   distinct?(query: DiQuery, field: string, signal?: AbortSignal): Promise<DistinctBucket[]>;
+  /**
+   * `/events/interval` for the same query: event counts per bucket of `interval` (whole seconds at least), each
+   * `{key: bucket start (epoch ms), count}`, in time order; buckets without events may be left out.
+   */
+  interval?(query: DiQuery, interval: DiInterval, signal?: AbortSignal): Promise<DiBucket[]>;
   close(): Promise<void>;
 }
 
@@ -118,6 +133,13 @@ export interface MessageBatch {
 export interface SendOptions {
   /** Called once every entry is encoded into the client's own frames: the entries' bytes may be reused from then on. */
   readonly onEncoded?: () => void;
+  /**
+   * Called when Fluent Bit acked the chunk holding entries [from, to) of this send (`ackedAt`: Date.now() of the
+   * ack). The chunk is not delivered yet: its ack must still settle (a threaded input acks from memory).
+   */
+  readonly onChunkAcked?: (from: number, to: number, ackedAt: number) => void;
+  /** Called when the ack of the chunk holding entries [from, to) settled: those entries are delivered. */
+  readonly onChunkSettled?: (from: number, to: number) => void;
 }
 
 export interface ForwardClient {
@@ -186,6 +208,11 @@ export interface CollectorConfig {
   readonly forward: ForwardTarget;
   /** An ack counts once it has stood this long on an open connection (forward client settleMs). */
   readonly ackSettleMs: number;
+  /**
+   * Fluent Bit's built-in HTTP server (--fluent-bit-http): its uptime tells, after a restart of the collector,
+   * whether events acked within the settle time before the stop were stored (no restart of Fluent Bit since).
+   */
+  readonly fluentBitHttp?: { readonly host: string; readonly port: number };
   /**
    * With `once`: give up when Fluent Bit has acked nothing for this long while events wait (exit 1, checkpoint
    * where acks reached). Unset or 0: wait forever. Optional for backward compatibility; the CLI sets it (5 min).

@@ -8,6 +8,7 @@ import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
+import { FluentBitUptime } from './fluent-bit-uptime.js';
 import { PollLog } from './poll-log.js';
 import { BackfillBoard } from './progress.js';
 import { Semaphore } from './semaphore.js';
@@ -171,6 +172,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     backfillSlices: config.backfillSlices,
     backfillThresholdMs: tuning.backfillThresholdMs,
     maxSeenIds: config.maxSeenIds,
+    ackSettleMs: config.ackSettleMs,
     sendBatch: tuning.sendBatch,
     pipelinePages: tuning.pipelinePages,
     pipelineBytes: tuning.pipelineBytes,
@@ -181,8 +183,9 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   let results: StreamResult[];
   try {
     const permits = new Semaphore(tuning.maxConcurrentStreams);
+    const uptime = config.fluentBitHttp ? new FluentBitUptime(config.fluentBitHttp) : undefined;
     const runOne = async (key: StreamKey, s: StreamSettings, signal: AbortSignal): Promise<StreamResult> => {
-      const r = await runStream(key, s, { permits, di, forward, logger, metrics, clock }, signal);
+      const r = await runStream(key, s, { permits, di, forward, logger, metrics, clock, ...(uptime ? { uptime } : {}) }, signal);
       if (r.error && FORWARD_FATAL.has(r.error.name) && !stop.signal.aborted) {
         logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
         stop.abort();

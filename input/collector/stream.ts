@@ -3,6 +3,7 @@ import type { CollectorConfig } from '../types.js';
 // long gap in slices — advancing the checkpoint only after every event before it was acked.
 import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
 import { runBackfill, backfillThresholdMs } from './backfill.js';
+import { confirmUnsettledAcks, type FluentBitUptime } from './fluent-bit-uptime.js';
 import type { EngineMetrics } from './metrics.js';
 import type { PollLog } from './poll-log.js';
 import type { BackfillBoard } from './progress.js';
@@ -12,11 +13,12 @@ import type { Semaphore } from './semaphore.js';
 import { StreamStore } from './store.js';
 import { resumeNotes } from './resume-notes.js';
 import { isoMillis } from './timestamp.js';
+import { fetchByCounts, type FetchMemo } from './overlap-counts.js';
 import { fetchRangeChecked, type StreamContext } from './window.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
 export interface StreamSettings extends Pick<CollectorConfig,
-  'stateDir' | 'tag' | 'sinceMs' | 'sinceGiven' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds'> {
+  'stateDir' | 'tag' | 'sinceMs' | 'sinceGiven' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds' | 'ackSettleMs'> {
   readonly backfillThresholdMs: number;
   readonly sendBatch: number;
   readonly pipelinePages: number;
@@ -35,6 +37,8 @@ export interface StreamDeps {
   readonly logger: Logger;
   readonly metrics: EngineMetrics;
   readonly clock: Clock;
+  /** Fluent Bit's uptime (--fluent-bit-http): confirms at start the acks that had not settled at the last stop. */
+  readonly uptime?: FluentBitUptime;
 }
 
 export interface StreamResult {
@@ -83,7 +87,9 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
     const loaded = await loadState(settings.stateDir, key);
     const paths = streamPaths(settings.stateDir, key);
     const writer = new StateWriter(settings.stateDir, key);
-    seen = await SeenIds.open(paths.journal, { maxIds: settings.maxSeenIds, logger, stream: labels });
+    seen = await SeenIds.open(paths.journal, { maxIds: settings.maxSeenIds, logger, stream: labels, journalAcks: deps.uptime !== undefined });
+    // Acked chunks whose ack had not settled at the last stop: stored (Fluent Bit ran on) or to be sent again.
+    await confirmUnsettledAcks(seen, { uptime: deps.uptime, settleMs: settings.ackSettleMs, logger, labels, ...(signal ? { signal } : {}) });
     const initial: StreamState = loaded ?? { org: key.org, service: key.service, since: settings.sinceMs, checkpoint: settings.sinceMs };
     store = new StreamStore(writer, seen, initial);
     if (!loaded) {
@@ -133,6 +139,11 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
       },
     };
 
+    /** By bucket start: the API's count when that bucket was last fetched (fetchByCounts). */
+    const fetchedAt: FetchMemo = { widthMs: 0, counts: new Map() };
+    /** Whether the API answers /events/interval; when it does not, each poll re-fetches its whole overlap. */
+    let byCounts = deps.di.interval !== undefined;
+
     /** One poll: a window, or (a step of) a backfill. False when it stopped on the signal. */
     const poll = async (): Promise<boolean> => {
       const end = clock.now() - settings.lagMs;
@@ -145,7 +156,12 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
         return true;
       }
       const start = Math.max(st.checkpoint - settings.overlapMs, st.since);
-      const { outcome } = await fetchRangeChecked(ctx, { start, end, countFrom: st.checkpoint }, signal);
+      let outcome: { readonly aborted: boolean; readonly fetched: number; readonly forwarded: number; readonly duplicates: number } | undefined;
+      if (byCounts) {
+        outcome = await fetchByCounts(ctx, { start, end, checkpoint: st.checkpoint }, fetchedAt, signal);
+        byCounts = outcome !== undefined;
+      }
+      outcome ??= (await fetchRangeChecked(ctx, { start, end, countFrom: st.checkpoint }, signal)).outcome;
       if (outcome.aborted) return false;
       await store!.save({ ...store!.state, checkpoint: end });
       await seen!.compact((ts) => ts >= end - settings.overlapMs);

@@ -160,17 +160,38 @@ export async function fetchRange(
       pendingBytes += bytes;
       onEncoded();
     };
-    return ctx.forward.send(ctx.tag, entries, { onEncoded: encodedNow }).finally(() => counted && bytesSettled(bytes)).then(
+    // Journaled per chunk, as each ack settles (and at each ack too, with journalAcks): a kill repeats at most what
+    // was acked within the settle time, not a whole send. A journal write that fails fails the send.
+    let settled = 0;
+    let journalError: unknown;
+    const journal = (write: () => void): void => {
+      try {
+        write();
+      } catch (err) {
+        journalError ??= err;
+      }
+    };
+    const settledRange = (from: number, to: number): void => {
+      journal(() => seen.commit(ids, from, to));
+      settled += to - from;
+      forwarded += to - from;
+      ctx.metrics.eventsForwarded(key.org, key.service, to - from);
+    };
+    const hooks = {
+      onEncoded: encodedNow,
+      onChunkAcked: (from: number, to: number, ackedAt: number) => journal(() => seen.acked(ids, from, to, ackedAt)),
+      onChunkSettled: settledRange,
+    };
+    return ctx.forward.send(ctx.tag, entries, hooks).finally(() => counted && bytesSettled(bytes)).then(
       () => {
-        seen.commit(ids);
-        forwarded += ids.length;
-        ctx.metrics.eventsForwarded(key.org, key.service, ids.length);
+        // A client that reports no chunks (a test double): the whole send settled now.
+        if (settled === 0) settledRange(0, ids.length);
+        if (journalError !== undefined) throw journalError;
       },
-      (err: unknown) => {
-        seen.release(ids);
-        failure ??= err;
-      },
-    );
+    ).catch((err: unknown) => {
+      seen.release(ids);
+      failure ??= err;
+    });
   };
 
   let iterError: unknown;

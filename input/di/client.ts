@@ -4,7 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock } from '../clock.js';
-import type { Clock, DiAuth, DiClient, DiHooks, DiPage, DiQuery, DistinctBucket, Logger, PageEvents } from '../types.js';
+import type { Clock, DiAuth, DiBucket, DiClient, DiHooks, DiInterval, DiPage, DiQuery, DistinctBucket, Logger, PageEvents } from '../types.js';
 import { createAuthProvider, type AuthProvider } from './auth.js';
 import { DiBadPageError, DiFatalError, DiQueryError, DiTransientError } from './errors.js';
 import { isRetryableStatus, networkFault, statusFault } from './http-faults.js';
@@ -160,6 +160,31 @@ class UndiciDiClient implements DiClient {
       return buckets
         .filter((b): b is { key: string; doc_count: number } => typeof b?.key === 'string' && Number.isInteger(b?.doc_count))
         .map((b) => ({ key: b.key, count: b.doc_count }));
+    });
+  }
+
+  async interval(query: DiQuery, interval: DiInterval, callerSignal?: AbortSignal): Promise<DiBucket[]> {
+    this.checkQuery(query);
+    const signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
+    const body = JSON.stringify({ service: queryServices(query), start_time: query.start, end_time: query.end, interval_unit: interval.unit, interval_value: String(interval.value) });
+    return this.retrying(query, signal, async (state) => {
+      const text = (await this.post('/events/interval', query, body, signal, state)).toString('utf8');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new DiTransientError('/events/interval answered 200 with a body that is not JSON', 'bad_interval');
+      }
+      const buckets = (parsed as { buckets?: unknown } | null)?.buckets;
+      if (!Array.isArray(buckets)) throw new DiTransientError('/events/interval answered without a "buckets" array', 'bad_interval');
+      return buckets.map((b: unknown) => {
+        const key = (b as { key?: unknown } | null)?.key;
+        const n = (b as { doc_count?: unknown } | null)?.doc_count;
+        if (typeof key !== 'number' || !Number.isFinite(key) || typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+          throw new DiTransientError('/events/interval answered a bucket without a numeric "key" and "doc_count"', 'bad_interval');
+        }
+        return { key, count: n };
+      });
     });
   }
 

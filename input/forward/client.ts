@@ -64,9 +64,17 @@ export interface ForwardClientOptions {
   readonly hooks?: ForwardHooks;
 }
 
+/** Where a chunk's entries lie in its send, and who hears of its ack and its settling. */
+interface ChunkSpan {
+  readonly from: number;
+  readonly to: number;
+  readonly opts: SendOptions;
+}
+
 interface PendingChunk extends EncodedChunk {
   /** Date.now() of the write on the current connection; 0 = not written on it. */
   writtenAt: number;
+  readonly span: ChunkSpan | undefined;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -78,6 +86,7 @@ interface SettlingChunk {
   readonly entries: number;
   /** Date.now() of its ack. */
   readonly ackedAt: number;
+  readonly span: ChunkSpan | undefined;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -213,6 +222,8 @@ class FluentForwardClient implements ForwardClient {
       // The slot first, then the chunk: a chunk encoded before its slot would be a frame held while waiting
       // (one per send waiting for a slot, ~1 MB each).
       const chunks = this.encoder.chunks(tag, entries);
+      const perChunk = opts?.onChunkAcked !== undefined || opts?.onChunkSettled !== undefined;
+      let from = 0;
       for (;;) {
         await this.acquireSlot();
         let next: IteratorResult<EncodedChunk, void>;
@@ -226,7 +237,9 @@ class FluentForwardClient implements ForwardClient {
           this.releaseSlot();
           break;
         }
-        acks.push(this.enqueue(next.value));
+        const to = from + next.value.entries;
+        acks.push(this.enqueue(next.value, perChunk ? { from, to, opts: opts! } : undefined));
+        from = to;
       }
       // The frames own copies of the entries now (they are what a resend sends).
       opts?.onEncoded?.();
@@ -284,9 +297,9 @@ class FluentForwardClient implements ForwardClient {
 
   // ---- chunks --------------------------------------------------------------------------------------------
 
-  private enqueue(chunk: EncodedChunk): Promise<void> {
+  private enqueue(chunk: EncodedChunk, span: ChunkSpan | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const pending: PendingChunk = { ...chunk, writtenAt: 0, resolve, reject };
+      const pending: PendingChunk = { ...chunk, writtenAt: 0, span, resolve, reject };
       this.unacked.set(chunk.id, pending);
       if (!this.deliveryTimer) this.armDeliveryTimer();
       if (this.conn) this.write(this.conn, pending);
@@ -329,7 +342,10 @@ class FluentForwardClient implements ForwardClient {
     const keep = this.settleResend === 'frames' && this.settleMs > 0;
     // Not kept: its memory serves the next chunks at once; a resend is the caller's (ForwardUnsettledError).
     if (!keep) this.encoder.recycle(chunk.frame);
-    this.settling.set(id, { chunk: keep ? chunk : undefined, id, entries: chunk.entries, ackedAt: Date.now(), resolve: chunk.resolve, reject: chunk.reject });
+    const ackedAt = Date.now();
+    this.settling.set(id, { chunk: keep ? chunk : undefined, id, entries: chunk.entries, ackedAt, span: chunk.span, resolve: chunk.resolve, reject: chunk.reject });
+    const h = chunk.span;
+    h?.opts.onChunkAcked?.(h.from, h.to, ackedAt);
     if (this.settleMs === 0) this.settle();
     else if (!this.settleTimer) this.armSettleTimer();
     return true;
@@ -360,6 +376,8 @@ class FluentForwardClient implements ForwardClient {
       // Delivered: its frame memory serves the next chunks.
       if (chunk.chunk) this.encoder.recycle(chunk.chunk.frame);
       this.hooks.onAck?.({ chunk: id, entries: chunk.entries });
+      const h = chunk.span;
+      h?.opts.onChunkSettled?.(h.from, h.to);
       chunk.resolve();
     }
     this.checkIdle();

@@ -143,6 +143,20 @@ export class EventStore {
     return n;
   }
 
+  /**
+   * `/events/interval`: counts per bucket of `bucketMs`, buckets aligned to multiples of it since the epoch (as
+   * Elasticsearch's date_histogram), keyed by their start; only buckets holding events, in time order.
+   */
+  histogram(range: ScanRange, bucketMs: number): Array<{ key: number; count: number }> {
+    const counts = new Map<number, number>();
+    this.walk(range, (s) => {
+      const key = Math.floor(s.ms / bucketMs) * bucketMs;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      return true;
+    });
+    return [...counts].sort((a, b) => a[0] - b[0]).map(([key, count]) => ({ key, count }));
+  }
+
   /** The exact JSON text of an event. */
   text(s: Skeleton): string {
     return this.bytes(s).toString('utf8');

@@ -233,6 +233,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return { streams, start: from, end, after, visibleAt: now, limit, rawAfter: after ? JSON.stringify(body.search_after) : undefined };
   };
 
+  /** `/events/interval`: interval_unit s|m|h|d|w and interval_value (a string of a positive integer, default 1). */
+  const intervalBuckets = (q: ReturnType<typeof parseQuery>, text: string) => {
+    const body = JSON.parse(text) as { interval_unit?: unknown; interval_value?: unknown };
+    const unitMs: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+    if (typeof body.interval_unit !== 'string' || !(body.interval_unit in unitMs)) throw new HttpError(400, 'interval_unit is required: one of s, m, h, d, w');
+    const value = body.interval_value === undefined ? 1 : Number(body.interval_value);
+    if (!Number.isInteger(value) || value < 1) throw new HttpError(400, `invalid interval_value "${String(body.interval_value)}": a positive integer, as a string`);
+    return store.histogram(q, unitMs[body.interval_unit]! * value).map((b) => ({ key: b.key, key_as_string: new Date(b.key).toISOString(), doc_count: b.count }));
+  };
+
   const answerEvents = async (req: IncomingMessage, res: ServerResponse, text: string, fault: FaultKind | undefined): Promise<void> => {
     const q = parseQuery(text, authenticate(req));
     const page: Skeleton[] = store.scan(q, q.limit);
@@ -323,7 +333,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return token(req, res, text);
     }
     const route = path.startsWith(DI_BASE_PATH) ? path.slice(DI_BASE_PATH.length) : path;
-    if (route !== '/events' && route !== '/events/count' && route !== '/events/distinct') return send(res, route, 404, { message: `Not Found: ${path}` });
+    if (route !== '/events' && route !== '/events/count' && route !== '/events/distinct' && route !== '/events/interval') return send(res, route, 404, { message: `Not Found: ${path}` });
     if (req.method !== 'POST') return send(res, route, 405, { message: 'Method Not Allowed: use POST' });
     const fault = faults.next();
     if (fault && injectFault(res, route, fault)) return;
@@ -331,7 +341,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (route === '/events') return await answerEvents(req, res, text, fault);
       if (route === '/events/distinct') return answerDistinct(req, res, text);
       const q = parseQuery(text, authenticate(req));
-      const body = JSON.stringify({ count: store.count(q) });
+      const body = JSON.stringify(route === '/events/interval' ? { buckets: intervalBuckets(q, text) } : { count: store.count(q) });
       if (fault === 'truncated') return truncate(res, route, body, {});
       send(res, route, 200, body);
     } catch (err) {

@@ -9,6 +9,7 @@ const benches: [string, string][] = [
   ['forward client', 'test/bench/forward.bench.ts'],
   ['DI client and page splitter', 'test/bench/di.bench.ts'],
   ['collector end to end and backfill', 'test/bench/collector.bench.ts'],
+  ['overlap cost in live mode (downloads and requests per poll)', 'test/bench/overlap.bench.ts'],
 ];
 const only = process.argv[2];
 let failed = 0;

@@ -34,6 +34,10 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"count":0}');
         return;
       }
+      if (req.url?.endsWith('/events/interval')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"buckets":[]}');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'x-result-count': '0', 'x-limit': '10000', 'x-search_after': '[]' }).end('[]');
     });
   });

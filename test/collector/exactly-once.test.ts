@@ -95,7 +95,9 @@ describe('exactly once against the simulator and the forward receiver', () => {
   it('2 orgs × 2 services, 5 % API faults, 30-min-late indexing, dropped connections: no loss, the engine sends each id once', async () => {
     const { cmp, rx, sim, reconnects } = await scenario({ seed: 42, apiFaultRate: 0.05, receiverFaults: { dropProbability: 0.03 } });
     expect(rx.stats.drops).toBeGreaterThan(0);
-    expect(Object.values(sim.stats.faults).reduce((a, b) => a + (b ?? 0), 0)).toBeGreaterThan(5);
+    // Polls check their overlap by counts (one /events/interval request, pages only where counts differ), so a
+    // 5 % fault rate hits fewer requests than when every poll re-fetched its whole overlap.
+    expect(Object.values(sim.stats.faults).reduce((a, b) => a + (b ?? 0), 0)).toBeGreaterThanOrEqual(3);
     // Repeats can only come from chunks in flight on a dropped connection whose acks were written but not read:
     // at most the in-flight bound (8 chunks) per reconnect.
     expect(cmp.extraCopies).toBeLessThanOrEqual(reconnects * 8 * 300);

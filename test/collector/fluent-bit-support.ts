@@ -16,7 +16,8 @@ export interface FluentBitFiles {
 }
 
 /** A classic config: forward input (threaded, filesystem storage) → file output, one JSON line per record. */
-export function writeFluentBitConfig(dir: string, port: number): FluentBitFiles {
+/** `httpPort`: also Fluent Bit's HTTP server on 127.0.0.1 (its /api/v1/uptime serves --fluent-bit-http). */
+export function writeFluentBitConfig(dir: string, port: number, httpPort?: number): FluentBitFiles {
   const storagePath = path.join(dir, 'storage');
   const outDir = path.join(dir, 'out');
   const files: FluentBitFiles = {
@@ -37,7 +38,7 @@ export function writeFluentBitConfig(dir: string, port: number): FluentBitFiles 
     storage.path              ${storagePath}
     storage.sync              normal
     storage.backlog.mem_limit 16M
-
+${httpPort === undefined ? '' : `    http_server               on\n    http_listen               127.0.0.1\n    http_port                 ${httpPort}\n`}
 [INPUT]
     name                      forward
     listen                    127.0.0.1
@@ -265,7 +266,8 @@ export function journaledIds(stateDir: string): Set<string> {
       if (statSync(p).isDirectory()) walk(p);
       else if (f.endsWith('.ids')) {
         for (const line of readFileSync(p, 'utf8').split('\n')) {
-          const tab = line.lastIndexOf('\t');
+          // `id<TAB>ms`, or `id<TAB>ms<TAB>acked@ms` (acked, not settled yet: --fluent-bit-http).
+          const tab = line.indexOf('\t');
           if (tab <= 0) continue;
           const id = line.slice(0, tab);
           ids.add(id.startsWith('"') ? (JSON.parse(id) as string) : id);

@@ -116,6 +116,7 @@ export async function runScenario(o: ScenarioOptions): Promise<Scenario> {
       ...shippedEnv(),
       JUMPCLOUD_STORAGE_PATH: storage,
       FORWARD_PORT: String(await freePort()),
+      FLUENT_BIT_HTTP_PORT: String(await freePort()),
       JUMPCLOUD_WASM_PATH: WASM,
       JUMPCLOUD_WASM_DIR: dirname(WASM),
       ES_HOST: '127.0.0.1',

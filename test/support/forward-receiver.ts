@@ -6,6 +6,7 @@
 // Fault injection is deterministic for a given seed.
 import { Decoder, encode, ExtensionCodec } from '@msgpack/msgpack';
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { gunzipSync } from 'node:zlib';
@@ -48,6 +49,11 @@ export interface ForwardReceiverOptions {
    * storage every 250 ms; `crash()` (a kill -9) loses what is still in it. Unset: records are stored at once.
    */
   commitEveryMs?: number;
+  /**
+   * Fluent Bit's HTTP server: GET /api/v1/uptime answers `{"uptime_sec": whole seconds since start}` on
+   * 127.0.0.1:<httpPort>. crash() is a restart: the uptime starts again from 0.
+   */
+  httpUptime?: boolean;
 }
 
 export interface ReceiverStats {
@@ -71,6 +77,10 @@ export interface ReceiverStats {
 
 export interface ForwardReceiver {
   readonly port: number | undefined;
+  /** Port of the uptime endpoint (httpUptime), else undefined. */
+  readonly httpPort: number | undefined;
+  /** Every ack written: Date.now() and the chunk's entries, in order. */
+  readonly ackLog: ReadonlyArray<{ readonly at: number; readonly entries: number }>;
   readonly path: string | undefined;
   readonly records: ReceivedRecord[];
   readonly stats: ReceiverStats;
@@ -149,6 +159,8 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const records: ReceivedRecord[] = [];
+  const ackLog: Array<{ at: number; entries: number }> = [];
+  let startedAt = Date.now();
   const authFailures: string[] = [];
   const protocolErrors: string[] = [];
   const stats: ReceiverStats = {
@@ -283,7 +295,10 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
         return;
       }
     }
-    if (ring) ring.push(...entries);
+    if (ring) {
+      ringAt.push(...entries.map(() => Date.now()));
+      ring.push(...entries);
+    }
     else for (const r of entries) records.push(r);
     if (chunk === undefined) return;
     [hit, loseAckCount] = decide(loseAckCount, faults.loseAckProbability);
@@ -298,6 +313,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     if (delay <= 0) {
       c.socket.write(ack);
       stats.acks++;
+      ackLog.push({ at: Date.now(), entries: entries.length });
       return;
     }
     pendingAcks++;
@@ -308,6 +324,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       if (!c.socket.destroyed) {
         c.socket.write(ack);
         stats.acks++;
+        ackLog.push({ at: Date.now(), entries: entries.length });
       } else {
         // Stored, but the connection died before the ack could go out: the client will resend.
         stats.lostAckChunks++;
@@ -371,17 +388,37 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const closeAll = (): void => {
     for (const s of sockets) s.destroy();
   };
+  let httpServer: http.Server | undefined;
+  let httpPort: number | undefined;
+  if (opts.httpUptime) {
+    // Fluent Bit's api/v1/uptime: time(NULL) − the start's time(NULL), in whole seconds.
+    httpServer = http.createServer((req, res) => {
+      if (req.method !== 'GET' || req.url !== '/api/v1/uptime') {
+        res.writeHead(404).end();
+        return;
+      }
+      const sec = Math.floor(Date.now() / 1000) - Math.floor(startedAt / 1000);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ uptime_sec: sec, uptime_hr: `Fluent Bit has been running: ${sec} seconds` }));
+    });
+    await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
+    httpPort = (httpServer.address() as net.AddressInfo).port;
+  }
   let ring: ReceivedRecord[] | undefined;
+  /** Date.now() each ring entry arrived: Fluent Bit's engine flushes within commitEveryMs, whatever this process is busy with. */
+  const ringAt: number[] = [];
   let ringTimer: NodeJS.Timeout | undefined;
   if (opts.commitEveryMs !== undefined) {
     ring = [];
     ringTimer = setInterval(() => {
+      ringAt.length = 0;
       for (const r of ring!.splice(0)) records.push(r);
     }, opts.commitEveryMs);
   }
 
   return {
     port,
+    httpPort,
+    ackLog,
     path: opts.path,
     records,
     stats,
@@ -393,10 +430,22 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     withholdNext: (n) => { withholdCount += n; },
     loseAckNext: (n) => { loseAckCount += n; },
     pause: () => { paused = true; closeAll(); },
-    commit: () => { if (ring) for (const r of ring.splice(0)) records.push(r); },
+    commit: () => {
+      ringAt.length = 0;
+      if (ring) for (const r of ring.splice(0)) records.push(r);
+    },
     crash: () => {
+      // Only what arrived within commitEveryMs is lost: older entries would have been flushed by Fluent Bit's
+      // engine thread by now (this process's timer may be late when it is busy serving pages).
+      let flushed = 0;
+      const cutoff = Date.now() - (opts.commitEveryMs ?? 0);
+      while (flushed < ringAt.length && ringAt[flushed]! < cutoff) flushed++;
+      if (ring) for (const r of ring.splice(0, flushed)) records.push(r);
+      ringAt.splice(0, flushed);
       const lost = ring ? ring.splice(0).length : 0;
+      ringAt.length = 0;
       closeAll();
+      startedAt = Date.now(); // restarted
       return lost;
     },
     resume: () => { paused = false; },
@@ -415,6 +464,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       timers.clear();
       closeAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (httpServer) await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
     },
   };
 }

@@ -1,0 +1,163 @@
+// Completeness by counts, not downloads. A poll asks `/events/interval` how many events each bucket (a second, or
+// coarser for a long window) of [checkpoint − overlap, end) holds, compares each with the ids already forwarded
+// there (the id table knows their event times), and fetches only the buckets that hold more than was forwarded:
+// the new part of the window, and the seconds of the overlap where late-indexed events appeared. Re-fetching the
+// whole overlap on every poll downloaded each event about overlap / interval (60) times.
+//
+// Bounds: a bucket is [key, key + width) in event time truncated to the millisecond, as the id table stores it,
+// clipped to the window; a fetch of [a, b) forwards events with a ≤ time < b, so an event exactly on a bound
+// belongs to the bucket it starts. Whether the API's own bounds are inclusive does not matter: an event the API
+// counts at exactly `end` makes the last bucket look short, which costs one small fetch that finds nothing new.
+// Counts that never match (events the API counts but that cannot be forwarded where they are counted: an
+// unparseable timestamp is journaled at its window's start; an event deleted after it was counted): a bucket
+// fetched at a given count is not fetched again until its count changes. A bucket holding fewer events than were
+// forwarded (events deleted) is never fetched. What this cannot see: a late event and a deletion in the same
+// second leave its count unchanged (DI events are deleted only by the 90-day retention, far from the overlap).
+import type { DiBucket, DiInterval } from '../types.js';
+import { isoMillis } from './timestamp.js';
+import { fetchRange, rangeQuery, type StreamContext } from './window.js';
+
+const SECOND = 1000;
+const INTERVALS: readonly (DiInterval & { readonly ms: number })[] = [
+  { unit: 's', value: 1, ms: SECOND }, { unit: 's', value: 2, ms: 2 * SECOND }, { unit: 's', value: 5, ms: 5 * SECOND },
+  { unit: 's', value: 10, ms: 10 * SECOND }, { unit: 's', value: 30, ms: 30 * SECOND }, { unit: 'm', value: 1, ms: 60 * SECOND },
+  { unit: 'm', value: 5, ms: 300 * SECOND }, { unit: 'm', value: 15, ms: 900 * SECOND }, { unit: 'h', value: 1, ms: 3600 * SECOND },
+  { unit: 'h', value: 6, ms: 6 * 3600 * SECOND }, { unit: 'd', value: 1, ms: 86_400 * SECOND },
+];
+/** Buckets per answer at most: a 1 h overlap is counted per second (3,600 buckets, only those holding events are sent). */
+export const MAX_BUCKETS = 4000;
+/**
+ * A request costs about as much as downloading this many events (latency, quota): two differing buckets closer
+ * than that many events are fetched as one range.
+ */
+export const MERGE_GAP_EVENTS = 20;
+
+/** The finest bucket that keeps a span within MAX_BUCKETS. */
+export function bucketFor(spanMs: number): DiInterval & { readonly ms: number } {
+  return INTERVALS.find((iv) => spanMs / iv.ms <= MAX_BUCKETS) ?? INTERVALS[INTERVALS.length - 1]!;
+}
+
+/** A range to fetch: [from, to), made of the differing buckets `keys` (and the gaps merged between them). */
+export interface FetchPart {
+  readonly from: number;
+  readonly to: number;
+  /** Bucket key → the API's count, for the buckets that differed. */
+  readonly counts: ReadonlyMap<number, number>;
+}
+
+/**
+ * The parts of [start, end) to fetch: buckets where the API holds more events than were forwarded, unless fetched
+ * at that same count before (`fetchedAt`); neighbours closer than MERGE_GAP_EVENTS events merged. Pure.
+ */
+export function partsToFetch(
+  buckets: readonly DiBucket[],
+  widthMs: number,
+  forwarded: (origin: number, buckets: number) => Uint32Array,
+  start: number,
+  end: number,
+  fetchedAt: ReadonlyMap<number, number>,
+): FetchPart[] {
+  if (buckets.length === 0) return [];
+  const origin = buckets[0]!.key;
+  const index = (key: number): number => Math.round((key - origin) / widthMs);
+  const fwd = forwarded(origin, index(buckets[buckets.length - 1]!.key) + 1);
+  const parts: { from: number; to: number; counts: Map<number, number> }[] = [];
+  // API events in the buckets after the last part's end (the gap a merge would download needlessly).
+  let gapEvents = 0;
+  for (const b of buckets) {
+    const from = Math.max(b.key, start);
+    const to = Math.min(b.key + widthMs, end);
+    if (to <= from) continue;
+    const i = index(b.key);
+    if (b.count <= fwd[i]! || fetchedAt.get(b.key) === b.count) {
+      gapEvents += b.count;
+      continue;
+    }
+    const last = parts[parts.length - 1];
+    if (last && gapEvents <= MERGE_GAP_EVENTS) {
+      last.to = to;
+      last.counts.set(b.key, b.count);
+    } else {
+      parts.push({ from, to, counts: new Map([[b.key, b.count]]) });
+    }
+    gapEvents = 0;
+  }
+  return parts;
+}
+
+/** Per stream, in memory: the API's count of each bucket when it was last fetched, for one bucket width. */
+export interface FetchMemo {
+  widthMs: number;
+  readonly counts: Map<number, number>;
+}
+
+export interface CountedOutcome {
+  readonly fetched: number;
+  readonly forwarded: number;
+  readonly duplicates: number;
+  readonly aborted: boolean;
+  /** Ranges fetched (each one `/events` query, one page or more). */
+  readonly parts: number;
+}
+
+/**
+ * One poll of [start, end) by counts: one `/events/interval` request, then `/events` only for the parts whose counts
+ * differ. `memo` (per stream, in memory) remembers the count each bucket had when it was last fetched.
+ * Resolves undefined, having fetched nothing, when the API refuses `/events/interval` (DiFatalError, DiQueryError)
+ * or keeps answering it with something else than buckets (after the DI client's retries).
+ */
+export async function fetchByCounts(
+  ctx: StreamContext,
+  spec: { readonly start: number; readonly end: number; readonly checkpoint: number },
+  memo: FetchMemo,
+  signal: AbortSignal | undefined,
+): Promise<CountedOutcome | undefined> {
+  const { key, seen, logger } = ctx;
+  const { start, end } = spec;
+  const iv = bucketFor(end - start);
+  let buckets: DiBucket[];
+  try {
+    buckets = await ctx.di.interval!(rangeQuery(key, start, end), iv, signal);
+  } catch (err) {
+    const name = (err as Error).name;
+    if (name === 'DiFatalError' || name === 'DiQueryError' || (name === 'DiTransientError' && (err as { reason?: string }).reason === 'bad_interval')) {
+      logger.warn({ org: key.org, service: key.service, error: (err as Error).message }, '/events/interval refused: every poll re-fetches its whole overlap instead (each event is downloaded about overlap / interval times)');
+      return undefined;
+    }
+    throw err;
+  }
+  // Counts of buckets of another width say nothing about these (a longer window after a restart counts coarser).
+  if (memo.widthMs !== iv.ms) {
+    memo.counts.clear();
+    memo.widthMs = iv.ms;
+  }
+  const fetchedAt = memo.counts;
+  for (const k of fetchedAt.keys()) if (k + iv.ms <= start) fetchedAt.delete(k);
+  let parts = partsToFetch(buckets, iv.ms, (origin, n) => seen.countByBucket(origin, iv.ms, n, start, end), start, end, fetchedAt);
+  // A re-fetch at or before an id evicted by --max-seen-ids could repeat events: those parts are left alone.
+  if (seen.evictedUpTo >= start) {
+    const risky = parts.filter((p) => p.from <= seen.evictedUpTo);
+    if (risky.length > 0) {
+      logger.warn({ org: key.org, service: key.service, parts: risky.length, evictedUpTo: isoMillis(seen.evictedUpTo) }, 'late events counted where ids were evicted (maxSeenIds): not fetching them, a re-fetch could repeat events');
+      ctx.metrics.windowIncomplete?.(key.org, key.service);
+      parts = parts.filter((p) => p.from > seen.evictedUpTo);
+    }
+  }
+  let fetched = 0, forwarded = 0, duplicates = 0;
+  for (const p of parts) {
+    if (p.to <= spec.checkpoint) ctx.metrics.completenessRefetch(key.org, key.service);
+    const o = await fetchRange(ctx, { start: p.from, end: p.to, countFrom: p.from }, signal);
+    fetched += o.fetched;
+    forwarded += o.forwarded;
+    duplicates += o.duplicates;
+    if (o.aborted) return { fetched, forwarded, duplicates, aborted: true, parts: parts.length };
+    // Remembered only for buckets wholly inside the window: the last one's count may include an event exactly at
+    // `end` (inclusive end_time) that this fetch left for the next window; remembering that count would skip the
+    // bucket next time and never forward the event.
+    for (const [k, n] of p.counts) if (k >= start && k + iv.ms <= end) fetchedAt.set(k, n);
+    if (p.to <= spec.checkpoint && o.forwarded > 0) {
+      logger.debug({ org: key.org, service: key.service, start: isoMillis(p.from), end: isoMillis(p.to), forwarded: o.forwarded }, 'late-indexed events found by their counts');
+    }
+  }
+  return { fetched, forwarded, duplicates, aborted: false, parts: parts.length };
+}

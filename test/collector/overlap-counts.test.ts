@@ -1,0 +1,112 @@
+// Completeness by counts (issue 11 part 1): which parts of a window are fetched, from /events/interval buckets
+// and the forwarded ids per bucket; and, against the simulator, that late events still arrive at ~1 download
+// per event.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MAX_BUCKETS, MERGE_GAP_EVENTS, bucketFor, partsToFetch } from '../../input/collector/overlap-counts.js';
+import { overlapCost } from '../bench/overlap.bench.ts';
+
+const S = 1000;
+const none = new Map<number, number>();
+/** Forwarded counts per bucket from a list of (bucket index → count). */
+const fwd = (counts: Record<number, number>) => (origin: number, n: number): Uint32Array => {
+  void origin;
+  const a = new Uint32Array(n);
+  for (const [i, c] of Object.entries(counts)) if (Number(i) < n) a[Number(i)] = c;
+  return a;
+};
+
+describe('partsToFetch', () => {
+  it('fetches only the buckets holding more events than were forwarded; equal or fewer (deleted) are left alone', () => {
+    const buckets = [{ key: 0, count: 5 }, { key: S, count: 3 }, { key: 2 * S, count: 2 }, { key: 50 * S, count: 4 }];
+    const parts = partsToFetch(buckets, S, fwd({ 0: 5, 1: 2, 2: 3, 50: 4 }), 0, 100 * S, none);
+    expect(parts.map((p) => [p.from, p.to])).toEqual([[S, 2 * S]]);
+  });
+
+  it('clips buckets to the window and merges differing buckets separated by few events into one range', () => {
+    const buckets = [{ key: 0, count: 1 }, { key: S, count: MERGE_GAP_EVENTS }, { key: 2 * S, count: 1 }, { key: 3 * S, count: MERGE_GAP_EVENTS + 1 }, { key: 4 * S, count: 1 }];
+    // buckets 0, 2 and 4 differ; 1 and 3 match (their events would be downloaded needlessly by a merge)
+    const parts = partsToFetch(buckets, S, fwd({ 1: MERGE_GAP_EVENTS, 3: MERGE_GAP_EVENTS + 1 }), 500, 4 * S + 300, none);
+    expect(parts.map((p) => [p.from, p.to])).toEqual([[500, 3 * S], [4 * S, 4 * S + 300]]);
+    expect([...parts[0]!.counts.keys()]).toEqual([0, 2 * S]);
+  });
+
+  it('a bucket fetched at its current count is not fetched again until the count changes', () => {
+    const buckets = [{ key: 10 * S, count: 3 }];
+    expect(partsToFetch(buckets, S, fwd({}), 0, 20 * S, new Map([[10 * S, 3]]))).toEqual([]);
+    expect(partsToFetch(buckets, S, fwd({}), 0, 20 * S, new Map([[10 * S, 2]]))).toHaveLength(1);
+  });
+
+  it('every event the API counts beyond the forwarded ones lies in a fetched part (property)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.nat(200), fc.nat(6), fc.nat(6)), { maxLength: 60 }),
+      (spec) => {
+        const byKey = new Map<number, [number, number]>();
+        for (const [i, api, f] of spec) byKey.set(i, [api, f]);
+        const keys = [...byKey.keys()].sort((a, b) => a - b);
+        const buckets = keys.map((i) => ({ key: i * S, count: byKey.get(i)![0] })).filter((b) => b.count > 0);
+        if (buckets.length === 0) return;
+        const origin = buckets[0]!.key;
+        const forwarded = (o: number, n: number): Uint32Array => {
+          const a = new Uint32Array(n);
+          for (const [i, [, f]] of byKey) {
+            const j = (i * S - o) / S;
+            if (j >= 0 && j < n) a[j] = f;
+          }
+          return a;
+        };
+        const parts = partsToFetch(buckets, S, forwarded, 0, 201 * S, none);
+        for (const b of buckets) {
+          const f = forwarded(origin, 202)[(b.key - origin) / S]!;
+          const inPart = parts.some((p) => p.from <= b.key && b.key + S <= p.to);
+          if (b.count > f) expect(inPart, `bucket ${b.key}`).toBe(true);
+        }
+        // Parts are disjoint and in order.
+        for (let i = 1; i < parts.length; i++) expect(parts[i]!.from).toBeGreaterThanOrEqual(parts[i - 1]!.to);
+      },
+    ));
+  });
+
+  it('buckets are whole seconds for an hour, coarser for longer windows, never more than MAX_BUCKETS', () => {
+    expect(bucketFor(3_600_000)).toMatchObject({ unit: 's', value: 1 });
+    for (const span of [1, 3_600_000, 86_400_000, 30 * 86_400_000]) expect(span / bucketFor(span).ms).toBeLessThanOrEqual(MAX_BUCKETS);
+  });
+});
+
+describe('completeness by counts against the simulator (live, 2 % late)', () => {
+  it('late events still arrive, nothing repeats, and downloads stay about one per forwarded event', async () => {
+    const c = await overlapCost({ mode: 'counts', streams: 3, rate: 0.5, minutes: 12 });
+    expect(c.missing).toBe(0);
+    expect(c.forwarded).toBeGreaterThan(200);
+    expect(c.downloaded / c.forwarded).toBeLessThanOrEqual(1.1);
+    expect(c.requests / c.polls).toBeLessThanOrEqual(3);
+  }, 120_000);
+});
+
+describe('the simulator\'s /events/interval', () => {
+  it('buckets aligned to the interval, only those holding events, summing to /events/count; bad units refused', async () => {
+    const { startSimulator } = await import('../../input/simulator/server.js');
+    const { createDiClient } = await import('../../input/di/client.js');
+    const to = Date.now() - 60_000;
+    const sim = await startSimulator({ seed: 3, services: ['directory'], eventsPerMinute: 30, from: to - 3_600_000, to, indexDelay: { lateFraction: 0 } });
+    const di = createDiClient({ apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, pageLimit: 1000, requestTimeoutMs: 10_000, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    try {
+      const q = { service: 'directory', start: new Date(to - 3_600_000).toISOString(), end: new Date(to).toISOString() };
+      for (const iv of [{ unit: 's' as const, value: 1 }, { unit: 'm' as const, value: 5 }]) {
+        const buckets = await di.interval(q, iv);
+        const ms = iv.unit === 's' ? 1000 : 300_000;
+        expect(buckets.length).toBeGreaterThan(0);
+        for (const b of buckets) {
+          expect(b.key % ms).toBe(0);
+          expect(b.count).toBeGreaterThan(0);
+        }
+        expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(await di.count(q));
+      }
+      const bad = await fetch(`${sim.url}/events/interval`, { method: 'POST', headers: { 'x-api-key': sim.apiKey }, body: JSON.stringify({ service: ['directory'], start_time: q.start, interval_unit: 'x' }) });
+      expect(bad.status).toBe(400);
+    } finally {
+      await di.close();
+      await sim.close();
+    }
+  });
+});
