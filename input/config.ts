@@ -55,6 +55,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'org-ids', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_ORG_IDS', defaultText: 'none', metavar: 'ID,ID', description: 'Organizations to collect (x-org-id), one stream each; required with a service account.' },
   { name: 'services', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_SERVICES', default: 'all', metavar: 'NAME,NAME', description: 'DI services to collect, each its own stream (all, directory, sso, radius, systems, …; any name the API accepts).' },
   { name: 'page-limit', kind: 'int', group: 'JumpCloud API', env: 'JUMPCLOUD_PAGE_LIMIT', default: '10000', min: 1, max: 10_000, metavar: 'N', description: 'Events per API page (limit).' },
+  { name: 'max-requests-per-second', kind: 'int', group: 'JumpCloud API', env: 'JUMPCLOUD_MAX_RPS', default: '10', min: 0, max: 10_000, metavar: 'N', description: 'Requests per second to the DI API, shared fairly by every stream (round-robin over org × service); a 429 pauses them all (Retry-After honoured). JumpCloud publishes no limit; peers use 2 to 10. 0: no limit.' },
   { name: 'request-timeout', kind: 'duration', group: 'JumpCloud API', env: 'JUMPCLOUD_REQUEST_TIMEOUT', default: '60s', metavar: 'DURATION', description: 'Timeout of one API request; timed-out requests are retried.' },
   // Fluent Bit
   { name: 'forward', kind: 'forward', group: 'Fluent Bit', env: 'FLUENT_BIT_FORWARD', default: '127.0.0.1:24224', metavar: 'HOST:PORT|unix:PATH', description: 'Fluent Bit forward input to send to ([::1]:24224 for IPv6).' },
@@ -611,6 +612,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     once: toBool(opt('once'), req('once')),
     backfillSlices: toInt(opt('slices'), req('slices')),
     maxSeenIds: toInt(opt('max-seen-ids'), req('max-seen-ids')),
+    maxRequestsPerSecond: toInt(opt('max-requests-per-second'), req('max-requests-per-second')),
     ...(metricsPortRaw ? { metrics: { host: metricsHost, port: toInt(opt('metrics-port'), metricsPortRaw) } } : {}),
   };
   const clockSpec = env(CLOCK_ENV);

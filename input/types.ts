@@ -197,4 +197,6 @@ export interface CollectorConfig {
   /** Bound on remembered ids per stream. */
   readonly maxSeenIds: number;
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** Requests per second to the DI API, shared fairly by every stream (--max-requests-per-second); 0 or unset: no limit. */
+  readonly maxRequestsPerSecond?: number;
 }

@@ -3,7 +3,7 @@
 // otherwise polls every interval until the signal aborts, then stops fetching, waits for acks and persists.
 import { setMaxListeners } from 'node:events';
 import { systemClock } from '../clock.js';
-import { createDiClient } from '../di/client.js';
+import { DEFAULT_PAGE_BUDGET_BYTES, createDiClient } from '../di/client.js';
 import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
@@ -47,6 +47,8 @@ export interface EngineTuning {
   readonly closeTimeoutMs: number;
   /** Real ms between backfill progress log lines (non-TTY). */
   readonly progressLogEveryMs: number;
+  /** Bytes of DI page bodies held at once over every stream and slice (the DI client's pageBudgetBytes). */
+  readonly pageBudgetBytes: number;
 }
 
 export interface RunResult {
@@ -62,6 +64,21 @@ export interface RunResult {
 export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>): StreamKey[] {
   const orgs = config.orgIds.length > 0 ? config.orgIds : [''];
   return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
+}
+
+/** Requests a stream makes per poll at the least: one page and one count. */
+const REQUESTS_PER_POLL = 2;
+
+/** Says so when the request budget cannot poll every stream once per interval, and what the interval then is. */
+function warnIfBudgetTight(config: CollectorConfig, streams: number, logger: Logger): void {
+  const rps = config.maxRequestsPerSecond ?? 0;
+  if (rps <= 0 || config.once) return;
+  const roundMs = (streams * REQUESTS_PER_POLL * 1000) / rps;
+  if (roundMs <= config.intervalMs) return;
+  logger.warn(
+    { streams, maxRequestsPerSecond: rps, intervalMs: config.intervalMs, effectiveIntervalMs: Math.round(roundMs) },
+    `${streams} streams need at least ${streams * REQUESTS_PER_POLL} requests per poll: at ${rps} requests/s each stream is polled about every ${Math.ceil(roundMs / 1000)} s, not every ${Math.round(config.intervalMs / 1000)} s; raise --max-requests-per-second (if JumpCloud allows it) or --interval, or split the orgs with --shard`,
+  );
 }
 
 const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
@@ -81,6 +98,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     backfillThresholdMs: backfillThresholdMs(config.overlapMs),
     closeTimeoutMs: 30_000,
     progressLogEveryMs: 10_000,
+    pageBudgetBytes: DEFAULT_PAGE_BUDGET_BYTES,
     ...deps.tuning,
   };
   const di =
@@ -93,6 +111,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
       clock,
       logger,
       connections: Math.max(16, config.backfillSlices * 2),
+      maxRequestsPerSecond: config.maxRequestsPerSecond ?? 0,
+      pageBudgetBytes: tuning.pageBudgetBytes,
       ...(deps.diHooks ? { hooks: deps.diHooks } : {}),
     });
   const forward =
@@ -148,6 +168,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     progress: { logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs },
   };
   logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir }, 'collector starting');
+  warnIfBudgetTight(config, keys.length, logger);
   let results: StreamResult[];
   try {
     const permits = new Semaphore(tuning.maxConcurrentStreams);

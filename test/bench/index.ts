@@ -9,6 +9,7 @@ const benches: [string, string][] = [
   ['forward client', 'test/bench/forward.bench.ts'],
   ['DI client and page splitter', 'test/bench/di.bench.ts'],
   ['collector end to end and backfill', 'test/bench/collector.bench.ts'],
+  ['scale: 1,000 orgs live, multi-stream backfill', 'test/bench/scale.bench.ts'],
 ];
 const only = process.argv[2];
 let failed = 0;

@@ -1,0 +1,135 @@
+// The global request budget (--max-requests-per-second): every DI request takes a turn here before it goes out.
+// Turns are spaced 1/rate apart (a token bucket holding one token: never a burst above the budget) and handed
+// out round-robin over the waiting stream keys, so a stream with many requests queued (a backfill's slices)
+// gets the same share as one with a single request, and no stream waits behind more than one turn of each other
+// stream. A 429 pauses every stream (Retry-After when the API sends one), not just the request that got it.
+//
+// Our own ~100 lines rather than bottleneck or p-queue: neither hands turns out round-robin by key over one
+// shared rate (bottleneck's Group is one limiter per key; p-queue has priorities, not fairness), and both time
+// with the wall clock, where the engine's tests and demo run on an accelerated one (clock.ts).
+import type { Clock } from '../types.js';
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+  readonly signal?: AbortSignal;
+  readonly onAbort?: () => void;
+  done: boolean;
+}
+
+/** Pause after a 429 without Retry-After: 1 s, doubling while they keep coming, at most 1 min. */
+const THROTTLE_BASE_MS = 1_000;
+const THROTTLE_MAX_MS = 60_000;
+
+export class RequestBudget {
+  /** Waiters per key; the Map's order is the round-robin ring (a served key moves to the end). */
+  private readonly queues = new Map<string, Waiter[]>();
+  private readonly intervalMs: number;
+  /** Clock time from which the next turn may be given. */
+  private nextAt = -Infinity;
+  private pausedUntil = -Infinity;
+  private throttles = 0;
+  private pumping = false;
+  /** Ends the pump's sleep when every waiter has gone (aborted), so a long pause holds no timer. */
+  private wake?: AbortController;
+
+  /** `perSecond` 0 or Infinity: no rate limit (a 429 still pauses everyone). */
+  constructor(readonly perSecond: number, private readonly clock: Clock) {
+    if (!(perSecond >= 0)) throw new RangeError(`request budget ${perSecond}/s must be 0 (none) or more`);
+    this.intervalMs = perSecond > 0 && Number.isFinite(perSecond) ? 1000 / perSecond : 0;
+  }
+
+  /** Requests waiting for a turn. */
+  get waiting(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
+  /** Resolves when `key` may send one request; rejects with the signal's reason when it aborts first. */
+  take(key: string, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.queues.size === 0 && this.readyIn() <= 0) {
+      this.grant();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = {
+        resolve,
+        reject,
+        signal,
+        done: false,
+        ...(signal ? { onAbort: () => this.cancel(key, w) } : {}),
+      };
+      if (signal) signal.addEventListener('abort', w.onAbort!, { once: true });
+      const q = this.queues.get(key);
+      if (q) q.push(w);
+      else this.queues.set(key, [w]);
+      void this.pump();
+    });
+  }
+
+  /**
+   * The API said 429 (or 503 with Retry-After): no stream sends anything for `retryAfterMs`, or, without it, for
+   * a pause that doubles while 429s keep coming. Returns the pause now in force (ms from now).
+   */
+  throttled(retryAfterMs: number | undefined): number {
+    const ms = retryAfterMs ?? Math.min(THROTTLE_MAX_MS, THROTTLE_BASE_MS * 2 ** Math.min(this.throttles, 16));
+    this.throttles++;
+    this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + ms);
+    return this.pausedUntil - this.clock.now();
+  }
+
+  /** A request succeeded: the next 429 without Retry-After pauses from the base again. */
+  succeeded(): void {
+    this.throttles = 0;
+  }
+
+  private readyIn(): number {
+    return Math.max(this.nextAt, this.pausedUntil) - this.clock.now();
+  }
+
+  private grant(): void {
+    // One token at most: after an idle spell the next turn is now, not a burst of the turns missed.
+    this.nextAt = Math.max(this.nextAt, this.clock.now()) + this.intervalMs;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queues.size > 0) {
+        const wait = this.readyIn();
+        if (wait > 0) {
+          this.wake = new AbortController();
+          await this.clock.sleep(wait, this.wake.signal);
+          continue; // a pause may have grown meanwhile
+        }
+        const [key, q] = this.queues.entries().next().value as [string, Waiter[]];
+        const w = q.shift()!;
+        this.queues.delete(key);
+        if (q.length > 0) this.queues.set(key, q); // to the end of the ring
+        if (w.done) continue;
+        w.done = true;
+        if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+        this.grant();
+        w.resolve();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private cancel(key: string, w: Waiter): void {
+    if (w.done) return;
+    w.done = true;
+    const q = this.queues.get(key);
+    if (q) {
+      const i = q.indexOf(w);
+      if (i >= 0) q.splice(i, 1);
+      if (q.length === 0) this.queues.delete(key);
+    }
+    if (this.queues.size === 0) this.wake?.abort();
+    w.reject(w.signal!.reason);
+  }
+}
