@@ -9,6 +9,7 @@ import { DI_REGIONS, JUMPCLOUD_OAUTH_TOKEN_URL, type DiRegion } from './di/regio
 import { ArgvError, closest, parseArgv, type FlagValue } from './argv.js';
 import { DURATION_HINT, DurationError, SINCE_HINT, formatDuration, parseDuration, parseSince } from './duration.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { ShardSpecError, orgsOfShard, parseShard, type Shard } from './shard.js';
 import type { CollectorConfig, DiAuth, ForwardTarget } from './types.js';
 
 export const REGIONS = DI_REGIONS;
@@ -79,6 +80,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'interval', kind: 'duration', group: 'Collection', env: 'JUMPCLOUD_INTERVAL', default: '1m', metavar: 'DURATION', description: 'Time between polls.' },
   { name: 'slices', kind: 'int', group: 'Collection', env: 'JUMPCLOUD_SLICES', default: '4', min: 1, max: 32, metavar: 'N', description: 'Backfill parallelism: time slices fetched at once.' },
   { name: 'max-seen-ids', kind: 'int', group: 'Collection', env: 'JUMPCLOUD_MAX_SEEN_IDS', default: '1000000', min: 1, max: 100_000_000, metavar: 'N', description: 'Bound on the forwarded ids remembered per stream for deduplication.' },
+  { name: 'shard', kind: 'string', group: 'Collection', env: 'JUMPCLOUD_SHARD', defaultText: 'every org', metavar: 'K/N', description: 'Collect only the orgs of --org-ids in shard K of N (0 ≤ K < N; jump hash of the org id, README "Sharding"), each instance with its own --state-dir. K may be a StatefulSet pod name ending in -<ordinal> (JUMPCLOUD_SHARD=$(POD_NAME)/3).' },
   { name: 'once', kind: 'boolean', group: 'Collection', env: 'JUMPCLOUD_ONCE', default: 'false', description: 'One pass up to now − lag, wait for every ack, exit (0 all delivered, 1 not, 3 API refused).' },
   // Operation
   { name: 'config', kind: 'file', group: 'Operation', env: 'JUMPCLOUD_CONFIG', cliOnly: true, metavar: 'FILE', description: 'JSON config file: an object whose keys are these option names (e.g. {"services": ["sso"], "lag": "5m"}).' },
@@ -489,6 +491,25 @@ export function loadConfig(input: LoadInput): LoadResult {
     warnings.push(`--api-url ${apiUrl} is not encrypted: credentials travel in clear text`);
   }
 
+  // Shard: a part of --org-ids.
+  let shard: Shard | undefined;
+  const shardRaw = get('shard');
+  if (shardRaw) {
+    try {
+      shard = parseShard(toText(opt('shard'), shardRaw));
+    } catch (err) {
+      if (err instanceof ShardSpecError) throw invalid(opt('shard'), shardRaw.source, err.message);
+      throw err;
+    }
+    if (orgIds.length === 0 && shard.count > 1) {
+      throw invalid(opt('shard'), shardRaw.source,
+        'shards split the orgs of --org-ids between instances, and no --org-ids is set: without it there is one org (the API key\'s own) and every shard would collect it; set --org-ids (an MSP key or a service account) or drop --shard');
+    }
+    if (orgIds.length > 0 && orgsOfShard(orgIds, shard).length === 0) {
+      warnings.push(`--shard ${shard.index}/${shard.count}: none of the ${orgIds.length} orgs of --org-ids falls in this shard; this instance collects nothing (fewer shards, or more orgs)`);
+    }
+  }
+
   // Streams.
   const services = toList(opt('services'), req('services'));
   if (services.length === 0) throw invalid(opt('services'), req('services').source, 'names no service: expected e.g. all or directory,sso');
@@ -613,6 +634,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     backfillSlices: toInt(opt('slices'), req('slices')),
     maxSeenIds: toInt(opt('max-seen-ids'), req('max-seen-ids')),
     maxRequestsPerSecond: toInt(opt('max-requests-per-second'), req('max-requests-per-second')),
+    ...(shard && shard.count > 1 ? { shard } : {}),
     ...(metricsPortRaw ? { metrics: { host: metricsHost, port: toInt(opt('metrics-port'), metricsPortRaw) } } : {}),
   };
   const clockSpec = env(CLOCK_ENV);

@@ -199,4 +199,6 @@ export interface CollectorConfig {
   readonly metrics?: { readonly host: string; readonly port: number };
   /** Requests per second to the DI API, shared fairly by every stream (--max-requests-per-second); 0 or unset: no limit. */
   readonly maxRequestsPerSecond?: number;
+  /** Collect only the orgs of `orgIds` in this shard (--shard K/N; input/shard.ts). */
+  readonly shard?: { readonly index: number; readonly count: number };
 }

@@ -8,6 +8,7 @@ import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
+import { orgsOfShard } from '../shard.js';
 import { Semaphore } from './semaphore.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
 import type { StreamKey } from './state.js';
@@ -60,9 +61,14 @@ export interface RunResult {
   readonly forwarded: number;
 }
 
-/** The streams of a configuration: orgs × services; no org ids → one stream per service without x-org-id. */
-export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>): StreamKey[] {
-  const orgs = config.orgIds.length > 0 ? config.orgIds : [''];
+/**
+ * The streams of a configuration: orgs × services; no org ids → one stream per service without x-org-id. With a
+ * shard, only the orgs of that shard.
+ */
+export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services' | 'shard'>): StreamKey[] {
+  const mine = config.shard ? orgsOfShard(config.orgIds, config.shard) : config.orgIds;
+  if (config.shard && config.orgIds.length > 0 && mine.length === 0) return [];
+  const orgs = mine.length > 0 ? mine : [''];
   return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
 }
 
@@ -167,7 +173,12 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     pipelineBytes: tuning.pipelineBytes,
     progress: { logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs },
   };
-  logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir }, 'collector starting');
+  logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir, ...(config.shard ? { shard: `${config.shard.index}/${config.shard.count}`, orgs: keys.length / config.services.length, ofOrgs: config.orgIds.length } : {}) }, 'collector starting');
+  if (keys.length === 0 && !config.once) {
+    // An empty shard stays up (healthy, idle) rather than exit and be restarted in a loop by its supervisor.
+    logger.warn({ shard: config.shard }, 'no org of --org-ids falls in this shard: idle until stopped');
+    if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
+  }
   warnIfBudgetTight(config, keys.length, logger);
   let results: StreamResult[];
   try {
