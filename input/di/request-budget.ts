@@ -101,9 +101,16 @@ export class RequestBudget {
       while (this.queues.size > 0) {
         const wait = this.readyIn();
         if (wait > 0) {
-          this.wake = new AbortController();
-          await this.clock.sleep(wait, this.wake.signal);
-          continue; // a pause may have grown meanwhile
+          const pause = this.pausedUntil;
+          const wake = (this.wake = new AbortController());
+          await this.clock.sleep(wait, wake.signal);
+          // The sleep was the wait, whatever the clock reads now (a test's clock may stand still): unless a new 429
+          // came meanwhile, the next turn is due.
+          if (!wake.signal.aborted && this.pausedUntil === pause) {
+            this.pausedUntil = -Infinity;
+            this.nextAt = Math.min(this.nextAt, this.clock.now());
+          }
+          continue;
         }
         const [key, q] = this.queues.entries().next().value as [string, Waiter[]];
         const w = q.shift()!;
