@@ -672,6 +672,8 @@ export function redactConfig(config: DraftConfig): Record<string, unknown> {
   if (config.auth?.kind === 'apiKey') out.auth = { kind: 'apiKey', apiKey: REDACTED };
   if (config.auth?.kind === 'oauth') out.auth = { ...config.auth, clientSecret: REDACTED };
   for (const key of ['sharedKey', 'password'] as const) if (config[key] !== undefined) out[key] = REDACTED;
+  // The orgs this shard collects: what an operator compares before changing N (README "Sharding").
+  if (config.shard) out.shardOrgIds = orgsOfShard(config.orgIds, config.shard);
   // Human forms replace the millisecond fields.
   out.since = new Date(config.sinceMs).toISOString();
   delete out.sinceMs;

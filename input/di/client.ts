@@ -46,7 +46,7 @@ export interface DiClientOptions {
    */
   readonly maxRequestsPerSecond?: number;
   /**
-   * Bytes of page bodies held at once, over every stream and slice (default 64 MiB): a page request waits
+   * Bytes of page bodies held at once, over every stream and slice (default 32 MiB: two 10,000-event pages): a page request waits
    * until its expected size fits, and the page counts until its consumer releases it (or asks for the next).
    */
   readonly pageBudgetBytes?: number;
@@ -54,7 +54,7 @@ export interface DiClientOptions {
 
 /** Page bytes per event assumed before any page was seen (a 10,000-event page is ~13 MB). */
 const BYTES_PER_EVENT_GUESS = 1_300;
-export const DEFAULT_PAGE_BUDGET_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_PAGE_BUDGET_BYTES = 32 * 1024 * 1024;
 
 interface PageRequest {
   readonly searchAfter?: unknown;
