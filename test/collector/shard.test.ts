@@ -93,6 +93,36 @@ describe('--shard', () => {
   });
 });
 
+describe('an empty shard', () => {
+  it('stays up (idle, healthy) until stopped instead of exiting at once, and warns why', async () => {
+    const org = 'only-org';
+    const other = (shardOf(org, 4) + 1) % 4;
+    const r = loadConfig({ argv: ['--api-url', 'http://127.0.0.1:9/insights/directory/v1', '--api-key', 'k', '--org-ids', org, '--shard', `${other}/4`, '--state-dir', path.join(tmpdir(), 'never-used')], env: {}, now: Date.now() });
+    if (r.kind !== 'run') throw new Error('expected a run config');
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (_o: object, m?: string) => void warnings.push(m ?? '') };
+    const stop = new AbortController();
+    let done = false;
+    const run = runCollector(r.config as CollectorConfig, { logger, signal: stop.signal }).then((res) => { done = true; return res; });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(done).toBe(false);
+    expect(warnings.join('\n')).toMatch(/no org of --org-ids falls in this shard: idle until stopped/);
+    stop.abort();
+    const res = await run;
+    expect(res.exitCode).toBe(0);
+    expect(res.streams).toEqual([]);
+    const { createMetrics } = await import('../../input/metrics.js');
+    // An hour after the start with no stream: unhealthy ("nothing ever succeeded") unless the collector is idle by design.
+    let t = 0;
+    const clock = { now: () => t, sleep: async () => {} };
+    const idle = createMetrics({ clock, staleAfterMs: 1000, defaultMetrics: false, idle: true });
+    const plain = createMetrics({ clock, staleAfterMs: 1000, defaultMetrics: false });
+    t = 3_600_000;
+    expect(idle.health().healthy).toBe(true);
+    expect(plain.health().healthy).toBe(false);
+  });
+});
+
 describe('three shards over 300 orgs', () => {
   it('collect every event exactly once together, and never the same org twice', async () => {
     const T = Date.UTC(2026, 2, 1, 12, 0, 0);

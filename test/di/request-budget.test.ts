@@ -2,6 +2,7 @@
 // memory budget, on their own and inside the DI client against the simulator.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ByteBudget } from '../../input/di/byte-budget.js';
+import { ConfigError, loadConfig } from '../../input/config.js';
 import { createDiClient } from '../../input/di/client.js';
 import { RequestBudget } from '../../input/di/request-budget.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../input/simulator/server.js';
@@ -206,5 +207,21 @@ describe('DiClient under the budgets (simulator)', () => {
     const b = (c as unknown as { budgets(): { pageBytes: number; peakPageBytes: number } }).budgets();
     expect(b.peakPageBytes).toBeLessThanOrEqual(budget + biggest);
     expect(b.pageBytes).toBe(0); // every page given back
+  });
+});
+
+describe('--max-requests-per-second', () => {
+  const load = (argv: string[], env: Record<string, string> = {}) => {
+    const r = loadConfig({ argv: ['--api-url', 'http://127.0.0.1:9/insights/directory/v1', '--api-key', 'k', ...argv], env, now: Date.now() });
+    if (r.kind !== 'run') throw new Error('expected a run config');
+    return r.config;
+  };
+
+  it('defaults to 10, comes from the flag or JUMPCLOUD_MAX_RPS, 0 for none; refuses what is not a whole number', () => {
+    expect(load([]).maxRequestsPerSecond).toBe(10);
+    expect(load(['--max-requests-per-second', '3']).maxRequestsPerSecond).toBe(3);
+    expect(load([], { JUMPCLOUD_MAX_RPS: '0' }).maxRequestsPerSecond).toBe(0);
+    expect(() => load(['--max-requests-per-second', '2.5'])).toThrow(/invalid --max-requests-per-second \(from flag --max-requests-per-second\): "2.5" is not a whole number/);
+    expect(() => load([], { JUMPCLOUD_MAX_RPS: '-1' })).toThrow(ConfigError);
   });
 });
