@@ -222,18 +222,18 @@ class UndiciDiClient implements DiClient {
 
   private async fetchPage(query: DiQuery, req: PageRequest, signal: AbortSignal | undefined, state: AttemptState): Promise<DiPage> {
     state.headers = undefined;
+    state.reservation = undefined;
     const key = streamKeyOf(query);
-    // Memory first, then the request's turn: a turn taken while waiting for memory would be a turn wasted.
-    const reservation = await this.pageMemory.acquire(this.lastPageBytes.get(key) ?? this.limit * BYTES_PER_EVENT_GUESS, signal);
     let body: Buffer;
     try {
       body = await this.post('/events', query, pageBody(query, this.limit, req.searchAfter), signal, state, (headers) => {
         state.headers = headers;
-      }, this.buffers);
+      }, this.buffers, (declared) => this.pageMemory.acquire(declared ?? this.lastPageBytes.get(key) ?? this.limit * BYTES_PER_EVENT_GUESS, signal));
     } catch (err) {
-      reservation.release();
+      (state.reservation as Reservation | undefined)?.release();
       throw err;
     }
+    const reservation = state.reservation!;
     reservation.resize(body.length);
     this.lastPageBytes.set(key, body.length);
     try {
@@ -293,6 +293,12 @@ class UndiciDiClient implements DiClient {
     state: AttemptState,
     onHeaders?: (headers: Dispatcher.ResponseData['headers']) => void,
     pool?: PageBufferPool,
+    /**
+     * Reserves memory for a 200 body once its headers (Content-Length) are in, before it is read: a reservation
+     * taken before the request would have to guess the size (a live poll's page is KBs, a backfill's 13 MB).
+     * Waiting here leaves the body in the socket (TCP backpressure); it is stored in `state.reservation`.
+     */
+    reserve?: (declaredBytes: number | undefined) => Promise<Reservation>,
   ): Promise<Buffer> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -305,6 +311,14 @@ class UndiciDiClient implements DiClient {
     let bytes: Buffer;
     try {
       res = await request(this.base + path, { method: 'POST', dispatcher: this.agent, headers, body, signal });
+      if (reserve && res.statusCode === 200) {
+        try {
+          state.reservation = await reserve(intHeader(res.headers['content-length']));
+        } catch (err) {
+          res.body.destroy();
+          throw err;
+        }
+      }
       bytes = await readBody(res, res.statusCode === 200 ? pool : undefined);
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
@@ -379,6 +393,8 @@ function budgetOf(page: DiPage): Reservation | undefined {
 
 interface AttemptState {
   renewedToken: boolean;
+  /** The page body's share of the memory budget (fetchPage), taken when its headers arrived. */
+  reservation?: Reservation;
   headers?: Dispatcher.ResponseData['headers'];
 }
 
