@@ -12,6 +12,7 @@ import { MetricsServerError, startMetricsServer, type MetricsServer } from './me
 import { packageInfo } from './package-info.js';
 import { secretScrubber } from './scrub.js';
 import { orgsOfShard } from './shard.js';
+import { effectivePollIntervalMs } from './di/request-budget.js';
 import type { Clock, CollectorConfig, DiHooks, ForwardHooks, Logger } from './types.js';
 
 export const EXIT = { ok: 0, undelivered: 1, config: 2, apiFatal: 3 } as const;
@@ -82,7 +83,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   // A stream is polled every interval, or less often when the request budget cannot serve them all that fast.
   const orgs = config.shard ? orgsOfShard(config.orgIds, config.shard) : config.orgIds;
   const streams = config.shard && orgs.length === 0 ? 0 : Math.max(1, orgs.length) * config.services.length;
-  const pollEveryMs = Math.max(config.intervalMs, config.maxRequestsPerSecond ? (streams * 2 * 1000) / config.maxRequestsPerSecond : 0);
+  const pollEveryMs = effectivePollIntervalMs(config.intervalMs, streams, config.maxRequestsPerSecond);
   const metrics = createMetrics({ clock, staleAfterMs: defaultStaleAfterMs(pollEveryMs, config.requestTimeoutMs), idle: streams === 0 });
   const controller = new AbortController();
   let signals = 0;

@@ -4,6 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import { systemClock } from '../clock.js';
 import { DEFAULT_PAGE_BUDGET_BYTES, createDiClient } from '../di/client.js';
+import { MIN_REQUESTS_PER_POLL, effectivePollIntervalMs } from '../di/request-budget.js';
 import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
@@ -72,18 +73,15 @@ export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services' |
   return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
 }
 
-/** Requests a stream makes per poll at the least: one page and one count. */
-const REQUESTS_PER_POLL = 2;
-
 /** Says so when the request budget cannot poll every stream once per interval, and what the interval then is. */
 function warnIfBudgetTight(config: CollectorConfig, streams: number, logger: Logger): void {
   const rps = config.maxRequestsPerSecond ?? 0;
   if (rps <= 0 || config.once) return;
-  const roundMs = (streams * REQUESTS_PER_POLL * 1000) / rps;
+  const roundMs = effectivePollIntervalMs(config.intervalMs, streams, rps);
   if (roundMs <= config.intervalMs) return;
   logger.warn(
     { streams, maxRequestsPerSecond: rps, intervalMs: config.intervalMs, effectiveIntervalMs: Math.round(roundMs) },
-    `${streams} streams need at least ${streams * REQUESTS_PER_POLL} requests per poll: at ${rps} requests/s each stream is polled about every ${Math.ceil(roundMs / 1000)} s, not every ${Math.round(config.intervalMs / 1000)} s; raise --max-requests-per-second (if JumpCloud allows it) or --interval, or split the orgs with --shard`,
+    `${streams} streams need at least ${streams * MIN_REQUESTS_PER_POLL} requests per poll: at ${rps} requests/s each stream is polled about every ${Math.ceil(roundMs / 1000)} s, not every ${Math.round(config.intervalMs / 1000)} s; raise --max-requests-per-second (if JumpCloud allows it) or --interval, or split the orgs with --shard`,
   );
 }
 

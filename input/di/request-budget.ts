@@ -9,6 +9,15 @@
 // with the wall clock, where the engine's tests and demo run on an accelerated one (clock.ts).
 import type { Clock } from '../types.js';
 
+/** Requests a stream makes per poll at the least: one page and one count. */
+export const MIN_REQUESTS_PER_POLL = 2;
+
+/** How often each of `streams` streams gets polled: every interval, or less often when the budget cannot serve them all. */
+export function effectivePollIntervalMs(intervalMs: number, streams: number, perSecond: number | undefined): number {
+  if (!perSecond || perSecond <= 0) return intervalMs;
+  return Math.max(intervalMs, (streams * MIN_REQUESTS_PER_POLL * 1000) / perSecond);
+}
+
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
