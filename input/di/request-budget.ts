@@ -1,6 +1,7 @@
 // The global request budget (--max-requests-per-second): every DI request takes a turn here before it goes out.
-// Turns are spaced 1/rate apart (a token bucket holding one token: never a burst above the budget) and handed
-// out round-robin over the waiting stream keys, so a stream with many requests queued (a backfill's slices)
+// No window of one second ever holds more than `rate` turns (a sliding log of the last `rate` turns: a late
+// timer on a busy machine is made up by the turns whose second has passed, so the average is the budget, and
+// no second exceeds it). Turns are handed out round-robin over the waiting stream keys, so a stream with many requests queued (a backfill's slices)
 // gets the same share as one with a single request, and no stream waits behind more than one turn of each other
 // stream. A 429 pauses every stream (Retry-After when the API sends one), not just the request that got it.
 //
@@ -33,9 +34,12 @@ const THROTTLE_MAX_MS = 60_000;
 export class RequestBudget {
   /** Waiters per key; the Map's order is the round-robin ring (a served key moves to the end). */
   private readonly queues = new Map<string, Waiter[]>();
-  private readonly intervalMs: number;
-  /** Clock time from which the next turn may be given. */
-  private nextAt = -Infinity;
+  /** Turns per window, and the window (1 s for a whole rate): `capacity` 0 is no limit. */
+  private readonly capacity: number;
+  private readonly windowMs: number;
+  /** Times of the last `capacity` turns, a ring; `head` is the oldest. */
+  private readonly turns: Float64Array;
+  private head = 0;
   private pausedUntil = -Infinity;
   private throttles = 0;
   private pumping = false;
@@ -45,7 +49,9 @@ export class RequestBudget {
   /** `perSecond` 0 or Infinity: no rate limit (a 429 still pauses everyone). */
   constructor(readonly perSecond: number, private readonly clock: Clock) {
     if (!(perSecond >= 0)) throw new RangeError(`request budget ${perSecond}/s must be 0 (none) or more`);
-    this.intervalMs = perSecond > 0 && Number.isFinite(perSecond) ? 1000 / perSecond : 0;
+    this.capacity = perSecond > 0 && Number.isFinite(perSecond) ? Math.max(1, Math.floor(perSecond)) : 0;
+    this.windowMs = this.capacity > 0 ? (this.capacity * 1000) / perSecond : 0;
+    this.turns = new Float64Array(this.capacity).fill(-Infinity);
   }
 
   /** Requests waiting for a turn. */
@@ -95,12 +101,14 @@ export class RequestBudget {
   }
 
   private readyIn(): number {
-    return Math.max(this.nextAt, this.pausedUntil) - this.clock.now();
+    const free = this.capacity === 0 ? -Infinity : this.turns[this.head]! + this.windowMs;
+    return Math.max(free, this.pausedUntil) - this.clock.now();
   }
 
   private grant(): void {
-    // One token at most: after an idle spell the next turn is now, not a burst of the turns missed.
-    this.nextAt = Math.max(this.nextAt, this.clock.now()) + this.intervalMs;
+    if (this.capacity === 0) return;
+    this.turns[this.head] = this.clock.now();
+    this.head = (this.head + 1) % this.capacity;
   }
 
   private async pump(): Promise<void> {
@@ -117,7 +125,7 @@ export class RequestBudget {
           // came meanwhile, the next turn is due.
           if (!wake.signal.aborted && this.pausedUntil === pause) {
             this.pausedUntil = -Infinity;
-            this.nextAt = Math.min(this.nextAt, this.clock.now());
+            if (this.capacity > 0) this.turns[this.head] = Math.min(this.turns[this.head]!, this.clock.now() - this.windowMs);
           }
           continue;
         }

@@ -36,23 +36,35 @@ async function sim(opts: SimulatorOptions): Promise<Simulator> {
 }
 
 describe('RequestBudget', () => {
-  it('never gives turns faster than the budget: turn i comes at least i/rate after the first', async () => {
+  it('never gives more turns than the budget in any second, and keeps up the budget on average', async () => {
     const clock = steppingClock(T0);
     const budget = new RequestBudget(10, clock);
     const at: number[] = [];
     await Promise.all(Array.from({ length: 200 }, (_, i) => budget.take(`org${i % 7}/directory`).then(() => at.push(clock.now()))));
     expect(at).toHaveLength(200);
     at.sort((a, b) => a - b);
-    for (let i = 0; i < at.length; i++) expect(at[i]! - at[0]!).toBeGreaterThanOrEqual(i * 100);
-    // ...and not slower either: 199 intervals of 100 ms.
-    expect(at.at(-1)! - at[0]!).toBeLessThan(199 * 100 + 1);
-    // In any 1 s the turns given are at most the budget.
+    // Turn i + 10 comes at least 1 s after turn i: no second holds more than 10.
     for (let i = 0; i + 10 < at.length; i++) expect(at[i + 10]! - at[i]!).toBeGreaterThanOrEqual(1000);
+    // ...and not slower either: 200 turns in 19 windows after the first 10.
+    expect(at.at(-1)! - at[0]!).toBeLessThanOrEqual(19 * 1000);
+  });
+
+  it('makes up for a late timer with the turns whose second has passed, never more than the budget per second', async () => {
+    // A busy machine: every sleep overshoots by 250 ms.
+    let t = T0;
+    const late: Clock = { now: () => t, sleep: async (ms) => { await new Promise((r) => setImmediate(r)); t += ms + 250; } };
+    const budget = new RequestBudget(20, late);
+    const at: number[] = [];
+    await Promise.all(Array.from({ length: 400 }, (_, i) => budget.take(`org${i % 13}/sso`).then(() => at.push(late.now()))));
+    at.sort((a, b) => a - b);
+    for (let i = 0; i + 20 < at.length; i++) expect(at[i + 20]! - at[i]!).toBeGreaterThanOrEqual(1000);
+    // 400 turns at 20/s: about 20 s even though each wait ran 250 ms late (one turn per sleep would take 100 s).
+    expect(at.at(-1)! - at[0]!).toBeLessThan(30_000);
   });
 
   it('is fair over 1,000 streams: each is served within one round, even behind a stream with 5,000 requests queued', async () => {
     const clock = steppingClock(T0);
-    const budget = new RequestBudget(1000, clock);
+    const budget = new RequestBudget(100, clock);
     const order: string[] = [];
     const greedy = Array.from({ length: 5000 }, () => budget.take('greedy/all').then(() => order.push('greedy')));
     const streams = Array.from({ length: 1000 }, (_, i) => `org${i}/directory`);
@@ -64,13 +76,14 @@ describe('RequestBudget', () => {
       }
     });
     await Promise.all([...greedy, ...others]);
-    // Every stream's third request is served before the greedy stream has had 3 turns per stream... i.e. within
-    // three rounds of 1,001 turns; the greedy stream gets one turn per round, not its whole queue first.
+    // The greedy stream found the budget idle and took that second's 100 turns at once; after that every stream's
+    // third request is served within three rounds of 1,001 turns: the greedy one gets one turn per round, not its
+    // whole queue first.
+    const burst = 100;
     const lastTurn = new Map<string, number>();
     order.forEach((k, i) => lastTurn.set(k, i));
-    for (const key of streams) expect(lastTurn.get(key)!).toBeLessThan(3 * 1001 + 1);
-    // ...and the greedy stream took no more than its share of those rounds.
-    expect(order.slice(0, 3 * 1001).filter((k) => k === 'greedy').length).toBeLessThanOrEqual(4);
+    for (const key of streams) expect(lastTurn.get(key)!).toBeLessThan(burst + 3 * 1001 + 1);
+    expect(order.slice(0, burst + 3 * 1001).filter((k) => k === 'greedy').length).toBeLessThanOrEqual(burst + 4);
     expect(order).toHaveLength(5000 + 3000);
   });
 
@@ -137,10 +150,11 @@ describe('DiClient under the budgets (simulator)', () => {
     expect(counts.every((n) => n > 0)).toBe(true);
     expect(arrivals).toHaveLength(60);
     arrivals.sort((a, b) => a - b);
-    // 60 requests at 20/s take at least 59 intervals of 50 ms (timer slack only ever makes them later)...
-    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(59 * 50 - 5);
-    // ...and no second holds more than 20 (+1 for a window's two ends).
-    for (let i = 0; i + 21 < arrivals.length; i++) expect(arrivals[i + 21]! - arrivals[i]!).toBeGreaterThanOrEqual(1000 - 5);
+    // Times are the server's (a request's arrival trails its turn by the loopback's and event loop's delay, up to
+    // ~150 ms on this busy machine). 60 requests at 20/s span at least two seconds...
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(2000 - 150);
+    // ...and no second holds more than 20.
+    for (let i = 0; i + 20 < arrivals.length; i++) expect(arrivals[i + 20]! - arrivals[i]!).toBeGreaterThanOrEqual(1000 - 150);
   });
 
   it('a 429 with Retry-After pauses every stream, not only the request that got it', async () => {
