@@ -137,6 +137,8 @@ export interface DiHooks {
   onRetry?(info: { reason: string; status?: number; delayMs: number; query: DiQuery }): void;
   onApiError?(info: { status: number; query: DiQuery }): void;
   onPage?(info: { events: number; query: DiQuery }): void;
+  /** A request goes out now: it had its turn in the request budget. */
+  onRequest?(info: { path: string; query: DiQuery }): void;
 }
 
 export interface ForwardHooks {

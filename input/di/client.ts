@@ -307,6 +307,7 @@ class UndiciDiClient implements DiClient {
     };
     if (query.orgId) headers['x-org-id'] = query.orgId;
     await this.requests.take(streamKeyOf(query), signal);
+    this.hooks.onRequest?.({ path, query });
     let res: Dispatcher.ResponseData;
     let bytes: Buffer;
     try {

@@ -141,20 +141,22 @@ describe('ByteBudget', () => {
 describe('DiClient under the budgets (simulator)', () => {
   it('every request waits for its turn: the API sees at most the budget per second, all streams served', async () => {
     const arrivals: number[] = [];
+    const sent: number[] = [];
     const orgs = Array.from({ length: 20 }, (_, i) => `org${i}`);
     const s = await sim({ orgs, eventsPerMinute: 6, from: Date.now() - 3_600_000, onRequest: (r) => arrivals.push(r.at) });
-    const c = createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: s.apiKey }, maxRequestsPerSecond: 20 });
+    const c = createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: s.apiKey }, maxRequestsPerSecond: 20, hooks: { onRequest: () => sent.push(Date.now()) } });
     closers.push(() => c.close());
     const q = (orgId: string): DiQuery => ({ orgId, service: 'directory', start: iso(Date.now() - 3_000_000), end: iso(Date.now() - 60_000) });
     const counts = await Promise.all(orgs.flatMap((o) => [c.count(q(o)), c.count(q(o)), c.count(q(o))]));
     expect(counts.every((n) => n > 0)).toBe(true);
     expect(arrivals).toHaveLength(60);
-    arrivals.sort((a, b) => a - b);
-    // Times are the server's (a request's arrival trails its turn by the loopback's and event loop's delay, up to
-    // ~150 ms on this busy machine). 60 requests at 20/s span at least two seconds...
-    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(2000 - 150);
-    // ...and no second holds more than 20.
-    for (let i = 0; i + 20 < arrivals.length; i++) expect(arrivals[i + 20]! - arrivals[i]!).toBeGreaterThanOrEqual(1000 - 150);
+    expect(sent).toHaveLength(60);
+    // When each request left the client (the server's arrival times trail them by its event loop, shared with
+    // this test; the hook itself runs up to ~100 ms after the turn on this busy machine, while the budget's own
+    // times are exact: tests above): no second holds more than 20, and 60 take at least two seconds.
+    sent.sort((a, b) => a - b);
+    for (let i = 0; i + 20 < sent.length; i++) expect(sent[i + 20]! - sent[i]!).toBeGreaterThanOrEqual(1000 - 100);
+    expect(sent.at(-1)! - sent[0]!).toBeGreaterThanOrEqual(2000 - 100);
   });
 
   it('a 429 with Retry-After pauses every stream, not only the request that got it', async () => {
