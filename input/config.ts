@@ -729,6 +729,7 @@ export function renderHelp(version: string): string {
     '  JUMPCLOUD_API_KEY_FILE=/run/secrets/jc fluent-bit-jumpcloud --services directory,sso',
     '  fluent-bit-jumpcloud --api-key-file jc.key --since 30d --slices 8 --once   # backfill 30 days, then exit',
     '  fluent-bit-jumpcloud --client-id ID --client-secret-file s.txt --org-ids ORG1,ORG2 --region eu',
+    '  fluent-bit-jumpcloud --api-key-file jc.key --org-ids ORG1,ORG2,ORG3 --shard 0/3 --state-dir state-0   # shard 0 of 3',
   );
   lines.push(
     '',
