@@ -52,13 +52,24 @@ const metrics = {
 const t0 = process.hrtime.bigint();
 const tStartMs = Date.now();
 if (runMs !== undefined) setTimeout(() => stop.abort(), runMs);
-const r = await runCollector(config, { logger: quiet, progressOut: { isTTY: false, write: () => true }, tuning, metrics, signal: stop.signal });
+// When each DI request left (its turn in the request budget): the busiest second as the collector sent them.
+const sent = [];
+const diHooks = { onRequest: () => sent.push(Date.now()) };
+const r = await runCollector(config, { logger: quiet, progressOut: { isTTY: false, write: () => true }, tuning, metrics, signal: stop.signal, diHooks });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const stoppedAt = Date.now();
 const loop = runMs === undefined ? {} : {
   catchUpSeconds: caughtUpAt === undefined ? null : (caughtUpAt - tStartMs) / 1000,
   stoppedAt,
   checkpoints: Object.fromEntries(checkpoints),
+  busiestSentSecond: (() => {
+    let most = 0;
+    for (let i = 0, j = 0; j < sent.length; j++) {
+      while (sent[j] - sent[i] >= 1000) i++;
+      most = Math.max(most, j - i + 1);
+    }
+    return most;
+  })(),
 };
 clearInterval(sampler);
 if (heapProf) {

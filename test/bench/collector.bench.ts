@@ -52,6 +52,8 @@ export interface ChildResult {
   readonly catchUpSeconds?: number | null;
   readonly stoppedAt?: number;
   readonly checkpoints?: Record<string, number>;
+  /** Most DI requests the collector sent in any 1 s (its onRequest hook; 0 for an engine without it). */
+  readonly busiestSentSecond?: number;
 }
 
 /** The collector in its own process (collector-child.mjs): one `once` pass, or the polling loop for `runMs`. */

@@ -89,7 +89,8 @@ async function live(out: Record<string, number>): Promise<void> {
     out['live_rps_budget'] = rps;
     out['live_catch_up_s'] = r.catchUpSeconds ?? -1;
     out['live_requests_per_s_mean'] = Number((requests / r.seconds).toFixed(1));
-    out['live_requests_per_s_busiest_second'] = busiest;
+    out['live_requests_per_s_busiest_second_at_api'] = busiest;
+    out['live_requests_per_s_busiest_second_sent'] = r.busiestSentSecond ?? 0;
     out['live_peak_rss_mb'] = Math.round(r.maxRssMb);
     out['live_events_forwarded'] = r.forwarded;
     out['live_lag_p50_s'] = Number((percentile(lags, 50) / 1000).toFixed(1));
