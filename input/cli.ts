@@ -14,7 +14,9 @@ import { MetricsServerError, startMetricsServer, type MetricsServer } from './me
 import { packageInfo, selfCommand } from './package-info.js';
 import { secretScrubber } from './scrub.js';
 import type { Demo } from './demo.js';
-import type { Clock, CollectorConfig, ForwardHooks, Logger } from './types.js';
+import { orgsOfShard } from './shard.js';
+import { effectivePollIntervalMs } from './di/request-budget.js';
+import type { Clock, CollectorConfig, DiHooks, ForwardHooks, Logger } from './types.js';
 
 export const EXIT = { ok: 0, undelivered: 1, config: 2, apiFatal: 3 } as const;
 const EXIT_MEANING: Record<number, string> = {
@@ -86,7 +88,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const logger = createLogger({ level: loaded.logLevel, destination: { write: (line: string) => stderr.writeLog(scrub(line)) } });
   for (const warning of loaded.warnings) logger.warn({}, warning);
 
-  const metrics = createMetrics({ clock, staleAfterMs: defaultStaleAfterMs(config.intervalMs, config.requestTimeoutMs) });
+  // A stream is polled every interval, or less often when the request budget cannot serve them all that fast.
+  const orgs = config.shard ? orgsOfShard(config.orgIds, config.shard) : config.orgIds;
+  const streams = config.shard && orgs.length === 0 ? 0 : Math.max(1, orgs.length) * config.services.length;
+  const pollEveryMs = effectivePollIntervalMs(config.intervalMs, streams, config.maxRequestsPerSecond);
+  const metrics = createMetrics({ clock, staleAfterMs: defaultStaleAfterMs(pollEveryMs, config.requestTimeoutMs), idle: streams === 0 });
   const controller = new AbortController();
   let signals = 0;
   let demo: Demo | undefined;

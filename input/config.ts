@@ -9,6 +9,7 @@ import { DI_REGIONS, OAUTH_TOKEN_URLS, type DiRegion } from './di/regions.js';
 import { ArgvError, closest, parseArgv, type FlagValue } from './argv.js';
 import { DURATION_HINT, DurationError, SINCE_HINT, formatDuration, parseDuration, parseSince } from './duration.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { ShardSpecError, orgsOfShard, parseShard, type Shard } from './shard.js';
 import type { CollectorConfig, DiAuth, ForwardTarget } from './types.js';
 
 export const REGIONS = DI_REGIONS;
@@ -56,6 +57,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'services', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_SERVICES', default: 'all', metavar: 'NAME,NAME', description: 'DI services to collect, each its own stream (all, directory, sso, radius, systems, …; any name the API accepts).' },
   { name: 'services-check', kind: 'duration', group: 'JumpCloud API', env: 'JUMPCLOUD_SERVICES_CHECK', default: '1h', metavar: 'DURATION', description: 'With --services all: how often to check which services "all" misses (3 requests per org); those are collected too (README: Services). 0: never check.' },
   { name: 'page-limit', kind: 'int', group: 'JumpCloud API', env: 'JUMPCLOUD_PAGE_LIMIT', default: '10000', min: 1, max: 10_000, metavar: 'N', description: 'Events per API page (limit).' },
+  { name: 'max-requests-per-second', kind: 'int', group: 'JumpCloud API', env: 'JUMPCLOUD_MAX_RPS', default: '10', min: 0, max: 10_000, metavar: 'N', description: 'Requests per second to the DI API, shared fairly by every stream (round-robin over org × service); a 429 pauses them all (Retry-After honoured). JumpCloud publishes no limit; peers use 2 to 10. 0: no limit.' },
   { name: 'request-timeout', kind: 'duration', group: 'JumpCloud API', env: 'JUMPCLOUD_REQUEST_TIMEOUT', default: '60s', metavar: 'DURATION', description: 'Timeout of one API request; timed-out requests are retried.' },
   // Fluent Bit
   { name: 'forward', kind: 'forward', group: 'Fluent Bit', env: 'FLUENT_BIT_FORWARD', default: '127.0.0.1:24224', metavar: 'HOST:PORT|unix:PATH', description: 'Fluent Bit forward input to send to ([::1]:24224 for IPv6).' },
@@ -80,6 +82,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'interval', kind: 'duration', group: 'Collection', env: 'JUMPCLOUD_INTERVAL', default: '1m', metavar: 'DURATION', description: 'Time between polls.' },
   { name: 'slices', kind: 'int', group: 'Collection', env: 'JUMPCLOUD_SLICES', default: '4', min: 1, max: 32, metavar: 'N', description: 'Backfill parallelism: time slices fetched at once.' },
   { name: 'max-seen-ids', kind: 'int', group: 'Collection', env: 'JUMPCLOUD_MAX_SEEN_IDS', default: '1000000', min: 1, max: 100_000_000, metavar: 'N', description: 'Bound on the forwarded ids remembered per stream for deduplication.' },
+  { name: 'shard', kind: 'string', group: 'Collection', env: 'JUMPCLOUD_SHARD', defaultText: 'every org', metavar: 'K/N', description: 'Collect only the orgs of --org-ids in shard K of N (0 ≤ K < N; jump hash of the org id, README "Sharding"), each instance with its own --state-dir. K may be a StatefulSet pod name ending in -<ordinal> (JUMPCLOUD_SHARD=$(POD_NAME)/3).' },
   { name: 'once', kind: 'boolean', group: 'Collection', env: 'JUMPCLOUD_ONCE', default: 'false', description: 'One pass up to now − lag, wait for every ack, exit (0 all delivered, 1 not, 3 API refused).' },
   // Operation
   { name: 'config', kind: 'file', group: 'Operation', env: 'JUMPCLOUD_CONFIG', cliOnly: true, metavar: 'FILE', description: 'JSON config file: an object whose keys are these option names (e.g. {"services": ["sso"], "lag": "5m"}).' },
@@ -494,6 +497,25 @@ export function loadConfig(input: LoadInput): LoadResult {
     warnings.push(`--api-url ${apiUrl} is not encrypted: credentials travel in clear text`);
   }
 
+  // Shard: a part of --org-ids.
+  let shard: Shard | undefined;
+  const shardRaw = get('shard');
+  if (shardRaw) {
+    try {
+      shard = parseShard(toText(opt('shard'), shardRaw));
+    } catch (err) {
+      if (err instanceof ShardSpecError) throw invalid(opt('shard'), shardRaw.source, err.message);
+      throw err;
+    }
+    if (orgIds.length === 0 && shard.count > 1) {
+      throw invalid(opt('shard'), shardRaw.source,
+        'shards split the orgs of --org-ids between instances, and no --org-ids is set: without it there is one org (the API key\'s own) and every shard would collect it; set --org-ids (an MSP key or a service account) or drop --shard');
+    }
+    if (orgIds.length > 0 && orgsOfShard(orgIds, shard).length === 0) {
+      warnings.push(`--shard ${shard.index}/${shard.count}: none of the ${orgIds.length} orgs of --org-ids falls in this shard; this instance collects nothing (fewer shards, or more orgs)`);
+    }
+  }
+
   // Streams.
   const services = toList(opt('services'), req('services'));
   if (services.length === 0) throw invalid(opt('services'), req('services').source, 'names no service: expected e.g. all or directory,sso');
@@ -633,6 +655,8 @@ export function loadConfig(input: LoadInput): LoadResult {
     once: toBool(opt('once'), req('once')),
     backfillSlices: toInt(opt('slices'), req('slices')),
     maxSeenIds: toInt(opt('max-seen-ids'), req('max-seen-ids')),
+    maxRequestsPerSecond: toInt(opt('max-requests-per-second'), req('max-requests-per-second')),
+    ...(shard && shard.count > 1 ? { shard } : {}),
     ...(metricsPortRaw ? { metrics: { host: metricsHost, port: toInt(opt('metrics-port'), metricsPortRaw) } } : {}),
   };
   const clockSpec = env(CLOCK_ENV);
@@ -673,6 +697,8 @@ export function redactConfig(config: DraftConfig): Record<string, unknown> {
   if (config.auth?.kind === 'apiKey') out.auth = { kind: 'apiKey', apiKey: REDACTED };
   if (config.auth?.kind === 'oauth') out.auth = { ...config.auth, clientSecret: REDACTED };
   for (const key of ['sharedKey', 'password'] as const) if (config[key] !== undefined) out[key] = REDACTED;
+  // The orgs this shard collects: what an operator compares before changing N (README "Sharding").
+  if (config.shard) out.shardOrgIds = orgsOfShard(config.orgIds, config.shard);
   // Human forms replace the millisecond fields.
   out.since = new Date(config.sinceMs).toISOString();
   delete out.sinceMs;
@@ -731,6 +757,7 @@ export function renderHelp(version: string): string {
     '  JUMPCLOUD_API_KEY_FILE=/run/secrets/jc fluent-bit-jumpcloud --services directory,sso',
     '  fluent-bit-jumpcloud --api-key-file jc.key --since 30d --slices 8 --once   # backfill 30 days, then exit',
     '  fluent-bit-jumpcloud --client-id ID --client-secret-file s.txt --org-ids ORG1,ORG2 --region eu',
+    '  fluent-bit-jumpcloud --api-key-file jc.key --org-ids ORG1,ORG2,ORG3 --shard 0/3 --state-dir state-0   # shard 0 of 3',
   );
   lines.push(
     '',

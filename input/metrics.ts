@@ -86,6 +86,8 @@ export interface MetricsOptions {
   readonly staleAfterMs: number;
   /** Process metrics (CPU, RSS, event loop lag…); default true. */
   readonly defaultMetrics?: boolean;
+  /** No stream to run (a --shard none of the orgs falls in): healthy while idle, not "no stream ever succeeded". */
+  readonly idle?: boolean;
 }
 
 interface StreamState {
@@ -236,7 +238,7 @@ export function createMetrics(options: MetricsOptions): CollectorMetrics {
       const now = clock.now();
       const list = [...streams.values()].map((s) => streamHealth(s, now));
       const starting = list.length === 0 && now - createdMs <= staleAfterMs;
-      const healthy = starting || (list.length > 0 && list.every((s) => s.status === 'ok' || s.status === 'starting'));
+      const healthy = starting || (options.idle === true && list.length === 0) || (list.length > 0 && list.every((s) => s.status === 'ok' || s.status === 'starting'));
       return {
         healthy,
         status: healthy ? (list.length === 0 || list.some((s) => s.status === 'starting') ? 'starting' : 'ok') : 'degraded',

@@ -168,6 +168,8 @@ export interface DiHooks {
   onRetry?(info: { reason: string; status?: number; delayMs: number; query: DiQuery }): void;
   onApiError?(info: { status: number; query: DiQuery }): void;
   onPage?(info: { events: number; query: DiQuery }): void;
+  /** A request goes out now: it had its turn in the request budget. */
+  onRequest?(info: { path: string; query: DiQuery }): void;
 }
 
 export interface ForwardHooks {
@@ -238,4 +240,8 @@ export interface CollectorConfig {
   /** Bound on remembered ids per stream. */
   readonly maxSeenIds: number;
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** Requests per second to the DI API, shared fairly by every stream (--max-requests-per-second); 0 or unset: no limit. */
+  readonly maxRequestsPerSecond?: number;
+  /** Collect only the orgs of `orgIds` in this shard (--shard K/N; input/shard.ts). */
+  readonly shard?: { readonly index: number; readonly count: number };
 }

@@ -10,7 +10,9 @@ const HEX24 = 1; // 24 lower-case hex digits: 3 words
 const UUID = 2; // 8-4-4-4-12 lower-case hex digits: 4 words
 const DELETED = 3;
 
-const MIN_CAPACITY = 1024;
+// A stream starts small and grows by doubling: a thousand orgs × 3 services at 1,024 slots (25 KB) each held 75 MB
+// before they had seen a hundred ids each.
+const MIN_CAPACITY = 64;
 const HEX = '0123456789abcdef';
 const HEX2 = Array.from({ length: 256 }, (_, b) => HEX[b >> 4]! + HEX[b & 15]!);
 

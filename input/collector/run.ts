@@ -3,7 +3,8 @@
 // otherwise polls every interval until the signal aborts, then stops fetching, waits for acks and persists.
 import { setMaxListeners } from 'node:events';
 import { systemClock } from '../clock.js';
-import { createDiClient } from '../di/client.js';
+import { DEFAULT_PAGE_BUDGET_BYTES, createDiClient } from '../di/client.js';
+import { MIN_REQUESTS_PER_POLL, effectivePollIntervalMs } from '../di/request-budget.js';
 import { createForwardClient } from '../forward/client.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
@@ -11,6 +12,7 @@ import { noMetrics, type EngineMetrics } from './metrics.js';
 import { FluentBitUptime } from './fluent-bit-uptime.js';
 import { PollLog } from './poll-log.js';
 import { BackfillBoard } from './progress.js';
+import { orgsOfShard } from '../shard.js';
 import { Semaphore } from './semaphore.js';
 import { ServiceCoverage } from './services.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
@@ -54,6 +56,8 @@ export interface EngineTuning {
   /** More streams than this: completed polls are logged as one aggregate line every pollLogEveryMs, not one each. */
   readonly pollLogAggregateAbove: number;
   readonly pollLogEveryMs: number;
+  /** Bytes of DI page bodies held at once over every stream and slice (the DI client's pageBudgetBytes). */
+  readonly pageBudgetBytes: number;
 }
 
 export interface RunResult {
@@ -68,10 +72,27 @@ export interface RunResult {
   readonly forwarded: number;
 }
 
-/** The streams of a configuration: orgs × services; no org ids → one stream per service without x-org-id. */
-export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>): StreamKey[] {
-  const orgs = config.orgIds.length > 0 ? config.orgIds : [''];
+/**
+ * The streams of a configuration: orgs × services; no org ids → one stream per service without x-org-id. With a
+ * shard, only the orgs of that shard.
+ */
+export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services' | 'shard'>): StreamKey[] {
+  const mine = config.shard ? orgsOfShard(config.orgIds, config.shard) : config.orgIds;
+  if (config.shard && config.orgIds.length > 0 && mine.length === 0) return [];
+  const orgs = mine.length > 0 ? mine : [''];
   return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
+}
+
+/** Says so when the request budget cannot poll every stream once per interval, and what the interval then is. */
+function warnIfBudgetTight(config: CollectorConfig, streams: number, logger: Logger): void {
+  const rps = config.maxRequestsPerSecond ?? 0;
+  if (rps <= 0 || config.once) return;
+  const roundMs = effectivePollIntervalMs(config.intervalMs, streams, rps);
+  if (roundMs <= config.intervalMs) return;
+  logger.warn(
+    { streams, maxRequestsPerSecond: rps, intervalMs: config.intervalMs, effectiveIntervalMs: Math.round(roundMs) },
+    `${streams} streams need at least ${streams * MIN_REQUESTS_PER_POLL} requests per poll: at ${rps} requests/s each stream is polled about every ${Math.ceil(roundMs / 1000)} s, not every ${Math.round(config.intervalMs / 1000)} s; raise --max-requests-per-second (if JumpCloud allows it) or --interval, or split the orgs with --shard`,
+  );
 }
 
 const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
@@ -101,6 +122,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     progressLogEveryMs: 10_000,
     pollLogAggregateAbove: 8,
     pollLogEveryMs: 60_000,
+    pageBudgetBytes: DEFAULT_PAGE_BUDGET_BYTES,
     ...deps.tuning,
   };
   const baseDi =
@@ -113,6 +135,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
       clock,
       logger,
       connections: Math.max(16, config.backfillSlices * 2),
+      maxRequestsPerSecond: config.maxRequestsPerSecond ?? 0,
+      pageBudgetBytes: tuning.pageBudgetBytes,
       ...(deps.diHooks ? { hooks: deps.diHooks } : {}),
     });
   // --services all: also collect what `all` misses (services.ts); its queries go through coverage.wrap.
@@ -179,7 +203,13 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     progress: new BackfillBoard({ logger, out: deps.progressOut ?? process.stderr, logEveryMs: tuning.progressLogEveryMs }),
     pollLog,
   };
-  logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir }, 'collector starting');
+  logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir, ...(config.shard ? { shard: `${config.shard.index}/${config.shard.count}`, orgs: keys.length / config.services.length, ofOrgs: config.orgIds.length } : {}) }, 'collector starting');
+  if (keys.length === 0 && !config.once) {
+    // An empty shard stays up (healthy, idle) rather than exit and be restarted in a loop by its supervisor.
+    logger.warn({ shard: config.shard }, 'no org of --org-ids falls in this shard: idle until stopped');
+    if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
+  }
+  warnIfBudgetTight(config, keys.length, logger);
   let results: StreamResult[];
   try {
     const permits = new Semaphore(tuning.maxConcurrentStreams);

@@ -8,9 +8,11 @@ import type { Clock, DiAuth, DiBucket, DiClient, DiHooks, DiInterval, DiPage, Di
 import { createAuthProvider, type AuthProvider } from './auth.js';
 import { DiBadPageError, DiFatalError, DiQueryError, DiTransientError } from './errors.js';
 import { isRetryableStatus, networkFault, statusFault } from './http-faults.js';
+import { ByteBudget, type Reservation } from './byte-budget.js';
 import { PageBufferPool } from './page-buffers.js';
+import { RequestBudget } from './request-budget.js';
 import { splitJsonArray } from './page-split.js';
-import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_POLICY, parseRetryAfter, withRetries, type RetryPolicy } from './retry.js';
 import { normalizeApiUrl } from './regions.js';
 import { compareInstants, parseRfc3339 } from './rfc3339.js';
 
@@ -38,7 +40,21 @@ export interface DiClientOptions {
    * costs one more page in memory per running pages() (about 15-30 MB at 10,000 events).
    */
   readonly prefetch?: boolean;
+  /**
+   * Requests per second to the API, shared by every stream (round-robin over org × service); 0 or unset: no
+   * limit. A 429 pauses every request either way (Retry-After when sent).
+   */
+  readonly maxRequestsPerSecond?: number;
+  /**
+   * Bytes of page bodies held at once, over every stream and slice (default 32 MiB: two 10,000-event pages): a page request waits
+   * until its expected size fits, and the page counts until its consumer releases it (or asks for the next).
+   */
+  readonly pageBudgetBytes?: number;
 }
+
+/** Page bytes per event assumed before any page was seen (a 10,000-event page is ~13 MB). */
+const BYTES_PER_EVENT_GUESS = 1_300;
+export const DEFAULT_PAGE_BUDGET_BYTES = 32 * 1024 * 1024;
 
 interface PageRequest {
   readonly searchAfter?: unknown;
@@ -58,7 +74,12 @@ class UndiciDiClient implements DiClient {
   private readonly hooks: DiHooks;
   private readonly logger?: Logger;
   /** Page bodies are read into these and reused once the consumer releases the page. */
-  private readonly buffers = new PageBufferPool();
+  // Two free buffers: the page budget holds about two full pages at a time (a free one is 14 MB of RSS).
+  private readonly buffers = new PageBufferPool({ maxFree: 2 });
+  private readonly requests: RequestBudget;
+  private readonly pageMemory: ByteBudget;
+  /** Size of each stream's last page body: what its next page request reserves. */
+  private readonly lastPageBytes = new Map<string, number>();
 
   constructor(private readonly opts: DiClientOptions) {
     this.base = normalizeApiUrl(opts.apiUrl);
@@ -81,6 +102,13 @@ class UndiciDiClient implements DiClient {
     this.hooks = opts.hooks ?? {};
     this.logger = opts.logger;
     this.auth = createAuthProvider(opts.auth, { dispatcher: this.agent, clock: this.clock, logger: opts.logger });
+    this.requests = new RequestBudget(opts.maxRequestsPerSecond ?? 0, this.clock);
+    this.pageMemory = new ByteBudget(opts.pageBudgetBytes ?? DEFAULT_PAGE_BUDGET_BYTES);
+  }
+
+  /** Page bytes held now and at most so far, and requests waiting for their turn (for tests and diagnostics). */
+  budgets(): { pageBytes: number; peakPageBytes: number; requestsWaiting: number } {
+    return { pageBytes: this.pageMemory.held, peakPageBytes: this.pageMemory.peak, requestsWaiting: this.requests.waiting };
   }
 
   async *pages(query: DiQuery, signal?: AbortSignal): AsyncIterable<DiPage> {
@@ -97,10 +125,13 @@ class UndiciDiClient implements DiClient {
     };
     let next: Promise<DiPage> | undefined = fetchAt(undefined);
     let previousCursor: string | undefined;
+    /** The page in the caller's hands counts against the memory budget until it is released or the caller moves on. */
+    let current: DiPage | undefined;
     try {
       while (next) {
         const page: DiPage = await next;
         next = undefined;
+        current = page;
         this.hooks.onPage?.({ events: page.events.length, query });
         if (page.events.length > 0 && page.resultCount >= page.limit) {
           const cursor = page.searchAfter ?? fallbackCursor(page.events, this.logger, query);
@@ -111,15 +142,22 @@ class UndiciDiClient implements DiClient {
           previousCursor = cursor;
           if (this.opts.prefetch === false) {
             yield page;
+            budgetOf(page)?.release();
             next = fetchAt(JSON.parse(cursor) as unknown);
             continue;
           }
           next = fetchAt(JSON.parse(cursor) as unknown);
         }
         yield page;
+        budgetOf(page)?.release();
       }
     } finally {
-      if (next) ahead.abort(new Error('pages() was not consumed to the end'));
+      if (current) budgetOf(current)?.release();
+      if (next) {
+        ahead.abort(new Error('pages() was not consumed to the end'));
+        // A prefetched page nobody will see: its buffer and its share of the budget go back.
+        next.then((p) => p.release?.(), () => {});
+      }
     }
   }
 
@@ -231,18 +269,30 @@ class UndiciDiClient implements DiClient {
 
   private async fetchPage(query: DiQuery, req: PageRequest, signal: AbortSignal | undefined, state: AttemptState): Promise<DiPage> {
     state.headers = undefined;
-    const body = await this.post('/events', query, pageBody(query, this.limit, req.searchAfter), signal, state, (headers) => {
-      state.headers = headers;
-    }, this.buffers);
+    state.reservation = undefined;
+    const key = streamKeyOf(query);
+    let body: Buffer;
     try {
-      return this.pageOf(body, query, state);
+      body = await this.post('/events', query, pageBody(query, this.limit, req.searchAfter), signal, state, (headers) => {
+        state.headers = headers;
+      }, this.buffers, (declared) => this.pageMemory.acquire(declared ?? this.lastPageBytes.get(key) ?? this.limit * BYTES_PER_EVENT_GUESS, signal));
+    } catch (err) {
+      (state.reservation as Reservation | undefined)?.release();
+      throw err;
+    }
+    const reservation = state.reservation!;
+    reservation.resize(body.length);
+    this.lastPageBytes.set(key, body.length);
+    try {
+      return this.pageOf(body, query, state, reservation);
     } catch (err) {
       this.buffers.release(body); // refused: no event of it went anywhere
+      reservation.release();
       throw err;
     }
   }
 
-  private pageOf(pooled: Buffer, query: DiQuery, state: AttemptState): DiPage {
+  private pageOf(pooled: Buffer, query: DiQuery, state: AttemptState, reservation: Reservation): DiPage {
     let body = pooled;
     if (!isUtf8(body)) {
       // JSON is UTF-8; a text decoder would have replaced the bad sequences with U+FFFD, and so does this (rare) path,
@@ -271,8 +321,11 @@ class UndiciDiClient implements DiClient {
       if (released) return;
       released = true;
       this.buffers.release(pooled);
+      reservation.release();
     };
-    return { events, searchAfter, resultCount, limit, release };
+    const page: DiPage = { events, searchAfter, resultCount, limit, release };
+    BUDGETS.set(page, reservation);
+    return page;
   }
 
   /**
@@ -287,6 +340,12 @@ class UndiciDiClient implements DiClient {
     state: AttemptState,
     onHeaders?: (headers: Dispatcher.ResponseData['headers']) => void,
     pool?: PageBufferPool,
+    /**
+     * Reserves memory for a 200 body once its headers (Content-Length) are in, before it is read: a reservation
+     * taken before the request would have to guess the size (a live poll's page is KBs, a backfill's 13 MB).
+     * Waiting here leaves the body in the socket (TCP backpressure); it is stored in `state.reservation`.
+     */
+    reserve?: (declaredBytes: number | undefined) => Promise<Reservation>,
   ): Promise<Buffer> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -294,10 +353,20 @@ class UndiciDiClient implements DiClient {
       ...(await this.auth.headers(signal)),
     };
     if (query.orgId) headers['x-org-id'] = query.orgId;
+    await this.requests.take(streamKeyOf(query), signal);
+    this.hooks.onRequest?.({ path, query });
     let res: Dispatcher.ResponseData;
     let bytes: Buffer;
     try {
       res = await request(this.base + path, { method: 'POST', dispatcher: this.agent, headers, body, signal });
+      if (reserve && res.statusCode === 200) {
+        try {
+          state.reservation = await reserve(intHeader(res.headers['content-length']));
+        } catch (err) {
+          res.body.destroy();
+          throw err;
+        }
+      }
       bytes = await readBody(res, res.statusCode === 200 ? pool : undefined);
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
@@ -305,8 +374,15 @@ class UndiciDiClient implements DiClient {
     }
     const status = res.statusCode;
     if (status === 200) {
+      this.requests.succeeded();
       onHeaders?.(res.headers);
       return bytes;
+    }
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.clock.now());
+    if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
+      // The limit is JumpCloud's for the whole key or org, not this request's: every stream holds back.
+      const pauseMs = this.requests.throttled(retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.policy.maxRetryAfterMs));
+      this.logger?.warn({ service: query.service, orgId: query.orgId, status, retryAfterMs, pauseMs }, `DI answered ${status}: pausing every request for ${Math.ceil(pauseMs / 1000)} s`);
     }
     const text = bytes.toString('utf8');
     this.hooks.onApiError?.({ status, query });
@@ -352,8 +428,21 @@ class UndiciDiClient implements DiClient {
   }
 }
 
+/** The fairness key of the request budget: one per stream (org × service), whatever its slices. */
+function streamKeyOf(q: DiQuery): string {
+  return `${q.orgId ?? ''}/${q.service}`;
+}
+
+/** Each page's share of the memory budget (the page object is the caller's: no extra field on it). */
+const BUDGETS = new WeakMap<DiPage, Reservation>();
+function budgetOf(page: DiPage): Reservation | undefined {
+  return BUDGETS.get(page);
+}
+
 interface AttemptState {
   renewedToken: boolean;
+  /** The page body's share of the memory budget (fetchPage), taken when its headers arrived. */
+  reservation?: Reservation;
   headers?: Dispatcher.ResponseData['headers'];
 }
 

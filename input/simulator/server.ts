@@ -65,6 +65,8 @@ export interface SimulatorOptions {
   readonly retentionDays?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Called as each /events or /events/count request arrives (before any injected fault): tests time them. */
+  readonly onRequest?: (info: { readonly route: string; readonly orgId?: string; readonly at: number }) => void;
 }
 
 export interface ExpectedQuery {
@@ -335,6 +337,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const route = path.startsWith(DI_BASE_PATH) ? path.slice(DI_BASE_PATH.length) : path;
     if (route !== '/events' && route !== '/events/count' && route !== '/events/distinct' && route !== '/events/interval') return send(res, route, 404, { message: `Not Found: ${path}` });
     if (req.method !== 'POST') return send(res, route, 405, { message: 'Method Not Allowed: use POST' });
+    opts.onRequest?.({ route, ...(header(req, 'x-org-id') !== undefined ? { orgId: header(req, 'x-org-id') } : {}), at: clock.now() });
     const fault = faults.next();
     if (fault && injectFault(res, route, fault)) return;
     try {

@@ -1,6 +1,8 @@
 // The collector side of the benchmark, in its own process so its time and memory are its own:
-// `node test/bench/collector-child.mjs <engine module> <config.json> <tuning.json>` runs one `once` pass and
-// prints {exitCode, seconds, maxRssMb, forwarded} as JSON on stdout. Plain JS so that, with the compiled engine
+// `node test/bench/collector-child.mjs <engine module> <config.json> <tuning.json> [runMs]` runs one `once` pass
+// (or, with runMs and a config without `once`, the polling loop for runMs) and prints {exitCode, seconds, maxRssMb,
+// forwarded} as JSON on stdout; a loop run adds catchUpSeconds (every stream's checkpoint at or past start − lag)
+// stoppedAt and checkpoints (epoch ms per "org/service"). Plain JS so that, with the compiled engine
 // (dist/, after `npm run build:input`), no TypeScript loader thread inflates the measured memory.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -33,9 +35,42 @@ if (process.env.BENCH_HEAPPROF) {
   heapProf.connect();
   await heapProf.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
 }
+const runMs = process.argv[5] ? Number(process.argv[5]) : undefined;
+const stop = new AbortController();
+const checkpoints = new Map();
+const streams = (config.orgIds.length || 1) * config.services.length;
+const target = Date.now() - config.lagMs;
+let caughtUpAt;
+const noop = () => {};
+const metrics = {
+  eventsForwarded: noop, duplicatesSkipped: noop, success: noop, streamFailed: noop, streamStarted: noop, completenessRefetch: noop,
+  checkpoint: (org, service, ms) => {
+    checkpoints.set(`${org}/${service}`, ms);
+    if (caughtUpAt === undefined && ms >= target && checkpoints.size === streams && [...checkpoints.values()].every((c) => c >= target)) caughtUpAt = Date.now();
+  },
+};
 const t0 = process.hrtime.bigint();
-const r = await runCollector(config, { logger: quiet, progressOut: { isTTY: false, write: () => true }, tuning });
+const tStartMs = Date.now();
+if (runMs !== undefined) setTimeout(() => stop.abort(), runMs);
+// When each DI request left (its turn in the request budget): the busiest second as the collector sent them.
+const sent = [];
+const diHooks = { onRequest: () => sent.push(Date.now()) };
+const r = await runCollector(config, { logger: quiet, progressOut: { isTTY: false, write: () => true }, tuning, metrics, signal: stop.signal, diHooks });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+const stoppedAt = Date.now();
+const loop = runMs === undefined ? {} : {
+  catchUpSeconds: caughtUpAt === undefined ? null : (caughtUpAt - tStartMs) / 1000,
+  stoppedAt,
+  checkpoints: Object.fromEntries(checkpoints),
+  busiestSentSecond: (() => {
+    let most = 0;
+    for (let i = 0, j = 0; j < sent.length; j++) {
+      while (sent[j] - sent[i] >= 1000) i++;
+      most = Math.max(most, j - i + 1);
+    }
+    return most;
+  })(),
+};
 clearInterval(sampler);
 if (heapProf) {
   const { profile } = await heapProf.post('HeapProfiler.stopSampling');
@@ -44,5 +79,5 @@ if (heapProf) {
 }
 if (process.env.BENCH_MEMORY === '2') process.stderr.write(`ms rss heapTotal heapUsed arrayBuffers (MB)\n${timeline.join('\n')}\n`);
 if (process.env.BENCH_MEMORY) process.stderr.write(`peak MB: ${JSON.stringify(peak)}\n`);
-process.stdout.write(JSON.stringify({ exitCode: r.exitCode, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, forwarded: r.forwarded }) + '\n');
+process.stdout.write(JSON.stringify({ exitCode: r.exitCode, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, forwarded: r.forwarded, ...loop }) + '\n');
 process.exitCode = r.exitCode;

@@ -34,7 +34,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  * The engine the child runs: the compiled one (dist/, built by `npm run bench`) when it is at least as new as
  * the source, as users run it; otherwise the TypeScript source through tsx (its loader thread adds ~40 MB RSS).
  */
-const ENGINE = ((): { module: string; nodeArgs: string[]; compiled: boolean } => {
+export const ENGINE = ((): { module: string; nodeArgs: string[]; compiled: boolean } => {
   const dist = path.join(ROOT, 'dist/input/collector/run.js');
   const src = path.join(ROOT, 'input/collector/run.ts');
   const newestSource = (dir: string): number =>
@@ -43,9 +43,23 @@ const ENGINE = ((): { module: string; nodeArgs: string[]; compiled: boolean } =>
   return fresh ? { module: dist, nodeArgs: [], compiled: true } : { module: src, nodeArgs: ['--import', 'tsx'], compiled: false };
 })();
 
-function runChild(configFile: string, tuningFile: string, cpuProfDir?: string): Promise<{ exitCode: number; seconds: number; maxRssMb: number; forwarded: number }> {
+export interface ChildResult {
+  readonly exitCode: number;
+  readonly seconds: number;
+  readonly maxRssMb: number;
+  readonly forwarded: number;
+  /** Loop runs (runMs): when every stream's checkpoint reached start − lag (null: never), the stop, each stream's checkpoint ("org/service"). */
+  readonly catchUpSeconds?: number | null;
+  readonly stoppedAt?: number;
+  readonly checkpoints?: Record<string, number>;
+  /** Most DI requests the collector sent in any 1 s (its onRequest hook; 0 for an engine without it). */
+  readonly busiestSentSecond?: number;
+}
+
+/** The collector in its own process (collector-child.mjs): one `once` pass, or the polling loop for `runMs`. */
+export function runChild(configFile: string, tuningFile: string, cpuProfDir?: string, runMs?: number): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const args = [...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...ENGINE.nodeArgs, 'test/bench/collector-child.mjs', ENGINE.module, configFile, tuningFile];
+    const args = [...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...ENGINE.nodeArgs, 'test/bench/collector-child.mjs', ENGINE.module, configFile, tuningFile, ...(runMs !== undefined ? [String(runMs)] : [])];
     const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -10,6 +10,7 @@ const benches: [string, string][] = [
   ['DI client and page splitter', 'test/bench/di.bench.ts'],
   ['collector end to end and backfill', 'test/bench/collector.bench.ts'],
   ['overlap cost in live mode (downloads and requests per poll)', 'test/bench/overlap.bench.ts'],
+  ['scale: 1,000 orgs live, multi-stream backfill', 'test/bench/scale.bench.ts'],
 ];
 const only = process.argv[2];
 let failed = 0;
