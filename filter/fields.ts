@@ -1,7 +1,8 @@
 // Reading captured fields and writing them out: the vocabulary both profiles are written in.
 import { Lit, spanIs, same as sameBytes } from './mem';
 import { capKind, capStart, capEnd, capFlags, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE } from './walk';
-import { str, byte, content, elem, keyStr } from './out';
+import { str, bytes, content, elem, keyStr } from './out';
+import { nameOf } from './names';
 import { isIp } from './ip';
 
 /** Capture table (0: event inside `message`, 1: the record itself) the writers read. */
@@ -17,13 +18,13 @@ export function useTable(t: i32): void { T = t; }
 @inline export function s(f: i32): usize { return capStart(T, f); }
 @inline export function e(f: i32): usize { return capEnd(T, f); }
 
-/** Does string field f hold exactly `l`? */
-@inline export function is(f: i32, l: Lit): bool { return has(f) && plain(f) && spanIs(s(f), e(f) - s(f), l); }
+/** Does string field f hold exactly `text`? */
+@inline export function is(f: i32, text: string): bool { return has(f) && plain(f) && spanIs(s(f), e(f) - s(f), nameOf(text)); }
 
 @inline export function hasIp(f: i32): bool { return has(f) && plain(f) && isIp(s(f), e(f)); }
 
 /** `"name":"<f>"` when f is a non-empty string. */
-@inline export function copy(name: Lit, f: i32): void {
+@inline export function copy(name: string, f: i32): void {
   if (!has(f)) return;
   keyStr(name, s(f), e(f), !plain(f));
 }
@@ -32,10 +33,8 @@ export function useTable(t: i32): void { T = t; }
 @inline export function value(f: i32): void { str(s(f), e(f), !plain(f)); }
 export function valueContent(f: i32): void { content(s(f), e(f), !plain(f)); }
 
-export function raw(f: i32): void {
-  const a = s(f);
-  for (let p = a; p < e(f); p++) byte(load<u8>(p));
-}
+/** f's text as it stands (a number). */
+export function raw(f: i32): void { bytes(s(f), e(f) - s(f)); }
 
 /** Same string content? (Distinct values of related.*) */
 export function same(a: i32, b: i32): bool {

@@ -1,6 +1,8 @@
 // The result buffer: owned by the module, NUL-terminated, valid until the next call (Fluent Bit reads it
 // after the call returns). A tiny object writer on top with roll-back, so empty objects never appear.
-import { Area, Lit, utf8Len } from './mem';
+import { Area, Lit, utf8Len, spanIs } from './mem';
+import { nameOf } from './names';
+import { LBRACE, LBRACKET, RBRACE, QUOTE, COMMA, BACKSLASH, ZERO } from './chars';
 
 const OUT = new Area(64 * 1024);
 /** Write position (offset into OUT). */
@@ -13,10 +15,27 @@ const wParentFirst = new StaticArray<bool>(MAXW);
 let wDepth: i32 = 0;
 let first: bool = true;
 
+// The top-level names written so far: a field of the record with the same name gives way to them
+// ("a mapped field wins on a name clash"). Recorded here, by the writer, so no mapping can forget one.
+const MAXTOP = 64;
+const tops = new StaticArray<Lit | null>(MAXTOP);
+let nTops: i32 = 0;
+
+@inline function wroteTop(l: Lit): void {
+  if (wDepth == 0 && nTops < MAXTOP) { unchecked(tops[nTops] = l); nTops++; }
+}
+
+/** Did the mapping write a top-level member named like [s, s+n)? */
+export function clashes(s: usize, n: usize): bool {
+  for (let i = 0; i < nTops; i++) if (spanIs(s, n, unchecked(tops[i])!)) return true;
+  return false;
+}
+
 export function outReset(): void {
   P = 0;
   wDepth = 0;
   first = true;
+  nTops = 0;
 }
 export function outPtr(): usize { return OUT.ptr; }
 export function outSetPos(p: usize): void { P = p; }
@@ -46,8 +65,14 @@ export function outFinish(): usize {
 
 @inline export function lit(l: Lit): void { bytes(l.ptr, l.len); }
 
+/** JSON text written as it is (`'"success"'`, `'["info"]'`). */
+@inline export function json(text: string): void { lit(nameOf(text)); }
+
 /** `"name":` preceded by a comma when needed. */
-@inline export function key(name: Lit): void {
+@inline export function key(text: string): void { keyLit(nameOf(text)); }
+
+@inline export function keyLit(name: Lit): void {
+  wroteTop(name);
   // Locals, not the globals, between the stores: each global access is an interpreted operation.
   const f = first;
   const n = f ? name.klen - 1 : name.klen;
@@ -62,8 +87,10 @@ export function outFinish(): usize {
  * `"name":"<content>"`, preceded by a comma when needed: the writers' most common member, fused into one
  * capacity check and a few stores (the interpreter pays per operation, not per byte copied).
  */
-@inline export function keyStr(name: Lit, s: usize, e: usize, decode: bool): void {
-  if (decode) { key(name); str(s, e, true); return; }
+@inline export function keyStr(text: string, s: usize, e: usize, decode: bool): void {
+  const name = nameOf(text);
+  if (decode) { keyLit(name); str(s, e, true); return; }
+  wroteTop(name);
   const f = first;
   const kn = f ? name.klen - 1 : name.klen;
   const n = e - s;
@@ -71,21 +98,22 @@ export function outFinish(): usize {
   OUT.ensure(p + kn + n + 2);
   const o = OUT.ptr + p;
   memory.copy(o, f ? name.kptr + 1 : name.kptr, kn);
-  store<u8>(o + kn, 0x22);
+  store<u8>(o + kn, QUOTE);
   memory.copy(o + kn + 1, s, n);
-  store<u8>(o + kn + n + 1, 0x22);
+  store<u8>(o + kn + n + 1, QUOTE);
   P = p + kn + n + 2;
   first = false;
 }
 
 /** Comma before an array element when needed. */
 @inline export function elem(): void {
-  if (!first) byte(0x2c);
+  if (!first) byte(COMMA);
   first = false;
 }
 
 /** `"name":` then `open`, remembering where it started so that close() can take it back. */
 @inline function openNamed(name: Lit, open: u8): void {
+  wroteTop(name);
   const d = wDepth;
   const f = first;
   const p = P;
@@ -102,16 +130,16 @@ export function outFinish(): usize {
 }
 
 /** Opens `"name":{`; `close()` takes it back if nothing was written inside. */
-@inline export function open(name: Lit): void { openNamed(name, 0x7b); }
+@inline export function open(text: string): void { openNamed(nameOf(text), LBRACE); }
 
-@inline export function openArray(name: Lit): void { openNamed(name, 0x5b); }
+@inline export function openArray(text: string): void { openNamed(nameOf(text), LBRACKET); }
 
 /** Opens an object as an array element. */
 export function openElem(): void {
   unchecked(wMark[wDepth] = <u32>P);
   unchecked(wParentFirst[wDepth] = first);
   elem();
-  byte(0x7b);
+  byte(LBRACE);
   wDepth++;
   first = true;
 }
@@ -123,6 +151,7 @@ export function openElem(): void {
   if (empty) {
     P = <usize>unchecked(wMark[wDepth]);
     first = unchecked(wParentFirst[wDepth]);
+    if (wDepth == 0 && nTops > 0) nTops--; // its name was recorded by openNamed
     return false;
   }
   byte(closer);
@@ -133,20 +162,20 @@ export function openElem(): void {
 /** Writes a JSON string of ASCII/UTF-8 bytes that need escaping (error messages, record text). */
 export function escaped(src: usize, n: usize): void {
   OUT.ensure(P + n + 2);
-  byte(0x22);
+  byte(QUOTE);
   let run = src;
   const end = src + n;
   let s = src;
   while (s < end) {
     const c = load<u8>(s);
-    if (c >= 0x20 && c < 0x80 && c != 0x22 && c != 0x5c) { s++; continue; }
+    if (c >= 0x20 && c < 0x80 && c != QUOTE && c != BACKSLASH) { s++; continue; }
     if (c >= 0x80) {
       const n = utf8Len(s, end);
       if (n != 0) { s += n; continue; }
     }
     bytes(run, s - run);
-    byte(0x5c);
-    if (c == 0x22 || c == 0x5c) byte(c);
+    byte(BACKSLASH);
+    if (c == QUOTE || c == BACKSLASH) byte(c);
     else if (c == 0x0a) byte(0x6e);
     else if (c == 0x0d) byte(0x72);
     else if (c == 0x09) byte(0x74);
@@ -159,7 +188,7 @@ export function escaped(src: usize, n: usize): void {
     run = s;
   }
   bytes(run, end - run);
-  byte(0x22);
+  byte(QUOTE);
 }
 
 @inline function hex(d: u8): u8 { return d < 10 ? 0x30 + d : 0x57 + d; }
@@ -167,7 +196,7 @@ export function escaped(src: usize, n: usize): void {
 /** Decimal digits of `v`. */
 export function uint(v: u32): void {
   if (v >= 10) uint(v / 10);
-  byte(<u8>(0x30 + v % 10));
+  byte(<u8>(ZERO + v % 10));
 }
 
 /** Two or more digits, zero-padded (dates). */
@@ -175,7 +204,7 @@ export function digits(v: u32, n: i32): void {
   need(<usize>n);
   let i = n - 1;
   while (i >= 0) {
-    store<u8>(outPtr() + P + <usize>i, <u8>(0x30 + v % 10));
+    store<u8>(outPtr() + P + <usize>i, <u8>(ZERO + v % 10));
     v /= 10;
     i--;
   }
@@ -193,9 +222,9 @@ export function content(s: usize, e: usize, decode: bool): void {
   let run = s;
   let p = s;
   while (p < e) {
-    if (load<u8>(p) != 0x5c) { p++; continue; }
+    if (load<u8>(p) != BACKSLASH) { p++; continue; }
     const d = load<u8>(p + 1);
-    if (d == 0x5c || d == 0x22) {
+    if (d == BACKSLASH || d == QUOTE) {
       bytes(run, p - run);
       byte(d);
       p += 2;
@@ -207,9 +236,9 @@ export function content(s: usize, e: usize, decode: bool): void {
 
 /** A JSON string from a span of the text. */
 @inline export function str(s: usize, e: usize, decode: bool): void {
-  byte(0x22);
+  byte(QUOTE);
   content(s, e, decode);
-  byte(0x22);
+  byte(QUOTE);
 }
 
 /** Roll-back point for a member about to be written: returns P; `first` is saved separately by the caller. */
