@@ -25,11 +25,10 @@ export const K_ARR: u8 = 7;
 export const X_DECODE: u8 = 1; // escaped-domain string holding `\\`: decode when copying
 export const X_EMPTY: u8 = 2; // object or array without members
 
-// Two capture tables: 0 = the event inside `message`, 1 = the record itself (form 2).
-const capS = new StaticArray<u32>(2 * NF);
-const capE = new StaticArray<u32>(2 * NF);
-const capK = new StaticArray<u8>(2 * NF);
-const capX = new StaticArray<u8>(2 * NF);
+// Two capture tables: 0 = the event inside `message`, 1 = the record itself (form 2). A capture is 12 bytes,
+// {start: u32, end: u32, kind: u8, flags: u8}, in static memory: its address folds to a constant plus an index.
+export const CAP: usize = 12;
+const caps = memory.data(<i32>(2 * <usize>NF * CAP), 16);
 
 // changes[]: per table a list of rows {field, from, to} × {start, end, kind|flags<<8}.
 const ROW: usize = 36;
@@ -57,10 +56,12 @@ let sp: i32 = 0;
 /** Stack level of an open `association` (written out as a tree: validated in full), or -1. */
 let strictFrom: i32 = -1;
 
-@inline export function capKind(t: i32, f: i32): u8 { return unchecked(capK[t * NF + f]); }
-@inline export function capStart(t: i32, f: i32): usize { return <usize>unchecked(capS[t * NF + f]); }
-@inline export function capEnd(t: i32, f: i32): usize { return <usize>unchecked(capE[t * NF + f]); }
-@inline export function capFlags(t: i32, f: i32): u8 { return unchecked(capX[t * NF + f]); }
+/** The address of table `t`'s capture of field `f`. */
+@inline export function capAt(t: i32, f: i32): usize { return caps + <usize>(t * NF + f) * CAP; }
+@inline export function capKind(t: i32, f: i32): u8 { return load<u8>(capAt(t, f), 8); }
+@inline export function capStart(t: i32, f: i32): usize { return <usize>load<u32>(capAt(t, f)); }
+@inline export function capEnd(t: i32, f: i32): usize { return <usize>load<u32>(capAt(t, f), 4); }
+@inline export function capFlags(t: i32, f: i32): u8 { return load<u8>(capAt(t, f), 9); }
 
 export function rowCount(t: i32): i32 { return t == 0 ? rowCount0 : rowCount1; }
 /** Address of column `col` (schema.fieldColumn: field, from, to) of change row `i`: {start, end, kind | flags << 8}. */
@@ -72,7 +73,7 @@ export function memberAt(i: i32): usize { return members.ptr + <usize>i * 16; }
 
 export function resetCaptures(t: i32): void {
   // A native fill: a loop of NF stores is a noticeable share of a small record's cost in the interpreter.
-  memory.fill(changetype<usize>(capK) + <usize>(t * NF), K_NONE, <usize>NF);
+  memory.fill(capAt(t, 0), K_NONE, <usize>NF * CAP);
   if (t == 0) rowCount0 = 0; else rowCount1 = 0;
 }
 
@@ -97,11 +98,10 @@ export function resetRecord(): void {
     store<u32>(p, <u32>k | (<u32>x << 8), 8);
     return;
   }
-  const i = t * NF + f;
-  unchecked(capS[i] = <u32>s);
-  unchecked(capE[i] = <u32>e);
-  unchecked(capK[i] = k);
-  unchecked(capX[i] = x);
+  const p = capAt(t, f);
+  store<u32>(p, <u32>s);
+  store<u32>(p, <u32>e, 4);
+  store<u32>(p, <u32>k | (<u32>x << 8), 8);
 }
 
 export function newRow(t: i32): void {
