@@ -1,7 +1,7 @@
 // Profile `jumpcloud_ecs`: the Sekoia.io intake shape (spec/ecs-mapping.md), one line per output member.
 import { Lit, spanIs } from './mem';
 import * as F from './schema';
-import { has, isBool, isTrue, copy, is, hasIp, value, distinctElem, category, CAT_AUTH, CAT_NONE, e, s, plain } from './fields';
+import { has, isBool, isTrue, copy, copyIn, is, hasIp, value, distinctElem, category, CAT_AUTH, CAT_NONE, e, s, plain } from './fields';
 import { key, json, open, openArray, openElem, close, byte, content, P, outPtr, outFirst, rollback } from './out';
 import { rowCount, rowAt, capKind, capStart, capFlags, K_OBJ, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE, X_EMPTY } from './walk';
 import { parseTime, writeMicros } from './time';
@@ -126,11 +126,7 @@ export function writeEcs(t: i32, textEnd: usize, esc: bool): void {
   key('vendor'); json('"Jumpcloud"');
   close(RBRACE);
 
-  if (has(F.PROC)) {
-    open('process');
-    copy('name', F.PROC);
-    close(RBRACE);
-  }
+  copyIn('process', 'name', F.PROC);
 
   const users = has(F.USER) || has(F.IB_USER);
   if (ip || users) {

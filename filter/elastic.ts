@@ -1,7 +1,7 @@
 // Profile `jumpcloud_elastic`: what Elastic's `jumpcloud` integration produces (spec/ecs-mapping.md), one
 // line per output member.
 import * as F from './schema';
-import { has, isBool, isTrue, isNum, copy, hasIp, value, valueContent, distinctElem, category, CAT_AUTH, CAT_NONE, e, s, plain, raw } from './fields';
+import { has, isBool, isTrue, isNum, copy, copyIn, hasIp, value, valueContent, distinctElem, category, CAT_AUTH, CAT_NONE, e, s, plain, raw } from './fields';
 import { key, json, open, openArray, close, byte, P, outFirst, rollback } from './out';
 import { parseTime, writeMillis } from './time';
 import { writeTree, treeCut } from './tree';
@@ -49,15 +49,9 @@ export function writeElastic(t: i32, textStart: usize, textEnd: usize, esc: bool
   copy('id', F.SYS_ID);
   close(RBRACE);
 
-  open('user');
-  copy('name', F.USER);
-  close(RBRACE);
-
+  copyIn('user', 'name', F.USER);
   writeUserAgent();
-
-  open('process');
-  copy('name', F.PROC);
-  close(RBRACE);
+  copyIn('process', 'name', F.PROC);
 
   copy('message', F.MSG);
 

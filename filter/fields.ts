@@ -1,7 +1,8 @@
 // Reading captured fields and writing them out: the vocabulary both profiles are written in.
 import { Lit, spanIs, same as sameBytes } from './mem';
 import { capAt, CAP, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE } from './walk';
-import { str, bytes, content, elem, keyStr } from './out';
+import { str, bytes, content, elem, keyStr, open, close } from './out';
+import { RBRACE } from './chars';
 import { nameOf } from './names';
 import { isIp } from './ip';
 
@@ -32,6 +33,14 @@ export function useTable(t: i32): void { base = capAt(t, 0); }
   if (load<u8>(p, 8) != K_STR) return;
   const a = <usize>load<u32>(p), b = <usize>load<u32>(p, 4);
   if (b > a) keyStr(name, a, b, (load<u8>(p, 9) & X_DECODE) != 0);
+}
+
+/** `"parent":{"name":"<f>"}` when f is a non-empty string: a one-member object. */
+@inline export function copyIn(parent: string, name: string, f: i32): void {
+  if (!has(f)) return;
+  open(parent);
+  copy(name, f);
+  close(RBRACE);
 }
 
 /** The string value of f (which must be present). */

@@ -28,7 +28,7 @@ export const X_EMPTY: u8 = 2; // object or array without members
 // Two capture tables: 0 = the event inside `message`, 1 = the record itself (form 2). A capture is 12 bytes,
 // {start: u32, end: u32, kind: u8, flags: u8}, in static memory: its address folds to a constant plus an index.
 export const CAP: usize = 12;
-const caps = memory.data(<i32>(2 * <usize>NF * CAP), 16);
+const caps = memory.data(2 * NF * <i32>CAP, 16);
 
 // changes[]: per table a list of rows {field, from, to} × {start, end, kind|flags<<8}.
 const ROW: usize = 36;
