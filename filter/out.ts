@@ -1,8 +1,8 @@
 // The result buffer: owned by the module, NUL-terminated, valid until the next call (Fluent Bit reads it
 // after the call returns). A tiny object writer on top with roll-back, so empty objects never appear.
-import { Area, Lit, utf8Len, spanIs } from './mem';
+import { Area, Lit, utf8Len, same } from './mem';
 import { nameOf } from './names';
-import { LBRACE, LBRACKET, RBRACE, QUOTE, COMMA, BACKSLASH, ZERO } from './chars';
+import { LBRACE, LBRACKET, RBRACE, RBRACKET, QUOTE, COMMA, BACKSLASH, ZERO } from './chars';
 
 const OUT = new Area(64 * 1024);
 /** Write position (offset into OUT). */
@@ -15,27 +15,49 @@ const wParentFirst = new StaticArray<bool>(MAXW);
 let wDepth: i32 = 0;
 let first: bool = true;
 
-// The top-level names written so far: a field of the record with the same name gives way to them
-// ("a mapped field wins on a name clash"). Recorded here, by the writer, so no mapping can forget one.
-const MAXTOP = 64;
-const tops = new StaticArray<Lit | null>(MAXTOP);
-let nTops: i32 = 0;
-
-@inline function wroteTop(l: Lit): void {
-  if (wDepth == 0 && nTops < MAXTOP) { unchecked(tops[nTops] = l); nTops++; }
+/**
+ * Did the mapping write a top-level member named like [s, s+n)? Read from the output itself, so no writer can
+ * forget to declare a name: a field of the record with such a name gives way ("a mapped field wins on a name
+ * clash"). Only asked when the record carries fields besides `message`; the output is our own compact JSON,
+ * read up to `upTo` (where the mapped members end).
+ */
+export function clashes(s: usize, n: usize, upTo: usize): bool {
+  const o = OUT.ptr;
+  const end = o + upTo;
+  let p = o + 1; // after `{`
+  while (p < end) {
+    // A member: its key, then its value up to the `,` or `}` at this level.
+    const ks = p + 1;
+    p = stringEnd(ks, end);
+    if (p - ks == n && same(ks, s, n)) return true;
+    p += 2; // `":`
+    let depth = 0;
+    while (p < end) {
+      const c = load<u8>(p);
+      if (c == QUOTE) { p = stringEnd(p + 1, end) + 1; continue; }
+      if (c == LBRACE || c == LBRACKET) depth++;
+      else if (c == RBRACE || c == RBRACKET) { if (depth == 0) return false; depth--; }
+      else if (c == COMMA && depth == 0) { p++; break; }
+      p++;
+    }
+  }
+  return false;
 }
 
-/** Did the mapping write a top-level member named like [s, s+n)? */
-export function clashes(s: usize, n: usize): bool {
-  for (let i = 0; i < nTops; i++) if (spanIs(s, n, unchecked(tops[i])!)) return true;
-  return false;
+/** Where the JSON string whose content starts at p ends (its closing quote). */
+function stringEnd(p: usize, end: usize): usize {
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c == QUOTE) return p;
+    p += c == BACKSLASH ? 2 : 1;
+  }
+  return end;
 }
 
 export function outReset(): void {
   P = 0;
   wDepth = 0;
   first = true;
-  nTops = 0;
 }
 export function outPtr(): usize { return OUT.ptr; }
 export function outSetPos(p: usize): void { P = p; }
@@ -72,7 +94,6 @@ export function outFinish(): usize {
 @inline export function key(text: string): void { keyLit(nameOf(text)); }
 
 @inline export function keyLit(name: Lit): void {
-  wroteTop(name);
   // Locals, not the globals, between the stores: each global access is an interpreted operation.
   const f = first;
   const n = f ? name.klen - 1 : name.klen;
@@ -90,7 +111,6 @@ export function outFinish(): usize {
 @inline export function keyStr(text: string, s: usize, e: usize, decode: bool): void {
   const name = nameOf(text);
   if (decode) { keyLit(name); str(s, e, true); return; }
-  wroteTop(name);
   const f = first;
   const kn = f ? name.klen - 1 : name.klen;
   const n = e - s;
@@ -113,7 +133,6 @@ export function outFinish(): usize {
 
 /** `"name":` then `open`, remembering where it started so that close() can take it back. */
 @inline function openNamed(name: Lit, open: u8): void {
-  wroteTop(name);
   const d = wDepth;
   const f = first;
   const p = P;
@@ -151,7 +170,6 @@ export function openElem(): void {
   if (empty) {
     P = <usize>unchecked(wMark[wDepth]);
     first = unchecked(wParentFirst[wDepth]);
-    if (wDepth == 0 && nTops > 0) nTops--; // its name was recorded by openNamed
     return false;
   }
   byte(closer);

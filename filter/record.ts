@@ -4,7 +4,7 @@
 import { S, ws, fail, E_NONE, E_END, E_CHAR, E_ESCAPE, E_UTF8, E_NUMBER, E_TRAILING } from './scan';
 import { walk, resetCaptures, resetRecord, msgOk, msgS, msgE, msgErr, msgErrAt, msgIsObject, msgObjStart, capKind, memberCountGet, memberAt, K_NONE, K_STR } from './walk';
 import { ET, SVC, MSG } from './schema';
-import { outReset, outFinish, byte, bytes, lit, key, json, open, close, escaped, uint, outFirst, outSetFirst, clashes } from './out';
+import { P, outReset, outFinish, byte, bytes, lit, key, json, open, close, escaped, uint, outFirst, outSetFirst, clashes } from './out';
 import { Lit, spanIs } from './mem';
 import { nameOf } from './names';
 import { useTable } from './fields';
@@ -68,11 +68,12 @@ function hasMember(name: string): bool {
 /** The record's members, except `message` when `skipMessage` and those a mapping wrote. */
 function passThrough(skipMessage: bool): void {
   const n = memberCountGet();
+  const mapped = P;
   for (let i = 0; i < n; i++) {
     const m = memberAt(i);
     const ks = <usize>load<u32>(m, 8), ke = <usize>load<u32>(m, 12);
     if (skipMessage && spanIs(ks, ke - ks, nameOf('message'))) continue;
-    if (clashes(ks, ke - ks)) continue;
+    if (clashes(ks, ke - ks, mapped)) continue;
     if (!outFirst()) byte(COMMA);
     const a = <usize>load<u32>(m);
     bytes(a, <usize>load<u32>(m, 4) - a);
