@@ -1,10 +1,22 @@
 // The result buffer: owned by the module, NUL-terminated, valid until the next call (Fluent Bit reads it
 // after the call returns). A tiny object writer on top with roll-back, so empty objects never appear.
-import { Area, Lit, utf8Len, same } from './mem';
+import { Lit, utf8Len, same } from './mem';
 import { nameOf } from './names';
 import { LBRACE, LBRACKET, RBRACE, RBRACKET, QUOTE, COMMA, BACKSLASH, ZERO } from './chars';
 
-const OUT = new Area(64 * 1024);
+// Its address and capacity as plain globals: one operation each to read in the interpreter (an Area's fields
+// are a global read and a load).
+let outBase: usize = heap.alloc(64 * 1024);
+let outCap: usize = 64 * 1024;
+
+@inline function ensureOut(size: usize): void { if (size > outCap) growOut(size); }
+
+function growOut(size: usize): void {
+  let c = outCap << 1;
+  if (c < size) c = size + 1024;
+  outBase = heap.realloc(outBase, c);
+  outCap = c;
+}
 /** Write position (offset into OUT). */
 export let P: usize = 0;
 
@@ -22,7 +34,7 @@ let first: bool = true;
  * read up to `upTo` (where the mapped members end).
  */
 export function clashes(s: usize, n: usize, upTo: usize): bool {
-  const o = OUT.ptr;
+  const o = outBase;
   const end = o + upTo;
   let p = o + 1; // after `{`
   while (p < end) {
@@ -59,29 +71,29 @@ export function outReset(): void {
   wDepth = 0;
   first = true;
 }
-export function outPtr(): usize { return OUT.ptr; }
+export function outPtr(): usize { return outBase; }
 export function outSetPos(p: usize): void { P = p; }
 export function outFirst(): bool { return first; }
 export function outSetFirst(f: bool): void { first = f; }
 
 /** Terminates the result and returns its address. */
 export function outFinish(): usize {
-  OUT.ensure(P + 1);
-  store<u8>(OUT.ptr + P, 0);
-  return OUT.ptr;
+  ensureOut(P + 1);
+  store<u8>(outBase + P, 0);
+  return outBase;
 }
 
-@inline export function need(n: usize): void { OUT.ensure(P + n); }
+@inline export function need(n: usize): void { ensureOut(P + n); }
 
 @inline export function byte(b: u8): void {
-  OUT.ensure(P + 1);
-  store<u8>(OUT.ptr + P, b);
+  ensureOut(P + 1);
+  store<u8>(outBase + P, b);
   P++;
 }
 
 @inline export function bytes(src: usize, n: usize): void {
-  OUT.ensure(P + n);
-  memory.copy(OUT.ptr + P, src, n);
+  ensureOut(P + n);
+  memory.copy(outBase + P, src, n);
   P += n;
 }
 
@@ -98,8 +110,8 @@ export function outFinish(): usize {
   const f = first;
   const n = f ? name.klen - 1 : name.klen;
   let p = P;
-  OUT.ensure(p + n);
-  memory.copy(OUT.ptr + p, f ? name.kptr + 1 : name.kptr, n);
+  ensureOut(p + n);
+  memory.copy(outBase + p, f ? name.kptr + 1 : name.kptr, n);
   P = p + n;
   first = false;
 }
@@ -115,8 +127,8 @@ export function outFinish(): usize {
   const kn = f ? name.klen - 1 : name.klen;
   const n = e - s;
   const p = P;
-  OUT.ensure(p + kn + n + 2);
-  const o = OUT.ptr + p;
+  ensureOut(p + kn + n + 2);
+  const o = outBase + p;
   memory.copy(o, f ? name.kptr + 1 : name.kptr, kn);
   store<u8>(o + kn, QUOTE);
   memory.copy(o + kn + 1, s, n);
@@ -139,8 +151,8 @@ export function outFinish(): usize {
   unchecked(wMark[d] = <u32>p);
   unchecked(wParentFirst[d] = f);
   const n = f ? name.klen - 1 : name.klen;
-  OUT.ensure(p + n + 1);
-  const o = OUT.ptr + p;
+  ensureOut(p + n + 1);
+  const o = outBase + p;
   memory.copy(o, f ? name.kptr + 1 : name.kptr, n);
   store<u8>(o + n, open);
   P = p + n + 1;
@@ -179,7 +191,7 @@ export function openElem(): void {
 
 /** Writes a JSON string of ASCII/UTF-8 bytes that need escaping (error messages, record text). */
 export function escaped(src: usize, n: usize): void {
-  OUT.ensure(P + n + 2);
+  ensureOut(P + n + 2);
   byte(QUOTE);
   let run = src;
   const end = src + n;
