@@ -72,7 +72,6 @@ export function outReset(): void {
   first = true;
 }
 export function outPtr(): usize { return outBase; }
-export function outSetPos(p: usize): void { P = p; }
 export function outFirst(): bool { return first; }
 export function outSetFirst(f: bool): void { first = f; }
 
@@ -105,7 +104,7 @@ export function outFinish(): usize {
 /** `"name":` preceded by a comma when needed. */
 @inline export function key(text: string): void { keyLit(nameOf(text)); }
 
-@inline export function keyLit(name: Lit): void {
+@inline function keyLit(name: Lit): void {
   // Locals, not the globals, between the stores: each global access is an interpreted operation.
   const f = first;
   const n = f ? name.klen - 1 : name.klen;

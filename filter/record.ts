@@ -1,7 +1,7 @@
 // One record in, one JSON object out. Finds the raw event (spec/ecs-mapping.md "Input"), maps it with the
 // chosen profile, carries the record's other fields, and never drops anything: what cannot be mapped comes
 // back unchanged with `event.kind: "pipeline_error"` and an `error.message` that says why.
-import { S, ws, fail, E_NONE, E_END, E_CHAR, E_ESCAPE, E_UTF8, E_NUMBER, E_TRAILING } from './scan';
+import { S, ws, fail, E_NONE, E_END, E_ESCAPE, E_UTF8, E_NUMBER, E_TRAILING } from './scan';
 import { walk, resetCaptures, resetRecord, msgOk, msgS, msgE, msgErr, msgErrAt, msgIsObject, msgObjStart, capKind, memberCountGet, memberAt, K_NONE, K_STR } from './walk';
 import { ET, SVC, MSG } from './schema';
 import { P, outReset, outFinish, byte, bytes, lit, key, json, open, close, escaped, uint, outFirst, outSetFirst, clashes } from './out';

@@ -60,7 +60,6 @@ let strictFrom: i32 = -1;
 @inline export function capAt(t: i32, f: i32): usize { return caps + <usize>(t * NF + f) * CAP; }
 @inline export function capKind(t: i32, f: i32): u8 { return load<u8>(capAt(t, f), 8); }
 @inline export function capStart(t: i32, f: i32): usize { return <usize>load<u32>(capAt(t, f)); }
-@inline export function capEnd(t: i32, f: i32): usize { return <usize>load<u32>(capAt(t, f), 4); }
 @inline export function capFlags(t: i32, f: i32): u8 { return load<u8>(capAt(t, f), 9); }
 
 export function rowCount(t: i32): i32 { return t == 0 ? rowCount0 : rowCount1; }
