@@ -32,8 +32,15 @@ const fFlags = new StaticArray<u8>(MAX_FIELDS);
 const fCol = new StaticArray<i8>(MAX_FIELDS); // column of a field of an element of a ROWS array, else -1
 let nCtx: i32 = 2;
 let nRowCols: i8 = 0;
-/** Number of fields (the capture table's width). */
+/** Number of fields declared (at most MAX_FIELDS). */
 export let NF: i32 = 0;
+
+function newContext(parent: u8): u8 {
+  if (nCtx >= MAXC) throw new Error('schema: more contexts than MAXC');
+  const c = <u8>(nCtx++);
+  cParent[c] = parent;
+  return c;
+}
 
 /** The context `seg` leads to from `parent`, made on first use. A `[]` suffix: the array's elements. */
 function context(parent: u8, seg: string): u8 {
@@ -43,14 +50,12 @@ function context(parent: u8, seg: string): u8 {
   let c: u8;
   if (r >= KCTX) c = <u8>(r - KCTX);
   else {
-    c = <u8>(nCtx++);
-    cParent[c] = parent;
+    c = newContext(parent);
     addKey(parent, name, KCTX + c);
   }
   if (!elems) return c;
   if (cElem[c] == C_SKIP) {
-    const e = <u8>(nCtx++);
-    cParent[e] = c;
+    const e = newContext(c);
     cElem[c] = e;
     cFlags[e] |= ROWS;
   }
