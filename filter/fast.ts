@@ -5,10 +5,9 @@
 // file changes speed, never results.
 import { S, special, skipLean, num, literal, E_NONE } from './scan';
 import { utf8Len } from './mem';
-import { lookup, KCTX, KNONE, C_SKIP, C_ROOT, C_GEO, C_AUTH, C_CHANGES, C_CHANGE, F_ASSOC, F_CH_FROM, F_CH_TO } from './keys';
+import { lookup, KCTX, KNONE, C_SKIP, C_ROOT, TREE, ANY, fieldFlags, ecsReads, elemContext } from './schema';
 import { walk, capture, newRow, K_STR, K_NUM, K_TRUE, K_FALSE, K_NULL, K_OBJ, K_ARR, X_DECODE, X_EMPTY } from './walk';
-
-const QUOTE: u16 = 0x225c; // `\"` read as a little-endian u16: a string delimiter of the escaped domain
+import { ESC_QUOTE, LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, BACKSLASH, COMMA, COLON, MINUS, ZERO, NINE, SLASH } from './chars';
 
 /** Whether the last string read by `strEnd` holds a `\\` pair (copying it needs decoding). */
 let decode: bool = false;
@@ -29,19 +28,19 @@ let decode: bool = false;
     }
     if (p + 2 > e) return 0;
     const c = load<u8>(p);
-    if (c == 0x5c) {
+    if (c == BACKSLASH) {
       const d = load<u8>(p + 1);
-      if (d == 0x22) return p;
-      if (d != 0x5c || p + 3 > e) return 0;
+      if (d == QUOTE) return p;
+      if (d != BACKSLASH || p + 3 > e) return 0;
       // An escape of the inner text: `\\` then `\"`, `\\`, `/` or one of b f n r t.
       decode = true;
       const x = load<u8>(p + 2);
-      if (x == 0x5c) {
+      if (x == BACKSLASH) {
         if (p + 4 > e) return 0;
         const y = load<u8>(p + 3);
-        if (y != 0x22 && y != 0x5c && y != 0x2f) return 0;
+        if (y != QUOTE && y != BACKSLASH && y != SLASH) return 0;
         p += 4;
-      } else if (x == 0x2f || x == 0x62 || x == 0x66 || x == 0x6e || x == 0x72 || x == 0x74) {
+      } else if (x == SLASH || x == 0x62 || x == 0x66 || x == 0x6e || x == 0x72 || x == 0x74) {
         p += 3;
       } else return 0;
       continue;
@@ -58,65 +57,67 @@ let decode: bool = false;
 function object(ctx: u8): bool {
   const e = S.end;
   let p = S.pos + 1;
-  if (p < e && load<u8>(p) == 0x7d) { S.pos = p + 1; return ctx != C_ROOT; }
+  if (p < e && load<u8>(p) == RBRACE) { S.pos = p + 1; return ctx != C_ROOT; }
   while (true) {
     // Key.
-    if (p + 2 > e || load<u16>(p) != QUOTE) return false;
+    if (p + 2 > e || load<u16>(p) != ESC_QUOTE) return false;
     const ks = p + 2;
     const ke = strEnd(ks);
     if (ke == 0 || decode) return false;
     p = ke + 2;
-    if (p >= e || load<u8>(p) != 0x3a) return false;
+    if (p >= e || load<u8>(p) != COLON) return false;
     p++;
     const r = lookup(ctx, ks, ke - ks, e);
     let sub: u8 = C_SKIP;
     let field: i32 = KNONE;
     if (r >= KCTX) {
       sub = <u8>(r - KCTX);
-      // geoip and auth_context feed only the elastic profile; changes take the general walker.
-      if (sub == C_GEO || sub == C_AUTH) sub = C_SKIP;
+      // Objects only the elastic profile reads (geoip, auth_context) are skipped.
+      if (!ecsReads(sub)) sub = C_SKIP;
     } else field = r;
     // Value.
     if (p + 2 > e) return false;
     const c = load<u8>(p);
-    if (c == 0x5c) {
-      if (load<u16>(p) != QUOTE) return false;
+    if (c == BACKSLASH) {
+      if (load<u16>(p) != ESC_QUOTE) return false;
       const vs = p + 2;
       const ve = strEnd(vs);
       if (ve == 0) return false;
       capture(0, field, K_STR, vs, ve, decode ? X_DECODE : 0);
       p = ve + 2;
-    } else if (c == 0x7b || c == 0x5b) {
+    } else if (c == LBRACE || c == LBRACKET) {
       S.pos = p;
-      if (sub == C_CHANGES) {
-        if (c != 0x5b || !changes()) return false;
+      const ff = field == KNONE ? 0 : fieldFlags(field);
+      if (sub != C_SKIP && elemContext(sub) != C_SKIP) {
+        // An array of rows (changes).
+        if (c != LBRACKET || !rows(elemContext(sub))) return false;
       } else if (sub != C_SKIP) {
         // A tracked object (initiated_by, useragent, ...): one level down, never deeper.
-        if (c != 0x7b || ctx != C_ROOT || !object(sub)) return false;
-      } else if (field == F_ASSOC) {
-        // Written out as a tree later, so validated in full, as the general walker does.
-        if (c != 0x7b) return false;
-        if (p + 1 < e && load<u8>(p + 1) == 0x7d) {
+        if (c != LBRACE || ctx != C_ROOT || !object(sub)) return false;
+      } else if ((ff & TREE) != 0) {
+        // Written out as a tree later (association), so validated in full, as the general walker does.
+        if (c != LBRACE) return false;
+        if (p + 1 < e && load<u8>(p + 1) == RBRACE) {
           S.pos = p + 2;
           capture(0, field, K_OBJ, p + 1, p + 2, X_EMPTY);
         } else {
-          if (p + 3 > e || load<u16>(p + 1) != QUOTE) return false;
+          if (p + 3 > e || load<u16>(p + 1) != ESC_QUOTE) return false;
           S.lean = false;
           const ok = walk(0, false, C_SKIP);
           S.lean = true;
           if (!ok) return false;
           capture(0, field, K_OBJ, p, S.pos, 0);
         }
-      } else if (field == F_CH_FROM || field == F_CH_TO) {
+      } else if ((ff & ANY) != 0) {
         // A change's from/to that is an object or array: only its kind matters.
         if (!skipLean()) return false;
-        capture(0, field, c == 0x7b ? K_OBJ : K_ARR, p, S.pos, 0);
+        capture(0, field, c == LBRACE ? K_OBJ : K_ARR, p, S.pos, 0);
       } else {
         // A field of the wrong type keeps its kind and span in the general walker: not worth doing here.
         if (field != KNONE || !skipLean()) return false;
       }
       p = S.pos;
-    } else if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+    } else if (c == MINUS || (c >= ZERO && c <= NINE)) {
       S.pos = p;
       if (!num()) return false;
       capture(0, field, K_NUM, p, S.pos, 0);
@@ -131,28 +132,28 @@ function object(ctx: u8): bool {
     // After the value.
     if (p >= e) return false;
     const a = load<u8>(p);
-    if (a == 0x2c) { p++; continue; }
-    if (a == 0x7d) { S.pos = p + 1; return true; }
+    if (a == COMMA) { p++; continue; }
+    if (a == RBRACE) { S.pos = p + 1; return true; }
     return false;
   }
   return false; // not reached
 }
 
-/** `changes` at S.pos: an array of objects, each a row of {field, from, to}. */
-function changes(): bool {
+/** An array of rows at S.pos (changes): objects, each a row of the fields of `ctx` ({field, from, to}). */
+function rows(ctx: u8): bool {
   const e = S.end;
   let p = S.pos + 1;
-  if (p < e && load<u8>(p) == 0x5d) { S.pos = p + 1; return true; }
+  if (p < e && load<u8>(p) == RBRACKET) { S.pos = p + 1; return true; }
   while (true) {
-    if (p >= e || load<u8>(p) != 0x7b) return false;
+    if (p >= e || load<u8>(p) != LBRACE) return false;
     newRow(0);
     S.pos = p;
-    if (!object(C_CHANGE)) return false;
+    if (!object(ctx)) return false;
     p = S.pos;
     if (p >= e) return false;
     const a = load<u8>(p);
-    if (a == 0x2c) { p++; continue; }
-    if (a == 0x5d) { S.pos = p + 1; return true; }
+    if (a == COMMA) { p++; continue; }
+    if (a == RBRACKET) { S.pos = p + 1; return true; }
     return false;
   }
   return false; // not reached

@@ -20,8 +20,8 @@ export class Area {
   }
 }
 
-/** A constant byte string (UTF-8), made once at start-up from a literal. */
-@final export class Lit {
+/** A constant byte string (UTF-8), made once from a literal. Unmanaged: the collector never walks it. */
+@final @unmanaged export class Lit {
   ptr: usize;
   len: usize;
   /** `,"<bytes>":` (kptr + 1 without the comma): a member name ready to copy in one go. */

@@ -1,8 +1,22 @@
 // The result buffer: owned by the module, NUL-terminated, valid until the next call (Fluent Bit reads it
 // after the call returns). A tiny object writer on top with roll-back, so empty objects never appear.
-import { Area, Lit, utf8Len } from './mem';
+import { Lit, utf8Len, same } from './mem';
+import { nameOf } from './names';
+import { LBRACE, LBRACKET, RBRACE, RBRACKET, QUOTE, COMMA, BACKSLASH, ZERO } from './chars';
 
-const OUT = new Area(64 * 1024);
+// Its address and capacity as plain globals: one operation each to read in the interpreter (an Area's fields
+// are a global read and a load).
+let outBase: usize = heap.alloc(64 * 1024);
+let outCap: usize = 64 * 1024;
+
+@inline function ensureOut(size: usize): void { if (size > outCap) growOut(size); }
+
+function growOut(size: usize): void {
+  let c = outCap << 1;
+  if (c < size) c = size + 1024;
+  outBase = heap.realloc(outBase, c);
+  outCap = c;
+}
 /** Write position (offset into OUT). */
 export let P: usize = 0;
 
@@ -13,47 +27,90 @@ const wParentFirst = new StaticArray<bool>(MAXW);
 let wDepth: i32 = 0;
 let first: bool = true;
 
+/**
+ * Did the mapping write a top-level member named like [s, s+n)? Read from the output itself, so no writer can
+ * forget to declare a name: a field of the record with such a name gives way ("a mapped field wins on a name
+ * clash"). Only asked when the record carries fields besides `message`; the output is our own compact JSON,
+ * read up to `upTo` (where the mapped members end).
+ */
+export function clashes(s: usize, n: usize, upTo: usize): bool {
+  const o = outBase;
+  const end = o + upTo;
+  let p = o + 1; // after `{`
+  while (p < end) {
+    // A member: its key, then its value up to the `,` or `}` at this level.
+    const ks = p + 1;
+    p = stringEnd(ks, end);
+    if (p - ks == n && same(ks, s, n)) return true;
+    p += 2; // `":`
+    let depth = 0;
+    while (p < end) {
+      const c = load<u8>(p);
+      if (c == QUOTE) { p = stringEnd(p + 1, end) + 1; continue; }
+      if (c == LBRACE || c == LBRACKET) depth++;
+      else if (c == RBRACE || c == RBRACKET) { if (depth == 0) return false; depth--; }
+      else if (c == COMMA && depth == 0) { p++; break; }
+      p++;
+    }
+  }
+  return false;
+}
+
+/** Where the JSON string whose content starts at p ends (its closing quote). */
+function stringEnd(p: usize, end: usize): usize {
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c == QUOTE) return p;
+    p += c == BACKSLASH ? 2 : 1;
+  }
+  return end;
+}
+
 export function outReset(): void {
   P = 0;
   wDepth = 0;
   first = true;
 }
-export function outPtr(): usize { return OUT.ptr; }
-export function outSetPos(p: usize): void { P = p; }
+export function outPtr(): usize { return outBase; }
 export function outFirst(): bool { return first; }
 export function outSetFirst(f: bool): void { first = f; }
 
 /** Terminates the result and returns its address. */
 export function outFinish(): usize {
-  OUT.ensure(P + 1);
-  store<u8>(OUT.ptr + P, 0);
-  return OUT.ptr;
+  ensureOut(P + 1);
+  store<u8>(outBase + P, 0);
+  return outBase;
 }
 
-@inline export function need(n: usize): void { OUT.ensure(P + n); }
+@inline export function need(n: usize): void { ensureOut(P + n); }
 
 @inline export function byte(b: u8): void {
-  OUT.ensure(P + 1);
-  store<u8>(OUT.ptr + P, b);
+  ensureOut(P + 1);
+  store<u8>(outBase + P, b);
   P++;
 }
 
 @inline export function bytes(src: usize, n: usize): void {
-  OUT.ensure(P + n);
-  memory.copy(OUT.ptr + P, src, n);
+  ensureOut(P + n);
+  memory.copy(outBase + P, src, n);
   P += n;
 }
 
 @inline export function lit(l: Lit): void { bytes(l.ptr, l.len); }
 
+/** JSON text written as it is (`'"success"'`, `'["info"]'`). */
+@inline export function json(text: string): void { lit(nameOf(text)); }
+
 /** `"name":` preceded by a comma when needed. */
-@inline export function key(name: Lit): void {
+@inline export function key(text: string): void { keyLit(nameOf(text)); }
+
+@inline function keyLit(name: Lit): void {
   // Locals, not the globals, between the stores: each global access is an interpreted operation.
   const f = first;
   const n = f ? name.klen - 1 : name.klen;
   let p = P;
-  OUT.ensure(p + n);
-  memory.copy(OUT.ptr + p, f ? name.kptr + 1 : name.kptr, n);
+  ensureOut(p + n);
+  memory.copy(outBase + p, f ? name.kptr + 1 : name.kptr, n);
   P = p + n;
   first = false;
 }
@@ -62,25 +119,26 @@ export function outFinish(): usize {
  * `"name":"<content>"`, preceded by a comma when needed: the writers' most common member, fused into one
  * capacity check and a few stores (the interpreter pays per operation, not per byte copied).
  */
-@inline export function keyStr(name: Lit, s: usize, e: usize, decode: bool): void {
-  if (decode) { key(name); str(s, e, true); return; }
+@inline export function keyStr(text: string, s: usize, e: usize, decode: bool): void {
+  const name = nameOf(text);
+  if (decode) { keyLit(name); str(s, e, true); return; }
   const f = first;
   const kn = f ? name.klen - 1 : name.klen;
   const n = e - s;
   const p = P;
-  OUT.ensure(p + kn + n + 2);
-  const o = OUT.ptr + p;
+  ensureOut(p + kn + n + 2);
+  const o = outBase + p;
   memory.copy(o, f ? name.kptr + 1 : name.kptr, kn);
-  store<u8>(o + kn, 0x22);
+  store<u8>(o + kn, QUOTE);
   memory.copy(o + kn + 1, s, n);
-  store<u8>(o + kn + n + 1, 0x22);
+  store<u8>(o + kn + n + 1, QUOTE);
   P = p + kn + n + 2;
   first = false;
 }
 
 /** Comma before an array element when needed. */
 @inline export function elem(): void {
-  if (!first) byte(0x2c);
+  if (!first) byte(COMMA);
   first = false;
 }
 
@@ -92,8 +150,8 @@ export function outFinish(): usize {
   unchecked(wMark[d] = <u32>p);
   unchecked(wParentFirst[d] = f);
   const n = f ? name.klen - 1 : name.klen;
-  OUT.ensure(p + n + 1);
-  const o = OUT.ptr + p;
+  ensureOut(p + n + 1);
+  const o = outBase + p;
   memory.copy(o, f ? name.kptr + 1 : name.kptr, n);
   store<u8>(o + n, open);
   P = p + n + 1;
@@ -102,16 +160,16 @@ export function outFinish(): usize {
 }
 
 /** Opens `"name":{`; `close()` takes it back if nothing was written inside. */
-@inline export function open(name: Lit): void { openNamed(name, 0x7b); }
+@inline export function open(text: string): void { openNamed(nameOf(text), LBRACE); }
 
-@inline export function openArray(name: Lit): void { openNamed(name, 0x5b); }
+@inline export function openArray(text: string): void { openNamed(nameOf(text), LBRACKET); }
 
 /** Opens an object as an array element. */
 export function openElem(): void {
   unchecked(wMark[wDepth] = <u32>P);
   unchecked(wParentFirst[wDepth] = first);
   elem();
-  byte(0x7b);
+  byte(LBRACE);
   wDepth++;
   first = true;
 }
@@ -132,21 +190,21 @@ export function openElem(): void {
 
 /** Writes a JSON string of ASCII/UTF-8 bytes that need escaping (error messages, record text). */
 export function escaped(src: usize, n: usize): void {
-  OUT.ensure(P + n + 2);
-  byte(0x22);
+  ensureOut(P + n + 2);
+  byte(QUOTE);
   let run = src;
   const end = src + n;
   let s = src;
   while (s < end) {
     const c = load<u8>(s);
-    if (c >= 0x20 && c < 0x80 && c != 0x22 && c != 0x5c) { s++; continue; }
+    if (c >= 0x20 && c < 0x80 && c != QUOTE && c != BACKSLASH) { s++; continue; }
     if (c >= 0x80) {
       const n = utf8Len(s, end);
       if (n != 0) { s += n; continue; }
     }
     bytes(run, s - run);
-    byte(0x5c);
-    if (c == 0x22 || c == 0x5c) byte(c);
+    byte(BACKSLASH);
+    if (c == QUOTE || c == BACKSLASH) byte(c);
     else if (c == 0x0a) byte(0x6e);
     else if (c == 0x0d) byte(0x72);
     else if (c == 0x09) byte(0x74);
@@ -159,7 +217,7 @@ export function escaped(src: usize, n: usize): void {
     run = s;
   }
   bytes(run, end - run);
-  byte(0x22);
+  byte(QUOTE);
 }
 
 @inline function hex(d: u8): u8 { return d < 10 ? 0x30 + d : 0x57 + d; }
@@ -167,7 +225,7 @@ export function escaped(src: usize, n: usize): void {
 /** Decimal digits of `v`. */
 export function uint(v: u32): void {
   if (v >= 10) uint(v / 10);
-  byte(<u8>(0x30 + v % 10));
+  byte(<u8>(ZERO + v % 10));
 }
 
 /** Two or more digits, zero-padded (dates). */
@@ -175,7 +233,7 @@ export function digits(v: u32, n: i32): void {
   need(<usize>n);
   let i = n - 1;
   while (i >= 0) {
-    store<u8>(outPtr() + P + <usize>i, <u8>(0x30 + v % 10));
+    store<u8>(outPtr() + P + <usize>i, <u8>(ZERO + v % 10));
     v /= 10;
     i--;
   }
@@ -193,9 +251,9 @@ export function content(s: usize, e: usize, decode: bool): void {
   let run = s;
   let p = s;
   while (p < e) {
-    if (load<u8>(p) != 0x5c) { p++; continue; }
+    if (load<u8>(p) != BACKSLASH) { p++; continue; }
     const d = load<u8>(p + 1);
-    if (d == 0x5c || d == 0x22) {
+    if (d == BACKSLASH || d == QUOTE) {
       bytes(run, p - run);
       byte(d);
       p += 2;
@@ -207,9 +265,9 @@ export function content(s: usize, e: usize, decode: bool): void {
 
 /** A JSON string from a span of the text. */
 @inline export function str(s: usize, e: usize, decode: bool): void {
-  byte(0x22);
+  byte(QUOTE);
   content(s, e, decode);
-  byte(0x22);
+  byte(QUOTE);
 }
 
 /** Roll-back point for a member about to be written: returns P; `first` is saved separately by the caller. */

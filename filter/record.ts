@@ -1,17 +1,17 @@
 // One record in, one JSON object out. Finds the raw event (spec/ecs-mapping.md "Input"), maps it with the
 // chosen profile, carries the record's other fields, and never drops anything: what cannot be mapped comes
 // back unchanged with `event.kind: "pipeline_error"` and an `error.message` that says why.
-import { S, ws, fail, E_NONE, E_END, E_CHAR, E_ESCAPE, E_UTF8, E_NUMBER, E_TRAILING } from './scan';
+import { S, ws, fail, E_NONE, E_END, E_ESCAPE, E_UTF8, E_NUMBER, E_TRAILING } from './scan';
 import { walk, resetCaptures, resetRecord, msgOk, msgS, msgE, msgErr, msgErrAt, msgIsObject, msgObjStart, capKind, memberCountGet, memberAt, K_NONE, K_STR } from './walk';
-import { F_ET, F_SVC, F_MSG } from './keys';
-import { outReset, outFinish, byte, bytes, lit, key, escaped, uint, outFirst, outSetFirst } from './out';
+import { ET, SVC, MSG } from './schema';
+import { P, outReset, outFinish, byte, bytes, lit, key, json, open, close, escaped, uint, outFirst, outSetFirst, clashes } from './out';
 import { Lit, spanIs } from './mem';
-import * as L from './lits';
+import { nameOf } from './names';
 import { useTable } from './fields';
 import { writeEcs } from './ecs';
 import { writeElastic, writeElasticEvent } from './elastic';
-import { topReset, clashes, topEmitted, Top } from './top';
 import { TREE_MAX_DEPTH } from './tree';
+import { LBRACE, RBRACE, QUOTE, COMMA } from './chars';
 
 export const PROFILE_ECS = 0;
 export const PROFILE_ELASTIC = 1;
@@ -45,17 +45,17 @@ function reason(code: i32): Lit {
 
 /** `"error":{"message":"<m><reason> at offset <n>"}` (no reason when code is E_NONE). */
 function errorMessage(dotted: bool, m: Lit, code: i32, at: usize): void {
-  if (dotted) key(L.L_ERROR_MESSAGE);
-  else { key(L.L_ERROR); byte(0x7b); outSetFirst(true); key(L.L_MESSAGE); }
-  byte(0x22);
+  if (dotted) key('error.message');
+  else { open('error'); key('message'); }
+  byte(QUOTE);
   lit(m);
   if (code != E_NONE) { lit(reason(code)); lit(M_AT); uint(<u32>at); }
-  byte(0x22);
-  if (!dotted) byte(0x7d);
-  outSetFirst(false);
+  byte(QUOTE);
+  if (!dotted) close(RBRACE);
 }
 
-function hasMember(l: Lit): bool {
+function hasMember(name: string): bool {
+  const l = nameOf(name);
   const n = memberCountGet();
   for (let i = 0; i < n; i++) {
     const m = memberAt(i);
@@ -68,12 +68,13 @@ function hasMember(l: Lit): bool {
 /** The record's members, except `message` when `skipMessage` and those a mapping wrote. */
 function passThrough(skipMessage: bool): void {
   const n = memberCountGet();
+  const mapped = P;
   for (let i = 0; i < n; i++) {
     const m = memberAt(i);
     const ks = <usize>load<u32>(m, 8), ke = <usize>load<u32>(m, 12);
-    if (skipMessage && spanIs(ks, ke - ks, L.L_MESSAGE)) continue;
-    if (clashes(ks, ke - ks)) continue;
-    if (!outFirst()) byte(0x2c);
+    if (skipMessage && spanIs(ks, ke - ks, nameOf('message'))) continue;
+    if (clashes(ks, ke - ks, mapped)) continue;
+    if (!outFirst()) byte(COMMA);
     const a = <usize>load<u32>(m);
     bytes(a, <usize>load<u32>(m, 4) - a);
     outSetFirst(false);
@@ -83,33 +84,32 @@ function passThrough(skipMessage: bool): void {
 /** Not JSON at all: keep the text whole under event.original. */
 function badRecord(code: i32, at: usize): usize {
   outReset();
-  byte(0x7b);
-  key(L.L_EVENT);
-  byte(0x7b); outSetFirst(true);
-  key(L.L_KIND); lit(L.V_PIPELINE_ERROR);
-  key(L.L_ORIGINAL); escaped(recStart, recEnd - recStart);
-  byte(0x7d); outSetFirst(false);
+  byte(LBRACE);
+  open('event');
+  key('kind'); json('"pipeline_error"');
+  key('original'); escaped(recStart, recEnd - recStart);
+  close(RBRACE);
   errorMessage(false, M_NOT_OBJECT, code, at);
-  byte(0x7d);
+  byte(RBRACE);
   return outFinish();
 }
 
 /** A JSON object that is not a DI event: every field unchanged, plus event.kind and error.message. */
 function notAnEvent(m: Lit, code: i32, at: usize): usize {
   outReset();
-  byte(0x7b);
+  byte(LBRACE);
   passThrough(false);
-  const dottedEvent = hasMember(L.L_EVENT);
-  if (dottedEvent) key(L.L_EVENT_KIND);
-  else { key(L.L_EVENT); byte(0x7b); outSetFirst(true); key(L.L_KIND); }
-  lit(L.V_PIPELINE_ERROR);
-  if (!dottedEvent) { byte(0x7d); outSetFirst(false); }
-  errorMessage(hasMember(L.L_ERROR), m, code, at);
-  byte(0x7d);
+  const dottedEvent = hasMember('event');
+  if (dottedEvent) key('event.kind');
+  else { open('event'); key('kind'); }
+  json('"pipeline_error"');
+  if (!dottedEvent) close(RBRACE);
+  errorMessage(hasMember('error'), m, code, at);
+  byte(RBRACE);
   return outFinish();
 }
 
-function originalFromMessage(): void { byte(0x22); bytes(msgS, msgE - msgS); byte(0x22); }
+function originalFromMessage(): void { byte(QUOTE); bytes(msgS, msgE - msgS); byte(QUOTE); }
 function originalFromRecord(): void { escaped(recStart, recEnd - recStart); }
 
 export function mapRecord(rec: usize, len: usize, profile: i32): usize {
@@ -127,7 +127,6 @@ export function mapRecord(rec: usize, len: usize, profile: i32): usize {
   resetRecord();
   resetCaptures(1);
   resetCaptures(0);
-  topReset();
   ws();
   const objStart = S.pos;
   let ok = walk(1, true);
@@ -139,8 +138,8 @@ export function mapRecord(rec: usize, len: usize, profile: i32): usize {
 
   let t = 0;
   if (!msgOk) {
-    if (capKind(1, F_ET) == K_NONE && capKind(1, F_SVC) == K_NONE) {
-      const mk = capKind(1, F_MSG);
+    if (capKind(1, ET) == K_NONE && capKind(1, SVC) == K_NONE) {
+      const mk = capKind(1, MSG);
       if (mk == K_NONE) return notAnEvent(M_NOT_DI, E_NONE, 0);
       if (mk != K_STR) return notAnEvent(M_MSG_NOT_STRING, E_NONE, 0);
       if (!msgIsObject) return notAnEvent(M_MSG_NOT_OBJECT, E_NONE, 0);
@@ -153,22 +152,20 @@ export function mapRecord(rec: usize, len: usize, profile: i32): usize {
   const textEnd = esc ? msgE : recEnd;
   useTable(t);
   outReset();
-  byte(0x7b);
+  byte(LBRACE);
   if (profile == PROFILE_ECS) {
-    key(L.L_MESSAGE);
+    key('message');
     if (esc) originalFromMessage(); else originalFromRecord();
-    topEmitted(Top.MESSAGE, true);
     writeEcs(t, textEnd, esc);
   } else {
     writeElasticEvent(esc ? originalFromMessage : originalFromRecord);
     if (writeElastic(t, textStart, textEnd, esc)) {
-      key(L.L_ERROR); byte(0x7b); outSetFirst(true); key(L.L_MESSAGE);
-      byte(0x22); lit(M_CUT); uint(<u32>TREE_MAX_DEPTH); lit(M_CUT2); byte(0x22);
-      byte(0x7d); outSetFirst(false);
-      topEmitted(Top.ERROR, true);
+      open('error'); key('message');
+      byte(QUOTE); lit(M_CUT); uint(<u32>TREE_MAX_DEPTH); lit(M_CUT2); byte(QUOTE);
+      close(RBRACE);
     }
   }
   if (esc) passThrough(true);
-  byte(0x7d);
+  byte(RBRACE);
   return outFinish();
 }

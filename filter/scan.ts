@@ -1,4 +1,5 @@
 import { utf8Len } from './mem';
+import { QUOTE, BACKSLASH, LBRACE, RBRACE, LBRACKET, RBRACKET, COLON, COMMA, MINUS, PLUS, DOT, ZERO, NINE, SLASH, LF, CR, TAB, SPACE, ESC_QUOTE } from './chars';
 
 // JSON tokenizer over raw bytes in linear memory, in one of two domains:
 // - plain: ordinary JSON text (the record Fluent Bit hands over);
@@ -34,7 +35,7 @@ export const E_TRAILING: i32 = 6; // text after the value
 /** E_END at the end of the text (or of the enclosing string, in the escaped domain), else E_CHAR. */
 export function unexpected(): bool {
   const p = S.pos;
-  return fail(p >= S.end || (S.esc && load<u8>(p) == 0x22) ? E_END : E_CHAR);
+  return fail(p >= S.end || (S.esc && load<u8>(p) == QUOTE) ? E_END : E_CHAR);
 }
 
 export function fail(code: i32): bool {
@@ -61,7 +62,7 @@ const HIGHS: u64 = 0x8080808080808080;
   if (p + 1 < S.end) {
     const c = load<u8>(p);
     // Not whitespace: any byte above space but `\`, and `\"` (a quote in the escaped domain).
-    if (c > 0x20 && (c != 0x5c || load<u8>(p + 1) == 0x22)) return;
+    if (c > 0x20 && (c != BACKSLASH || load<u8>(p + 1) == QUOTE)) return;
   }
   wsSlow();
 }
@@ -71,8 +72,8 @@ function wsSlow(): void {
   const e = S.end;
   while (p < e) {
     const c = load<u8>(p);
-    if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) { p++; continue; }
-    if (S.esc && c == 0x5c && p + 1 < e) {
+    if (c == SPACE || c == LF || c == CR || c == TAB) { p++; continue; }
+    if (S.esc && c == BACKSLASH && p + 1 < e) {
       const d = load<u8>(p + 1);
       if (d == 0x6e || d == 0x72 || d == 0x74) { p += 2; continue; }
     }
@@ -86,12 +87,12 @@ function wsSlow(): void {
   const p = S.pos;
   if (p >= S.end) return false;
   const c = load<u8>(p);
-  if (!S.esc) return c == 0x22;
-  return c == 0x5c && p + 1 < S.end && load<u8>(p + 1) == 0x22;
+  if (!S.esc) return c == QUOTE;
+  return c == BACKSLASH && p + 1 < S.end && load<u8>(p + 1) == QUOTE;
 }
 
 @inline function isHex(c: u8): bool {
-  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+  return (c >= ZERO && c <= NINE) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
 }
 
 function hex4(p: usize): bool {
@@ -117,32 +118,32 @@ export function str(): bool {
     }
     if (p >= e) { S.pos = p; return fail(E_END); }
     const c = load<u8>(p);
-    if (c == 0x22) {
+    if (c == QUOTE) {
       if (S.esc) { S.pos = p; return fail(E_END); } // the enclosing string ended inside this one
       S.se = p;
       S.pos = p + 1;
       return true;
     }
-    if (c == 0x5c) {
+    if (c == BACKSLASH) {
       if (p + 1 >= e) { S.pos = p; return fail(E_END); }
       const d = load<u8>(p + 1);
       if (S.esc) {
-        if (d == 0x22) { S.se = p; S.pos = p + 2; return true; }
-        if (d == 0x5c) {
+        if (d == QUOTE) { S.se = p; S.pos = p + 2; return true; }
+        if (d == BACKSLASH) {
           // An escape of the inner text: `\\` then the escaped character, itself written escaped or plain.
           S.sDecode = true;
           p += 2;
           if (p >= e) { S.pos = p; return fail(E_END); }
           let x = load<u8>(p);
-          if (x == 0x5c) {
+          if (x == BACKSLASH) {
             if (p + 1 >= e) { S.pos = p; return fail(E_END); }
             x = load<u8>(p + 1);
-            if (x != 0x22 && x != 0x5c && x != 0x2f) { S.pos = p; return fail(E_ESCAPE); }
+            if (x != QUOTE && x != BACKSLASH && x != SLASH) { S.pos = p; return fail(E_ESCAPE); }
             p += 2;
           } else if (x == 0x75) {
             if (!hex4(p + 1)) { S.pos = p; return fail(E_ESCAPE); }
             p += 5;
-          } else if (x == 0x2f || x == 0x62 || x == 0x66 || x == 0x6e || x == 0x72 || x == 0x74) {
+          } else if (x == SLASH || x == 0x62 || x == 0x66 || x == 0x6e || x == 0x72 || x == 0x74) {
             p += 1;
           } else { S.pos = p; return fail(E_ESCAPE); }
           continue;
@@ -153,7 +154,7 @@ export function str(): bool {
         p += 6;
         continue;
       }
-      if (d == 0x22 || d == 0x5c || d == 0x2f || d == 0x62 || d == 0x66 || d == 0x6e || d == 0x72 || d == 0x74) {
+      if (d == QUOTE || d == BACKSLASH || d == SLASH || d == 0x62 || d == 0x66 || d == 0x6e || d == 0x72 || d == 0x74) {
         p += 2;
         continue;
       }
@@ -178,24 +179,24 @@ export function str(): bool {
   return false; // not reached: the loop returns
 }
 
-@inline function digit(c: u8): bool { return c >= 0x30 && c <= 0x39; }
+@inline function digit(c: u8): bool { return c >= ZERO && c <= NINE; }
 
 /** Reads a JSON number at S.pos. */
 export function num(): bool {
   let p = S.pos;
   const e = S.end;
-  if (p < e && load<u8>(p) == 0x2d) p++;
+  if (p < e && load<u8>(p) == MINUS) p++;
   if (p >= e || !digit(load<u8>(p))) { S.pos = p; return fail(E_NUMBER); }
-  if (load<u8>(p) == 0x30) p++;
+  if (load<u8>(p) == ZERO) p++;
   else while (p < e && digit(load<u8>(p))) p++;
-  if (p < e && load<u8>(p) == 0x2e) {
+  if (p < e && load<u8>(p) == DOT) {
     p++;
     if (p >= e || !digit(load<u8>(p))) { S.pos = p; return fail(E_NUMBER); }
     while (p < e && digit(load<u8>(p))) p++;
   }
   if (p < e && (load<u8>(p) | 0x20) == 0x65) {
     p++;
-    if (p < e && (load<u8>(p) == 0x2b || load<u8>(p) == 0x2d)) p++;
+    if (p < e && (load<u8>(p) == PLUS || load<u8>(p) == MINUS)) p++;
     if (p >= e || !digit(load<u8>(p))) { S.pos = p; return fail(E_NUMBER); }
     while (p < e && digit(load<u8>(p))) p++;
   }
@@ -234,46 +235,46 @@ export function skipLean(): bool {
   let depth = 0;
   while (p < e) {
     const c = load<u8>(p);
-    if (c == 0x7b || c == 0x5b) { depth++; p++; continue; }
-    if (c == 0x7d || c == 0x5d) {
+    if (c == LBRACE || c == LBRACKET) { depth++; p++; continue; }
+    if (c == RBRACE || c == RBRACKET) {
       p++;
       if (--depth == 0) { S.pos = p; return true; }
       continue;
     }
     let inString = false;
     if (esc) {
-      if (c == 0x22) break; // the enclosing string ended
-      if (c == 0x5c) {
+      if (c == QUOTE) break; // the enclosing string ended
+      if (c == BACKSLASH) {
         if (p + 1 >= e) break;
         const d = load<u8>(p + 1);
-        if (d == 0x22) { inString = true; p += 2; }
+        if (d == QUOTE) { inString = true; p += 2; }
         else { p += 2; continue; } // `\n` etc.: whitespace between tokens
       }
-    } else if (c == 0x22) { inString = true; p++; }
+    } else if (c == QUOTE) { inString = true; p++; }
     if (!inString) { p++; continue; }
     // A string: in the escaped domain only `\` matters, in plain text `"` and `\`.
     while (true) {
       while (p + 8 <= e) {
         const v = load<u64>(p);
-        const m = esc ? eqMask(v, 0x5c) : eqMask(v, 0x5c) | eqMask(v, 0x22);
+        const m = esc ? eqMask(v, BACKSLASH) : eqMask(v, BACKSLASH) | eqMask(v, QUOTE);
         if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
         p += 8;
       }
       if (p >= e) break;
       const x = load<u8>(p);
-      if (x == 0x22) {
+      if (x == QUOTE) {
         if (esc) { S.pos = p; return fail(E_END); }
         p++;
         break;
       }
-      if (x == 0x5c) {
+      if (x == BACKSLASH) {
         if (p + 1 >= e) break;
         const d = load<u8>(p + 1);
-        if (esc && d == 0x22) { p += 2; break; }
-        if (esc && d == 0x5c) {
+        if (esc && d == QUOTE) { p += 2; break; }
+        if (esc && d == BACKSLASH) {
           // An escape of the inner text: `\\` then one character, itself possibly written `\"` or `\\`.
           p += 2;
-          if (p < e && load<u8>(p) == 0x5c) p += 2; else p += 1;
+          if (p < e && load<u8>(p) == BACKSLASH) p += 2; else p += 1;
           continue;
         }
         p += 2;
@@ -289,7 +290,7 @@ export function skipLean(): bool {
 /**
  * skipLean in the escaped domain (the usual case: a subtree of the event inside `message`), where every
  * string delimiter is `\"`: outside strings a byte loop that knows brackets by `c | 0x20` (only `[`/`{` give
- * 0x7b, only `]`/`}` give 0x7d), inside strings an eight-byte search for the next backslash.
+ * LBRACE, only `]`/`}` give RBRACE), inside strings an eight-byte search for the next backslash.
  */
 function skipLeanEscaped(): bool {
   const e = S.end;
@@ -297,43 +298,43 @@ function skipLeanEscaped(): bool {
   let depth = 0;
   while (p < e) {
     const c = load<u8>(p);
-    if (c == 0x5c) {
+    if (c == BACKSLASH) {
       if (p + 1 >= e) break;
       const d = load<u8>(p + 1);
       p += 2;
-      if (d != 0x22) continue; // `\n` etc.: whitespace between tokens
+      if (d != QUOTE) continue; // `\n` etc.: whitespace between tokens
       // A string: only backslashes matter.
       while (true) {
         while (p + 8 <= e) {
-          const m = eqMask(load<u64>(p), 0x5c);
+          const m = eqMask(load<u64>(p), BACKSLASH);
           if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
           p += 8;
         }
         if (p >= e) { S.pos = p; return fail(E_END); }
         const x = load<u8>(p);
-        if (x == 0x22) { S.pos = p; return fail(E_END); } // the enclosing string ended
-        if (x != 0x5c) { p++; continue; } // the tail: fewer than eight bytes left
+        if (x == QUOTE) { S.pos = p; return fail(E_END); } // the enclosing string ended
+        if (x != BACKSLASH) { p++; continue; } // the tail: fewer than eight bytes left
         if (p + 1 >= e) { S.pos = p; return fail(E_END); }
         const d2 = load<u8>(p + 1);
         p += 2;
-        if (d2 == 0x22) {
+        if (d2 == QUOTE) {
           // The string ended. The usual next token is another string after `:` or `,`: enter it directly.
-          if (p + 3 <= e && load<u16>(p + 1) == 0x225c) {
+          if (p + 3 <= e && load<u16>(p + 1) == ESC_QUOTE) {
             const n = load<u8>(p);
-            if (n == 0x3a || n == 0x2c) { p += 3; continue; }
+            if (n == COLON || n == COMMA) { p += 3; continue; }
           }
           break;
         }
         // `\\` then one character of the inner text, itself possibly written `\"` or `\\`.
-        if (d2 == 0x5c) { if (p < e && load<u8>(p) == 0x5c) p += 2; else p += 1; }
+        if (d2 == BACKSLASH) { if (p < e && load<u8>(p) == BACKSLASH) p += 2; else p += 1; }
       }
       continue;
     }
     const b = c | 0x20;
-    if (b == 0x7b) depth++;
-    else if (b == 0x7d) {
+    if (b == LBRACE) depth++;
+    else if (b == RBRACE) {
       if (--depth == 0) { S.pos = p + 1; return true; }
-    } else if (c == 0x22) break; // the enclosing string ended
+    } else if (c == QUOTE) break; // the enclosing string ended
     p++;
   }
   S.pos = p;

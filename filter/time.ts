@@ -1,5 +1,6 @@
 // RFC 3339 timestamps (0-9 fraction digits, `Z` or an offset) to UTC, written at micro- or millisecond precision.
 import { digits, byte, bytes, need } from './out';
+import { QUOTE, COLON, MINUS, PLUS, DOT, ZERO, NINE } from './chars';
 
 let tsSec: i64 = 0;
 let tsNanos: u32 = 0;
@@ -10,8 +11,8 @@ let tsFrac: usize = 0;
 let tsFracN: usize = 0;
 let tsCopy: bool = false;
 
-@inline function d(p: usize): i32 { return <i32>load<u8>(p) - 0x30; }
-@inline function isD(p: usize): bool { const c = load<u8>(p); return c >= 0x30 && c <= 0x39; }
+@inline function d(p: usize): i32 { return <i32>load<u8>(p) - ZERO; }
+@inline function isD(p: usize): bool { const c = load<u8>(p); return c >= ZERO && c <= NINE; }
 
 function num2(p: usize): i32 { return isD(p) && isD(p + 1) ? d(p) * 10 + d(p + 1) : -1; }
 
@@ -34,7 +35,7 @@ export function parseTime(s: usize, e: usize): bool {
   if (e - s < 20) return false;
   if (!(isD(s) && isD(s + 1) && isD(s + 2) && isD(s + 3))) return false;
   const y = d(s) * 1000 + d(s + 1) * 100 + d(s + 2) * 10 + d(s + 3);
-  if (load<u8>(s + 4) != 0x2d || load<u8>(s + 7) != 0x2d || load<u8>(s + 13) != 0x3a || load<u8>(s + 16) != 0x3a) return false;
+  if (load<u8>(s + 4) != MINUS || load<u8>(s + 7) != MINUS || load<u8>(s + 13) != COLON || load<u8>(s + 16) != COLON) return false;
   const t = load<u8>(s + 10) | 0x20;
   if (t != 0x74) return false;
   const mo = num2(s + 5), dd = num2(s + 8), hh = num2(s + 11), mi = num2(s + 14), ss = num2(s + 17);
@@ -43,7 +44,7 @@ export function parseTime(s: usize, e: usize): bool {
   let nanos: u32 = 0;
   tsFrac = p + 1;
   tsFracN = 0;
-  if (load<u8>(p) == 0x2e) {
+  if (load<u8>(p) == DOT) {
     p++;
     let n = 0;
     while (p < e && isD(p)) {
@@ -59,12 +60,12 @@ export function parseTime(s: usize, e: usize): bool {
   const z = load<u8>(p);
   if ((z | 0x20) == 0x7a) {
     p++;
-  } else if (z == 0x2b || z == 0x2d) {
-    if (p + 6 > e || load<u8>(p + 3) != 0x3a) return false;
+  } else if (z == PLUS || z == MINUS) {
+    if (p + 6 > e || load<u8>(p + 3) != COLON) return false;
     const oh = num2(p + 1), om = num2(p + 4);
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
     off = <i64>(oh * 3600 + om * 60);
-    if (z == 0x2d) off = -off;
+    if (z == MINUS) off = -off;
     p += 6;
   } else return false;
   if (p != e) return false;
@@ -89,10 +90,10 @@ function writeDate(): void {
   const day = doy - (153 * mp + 2) / 5 + 1;
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  byte(0x22);
-  digits(<u32>y, 4); byte(0x2d); digits(<u32>m, 2); byte(0x2d); digits(<u32>day, 2);
+  byte(QUOTE);
+  digits(<u32>y, 4); byte(MINUS); digits(<u32>m, 2); byte(MINUS); digits(<u32>day, 2);
   byte(0x54);
-  digits(<u32>(secs / 3600), 2); byte(0x3a); digits(<u32>(secs / 60 % 60), 2); byte(0x3a); digits(<u32>(secs % 60), 2);
+  digits(<u32>(secs / 3600), 2); byte(COLON); digits(<u32>(secs / 60 % 60), 2); byte(COLON); digits(<u32>(secs % 60), 2);
 }
 
 /** `"…SS[.ffffff]Z"`: microseconds truncated, no fraction when they are 0 (the Sekoia shape). */
@@ -101,24 +102,24 @@ export function writeMicros(): void {
   if (tsCopy) {
     // `"YYYY-MM-DDTHH:MM:SS` as written, then up to six fraction digits as written, zero-padded.
     need(30);
-    byte(0x22);
+    byte(QUOTE);
     bytes(tsSrc, 19);
     if (us != 0) {
-      byte(0x2e);
+      byte(DOT);
       const n = tsFracN < 6 ? tsFracN : 6;
       bytes(tsFrac, n);
-      for (let i = n; i < 6; i++) byte(0x30);
+      for (let i = n; i < 6; i++) byte(ZERO);
     }
   } else {
     writeDate();
-    if (us != 0) { byte(0x2e); digits(us, 6); }
+    if (us != 0) { byte(DOT); digits(us, 6); }
   }
-  byte(0x5a); byte(0x22);
+  byte(0x5a); byte(QUOTE);
 }
 
 /** `"…SS.mmmZ"`: always three digits (the Elastic shape). */
 export function writeMillis(): void {
   writeDate();
-  byte(0x2e); digits(tsNanos / 1000000, 3);
-  byte(0x5a); byte(0x22);
+  byte(DOT); digits(tsNanos / 1000000, 3);
+  byte(0x5a); byte(QUOTE);
 }

@@ -3,8 +3,22 @@
 // Iterative like the walker, and cut at a stated depth.
 import { Area } from './mem';
 import { S, ws, str, num, literal } from './scan';
-import { lookup, KCTX, KDROP, T_KEEP, T_KEEPIN, T_OTHER } from './keys';
+import { lookup, KCTX, KNONE, C_SKIP, EL_DROP, KEEP, contextFlags, fieldFlags, treeLooks } from './schema';
 import { P, byte, bytes, content, rollback, outFirst, outSetFirst, elem } from './out';
+import { LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, BACKSLASH, COMMA, COLON, MINUS, ZERO, NINE } from './chars';
+
+// Tree contexts beyond the schema's (which number from 0, C_SKIP meaning "no lookups"): inside an array kept
+// as it is, and at such an array itself.
+const T_KEEP: u8 = 254; // copied as is, empty values too (changes)
+const T_KEEPIN: u8 = 255; // dropped when nothing in it is non-empty; its contents copied as is
+
+/** The tree context the value of a key leading to schema context `c` is written in; -1: left out. */
+@inline function treeContext(c: u8): i32 {
+  const fl = contextFlags(c);
+  if ((fl & EL_DROP) != 0) return -1;
+  if ((fl & KEEP) != 0) return T_KEEPIN;
+  return treeLooks(c) ? c : C_SKIP;
+}
 
 export const TREE_MAX_DEPTH: i32 = 32;
 /** Set when a subtree deeper than TREE_MAX_DEPTH was cut. */
@@ -21,11 +35,11 @@ function skipValue(): void {
   while (true) {
     ws();
     const c = load<u8>(S.pos);
-    if (c == 0x7b || c == 0x5b) { depth++; S.pos++; continue; }
-    if (c == 0x7d || c == 0x5d) { depth--; S.pos++; if (depth == 0) return; continue; }
-    if (c == 0x2c || c == 0x3a) { S.pos++; continue; }
-    if (c == 0x22 || c == 0x5c) str();
-    else if (c == 0x2d || (c >= 0x30 && c <= 0x39)) num();
+    if (c == LBRACE || c == LBRACKET) { depth++; S.pos++; continue; }
+    if (c == RBRACE || c == RBRACKET) { depth--; S.pos++; if (depth == 0) return; continue; }
+    if (c == COMMA || c == COLON) { S.pos++; continue; }
+    if (c == QUOTE || c == BACKSLASH) str();
+    else if (c == MINUS || (c >= ZERO && c <= NINE)) num();
     else literal();
     if (depth == 0) return;
   }
@@ -51,7 +65,7 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
       ws();
       const keep = ctx == T_KEEP;
       const c = load<u8>(S.pos);
-      if (c == 0x7b || c == 0x5b) {
+      if (c == LBRACE || c == LBRACKET) {
         if (depth >= TREE_MAX_DEPTH) {
           skipValue();
           treeCut = true;
@@ -73,20 +87,21 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
         outSetFirst(true);
         S.pos++;
         ws();
-        const closer: u8 = c == 0x7b ? 0x7d : 0x5d;
+        const closer: u8 = c == LBRACE ? RBRACE : RBRACKET;
         if (load<u8>(S.pos) == closer) { state = 1; continue; }
-        state = c == 0x7b ? 2 : 3;
+        state = c == LBRACE ? 2 : 3;
         continue;
       }
-      if (c == 0x22 || c == 0x5c) {
+      if (c == QUOTE || c == BACKSLASH) {
         str();
         if (S.se == S.ss && !keep) rollback(memberMark, memberFirst);
-        else { byte(0x22); content(S.ss, S.se, S.sDecode); byte(0x22); if (S.se != S.ss) keptLeaf = true; }
+        else { byte(QUOTE); content(S.ss, S.se, S.sDecode); byte(QUOTE); if (S.se != S.ss) keptLeaf = true; }
       } else {
         const a = S.pos;
-        if (c == 0x2d || (c >= 0x30 && c <= 0x39)) num(); else literal();
-        if (c == 0x6e && !keep) rollback(memberMark, memberFirst);
-        else { bytes(a, S.pos - a); if (c != 0x6e) keptLeaf = true; }
+        if (c == MINUS || (c >= ZERO && c <= NINE)) num(); else literal();
+        const isNull = c == 0x6e; // `n`ull
+        if (isNull && !keep) rollback(memberMark, memberFirst);
+        else { bytes(a, S.pos - a); if (!isNull) keptLeaf = true; }
       }
       state = 1;
       continue;
@@ -98,7 +113,7 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
       const t = stack.ptr + <usize>(depth - 1) * 8;
       const kind = load<u8>(t);
       ctx = load<u8>(t, 1);
-      if (c == 0x2c) { S.pos++; state = kind == 0x7b ? 2 : 3; continue; }
+      if (c == COMMA) { S.pos++; state = kind == LBRACE ? 2 : 3; continue; }
       // The container closes: take it back when nothing was kept inside.
       S.pos++;
       depth--;
@@ -107,7 +122,7 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
       if ((outFirst() && keepMode == 0) || (keepMode == 2 && !keptLeaf)) {
         rollback(<usize>load<u32>(t, 4), parentFirst);
       } else {
-        byte(kind == 0x7b ? 0x7d : 0x5d);
+        byte(kind == LBRACE ? RBRACE : RBRACKET);
         outSetFirst(false);
       }
       if (depth > 0) ctx = load<u8>(stack.ptr + <usize>(depth - 1) * 8, 1);
@@ -117,7 +132,7 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
       memberMark = P;
       memberFirst = outFirst();
       elem();
-      if (ctx != T_KEEP) ctx = T_OTHER;
+      if (ctx != T_KEEP) ctx = C_SKIP;
       state = 0;
       continue;
     }
@@ -127,18 +142,20 @@ export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
     const ks = S.ss, ke = S.se, kd = S.sDecode;
     ws();
     S.pos++; // ':'
-    const r = ctx == T_KEEP || ctx == T_OTHER || kd ? -1 : lookup(ctx, ks, ke - ks, S.end);
-    if (r == KDROP) {
+    const r = ctx == T_KEEP || ctx == C_SKIP || kd ? KNONE : lookup(ctx, ks, ke - ks, S.end);
+    // What the key leads to: a field mapped elsewhere or a dropped object is left out.
+    const next = r >= KCTX ? treeContext(<u8>(r - KCTX)) : r != KNONE && (fieldFlags(r) & EL_DROP) != 0 ? -1 : C_SKIP;
+    if (next < 0) {
       skipValue();
       state = 1;
       continue;
     }
     memberMark = P;
     memberFirst = outFirst();
-    if (!memberFirst) byte(0x2c);
+    if (!memberFirst) byte(COMMA);
     outSetFirst(false);
-    byte(0x22); content(ks, ke, kd); byte(0x22); byte(0x3a);
-    if (ctx != T_KEEP) ctx = r >= KCTX ? <u8>(r - KCTX) : T_OTHER;
+    byte(QUOTE); content(ks, ke, kd); byte(QUOTE); byte(COLON);
+    if (ctx != T_KEEP) ctx = <u8>next;
     state = 0;
   }
 }

@@ -5,8 +5,12 @@ import { Area } from './mem';
 import { fastEvent } from './fast';
 import { S, ws, atQuote, str, num, literal, fail, unexpected, skipLean, E_END, E_CHAR } from './scan';
 import {
-  lookup, KCTX, KNONE, NF, C_SKIP, C_ROOT, C_GEO, C_AUTH, C_CHANGES, C_CHANGE, F_CH_FIELD, F_CH_FROM, F_CH_TO, F_MSG, F_ASSOC,
-} from './keys';
+  lookup, KCTX, KNONE, MAX_FIELDS, C_SKIP, C_ROOT, MSG, TREE, ANY, fieldFlags, fieldColumn, ecsReads, elemContext, isRows,
+} from './schema';
+import { LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, COMMA, COLON, MINUS, ZERO, NINE } from './chars';
+
+// Capture tables are MAX_FIELDS wide (a constant, so that indexing folds); the schema numbers NF <= MAX_FIELDS fields.
+const NF = MAX_FIELDS;
 
 export const K_NONE: u8 = 0;
 export const K_STR: u8 = 1;
@@ -21,11 +25,10 @@ export const K_ARR: u8 = 7;
 export const X_DECODE: u8 = 1; // escaped-domain string holding `\\`: decode when copying
 export const X_EMPTY: u8 = 2; // object or array without members
 
-// Two capture tables: 0 = the event inside `message`, 1 = the record itself (form 2).
-const capS = new StaticArray<u32>(2 * NF);
-const capE = new StaticArray<u32>(2 * NF);
-const capK = new StaticArray<u8>(2 * NF);
-const capX = new StaticArray<u8>(2 * NF);
+// Two capture tables: 0 = the event inside `message`, 1 = the record itself (form 2). A capture is 12 bytes,
+// {start: u32, end: u32, kind: u8, flags: u8}, in static memory: its address folds to a constant plus an index.
+export const CAP: usize = 12;
+const caps = memory.data(2 * NF * <i32>CAP, 16);
 
 // changes[]: per table a list of rows {field, from, to} × {start, end, kind|flags<<8}.
 const ROW: usize = 36;
@@ -53,22 +56,23 @@ let sp: i32 = 0;
 /** Stack level of an open `association` (written out as a tree: validated in full), or -1. */
 let strictFrom: i32 = -1;
 
-@inline export function capKind(t: i32, f: i32): u8 { return unchecked(capK[t * NF + f]); }
-@inline export function capStart(t: i32, f: i32): usize { return <usize>unchecked(capS[t * NF + f]); }
-@inline export function capEnd(t: i32, f: i32): usize { return <usize>unchecked(capE[t * NF + f]); }
-@inline export function capFlags(t: i32, f: i32): u8 { return unchecked(capX[t * NF + f]); }
+/** The address of table `t`'s capture of field `f`. */
+@inline export function capAt(t: i32, f: i32): usize { return caps + <usize>(t * NF + f) * CAP; }
+@inline export function capKind(t: i32, f: i32): u8 { return load<u8>(capAt(t, f), 8); }
+@inline export function capStart(t: i32, f: i32): usize { return <usize>load<u32>(capAt(t, f)); }
+@inline export function capFlags(t: i32, f: i32): u8 { return load<u8>(capAt(t, f), 9); }
 
 export function rowCount(t: i32): i32 { return t == 0 ? rowCount0 : rowCount1; }
-/** Address of field `f` (0 field, 1 from, 2 to) of change row `i`: {start, end, kind | flags << 8}. */
-export function rowAt(t: i32, i: i32, f: i32): usize {
-  return (t == 0 ? rows0.ptr : rows1.ptr) + <usize>i * ROW + <usize>f * 12;
+/** Address of column `col` (schema.fieldColumn: field, from, to) of change row `i`: {start, end, kind | flags << 8}. */
+export function rowAt(t: i32, i: i32, col: i32): usize {
+  return (t == 0 ? rows0.ptr : rows1.ptr) + <usize>i * ROW + <usize>col * 12;
 }
 export function memberCountGet(): i32 { return memberCount; }
 export function memberAt(i: i32): usize { return members.ptr + <usize>i * 16; }
 
 export function resetCaptures(t: i32): void {
   // A native fill: a loop of NF stores is a noticeable share of a small record's cost in the interpreter.
-  memory.fill(changetype<usize>(capK) + <usize>(t * NF), K_NONE, <usize>NF);
+  memory.fill(capAt(t, 0), K_NONE, <usize>NF * CAP);
   if (t == 0) rowCount0 = 0; else rowCount1 = 0;
 }
 
@@ -83,20 +87,20 @@ export function resetRecord(): void {
 
 @inline export function capture(t: i32, f: i32, k: u8, s: usize, e: usize, x: u8): void {
   if (f == KNONE) return;
-  if (f >= F_CH_FIELD && f <= F_CH_TO) {
+  const col = fieldColumn(f);
+  if (col >= 0) {
     const n = t == 0 ? rowCount0 : rowCount1;
     if (n == 0) return;
-    const p = rowAt(t, n - 1, f - F_CH_FIELD);
+    const p = rowAt(t, n - 1, col);
     store<u32>(p, <u32>s);
     store<u32>(p, <u32>e, 4);
     store<u32>(p, <u32>k | (<u32>x << 8), 8);
     return;
   }
-  const i = t * NF + f;
-  unchecked(capS[i] = <u32>s);
-  unchecked(capE[i] = <u32>e);
-  unchecked(capK[i] = k);
-  unchecked(capX[i] = x);
+  const p = capAt(t, f);
+  store<u32>(p, <u32>s);
+  store<u32>(p, <u32>e, 4);
+  store<u32>(p, <u32>k | (<u32>x << 8), 8);
 }
 
 export function newRow(t: i32): void {
@@ -140,41 +144,42 @@ export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
   let keyE: usize = 0;
   ws();
   if (S.pos >= S.end) { sp = base; return fail(E_END); }
-  if (load<u8>(S.pos) != 0x7b) { sp = base; return unexpected(); }
+  if (load<u8>(S.pos) != LBRACE) { sp = base; return unexpected(); }
   while (true) {
     if (state == V_VALUE) {
       ws();
       if (S.pos >= S.end) { sp = base; return fail(E_END); }
       const c = load<u8>(S.pos);
-      if (c == 0x7b || c == 0x5b) {
+      if (c == LBRACE || c == LBRACKET) {
+        const ff = field == KNONE ? 0 : fieldFlags(field);
         // Subtrees the profile never writes out need only their end found (changes' from/to: only their kind).
-        if (S.lean && t == 0 && strictFrom < 0 && ctx == C_SKIP && (field == KNONE || field == F_CH_FROM || field == F_CH_TO)) {
+        if (S.lean && t == 0 && strictFrom < 0 && ctx == C_SKIP && (field == KNONE || (ff & ANY) != 0)) {
           const start = S.pos;
           if (!skipLean()) { sp = base; return false; }
-          capture(t, field, c == 0x7b ? K_OBJ : K_ARR, start, S.pos, 0);
+          capture(t, field, c == LBRACE ? K_OBJ : K_ARR, start, S.pos, 0);
           state = V_AFTER;
           continue;
         }
-        if (field == F_ASSOC) strictFrom = sp;
-        push(c == 0x7b ? K_OBJ : K_ARR, ctx, field, S.pos);
-        if (ctx == C_CHANGE && c == 0x7b) newRow(t);
+        if ((ff & TREE) != 0) strictFrom = sp;
+        push(c == LBRACE ? K_OBJ : K_ARR, ctx, field, S.pos);
+        if (c == LBRACE && isRows(ctx)) newRow(t);
         S.pos++;
         ws();
-        if (S.pos < S.end && load<u8>(S.pos) == (c == 0x7b ? 0x7d : 0x5d)) {
+        if (S.pos < S.end && load<u8>(S.pos) == (c == LBRACE ? RBRACE : RBRACKET)) {
           S.pos++;
           sp--;
           if (sp == strictFrom) strictFrom = -1;
-          capture(t, field, c == 0x7b ? K_OBJ : K_ARR, S.pos - 1, S.pos, X_EMPTY);
+          capture(t, field, c == LBRACE ? K_OBJ : K_ARR, S.pos - 1, S.pos, X_EMPTY);
           state = V_AFTER;
           continue;
         }
-        if (c == 0x7b) { state = V_KEY; continue; }
-        ctx = ctx == C_CHANGES ? C_CHANGE : C_SKIP;
+        if (c == LBRACE) { state = V_KEY; continue; }
+        ctx = elemContext(ctx);
         field = KNONE;
         continue;
       }
       if (atQuote()) {
-        if (isRecord && field == F_MSG && sp == base + 1) {
+        if (isRecord && field == MSG && sp == base + 1) {
           if (!probeMessage()) { sp = base; return false; }
         } else {
           if (!str()) { sp = base; return false; }
@@ -184,7 +189,7 @@ export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
         continue;
       }
       const start = S.pos;
-      if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+      if (c == MINUS || (c >= ZERO && c <= NINE)) {
         if (!num()) { sp = base; return false; }
         capture(t, field, K_NUM, start, S.pos, 0);
       } else {
@@ -212,15 +217,15 @@ export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
       const c = load<u8>(S.pos);
       const top = stack.ptr + <usize>(sp - 1) * 8;
       const kind = load<u8>(top);
-      if (c == 0x2c) {
+      if (c == COMMA) {
         S.pos++;
         if (kind == K_OBJ) { state = V_KEY; continue; }
-        ctx = load<u8>(top, 1) == C_CHANGES ? C_CHANGE : C_SKIP;
+        ctx = elemContext(load<u8>(top, 1));
         field = KNONE;
         state = V_VALUE;
         continue;
       }
-      if (c == (kind == K_OBJ ? 0x7d : 0x5d)) {
+      if (c == (kind == K_OBJ ? RBRACE : RBRACKET)) {
         S.pos++;
         sp--;
         if (sp == strictFrom) strictFrom = -1;
@@ -239,7 +244,7 @@ export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
     const kS = S.ss, kE = S.se;
     ws();
     if (S.pos >= S.end) { sp = base; return fail(E_END); }
-    if (load<u8>(S.pos) != 0x3a) { sp = base; return unexpected(); }
+    if (load<u8>(S.pos) != COLON) { sp = base; return unexpected(); }
     S.pos++;
     const top = stack.ptr + <usize>(sp - 1) * 8;
     const pctx = load<u8>(top, 1);
@@ -250,8 +255,8 @@ export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
     if (r >= KCTX) {
       ctx = <u8>(r - KCTX);
       field = KNONE;
-      // geoip and auth_context feed only the elastic profile.
-      if (S.lean && (ctx == C_GEO || ctx == C_AUTH)) ctx = C_SKIP;
+      // Objects only the elastic profile reads (geoip, auth_context) are skipped by the lean one.
+      if (S.lean && !ecsReads(ctx)) ctx = C_SKIP;
     }
     else { ctx = C_SKIP; field = r; }
     state = V_VALUE;
@@ -270,7 +275,7 @@ function probeMessage(): bool {
   const savedBase = S.base;
   S.base = q + 1;
   ws();
-  msgIsObject = S.pos < S.end && load<u8>(S.pos) == 0x7b;
+  msgIsObject = S.pos < S.end && load<u8>(S.pos) == LBRACE;
   msgObjStart = S.pos;
   resetCaptures(0);
   let ok = false;
@@ -286,7 +291,7 @@ function probeMessage(): bool {
   }
   if (ok) {
     ws();
-    if (S.pos < S.end && load<u8>(S.pos) == 0x22) {
+    if (S.pos < S.end && load<u8>(S.pos) == QUOTE) {
       msgS = q + 1;
       msgE = S.pos;
       S.pos++;
@@ -308,6 +313,6 @@ function probeMessage(): bool {
     msgS = S.ss;
     msgE = S.se;
   }
-  capture(1, F_MSG, K_STR, msgS, msgE, 0);
+  capture(1, MSG, K_STR, msgS, msgE, 0);
   return true;
 }

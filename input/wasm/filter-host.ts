@@ -1,8 +1,9 @@
 // Loads the filter module with only the host behaviour Fluent Bit's wasm filter has (docs/fluent-bit.md):
-// no imports; the tag and the record are copied into module memory with the exported `__new(size, 0)` +
-// `__pin`, each followed by a NUL; the function is called; its result is read as a NUL-terminated string;
-// the two copies are released with `__unpin`. The tests use it as the contract of the ABI and the demo maps
-// with it when no Fluent Bit listens: keep it exact.
+// no imports; the tag and the record are copied into module memory, each followed by a NUL, with what WAMR
+// finds exported (wasm_loader.c): `malloc`, else AssemblyScript's `__new(size, 0)` + `__pin`; the function is
+// called; its result is read as a NUL-terminated string; the two copies are released with `free` (or
+// `__unpin`). The tests use it as the contract of the ABI and the demo maps with it when no Fluent Bit
+// listens: keep it exact.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageInfo } from '../package-info.js';
@@ -14,9 +15,11 @@ type FilterFn = (tag: number, tagLen: number, sec: number, nsec: number, rec: nu
 
 interface Exports {
   memory: WebAssembly.Memory;
-  __new(size: number, id: number): number;
-  __pin(ptr: number): number;
-  __unpin(ptr: number): void;
+  malloc?(size: number): number;
+  free?(ptr: number): void;
+  __new?(size: number, id: number): number;
+  __pin?(ptr: number): number;
+  __unpin?(ptr: number): void;
   [name: string]: unknown;
 }
 
@@ -37,8 +40,23 @@ export class FilterHost {
     return this.exports.memory.buffer.byteLength;
   }
 
+  /** WAMR's wasm_runtime_module_malloc: the exported malloc, else __new + __pin. */
+  alloc(size: number): number {
+    const x = this.exports;
+    if (x.malloc) return x.malloc(size) >>> 0;
+    if (x.__new && x.__pin) return x.__pin(x.__new(size, 0)) >>> 0;
+    throw new Error('the module exports neither malloc nor __new/__pin: WAMR would allocate from its own small app heap');
+  }
+
+  /** WAMR's wasm_runtime_module_free: the exported free, else __unpin. */
+  release(ptr: number): void {
+    const x = this.exports;
+    if (x.free) x.free(ptr);
+    else x.__unpin!(ptr);
+  }
+
   private copyIn(bytes: Uint8Array): number {
-    const ptr = this.exports.__pin(this.exports.__new(bytes.length + 1, 0));
+    const ptr = this.alloc(bytes.length + 1);
     const mem = new Uint8Array(this.exports.memory.buffer);
     mem.set(bytes, ptr);
     mem[ptr + bytes.length] = 0;
@@ -62,8 +80,8 @@ export class FilterHost {
       if (end < 0) throw new Error(`${fn}: result is not NUL-terminated`);
       return mem.slice(out, end);
     } finally {
-      this.exports.__unpin(tagPtr);
-      this.exports.__unpin(recPtr);
+      this.release(tagPtr);
+      this.release(recPtr);
     }
   }
 

@@ -1,7 +1,7 @@
 // `npm run bench` (filter part): records/s of the wasm filter through the ABI harness, the 2,000,000-call
 // memory check, and — when FLUENT_BIT_BIN points to a Fluent Bit — the time per record inside it for no
-// filter, an identity wasm filter and each profile, as ratios measured in one run; with WAMRC as well, the
-// same filters compiled ahead of time (scripts/build-aot.mjs).
+// filter, an identity wasm filter, the hand-written Lua peer and each profile, as ratios measured in one run;
+// with WAMRC as well, the same filters compiled ahead of time (scripts/build-aot.mjs).
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,11 +104,19 @@ function fluentBitPerRecord(bin: string, records: string[], filter: string, n: n
   }
 }
 
+// The alternative a Fluent Bit user would write by hand: the native json parser on `message`, then a Lua mapping
+// to the same Sekoia shape (test/bench/peer-lua/jumpcloud_ecs.lua, copied from the issue's benchmark peer).
+const LUA_PEER = join(root, 'test/bench/peer-lua/jumpcloud_ecs.lua');
+const luaPeer = (): string =>
+  `[FILTER]\n    Name parser\n    Match *\n    Key_Name message\n    Parser json\n    Preserve_Key On\n    Reserve_Data On\n` +
+  `[FILTER]\n    Name lua\n    Match *\n    script ${LUA_PEER}\n    call cb\n`;
+
 const wasmFilter = (path: string, fn: string): string =>
   `[FILTER]\n    Name wasm\n    Match *\n    Wasm_Path ${path}\n    Function_Name ${fn}\n    Event_Format json\n    Accessible_Paths ${root}\n`;
 
 export async function run(): Promise<Record<string, number>> {
   if (!existsSync(WASM_PATH)) throw new Error('build/jumpcloud.wasm is missing: run npm run build:filter');
+  if (!existsSync(LUA_PEER)) throw new Error(`${LUA_PEER} is missing: the Lua peer the filter is measured against`);
   buildIdentity();
   const out: Record<string, number> = {};
   console.log(`\n== filter: harness (Node's wasm engine), seed mix of ${seedMix.length} records, avg ${avgBytes(seedMix)} B; 2.9 KB mix avg ${avgBytes(mix29)} B`);
@@ -149,16 +157,20 @@ export async function run(): Promise<Record<string, number>> {
     const pass = fluentBitPerRecord(bin, recs, wasmFilter(IDENTITY, 'one_pass'), n);
     const ecs = fluentBitPerRecord(bin, recs, wasmFilter(WASM_PATH, 'jumpcloud_ecs'), n);
     const el = fluentBitPerRecord(bin, recs, wasmFilter(WASM_PATH, 'jumpcloud_elastic'), n);
+    const lua = fluentBitPerRecord(bin, recs, luaPeer(), n);
     Object.assign(out, { [`fb_${label}_none_us`]: none, [`fb_${label}_identity_us`]: ident, [`fb_${label}_one_pass_us`]: pass, [`fb_${label}_ecs_us`]: ecs, [`fb_${label}_elastic_us`]: el,
-      [`fb_${label}_ecs_over_identity`]: ecs / ident, [`fb_${label}_elastic_over_identity`]: el / ident });
-    console.log(`  ${label.padEnd(6)} no filter ${none.toFixed(1)} µs | identity wasm ${ident.toFixed(1)} µs | identity + one 8-byte-step pass ${pass.toFixed(1)} µs = ${(pass / ident).toFixed(2)}x | jumpcloud_ecs ${ecs.toFixed(1)} µs = ${(ecs / ident).toFixed(2)}x identity (target <= 1.6x) | jumpcloud_elastic ${el.toFixed(1)} µs = ${(el / ident).toFixed(2)}x`);
+      [`fb_${label}_lua_peer_us`]: lua, [`fb_${label}_ecs_over_identity`]: ecs / ident, [`fb_${label}_elastic_over_identity`]: el / ident,
+      [`fb_${label}_ecs_over_lua`]: ecs / lua, [`fb_${label}_elastic_over_lua`]: el / lua });
+    console.log(`  ${label.padEnd(6)} no filter ${none.toFixed(1)} µs | identity wasm ${ident.toFixed(1)} µs | identity + one 8-byte-step pass ${pass.toFixed(1)} µs = ${(pass / ident).toFixed(2)}x | Lua peer (parser + lua) ${lua.toFixed(1)} µs`);
+    console.log(`  ${label.padEnd(6)} jumpcloud_ecs ${ecs.toFixed(1)} µs = ${(ecs / ident).toFixed(2)}x identity, ${(ecs / lua).toFixed(2)}x the Lua peer (target <= 1.0x) | jumpcloud_elastic ${el.toFixed(1)} µs = ${(el / ident).toFixed(2)}x identity, ${(el / lua).toFixed(2)}x the Lua peer (target <= 1.5x)`);
     if (aot) {
       const identAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.identity, 'identity'), n);
       const ecsAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.filter, 'jumpcloud_ecs'), n);
       const elAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.filter, 'jumpcloud_elastic'), n);
       Object.assign(out, { [`fb_${label}_identity_aot_us`]: identAot, [`fb_${label}_ecs_aot_us`]: ecsAot, [`fb_${label}_elastic_aot_us`]: elAot,
         [`fb_${label}_ecs_aot_over_identity`]: ecsAot / ident, [`fb_${label}_elastic_aot_over_identity`]: elAot / ident });
-      console.log(`  ${label.padEnd(6)} AOT (wamrc ${aot.version}): identity ${identAot.toFixed(1)} µs | jumpcloud_ecs ${ecsAot.toFixed(1)} µs = ${(ecsAot / ident).toFixed(2)}x identity wasm (target <= 1.6x) | jumpcloud_elastic ${elAot.toFixed(1)} µs = ${(elAot / ident).toFixed(2)}x`);
+      Object.assign(out, { [`fb_${label}_ecs_aot_over_lua`]: ecsAot / lua, [`fb_${label}_elastic_aot_over_lua`]: elAot / lua });
+      console.log(`  ${label.padEnd(6)} AOT (wamrc ${aot.version}): identity ${identAot.toFixed(1)} µs | jumpcloud_ecs ${ecsAot.toFixed(1)} µs = ${(ecsAot / ident).toFixed(2)}x identity wasm, ${(ecsAot / lua).toFixed(2)}x the Lua peer | jumpcloud_elastic ${elAot.toFixed(1)} µs = ${(elAot / ident).toFixed(2)}x, ${(elAot / lua).toFixed(2)}x the Lua peer`);
     }
   }
   return out;

@@ -34,6 +34,22 @@ describe('jumpcloud_ecs: Sekoia samples', () => {
   }
 });
 
+describe('jumpcloud_ecs: a client_ip that is not an IP', () => {
+  // spec: client.address is a copy; client.ip, source.ip, source.address and related.ip only for a valid IP.
+  for (const bad of ['not-an-ip', '10.0.0.300', '1.2.3.4, 5.6.7.8', 'fe80::1::2']) {
+    it(`${JSON.stringify(bad)}: client.address only`, () => {
+      const raw = { ...(JSON.parse(read('samples/admin_login.input.json')) as Record<string, unknown>), client_ip: bad };
+      const want = JSON.parse(read('samples/admin_login.expected.json')) as Record<string, any>;
+      want.message = JSON.stringify(raw);
+      want.client = { address: bad };
+      delete want.source.address;
+      delete want.source.ip;
+      delete want.related;
+      expect(host.map('jumpcloud_ecs', JSON.stringify({ message: JSON.stringify(raw) }))).toStrictEqual(want);
+    });
+  }
+});
+
 describe('jumpcloud_elastic: Elastic integration shape', () => {
   const names = ['seed_admin_login', ...samples];
   for (const name of names) {

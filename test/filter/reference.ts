@@ -129,8 +129,7 @@ export function ecs(ev: Obj, message: string): Obj {
   set(o, '@timestamp', micros(ev.timestamp));
   const ip = str(ev.client_ip);
   set(o, 'client.address', ip);
-  set(o, 'source.address', ip);
-  if (validIp(ip)) { set(o, 'client.ip', ip); set(o, 'source.ip', ip); set(o, 'related.ip', [ip]); }
+  if (validIp(ip)) { set(o, 'client.ip', ip); set(o, 'source.address', ip); set(o, 'source.ip', ip); set(o, 'related.ip', [ip]); }
   set(o, 'user.name', str(ev.username));
   const ib = sub(ev, 'initiated_by');
   set(o, 'source.user.name', str(ib.username));
