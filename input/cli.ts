@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseClockSpec, systemClock } from './clock.js';
 import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderHelp, type LoadedConfig } from './config.js';
+import { DiError } from './di/errors.js';
 import { createLogger } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
@@ -139,7 +140,7 @@ async function runEngine(
   const result = await runCollector(config, deps);
   if (result.exitCode === EXIT.ok) return EXIT.ok;
   // The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): a configuration to fix.
-  const refused = result.streams.some((s) => s.status === 'failed' && (s.error?.name === 'DiFatalError' || s.error?.name === 'DiQueryError'));
+  const refused = result.streams.some((s) => s.status === 'failed' && s.error instanceof DiError && s.error.fatal);
   return refused ? EXIT.apiFatal : result.exitCode;
 }
 

@@ -105,6 +105,8 @@ export interface Source {
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+  readonly fatal = true;
   /** The option name (`lag`), or undefined for argv-level problems. */
   readonly setting: string | undefined;
   readonly source: Source | undefined;

@@ -3,6 +3,8 @@
 
 export class DurationError extends Error {
   override readonly name = 'DurationError';
+  readonly code = 'DURATION_INVALID';
+  readonly fatal = true;
 }
 
 /** Milliseconds per unit, largest first: the order in which a combined duration must list them. */

@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { systemClock } from '../clock.js';
 import { createDiClient } from '../di/client.js';
 import { createForwardClient } from '../forward/client.js';
+import { ForwardError } from '../forward/errors.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
@@ -63,8 +64,6 @@ export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>)
   const orgs = config.orgIds.length > 0 ? config.orgIds : [''];
   return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
 }
-
-const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
 
 export async function runCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunResult> {
   const { logger } = deps;
@@ -153,7 +152,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     const permits = new Semaphore(tuning.maxConcurrentStreams);
     results = await Promise.all(keys.map(async (key) => {
       const r = await runStream(key, settings, { permits, di, forward, logger, metrics, clock }, stop.signal);
-      if (r.error && FORWARD_FATAL.has(r.error.name) && !stop.signal.aborted) {
+      // A fatal forward error (auth, a record larger than a frame, …) hits every stream alike: stop them all.
+      if (r.error instanceof ForwardError && r.error.fatal && !stop.signal.aborted) {
         logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
         stop.abort();
       }

@@ -38,6 +38,8 @@ export interface StreamKey {
 
 export class StateError extends Error {
   override readonly name = 'StateError';
+  readonly code = 'STATE_INVALID';
+  readonly fatal = true;
   constructor(readonly file: string, problem: string, recovery: string) {
     super(`${problem}. ${recovery}`);
   }

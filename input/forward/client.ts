@@ -87,6 +87,7 @@ const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 /** Closed after PING without PONG: Fluent Bit's answer to a shared_key mismatch (or a pause at that instant). */
 class NoPongError extends ForwardConnectionError {
   override readonly name = 'NoPongError';
+  override readonly code: string = 'FORWARD_NO_PONG';
 }
 
 function positive(name: string, value: number | undefined, dflt: number): number {
