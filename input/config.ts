@@ -7,15 +7,14 @@ import { isIP, isIPv6 } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { DI_REGIONS, JUMPCLOUD_OAUTH_TOKEN_URL, type DiRegion } from './di/regions.js';
 import { ArgvError, closest, parseArgv, type FlagValue } from './argv.js';
-import { DURATION_HINT, DurationError, SINCE_HINT, formatDuration, parseDuration, parseSince } from './duration.js';
-import { LOG_LEVELS, type LogLevel } from './log.js';
+import { DurationError, SINCE_HINT, formatDuration, parseDuration, parseSince } from './duration.js';
+import { LOG_LEVELS, REDACTED, type LogLevel } from './log.js';
 import type { CollectorConfig, DiAuth, ForwardTarget } from './types.js';
 
 export const REGIONS = DI_REGIONS;
 export type Region = DiRegion;
-export const DEFAULT_TOKEN_URL = JUMPCLOUD_OAUTH_TOKEN_URL;
 /** DI keeps events 90 days (15 on the lowest plan); --since further back is clamped. */
-export const RETENTION_MS = 90 * 86_400_000;
+const RETENTION_MS = 90 * 86_400_000;
 export const CLOCK_ENV = 'FLUENT_BIT_JUMPCLOUD_CLOCK';
 
 type Kind =
@@ -51,7 +50,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'api-key', kind: 'secret', group: 'JumpCloud API', env: 'JUMPCLOUD_API_KEY', fileVariant: true, metavar: 'KEY', description: 'Admin API key (sent as x-api-key). Prefer the _FILE / -file form: flags show in `ps`. Without any credentials the built-in demo runs.' },
   { name: 'client-id', kind: 'string', group: 'JumpCloud API', env: 'JUMPCLOUD_CLIENT_ID', metavar: 'ID', description: 'Service account client id (OAuth 2 client credentials); needs --client-secret and --org-ids.' },
   { name: 'client-secret', kind: 'secret', group: 'JumpCloud API', env: 'JUMPCLOUD_CLIENT_SECRET', fileVariant: true, metavar: 'SECRET', description: 'Service account client secret.' },
-  { name: 'token-url', kind: 'url', group: 'JumpCloud API', env: 'JUMPCLOUD_TOKEN_URL', default: DEFAULT_TOKEN_URL, metavar: 'URL', description: 'OAuth 2 token endpoint of the service account.' },
+  { name: 'token-url', kind: 'url', group: 'JumpCloud API', env: 'JUMPCLOUD_TOKEN_URL', default: JUMPCLOUD_OAUTH_TOKEN_URL, metavar: 'URL', description: 'OAuth 2 token endpoint of the service account.' },
   { name: 'org-ids', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_ORG_IDS', defaultText: 'none', metavar: 'ID,ID', description: 'Organizations to collect (x-org-id), one stream each; required with a service account.' },
   { name: 'services', kind: 'list', group: 'JumpCloud API', env: 'JUMPCLOUD_SERVICES', default: 'all', metavar: 'NAME,NAME', description: 'DI services to collect, each its own stream (all, directory, sso, radius, systems, …; any name the API accepts).' },
   { name: 'page-limit', kind: 'int', group: 'JumpCloud API', env: 'JUMPCLOUD_PAGE_LIMIT', default: '10000', min: 1, max: 10_000, metavar: 'N', description: 'Events per API page (limit).' },
@@ -92,7 +91,6 @@ export const OPTIONS: readonly OptionSpec[] = [
 ];
 
 const BY_NAME = new Map(OPTIONS.map((o) => [o.name, o]));
-const SECRET_NAMES = OPTIONS.filter((o) => o.kind === 'secret').map((o) => o.name);
 
 // ---------------------------------------------------------------- errors
 
@@ -642,7 +640,6 @@ function checkReadable(opt: OptionSpec, raw: Raw, cwd: string): string {
 
 // ---------------------------------------------------------------- printing
 
-export const REDACTED = '[redacted]';
 
 /** The config with every secret replaced, for logs and --print-config. */
 export function redactConfig(config: DraftConfig): Record<string, unknown> {

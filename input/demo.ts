@@ -15,7 +15,7 @@ export interface Demo {
 }
 
 /** True when something accepts connections at the target within `timeoutMs`. */
-export function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean> {
+function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = target.kind === 'unix' ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
     const done = (ok: boolean): void => {
@@ -29,7 +29,7 @@ export function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<b
   });
 }
 
-export function fluentBitHint(target: ForwardTarget): string {
+function fluentBitHint(target: ForwardTarget): string {
   const conf = join(packageInfo().root, 'fluent-bit.conf');
   const listen = target.kind === 'unix'
     ? `-p unix_path=${target.path}`

@@ -5,9 +5,9 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock, DiHooks, DiQuery, ForwardHooks } from './types.js';
 
 /** Label value for a stream without `x-org-id` (single-org API key). */
-export const NO_ORG = 'default';
+const NO_ORG = 'default';
 
-export function orgLabel(org: string | undefined): string {
+function orgLabel(org: string | undefined): string {
   return org === undefined || org === '' ? NO_ORG : org;
 }
 

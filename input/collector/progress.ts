@@ -20,7 +20,7 @@ export interface ProgressSnapshot {
 }
 
 /** Fraction of the backfill's time span whose events are all acked. */
-export function coveredFraction(slices: readonly SliceState[]): number {
+function coveredFraction(slices: readonly SliceState[]): number {
   let total = 0, done = 0;
   for (const s of slices) {
     total += s.end - s.start;

@@ -60,7 +60,7 @@ export interface RunResult {
 }
 
 /** The streams of a configuration: orgs × services; no org ids → one stream per service without x-org-id. */
-export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>): StreamKey[] {
+function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>): StreamKey[] {
   const orgs = config.orgIds.length > 0 ? config.orgIds : [''];
   return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
 }

@@ -3,7 +3,7 @@ import type { CollectorConfig } from '../types.js';
 // long gap in slices — advancing the checkpoint only after every event before it was acked.
 import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
 import { errorCode, isAbortError, isFatal } from '../errors.js';
-import { runBackfill, backfillThresholdMs } from './backfill.js';
+import { runBackfill } from './backfill.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ProgressOptions } from './progress.js';
 import { SeenIds } from './seen-ids.js';
@@ -49,7 +49,7 @@ export interface StreamResult {
 
 
 /** `config.tag` with `{service}` and `{org}` replaced (`{org}` is empty without an org id). */
-export function renderTag(template: string, key: StreamKey): string {
+function renderTag(template: string, key: StreamKey): string {
   return template.replaceAll('{service}', key.service).replaceAll('{org}', key.org);
 }
 

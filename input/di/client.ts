@@ -14,7 +14,7 @@ import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js'
 import { normalizeApiUrl } from './regions.js';
 import { compareInstants, parseRfc3339 } from './rfc3339.js';
 
-export const MAX_PAGE_LIMIT = 10_000;
+const MAX_PAGE_LIMIT = 10_000;
 
 export interface DiClientOptions {
   /** Base URL up to `/insights/directory/v1`. */

@@ -14,19 +14,6 @@ export const JUMPCLOUD_OAUTH_TOKEN_URL = 'https://admin-oauth.id.jumpcloud.com/o
 /** The base path every DI base URL ends with. */
 export const DI_BASE_PATH = '/insights/directory/v1';
 
-export function isDiRegion(name: string): name is DiRegion {
-  return Object.prototype.hasOwnProperty.call(DI_REGIONS, name);
-}
-
-/** Base URL of a region (`us`, `eu`, `in`); throws with the valid names otherwise. */
-export function regionApiUrl(region: string): string {
-  const key = region.trim().toLowerCase();
-  if (!isDiRegion(key)) {
-    throw new Error(`unknown JumpCloud region "${region}": use one of ${Object.keys(DI_REGIONS).join(', ')}, or give --api-url`);
-  }
-  return DI_REGIONS[key];
-}
-
 /** A base URL without trailing slashes; throws with a clear message when it is not an http(s) URL. */
 export function normalizeApiUrl(url: string): string {
   let parsed: URL;
