@@ -2,86 +2,25 @@
 // `{ack}`, keeps a bounded number of chunks in flight, reconnects with backoff and resends every unacked
 // chunk in order. An ack means Fluent Bit accepted the records; nothing is dropped before that.
 import { Decoder } from '@msgpack/msgpack';
-import { hostname as osHostname } from 'node:os';
-import { systemClock } from '../clock.js';
-import type { Clock, ForwardClient, ForwardEntry, ForwardHooks, Logger, MessageBatch, SendOptions, ForwardTarget } from '../types.js';
-import type { BackoffOptions } from './backoff.js';
-import { describeTarget, loadTls, type ForwardTlsOptions } from './connect.js';
+import type { Clock, ForwardClient, ForwardEntry, ForwardHooks, Logger, MessageBatch, SendOptions } from '../types.js';
 import type { ForwardConnection } from './connection.js';
 import { dial, type DialOptions } from './dial.js';
 import { ForwardAuthError, ForwardClosedError, ForwardConfigError, ForwardConnectionError, ForwardDeliveryTimeoutError, ForwardError, ForwardUnsettledError } from './errors.js';
-import { ChunkEncoder, FLUENT_BIT_BUFFER_MAX_SIZE, type EncodedChunk, type ForwardMode } from './frames.js';
+import { ChunkEncoder, type EncodedChunk } from './frames.js';
 import { isHelo } from './handshake.js';
+import { resolveForwardOptions, type ForwardClientOptions } from './options.js';
 import { Reconnects } from './reconnect.js';
 import { SettleQueue, type SettlingChunk } from './settle-queue.js';
 import { InFlightSlots } from './slots.js';
 import { ClockTimer } from './timer.js';
 
-export interface ForwardClientOptions {
-  readonly target: ForwardTarget;
-  readonly tls?: ForwardTlsOptions;
-  /** shared_key of the forward input; enables the HELO/PING/PONG handshake. */
-  readonly sharedKey?: string;
-  /** A user of the input's security.users (needs sharedKey). */
-  readonly username?: string;
-  readonly password?: string;
-  /** Our name in PING (default: os.hostname()). */
-  readonly hostname?: string;
-  /** 'packed' (PackedForward, default) or 'forward' (Forward mode). */
-  readonly mode?: ForwardMode;
-  /** Target bytes of entries per chunk (default 1,000,000). */
-  readonly maxChunkBytes?: number;
-  /** Hard bound of one frame (default 6,000,000; Fluent Bit closes the connection above 6,144,000). */
-  readonly maxFrameBytes?: number;
-  /** Chunks sent and not yet acked (default 8); send() waits at the bound. */
-  readonly maxInFlight?: number;
-  /** No ack within this time: the connection is treated as dead, reconnected and resent (default 30 s). */
-  readonly ackTimeoutMs?: number;
-  /**
-   * How long an ack must stand, on a connection that stays open, before the chunk counts as delivered (default
-   * 500 ms; 0: at once). Fluent Bit's threaded forward input acks records that are still in an in-memory ring
-   * buffer, moved into (filesystem) storage every 250 ms: a kill -9 in between loses acked records. When the
-   * connection closes within this time, the chunk is sent again (at-least-once: it may already be stored).
-   */
-  readonly settleMs?: number;
-  /**
-   * Who sends an acked chunk again when its connection closes within settleMs. 'frames' (default): the client keeps
-   * every frame until its ack settled and resends it itself. 'caller': the frame is let go at the ack (at 60,000
-   * events/s the settle time alone held ~60 MB of frames) and the send rejects with ForwardUnsettledError, so the
-   * caller sends those entries again from its own source (the collector re-reads them from the API).
-   */
-  readonly settleResend?: 'frames' | 'caller';
-  readonly connectTimeoutMs?: number;
-  /**
-   * Give up (fatal ForwardDeliveryTimeoutError: every pending send rejects) when chunks have waited this long
-   * without any ack: Fluent Bit unreachable or never acking. Unset (default): retry forever, as a long-running
-   * collector should; a one-pass run sets it so that it ends.
-   */
-  readonly deliveryTimeoutMs?: number;
-  /** Time allowed for HELO and for PONG (default 10 s). */
-  readonly handshakeTimeoutMs?: number;
-  /** Reconnect backoff (default base 200 ms, max 30 s). */
-  readonly backoff?: Partial<BackoffOptions>;
-  /** Clock for every time the client reads or waits for: settle, ack and delivery timeouts, backoff (default the wall clock). */
-  readonly clock?: Clock;
-  readonly random?: () => number;
-  readonly logger?: Logger;
-  readonly hooks?: ForwardHooks;
-}
+export type { ForwardClientOptions } from './options.js';
 
 interface PendingChunk extends EncodedChunk {
   /** clock.now() of the write on the current connection; 0 = not written on it. */
   writtenAt: number;
   resolve(): void;
   reject(err: Error): void;
-}
-
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-function positive(name: string, value: number | undefined, dflt: number): number {
-  const v = value ?? dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new ForwardConfigError(`forward option ${name} must be a positive number, got ${value}`);
-  return v;
 }
 
 export function createForwardClient(opts: ForwardClientOptions): ForwardClient {
@@ -125,44 +64,21 @@ class FluentForwardClient implements ForwardClient {
   private readonly loop: Promise<void>;
 
   constructor(opts: ForwardClientOptions) {
-    this.where = describeTarget(opts.target);
-    const tls = opts.tls ? loadTls(opts.tls) : undefined;
-    if ((opts.username !== undefined || opts.password !== undefined) && opts.sharedKey === undefined) {
-      throw new ForwardConfigError('forward username/password need a shared key: Fluent Bit checks users only inside the shared-key handshake');
-    }
-    if (opts.sharedKey !== undefined && opts.sharedKey.length === 0) {
-      throw new ForwardConfigError('forward shared key is empty: leave it unset or give the shared_key of the forward input');
-    }
-    const cred = opts.sharedKey !== undefined
-      ? { sharedKey: opts.sharedKey, username: opts.username, password: opts.password, hostname: opts.hostname ?? osHostname() }
-      : undefined;
-    const maxFrameBytes = positive('maxFrameBytes', opts.maxFrameBytes, 6_000_000);
-    if (maxFrameBytes > FLUENT_BIT_BUFFER_MAX_SIZE) {
-      throw new ForwardConfigError(`forward maxFrameBytes ${maxFrameBytes} is above Fluent Bit's buffer_max_size ${FLUENT_BIT_BUFFER_MAX_SIZE}: such frames are dropped without ack`);
-    }
-    const maxChunkBytes = Math.min(positive('maxChunkBytes', opts.maxChunkBytes, 1_000_000), maxFrameBytes - 1024);
-    this.encoder = new ChunkEncoder({ mode: opts.mode ?? 'packed', maxChunkBytes, maxFrameBytes });
-    this.slots = new InFlightSlots(Math.floor(positive('maxInFlight', opts.maxInFlight, 8)));
-    this.ackTimeoutMs = positive('ackTimeoutMs', opts.ackTimeoutMs, 30_000);
-    const settleMs = opts.settleMs ?? 500;
-    if (!Number.isFinite(settleMs) || settleMs < 0) throw new ForwardConfigError(`forward option settleMs must be a number >= 0, got ${opts.settleMs}`);
-    this.settleResend = opts.settleResend ?? 'frames';
-    if (this.settleResend !== 'frames' && this.settleResend !== 'caller') throw new ForwardConfigError(`forward option settleResend must be 'frames' or 'caller', got ${String(opts.settleResend)}`);
-    const connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
-    const handshakeTimeoutMs = positive('handshakeTimeoutMs', opts.handshakeTimeoutMs, 10_000);
-    this.deliveryTimeoutMs = opts.deliveryTimeoutMs === undefined ? undefined : positive('deliveryTimeoutMs', opts.deliveryTimeoutMs, 1);
-    const backoff: BackoffOptions = {
-      baseMs: positive('backoff.baseMs', opts.backoff?.baseMs, 200),
-      maxMs: positive('backoff.maxMs', opts.backoff?.maxMs, 30_000),
-    };
-    this.clock = opts.clock ?? systemClock;
-    this.log = opts.logger ?? silentLogger;
-    this.hooks = opts.hooks ?? {};
-    this.dialOptions = { target: opts.target, where: this.where, tls, cred, connectTimeoutMs, handshakeTimeoutMs, log: this.log };
-    this.reconnects = new Reconnects({ backoff, random: opts.random ?? Math.random, clock: this.clock, hooks: this.hooks, log: this.log, where: this.where });
-    this.settling = new SettleQueue<PendingChunk>(this.clock, settleMs, (s) => this.delivered(s), () => this.checkIdle());
-    this.ackTimer = new ClockTimer(this.clock);
-    this.deliveryTimer = new ClockTimer(this.clock);
+    const o = resolveForwardOptions(opts);
+    this.where = o.where;
+    this.dialOptions = o.dial;
+    this.encoder = new ChunkEncoder(o.encoder);
+    this.slots = new InFlightSlots(o.maxInFlight);
+    this.ackTimeoutMs = o.ackTimeoutMs;
+    this.settleResend = o.settleResend;
+    this.deliveryTimeoutMs = o.deliveryTimeoutMs;
+    this.clock = o.clock;
+    this.log = o.log;
+    this.hooks = o.hooks;
+    this.reconnects = new Reconnects({ backoff: o.backoff, random: o.random, clock: o.clock, hooks: o.hooks, log: o.log, where: o.where });
+    this.settling = new SettleQueue<PendingChunk>(o.clock, o.settleMs, (s) => this.delivered(s), () => this.checkIdle());
+    this.ackTimer = new ClockTimer(o.clock);
+    this.deliveryTimer = new ClockTimer(o.clock);
     this.loop = this.run();
   }
 
