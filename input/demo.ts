@@ -39,7 +39,7 @@ export interface Demo {
 }
 
 /** True when something accepts connections at the target within `timeoutMs`. */
-export function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean> {
+function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = target.kind === 'unix' ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
     const done = (ok: boolean): void => {
@@ -54,7 +54,7 @@ export function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<b
 }
 
 /** How to start a Fluent Bit that the demo forwards to (a command that works as printed for this install). */
-export function fluentBitHint(target: ForwardTarget): string {
+function fluentBitHint(target: ForwardTarget): string {
   const lines = target.kind === 'tcp'
     ? ['To see the same through a real Fluent Bit (4.2+), start one with the shipped pipeline of this install:', `    ${fluentBitCommand({ forward: target })}`]
     : [`The shipped pipeline listens on TCP; for ${formatTarget(target)} give Fluent Bit's forward input unix_path=${target.path}.`];

@@ -4,7 +4,9 @@
 import { setMaxListeners } from 'node:events';
 import { systemClock } from '../clock.js';
 import { createDiClient } from '../di/client.js';
+import { DiError } from '../di/errors.js';
 import { createForwardClient } from '../forward/client.js';
+import { ForwardError } from '../forward/errors.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
@@ -68,15 +70,10 @@ export interface RunResult {
 }
 
 /** The streams of a configuration: orgs × services; no org ids → one stream per service without x-org-id. */
-export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>): StreamKey[] {
+function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services'>): StreamKey[] {
   const orgs = config.orgIds.length > 0 ? config.orgIds : [''];
   return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
 }
-
-const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
-
-/** The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): retrying cannot help. */
-const API_REFUSED = new Set(['DiFatalError', 'DiQueryError']);
 
 /**
  * Runs every stream to the end (once) or until the signal. Throws StateDirError before anything starts when the
@@ -183,7 +180,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     const permits = new Semaphore(tuning.maxConcurrentStreams);
     const runOne = async (key: StreamKey, s: StreamSettings, signal: AbortSignal): Promise<StreamResult> => {
       const r = await runStream(key, s, { permits, di, forward, logger, metrics, clock }, signal);
-      if (r.error && FORWARD_FATAL.has(r.error.name) && !stop.signal.aborted) {
+      // A fatal forward error (auth, a record larger than a frame, …) hits every stream alike: stop them all.
+      if (r.error instanceof ForwardError && r.error.fatal && !stop.signal.aborted) {
         logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
         stop.abort();
       }
@@ -208,7 +206,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   if (!deps.diClient) await di.close();
   const failed = results.filter((r) => r.status === 'failed');
   const stoppedByFailure = results.filter((r) => r.status === 'stopped' && !deps.signal?.aborted);
-  const refused = failed.some((r) => r.error !== undefined && API_REFUSED.has(r.error.name));
+  // The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): retrying cannot help.
+  const refused = failed.some((r) => r.error instanceof DiError && r.error.fatal);
   const exitCode = refused ? 3 : failed.length > 0 || stoppedByFailure.length > 0 || !allAcked ? 1 : 0;
   const forwarded = results.reduce((n, r) => n + r.forwarded, 0);
   logger.info(

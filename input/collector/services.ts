@@ -24,7 +24,7 @@ import { ColumnarPageEvents } from '../di/page-events.js';
 import { compareInstants, parseRfc3339, type Instant } from '../di/rfc3339.js';
 import type { Clock, DiClient, DiPage, DiQuery, Logger } from '../types.js';
 import type { EngineMetrics } from './metrics.js';
-import { loadState, StateError, streamPaths, writeFileAtomic, type StreamKey } from './state.js';
+import { loadState, StateError, streamPaths, writeFileAtomicWith, type StreamKey } from './state.js';
 import type { StreamResult } from './stream.js';
 import { isoMillis, parseIsoMillis } from './timestamp.js';
 
@@ -326,7 +326,8 @@ export class ServiceCoverage {
     };
     const { mkdir } = await import('node:fs/promises');
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
+    const text = Buffer.from(`${JSON.stringify(data, null, 2)}\n`);
+    await writeFileAtomicWith(file, (write) => write(text));
   }
 
   // ------------------------------------------------------------------ the query rewrite
