@@ -19,7 +19,7 @@ const common = {
   JUMPCLOUD_API_URL: 'https://proxy.example/insights/directory/v1', JUMPCLOUD_ORG_IDS: 'o1',
   FLUENT_BIT_TLS: 'true', FLUENT_BIT_TLS_CA_FILE: pem, FLUENT_BIT_TLS_CERT_FILE: pem, FLUENT_BIT_TLS_KEY_FILE: pem, FLUENT_BIT_TLS_SERVERNAME: 'fb',
   FLUENT_BIT_SHARED_KEY: 'k1234', FLUENT_BIT_USERNAME: 'u', FLUENT_BIT_PASSWORD: 'p', JUMPCLOUD_METRICS_PORT: '9100',
-  JUMPCLOUD_STATE_DIR: dir,
+  JUMPCLOUD_STATE_DIR: dir, JUMPCLOUD_TOKEN_URL: 'https://proxy.example/oauth2/token', JUMPCLOUD_DEMO_OUTPUT: join(dir, 'demo.ndjson'),
 };
 
 function load(env: Record<string, string>): LoadedConfig {
