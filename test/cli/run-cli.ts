@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = fileURLToPath(new URL('../../input/cli.ts', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../input/cli.ts', import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;
