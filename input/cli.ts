@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseClockSpec, systemClock } from './clock.js';
 import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderHelp, type LoadedConfig } from './config.js';
+import { ensureStateDir } from './collector/state.js';
 import { lockStateDir, StateLockedError, StateLockError, type StateLock } from './collector/lock.js';
 import { StateDirError } from './collector/state.js';
 import { createLogger, statusLine } from './log.js';
@@ -116,6 +117,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   // One collector per state directory, held until exit (before the metrics port, so that a second collector's
   // error names the lock, not the port). The demo's temporary directory is locked once it exists.
   const takeLock = async (dir: string): Promise<string | undefined> => {
+    // A directory we cannot write is a StateDirError (exit 2, naming the fix), not a lock failure.
+    ensureStateDir(dir);
     try {
       lock = await lockStateDir(dir, {
         onCompromised: (err) => {
