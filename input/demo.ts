@@ -17,12 +17,12 @@ import type { Clock, CollectorConfig, ForwardClient, ForwardTarget, Logger } fro
 import { WASM_PATH } from './wasm/filter-host.js';
 
 /** After a stop, what the demo gives Fluent Bit to ack what is in flight: the demo keeps nothing, so it need not wait. */
-export const DEMO_CLOSE_TIMEOUT_MS = 1500;
+const DEMO_CLOSE_TIMEOUT_MS = 1500;
 /** The demo's --lag and --interval when not given. */
-export const DEMO_LAG_MS = 5_000;
-export const DEMO_INTERVAL_MS = 5_000;
+const DEMO_LAG_MS = 5_000;
+const DEMO_INTERVAL_MS = 5_000;
 /** The demo's --page-limit when not given: small pages show the first documents sooner (a backfill streams in). */
-export const DEMO_PAGE_LIMIT = 250;
+const DEMO_PAGE_LIMIT = 250;
 
 export interface Demo {
   readonly config: CollectorConfig;

@@ -19,7 +19,7 @@ export const HOLDER_NAME = 'collector.lock.holder';
 /** A lock whose mtime is older than this is stale (its holder stopped refreshing it). */
 export const STALE_MS = 10_000;
 /** How often the holder refreshes the lock's mtime. */
-export const UPDATE_MS = 2_000;
+const UPDATE_MS = 2_000;
 
 export interface LockHolder {
   readonly pid: number;

@@ -29,15 +29,15 @@ import type { StreamResult } from './stream.js';
 import { isoMillis, parseIsoMillis } from './timestamp.js';
 
 /** The accepted names as of the OpenAPI spec: used only when the API's 400 answer cannot be read. */
-export const KNOWN_SERVICES = [
+const KNOWN_SERVICES = [
   'alerts', 'directory', 'ldap', 'mdm', 'notifications', 'object_storage', 'password_manager', 'password_vault',
   'radius', 'reports', 'saas_app_management', 'software', 'sso', 'systems', 'access_management', 'asset_management',
   'workflows', 'genai', 'aigw', 'ai_admin', 'generic_di',
 ] as const;
 
 /** A name no API accepts: its 400 lists the valid ones. */
-export const PROBE_SERVICE = 'fluent_bit_jumpcloud_unknown_service';
-export const COVERAGE_FILE = 'services-coverage.json';
+const PROBE_SERVICE = 'fluent_bit_jumpcloud_unknown_service';
+const COVERAGE_FILE = 'services-coverage.json';
 const RETENTION_MS = 90 * 86_400_000;
 
 /** Why a service is collected: `all` itself; seen through `all`; missed by `all` (named in its query). */
