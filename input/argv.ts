@@ -3,6 +3,8 @@
 
 export class ArgvError extends Error {
   override readonly name = 'ArgvError';
+  readonly code = 'ARGV_INVALID';
+  readonly fatal = true;
   constructor(message: string, readonly flag?: string) {
     super(message);
   }

@@ -6,8 +6,8 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseClockSpec, systemClock } from './clock.js';
 import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderHelp, type LoadedConfig } from './config.js';
-import { ensureStateDir } from './collector/state.js';
 import { lockStateDir, StateLockedError, StateLockError, type StateLock } from './collector/lock.js';
+import { ensureStateDir, StateDirError } from './collector/state.js';
 import { createLogger, statusLine } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
@@ -182,8 +182,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     })).exitCode;
     code = lockLost && engineCode === EXIT.ok ? EXIT.undelivered : engineCode;
   } catch (err) {
-    if (err instanceof Error && err.name === 'StateDirError') {
-      logger.error({ stateDir: (err as Error & { dir: string }).dir }, err.message);
+    if (err instanceof StateDirError) {
+      logger.error({ stateDir: err.dir }, err.message);
       code = EXIT.config;
     } else {
       logger.error({ err: scrub(describeError(err)) }, 'collector failed');

@@ -17,12 +17,12 @@ import type { Clock, CollectorConfig, ForwardClient, ForwardTarget, Logger } fro
 import { WASM_PATH } from './wasm/filter-host.js';
 
 /** After a stop, what the demo gives Fluent Bit to ack what is in flight: the demo keeps nothing, so it need not wait. */
-export const DEMO_CLOSE_TIMEOUT_MS = 1500;
+const DEMO_CLOSE_TIMEOUT_MS = 1500;
 /** The demo's --lag and --interval when not given. */
-export const DEMO_LAG_MS = 5_000;
-export const DEMO_INTERVAL_MS = 5_000;
+const DEMO_LAG_MS = 5_000;
+const DEMO_INTERVAL_MS = 5_000;
 /** The demo's --page-limit when not given: small pages show the first documents sooner (a backfill streams in). */
-export const DEMO_PAGE_LIMIT = 250;
+const DEMO_PAGE_LIMIT = 250;
 
 export interface Demo {
   readonly config: CollectorConfig;
@@ -39,7 +39,7 @@ export interface Demo {
 }
 
 /** True when something accepts connections at the target within `timeoutMs`. */
-export function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean> {
+function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = target.kind === 'unix' ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
     const done = (ok: boolean): void => {
@@ -54,7 +54,7 @@ export function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<b
 }
 
 /** How to start a Fluent Bit that the demo forwards to (a command that works as printed for this install). */
-export function fluentBitHint(target: ForwardTarget): string {
+function fluentBitHint(target: ForwardTarget): string {
   const lines = target.kind === 'tcp'
     ? ['To see the same through a real Fluent Bit (4.2+), start one with the shipped pipeline of this install:', `    ${fluentBitCommand({ forward: target })}`]
     : [`The shipped pipeline listens on TCP; for ${formatTarget(target)} give Fluent Bit's forward input unix_path=${target.path}.`];

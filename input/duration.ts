@@ -3,6 +3,8 @@
 
 export class DurationError extends Error {
   override readonly name = 'DurationError';
+  readonly code = 'DURATION_INVALID';
+  readonly fatal = true;
 }
 
 /** Milliseconds per unit, largest first: the order in which a combined duration must list them. */
@@ -18,7 +20,7 @@ const UNITS = [
 const UNIT_MS = new Map<string, number>(UNITS);
 const PART = /(\d+(?:\.\d+)?)(ms|w|d|h|m|s)/y;
 
-export const DURATION_HINT = 'a number with a unit (ms, s, m, h, d, w), e.g. 90s, 15m, 4h, 30d or 1h30m';
+const DURATION_HINT = 'a number with a unit (ms, s, m, h, d, w), e.g. 90s, 15m, 4h, 30d or 1h30m';
 
 /** Parses a duration into milliseconds. `0` alone is accepted; any other number needs a unit. */
 export function parseDuration(text: string): number {

@@ -26,7 +26,7 @@ export interface FluentBitCommandOptions {
 }
 
 /** The default demo storage path: temporary, writable by anyone who runs the demo. */
-export function demoStoragePath(): string {
+function demoStoragePath(): string {
   return join(tmpdir(), 'fluent-bit-jumpcloud-storage');
 }
 

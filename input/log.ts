@@ -13,7 +13,7 @@ const SECRET_KEYS = [
 ];
 
 /** pino redaction paths: each secret key at the top level and up to three levels down (config.auth.apiKey, headers…). */
-export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => {
+const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => {
   const plain = /^[A-Za-z_$][\w$]*$/.test(k);
   const at = (prefix: string): string => (plain ? `${prefix}.${k}` : `${prefix}["${k}"]`);
   return [plain ? k : `["${k}"]`, at('*'), at('*.*'), at('*.*.*')];

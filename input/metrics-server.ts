@@ -12,6 +12,8 @@ export interface MetricsServer {
 
 export class MetricsServerError extends Error {
   override readonly name = 'MetricsServerError';
+  readonly code = 'METRICS_LISTEN';
+  readonly fatal = true;
 }
 
 export async function startMetricsServer(options: {

@@ -6,9 +6,9 @@ import type { ServiceCoverageEntry } from './collector/services.js';
 import type { Clock, DiHooks, DiQuery, ForwardHooks } from './types.js';
 
 /** Label value for a stream without `x-org-id` (single-org API key). */
-export const NO_ORG = 'default';
+const NO_ORG = 'default';
 
-export function orgLabel(org: string | undefined): string {
+function orgLabel(org: string | undefined): string {
   return org === undefined || org === '' ? NO_ORG : org;
 }
 

@@ -12,13 +12,14 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSyn
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import type { CodedError } from '../errors.js';
 
 export const LOCK_NAME = 'collector.lock';
 export const HOLDER_NAME = 'collector.lock.holder';
 /** A lock whose mtime is older than this is stale (its holder stopped refreshing it). */
 export const STALE_MS = 10_000;
 /** How often the holder refreshes the lock's mtime. */
-export const UPDATE_MS = 2_000;
+const UPDATE_MS = 2_000;
 
 export interface LockHolder {
   readonly pid: number;
@@ -31,9 +32,10 @@ export interface LockHolder {
 }
 
 /** The state directory is held by another collector. */
-export class StateLockedError extends Error {
+export class StateLockedError extends Error implements CodedError {
   override readonly name = 'StateLockedError';
   readonly code = 'STATE_LOCKED';
+  readonly fatal = true;
   constructor(
     readonly dir: string,
     readonly holder: LockHolder | undefined,
@@ -43,9 +45,10 @@ export class StateLockedError extends Error {
 }
 
 /** The lock could not be taken for another reason than a live holder (permissions, read-only file system). */
-export class StateLockError extends Error {
+export class StateLockError extends Error implements CodedError {
   override readonly name = 'StateLockError';
   readonly code = 'STATE_LOCK_FAILED';
+  readonly fatal = true;
 }
 
 export interface StateLock {

@@ -13,6 +13,7 @@
 // fetched at a given count is not fetched again until its count changes. A bucket holding fewer events than were
 // forwarded (events deleted) is never fetched. What this cannot see: a late event and a deletion in the same
 // second leave its count unchanged (DI events are deleted only by the 90-day retention, far from the overlap).
+import { DiError, DiTransientError } from '../di/errors.js';
 import type { DiBucket, DiInterval } from '../types.js';
 import { isoMillis } from './timestamp.js';
 import { fetchRange, rangeQuery, type StreamContext } from './window.js';
@@ -119,8 +120,8 @@ export async function fetchByCounts(
   try {
     buckets = await ctx.di.interval!(rangeQuery(key, start, end), iv, signal);
   } catch (err) {
-    const name = (err as Error).name;
-    if (name === 'DiFatalError' || name === 'DiQueryError' || (name === 'DiTransientError' && (err as { reason?: string }).reason === 'bad_interval')) {
+    // Refused (fatal), or answered without usable buckets: this API (or proxy) has no /events/interval to rely on.
+    if ((err instanceof DiError && err.fatal) || (err instanceof DiTransientError && err.reason === 'bad_interval')) {
       logger.warn({ org: key.org, service: key.service, error: (err as Error).message }, '/events/interval refused: every poll re-fetches its whole overlap instead (each event is downloaded about overlap / interval times)');
       return undefined;
     }

@@ -31,7 +31,7 @@ export interface ProgressSnapshot {
 }
 
 /** Fraction of a backfill's time span whose events are all acked (used when no event was counted). */
-export function coveredFraction(slices: readonly SliceState[]): number {
+function coveredFraction(slices: readonly SliceState[]): number {
   let total = 0, done = 0;
   for (const s of slices) {
     total += s.end - s.start;

@@ -4,8 +4,10 @@
 import { setMaxListeners } from 'node:events';
 import { systemClock } from '../clock.js';
 import { DEFAULT_PAGE_BUDGET_BYTES, createDiClient } from '../di/client.js';
+import { DiError } from '../di/errors.js';
 import { MIN_REQUESTS_PER_POLL, effectivePollIntervalMs } from '../di/request-budget.js';
 import { createForwardClient } from '../forward/client.js';
+import { ForwardError } from '../forward/errors.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
@@ -94,11 +96,6 @@ function warnIfBudgetTight(config: CollectorConfig, streams: number, logger: Log
     `${streams} streams need at least ${streams * MIN_REQUESTS_PER_POLL} requests per poll: at ${rps} requests/s each stream is polled about every ${Math.ceil(roundMs / 1000)} s, not every ${Math.round(config.intervalMs / 1000)} s; raise --max-requests-per-second (if JumpCloud allows it) or --interval, or split the orgs with --shard`,
   );
 }
-
-const FORWARD_FATAL = new Set(['ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
-
-/** The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): retrying cannot help. */
-const API_REFUSED = new Set(['DiFatalError', 'DiQueryError']);
 
 /**
  * Runs every stream to the end (once) or until the signal. Throws StateDirError before anything starts when the
@@ -216,7 +213,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     const uptime = config.fluentBitHttp ? new FluentBitUptime(config.fluentBitHttp) : undefined;
     const runOne = async (key: StreamKey, s: StreamSettings, signal: AbortSignal): Promise<StreamResult> => {
       const r = await runStream(key, s, { permits, di, forward, logger, metrics, clock, ...(uptime ? { uptime } : {}) }, signal);
-      if (r.error && FORWARD_FATAL.has(r.error.name) && !stop.signal.aborted) {
+      // A fatal forward error (auth, a record larger than a frame, …) hits every stream alike: stop them all.
+      if (r.error instanceof ForwardError && r.error.fatal && !stop.signal.aborted) {
         logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
         stop.abort();
       }
@@ -241,7 +239,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   if (!deps.diClient) await di.close();
   const failed = results.filter((r) => r.status === 'failed');
   const stoppedByFailure = results.filter((r) => r.status === 'stopped' && !deps.signal?.aborted);
-  const refused = failed.some((r) => r.error !== undefined && API_REFUSED.has(r.error.name));
+  // The API refused (401 bad key, 402 DI not licensed, 403 missing org id, 400 bad query): retrying cannot help.
+  const refused = failed.some((r) => r.error instanceof DiError && r.error.fatal);
   const exitCode = refused ? 3 : failed.length > 0 || stoppedByFailure.length > 0 || !allAcked ? 1 : 0;
   const forwarded = results.reduce((n, r) => n + r.forwarded, 0);
   logger.info(

@@ -24,20 +24,20 @@ import { ColumnarPageEvents } from '../di/page-events.js';
 import { compareInstants, parseRfc3339, type Instant } from '../di/rfc3339.js';
 import type { Clock, DiClient, DiPage, DiQuery, Logger } from '../types.js';
 import type { EngineMetrics } from './metrics.js';
-import { loadState, StateError, streamPaths, writeFileAtomic, type StreamKey } from './state.js';
+import { loadState, StateError, streamPaths, writeFileAtomicWith, type StreamKey } from './state.js';
 import type { StreamResult } from './stream.js';
 import { isoMillis, parseIsoMillis } from './timestamp.js';
 
 /** The accepted names as of the OpenAPI spec: used only when the API's 400 answer cannot be read. */
-export const KNOWN_SERVICES = [
+const KNOWN_SERVICES = [
   'alerts', 'directory', 'ldap', 'mdm', 'notifications', 'object_storage', 'password_manager', 'password_vault',
   'radius', 'reports', 'saas_app_management', 'software', 'sso', 'systems', 'access_management', 'asset_management',
   'workflows', 'genai', 'aigw', 'ai_admin', 'generic_di',
 ] as const;
 
 /** A name no API accepts: its 400 lists the valid ones. */
-export const PROBE_SERVICE = 'fluent_bit_jumpcloud_unknown_service';
-export const COVERAGE_FILE = 'services-coverage.json';
+const PROBE_SERVICE = 'fluent_bit_jumpcloud_unknown_service';
+const COVERAGE_FILE = 'services-coverage.json';
 const RETENTION_MS = 90 * 86_400_000;
 
 /** Why a service is collected: `all` itself; seen through `all`; missed by `all` (named in its query). */
@@ -326,7 +326,8 @@ export class ServiceCoverage {
     };
     const { mkdir } = await import('node:fs/promises');
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
+    const text = Buffer.from(`${JSON.stringify(data, null, 2)}\n`);
+    await writeFileAtomicWith(file, (write) => write(text));
   }
 
   // ------------------------------------------------------------------ the query rewrite

@@ -3,9 +3,10 @@
 import { promises as fsp, closeSync, existsSync, fsync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
+import type { CodedError } from '../errors.js';
 import { isoMillis, parseIsoMillis } from './timestamp.js';
 
-export const STATE_VERSION = 1;
+const STATE_VERSION = 1;
 
 /** One time slice of a backfill. `cursor`: every event of the slice before this instant has been acked. */
 export interface SliceState {
@@ -42,17 +43,20 @@ export function streamName(key: StreamKey): string {
   return key.org === '' ? key.service : `${key.org}/${key.service}`;
 }
 
-export class StateError extends Error {
+export class StateError extends Error implements CodedError {
   override readonly name = 'StateError';
+  readonly code = 'STATE_INVALID';
+  readonly fatal = true;
   constructor(readonly file: string, problem: string, recovery: string) {
     super(`${problem}. ${recovery}`);
   }
 }
 
 /** The state directory cannot be created or written: a configuration to fix (the CLI exits 2). */
-export class StateDirError extends Error {
+export class StateDirError extends Error implements CodedError {
   override readonly name = 'StateDirError';
   readonly code = 'STATE_DIR_UNWRITABLE';
+  readonly fatal = true;
   constructor(readonly dir: string, message: string) {
     super(message);
   }
@@ -164,7 +168,7 @@ function decode(p: StreamPaths, key: StreamKey, text: string): StreamState {
   return { org: key.org, service: key.service, since, checkpoint, ...(backfill ? { backfill } : {}) };
 }
 
-export function encodeState(s: StreamState): string {
+function encodeState(s: StreamState): string {
   const o: Record<string, unknown> = {
     version: STATE_VERSION,
     org: s.org,
@@ -211,23 +215,10 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Atomically replaces `file` with `text`: temp + fsync + rename + fsync dir. */
-export async function writeFileAtomic(file: string, text: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const h = await fsp.open(tmp, 'w');
-  try {
-    await h.writeFile(text);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  await fsp.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
-}
-
 /**
- * writeFileAtomic for content produced synchronously in pieces, each written as it comes: a big file (the id
- * journal: ~40 bytes per id) needs no buffer of its own size. `produce` must not keep the pieces.
+ * Atomically replaces `file` (temp + fsync + rename + fsync dir) with content produced synchronously in pieces,
+ * each written as it comes: a big file (the id journal: ~40 bytes per id) needs no buffer of its own size.
+ * `produce` must not keep the pieces.
  */
 export async function writeFileAtomicWith(file: string, produce: (write: (bytes: Uint8Array) => void) => void): Promise<void> {
   const tmp = `${file}.tmp`;

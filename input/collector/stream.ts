@@ -2,7 +2,8 @@ import type { CollectorConfig } from '../types.js';
 // One stream (org × service): load its state, then poll windows [checkpoint − overlap, now − lag) — or backfill a
 // long gap in slices — advancing the checkpoint only after every event before it was acked.
 import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
-import { runBackfill, backfillThresholdMs } from './backfill.js';
+import { errorCode, isAbortError, isFatal } from '../errors.js';
+import { runBackfill } from './backfill.js';
 import { confirmUnsettledAcks, type FluentBitUptime } from './fluent-bit-uptime.js';
 import type { EngineMetrics } from './metrics.js';
 import type { PollLog } from './poll-log.js';
@@ -55,15 +56,9 @@ export interface StreamResult {
   readonly incompleteWindows: number;
 }
 
-const FATAL = new Set(['DiFatalError', 'DiQueryError', 'StateError', 'ForwardAuthError', 'ForwardConfigError', 'ForwardRecordTooLargeError', 'ForwardEncodeError', 'ForwardClosedError', 'ForwardDeliveryTimeoutError']);
-
-/** Errors that retrying cannot fix: the stream stops and says why. */
-export function isFatal(err: unknown): boolean {
-  return err instanceof Error && FATAL.has(err.name);
-}
 
 /** `config.tag` with `{service}` and `{org}` replaced (`{org}` is empty without an org id). */
-export function renderTag(template: string, key: StreamKey): string {
+function renderTag(template: string, key: StreamKey): string {
   return template.replaceAll('{service}', key.service).replaceAll('{org}', key.org);
 }
 
@@ -183,14 +178,15 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
         }
         if (!completed) return result('stopped');
       } catch (err) {
-        if (err instanceof Error && err.name === 'ForwardUnsettledError') {
+        if (errorCode(err) === 'FORWARD_UNSETTLED') {
           // Fluent Bit's connection closed right after it acked some events: they may not be stored. Nothing past
           // them was checkpointed or journaled, so polling again at once fetches and sends them again.
-          logger.warn({ ...labels, error: err.message }, 'events acknowledged just before Fluent Bit\'s connection closed may not be stored: fetching them again from the API');
+          logger.warn({ ...labels, error: (err as Error).message }, 'events acknowledged just before Fluent Bit\'s connection closed may not be stored: fetching them again from the API');
           metrics.unsettledRefetch?.(key.org, key.service);
           continue;
         }
         // A fault that outlived the client's retries: in a long-running collector, try again next interval.
+        // Errors that retrying cannot fix (`fatal`: a refusal, a bad state file, a fatal forward error) stop the stream.
         if (settings.once || signal?.aborted || isFatal(err)) throw err;
         logger.error({ ...labels, error: (err as Error).message, kind: (err as Error).name }, 'poll failed; retrying at the next interval (the checkpoint did not move)');
       }
@@ -199,7 +195,7 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
     }
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
-    if (signal?.aborted && error.name === 'AbortError') return result('stopped');
+    if (signal?.aborted && isAbortError(error)) return result('stopped');
     logger.error({ ...labels, error: error.message, kind: error.name }, 'stream stopped');
     metrics.streamFailed(key.org, key.service, error.message);
     return result('failed', error);

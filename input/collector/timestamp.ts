@@ -4,6 +4,8 @@ import type { EventTime } from '../types.js';
 
 export class TimestampError extends Error {
   override readonly name = 'TimestampError';
+  readonly code = 'TIMESTAMP_INVALID';
+  readonly fatal = false;
   constructor(readonly text: string, reason: string) {
     super(`invalid RFC 3339 timestamp ${JSON.stringify(text)}: ${reason}`);
   }

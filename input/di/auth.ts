@@ -154,7 +154,7 @@ function oauthErrorText(text: string): string {
   return text.trim().slice(0, 200);
 }
 
-export function redactAll(text: string, secrets: readonly string[]): string {
+function redactAll(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[REDACTED]');
   return out;

@@ -6,7 +6,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock } from '../clock.js';
 import type { Clock, DiAuth, DiBucket, DiClient, DiHooks, DiInterval, DiPage, DiQuery, DistinctBucket, Logger, PageEvents } from '../types.js';
 import { createAuthProvider, type AuthProvider } from './auth.js';
-import { DiBadPageError, DiFatalError, DiQueryError, DiTransientError } from './errors.js';
+import { DiBadPageError, DiBodyLengthError, DiFatalError, DiQueryError, DiTransientError } from './errors.js';
 import { isRetryableStatus, networkFault, statusFault } from './http-faults.js';
 import { ByteBudget, type Reservation } from './byte-budget.js';
 import { PageBufferPool } from './page-buffers.js';
@@ -16,7 +16,7 @@ import { DEFAULT_RETRY_POLICY, parseRetryAfter, withRetries, type RetryPolicy } 
 import { normalizeApiUrl } from './regions.js';
 import { compareInstants, parseRfc3339 } from './rfc3339.js';
 
-export const MAX_PAGE_LIMIT = 10_000;
+const MAX_PAGE_LIMIT = 10_000;
 
 export interface DiClientOptions {
   /** Base URL up to `/insights/directory/v1`. */
@@ -464,21 +464,16 @@ async function readBody(res: Dispatcher.ResponseData, pool?: PageBufferPool): Pr
   try {
     for await (const chunk of res.body) {
       const b = chunk as Buffer;
-      if (at + b.length > declared) throw lengthMismatch(`response body is longer than its Content-Length ${declared}`);
+      if (at + b.length > declared) throw new DiBodyLengthError(`response body is longer than its Content-Length ${declared}`);
       b.copy(out, at);
       at += b.length;
     }
-    if (at !== declared) throw lengthMismatch(`response body ended after ${at} of ${declared} bytes (Content-Length)`);
+    if (at !== declared) throw new DiBodyLengthError(`response body ended after ${at} of ${declared} bytes (Content-Length)`);
   } catch (err) {
     pool?.release(out);
     throw err;
   }
   return out;
-}
-
-/** Classified like undici's own check (http-faults.ts: reason "truncated"). */
-function lengthMismatch(message: string): Error {
-  return Object.assign(new Error(message), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' });
 }
 
 function pageBody(q: DiQuery, limit: number, searchAfter: unknown): string {

@@ -30,6 +30,7 @@ const REASONS: Record<string, string> = {
   EAI_AGAIN: 'dns',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'truncated',
   UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'truncated',
+  DI_BODY_LENGTH: 'truncated', // ours (readBody), the same fault as undici's check
 };
 
 /** A transient fault for a failed request (reset, refused, timeout, truncated body, DNS). */

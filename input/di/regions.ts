@@ -18,24 +18,8 @@ export const OAUTH_TOKEN_URLS: Readonly<Record<DiRegion, string>> = {
   in: 'https://admin-oauth.id.in.jumpcloud.com/oauth2/token',
 };
 
-/** The US token endpoint (the default region's). */
-export const JUMPCLOUD_OAUTH_TOKEN_URL = OAUTH_TOKEN_URLS.us;
-
 /** The base path every DI base URL ends with. */
 export const DI_BASE_PATH = '/insights/directory/v1';
-
-export function isDiRegion(name: string): name is DiRegion {
-  return Object.prototype.hasOwnProperty.call(DI_REGIONS, name);
-}
-
-/** Base URL of a region (`us`, `eu`, `in`); throws with the valid names otherwise. */
-export function regionApiUrl(region: string): string {
-  const key = region.trim().toLowerCase();
-  if (!isDiRegion(key)) {
-    throw new Error(`unknown JumpCloud region "${region}": use one of ${Object.keys(DI_REGIONS).join(', ')}, or give --api-url`);
-  }
-  return DI_REGIONS[key];
-}
 
 /** A base URL without trailing slashes; throws with a clear message when it is not an http(s) URL. */
 export function normalizeApiUrl(url: string): string {

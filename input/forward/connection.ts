@@ -7,6 +7,7 @@ import { MsgpackScanError, MsgpackStreamReader } from './msgpack-scan.js';
 /** The server closed the connection while we waited for a message. */
 export class ConnectionClosedError extends ForwardConnectionError {
   override readonly name = 'ConnectionClosedError';
+  override readonly code: string = 'FORWARD_CONNECTION_CLOSED';
 }
 
 export class ForwardConnection {

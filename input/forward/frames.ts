@@ -20,10 +20,10 @@ export interface EncodedChunk {
   readonly entries: number;
 }
 
-export const EVENT_TIME_EXT_TYPE = 0;
+const EVENT_TIME_EXT_TYPE = 0;
 
 /** Writes an EventTime as fixext8 type 0 at `at`; returns the bytes written (10). */
-export function writeEventTime(buf: Buffer, at: number, time: EventTime): number {
+function writeEventTime(buf: Buffer, at: number, time: EventTime): number {
   buf[at] = 0xd7;
   buf[at + 1] = EVENT_TIME_EXT_TYPE;
   buf.writeUInt32BE(time.sec, at + 2);
@@ -31,7 +31,7 @@ export function writeEventTime(buf: Buffer, at: number, time: EventTime): number
   return 10;
 }
 
-export function checkEventTime(time: EventTime, index: number): void {
+function checkEventTime(time: EventTime, index: number): void {
   checkTimeParts(time.sec, time.nsec, index);
 }
 
@@ -45,7 +45,7 @@ function checkTimeParts(sec: number, nsec: number, index: number): void {
 }
 
 /** Codec for decoding (and encoding, via EventTimeValue) ext type 0 with @msgpack/msgpack. */
-export class EventTimeValue implements EventTime {
+class EventTimeValue implements EventTime {
   constructor(readonly sec: number, readonly nsec: number) {}
 }
 
@@ -193,7 +193,6 @@ export class ChunkEncoder {
     }
     const tagBytes = Buffer.from(this.encoder.encode(tag));
     const headerLen = 1 + tagBytes.length + 5;
-    const { maxChunkBytes, maxFrameBytes } = this.opts;
     let i = 0;
     while (i < entries.length) {
       const first = i;
@@ -234,7 +233,6 @@ export class ChunkEncoder {
   private *batchChunks(tag: string, batch: MessageBatch): Generator<EncodedChunk, void, void> {
     const tagBytes = Buffer.from(this.encoder.encode(tag));
     const headerLen = 1 + tagBytes.length + 5;
-    const { maxChunkBytes, maxFrameBytes } = this.opts;
     const { length, start, end, sec, nsec } = batch;
     const body = Buffer.isBuffer(batch.body) ? batch.body : Buffer.from(batch.body.buffer, batch.body.byteOffset, batch.body.byteLength);
     if (start.length < length || end.length < length || sec.length < length || nsec.length < length) {

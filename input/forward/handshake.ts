@@ -47,7 +47,7 @@ export function parseHelo(bytes: Uint8Array): Helo {
   return { nonce, auth };
 }
 
-export function sha512Hex(...parts: (string | Uint8Array)[]): string {
+function sha512Hex(...parts: (string | Uint8Array)[]): string {
   const h = createHash('sha512');
   for (const p of parts) h.update(p);
   return h.digest('hex');

@@ -4,6 +4,8 @@
 /** Thrown on a byte that starts no msgpack object (0xc1) or on nesting beyond the limit. */
 export class MsgpackScanError extends Error {
   override readonly name = 'MsgpackScanError';
+  readonly code = 'MSGPACK_SCAN';
+  readonly fatal = false;
 }
 
 const INCOMPLETE = -1;

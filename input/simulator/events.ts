@@ -73,10 +73,6 @@ export interface ScanRange {
   readonly visibleAt: number;
 }
 
-const OPEN = Buffer.from('[');
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']');
-
 /** Distinct event bodies per stream (id and timestamp always differ). */
 const PREFIX_POOL = 512;
 
@@ -363,7 +359,7 @@ function uuid(r: Rng): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`.toUpperCase();
 }
 
-export function byMsThenId(a: { ms: number; id: string }, b: { ms: number; id: string }): number {
+function byMsThenId(a: { ms: number; id: string }, b: { ms: number; id: string }): number {
   return a.ms !== b.ms ? a.ms - b.ms : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 

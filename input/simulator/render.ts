@@ -40,7 +40,7 @@ export function hex(n: number, width: number): string {
 }
 
 /** A 24-hex ObjectId-looking value from a seed (used for referenced objects, not event ids). */
-export function objectId(r: Rng): string {
+function objectId(r: Rng): string {
   return hex(0x60000000 + Math.floor(r() * 0x08000000), 8) + hex(r() * 4294967296, 8) + hex(r() * 4294967296, 8);
 }
 

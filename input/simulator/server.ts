@@ -18,8 +18,8 @@ export const VALID_SERVICES = [
   'workflows', 'genai', 'aigw', 'ai_admin', 'generic_di',
 ] as const;
 
-export const DEFAULT_PAGE_LIMIT = 1000;
-export const MAX_PAGE_LIMIT = 10_000;
+const DEFAULT_PAGE_LIMIT = 1000;
+const MAX_PAGE_LIMIT = 10_000;
 
 export interface SimulatorOptions {
   /** Default 0: a free port. */

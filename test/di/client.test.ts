@@ -3,7 +3,7 @@ import { createDiClient, type DiClientOptions } from '../../input/di/client.js';
 import { DiFatalError, DiQueryError, DiRetriesExhaustedError } from '../../input/di/errors.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../input/simulator/server.js';
 import type { DiClient, DiPage, DiQuery } from '../../input/types.js';
-import { captureLogger, fastClock, iso, manualClock } from './support.js';
+import { captureLogger, iso, manualClock } from './support.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const closers: (() => Promise<unknown>)[] = [];

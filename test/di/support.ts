@@ -1,11 +1,5 @@
 // Helpers shared by the DI client and simulator tests.
-import { acceleratedClock } from '../../input/clock.js';
 import type { Clock, Logger } from '../../input/types.js';
-
-/** A clock that runs `speed` times faster than the wall clock, starting now. */
-export function fastClock(speed = 1000, start = Date.now()): Clock {
-  return acceleratedClock(start, Date.now(), speed);
-}
 
 /** A clock that stands still until the test moves it; sleeps advance it and resolve at once. Records sleeps. */
 export function manualClock(start: number): Clock & { set(ms: number): void; advance(ms: number): void; sleeps: number[] } {

@@ -2,7 +2,7 @@
 // field, and marks what it cannot map with event.kind "pipeline_error" and an error.message. Where the input
 // is a DI event, the output must equal the independent reference mapping (test/filter/reference.ts).
 // More than 100,000 generated and mutated records per run.
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, beforeEach } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -53,7 +53,14 @@ function sameJson(a: unknown, b: unknown): boolean {
   return true;
 }
 
+// Records checked by the running case (each in every profile); reset before each case, so that each one proves
+// its own count whatever ran before it.
 let checked = 0;
+beforeEach(() => { checked = 0; });
+const RUNS = { diEvents: 60_000, random: 20_000, truncated: 15_000, invalidUtf8: 8_000, big: 20, deep: 20 } as const;
+function expectChecked(records: number): void {
+  expect(checked / PROFILES.length).toBe(records);
+}
 
 /** The invariants every output must hold; `differential`: also equal the reference where it maps. */
 function check(bytes: Uint8Array, opts: { differential: boolean; mustFail?: boolean }): void {
@@ -154,7 +161,8 @@ describe('the filter never drops a record', () => {
       let text = JSON.stringify(record);
       if (esc) text = escapeUnicode(text);
       check(enc.encode(text), { differential: true });
-    }), { numRuns: 60_000 });
+    }), { numRuns: RUNS.diEvents });
+    expectChecked(RUNS.diEvents);
   });
 
   it('jumpcloud_ecs maps a compact event (its fast path) exactly as the same event with whitespace (the general walker) (5,000)', () => {
@@ -169,7 +177,8 @@ describe('the filter never drops a record', () => {
   it('random JSON records and values (20,000)', () => {
     fc.assert(fc.property(fc.oneof(anyJson, fc.dictionary(fc.string({ maxLength: 10 }).filter((k) => k !== '__proto__'), anyJson)), (v) => {
       check(enc.encode(JSON.stringify(v)), { differential: true });
-    }), { numRuns: 20_000 });
+    }), { numRuns: RUNS.random });
+    expectChecked(RUNS.random);
   });
 
   it('truncated text: of the embedded event and of the record (15,000)', () => {
@@ -185,7 +194,8 @@ describe('the filter never drops a record', () => {
         const text = JSON.stringify({ message: raw });
         check(enc.encode(text.slice(0, Math.floor(cut * (text.length - 1)))), { differential: false });
       }
-    }), { numRuns: 15_000 });
+    }), { numRuns: RUNS.truncated });
+    expectChecked(RUNS.truncated);
   });
 
   it('invalid UTF-8 inside the embedded event and in carried fields (8,000)', () => {
@@ -197,14 +207,15 @@ describe('the filter never drops a record', () => {
       const at = Buffer.from(text).indexOf(marker);
       const bytes = new Uint8Array([...text.subarray(0, at), ...badBytes, ...text.subarray(at + marker.length)]);
       check(bytes, { differential: !inMessage, mustFail: inMessage });
-    }), { numRuns: 8_000 });
+    }), { numRuns: RUNS.invalidUtf8 });
+    expectChecked(RUNS.invalidUtf8);
   });
 
   it('1 MB strings (20) and 10,000-deep nesting (20)', () => {
     fc.assert(fc.property(diEvent, fc.boolean(), (ev, form1) => {
       const big = { ...ev, blob: 'x'.repeat(1 << 20), note: 'é'.repeat(1000) };
       check(enc.encode(form1 ? JSON.stringify({ message: JSON.stringify(big) }) : JSON.stringify(big)), { differential: true });
-    }), { numRuns: 20 });
+    }), { numRuns: RUNS.big });
     fc.assert(fc.property(diEvent, fc.boolean(), fc.boolean(), (ev, form1, arrays) => {
       const depth = 10_000;
       const deep = arrays ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
@@ -213,20 +224,21 @@ describe('the filter never drops a record', () => {
       delete ev.message;
       const evText = JSON.stringify(ev).replace(/^\{/, `{"deep":${deep},`);
       check(enc.encode(form1 ? JSON.stringify({ message: evText }) : evText), { differential: false });
-    }), { numRuns: 20 });
+    }), { numRuns: RUNS.deep });
     // Always, not only when the generator happens to delete event_type and service: unmappable and deep, so
     // every field (10,000 levels) must come back unchanged.
     const deep = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
     check(enc.encode(`{"deep":${deep},"id":"x"}`), { differential: false, mustFail: true });
+    expectChecked(RUNS.big + RUNS.deep + 1);
   });
 
   it('empty object, non-object JSON, empty and odd text', () => {
-    for (const t of ['{}', '[]', 'null', '42', '"str"', 'true', '', ' ', '{', '}', '{"message":""}', '{"message":"{}"}', '{"message":null}', '{"message":{"event_type":"x"}}', '{"event_type":null}', '{"service":"sso"}', '{"message":"[1]","event":1,"error":2}']) {
-      check(enc.encode(t), { differential: true });
-    }
+    const odd = ['{}', '[]', 'null', '42', '"str"', 'true', '', ' ', '{', '}', '{"message":""}', '{"message":"{}"}', '{"message":null}', '{"message":{"event_type":"x"}}', '{"event_type":null}', '{"service":"sso"}', '{"message":"[1]","event":1,"error":2}'];
+    for (const t of odd) check(enc.encode(t), { differential: true });
+    expectChecked(odd.length);
   });
 
-  it('checked more than 100,000 records', () => {
-    expect(checked / PROFILES.length).toBeGreaterThanOrEqual(100_000);
+  it('checks more than 100,000 records (each case above proves its own count)', () => {
+    expect(Object.values(RUNS).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(100_000);
   });
 });

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { parseStrict, JsonTextError } from './json-text.js';
+import { parseStrict } from './json-text.js';
 
 export type BulkOp = 'create' | 'index' | 'update' | 'delete';
 
@@ -358,5 +358,3 @@ export class BulkReceiver {
     };
   }
 }
-
-export { JsonTextError };
