@@ -20,6 +20,7 @@ const common = {
   FLUENT_BIT_TLS: 'true', FLUENT_BIT_TLS_CA_FILE: pem, FLUENT_BIT_TLS_CERT_FILE: pem, FLUENT_BIT_TLS_KEY_FILE: pem, FLUENT_BIT_TLS_SERVERNAME: 'fb',
   FLUENT_BIT_SHARED_KEY: 'k1234', FLUENT_BIT_USERNAME: 'u', FLUENT_BIT_PASSWORD: 'p', JUMPCLOUD_METRICS_PORT: '9100',
   JUMPCLOUD_STATE_DIR: dir, JUMPCLOUD_TOKEN_URL: 'https://proxy.example/oauth2/token', JUMPCLOUD_DEMO_OUTPUT: join(dir, 'demo.ndjson'),
+  JUMPCLOUD_SHARD: '0/1', FLUENT_BIT_HTTP: '127.0.0.1:2020',
 };
 
 function load(env: Record<string, string>): LoadedConfig {
