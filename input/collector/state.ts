@@ -1,6 +1,6 @@
 // Per-stream state: where collection stands, written so that a crash at any instant leaves either the old or
 // the new file, never a torn one (temp file + fsync + rename + fsync of the directory).
-import { promises as fsp, closeSync, existsSync, fsync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { promises as fsp, closeSync, existsSync, fsync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { CodedError } from '../errors.js';
@@ -198,7 +198,9 @@ export async function loadState(stateDir: string, key: StreamKey): Promise<Strea
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       fail(p, p.state, `cannot read state file ${p.state}: ${(err as Error).message}`);
     }
-    if (existsSync(p.journal)) {
+    // An empty journal without a state file is a first start stopped (kill -9) between opening the journal and
+    // the first state write: nothing was forwarded yet, so it is a fresh stream, not a lost checkpoint.
+    if (existsSync(p.journal) && statSync(p.journal).size > 0) {
       fail(p, p.state, `state file ${p.state} is missing but the stream's id journal ${p.journal} exists, so its checkpoint was lost`);
     }
     return undefined;

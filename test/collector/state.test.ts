@@ -80,6 +80,14 @@ describe('state files', () => {
     await expect(loadState(dir, key)).rejects.toThrow(/missing but the stream's id journal .* exists.*delete/s);
   });
 
+  it('an empty journal without a state file (a first start killed before its first state write) is a fresh stream', async () => {
+    const dir = tmp();
+    const p = streamPaths(dir, key);
+    mkdirSync(p.dir, { recursive: true });
+    writeFileSync(p.journal, '');
+    await expect(loadState(dir, key)).resolves.toBeUndefined();
+  });
+
   it('org-less streams live under _default and odd names are made safe', () => {
     expect(streamPaths('/s', { org: '', service: 'all' }).state).toBe('/s/_default/all.json');
     expect(streamPaths('/s', { org: '../x', service: 'a/b' }).state).toBe('/s/%2E.%2Fx/a%2Fb.json');
