@@ -40,7 +40,7 @@ export async function overlapCost(opts: { mode: 'counts' | 'rescan'; streams: nu
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-overlap-'));
   const polls = new Map<string, number>();
   const count = (obj: object, msg?: string): void => {
-    if (msg === 'window complete') {
+    if (msg === 'poll complete') { // one line per completed poll per stream (poll-log.ts, up to 8 streams)
       const k = `${(obj as { org?: string }).org}`;
       polls.set(k, (polls.get(k) ?? 0) + 1);
     }
