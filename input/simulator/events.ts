@@ -127,6 +127,11 @@ export class EventStore {
     return out;
   }
 
+  /** Visits the range's events in API order until `visit` returns false (aggregations: nothing is kept). */
+  each(range: ScanRange, visit: (s: Skeleton) => boolean): void {
+    this.walk(range, visit);
+  }
+
   count(range: ScanRange): number {
     let n = 0;
     this.walk(range, () => {

@@ -1,5 +1,5 @@
-// A Directory Insights API simulator: a real HTTP server on loopback implementing POST /events and
-// /events/count as documented (paging headers, limit rules, error bodies, auth, x-org-id, retention),
+// A Directory Insights API simulator: a real HTTP server on loopback implementing POST /events,
+// /events/count, /events/interval and /events/distinct as documented (paging headers, limit rules, error bodies, auth, x-org-id, retention),
 // events indexed late, and seeded fault injection. Tests, benchmarks and the built-in demo run against it.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,6 +9,7 @@ import { DI_BASE_PATH } from '../di/regions.js';
 import { parseRfc3339, type Instant } from '../di/rfc3339.js';
 import type { Clock, Logger } from '../types.js';
 import { EventStore, GENERATED_SERVICES, type ExplicitEvent, type IndexDelay, type Skeleton } from './events.js';
+import { AggregationError, distinctBuckets, intervalBuckets } from './aggregations.js';
 import { FaultPlan, type FaultKind, type FaultOptions } from './faults.js';
 
 /** Service names the API accepts (the OpenAPI enum). Anything else gets a 400 listing these. */
@@ -17,6 +18,9 @@ export const VALID_SERVICES = [
   'radius', 'reports', 'saas_app_management', 'software', 'sso', 'systems', 'access_management', 'asset_management',
   'workflows', 'genai', 'aigw', 'ai_admin', 'generic_di',
 ] as const;
+
+/** The query routes under /insights/directory/v1 (all POST, same query body and auth). */
+const QUERY_ROUTES = new Set(['/events', '/events/count', '/events/interval', '/events/distinct']);
 
 export const DEFAULT_PAGE_LIMIT = 1000;
 export const MAX_PAGE_LIMIT = 10_000;
@@ -221,7 +225,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const oldest = now - retentionMs;
     const from = start.ms < oldest ? { ms: oldest, subNs: 0 } : start;
     const streams = [...new Set((service as string[]).flatMap((s) => store.streamsFor(caller.orgIds, s)))];
-    return { streams, start: from, end, after, visibleAt: now, limit, rawAfter: after ? JSON.stringify(body.search_after) : undefined };
+    return { streams, start: from, end, after, visibleAt: now, limit, rawAfter: after ? JSON.stringify(body.search_after) : undefined, body };
   };
 
   const answerEvents = async (req: IncomingMessage, res: ServerResponse, text: string, fault: FaultKind | undefined): Promise<void> => {
@@ -296,22 +300,24 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const handle = async (req: IncomingMessage, res: ServerResponse, text: string): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/oauth2/token') {
-      if (req.method !== 'POST') return send(res, path, 405, { error: 'invalid_request', error_description: 'use POST' });
+      if (req.method !== 'POST') return send(res, path, 405, { error: 'invalid_request', error_description: 'use POST' }, { Allow: 'POST' });
       return token(req, res, text);
     }
     const route = path.startsWith(DI_BASE_PATH) ? path.slice(DI_BASE_PATH.length) : path;
-    if (route !== '/events' && route !== '/events/count') return send(res, route, 404, { message: `Not Found: ${path}` });
-    if (req.method !== 'POST') return send(res, route, 405, { message: 'Method Not Allowed: use POST' });
+    if (!QUERY_ROUTES.has(route)) return send(res, route, 404, { message: `Not Found: ${path}` });
+    if (req.method !== 'POST') return send(res, route, 405, { message: 'Method Not Allowed: use POST' }, { Allow: 'POST' }); // RFC 9110: a 405 lists the allowed methods
     const fault = faults.next();
     if (fault && injectFault(res, route, fault)) return;
     try {
       if (route === '/events') return await answerEvents(req, res, text, fault);
       const q = parseQuery(text, authenticate(req));
-      const body = JSON.stringify({ count: store.count(q) });
+      const body = JSON.stringify(route === '/events/count' ? { count: store.count(q) }
+        : route === '/events/interval' ? intervalBuckets(store, q, q.body) : distinctBuckets(store, q, q.body));
       if (fault === 'truncated') return truncate(res, route, body, {});
       send(res, route, 200, body);
     } catch (err) {
       if (err instanceof HttpError) return send(res, route, err.status, { message: err.message });
+      if (err instanceof AggregationError) return send(res, route, 400, { message: err.message });
       throw err;
     }
   };
