@@ -45,7 +45,7 @@ describe('shipped configuration files', () => {
         .map((m) => `${norm(m[1]!)}=${m[2]!.toLowerCase()}`)
         .sort();
     expect(pairs(read('fluent-bit.yaml'), true)).toEqual(pairs(read('fluent-bit.conf'), false));
-    for (const out of ['stdout', 'es', 'splunk']) {
+    for (const out of ['stdout', 'es', 'opensearch', 'splunk']) {
       expect(pairs(read(`conf/output-${out}.yaml`), true), out).toEqual(pairs(read(`conf/output-${out}.conf`), false));
     }
   });
@@ -79,10 +79,10 @@ describe.skipIf(reason !== undefined)('Fluent Bit --dry-run accepts the shipped 
   });
   const dryRun = (config: string) => spawnSync(FLUENT_BIT_BIN!, ['-c', config, '--dry-run'], { env: env(), encoding: 'utf8', timeout: 30_000 });
 
-  it.each(['conf', 'yaml'] as Format[])('fluent-bit.%s with all three outputs', (format) => {
+  it.each(['conf', 'yaml'] as Format[])('fluent-bit.%s with all four outputs', (format) => {
     const dir = join(tmp.path, format);
     spawnSync('mkdir', ['-p', dir]);
-    const r = dryRun(writeConfig(dir, { format, outputs: ['stdout', 'es', 'splunk'] }));
+    const r = dryRun(writeConfig(dir, { format, outputs: ['stdout', 'es', 'opensearch', 'splunk'] }));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/configuration test is successful/);
   });

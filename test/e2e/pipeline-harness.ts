@@ -41,7 +41,7 @@ export function shippedEnv(): Record<string, string> {
   return out;
 }
 
-export type Output = 'stdout' | 'es' | 'splunk';
+export type Output = 'stdout' | 'es' | 'opensearch' | 'splunk';
 export type Format = 'conf' | 'yaml';
 
 export interface ConfigChoice {
@@ -50,7 +50,7 @@ export interface ConfigChoice {
   readonly outputs: readonly Output[];
   /** false: the same file with `threaded off` (only to prove why the shipped one says on). */
   readonly threaded?: boolean;
-  /** 'elastic': the documented profile switch (function_name + the es output's Id_Key). Default 'ecs'. */
+  /** 'elastic': the documented profile switch (function_name + the es/opensearch output's Id_Key). Default 'ecs'. */
   readonly profile?: 'ecs' | 'elastic';
 }
 
@@ -71,7 +71,7 @@ export function writeConfig(dir: string, choice: ConfigChoice): string {
   const elastic = choice.profile === 'elastic';
   let text = readFileSync(join(REPO, name), 'utf8');
   mkdirSync(join(dir, 'conf'), { recursive: true });
-  for (const out of ['stdout', 'es', 'splunk'] as const) {
+  for (const out of ['stdout', 'es', 'opensearch', 'splunk'] as const) {
     const file = `conf/output-${out}.${choice.format}`;
     const esc = file.replace('.', '\\.');
     const on = choice.outputs.includes(out);
@@ -79,7 +79,7 @@ export function writeConfig(dir: string, choice: ConfigChoice): string {
       ? edit(text, name, new RegExp(`^#?@INCLUDE ${esc}$`, 'm'), `${on ? '' : '#'}@INCLUDE ${file}`)
       : edit(text, name, new RegExp(`^  (# )?- ${esc}$`, 'm'), `  ${on ? '' : '# '}- ${file}`);
     let outText = readFileSync(join(REPO, file), 'utf8');
-    if (elastic && out === 'es') {
+    if (elastic && (out === 'es' || out === 'opensearch')) {
       outText = choice.format === 'conf'
         ? edit(edit(outText, file, /^    Id_Key              \$jumpcloud\['id'\]$/m, "    #Id_Key             $jumpcloud['id']"), file, /^    #Id_Key             \$event\['id'\]$/m, "    Id_Key              $event['id']")
         : edit(outText, file, /^      id_key: \$jumpcloud\['id'\]$/m, "      id_key: $event['id']");
