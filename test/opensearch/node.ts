@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { REPO } from '../e2e/pipeline-harness.js';
 
 export const NODE_JAR = join(REPO, 'test/opensearch/target/opensearch-node.jar');
-/** Small on purpose: CI shares 2 cores and 24 GiB with everything else. */
-export const NODE_HEAP = ['-Xms512m', '-Xmx512m'];
+/** Small on purpose: CI shares 2 cores and 24 GiB with everything else; one core, so other tests keep one. */
+export const NODE_JVM = ['-Xms512m', '-Xmx512m', '-XX:ActiveProcessorCount=1'];
 
 /**
  * The node the tests index into: OPENSEARCH_URL. Unset in CI (CI=true) is a failure, not a skip: CI
@@ -18,7 +18,7 @@ export function opensearchTarget(): { url: string; reason?: undefined } | { url?
   if (url) return { url: url.replace(/\/+$/, '') };
   return {
     reason: 'OPENSEARCH_URL is not set: `bash .ci/run` starts a real node; by hand: mvn -q -f test/opensearch/pom.xml package && ' +
-      'java -Xms512m -Xmx512m -jar test/opensearch/target/opensearch-node.jar 9200 /tmp/os-data, then OPENSEARCH_URL=http://127.0.0.1:9200',
+      'java -Xms512m -Xmx512m -XX:ActiveProcessorCount=1 -jar test/opensearch/target/opensearch-node.jar 9200 /tmp/os-data, then OPENSEARCH_URL=http://127.0.0.1:9200',
   };
 }
 
@@ -38,7 +38,7 @@ export interface Node {
 export async function startNode(port: number, dataDir: string, timeoutMs = 180_000): Promise<Node> {
   if (!existsSync(NODE_JAR)) throw new Error(`${NODE_JAR} is missing: run mvn -q -f test/opensearch/pom.xml package`);
   const t0 = Date.now();
-  const child: ChildProcess = spawn('java', [...NODE_HEAP, '-jar', NODE_JAR, String(port), dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('java', [...NODE_JVM, '-jar', NODE_JAR, String(port), dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => { out = (out + s).slice(-20_000); });
   child.stderr!.setEncoding('utf8').on('data', (s: string) => { out = (out + s).slice(-20_000); });
