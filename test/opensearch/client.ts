@@ -35,15 +35,25 @@ export interface BulkResult {
   readonly errors: BulkItem[];
 }
 
+/** POST /_bulk; a 429 (the node's circuit breaker or a full write queue) is retried with backoff, as Fluent Bit does. */
+async function bulk(url: string, body: string): Promise<{ items: Array<{ create: BulkItem }> }> {
+  for (let attempt = 0; ; attempt++) {
+    const a = await call<{ items: Array<{ create: BulkItem }> }>(url, 'POST', '/_bulk', body);
+    if (a.status === 200) return a.body;
+    if (a.status !== 429 || attempt >= 10) throw new Error(`POST /_bulk: ${a.status} ${JSON.stringify(a.body).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 500 * 2 ** Math.min(attempt, 4)));
+  }
+}
+
 /** `create` every document (the only operation a data stream takes, and the one Fluent Bit sends), in chunks. */
-export async function bulkCreate(url: string, index: string, docs: ReadonlyArray<{ id: string; doc: Record<string, unknown> }>, chunk = 5000): Promise<BulkResult> {
+export async function bulkCreate(url: string, index: string, docs: ReadonlyArray<{ id: string; doc: Record<string, unknown> }>, chunk = 2000): Promise<BulkResult> {
   let created = 0;
   let conflicts = 0;
   const errors: BulkItem[] = [];
   for (let i = 0; i < docs.length; i += chunk) {
     const lines: string[] = [];
     for (const { id, doc } of docs.slice(i, i + chunk)) lines.push(JSON.stringify({ create: { _index: index, _id: id } }), JSON.stringify(doc));
-    const body = await ok<{ items: Array<{ create: BulkItem }> }>(url, 'POST', '/_bulk', lines.join('\n') + '\n');
+    const body = await bulk(url, lines.join('\n') + '\n');
     for (const { create: item } of body.items) {
       if (item.status === 201) created++;
       else if (item.status === 409) conflicts++;
