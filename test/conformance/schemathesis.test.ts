@@ -67,7 +67,8 @@ describe.runIf(existsSync(BIN))('simulator vs. di-openapi.yaml (schemathesis)', 
       '--max-examples', process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '50', '--seed', process.env.SCHEMATHESIS_SEED ?? '1',
       '--no-color', '--report', 'ndjson', '--report-ndjson-path', ndjson,
     ];
-    const child = spawn(BIN, args, { env: { ...process.env, SCHEMATHESIS_HOOKS: 'hooks', PYTHONPATH: DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // cwd: the temp dir, where schemathesis leaves its .schemathesis/ cache, not the repository.
+    const child = spawn(BIN, args, { cwd: work, env: { ...process.env, SCHEMATHESIS_HOOKS: 'hooks', PYTHONPATH: DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
     child.stderr.setEncoding('utf8').on('data', (s: string) => { out += s; });
