@@ -130,6 +130,11 @@ export class EventStore {
     return out;
   }
 
+  /** Visits the range's events in API order until `visit` returns false (aggregations: nothing is kept). */
+  each(range: ScanRange, visit: (s: Skeleton) => boolean): void {
+    this.walk(range, visit);
+  }
+
   count(range: ScanRange): number {
     let n = 0;
     this.walk(range, () => {
@@ -137,20 +142,6 @@ export class EventStore {
       return true;
     });
     return n;
-  }
-
-  /**
-   * `/events/interval`: counts per bucket of `bucketMs`, buckets aligned to multiples of it since the epoch (as
-   * Elasticsearch's date_histogram), keyed by their start; only buckets holding events, in time order.
-   */
-  histogram(range: ScanRange, bucketMs: number): Array<{ key: number; count: number }> {
-    const counts = new Map<number, number>();
-    this.walk(range, (s) => {
-      const key = Math.floor(s.ms / bucketMs) * bucketMs;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      return true;
-    });
-    return [...counts].sort((a, b) => a[0] - b[0]).map(([key, count]) => ({ key, count }));
   }
 
   /** The exact JSON text of an event. */

@@ -1,5 +1,5 @@
-// A Directory Insights API simulator: a real HTTP server on loopback implementing POST /events and
-// /events/count as documented (paging headers, limit rules, error bodies, auth, x-org-id, retention),
+// A Directory Insights API simulator: a real HTTP server on loopback implementing POST /events,
+// /events/count, /events/interval and /events/distinct as documented (paging headers, limit rules, error bodies, auth, x-org-id, retention),
 // events indexed late, and seeded fault injection. Tests, benchmarks and the built-in demo run against it.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,6 +9,7 @@ import { DI_BASE_PATH } from '../di/regions.js';
 import { parseRfc3339, type Instant } from '../di/rfc3339.js';
 import type { Clock, Logger } from '../types.js';
 import { EventStore, GENERATED_SERVICES, type ExplicitEvent, type IndexDelay, type Skeleton } from './events.js';
+import { AggregationError, distinctBuckets, intervalBuckets } from './aggregations.js';
 import { FaultPlan, type FaultKind, type FaultOptions } from './faults.js';
 
 /** Service names the API accepts (the OpenAPI enum). Anything else gets a 400 listing these. */
@@ -18,8 +19,11 @@ export const VALID_SERVICES = [
   'workflows', 'genai', 'aigw', 'ai_admin', 'generic_di',
 ] as const;
 
-const DEFAULT_PAGE_LIMIT = 1000;
-const MAX_PAGE_LIMIT = 10_000;
+/** The query routes under /insights/directory/v1 (all POST, same query body and auth). */
+const QUERY_ROUTES = new Set(['/events', '/events/count', '/events/interval', '/events/distinct']);
+
+export const DEFAULT_PAGE_LIMIT = 1000;
+export const MAX_PAGE_LIMIT = 10_000;
 
 export interface SimulatorOptions {
   /** Default 0: a free port. */
@@ -232,17 +236,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const oldest = now - retentionMs;
     const from = start.ms < oldest ? { ms: oldest, subNs: 0 } : start;
     const streams = [...new Set((service as string[]).flatMap((s) => store.streamsFor(caller.orgIds, s, hiddenFromAll)))];
-    return { streams, start: from, end, after, visibleAt: now, limit, rawAfter: after ? JSON.stringify(body.search_after) : undefined };
-  };
-
-  /** `/events/interval`: interval_unit s|m|h|d|w and interval_value (a string of a positive integer, default 1). */
-  const intervalBuckets = (q: ReturnType<typeof parseQuery>, text: string) => {
-    const body = JSON.parse(text) as { interval_unit?: unknown; interval_value?: unknown };
-    const unitMs: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-    if (typeof body.interval_unit !== 'string' || !(body.interval_unit in unitMs)) throw new HttpError(400, 'interval_unit is required: one of s, m, h, d, w');
-    const value = body.interval_value === undefined ? 1 : Number(body.interval_value);
-    if (!Number.isInteger(value) || value < 1) throw new HttpError(400, `invalid interval_value "${String(body.interval_value)}": a positive integer, as a string`);
-    return store.histogram(q, unitMs[body.interval_unit]! * value).map((b) => ({ key: b.key, key_as_string: new Date(b.key).toISOString(), doc_count: b.count }));
+    return { streams, start: from, end, after, visibleAt: now, limit, rawAfter: after ? JSON.stringify(body.search_after) : undefined, body };
   };
 
   const answerEvents = async (req: IncomingMessage, res: ServerResponse, text: string, fault: FaultKind | undefined): Promise<void> => {
@@ -265,18 +259,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     send(res, '/events', 200, body, headers);
   };
 
-  /** `/events/distinct` of field `service` (the one field this simulator aggregates): a bucket per service with events. */
-  const answerDistinct = (req: IncomingMessage, res: ServerResponse, text: string): void => {
-    const q = parseQuery(text, authenticate(req));
-    const field = (JSON.parse(text) as { field?: unknown }).field;
-    if (field !== 'service') throw new HttpError(400, `field ${JSON.stringify(field)}: this simulator answers /events/distinct for field "service" only`);
+  /** `/events/distinct` of field `service`, counted per stream (no event is parsed); any other field: aggregations.ts. */
+  const serviceBuckets = (q: ReturnType<typeof parseQuery>) => {
     const counts = new Map<string, number>();
     for (const i of q.streams) {
       const n = store.count({ ...q, streams: [i] });
       if (n > 0) counts.set(store.serviceOf(i), (counts.get(store.serviceOf(i)) ?? 0) + n);
     }
-    const buckets = [...counts].sort((a, b) => b[1] - a[1]).map(([key, doc_count]) => ({ key, doc_count }));
-    send(res, '/events/distinct', 200, { buckets, doc_count_error_upper_bound: 0, sum_other_doc_count: 0 });
+    const buckets = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([key, doc_count]) => ({ key, doc_count }));
+    return { buckets, doc_count_error_upper_bound: 0, sum_other_doc_count: 0 };
   };
 
   const truncate = (res: ServerResponse, route: string, text: Buffer | string, headers: Record<string, string>): void => {
@@ -331,24 +322,26 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const handle = async (req: IncomingMessage, res: ServerResponse, text: string): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/oauth2/token') {
-      if (req.method !== 'POST') return send(res, path, 405, { error: 'invalid_request', error_description: 'use POST' });
+      if (req.method !== 'POST') return send(res, path, 405, { error: 'invalid_request', error_description: 'use POST' }, { Allow: 'POST' });
       return token(req, res, text);
     }
     const route = path.startsWith(DI_BASE_PATH) ? path.slice(DI_BASE_PATH.length) : path;
-    if (route !== '/events' && route !== '/events/count' && route !== '/events/distinct' && route !== '/events/interval') return send(res, route, 404, { message: `Not Found: ${path}` });
-    if (req.method !== 'POST') return send(res, route, 405, { message: 'Method Not Allowed: use POST' });
+    if (!QUERY_ROUTES.has(route)) return send(res, route, 404, { message: `Not Found: ${path}` });
+    if (req.method !== 'POST') return send(res, route, 405, { message: 'Method Not Allowed: use POST' }, { Allow: 'POST' }); // RFC 9110: a 405 lists the allowed methods
     opts.onRequest?.({ route, ...(header(req, 'x-org-id') !== undefined ? { orgId: header(req, 'x-org-id') } : {}), at: clock.now() });
     const fault = faults.next();
     if (fault && injectFault(res, route, fault)) return;
     try {
       if (route === '/events') return await answerEvents(req, res, text, fault);
-      if (route === '/events/distinct') return answerDistinct(req, res, text);
       const q = parseQuery(text, authenticate(req));
-      const body = JSON.stringify(route === '/events/interval' ? { buckets: intervalBuckets(q, text) } : { count: store.count(q) });
+      const body = JSON.stringify(route === '/events/count' ? { count: store.count(q) }
+        : route === '/events/interval' ? intervalBuckets(store, q, q.body)
+        : q.body.field === 'service' ? serviceBuckets(q) : distinctBuckets(store, q, q.body));
       if (fault === 'truncated') return truncate(res, route, body, {});
       send(res, route, 200, body);
     } catch (err) {
       if (err instanceof HttpError) return send(res, route, err.status, { message: err.message });
+      if (err instanceof AggregationError) return send(res, route, 400, { message: err.message });
       throw err;
     }
   };

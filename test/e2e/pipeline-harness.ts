@@ -1,7 +1,7 @@
 // Runs the product for the end-to-end tests: a real Fluent Bit on the shipped configuration (its
 // environment from conf/jumpcloud.env, ports and paths overridden), the collector CLI as a child process,
 // and the DI simulator in this process. Every child is killed by `stop()`; every port is a free one.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,41 @@ export function skipReason(): string | undefined {
   if (!existsSync(FLUENT_BIT_BIN)) return `FLUENT_BIT_BIN=${FLUENT_BIT_BIN} does not exist`;
   if (!existsSync(WASM)) return `${WASM} is missing: run npm run build:filter`;
   return undefined;
+}
+
+/**
+ * The Fluent Bit release lines the suite knows, each with what it does where they differ (README
+ * "Supported Fluent Bit versions"). A test asserts its line's behaviour, so a change in either is noticed.
+ */
+export const KNOWN_LINES = ['4.2', '5.1'] as const;
+export type FluentBitLine = (typeof KNOWN_LINES)[number];
+
+export interface FluentBitVersion {
+  readonly text: string;
+  /** undefined: a release line the suite has no expectations for. */
+  readonly line: FluentBitLine | undefined;
+}
+
+let versionCache: FluentBitVersion | undefined;
+
+/** `fluent-bit --version` of FLUENT_BIT_BIN ("Fluent Bit v5.1.1"). */
+export function fluentBitVersion(): FluentBitVersion {
+  if (versionCache) return versionCache;
+  const r = spawnSync(FLUENT_BIT_BIN!, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  const m = /Fluent Bit v(\d+)\.(\d+)\.(\d+)/.exec(`${r.stdout}${r.stderr}`);
+  if (!m) throw new Error(`${FLUENT_BIT_BIN} --version printed no "Fluent Bit vX.Y.Z": ${r.stdout}${r.stderr}`);
+  const line = `${m[1]}.${m[2]}`;
+  versionCache = { text: `${m[1]}.${m[2]}.${m[3]}`, line: (KNOWN_LINES as readonly string[]).includes(line) ? (line as FluentBitLine) : undefined };
+  return versionCache;
+}
+
+/** The release line of FLUENT_BIT_BIN; an unknown one is an error naming what to do. */
+export function fluentBitLine(): FluentBitLine {
+  const v = fluentBitVersion();
+  if (v.line === undefined) {
+    throw new Error(`Fluent Bit ${v.text} is not a release line this suite knows (${KNOWN_LINES.join(', ')}): run test/e2e on it and add what it does to the per-version expectations`);
+  }
+  return v.line;
 }
 
 export async function freePort(): Promise<number> {
@@ -41,7 +76,7 @@ export function shippedEnv(): Record<string, string> {
   return out;
 }
 
-export type Output = 'stdout' | 'es' | 'splunk';
+export type Output = 'stdout' | 'es' | 'opensearch' | 'splunk';
 export type Format = 'conf' | 'yaml';
 
 export interface ConfigChoice {
@@ -50,7 +85,7 @@ export interface ConfigChoice {
   readonly outputs: readonly Output[];
   /** false: the same file with `threaded off` (only to prove why the shipped one says on). */
   readonly threaded?: boolean;
-  /** 'elastic': the documented profile switch (function_name + the es output's Id_Key). Default 'ecs'. */
+  /** 'elastic': the documented profile switch (function_name + the es/opensearch output's Id_Key). Default 'ecs'. */
   readonly profile?: 'ecs' | 'elastic';
 }
 
@@ -71,7 +106,7 @@ export function writeConfig(dir: string, choice: ConfigChoice): string {
   const elastic = choice.profile === 'elastic';
   let text = readFileSync(join(REPO, name), 'utf8');
   mkdirSync(join(dir, 'conf'), { recursive: true });
-  for (const out of ['stdout', 'es', 'splunk'] as const) {
+  for (const out of ['stdout', 'es', 'opensearch', 'splunk'] as const) {
     const file = `conf/output-${out}.${choice.format}`;
     const esc = file.replace('.', '\\.');
     const on = choice.outputs.includes(out);
@@ -79,7 +114,7 @@ export function writeConfig(dir: string, choice: ConfigChoice): string {
       ? edit(text, name, new RegExp(`^#?@INCLUDE ${esc}$`, 'm'), `${on ? '' : '#'}@INCLUDE ${file}`)
       : edit(text, name, new RegExp(`^  (# )?- ${esc}$`, 'm'), `  ${on ? '' : '# '}- ${file}`);
     let outText = readFileSync(join(REPO, file), 'utf8');
-    if (elastic && out === 'es') {
+    if (elastic && (out === 'es' || out === 'opensearch')) {
       outText = choice.format === 'conf'
         ? edit(edit(outText, file, /^    Id_Key              \$jumpcloud\['id'\]$/m, "    #Id_Key             $jumpcloud['id']"), file, /^    #Id_Key             \$event\['id'\]$/m, "    Id_Key              $event['id']")
         : edit(outText, file, /^      id_key: \$jumpcloud\['id'\]$/m, "      id_key: $event['id']");
