@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTIONS } from '../../input/config.js';
 import { runCli, startCli, stateText } from './run-cli.js';
+import { httpGet } from '../support/http-wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,14 +47,6 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => api.close(() => resolve())));
 
-function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject).end();
-  });
-}
 
 async function waitFor<T>(fn: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -12,6 +12,7 @@ import { startSimulator, type Simulator } from '../../input/simulator/server.js'
 import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
 import { CLI, cleanEnv, runCli, startCli, type CliResult } from './run-cli.js';
 import { spawn } from 'node:child_process';
+import { httpGet } from '../support/http-wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-errors-'));
 chmodSync(dir, 0o755); // a non-root user (below) must reach the directories under it
@@ -161,14 +162,6 @@ describe('a --forward host that does not resolve', () => {
   });
 });
 
-function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject).end();
-  });
-}
 
 async function waitFor<T>(fn: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
