@@ -136,8 +136,9 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
       pageBudgetBytes: tuning.pageBudgetBytes,
       ...(deps.diHooks ? { hooks: deps.diHooks } : {}),
     });
-  // --services all: also collect what `all` misses (services.ts); its queries go through coverage.wrap.
-  const coverage = config.services.length === 1 && config.services[0] === 'all' && (config.servicesCheckMs ?? 3_600_000) > 0
+  // --services all: also collect what `all` misses (services.ts); its queries go through coverage.wrap. A DI client
+  // without /events/distinct (an injected one) cannot check: nothing to schedule.
+  const coverage = config.services.length === 1 && config.services[0] === 'all' && (config.servicesCheckMs ?? 3_600_000) > 0 && baseDi.distinct !== undefined
     ? new ServiceCoverage({
         stateDir: config.stateDir, orgs: keys.map((k) => k.org), sinceMs: config.sinceMs, lagMs: config.lagMs, overlapMs: config.overlapMs,
         intervalMs: config.intervalMs, checkEveryMs: config.servicesCheckMs ?? 3_600_000, once: config.once, clock, logger, metrics,
