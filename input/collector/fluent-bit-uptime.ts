@@ -36,7 +36,7 @@ export class FluentBitUptime {
   private inflight: Promise<UptimeAnswer> | undefined;
   readonly where: string;
 
-  constructor(private readonly target: FluentBitHttpTarget, private readonly timeoutMs = 5000) {
+  constructor(target: FluentBitHttpTarget, private readonly timeoutMs = 5000) {
     this.where = `http://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/api/v1/uptime`;
   }
 

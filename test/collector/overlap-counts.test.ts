@@ -144,7 +144,7 @@ describe('the simulator\'s /events/interval', () => {
     try {
       const q = { service: 'directory', start: new Date(to - 3_600_000).toISOString(), end: new Date(to).toISOString() };
       for (const iv of [{ unit: 's' as const, value: 1 }, { unit: 'm' as const, value: 5 }]) {
-        const buckets = await di.interval(q, iv);
+        const buckets = await di.interval!(q, iv);
         const ms = iv.unit === 's' ? 1000 : 300_000;
         expect(buckets.length).toBeGreaterThan(0);
         for (const b of buckets) {
