@@ -1,7 +1,9 @@
 // The global request budget (--max-requests-per-second): every DI request takes a turn here before it goes out.
-// No window of one second ever holds more than `rate` turns (a sliding log of the last `rate` turns: a late
-// timer on a busy machine is made up by the turns whose second has passed, so the average is the budget, and
-// no second exceeds it). Turns are handed out round-robin over the waiting stream keys, so a stream with many requests queued (a backfill's slices)
+// No window of one second ever holds more than `rate` turns (a sliding log of the last `rate` turns), and turns
+// are paced 1/rate apart rather than handed out a second's worth at once: bursts of `rate` requests each second,
+// sent as fast as the code resumes, reached the API as 60+ in one second. A late timer on a busy machine is made
+// up (up to MAX_CATCH_UP_MS of turns at once, never more than the budget in a second), so the average is the
+// budget. Turns are handed out round-robin over the waiting stream keys, so a stream with many requests queued (a backfill's slices)
 // gets the same share as one with a single request, and no stream waits behind more than one turn of each other
 // stream. A 429 pauses every stream (Retry-After when the API sends one), not just the request that got it.
 //
@@ -27,6 +29,9 @@ interface Waiter {
   done: boolean;
 }
 
+/** Turns a late timer may make up at once, in ms of the pace (also the burst after an idle spell). */
+const MAX_CATCH_UP_MS = 250;
+
 /** Pause after a 429 without Retry-After: 1 s, doubling while they keep coming, at most 1 min. */
 const THROTTLE_BASE_MS = 1_000;
 const THROTTLE_MAX_MS = 60_000;
@@ -40,6 +45,9 @@ export class RequestBudget {
   /** Times of the last `capacity` turns, a ring; `head` is the oldest. */
   private readonly turns: Float64Array;
   private head = 0;
+  /** The pace: ms between turns, and when the next one is due (it lags the clock by MAX_CATCH_UP_MS at most). */
+  private readonly spacingMs: number;
+  private nextDue = -Infinity;
   private pausedUntil = -Infinity;
   private throttles = 0;
   private pumping = false;
@@ -52,6 +60,7 @@ export class RequestBudget {
     this.capacity = perSecond > 0 && Number.isFinite(perSecond) ? Math.max(1, Math.floor(perSecond)) : 0;
     this.windowMs = this.capacity > 0 ? (this.capacity * 1000) / perSecond : 0;
     this.turns = new Float64Array(this.capacity).fill(-Infinity);
+    this.spacingMs = this.capacity > 0 ? this.windowMs / this.capacity : 0;
   }
 
   /** Requests waiting for a turn. */
@@ -65,7 +74,7 @@ export class RequestBudget {
   take(key: string, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     if (this.queues.size === 0 && this.readyIn() <= 0) {
-      this.grant();
+      this.grant(false);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
@@ -101,14 +110,21 @@ export class RequestBudget {
   }
 
   private readyIn(): number {
-    const free = this.capacity === 0 ? -Infinity : this.turns[this.head]! + this.windowMs;
+    const free = this.capacity === 0 ? -Infinity : Math.max(this.turns[this.head]! + this.windowMs, this.nextDue);
     return Math.max(free, this.pausedUntil) - this.clock.now();
   }
 
-  private grant(): void {
+  /** `makeUp`: a waiter's turn (a late timer may have kept it); false: the budget was idle, nothing to make up. */
+  private grant(makeUp: boolean): void {
     if (this.capacity === 0) return;
-    this.turns[this.head] = this.clock.now();
+    const now = this.clock.now();
+    const freedAt = this.turns[this.head]! + this.windowMs;
+    this.turns[this.head] = now;
     this.head = (this.head + 1) % this.capacity;
+    // Behind the pace because a timer fired late: up to MAX_CATCH_UP_MS of turns are made up now. Held back by the
+    // log instead (by turns made up a second ago), or idle: none are, so no burst comes back every second.
+    const base = !makeUp || freedAt >= this.nextDue ? now : Math.max(this.nextDue, now - MAX_CATCH_UP_MS);
+    this.nextDue = base + this.spacingMs;
   }
 
   private async pump(): Promise<void> {
@@ -120,12 +136,18 @@ export class RequestBudget {
         if (wait > 0) {
           const pause = this.pausedUntil;
           const wake = (this.wake = new AbortController());
+          const before = this.clock.now();
           await this.clock.sleep(wait, wake.signal);
-          // The sleep was the wait, whatever the clock reads now (a test's clock may stand still): unless a new 429
-          // came meanwhile, the next turn is due.
-          if (!wake.signal.aborted && this.pausedUntil === pause) {
+          // A clock that moved is read again: Node's timers count from the event loop's cached time, which a busy
+          // loop leaves tens of ms behind, so they fire early by the clock, and trusting the sleep let more than the
+          // budget through in a second. A clock that stood still through the sleep (a test's manual clock): the
+          // sleep was the wait, so unless a new 429 came meanwhile, the next turn is due.
+          if (!wake.signal.aborted && this.pausedUntil === pause && this.clock.now() === before) {
             this.pausedUntil = -Infinity;
-            if (this.capacity > 0) this.turns[this.head] = Math.min(this.turns[this.head]!, this.clock.now() - this.windowMs);
+            if (this.capacity > 0) {
+              this.turns[this.head] = Math.min(this.turns[this.head]!, this.clock.now() - this.windowMs);
+              this.nextDue = Math.min(this.nextDue, this.clock.now());
+            }
           }
           continue;
         }
@@ -136,7 +158,7 @@ export class RequestBudget {
         if (w.done) continue;
         w.done = true;
         if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
-        this.grant();
+        this.grant(true);
         w.resolve();
       }
     } finally {

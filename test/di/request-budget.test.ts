@@ -36,7 +36,7 @@ async function sim(opts: SimulatorOptions): Promise<Simulator> {
 }
 
 describe('RequestBudget', () => {
-  it('never gives more turns than the budget in any second, and keeps up the budget on average', async () => {
+  it('never gives more turns than the budget in any second, paces them 1/rate apart, and keeps up the budget on average', async () => {
     const clock = steppingClock(T0);
     const budget = new RequestBudget(10, clock);
     const at: number[] = [];
@@ -45,8 +45,24 @@ describe('RequestBudget', () => {
     at.sort((a, b) => a - b);
     // Turn i + 10 comes at least 1 s after turn i: no second holds more than 10.
     for (let i = 0; i + 10 < at.length; i++) expect(at[i + 10]! - at[i]!).toBeGreaterThanOrEqual(1000);
-    // ...and not slower either: 200 turns in 19 windows after the first 10.
-    expect(at.at(-1)! - at[0]!).toBeLessThanOrEqual(19 * 1000);
+    // Paced, not a second's worth at once: after the first few (the catch-up allowance, 250 ms of turns), one turn
+    // every 100 ms...
+    const first = at.findIndex((t, i) => i > 0 && t > at[0]!);
+    expect(first).toBeLessThanOrEqual(1 + 250 / 100);
+    for (let i = first; i + 1 < at.length; i++) expect(at[i + 1]! - at[i]!, `turns ${i} and ${i + 1}`).toBeGreaterThanOrEqual(100);
+    // ...and not slower either: 200 turns in 20 s.
+    expect(at.at(-1)! - at[0]!).toBeLessThanOrEqual(20 * 1000);
+  });
+
+  it('an early timer (Node counts timers from the loop\'s cached time) gives no turn before the clock says it is due', async () => {
+    // A busy loop: every sleep ends 30 ms early by the clock.
+    let t = T0;
+    const early: Clock = { now: () => t, sleep: async (ms) => { await new Promise((r) => setImmediate(r)); t += Math.max(1, ms - 30); } };
+    const budget = new RequestBudget(20, early);
+    const at: number[] = [];
+    await Promise.all(Array.from({ length: 200 }, (_, i) => budget.take(`org${i % 5}/sso`).then(() => at.push(early.now()))));
+    at.sort((a, b) => a - b);
+    for (let i = 0; i + 20 < at.length; i++) expect(at[i + 20]! - at[i]!, `turns ${i} and ${i + 20}`).toBeGreaterThanOrEqual(1000);
   });
 
   it('makes up for a late timer with the turns whose second has passed, never more than the budget per second', async () => {
