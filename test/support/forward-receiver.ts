@@ -51,9 +51,13 @@ export interface ForwardReceiverOptions {
   commitEveryMs?: number;
   /**
    * Fluent Bit's HTTP server: GET /api/v1/uptime answers `{"uptime_sec": whole seconds since start}` on
-   * 127.0.0.1:<httpPort>. crash() is a restart: the uptime starts again from 0.
+   * 127.0.0.1:<httpPort>. crash() is a restart: the uptime starts again from 0. GET /api/v1/metrics answers
+   * `{"input": {"<inputName>": {"records": N, "bytes": 0}}}`, N counting the records stored (moved out of the ring,
+   * as Fluent Bit's engine counts them when it appends them to a chunk) since the start or the last crash().
    */
   httpUptime?: boolean;
+  /** The forward input's name in /api/v1/metrics (default jumpcloud_forward, the shipped Alias). */
+  inputName?: string;
 }
 
 export interface ReceiverStats {
@@ -161,6 +165,8 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const records: ReceivedRecord[] = [];
   const ackLog: Array<{ at: number; entries: number }> = [];
   let startedAt = Date.now();
+  /** records.length at the last (re)start: the metrics count from there. */
+  let storedBeforeStart = 0;
   const authFailures: string[] = [];
   const protocolErrors: string[] = [];
   const stats: ReceiverStats = {
@@ -393,6 +399,11 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   if (opts.httpUptime) {
     // Fluent Bit's api/v1/uptime: time(NULL) − the start's time(NULL), in whole seconds.
     httpServer = http.createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/api/v1/metrics') {
+        const input = { [opts.inputName ?? 'jumpcloud_forward']: { records: records.length - storedBeforeStart, bytes: 0 }, 'storage_backlog.1': { records: 0, bytes: 0 } };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ input, filter: {}, output: {} }));
+        return;
+      }
       if (req.method !== 'GET' || req.url !== '/api/v1/uptime') {
         res.writeHead(404).end();
         return;
@@ -446,6 +457,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       ringAt.length = 0;
       closeAll();
       startedAt = Date.now(); // restarted
+      storedBeforeStart = records.length;
       return lost;
     },
     resume: () => { paused = false; },
