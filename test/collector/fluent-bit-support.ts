@@ -16,7 +16,7 @@ export interface FluentBitFiles {
 }
 
 /** A classic config: forward input (threaded, filesystem storage) → file output, one JSON line per record. */
-/** `httpPort`: also Fluent Bit's HTTP server on 127.0.0.1 (its /api/v1/uptime serves --fluent-bit-http). */
+/** `httpPort`: also Fluent Bit's HTTP server on 127.0.0.1 (its /api/v1/uptime and /api/v1/metrics serve --fluent-bit-http; the input's alias is the shipped one). */
 export function writeFluentBitConfig(dir: string, port: number, httpPort?: number): FluentBitFiles {
   const storagePath = path.join(dir, 'storage');
   const outDir = path.join(dir, 'out');
@@ -41,6 +41,7 @@ export function writeFluentBitConfig(dir: string, port: number, httpPort?: numbe
 ${httpPort === undefined ? '' : `    http_server               on\n    http_listen               127.0.0.1\n    http_port                 ${httpPort}\n`}
 [INPUT]
     name                      forward
+    alias                     jumpcloud_forward
     listen                    127.0.0.1
     port                      ${port}
     threaded                  on

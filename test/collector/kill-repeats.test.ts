@@ -178,10 +178,25 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number): 
   return { repeatsPerKill, boundPerKill, maxChunkEntries, unjournaledPerKill, events: expected.size, log };
 }
 
+/** What the restarts after the kills decided from the forward ledger: events found stored / sent again, per restart. */
+function ledgerDecisions(log: string): string {
+  const out: string[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes('chunks in flight at the last stop')) continue;
+    try {
+      const o = JSON.parse(line) as { storedEvents?: number; resentEvents?: number };
+      out.push(`${o.storedEvents ?? '?'}/${o.resentEvents ?? '?'}`);
+    } catch {
+      out.push('?');
+    }
+  }
+  return out.length > 0 ? `; in flight at the kills, found stored/sent again [${out.join(', ')}]` : '';
+}
+
 const summary = (r: KillRun): string =>
   `${r.events} events; stored in the run and unknown to its journal at each kill [${r.unjournaledPerKill.join(', ')}] ` +
   `(total ${r.unjournaledPerKill.reduce((a, b) => a + b, 0)}); repeats arriving after each kill [${r.repeatsPerKill.join(', ')}] (total ${r.repeatsPerKill.reduce((a, b) => a + b, 0)}); ` +
-  `acked within ${SETTLE_MS} + ${LOOP_SLACK_MS} ms before each kill + one send [${r.boundPerKill.join(', ')}]; largest chunk ${r.maxChunkEntries} events`;
+  `acked within ${SETTLE_MS} + ${LOOP_SLACK_MS} ms before each kill + one send [${r.boundPerKill.join(', ')}]; largest chunk ${r.maxChunkEntries} events${ledgerDecisions(r.log)}`;
 
 describe('repeats per kill -9 of the collector', () => {
   for (const mode of ['backfill', 'live'] as const) {
