@@ -13,10 +13,10 @@ export async function openLedger(stateDir: string, http: FluentBitHttpTarget, in
     const { ledger, resolution: r } = await SendLedger.open({ stateDir, records, uptime, settleMs, logger });
     const fields = { input, storedChunks: r.stored, storedEvents: r.storedEntries, resentChunks: r.notStored, resentEvents: r.notStoredEntries };
     if (r.undecided !== undefined) {
-      if (r.notStored > 0) logger.warn({ ...fields, reason: r.undecided }, 'cannot tell which chunks in flight at the last stop Fluent Bit stored: sending them again');
+      if (r.notStored > 0) logger.warn({ ...fields, reason: r.undecided }, 'cannot tell which chunks written since the last start Fluent Bit stored: those in flight at the stop are sent again');
       else logger.warn({ input, reason: r.undecided }, 'no baseline of Fluent Bit\'s input counter yet: chunks in flight at a kill would be sent again (retried when nothing is in flight)');
     } else if (r.stored + r.notStored > 0) {
-      logger.info(fields, 'chunks in flight at the last stop: Fluent Bit\'s input counted the first ones as stored, not sending those again');
+      logger.info(fields, 'chunks written since the last start: Fluent Bit\'s input counted the first ones as stored (those in flight at the stop are not sent again), the rest are sent again');
     }
     return ledger;
   } catch (err) {

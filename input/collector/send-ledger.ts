@@ -84,7 +84,7 @@ export interface SendLedgerOptions {
   /** --ack-settle: the counter must stand this long (at least 300 ms, past a ring flush) to count as stable. */
   readonly settleMs: number;
   readonly logger: Logger;
-  /** How long a start waits for the counter to stand still (default 10 s). */
+  /** How long a start waits for the counter to stand still (default 5 s). */
   readonly stableWithinMs?: number;
 }
 
@@ -105,6 +105,9 @@ export class LedgerUnstableError extends Error {
   readonly code = 'LEDGER_UNSTABLE';
 }
 
+/** After a failed baseline (the counter moved without us, or Fluent Bit did not answer), the next one waits this long. */
+const RETRY_BASELINE_MS = 30_000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class SendLedger {
@@ -118,8 +121,9 @@ export class SendLedger {
   /** Written and neither settled nor released: a new baseline waits until there are none. */
   private readonly open = new Set<number>();
   private rebaselining = false;
-  /** A failed baseline was logged (once, until one succeeds). */
+  /** A failed baseline was logged (once, until one succeeds); the next try waits until then (Date.now()). */
   private warned = false;
+  private retryAt = 0;
   private closed = false;
 
   private constructor(
@@ -203,7 +207,7 @@ export class SendLedger {
   /** The input's counter once it stood still for the settle time with nothing of ours written meanwhile. */
   private static async stableReading(opts: SendLedgerOptions, wrote: () => boolean): Promise<RecordsReading> {
     const waitMs = Math.max(opts.settleMs, 300);
-    const deadline = Date.now() + (opts.stableWithinMs ?? 10_000);
+    const deadline = Date.now() + (opts.stableWithinMs ?? 5_000);
     let prev = await opts.records.read();
     for (;;) {
       await sleep(waitMs);
@@ -211,7 +215,7 @@ export class SendLedger {
       if (next.records === prev.records && !wrote()) return next;
       if (wrote()) throw new LedgerUnstableError('the collector wrote while the counter was read');
       if (Date.now() >= deadline) {
-        throw new LedgerUnstableError(`Fluent Bit's input "${opts.records.input}" kept storing records for ${opts.stableWithinMs ?? 10_000} ms while the collector sent nothing (${prev.records} → ${next.records}): does something else send to it?`);
+        throw new LedgerUnstableError(`Fluent Bit's input "${opts.records.input}" kept storing records for ${opts.stableWithinMs ?? 5_000} ms while the collector sent nothing (${prev.records} → ${next.records}): does something else send to it?`);
       }
       prev = next;
     }
@@ -271,7 +275,7 @@ export class SendLedger {
   }
 
   private async rebaseline(): Promise<void> {
-    if (this.rebaselining || this.closed) return;
+    if (this.rebaselining || this.closed || Date.now() < this.retryAt) return;
     this.rebaselining = true;
     const seq = this.nextSeq;
     try {
@@ -283,6 +287,7 @@ export class SendLedger {
         this.opts.logger.debug({ firstSeq: this.firstSeq, records: r.records }, 'forward ledger: new baseline of Fluent Bit\'s input counter');
       }
     } catch (err) {
+      if (this.nextSeq === seq) this.retryAt = Date.now() + RETRY_BASELINE_MS;
       if (this.nextSeq === seq && !this.warned && !this.closed) {
         this.warned = true;
         this.opts.logger.warn({ error: (err as Error).message }, 'forward ledger: cannot take a new baseline of Fluent Bit\'s input counter; chunks in flight at a kill will be sent again');

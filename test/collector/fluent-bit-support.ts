@@ -267,9 +267,10 @@ export function journaledIds(stateDir: string): Set<string> {
       if (statSync(p).isDirectory()) walk(p);
       else if (f.endsWith('.ids')) {
         for (const line of readFileSync(p, 'utf8').split('\n')) {
-          // `id<TAB>ms`, or `id<TAB>ms<TAB>acked@ms` (acked, not settled yet: --fluent-bit-http).
+          // `id<TAB>ms`, or `id<TAB>ms<TAB>acked@ms` (acked, not settled yet: --fluent-bit-http); not
+          // `id<TAB>ms<TAB>sent@seq` (written, not acked: the forward ledger decides it at the restart).
           const tab = line.indexOf('\t');
-          if (tab <= 0) continue;
+          if (tab <= 0 || line.includes('\tsent@')) continue;
           const id = line.slice(0, tab);
           ids.add(id.startsWith('"') ? (JSON.parse(id) as string) : id);
         }
