@@ -142,10 +142,11 @@ export interface SendOptions {
   readonly onChunkSettled?: (from: number, to: number) => void;
   /**
    * Called just before the chunk holding entries [from, to) is written to a connection, and again before each
-   * resend; `connection` numbers the client's connections from 1. Whatever it records survives a kill -9 that
-   * follows the write (it returns first).
+   * resend; `connection` numbers the client's connections from 1, `entryBytes` is the size of the entries' msgpack
+   * (what Fluent Bit's input counts in its bytes). Whatever it records survives a kill -9 that follows the write
+   * (it returns first).
    */
-  readonly onChunkWritten?: (from: number, to: number, connection: number) => void;
+  readonly onChunkWritten?: (from: number, to: number, connection: number, entryBytes: number) => void;
 }
 
 export interface ForwardClient {

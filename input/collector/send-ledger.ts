@@ -1,16 +1,18 @@
 // Which chunks in flight at a kill -9 of the collector Fluent Bit had stored, found exactly (--fluent-bit-http).
-// Fluent Bit counts the records each input stored (fluent-bit-records.ts); its forward input stores one
-// connection's chunks in the order they were written, each whole or not at all. So the ledger keeps a baseline of
-// that counter, taken when nothing of ours was in flight, and the entries of every chunk written since, in write
-// order. At the next start, with the same Fluent Bit still running, the counter has grown by D: the chunks whose
-// entries add up to exactly D from the first write on were stored, the others were not. The id journals
+// Fluent Bit counts the records (and their bytes) each input stored (fluent-bit-records.ts); its forward input
+// stores one connection's chunks in the order they were written, each whole or not at all. So the ledger keeps a
+// baseline of those counters, taken when nothing of ours was in flight, and the entries and bytes of every chunk
+// written since, in write order. At the next start, with the same Fluent Bit still running, the counters have grown
+// by D records and E bytes: when the chunks from the first write on add up to exactly D entries and E bytes, they
+// were stored and the others were not. Both must agree: an unrelated count (another sender, a late record) that
+// matches one is very unlikely to match the other too. The id journals
 // (seen-ids.ts) hold each written chunk's ids under its sequence number (sent@); they ask delivered(seq).
 //
 // File `<stateDir>/forward.ledger`, one line each:
-//   B <firstSeq> <at> <records>   baseline: the input had stored <records> at <at> (Date.now()); the writes below
-//                                 are sequence numbers firstSeq, firstSeq + 1, …
+//   B <firstSeq> <at> <records> <bytes>   baseline: the input had stored <records> (<bytes>) at <at> (Date.now());
+//                                 the writes below are sequence numbers firstSeq, firstSeq + 1, …
 //   D <from> <to>                 sequence numbers [from, to) were found stored at the start that wrote the file
-//   W <entries> <connection>      one chunk written (appended before the socket write, so a kill -9 keeps it)
+//   W <entries> <bytes> <connection>   one chunk written (appended before the socket write: a kill -9 keeps it)
 //   X                             void from here on: the writes span connections (a resend may be stored twice)
 // Anything that does not add up (another sender on the input, a reconnect, a Fluent Bit restart, a torn file)
 // decides nothing: the chunks are sent again, as without the ledger.
@@ -24,11 +26,12 @@ export const LEDGER_FILE = 'forward.ledger';
 
 /** A ledger file, parsed. */
 export interface LedgerFile {
-  readonly baseline: { readonly firstSeq: number; readonly at: number; readonly records: number } | undefined;
+  readonly baseline: { readonly firstSeq: number; readonly at: number; readonly records: number; readonly bytes: number } | undefined;
   /** Ranges [from, to) found stored by an earlier start. */
   readonly delivered: ReadonlyArray<readonly [number, number]>;
-  /** Entries of each chunk written since the baseline, in write order. */
+  /** Entries of each chunk written since the baseline, in write order, and their bytes. */
   readonly writes: readonly number[];
+  readonly bytes: readonly number[];
   /** Why the writes cannot be resolved, if so. */
   readonly void?: string;
 }
@@ -37,6 +40,7 @@ export function parseLedger(text: string): LedgerFile {
   let baseline: LedgerFile['baseline'];
   const delivered: Array<readonly [number, number]> = [];
   const writes: number[] = [];
+  const bytes: number[] = [];
   let connection: number | undefined;
   let why: string | undefined;
   const end = text.lastIndexOf('\n') + 1; // a torn last line: its write had not reached the socket
@@ -48,17 +52,18 @@ export function parseLedger(text: string): LedgerFile {
       why ??= `malformed line "${line.slice(0, 40)}"`;
       continue;
     }
-    if (f[0] === 'B' && n.length === 3 && baseline === undefined && writes.length === 0) baseline = { firstSeq: n[0]!, at: n[1]!, records: n[2]! };
+    if (f[0] === 'B' && n.length === 4 && baseline === undefined && writes.length === 0) baseline = { firstSeq: n[0]!, at: n[1]!, records: n[2]!, bytes: n[3]! };
     else if (f[0] === 'D' && n.length === 2 && n[0]! <= n[1]!) delivered.push([n[0]!, n[1]!]);
-    else if (f[0] === 'W' && n.length === 2 && n[0]! > 0) {
-      if (connection !== undefined && n[1] !== connection) why ??= 'the chunks were written over more than one connection';
-      connection = n[1];
+    else if (f[0] === 'W' && n.length === 3 && n[0]! > 0) {
+      if (connection !== undefined && n[2] !== connection) why ??= 'the chunks were written over more than one connection';
+      connection = n[2];
       writes.push(n[0]!);
+      bytes.push(n[1]!);
     } else if (f[0] === 'X' && f.length === 1) why ??= 'the collector reconnected to Fluent Bit since the baseline';
     else why ??= `unexpected line "${line.slice(0, 40)}"`;
   }
   if (baseline === undefined && writes.length > 0) why ??= 'no baseline';
-  return { baseline, delivered, writes, ...(why !== undefined ? { void: why } : {}) };
+  return { baseline, delivered, writes, bytes, ...(why !== undefined ? { void: why } : {}) };
 }
 
 /**
@@ -179,8 +184,11 @@ export class SendLedger {
       } else if (!(startedBefore < b.at)) undecided('Fluent Bit restarted since the baseline (its uptime is shorter)');
       else {
         const k = storedPrefix(old.writes, now.records - b.records);
+        const kBytes = k === undefined ? 0 : old.bytes.slice(0, k).reduce((a, c) => a + c, 0);
         if (k === undefined) {
           undecided(`Fluent Bit's input stored ${now.records - b.records} records since the baseline, which is no count of the chunks written first (${old.writes.length} chunks, ${total} entries): another sender on that input, or records dropped`);
+        } else if (kBytes !== now.bytes - b.bytes) {
+          undecided(`Fluent Bit's input stored ${now.records - b.records} records since the baseline, as many as the first ${k} chunks written, but ${now.bytes - b.bytes} bytes, not their ${kBytes}: another sender on that input`);
         } else {
           const storedEntries = old.writes.slice(0, k).reduce((a, c) => a + c, 0);
           resolution = { stored: k, storedEntries, notStored: old.writes.length - k, notStoredEntries: total - storedEntries };
@@ -212,7 +220,7 @@ export class SendLedger {
     for (;;) {
       await sleep(waitMs);
       const next = await opts.records.read();
-      if (next.records === prev.records && !wrote()) return next;
+      if (next.records === prev.records && next.bytes === prev.bytes && !wrote()) return next;
       if (wrote()) throw new LedgerUnstableError('the collector wrote while the counter was read');
       if (Date.now() >= deadline) {
         throw new LedgerUnstableError(`Fluent Bit's input "${opts.records.input}" kept storing records for ${opts.stableWithinMs ?? 5_000} ms while the collector sent nothing (${prev.records} → ${next.records}): does something else send to it?`);
@@ -231,8 +239,8 @@ export class SendLedger {
     return undefined;
   }
 
-  /** A chunk of `entries` is about to be written on `connection`: journals it; returns its sequence number. */
-  written(entries: number, connection: number): number {
+  /** A chunk of `entries` (`bytes` of msgpack) is about to be written on `connection`: journals it; returns its sequence number. */
+  written(entries: number, bytes: number, connection: number): number {
     const seq = this.nextSeq++;
     this.open.add(seq);
     if (this.void || this.fd < 0) return seq;
@@ -243,7 +251,7 @@ export class SendLedger {
       return seq;
     }
     this.connection = connection;
-    writeSync(this.fd, `W ${entries} ${connection}\n`);
+    writeSync(this.fd, `W ${entries} ${bytes} ${connection}\n`);
     this.writesSinceBaseline++;
     return seq;
   }
@@ -262,7 +270,7 @@ export class SendLedger {
   }
 
   private baseline(r: RecordsReading): void {
-    const lines = [`B ${this.nextSeq} ${r.at} ${r.records}`, ...this.storedRanges.map(([a, b]) => `D ${a} ${b}`)];
+    const lines = [`B ${this.nextSeq} ${r.at} ${r.records} ${r.bytes}`, ...this.storedRanges.map(([a, b]) => `D ${a} ${b}`)];
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, `${lines.join('\n')}\n`);
     renameSync(tmp, this.file);

@@ -76,8 +76,8 @@ export interface StreamContext {
 
 /** What fetchRange needs of the forward ledger (send-ledger.ts). */
 export interface WriteLedger {
-  /** A chunk of `entries` is about to be written on `connection`: its sequence number. */
-  written(entries: number, connection: number): number;
+  /** A chunk of `entries` (`bytes` of msgpack) is about to be written on `connection`: its sequence number. */
+  written(entries: number, bytes: number, connection: number): number;
   /** The write `seq` settled, or its send failed. */
   done(seq: number): void;
 }
@@ -184,8 +184,8 @@ export async function fetchRange(
     // The ledger's number of each chunk's latest write (by its first entry): done once it settled or failed.
     const ledger = ctx.writes;
     const writes = ledger ? new Map<number, number>() : undefined;
-    const written = (from: number, to: number, connection: number): void => journal(() => {
-      const seq = ledger!.written(to - from, connection);
+    const written = (from: number, to: number, connection: number, bytes: number): void => journal(() => {
+      const seq = ledger!.written(to - from, bytes, connection);
       const before = writes!.get(from);
       writes!.set(from, seq);
       if (before !== undefined) ledger!.done(before); // resent: that write's fate no longer matters here

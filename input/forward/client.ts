@@ -193,7 +193,7 @@ class FluentForwardClient implements ForwardClient {
   private write(conn: ForwardConnection, chunk: PendingChunk): void {
     chunk.writtenAt = this.clock.now();
     const span = chunk.span;
-    span?.opts.onChunkWritten?.(span.from, span.to, this.connections);
+    span?.opts.onChunkWritten?.(span.from, span.to, this.connections, chunk.entryBytes);
     conn.write(chunk.frame);
     if (!this.ackTimer.armed) this.armAckTimer();
   }

@@ -21,10 +21,16 @@ function stateDir(): string {
   return d;
 }
 
-/** A Fluent Bit whose input counter is `count()` and which started at `startedAt`. */
-function fluentBit(count: () => number, startedAt: number, input = 'jumpcloud_forward'): Pick<SendLedgerOptions, 'records' | 'uptime'> {
+/** A Fluent Bit whose input has stored `count()` records (1,000 bytes each, unless given) and which started at `startedAt`. */
+function fluentBit(count: () => number | { records: number; bytes: number }, startedAt: number, input = 'jumpcloud_forward'): Pick<SendLedgerOptions, 'records' | 'uptime'> {
   return {
-    records: { input, read: async (): Promise<RecordsReading> => ({ at: Date.now(), records: count() }) },
+    records: {
+      input,
+      read: async (): Promise<RecordsReading> => {
+        const c = count();
+        return typeof c === 'number' ? { at: Date.now(), records: c, bytes: 1000 * c } : { at: Date.now(), ...c };
+      },
+    },
     uptime: { answer: async () => ({ at: Date.now(), startedBefore: startedAt + 1000 }) },
   };
 }
@@ -45,15 +51,16 @@ describe('storedPrefix', () => {
 
 describe('parseLedger', () => {
   it('reads a baseline, delivered ranges and writes; drops a torn last line', () => {
-    const l = parseLedger('B 100 1700000000000 42\nD 50 60\nW 1000 1\nW 7 1\nW 3');
-    expect(l).toEqual({ baseline: { firstSeq: 100, at: 1_700_000_000_000, records: 42 }, delivered: [[50, 60]], writes: [1000, 7] });
+    const l = parseLedger('B 100 1700000000000 42 4200\nD 50 60\nW 1000 990000 1\nW 7 7100 1\nW 3');
+    expect(l).toEqual({ baseline: { firstSeq: 100, at: 1_700_000_000_000, records: 42, bytes: 4200 }, delivered: [[50, 60]], writes: [1000, 7], bytes: [990000, 7100] });
   });
 
   it('is void when the writes span connections, after an X, or when a line is not understood', () => {
-    expect(parseLedger('B 1 2 3\nW 5 1\nW 5 2\n').void).toMatch(/more than one connection/);
-    expect(parseLedger('B 1 2 3\nW 5 1\nX\n').void).toMatch(/reconnected/);
-    expect(parseLedger('B 1 2 3\nW five 1\n').void).toMatch(/malformed/);
-    expect(parseLedger('W 5 1\n').void).toMatch(/no baseline/);
+    expect(parseLedger('B 1 2 3 4\nW 5 50 1\nW 5 50 2\n').void).toMatch(/more than one connection/);
+    expect(parseLedger('B 1 2 3 4\nW 5 50 1\nX\n').void).toMatch(/reconnected/);
+    expect(parseLedger('B 1 2 3 4\nW five 50 1\n').void).toMatch(/malformed/);
+    expect(parseLedger('B 1 2 3 4\nW 5 1\n').void).toMatch(/unexpected line/);
+    expect(parseLedger('W 5 50 1\n').void).toMatch(/no baseline/);
   });
 });
 
@@ -66,7 +73,7 @@ describe('SendLedger', () => {
     const fb = fluentBit(() => counter, Date.now() - 60_000);
     const first = await SendLedger.open({ stateDir: dir, ...fb, settleMs, logger: memoryLogger() });
     expect(first.resolution).toEqual({ stored: 0, storedEntries: 0, notStored: 0, notStoredEntries: 0 });
-    const seqs = [1000, 800, 5, 1000].map((n) => first.ledger.written(n, 1));
+    const seqs = [1000, 800, 5, 1000].map((n) => first.ledger.written(n, 1000 * n, 1));
     counter += 1000 + 800; // Fluent Bit stored the first two writes; the collector is killed
     await first.ledger.close();
 
@@ -76,20 +83,22 @@ describe('SendLedger', () => {
     expect(second.ledger.delivered(seqs[0]! - 1)).toBeUndefined();
     expect(second.ledger.delivered(seqs[3]! + 1)).toBeUndefined();
     // The new baseline is the counter now; its sequence numbers follow the old ones.
-    const next = second.ledger.written(10, 1);
+    const next = second.ledger.written(10, 10000, 1);
     expect(next).toBeGreaterThan(seqs[3]!);
-    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(new RegExp(`^B \\d+ \\d+ ${counter}\nD ${seqs[0]} ${seqs[2]}\nW 10 1\n$`));
+    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(new RegExp(`^B \\d+ \\d+ ${counter} ${1000 * counter}\nD ${seqs[0]} ${seqs[2]}\nW 10 10000 1\n$`));
     await second.ledger.close();
   });
 
   it('decides nothing when the count is no prefix (another sender), after a restart of Fluent Bit, or across connections', async () => {
     for (const [what, run] of [
-      ['another sender', (l: SendLedger, fb: { counter: number }) => { l.written(100, 1); l.written(100, 1); fb.counter += 150; }],
-      ['reconnect', (l: SendLedger, fb: { counter: number }) => { l.written(100, 1); l.written(100, 2); fb.counter += 200; }],
+      ['another sender', (l: SendLedger, fb: { counter: number }) => { l.written(100, 100000, 1); l.written(100, 100000, 1); fb.counter += 150; }],
+      ['reconnect', (l: SendLedger, fb: { counter: number }) => { l.written(100, 100000, 1); l.written(100, 100000, 2); fb.counter += 200; }],
+      // As many records as the first write, not as many bytes: another sender's 100 records.
+      ['same records, other bytes', (l: SendLedger, fb: { counter: number; extraBytes: number }) => { l.written(100, 100000, 1); l.written(100, 100000, 1); fb.counter += 100; fb.extraBytes = -37; }],
     ] as const) {
       const dir = stateDir();
-      const fb = { counter: 0 };
-      const opts = { stateDir: dir, ...fluentBit(() => fb.counter, Date.now() - 60_000), settleMs, logger: memoryLogger() };
+      const fb = { counter: 0, extraBytes: 0 };
+      const opts = { stateDir: dir, ...fluentBit(() => ({ records: fb.counter, bytes: 1000 * fb.counter + fb.extraBytes }), Date.now() - 60_000), settleMs, logger: memoryLogger() };
       const a = await SendLedger.open(opts);
       run(a.ledger, fb);
       await a.ledger.close();
@@ -104,7 +113,7 @@ describe('SendLedger', () => {
     let started = Date.now() - 60_000;
     const opts = (): SendLedgerOptions => ({ stateDir: dir, ...fluentBit(() => counter, started), settleMs, logger: memoryLogger() });
     const a = await SendLedger.open(opts());
-    const seq = a.ledger.written(100, 1);
+    const seq = a.ledger.written(100, 100000, 1);
     await a.ledger.close();
     counter = 100;
     started = Date.now();
@@ -123,10 +132,10 @@ describe('SendLedger', () => {
     expect(a.resolution.undecided).toMatch(/kept storing records/);
     expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toBe('X\n');
     moving = false;
-    const seq = a.ledger.written(10, 1);
+    const seq = a.ledger.written(10, 10000, 1);
     a.ledger.done(seq);
     for (let i = 0; i < 100 && !readFileSync(path.join(dir, LEDGER_FILE), 'latin1').startsWith('B '); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(new RegExp(`^B ${seq + 1} \\d+ ${counter}\n$`));
+    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(new RegExp(`^B ${seq + 1} \\d+ ${counter} ${1000 * counter}\n$`));
     await a.ledger.close();
   });
 
@@ -135,14 +144,14 @@ describe('SendLedger', () => {
     let counter = 0;
     const opts = { stateDir: dir, ...fluentBit(() => counter, Date.now() - 60_000), settleMs, logger: memoryLogger() };
     const a = await SendLedger.open(opts);
-    const s1 = a.ledger.written(10, 1);
-    const s2 = a.ledger.written(10, 2); // its resend on a new connection
+    const s1 = a.ledger.written(10, 10000, 1);
+    const s2 = a.ledger.written(10, 10000, 2); // its resend on a new connection
     counter += 20;
-    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(/W 10 1\nX\n$/);
+    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(/W 10 10000 1\nX\n$/);
     a.ledger.done(s1);
     a.ledger.done(s2);
     for (let i = 0; i < 100 && !readFileSync(path.join(dir, LEDGER_FILE), 'latin1').startsWith(`B ${s2 + 1} `); i++) await new Promise((r) => setTimeout(r, 20));
-    const s3 = a.ledger.written(7, 2);
+    const s3 = a.ledger.written(7, 7000, 2);
     counter += 7;
     await a.ledger.close();
     const b = await SendLedger.open(opts);
@@ -153,7 +162,7 @@ describe('SendLedger', () => {
 
   it('an input not in the metrics is a configuration error naming the Alias to set', async () => {
     const dir = stateDir();
-    writeFileSync(path.join(dir, LEDGER_FILE), 'B 1 2 3\nW 5 1\n');
+    writeFileSync(path.join(dir, LEDGER_FILE), 'B 1 2 3 4\nW 5 50 1\n');
     const missing = { input: 'jumpcloud_forward', read: async (): Promise<RecordsReading> => { throw new FluentBitInputMissingError('jumpcloud_forward', ['forward.0'], 'http://127.0.0.1:2020/api/v1/metrics'); } };
     await expect(SendLedger.open({ stateDir: dir, ...fluentBit(() => 0, 0), records: missing, settleMs, logger: memoryLogger() })).rejects.toThrow(/lists no input "jumpcloud_forward" \(it has forward\.0\): give the forward input .*`Alias jumpcloud_forward`/);
     // The old ledger is not decided later against a newer counter.
