@@ -24,6 +24,12 @@ const MIN = 60_000;
 const KILLS = 10;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Records Fluent Bit's forward input stored so far (its /api/v1/metrics). */
+async function storedRecords(httpPort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/metrics`);
+  return ((await res.json()) as { input: Record<string, { records: number }> }).input['jumpcloud_forward']!.records;
+}
+
 let fb: FluentBitProcess | undefined;
 let sim: Simulator | undefined;
 const children: ChildProcess[] = [];
@@ -53,7 +59,7 @@ describe.skipIf(!FLUENT_BIT_BIN)('repeats per kill -9 of the collector, real Flu
     const org = '5f0c1a2b3c4d5e6f7a8b9c0d';
     const to = Date.now() - 30 * MIN;
     const since = to - 2 * 24 * 60 * MIN;
-    sim = await startSimulator({ seed: 70 + seed, orgs: [org], services: ['directory'], eventsPerMinute: 30, from: since, to, pageLatencyMs: 0, indexDelay: { lateFraction: 0 } });
+    sim = await startSimulator({ seed: 70 + seed, orgs: [org], services: ['directory'], eventsPerMinute: 60, from: since, to, pageLatencyMs: 0, indexDelay: { lateFraction: 0 } });
     const expected = expectedIds(sim, [{ orgId: org, service: 'directory' }], since, to);
     const args = [
       '--import', 'tsx', 'input/cli.ts',
@@ -76,11 +82,15 @@ describe.skipIf(!FLUENT_BIT_BIN)('repeats per kill -9 of the collector, real Flu
       for (let k = 0; k < KILLS; k++) {
         const c = start();
         await c.ready;
-        // Killed while it sends: once 300 to 3,000 more records reached the file.
-        const target = reader.records.length + 300 + Math.floor(random() * 2_700);
+        // Killed while it sends: once Fluent Bit's input stored 1,000 to 8,000 more records (its file output lags
+        // by its 1 s flush).
+        const target = (await storedRecords(httpPort)) + 1_000 + Math.floor(random() * 7_000);
         let exited = false;
         void c.exited.then(() => (exited = true));
-        await until(() => (reader.poll(), reader.records.length >= target || exited), 60_000, 'records growing');
+        for (const deadline = Date.now() + 60_000; !exited && (await storedRecords(httpPort)) < target; await sleep(20)) {
+          if (Date.now() > deadline) throw new Error(`run ${k}: Fluent Bit's input did not reach ${target} records within 60 s`);
+        }
+        expect(exited, `run ${k} ended before its kill: the backfill is too small`).toBe(false);
         c.child.kill('SIGKILL');
         await c.exited;
         await sleep(300);
