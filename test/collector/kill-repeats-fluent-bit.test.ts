@@ -1,9 +1,9 @@
 // Repeats per kill -9 of the collector against a real Fluent Bit (FLUENT_BIT_BIN): its forward input (threaded,
 // filesystem storage, `alias jumpcloud_forward`) writes one line per record to a file; its HTTP server serves
-// /api/v1/uptime and /api/v1/metrics to --fluent-bit-http. The collector backfills two days of events at full
-// speed and is killed 10 times while it sends (Fluent Bit stays up), then a last run completes. With the forward
-// ledger, each restart finds from the input's record counter which chunks in flight at the kill were stored:
-// nothing is lost and nothing arrives twice.
+// /api/v1/uptime and /api/v1/metrics to --fluent-bit-http. The collector backfills two days of events (pages of
+// 1,000 events at 200 ms) and is killed 10 times while it sends (Fluent Bit stays up), then a last run completes.
+// With the forward ledger, each restart finds from the input's counters which chunks in flight at the kill were
+// stored: nothing is lost and nothing arrives twice.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,13 +59,14 @@ describe.skipIf(!FLUENT_BIT_BIN)('repeats per kill -9 of the collector, real Flu
     const org = '5f0c1a2b3c4d5e6f7a8b9c0d';
     const to = Date.now() - 30 * MIN;
     const since = to - 2 * 24 * 60 * MIN;
-    sim = await startSimulator({ seed: 70 + seed, orgs: [org], services: ['directory'], eventsPerMinute: 60, from: since, to, pageLatencyMs: 0, indexDelay: { lateFraction: 0 } });
+    sim = await startSimulator({ seed: 70 + seed, orgs: [org], services: ['directory'], eventsPerMinute: 60, from: since, to, pageLatencyMs: 200, indexDelay: { lateFraction: 0 } });
     const expected = expectedIds(sim, [{ orgId: org, service: 'directory' }], since, to);
     const args = [
       '--import', 'tsx', 'input/cli.ts',
       '--api-url', sim.url, '--org-ids', org, '--services', 'directory', '--forward', `127.0.0.1:${port}`,
       '--state-dir', path.join(work, 'state'), '--since', new Date(since).toISOString(), '--lag', '1m', '--overlap', '1h', '--interval', '1m',
-      '--slices', '4', '--request-timeout', '30s', '--log-level', 'info', '--fluent-bit-http', `127.0.0.1:${httpPort}`,
+      // Pages of 1,000 at 200 ms in 2 slices (up to ~10,000 events/s): ten runs fit in the backfill.
+      '--slices', '2', '--page-limit', '1000', '--request-timeout', '30s', '--log-level', 'info', '--fluent-bit-http', `127.0.0.1:${httpPort}`,
     ];
     let runs = 0;
     let log = '';
