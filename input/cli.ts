@@ -16,7 +16,7 @@ import { secretScrubber } from './scrub.js';
 import type { Demo } from './demo.js';
 import { orgsOfShard } from './shard.js';
 import { effectivePollIntervalMs } from './di/request-budget.js';
-import type { Clock, CollectorConfig, DiHooks, ForwardHooks, Logger } from './types.js';
+import type { Clock, CollectorConfig, ForwardHooks, Logger } from './types.js';
 
 export const EXIT = { ok: 0, undelivered: 1, config: 2, apiFatal: 3 } as const;
 const EXIT_MEANING: Record<number, string> = {

@@ -63,7 +63,16 @@ export interface DiQuery {
   readonly end: string;
   /** Sent as `x-org-id` when set. */
   readonly orgId?: string;
+  /** Sent as `search_term` when set: a filter within the window (the API's operator form). */
+  readonly searchTerm?: SearchTerm;
 }
+
+/** The API's `search_term` (di-openapi.yaml SearchTerm): one conjunction over criteria. */
+export type SearchTerm =
+  | { readonly and: readonly SearchCriterion[] }
+  | { readonly or: readonly SearchCriterion[] }
+  | { readonly not: readonly SearchCriterion[] };
+export type SearchCriterion = SearchTerm | { readonly field: string; readonly operator: string; readonly value: unknown };
 
 export interface DistinctBucket {
   readonly key: string;

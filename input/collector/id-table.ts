@@ -96,6 +96,17 @@ export class IdTable {
     this.other.forEach((v, id) => fn(v, id));
   }
 
+  /** The ids whose value `pick` accepts; only those are decoded. */
+  idsWhere(pick: (value: number) => boolean): string[] {
+    const { tags, values } = this;
+    const out: string[] = [];
+    for (let i = 0; i < this.capacity; i++) if ((tags[i] === HEX24 || tags[i] === UUID) && pick(values[i]!)) out.push(this.decode(i));
+    this.other.forEach((v, id) => {
+      if (pick(v)) out.push(id);
+    });
+    return out;
+  }
+
   /** Deletes the entries whose value `drop` accepts (while `more()` allows), then shrinks; returns how many. */
   deleteWhere(drop: (value: number) => boolean, more: () => boolean = () => true): number {
     let n = 0;

@@ -1,8 +1,12 @@
 // Completeness by counts, not downloads. A poll asks `/events/interval` how many events each bucket (a second, or
 // coarser for a long window) of [checkpoint − overlap, end) holds, compares each with the ids already forwarded
 // there (the id table knows their event times), and fetches only the buckets that hold more than was forwarded:
-// the new part of the window, and the seconds of the overlap where late-indexed events appeared. Re-fetching the
-// whole overlap on every poll downloaded each event about overlap / interval (60) times.
+// the new part of the window, and the seconds of the overlap where late-indexed events appeared. All of them in
+// one `/events` query: their time ranges OR-ed in `search_term`, the ids already forwarded there excluded
+// (`not_in`), so each late event costs neither a request of its own nor the download of its second's neighbours.
+// An API that refuses or ignores search_term (asked once per stream by a count of an id no event has; a query
+// that returns excluded ids also shows it) gets one query per part instead. Re-fetching the whole overlap on every
+// poll downloaded each event about overlap / interval (60) times.
 //
 // Bounds: a bucket is [key, key + width) in event time truncated to the millisecond, as the id table stores it,
 // clipped to the window; a fetch of [a, b) forwards events with a ≤ time < b, so an event exactly on a bound
@@ -13,8 +17,8 @@
 // fetched at a given count is not fetched again until its count changes. A bucket holding fewer events than were
 // forwarded (events deleted) is never fetched. What this cannot see: a late event and a deletion in the same
 // second leave its count unchanged (DI events are deleted only by the 90-day retention, far from the overlap).
-import { DiError, DiTransientError } from '../di/errors.js';
-import type { DiBucket, DiInterval } from '../types.js';
+import { DiError, DiFatalError, DiTransientError } from '../di/errors.js';
+import type { DiBucket, DiInterval, SearchCriterion, SearchTerm } from '../types.js';
 import { isoMillis } from './timestamp.js';
 import { fetchRange, rangeQuery, type StreamContext } from './window.js';
 
@@ -32,6 +36,10 @@ export const MAX_BUCKETS = 4000;
  * than that many events are fetched as one range.
  */
 export const MERGE_GAP_EVENTS = 20;
+/** Time ranges OR-ed in one query at most (the API answers "extremely complex searches" with a 500). */
+export const MAX_TERM_RANGES = 100;
+/** Ids excluded in one query at most; with more (a coarse bucket after a long stop) none is, the journal skips them. */
+export const MAX_NOT_IN = 1000;
 
 /** The finest bucket that keeps a span within MAX_BUCKETS. */
 export function bucketFor(spanMs: number): DiInterval & { readonly ms: number } {
@@ -90,6 +98,8 @@ export function partsToFetch(
 export interface FetchMemo {
   widthMs: number;
   readonly counts: Map<number, number>;
+  /** Whether the API applies `search_term` (undefined: not known yet; false: it refused or ignored one). */
+  searchTerms?: boolean;
 }
 
 export interface CountedOutcome {
@@ -97,7 +107,7 @@ export interface CountedOutcome {
   readonly forwarded: number;
   readonly duplicates: number;
   readonly aborted: boolean;
-  /** Ranges fetched (each one `/events` query, one page or more). */
+  /** `/events` queries made (each one page or more): one per group of parts, or one per part without search_term. */
   readonly parts: number;
 }
 
@@ -145,20 +155,104 @@ export async function fetchByCounts(
     }
   }
   let fetched = 0, forwarded = 0, duplicates = 0;
-  for (const p of parts) {
-    if (p.to <= spec.checkpoint) ctx.metrics.completenessRefetch(key.org, key.service);
-    const o = await fetchRange(ctx, { start: p.from, end: p.to, countFrom: p.from }, signal);
+  /** Buckets wholly inside the window are remembered at the count they were fetched at (see below). */
+  const remember = (p: FetchPart): void => {
+    // The last one's count may include an event exactly at `end` (inclusive end_time) that this fetch left for the
+    // next window; remembering that count would skip the bucket next time and never forward the event.
+    for (const [k, n] of p.counts) if (k >= start && k + iv.ms <= end) fetchedAt.set(k, n);
+  };
+  const add = (o: { fetched: number; forwarded: number; duplicates: number }): void => {
     fetched += o.fetched;
     forwarded += o.forwarded;
     duplicates += o.duplicates;
-    if (o.aborted) return { fetched, forwarded, duplicates, aborted: true, parts: parts.length };
-    // Remembered only for buckets wholly inside the window: the last one's count may include an event exactly at
-    // `end` (inclusive end_time) that this fetch left for the next window; remembering that count would skip the
-    // bucket next time and never forward the event.
-    for (const [k, n] of p.counts) if (k >= start && k + iv.ms <= end) fetchedAt.set(k, n);
+  };
+  let requests = 0;
+  if (memo.searchTerms === undefined && parts.length > 0) memo.searchTerms = await honoursSearchTerm(ctx, start, end, signal);
+  // One query per group of parts: their time ranges OR-ed, the ids already forwarded there excluded. Per part
+  // (below) only while the API has not shown it honours search_term... or once it showed it does not.
+  let i = 0;
+  while (memo.searchTerms !== false && i < parts.length) {
+    const group = parts.slice(i, i + MAX_TERM_RANGES);
+    const known = seen.idsIn(group.map((p) => ({ from: p.from - 1, to: p.to })), MAX_NOT_IN);
+    const excluded = known.length <= MAX_NOT_IN ? known : [];
+    const searchTerm = partsTerm(group, excluded);
+    if (searchTerm === undefined) break; // one part, nothing to exclude: the plain range below
+    const first = group[0]!, last = group[group.length - 1]!;
+    for (const p of group) if (p.to <= spec.checkpoint) ctx.metrics.completenessRefetch(key.org, key.service);
+    let o: Awaited<ReturnType<typeof fetchRange>>;
+    try {
+      o = await fetchRange(ctx, { start: first.from, end: last.to, countFrom: first.from, searchTerm }, signal);
+    } catch (err) {
+      if (!(err instanceof DiFatalError && err.status === 400)) throw err;
+      memo.searchTerms = false;
+      logger.warn({ org: key.org, service: key.service, error: err.message }, `the API refused search_term: ${ONE_QUERY_EACH}`);
+      break;
+    }
+    requests++;
+    add(o);
+    if (o.aborted) return { fetched, forwarded, duplicates, aborted: true, parts: requests };
+    for (const p of group) remember(p);
+    if (excluded.length > 0 && o.duplicates > 0) {
+      // Events it excluded came back: the filter is not applied (nothing repeats: the journal knew them).
+      memo.searchTerms = false;
+      logger.warn({ org: key.org, service: key.service, duplicates: o.duplicates }, `the API ignored search_term (it returned events the query excluded): ${ONE_QUERY_EACH}`);
+    }
+    i += group.length;
+  }
+  for (const p of parts.slice(i)) {
+    if (p.to <= spec.checkpoint) ctx.metrics.completenessRefetch(key.org, key.service);
+    const o = await fetchRange(ctx, { start: p.from, end: p.to, countFrom: p.from }, signal);
+    requests++;
+    add(o);
+    if (o.aborted) return { fetched, forwarded, duplicates, aborted: true, parts: requests };
+    remember(p);
     if (p.to <= spec.checkpoint && o.forwarded > 0) {
       logger.debug({ org: key.org, service: key.service, start: isoMillis(p.from), end: isoMillis(p.to), forwarded: o.forwarded }, 'late-indexed events found by their counts');
     }
   }
-  return { fetched, forwarded, duplicates, aborted: false, parts: parts.length };
+  return { fetched, forwarded, duplicates, aborted: false, parts: requests };
+}
+
+const ONE_QUERY_EACH = 'the parts of the overlap to fetch are fetched one query each from now on (more requests, the same events)';
+/** An id no event has (an ObjectId of time 0). */
+const NO_SUCH_ID = '000000000000000000000000';
+
+/**
+ * Whether the API applies search_term, asked once per stream with the cheapest query: a count of an id no event
+ * has, over the window. An API (or proxy) that drops the filter counts the whole window; one that refuses it says
+ * 400. Either way the parts are then fetched one query each, which needs no filter.
+ */
+async function honoursSearchTerm(ctx: StreamContext, start: number, end: number, signal: AbortSignal | undefined): Promise<boolean> {
+  const { key, logger } = ctx;
+  try {
+    const n = await ctx.di.count(rangeQuery(key, start, end, { and: [{ field: 'id', operator: 'in', value: [NO_SUCH_ID] }] }), signal);
+    if (n === 0) return true;
+    logger.warn({ org: key.org, service: key.service, count: n }, `the API ignored search_term (it counted ${n} events for an id no event has): ${ONE_QUERY_EACH}`);
+  } catch (err) {
+    if (!(err instanceof DiFatalError && err.status === 400)) throw err;
+    logger.warn({ org: key.org, service: key.service, error: err.message }, `the API refused search_term: ${ONE_QUERY_EACH}`);
+  }
+  return false;
+}
+
+/**
+ * The filter of one query over `parts` (sorted, disjoint): within [first.from, last.to), only their ranges, and not
+ * the ids `excluded` (already forwarded there). Undefined when it would filter nothing (one part, no id). Ranges
+ * open 1 ms early: whether the API's `after` is strict or not, an event at `from` is in; an event of the
+ * millisecond before is excluded by id when forwarded (the caller lists the ids of [from − 1, to)).
+ */
+export function partsTerm(parts: readonly FetchPart[], excluded: readonly string[]): SearchTerm | undefined {
+  const criteria: SearchCriterion[] = [];
+  if (parts.length > 1) {
+    criteria.push({
+      or: parts.map((p) => ({
+        and: [
+          { field: 'timestamp', operator: 'after', value: isoMillis(p.from - 1) },
+          { field: 'timestamp', operator: 'before', value: isoMillis(p.to) },
+        ],
+      })),
+    });
+  }
+  if (excluded.length > 0) criteria.push({ field: 'id', operator: 'not_in', value: excluded });
+  return criteria.length === 0 ? undefined : { and: criteria };
 }

@@ -283,6 +283,27 @@ export class SeenIds {
     return counts;
   }
 
+  /**
+   * Delivered ids with event time in one of the ranges [from, to) (sorted, disjoint), at most `max + 1` of them
+   * (the caller sends them in a query: more than `max` means too many to name). One pass over the table.
+   */
+  idsIn(ranges: readonly { readonly from: number; readonly to: number }[], max: number): string[] {
+    const n = ranges.length;
+    let taken = 0;
+    return this.ids.idsWhere((ts) => {
+      if (taken > max || !(ts >= ranges[0]!.from && ts < ranges[n - 1]!.to)) return false; // NaN (in flight) fails
+      let lo = 0, hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (ranges[mid]!.from <= ts) lo = mid;
+        else hi = mid - 1;
+      }
+      if (ts >= ranges[lo]!.to) return false;
+      taken++;
+      return true;
+    });
+  }
+
   /** Acked chunks that had not settled when the collector last stopped (see confirmAcks). */
   get unconfirmedAcks(): UnconfirmedAcks {
     let newest = -Infinity, oldest = Infinity;

@@ -3,7 +3,7 @@
 // journaled only after Fluent Bit acked it, and that `onAcked(cursor)` is only reported once every event of
 // the range before `cursor` has been acked.
 import { ESCAPED_TIMESTAMP } from '../di/page-events.js';
-import type { Clock, DiClient, DiQuery, ForwardClient, Logger, MessageBatch, PageEvents } from '../types.js';
+import type { Clock, DiClient, DiQuery, ForwardClient, Logger, MessageBatch, PageEvents, SearchTerm } from '../types.js';
 import type { EngineMetrics } from './metrics.js';
 import { IdBatchBuilder, type IdBatch, type SeenIds } from './seen-ids.js';
 import type { StreamKey } from './state.js';
@@ -89,6 +89,8 @@ export interface RangeSpec {
   readonly end: number;
   /** Lower bound of the completeness count (≥ start). */
   readonly countFrom: number;
+  /** Only the events it matches (the parts of the range a poll fetches; overlap-counts.ts). */
+  readonly searchTerm?: SearchTerm;
 }
 
 export interface RangeOutcome {
@@ -105,8 +107,11 @@ export interface RangeOutcome {
   readonly aborted: boolean;
 }
 
-export function rangeQuery(key: StreamKey, start: number, end: number): DiQuery {
-  return { service: key.service, start: isoMillis(start), end: isoMillis(end), ...(key.org !== '' ? { orgId: key.org } : {}) };
+export function rangeQuery(key: StreamKey, start: number, end: number, searchTerm?: SearchTerm): DiQuery {
+  return {
+    service: key.service, start: isoMillis(start), end: isoMillis(end),
+    ...(key.org !== '' ? { orgId: key.org } : {}), ...(searchTerm !== undefined ? { searchTerm } : {}),
+  };
 }
 
 /**
@@ -226,7 +231,7 @@ export async function fetchRange(
 
   let iterError: unknown;
   try {
-    for await (const page of ctx.di.pages(rangeQuery(key, start, end), signal)) {
+    for await (const page of ctx.di.pages(rangeQuery(key, start, end, spec.searchTerm), signal)) {
       let cursor = start;
       const events = page.events;
       const count = events.length;

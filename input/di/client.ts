@@ -478,12 +478,13 @@ async function readBody(res: Dispatcher.ResponseData, pool?: PageBufferPool): Pr
 
 function pageBody(q: DiQuery, limit: number, searchAfter: unknown): string {
   const body: Record<string, unknown> = { service: queryServices(q), start_time: q.start, end_time: q.end, limit, sort: 'ASC' };
+  if (q.searchTerm !== undefined) body.search_term = q.searchTerm;
   if (searchAfter !== undefined) body.search_after = searchAfter;
   return JSON.stringify(body);
 }
 
 function countBody(q: DiQuery): string {
-  return JSON.stringify({ service: queryServices(q), start_time: q.start, end_time: q.end });
+  return JSON.stringify({ service: queryServices(q), start_time: q.start, end_time: q.end, ...(q.searchTerm !== undefined ? { search_term: q.searchTerm } : {}) });
 }
 
 function queryServices(q: DiQuery): string[] {

@@ -71,6 +71,8 @@ export interface ScanRange {
   readonly after?: { readonly ms: number; readonly id: string };
   /** Only events with visibleAt <= this. */
   readonly visibleAt: number;
+  /** Only events it accepts (the query's search_term). */
+  readonly match?: (s: Skeleton) => boolean;
 }
 
 /** Distinct event bodies per stream (id and timestamp always differ). */
@@ -221,6 +223,7 @@ export class EventStore {
         // Buckets are ordered by (ms, id), so within the bounds' millisecond the nanoseconds are checked one by one.
         if (s.ms > range.end.ms) return;
         if (compareInstants(s, range.start) < 0 || compareInstants(s, range.end) > 0) continue;
+        if (range.match && !range.match(s)) continue;
         if (!visit(s)) return;
       }
     }

@@ -11,6 +11,7 @@ import type { Clock, Logger } from '../types.js';
 import { EventStore, GENERATED_SERVICES, type ExplicitEvent, type IndexDelay, type Skeleton } from './events.js';
 import { AggregationError, distinctBuckets, intervalBuckets } from './aggregations.js';
 import { FaultPlan, type FaultKind, type FaultOptions } from './faults.js';
+import { compileSearchTerm, SearchTermError } from './search-term.js';
 
 /** Service names the API accepts (the OpenAPI enum). Anything else gets a 400 listing these. */
 export const VALID_SERVICES = [
@@ -63,6 +64,11 @@ export interface SimulatorOptions {
    * changes it while running.
    */
   readonly hiddenFromAll?: readonly string[];
+  /**
+   * What `search_term` does: 'apply' (default, as documented), 'ignore' (answered as if absent: an API or proxy
+   * without it) or 'refuse' (400 for any query that has one).
+   */
+  readonly searchTerm?: 'apply' | 'ignore' | 'refuse';
   /** Real (wall-clock) delay before each /events answer, to model network + query time. */
   readonly pageLatencyMs?: number;
   /** Retention; older start_time is clamped like the API does. Default 90 days. */
@@ -236,7 +242,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const oldest = now - retentionMs;
     const from = start.ms < oldest ? { ms: oldest, subNs: 0 } : start;
     const streams = [...new Set((service as string[]).flatMap((s) => store.streamsFor(caller.orgIds, s, hiddenFromAll)))];
-    return { streams, start: from, end, after, visibleAt: now, limit, rawAfter: after ? JSON.stringify(body.search_after) : undefined, body };
+    let term: ReturnType<typeof compileSearchTerm>;
+    if (body.search_term !== undefined && opts.searchTerm === 'refuse') throw new HttpError(400, 'search_term is not supported');
+    try {
+      term = opts.searchTerm === 'ignore' ? undefined : compileSearchTerm(body.search_term);
+    } catch (err) {
+      if (err instanceof SearchTermError) throw new HttpError(400, err.message);
+      throw err;
+    }
+    const match = term && ((s: Skeleton) => {
+      let parsed: Record<string, unknown> | undefined;
+      return term({ s, event: () => (parsed ??= JSON.parse(store.text(s)) as Record<string, unknown>) });
+    });
+    return { streams, start: from, end, after, visibleAt: now, limit, rawAfter: after ? JSON.stringify(body.search_after) : undefined, body, ...(match ? { match } : {}) };
   };
 
   const answerEvents = async (req: IncomingMessage, res: ServerResponse, text: string, fault: FaultKind | undefined): Promise<void> => {

@@ -2,10 +2,12 @@
 // it forwards, and how many API requests it makes per poll per stream. Default overlap (1 h), interval (1 m) and
 // lag (2 m); the simulator indexes 2 % of events late (5 s to 30 min). An accelerated clock (120×) shared by the
 // simulator and the in-process engine; steady state is measured after the first polls (the first one fetches the
-// hour before the start). Two modes in the same run: `counts` (/events/interval, then only the differing buckets)
-// and `rescan` (the DI client without /events/interval: every poll re-fetches its whole overlap, as before).
+// hour before the start). Three modes in the same run: `counts` (/events/interval, then one /events query for the
+// differing buckets, their ranges OR-ed in search_term), `counts_no_search_term` (the same against a simulator
+// that ignores search_term: one query per part) and `rescan` (the DI client without /events/interval: every poll
+// re-fetches its whole overlap, as before).
 // `run()` returns the numbers; `node --import tsx test/bench/overlap.bench.ts` prints them.
-// Knobs (env): BENCH_OVERLAP_RATES=0.5,5 (events/s per stream), BENCH_OVERLAP_MINUTES=30 (measured, virtual).
+// Knobs (env): BENCH_OVERLAP_RATES=0.5,5,20 (events/s per stream), BENCH_OVERLAP_MINUTES=30 (measured, virtual).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,15 +29,21 @@ export interface OverlapCost {
   readonly forwarded: number;
   readonly requests: number;
   readonly missing: number;
+  /** The collector's warnings (messages). */
+  readonly warnings: readonly string[];
 }
 
 /** Steady-state cost of `minutes` (virtual) of live collection of `streams` streams at `rate` events/s each. */
-export async function overlapCost(opts: { mode: 'counts' | 'rescan'; streams: number; rate: number; minutes: number; warmupMinutes?: number }): Promise<OverlapCost> {
+export async function overlapCost(opts: {
+  mode: 'counts' | 'rescan'; streams: number; rate: number; minutes: number; warmupMinutes?: number;
+  /** The simulator's handling of search_term (default: applied, as documented). */
+  searchTerm?: 'apply' | 'ignore' | 'refuse';
+}): Promise<OverlapCost> {
   const V = Date.parse('2026-03-01T12:00:00Z');
   const clock = parseClockSpec(formatClockSpec(V, Date.now(), SPEED));
   const orgs = Array.from({ length: opts.streams }, (_, i) => (0x5f0c1a2b3c4d + i).toString(16).padStart(24, '0'));
   const since = V - 60 * MIN;
-  const sim = await startSimulator({ seed: 5, clock, orgs, services: ['directory'], eventsPerMinute: opts.rate * 60, from: since, to: 'live', indexDelay: { lateFraction: 0.02 } });
+  const sim = await startSimulator({ seed: 5, clock, orgs, services: ['directory'], eventsPerMinute: opts.rate * 60, from: since, to: 'live', indexDelay: { lateFraction: 0.02 }, ...(opts.searchTerm ? { searchTerm: opts.searchTerm } : {}) });
   const rx = await startForwardReceiver({ seed: 2 });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-overlap-'));
   const polls = new Map<string, number>();
@@ -45,7 +53,8 @@ export async function overlapCost(opts: { mode: 'counts' | 'rescan'; streams: nu
       polls.set(k, (polls.get(k) ?? 0) + 1);
     }
   };
-  const logger: Logger = { debug: count, info: count, warn() {}, error: (o, m) => console.error(m, o) };
+  const warnings: string[] = [];
+  const logger: Logger = { debug: count, info: count, warn: (_o, m) => warnings.push(String(m)), error: (o, m) => console.error(m, o) };
   const config: CollectorConfig = {
     apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, orgIds: orgs, services: ['directory'], pageLimit: 10_000,
     requestTimeoutMs: 60_000, forward: { kind: 'tcp', host: '127.0.0.1', port: rx.port! }, tag: 'jumpcloud.{service}', stateDir: path.join(dir, 'state'),
@@ -81,7 +90,7 @@ export async function overlapCost(opts: { mode: 'counts' | 'rescan'; streams: nu
     const ids = new Set(rx.ids());
     const missing = orgs.reduce((n, orgId) => n + sim.expectedEvents({ orgId, service: 'directory', start: since, end: checkBefore }).filter((e) => !ids.has(e.id)).length, 0);
     if (ids.size !== rx.records.length) throw new Error(`overlap bench (${opts.mode}): ${rx.records.length - ids.size} events forwarded twice`);
-    return { streams: opts.streams, polls: at1.polls - at0.polls, downloaded: at1.downloaded - at0.downloaded, forwarded: at1.forwarded - at0.forwarded, requests: at1.requests - at0.requests, missing };
+    return { streams: opts.streams, polls: at1.polls - at0.polls, downloaded: at1.downloaded - at0.downloaded, forwarded: at1.forwarded - at0.forwarded, requests: at1.requests - at0.requests, missing, warnings };
   } finally {
     stop.abort();
     await running.catch(() => undefined);
@@ -95,13 +104,15 @@ export async function overlapCost(opts: { mode: 'counts' | 'rescan'; streams: nu
 export async function run(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const minutes = Number(process.env.BENCH_OVERLAP_MINUTES ?? 30);
-  for (const rate of (process.env.BENCH_OVERLAP_RATES ?? '0.5,5').split(',').map(Number)) {
+  for (const rate of (process.env.BENCH_OVERLAP_RATES ?? '0.5,5,20').split(',').map(Number)) {
     // About the same number of events per run at each rate.
     const streams = Math.max(1, Math.round(2 / rate));
-    for (const mode of ['rescan', 'counts'] as const) {
-      const c = await overlapCost({ mode, streams, rate, minutes });
+    // counts_no_search_term: an API (or proxy) that ignores search_term, so each part is its own query.
+    for (const run of [{ mode: 'rescan' }, { mode: 'counts', searchTerm: 'ignore', name: 'counts_no_search_term' }, { mode: 'counts' }] as const) {
+      const { mode } = run;
+      const c = await overlapCost({ mode, streams, rate, minutes, ...('searchTerm' in run ? { searchTerm: run.searchTerm } : {}) });
       if (c.missing > 0 && mode === 'counts') throw new Error(`overlap bench (${mode}, ${rate}/s): ${c.missing} events older than 40 min never arrived`);
-      const tag = `overlap_${rate}_per_s_${mode}`;
+      const tag = `overlap_${rate}_per_s_${'name' in run ? run.name : mode}`;
       out[`${tag}_downloaded_per_forwarded`] = Number((c.downloaded / Math.max(1, c.forwarded)).toFixed(3));
       out[`${tag}_requests_per_poll_per_stream`] = Number((c.requests / Math.max(1, c.polls)).toFixed(2));
       out[`${tag}_forwarded`] = c.forwarded;

@@ -3,7 +3,12 @@
 // per event.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_BUCKETS, MERGE_GAP_EVENTS, bucketFor, partsToFetch } from '../../input/collector/overlap-counts.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MAX_BUCKETS, MERGE_GAP_EVENTS, bucketFor, partsTerm, partsToFetch } from '../../input/collector/overlap-counts.js';
+import { SeenIds } from '../../input/collector/seen-ids.js';
+import { memoryLogger } from './fakes.js';
 import { overlapCost } from '../bench/overlap.bench.ts';
 
 const S = 1000;
@@ -73,14 +78,60 @@ describe('partsToFetch', () => {
   });
 });
 
+describe('one query for the parts (search_term)', () => {
+  it('ORs the ranges of several parts (opened 1 ms early) and excludes the ids already forwarded there', () => {
+    const parts = [{ from: 10 * S, to: 11 * S, counts: none }, { from: 40 * S, to: 42 * S, counts: none }];
+    expect(partsTerm(parts.slice(0, 1), [])).toBeUndefined(); // the plain range says it all
+    expect(partsTerm(parts.slice(0, 1), ['a'])).toEqual({ and: [{ field: 'id', operator: 'not_in', value: ['a'] }] });
+    expect(partsTerm(parts, ['a', 'b'])).toEqual({
+      and: [
+        {
+          or: [
+            { and: [{ field: 'timestamp', operator: 'after', value: '1970-01-01T00:00:09.999Z' }, { field: 'timestamp', operator: 'before', value: '1970-01-01T00:00:11.000Z' }] },
+            { and: [{ field: 'timestamp', operator: 'after', value: '1970-01-01T00:00:39.999Z' }, { field: 'timestamp', operator: 'before', value: '1970-01-01T00:00:42.000Z' }] },
+          ],
+        },
+        { field: 'id', operator: 'not_in', value: ['a', 'b'] },
+      ],
+    });
+  });
+
+  it('the id journal names the delivered ids of the ranges (not those in flight), at most max + 1', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ids-in-'));
+    try {
+      const seen = await SeenIds.open(path.join(dir, 'x.ids'), { maxIds: 1000, logger: memoryLogger(), stream: { org: '', service: 'x' } });
+      const ids = Array.from({ length: 50 }, (_, i) => ({ id: `5f${i.toString(16).padStart(22, '0')}`, ts: i * 100 }));
+      seen.commit(ids);
+      seen.reserve('ffffffffffffffffffffffff'); // in flight: no time yet
+      const ranges = [{ from: 0, to: 250 }, { from: 1000, to: 1001 }, { from: 4850, to: 10_000 }];
+      expect(seen.idsIn(ranges, 100).sort()).toEqual([0, 1, 2, 10, 49].map((i) => ids[i]!.id).sort());
+      expect(seen.idsIn([{ from: 0, to: 10_000 }], 9)).toHaveLength(10);
+      await seen.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('completeness by counts against the simulator (live, 2 % late)', () => {
-  it('late events still arrive, nothing repeats, and downloads stay about one per forwarded event', async () => {
-    const c = await overlapCost({ mode: 'counts', streams: 3, rate: 0.5, minutes: 12 });
+  it('late events still arrive, nothing repeats, and downloads stay about one per forwarded event (5 events/s)', async () => {
+    const c = await overlapCost({ mode: 'counts', streams: 1, rate: 5, minutes: 10 });
     expect(c.missing).toBe(0);
-    expect(c.forwarded).toBeGreaterThan(200);
+    expect(c.forwarded).toBeGreaterThan(2000);
     expect(c.downloaded / c.forwarded).toBeLessThanOrEqual(1.1);
     expect(c.requests / c.polls).toBeLessThanOrEqual(3);
+    expect(c.warnings).toEqual([]);
   }, 120_000);
+
+  it('an API that ignores or refuses search_term: the parts are fetched one query each, still complete and without repeats', async () => {
+    for (const searchTerm of ['ignore', 'refuse'] as const) {
+      const c = await overlapCost({ mode: 'counts', streams: 2, rate: 0.5, minutes: 8, searchTerm });
+      expect(c.missing, searchTerm).toBe(0); // overlapCost throws on an event forwarded twice
+      expect(c.forwarded, searchTerm).toBeGreaterThan(300);
+      expect(c.downloaded / c.forwarded, searchTerm).toBeLessThanOrEqual(1.3);
+      expect(c.warnings.some((w) => w.includes(searchTerm === 'ignore' ? 'ignored search_term' : 'refused search_term')), `${searchTerm}: ${c.warnings.join('; ')}`).toBe(true);
+    }
+  }, 240_000);
 });
 
 describe('the simulator\'s /events/interval', () => {
@@ -93,7 +144,7 @@ describe('the simulator\'s /events/interval', () => {
     try {
       const q = { service: 'directory', start: new Date(to - 3_600_000).toISOString(), end: new Date(to).toISOString() };
       for (const iv of [{ unit: 's' as const, value: 1 }, { unit: 'm' as const, value: 5 }]) {
-        const buckets = await di.interval(q, iv);
+        const buckets = await di.interval!(q, iv);
         const ms = iv.unit === 's' ? 1000 : 300_000;
         expect(buckets.length).toBeGreaterThan(0);
         for (const b of buckets) {

@@ -81,7 +81,7 @@ function check(bytes: Uint8Array, opts: { differential: boolean; mustFail?: bool
       continue;
     }
     const text = lenient.decode(bytes);
-    const found = locate(inputObj, text);
+    const found = locate(inputObj as Parameters<typeof locate>[0], text);
     if (isError(o)) {
       expect(errorMessage(o)).toMatch(/\S/);
       for (const [k, v] of Object.entries(inputObj)) {
