@@ -4,8 +4,10 @@
 // still held, i.e. which ones it may flush a second time after its restart).
 import { decodeMulti } from '@msgpack/msgpack';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterAll } from 'vitest';
+import type { Simulator } from '../../input/simulator/server.js';
 
 export interface FluentBitFiles {
   readonly dir: string;
@@ -279,4 +281,25 @@ export function journaledIds(stateDir: string): Set<string> {
   };
   walk(stateDir);
   return ids;
+}
+
+/** What one real-Fluent-Bit test case runs; afterAll stops it, and removes `work` only when the case `passed`. */
+export interface FluentBitCase {
+  fb?: FluentBitProcess;
+  sim?: Simulator;
+  readonly children: ChildProcess[];
+  work?: string;
+  passed: boolean;
+}
+
+/** A FluentBitCase whose processes an afterAll kills (a failure keeps its work directory for the diagnosis). */
+export function fluentBitCase(): FluentBitCase {
+  const c: FluentBitCase = { children: [], passed: false };
+  afterAll(async () => {
+    for (const p of c.children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    c.fb?.forceKill();
+    await c.sim?.close().catch(() => undefined);
+    if (c.passed && c.work) rmSync(c.work, { recursive: true, force: true });
+  });
+  return c;
 }

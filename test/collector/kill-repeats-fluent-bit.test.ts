@@ -4,15 +4,14 @@
 // 1,000 events at 200 ms) and is killed 10 times while it sends (Fluent Bit stays up), then a last run completes.
 // With the forward ledger, each restart finds from the input's counters which chunks in flight at the kill were
 // stored: nothing is lost and nothing arrives twice.
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { prng } from '../../input/simulator/render.js';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
+import { startSimulator } from '../../input/simulator/server.js';
 import { freePort } from '../e2e/pipeline-harness.js';
-import { FluentBitProcess, OutputReader, writeFluentBitConfig } from './fluent-bit-support.js';
+import { FluentBitProcess, OutputReader, fluentBitCase, writeFluentBitConfig } from './fluent-bit-support.js';
 import { compareIds, expectNoLoss, expectedIds, spawnCollector, until, type CollectorChild } from './support.js';
 
 const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
@@ -30,49 +29,38 @@ async function storedRecords(httpPort: number): Promise<number> {
   return ((await res.json()) as { input: Record<string, { records: number }> }).input['jumpcloud_forward']!.records;
 }
 
-let fb: FluentBitProcess | undefined;
-let sim: Simulator | undefined;
-const children: ChildProcess[] = [];
-let work: string | undefined;
-let passed = false;
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  fb?.forceKill();
-  await sim?.close().catch(() => undefined);
-  // A failure keeps the directory (config, Fluent Bit log, output, collector logs) for the diagnosis.
-  if (passed && work) rmSync(work, { recursive: true, force: true });
-});
+const t = fluentBitCase();
 
 describe.skipIf(!FLUENT_BIT_BIN)('repeats per kill -9 of the collector, real Fluent Bit up, --fluent-bit-http', () => {
   it(`backfill: ${KILLS} kills, nothing lost, nothing sent twice`, async () => {
     const seed = Number(process.env.FB_KILL_SEED ?? 7);
     const random = prng(seed);
-    work = mkdtempSync(path.join(tmpdir(), 'fb-kill-repeats-'));
+    t.work = mkdtempSync(path.join(tmpdir(), 'fb-kill-repeats-'));
     const port = await freePort();
     const httpPort = await freePort();
-    const files = writeFluentBitConfig(work, port, httpPort);
-    fb = new FluentBitProcess(FLUENT_BIT_BIN!, files, port);
-    await fb.start();
+    const files = writeFluentBitConfig(t.work, port, httpPort);
+    t.fb = new FluentBitProcess(FLUENT_BIT_BIN!, files, port);
+    await t.fb.start();
     // Its uptime counts whole seconds: a baseline in its first 2 s cannot be told from one before a restart.
     await sleep(2_100);
 
     const org = '5f0c1a2b3c4d5e6f7a8b9c0d';
     const to = Date.now() - 30 * MIN;
     const since = to - 2 * 24 * 60 * MIN;
-    sim = await startSimulator({ seed: 70 + seed, orgs: [org], services: ['directory'], eventsPerMinute: 60, from: since, to, pageLatencyMs: 200, indexDelay: { lateFraction: 0 } });
-    const expected = expectedIds(sim, [{ orgId: org, service: 'directory' }], since, to);
+    t.sim = await startSimulator({ seed: 70 + seed, orgs: [org], services: ['directory'], eventsPerMinute: 60, from: since, to, pageLatencyMs: 200, indexDelay: { lateFraction: 0 } });
+    const expected = expectedIds(t.sim, [{ orgId: org, service: 'directory' }], since, to);
     const args = [
       '--import', 'tsx', 'input/cli.ts',
-      '--api-url', sim.url, '--org-ids', org, '--services', 'directory', '--forward', `127.0.0.1:${port}`,
-      '--state-dir', path.join(work, 'state'), '--since', new Date(since).toISOString(), '--lag', '1m', '--overlap', '1h', '--interval', '1m',
+      '--api-url', t.sim.url, '--org-ids', org, '--services', 'directory', '--forward', `127.0.0.1:${port}`,
+      '--state-dir', path.join(t.work, 'state'), '--since', new Date(since).toISOString(), '--lag', '1m', '--overlap', '1h', '--interval', '1m',
       // Pages of 1,000 at 200 ms in 2 slices (up to ~10,000 events/s): ten runs fit in the backfill.
       '--slices', '2', '--page-limit', '1000', '--request-timeout', '30s', '--log-level', 'info', '--fluent-bit-http', `127.0.0.1:${httpPort}`,
     ];
     let runs = 0;
     let log = '';
     const start = (): CollectorChild => {
-      const c = spawnCollector(args, { JUMPCLOUD_API_KEY: sim!.apiKey }, path.join(work!, `collector-${String(runs++).padStart(2, '0')}.log`));
-      children.push(c.child);
+      const c = spawnCollector(args, { JUMPCLOUD_API_KEY: t.sim!.apiKey }, path.join(t.work!, `collector-${String(runs++).padStart(2, '0')}.log`));
+      t.children.push(c.child);
       void c.exited.then(() => (log += c.log()));
       return c;
     };
@@ -110,7 +98,7 @@ describe.skipIf(!FLUENT_BIT_BIN)('repeats per kill -9 of the collector, real Flu
         reader.poll();
         if (reader.records.length !== n) [n, stableSince] = [reader.records.length, Date.now()];
       }
-      expect(await fb.stop()).toBe(0);
+      expect(await t.fb.stop()).toBe(0);
     } finally {
       clearInterval(poller);
     }
@@ -132,11 +120,11 @@ describe.skipIf(!FLUENT_BIT_BIN)('repeats per kill -9 of the collector, real Flu
       const o = JSON.parse(l) as { stored: number; resent: number };
       return `${o.stored}/${o.resent}`;
     });
-    const summary = `${expected.size} events, ${ids.length} lines; repeats after each kill [${repeatsPerKill.join(', ')}]; in flight at the kills, found stored/sent again [${decisions.join(', ')}]; torn lines ${reader.torn}; work dir ${work}`;
+    const summary = `${expected.size} events, ${ids.length} lines; repeats after each kill [${repeatsPerKill.join(', ')}]; in flight at the kills, found stored/sent again [${decisions.join(', ')}]; torn lines ${reader.torn}; work dir ${t.work}`;
     console.log(`kill-repeats real Fluent Bit (${FLUENT_BIT_BIN}): ${summary}`);
     expect(log, summary).toContain('Fluent Bit\'s input counted the first ones as stored');
     expect(log, summary).not.toContain('cannot tell which chunks written');
     expect({ withinFirstRun, repeatsPerKill }, summary).toEqual({ withinFirstRun: 0, repeatsPerKill: new Array<number>(KILLS).fill(0) });
-    passed = true;
+    t.passed = true;
   }, 600_000);
 });
