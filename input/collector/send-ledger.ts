@@ -12,14 +12,13 @@
 //   B <firstSeq> <at> <records> <bytes>   baseline: the input had stored <records> (<bytes>) at <at> (Date.now());
 //                                 the writes below are sequence numbers firstSeq, firstSeq + 1, …
 //   D <from> <to>                 sequence numbers [from, to) were found stored at the start that wrote the file
-//   P <entries> <bytes>           a chunk the last run wrote that was not stored at this start, in write order: the
-//                                 dead connection's rest, which Fluent Bit may still store later (counted then too)
-//   T                             the start that wrote the file could not decide the last run's chunks, some of
-//                                 which Fluent Bit may still store later: the next start decides nothing
 //   W <entries> <bytes> <connection>   one chunk written (appended before the socket write: a kill -9 keeps it)
 //   X                             void from here on: the writes span connections (a resend may be stored twice)
 // Anything that does not add up (another sender on the input, a reconnect, a Fluent Bit restart, a torn file)
-// decides nothing: the chunks are sent again, as without the ledger.
+// decides nothing: the chunks are sent again, as without the ledger. A start reads the counters once they stood
+// still for the settle time: the dead connection is then taken as read to its end. (Counting its chunks as possibly
+// stored later does not work: they are sent again with the same events, as chunks of the same records and bytes,
+// so every later count would fit two readings and nothing would be decided.)
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../types.js';
@@ -36,11 +35,6 @@ export interface LedgerFile {
   /** Entries of each chunk written since the baseline, in write order, and their bytes. */
   readonly writes: readonly number[];
   readonly bytes: readonly number[];
-  /** The P lines: chunks of an earlier connection Fluent Bit may store after the baseline, in their write order. */
-  readonly pending: readonly number[];
-  readonly pendingBytes: readonly number[];
-  /** A T line: records of an earlier connection may be stored after the baseline, in a way nothing can tell. */
-  readonly tainted: boolean;
   /** Why the writes cannot be resolved, if so. */
   readonly void?: string;
 }
@@ -50,9 +44,6 @@ export function parseLedger(text: string): LedgerFile {
   const delivered: Array<readonly [number, number]> = [];
   const writes: number[] = [];
   const bytes: number[] = [];
-  const pending: number[] = [];
-  const pendingBytes: number[] = [];
-  let tainted = false;
   let connection: number | undefined;
   let why: string | undefined;
   const end = text.lastIndexOf('\n') + 1; // a torn last line: its write had not reached the socket
@@ -66,10 +57,6 @@ export function parseLedger(text: string): LedgerFile {
     }
     if (f[0] === 'B' && n.length === 4 && baseline === undefined && writes.length === 0) baseline = { firstSeq: n[0]!, at: n[1]!, records: n[2]!, bytes: n[3]! };
     else if (f[0] === 'D' && n.length === 2 && n[0]! <= n[1]!) delivered.push([n[0]!, n[1]!]);
-    else if (f[0] === 'P' && n.length === 2 && n[0]! > 0 && writes.length === 0) {
-      pending.push(n[0]!);
-      pendingBytes.push(n[1]!);
-    } else if (f[0] === 'T' && f.length === 1) tainted = true;
     else if (f[0] === 'W' && n.length === 3 && n[0]! > 0) {
       if (connection !== undefined && n[2] !== connection) why ??= 'the chunks were written over more than one connection';
       connection = n[2];
@@ -79,7 +66,7 @@ export function parseLedger(text: string): LedgerFile {
     else why ??= `unexpected line "${line.slice(0, 40)}"`;
   }
   if (baseline === undefined && writes.length > 0) why ??= 'no baseline';
-  return { baseline, delivered, writes, bytes, pending, pendingBytes, tainted, ...(why !== undefined ? { void: why } : {}) };
+  return { baseline, delivered, writes, bytes, ...(why !== undefined ? { void: why } : {}) };
 }
 
 /**
@@ -94,40 +81,6 @@ export function storedPrefix(writes: readonly number[], stored: number): number 
     sum += writes[k]!;
   }
   return undefined;
-}
-
-const sum = (xs: readonly number[], n = xs.length): number => {
-  let t = 0;
-  for (let i = 0; i < n; i++) t += xs[i]!;
-  return t;
-};
-
-/** What the counters' growth says about the writes since a baseline. */
-export type Decision =
-  | { readonly kind: 'decided'; readonly stored: number; readonly allPendingStored: boolean }
-  | { readonly kind: 'none' | 'ambiguous' };
-
-/**
- * The first `stored` writes were stored when, for some i, the first i pending chunks (an earlier connection's, in
- * their order) and those writes add up to exactly `records` and `bytes`. Every reading consistent with the counts
- * must agree on `stored`, or nothing is decided (ambiguous).
- */
-export function decideWrites(
-  writes: { readonly entries: readonly number[]; readonly bytes: readonly number[] },
-  pending: { readonly entries: readonly number[]; readonly bytes: readonly number[] },
-  records: number,
-  bytes: number,
-): Decision {
-  let found: number | undefined;
-  let allPending = true;
-  for (let i = 0, pr = 0, pb = 0; i <= pending.entries.length; pr += pending.entries[i] ?? 0, pb += pending.bytes[i] ?? 0, i++) {
-    const j = storedPrefix(writes.entries, records - pr);
-    if (j === undefined || sum(writes.bytes, j) + pb !== bytes) continue;
-    if (found !== undefined && found !== j) return { kind: 'ambiguous' };
-    found = j;
-    allPending &&= i === pending.entries.length;
-  }
-  return found === undefined ? { kind: 'none' } : { kind: 'decided', stored: found, allPendingStored: allPending };
 }
 
 export interface SendLedgerOptions {
@@ -189,8 +142,6 @@ export class SendLedger {
     /** Decided at this start: a seq in here and not in storedRanges was not stored. */
     private readonly decided: readonly [number, number] | undefined,
     firstSeq: number,
-    /** P and T lines every baseline of this run repeats (see the file format). */
-    private readonly carry: readonly string[],
   ) {
     this.firstSeq = this.nextSeq = firstSeq;
   }
@@ -208,7 +159,6 @@ export class SendLedger {
     SendLedger.voidFile(file);
     const total = old.writes.reduce((a, b) => a + b, 0);
     let resolution: LedgerResolution = { stored: 0, storedEntries: 0, notStored: 0, notStoredEntries: 0 };
-    let restarted = false;
     const undecided = (why: string): void => {
       resolution = { stored: 0, storedEntries: 0, notStored: old.writes.length, notStoredEntries: total, undecided: why };
     };
@@ -221,14 +171,9 @@ export class SendLedger {
       if (err instanceof FluentBitInputMissingError) throw err;
       undecided((err as Error).message);
     }
-    /** Lines the new ledger carries: the chunks Fluent Bit may still store late (P), or that it cannot tell (T). */
-    let carry: string[] = [];
     if (now === undefined || old.writes.length === 0) {
-      // No reading, or nothing written since the baseline (or no ledger): nothing to decide. An earlier
-      // connection's rest may still arrive: carried on.
-      carry = old.tainted ? ['T'] : old.pending.map((e, i) => `P ${e} ${old.pendingBytes[i]}`);
-    } else if (old.tainted) undecided('the start before could not decide its chunks, some of which Fluent Bit may have stored since');
-    else if (old.void !== undefined) undecided(old.void);
+      // No reading, or nothing written since the baseline (or no ledger): nothing to decide.
+    } else if (old.void !== undefined) undecided(old.void);
     else {
       const b = old.baseline!;
       let startedBefore = Infinity;
@@ -239,32 +184,25 @@ export class SendLedger {
       }
       if (resolution.undecided !== undefined) {
         // The uptime could not be read.
-      } else if (!(startedBefore < b.at)) {
-        restarted = true;
-        undecided('Fluent Bit restarted since the baseline (its uptime is shorter)');
-      }
+      } else if (!(startedBefore < b.at)) undecided('Fluent Bit restarted since the baseline (its uptime is shorter)');
       else {
-        const dr = now.records - b.records, db = now.bytes - b.bytes;
-        const d = decideWrites({ entries: old.writes, bytes: old.bytes }, { entries: old.pending, bytes: old.pendingBytes }, dr, db);
-        if (d.kind !== 'decided') {
-          undecided(`Fluent Bit's input stored ${dr} records (${db} bytes) since the baseline, which ${d.kind === 'none' ? 'is no count of the chunks written first' : 'more than one count of the chunks written first matches'} (${old.writes.length} chunks, ${total} entries): another sender on that input, or records dropped`);
+        const k = storedPrefix(old.writes, now.records - b.records);
+        const kBytes = k === undefined ? 0 : old.bytes.slice(0, k).reduce((a, c) => a + c, 0);
+        if (k === undefined) {
+          undecided(`Fluent Bit's input stored ${now.records - b.records} records since the baseline, which is no count of the chunks written first (${old.writes.length} chunks, ${total} entries): another sender on that input, or records dropped`);
+        } else if (kBytes !== now.bytes - b.bytes) {
+          undecided(`Fluent Bit's input stored ${now.records - b.records} records since the baseline, as many as the first ${k} chunks written, but ${now.bytes - b.bytes} bytes, not their ${kBytes}: another sender on that input`);
         } else {
-          const k = d.stored;
-          const storedEntries = sum(old.writes, k);
+          const storedEntries = old.writes.slice(0, k).reduce((a, c) => a + c, 0);
           resolution = { stored: k, storedEntries, notStored: old.writes.length - k, notStoredEntries: total - storedEntries };
           decided = [b.firstSeq, b.firstSeq + old.writes.length];
           stored.push([b.firstSeq, b.firstSeq + k]);
-          // The dead connection's rest may still be stored (then counted); an older rest not all stored yet cannot
-          // be told apart from it any more.
-          carry = d.allPendingStored ? old.writes.slice(k).map((e, i) => `P ${e} ${old.bytes[k + i]}`) : ['T'];
         }
       }
     }
     // Sequence numbers never repeat, even when a ledger was lost: an id journal may still hold older ones.
     const firstSeq = Math.max((old.baseline?.firstSeq ?? 0) + old.writes.length, Date.now() * 1000);
-    // Undecided chunks of the same Fluent Bit may still be stored late: the next start cannot count on its baseline.
-    if (resolution.undecided !== undefined && old.writes.length > 0 && !old.tainted && !restarted) carry = ['T'];
-    const ledger = new SendLedger(file, opts, stored, decided, firstSeq, carry);
+    const ledger = new SendLedger(file, opts, stored, decided, firstSeq);
     if (now) ledger.baseline(now);
     else ledger.void = true;
     return { ledger, resolution };
@@ -335,7 +273,7 @@ export class SendLedger {
   }
 
   private baseline(r: RecordsReading): void {
-    const lines = [`B ${this.nextSeq} ${r.at} ${r.records} ${r.bytes}`, ...this.storedRanges.map(([a, b]) => `D ${a} ${b}`), ...this.carry];
+    const lines = [`B ${this.nextSeq} ${r.at} ${r.records} ${r.bytes}`, ...this.storedRanges.map(([a, b]) => `D ${a} ${b}`)];
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, `${lines.join('\n')}\n`);
     renameSync(tmp, this.file);

@@ -214,7 +214,15 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number, o
 /** What the restarts after the kills decided from the forward ledger: events in flight found stored / sent again. */
 function ledgerDecisions(log: string): string {
   const out: string[] = [];
+  const undecided: string[] = [];
   for (const line of log.split('\n')) {
+    if (line.includes('cannot tell which chunks written') || line.includes('no baseline of Fluent Bit')) {
+      try {
+        undecided.push((JSON.parse(line) as { reason?: string }).reason ?? '?');
+      } catch {
+        undecided.push('?');
+      }
+    }
     if (!line.includes('events written to Fluent Bit just before the collector stopped')) continue;
     try {
       const o = JSON.parse(line) as { stored?: number; resent?: number };
@@ -223,7 +231,8 @@ function ledgerDecisions(log: string): string {
       out.push('?');
     }
   }
-  return out.length > 0 ? `; in flight at the kills, found stored/sent again [${out.join(', ')}]` : '';
+  return (out.length > 0 ? `; in flight at the kills, found stored/sent again [${out.join(', ')}]` : '') +
+    (undecided.length > 0 ? `; undecided: ${undecided.join(' | ')}` : '');
 }
 
 const summary = (r: KillRun): string =>
