@@ -84,8 +84,8 @@ export interface ForwardReceiver {
   readonly port: number | undefined;
   /** Port of the uptime endpoint (httpUptime), else undefined. */
   readonly httpPort: number | undefined;
-  /** Every ack written: Date.now() and the chunk's entries, in order. */
-  readonly ackLog: ReadonlyArray<{ readonly at: number; readonly entries: number }>;
+  /** Every ack written: Date.now(), the chunk's entries and tag, in order. */
+  readonly ackLog: ReadonlyArray<{ readonly at: number; readonly entries: number; readonly tag: string }>;
   readonly path: string | undefined;
   readonly records: ReceivedRecord[];
   readonly stats: ReceiverStats;
@@ -164,7 +164,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const records: ReceivedRecord[] = [];
-  const ackLog: Array<{ at: number; entries: number }> = [];
+  const ackLog: Array<{ at: number; entries: number; tag: string }> = [];
   let startedAt = Date.now();
   /** records.length at the last (re)start: the metrics count from there; the bytes of those stored since. */
   let storedBeforeStart = 0;
@@ -328,7 +328,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     if (delay <= 0) {
       c.socket.write(ack);
       stats.acks++;
-      ackLog.push({ at: Date.now(), entries: entries.length });
+      ackLog.push({ at: Date.now(), entries: entries.length, tag });
       return;
     }
     pendingAcks++;
@@ -339,7 +339,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       if (!c.socket.destroyed) {
         c.socket.write(ack);
         stats.acks++;
-        ackLog.push({ at: Date.now(), entries: entries.length });
+        ackLog.push({ at: Date.now(), entries: entries.length, tag });
       } else {
         // Stored, but the connection died before the ack could go out: the client will resend.
         stats.lostAckChunks++;
