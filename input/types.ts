@@ -149,6 +149,13 @@ export interface SendOptions {
   readonly onChunkAcked?: (from: number, to: number, ackedAt: number) => void;
   /** Called when the ack of the chunk holding entries [from, to) settled: those entries are delivered. */
   readonly onChunkSettled?: (from: number, to: number) => void;
+  /**
+   * Called just before the chunk holding entries [from, to) is written to a connection, and again before each
+   * resend; `connection` numbers the client's connections from 1, `entryBytes` is the size of the entries' msgpack
+   * (what Fluent Bit's input counts in its bytes). Whatever it records survives a kill -9 that follows the write
+   * (it returns first).
+   */
+  readonly onChunkWritten?: (from: number, to: number, connection: number, entryBytes: number) => void;
 }
 
 export interface ForwardClient {
@@ -224,6 +231,8 @@ export interface CollectorConfig {
    * whether events acked within the settle time before the stop were stored (no restart of Fluent Bit since).
    */
   readonly fluentBitHttp?: { readonly host: string; readonly port: number };
+  /** With fluentBitHttp: the forward input (its name or Alias in /api/v1/metrics) dedicated to the collector. */
+  readonly fluentBitInput?: string;
   /**
    * With `once`: give up when Fluent Bit has acked nothing for this long while events wait (exit 1, checkpoint
    * where acks reached). Unset or 0: wait forever. Optional for backward compatibility; the CLI sets it (5 min).

@@ -3,19 +3,8 @@
 // had not settled when the collector stopped: a threaded forward input acks from memory and stores within 250 ms,
 // so an acked chunk is stored once the Fluent Bit that acked it has kept running for the settle time after the ack.
 // Times are the wall clock (Date.now()), as the ack times in the id journal are.
-import { request } from 'undici';
 import type { Logger } from '../types.js';
-
-export interface FluentBitHttpTarget {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Fluent Bit's HTTP server could not be asked, or answered something else than its uptime. Stable code. */
-export class FluentBitHttpError extends Error {
-  override readonly name = 'FluentBitHttpError';
-  readonly code = 'FLUENT_BIT_HTTP';
-}
+import { FluentBitHttpError, fluentBitUrl, getFluentBitJson, type FluentBitHttpTarget } from './fluent-bit-http.js';
 
 /** What an uptime answer proves. */
 export interface UptimeAnswer {
@@ -37,7 +26,7 @@ export class FluentBitUptime {
   readonly where: string;
 
   constructor(target: FluentBitHttpTarget, private readonly timeoutMs = 5000) {
-    this.where = `http://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}/api/v1/uptime`;
+    this.where = fluentBitUrl(target, '/api/v1/uptime');
   }
 
   /** An answer taken at or after `notBefore` (Date.now() ms): a cached one when it is recent enough. */
@@ -57,24 +46,10 @@ export class FluentBitUptime {
   }
 
   private async ask(): Promise<UptimeAnswer> {
-    let body: string;
-    try {
-      const res = await request(this.where, { method: 'GET', headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
-      body = await res.body.text();
-      if (res.statusCode !== 200) throw new FluentBitHttpError(`${this.where} answered HTTP ${res.statusCode}`);
-    } catch (err) {
-      if (err instanceof FluentBitHttpError) throw err;
-      throw new FluentBitHttpError(`cannot reach Fluent Bit's HTTP server at ${this.where}: ${(err as Error).message}`);
-    }
-    const at = Date.now();
-    let sec: unknown;
-    try {
-      sec = (JSON.parse(body) as { uptime_sec?: unknown }).uptime_sec;
-    } catch {
-      sec = undefined;
-    }
+    const { at, body, text } = await getFluentBitJson(this.where, this.timeoutMs);
+    const sec = body !== null && typeof body === 'object' ? (body as { uptime_sec?: unknown }).uptime_sec : undefined;
     if (typeof sec !== 'number' || !Number.isFinite(sec) || sec < 0) {
-      throw new FluentBitHttpError(`${this.where} answered without a uptime_sec number (got ${body.slice(0, 80)}): is that Fluent Bit's HTTP server?`);
+      throw new FluentBitHttpError(`${this.where} answered without a uptime_sec number (got ${text.slice(0, 80)}): is that Fluent Bit's HTTP server?`);
     }
     return { at, startedBefore: at - sec * 1000 + ROUNDING_MS };
   }

@@ -12,6 +12,8 @@ import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardH
 import { backfillThresholdMs } from './backfill.js';
 import { noMetrics, type EngineMetrics } from './metrics.js';
 import { FluentBitUptime } from './fluent-bit-uptime.js';
+import { openLedger } from './ledger-start.js';
+import type { SendLedger } from './send-ledger.js';
 import { PollLog } from './poll-log.js';
 import { BackfillBoard } from './progress.js';
 import { orgsOfShard } from '../shard.js';
@@ -209,11 +211,14 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   }
   warnIfBudgetTight(config, keys.length, logger);
   let results: StreamResult[];
+  let ledger: SendLedger | undefined;
   try {
     const permits = new Semaphore(tuning.maxConcurrentStreams);
     const uptime = config.fluentBitHttp ? new FluentBitUptime(config.fluentBitHttp) : undefined;
+    // Before any stream writes: decides what the last run had in flight, then takes a baseline of the counter.
+    if (config.fluentBitHttp && uptime) ledger = await openLedger(config.stateDir, config.fluentBitHttp, config.fluentBitInput ?? 'jumpcloud_forward', uptime, config.ackSettleMs, logger);
     const runOne = async (key: StreamKey, s: StreamSettings, signal: AbortSignal): Promise<StreamResult> => {
-      const r = await runStream(key, s, { permits, di, forward, logger, metrics, clock, ...(uptime ? { uptime } : {}) }, signal);
+      const r = await runStream(key, s, { permits, di, forward, logger, metrics, clock, ...(uptime ? { uptime } : {}), ...(ledger ? { ledger } : {}) }, signal);
       // A fatal forward error (auth, a record larger than a frame, …) hits every stream alike: stop them all.
       if (r.error instanceof ForwardError && r.error.fatal && !stop.signal.aborted) {
         logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
@@ -233,6 +238,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
     deps.signal?.removeEventListener('abort', onAbort);
     clearTimeout(closeTimer);
     pollLog.flush();
+    await ledger?.close();
   }
   // Streams have awaited their own sends; close() waits for anything still in flight.
   let allAcked = forcedClose ? (await forcedClose, false) : true;

@@ -3,7 +3,9 @@
 // plain write after each settled chunk (it survives kill -9; fsync comes with each checkpoint write), and the
 // journal is rewritten atomically (compacted) when the checkpoint moves. With `journalAcks`, each acked chunk is
 // also journaled at its ack, as `id<TAB>epoch ms<TAB>acked@<ack epoch ms>`: not delivered yet, but a restart can
-// confirm it (Fluent Bit ran on since before the ack, through the settle time) instead of sending it again.
+// confirm it (Fluent Bit ran on since before the ack, through the settle time) instead of sending it again. With
+// `journalWrites`, each chunk is journaled before it is written to the socket too, as `id<TAB>epoch ms<TAB>sent@<seq>`
+// (seq: its number in the forward ledger, send-ledger.ts): a restart asks the ledger whether that write was stored.
 import { promises as fsp, openSync, writeSync, closeSync, fsync, existsSync } from 'node:fs';
 import type { Logger } from '../types.js';
 import { IdTable } from './id-table.js';
@@ -86,6 +88,8 @@ export interface SeenIdsOptions {
   readonly onEvict?: (n: number) => void;
   /** Journal each chunk at its ack too (marked acked@), so a restart can confirm what had not settled. */
   readonly journalAcks?: boolean;
+  /** Journal each chunk before it is written too (marked sent@seq), so a restart can decide it from the ledger. */
+  readonly journalWrites?: boolean;
 }
 
 /** Ids journaled as acked whose ack had not settled when the collector stopped: delivered or not, to be decided. */
@@ -98,12 +102,15 @@ export interface UnconfirmedAcks {
 }
 
 const ACKED = 'acked@';
-const ACKED_BYTES = Buffer.from(`\t${ACKED}`, 'latin1');
+const SENT = 'sent@';
+/** The marks a journal line may end with: acked@<ack epoch ms>, sent@<ledger seq>. */
+type Mark = typeof ACKED | typeof SENT;
+const MARK_BYTES: Record<Mark, Buffer> = { [ACKED]: Buffer.from(`\t${ACKED}`, 'latin1'), [SENT]: Buffer.from(`\t${SENT}`, 'latin1') };
 
 const NEEDS_QUOTING = /[\t\r\n"]/;
 
-function encodeLine(id: string, ts: number, ackedAt?: number): string {
-  return `${NEEDS_QUOTING.test(id) ? JSON.stringify(id) : id}\t${ts}${ackedAt === undefined ? '' : `\t${ACKED}${ackedAt}`}\n`;
+function encodeLine(id: string, ts: number, markValue?: number, mark: Mark = ACKED): string {
+  return `${NEEDS_QUOTING.test(id) ? JSON.stringify(id) : id}\t${ts}${markValue === undefined ? '' : `\t${mark}${markValue}`}\n`;
 }
 
 /** Writes the decimal digits of a safe non-negative integer at `at`; returns the end. */
@@ -115,30 +122,31 @@ function writeDigits(buf: Buffer, at: number, v: number): number {
 }
 
 /**
- * Writes the journal line of (id, ts) — marked acked@ackedAt when given — at `at` (room checked by the caller: 3
- * bytes per id unit + 64); returns the end. Same bytes as encodeLine, without building a string for a plain id and
- * safe-integer times.
+ * Writes the journal line of (id, ts) — marked `mark`markValue (acked@ms by default) when given — at `at` (room
+ * checked by the caller: 3 bytes per id unit + 64); returns the end. Same bytes as encodeLine, without building a
+ * string for a plain id and safe-integer times.
  */
-export function writeLine(buf: Buffer, at: number, id: string, ts: number, ackedAt?: number): number {
-  const plainAck = ackedAt === undefined || (Number.isSafeInteger(ackedAt) && ackedAt >= 0);
-  if (NEEDS_QUOTING.test(id) || !Number.isSafeInteger(ts) || ts < 0 || !plainAck) return at + buf.write(encodeLine(id, ts, ackedAt), at, 'utf8');
+export function writeLine(buf: Buffer, at: number, id: string, ts: number, markValue?: number, mark: Mark = ACKED): number {
+  const plainMark = markValue === undefined || (Number.isSafeInteger(markValue) && markValue >= 0);
+  if (NEEDS_QUOTING.test(id) || !Number.isSafeInteger(ts) || ts < 0 || !plainMark) return at + buf.write(encodeLine(id, ts, markValue, mark), at, 'utf8');
   at += buf.write(id, at, 'utf8');
   buf[at++] = 0x09;
   at = writeDigits(buf, at, ts);
-  if (ackedAt !== undefined) {
-    at += ACKED_BYTES.copy(buf, at);
-    at = writeDigits(buf, at, ackedAt);
+  if (markValue !== undefined) {
+    at += MARK_BYTES[mark].copy(buf, at);
+    at = writeDigits(buf, at, markValue);
   }
   buf[at++] = 0x0a;
   return at;
 }
 
-/** A chunk journaled at its ack whose ack has not settled yet (rewrites keep its lines). */
-interface AckedRange {
+/** A chunk journaled at its ack (acked@ackedAt) or at its write (sent@seq) that has not settled yet (rewrites keep its lines). */
+interface MarkedRange {
   readonly batch: IdBatch;
   readonly from: number;
   readonly to: number;
-  readonly ackedAt: number;
+  readonly mark: Mark;
+  readonly value: number;
 }
 
 export class SeenIds {
@@ -160,10 +168,12 @@ export class SeenIds {
   private syncing = 0;
   /** Newest event time (ms) of an id evicted by the bound: re-fetching at or before it may repeat events. */
   evictedUpTo = -Infinity;
-  /** Chunks journaled at their ack and not settled yet (journalAcks). */
-  private readonly ackedRanges = new Set<AckedRange>();
+  /** Chunks journaled at their ack or write and not settled yet (journalAcks, journalWrites). */
+  private readonly ackedRanges = new Set<MarkedRange>();
   /** Loaded from the journal: acked, never settled (id → [event time, ack time]); decided by confirmAcks(). */
   private unconfirmed = new Map<string, readonly [number, number]>();
+  /** Loaded from the journal: written, never settled (id → [event time, ledger seq…]); decided by decideWrites(). */
+  private unsent = new Map<string, number[]>();
 
   private constructor(private readonly file: string, private readonly opts: SeenIdsOptions) {
     this.fd = openSync(file, 'a');
@@ -189,14 +199,19 @@ export class SeenIds {
       at = nl + 1;
       if (nl === lineStart) continue;
       let tab = bytes.lastIndexOf(0x09, nl);
-      // `id<TAB>ts<TAB>acked@ms`: acked, not known to have settled.
+      // `id<TAB>ts<TAB>acked@ms`: acked, not known to have settled; `id<TAB>ts<TAB>sent@seq`: written, likewise.
       let ackedAt: number | undefined;
+      let sentSeq: number | undefined;
       let tsEnd = nl;
-      if (tab > lineStart && bytes.toString('latin1', tab + 1, Math.min(nl, tab + 1 + ACKED.length)) === ACKED) {
-        ackedAt = Number(bytes.toString('latin1', tab + 1 + ACKED.length, nl));
+      const markOf = (m: Mark): number | undefined =>
+        tab > lineStart && bytes.toString('latin1', tab + 1, Math.min(nl, tab + 1 + m.length)) === m ? Number(bytes.toString('latin1', tab + 1 + m.length, nl)) : undefined;
+      ackedAt = markOf(ACKED);
+      if (ackedAt === undefined) sentSeq = markOf(SENT);
+      const markValue = ackedAt ?? sentSeq;
+      if (markValue !== undefined) {
         tsEnd = tab;
         tab = bytes.lastIndexOf(0x09, tab - 1);
-        if (!Number.isFinite(ackedAt) || tab < lineStart) tab = -1;
+        if (!Number.isFinite(markValue) || tab < lineStart) tab = -1;
       }
       let id = tab > lineStart ? bytes.toString('utf8', lineStart, tab) : '';
       const ts = tab >= lineStart ? Number(bytes.toString('latin1', tab + 1, tsEnd)) : NaN;
@@ -215,7 +230,16 @@ export class SeenIds {
         if (!seen.ids.has(id)) seen.unconfirmed.set(id, [ts, ackedAt]);
         continue;
       }
+      if (sentSeq !== undefined) {
+        if (!seen.ids.has(id)) {
+          const u = seen.unsent.get(id);
+          if (u) u.push(sentSeq);
+          else seen.unsent.set(id, [ts, sentSeq]);
+        }
+        continue;
+      }
       seen.unconfirmed.delete(id);
+      seen.unsent.delete(id);
       seen.ids.set(id, ts);
       seen.journalLines++;
     }
@@ -306,14 +330,52 @@ export class SeenIds {
     return { confirmed: confirmed.length, dropped };
   }
 
+  /** Ids journaled as written whose chunk had not settled when the collector stopped (see decideWrites). */
+  get unsettledWrites(): number {
+    return this.unsent.size;
+  }
+
+  /**
+   * Decides the chunks written and not settled at the last stop from the forward ledger: an id one of whose writes
+   * `stored` says was stored is remembered as delivered (and journaled so); one whose writes were all found not
+   * stored is forgotten, acked or not (sent again); the rest is left to confirmAcks (acked) or forgotten.
+   */
+  decideWrites(stored: (seq: number) => boolean | undefined): { stored: number; notStored: number; undecided: number } {
+    const delivered: SeenEntry[] = [];
+    let notStored = 0, undecided = 0;
+    for (const [id, [ts, ...seqs]] of this.unsent) {
+      const verdicts = seqs.map(stored);
+      if (verdicts.includes(true)) {
+        delivered.push({ id, ts: ts! });
+        this.unconfirmed.delete(id);
+      } else if (verdicts.every((v) => v === false)) {
+        notStored++;
+        this.unconfirmed.delete(id);
+      } else undecided++;
+    }
+    this.unsent = new Map();
+    this.commit(delivered);
+    return { stored: delivered.length, notStored, undecided };
+  }
+
   /**
    * Fluent Bit acked entries [from, to) of this batch; their ack has not settled. With journalAcks they are
    * journaled as acked@ackedAt, so that a restart can tell whether they were stored; otherwise nothing happens.
    */
   acked(batch: IdBatch, from: number, to: number, ackedAt: number): void {
     if (!this.opts.journalAcks || to <= from) return;
-    this.ackedRanges.add({ batch, from, to, ackedAt });
-    this.appendLines(batch, from, to, ackedAt);
+    this.ackedRanges.add({ batch, from, to, mark: ACKED, value: ackedAt });
+    this.appendLines(batch, from, to, ackedAt, ACKED);
+  }
+
+  /**
+   * Entries [from, to) of this batch are about to be written to Fluent Bit as the ledger's write `seq`. With
+   * journalWrites they are journaled as sent@seq first; otherwise nothing happens.
+   */
+  written(batch: IdBatch, from: number, to: number, seq: number): void {
+    if (!this.opts.journalWrites || to <= from) return;
+    this.ackedRanges.add({ batch, from, to, mark: SENT, value: seq });
+    this.appendLines(batch, from, to, seq, SENT);
   }
 
   /** The send of these ids failed: they may be sent again. */
@@ -346,13 +408,13 @@ export class SeenIds {
         this.ids.set(id, ts);
       }
     }
-    this.appendLines(batch, from, to, undefined);
+    this.appendLines(batch, from, to, undefined, ACKED);
     this.journalLines += to - from;
     this.enforceBound();
   }
 
-  /** Appends the lines of entries [from, to) (marked acked@ackedAt when given) with one plain write. */
-  private appendLines(batch: IdBatch, from: number, to: number, ackedAt: number | undefined): void {
+  /** Appends the lines of entries [from, to) (marked `mark`markValue when given) with one plain write. */
+  private appendLines(batch: IdBatch, from: number, to: number, markValue: number | undefined, mark: Mark): void {
     // The lines are written into one reused buffer: building them as strings cost ~200 bytes of garbage per event.
     let buf = this.lineBuf;
     let at = 0;
@@ -365,7 +427,7 @@ export class SeenIds {
         buf.copy(grown, 0, 0, at);
         buf = this.lineBuf = grown;
       }
-      at = writeLine(buf, at, id, batch.ts[i]!, ackedAt);
+      at = writeLine(buf, at, id, batch.ts[i]!, markValue, mark);
     }
     const out = buf.subarray(0, at);
     writeSync(this.fd, out);
@@ -373,7 +435,7 @@ export class SeenIds {
     this.dirty = true;
   }
 
-  /** Forgets the acked ranges of `batch` (all of them, or the one starting at `from`). */
+  /** Forgets the marked ranges of `batch` (all of them, or the ones starting at `from`). */
   private forgetRanges(batch: IdBatch, from?: number): void {
     for (const r of this.ackedRanges) if (r.batch === batch && (from === undefined || r.from === from)) this.ackedRanges.delete(r);
   }
@@ -445,8 +507,8 @@ export class SeenIds {
           if (need > buf.length) write(Buffer.from(encodeLine(id, ts), 'utf8')); // an absurdly long id
           else at = writeLine(buf, at, id, ts);
         });
-        // Chunks acked and still settling keep their acked@ lines: a crash right after this rewrite can still
-        // confirm them. (Their ids are in flight in the table, so the pass above skipped them.)
+        // Chunks written or acked and still settling keep their sent@/acked@ lines: a crash right after this rewrite
+        // can still decide them. (Their ids are in flight in the table, so the pass above skipped them.)
         for (const r of this.ackedRanges) {
           for (let i = r.from; i < r.to; i++) {
             const id = r.batch.id(i);
@@ -456,8 +518,8 @@ export class SeenIds {
               write(buf.subarray(0, at));
               at = 0;
             }
-            if (need > buf.length) write(Buffer.from(encodeLine(id, r.batch.ts[i]!, r.ackedAt), 'utf8'));
-            else at = writeLine(buf, at, id, r.batch.ts[i]!, r.ackedAt);
+            if (need > buf.length) write(Buffer.from(encodeLine(id, r.batch.ts[i]!, r.value, r.mark), 'utf8'));
+            else at = writeLine(buf, at, id, r.batch.ts[i]!, r.value, r.mark);
           }
         }
         if (at > 0) write(buf.subarray(0, at));

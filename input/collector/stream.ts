@@ -9,6 +9,7 @@ import type { EngineMetrics } from './metrics.js';
 import type { PollLog } from './poll-log.js';
 import type { BackfillBoard } from './progress.js';
 import { SeenIds } from './seen-ids.js';
+import type { SendLedger } from './send-ledger.js';
 import { StateWriter, loadState, streamName, streamPaths, type StreamKey, type StreamState } from './state.js';
 import type { Semaphore } from './semaphore.js';
 import { StreamStore } from './store.js';
@@ -40,6 +41,8 @@ export interface StreamDeps {
   readonly clock: Clock;
   /** Fluent Bit's uptime (--fluent-bit-http): confirms at start the acks that had not settled at the last stop. */
   readonly uptime?: FluentBitUptime;
+  /** The forward ledger (--fluent-bit-http): decides the chunks written and not settled at the last stop. */
+  readonly ledger?: SendLedger;
 }
 
 export interface StreamResult {
@@ -82,7 +85,14 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
     const loaded = await loadState(settings.stateDir, key);
     const paths = streamPaths(settings.stateDir, key);
     const writer = new StateWriter(settings.stateDir, key);
-    seen = await SeenIds.open(paths.journal, { maxIds: settings.maxSeenIds, logger, stream: labels, journalAcks: deps.uptime !== undefined });
+    const ledger = deps.ledger;
+    seen = await SeenIds.open(paths.journal, { maxIds: settings.maxSeenIds, logger, stream: labels, journalAcks: deps.uptime !== undefined, journalWrites: ledger !== undefined });
+    // Chunks written and not settled at the last stop: the ledger knows which Fluent Bit stored (Fluent Bit ran on
+    // and its input's counter adds up); the others are sent again.
+    if (seen.unsettledWrites > 0) {
+      const w = seen.decideWrites((seq) => ledger?.delivered(seq));
+      if (w.stored + w.notStored > 0) logger.info({ ...labels, stored: w.stored, resent: w.notStored, undecided: w.undecided }, 'events written to Fluent Bit just before the collector stopped: those its input counted as stored are not sent again, the others are');
+    }
     // Acked chunks whose ack had not settled at the last stop: stored (Fluent Bit ran on) or to be sent again.
     await confirmUnsettledAcks(seen, { uptime: deps.uptime, settleMs: settings.ackSettleMs, logger, labels, ...(signal ? { signal } : {}) });
     const initial: StreamState = loaded ?? { org: key.org, service: key.service, since: settings.sinceMs, checkpoint: settings.sinceMs };
@@ -108,6 +118,7 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
       seen,
       logger,
       clock,
+      ...(ledger ? { writes: ledger } : {}),
       overlapMs: settings.overlapMs,
       sendBatch: settings.sendBatch,
       pipelinePages: settings.pipelinePages,

@@ -70,6 +70,16 @@ export interface StreamContext {
   readonly pipelineBytes?: number;
   /** A backfill drops ids it no longer needs once the set holds this many. */
   readonly seenCompactAt: number;
+  /** The forward ledger (--fluent-bit-http): numbers each chunk written, so a restart can tell which were stored. */
+  readonly writes?: WriteLedger;
+}
+
+/** What fetchRange needs of the forward ledger (send-ledger.ts). */
+export interface WriteLedger {
+  /** A chunk of `entries` (`bytes` of msgpack) is about to be written on `connection`: its sequence number. */
+  written(entries: number, bytes: number, connection: number): number;
+  /** The write `seq` settled, or its send failed. */
+  done(seq: number): void;
 }
 
 export interface RangeSpec {
@@ -176,8 +186,27 @@ export async function fetchRange(
         journalError ??= err;
       }
     };
+    // The ledger's number of each chunk's latest write (by its first entry): done once it settled or failed.
+    const ledger = ctx.writes;
+    const writes = ledger ? new Map<number, number>() : undefined;
+    const written = (from: number, to: number, connection: number, bytes: number): void => journal(() => {
+      const seq = ledger!.written(to - from, bytes, connection);
+      const before = writes!.get(from);
+      writes!.set(from, seq);
+      if (before !== undefined) ledger!.done(before); // resent: that write's fate no longer matters here
+      seen.written(ids, from, to, seq);
+    });
+    const writesDone = (from?: number): void => {
+      if (!writes) return;
+      for (const [f, seq] of writes) {
+        if (from !== undefined && f !== from) continue;
+        writes.delete(f);
+        ledger!.done(seq);
+      }
+    };
     const settledRange = (from: number, to: number): void => {
       journal(() => seen.commit(ids, from, to));
+      writesDone(from);
       settled += to - from;
       forwarded += to - from;
       ctx.metrics.eventsForwarded(key.org, key.service, to - from);
@@ -186,6 +215,7 @@ export async function fetchRange(
       onEncoded: encodedNow,
       onChunkAcked: (from: number, to: number, ackedAt: number) => journal(() => seen.acked(ids, from, to, ackedAt)),
       onChunkSettled: settledRange,
+      ...(ledger ? { onChunkWritten: written } : {}),
     };
     return ctx.forward.send(ctx.tag, entries, hooks).finally(() => counted && bytesSettled(bytes)).then(
       () => {
@@ -196,7 +226,7 @@ export async function fetchRange(
     ).catch((err: unknown) => {
       seen.release(ids);
       failure ??= err;
-    });
+    }).finally(() => writesDone());
   };
 
   let iterError: unknown;

@@ -6,7 +6,7 @@ import type { Settings } from './sources.js';
 import { ConfigError, invalid } from './spec.js';
 import { FORWARD_HINT, checkReadable, parseForward, toBool, toDuration, toText } from './values.js';
 
-export interface FluentBitSettings extends Pick<CollectorConfig, 'forward' | 'tag' | 'ackSettleMs' | 'fluentBitHttp' | 'tls' | 'sharedKey' | 'username' | 'password'> {
+export interface FluentBitSettings extends Pick<CollectorConfig, 'forward' | 'tag' | 'ackSettleMs' | 'fluentBitHttp' | 'fluentBitInput' | 'tls' | 'sharedKey' | 'username' | 'password'> {
   /** 0: wait forever. */
   readonly deliveryTimeoutMs: number;
 }
@@ -32,7 +32,9 @@ export function fluentBitSettings(s: Settings): FluentBitSettings {
   if (ackSettleMs > 60_000) throw invalid(s.opt('ack-settle'), s.req('ack-settle').source, 'must be at most 1m: events wait this long after their ack before they count as delivered');
   const deliveryTimeoutMs = toDuration(s.opt('delivery-timeout'), s.req('delivery-timeout'));
   const fluentBitHttp = httpServer(s);
-  return { forward, tag, ackSettleMs, ...(fluentBitHttp ? { fluentBitHttp } : {}), deliveryTimeoutMs, tls, sharedKey, username, password };
+  const fluentBitInput = s.text('fluent-bit-input')!.trim();
+  if (fluentBitInput === '' || /\s/.test(fluentBitInput)) throw invalid(s.opt('fluent-bit-input'), s.req('fluent-bit-input').source, `"${fluentBitInput}" is not an input name: expected the Alias of the forward input (no spaces), e.g. jumpcloud_forward`);
+  return { forward, tag, ackSettleMs, ...(fluentBitHttp ? { fluentBitHttp } : {}), fluentBitInput, deliveryTimeoutMs, tls, sharedKey, username, password };
 }
 
 /** --fluent-bit-http: Fluent Bit's own HTTP server (TCP, with a port), whose uptime confirms acks after a kill. */

@@ -55,6 +55,8 @@ class FluentForwardClient implements ForwardClient {
   private readonly settleResend: 'frames' | 'caller';
   private readonly slots: InFlightSlots;
   private activeSends = 0;
+  /** Connections served so far: the current one's number (onChunkWritten). */
+  private connections = 0;
   private conn: ForwardConnection | undefined;
   private handshaking: ForwardConnection | undefined;
   /** The oldest written chunk must be acked within ackTimeoutMs. */
@@ -121,7 +123,7 @@ class FluentForwardClient implements ForwardClient {
       // The slot first, then the chunk: a chunk encoded before its slot would be a frame held while waiting
       // (one per send waiting for a slot, ~1 MB each).
       const chunks = this.encoder.chunks(tag, entries);
-      const perChunk = opts?.onChunkAcked !== undefined || opts?.onChunkSettled !== undefined;
+      const perChunk = opts?.onChunkAcked !== undefined || opts?.onChunkSettled !== undefined || opts?.onChunkWritten !== undefined;
       let from = 0;
       for (;;) {
         await this.acquireSlot();
@@ -190,6 +192,8 @@ class FluentForwardClient implements ForwardClient {
 
   private write(conn: ForwardConnection, chunk: PendingChunk): void {
     chunk.writtenAt = this.clock.now();
+    const span = chunk.span;
+    span?.opts.onChunkWritten?.(span.from, span.to, this.connections, chunk.entryBytes);
     conn.write(chunk.frame);
     if (!this.ackTimer.armed) this.armAckTimer();
   }
@@ -390,6 +394,7 @@ class FluentForwardClient implements ForwardClient {
   private serve(conn: ForwardConnection): Promise<{ progressed: boolean; error?: string }> {
     let progressed = false;
     this.conn = conn;
+    this.connections++;
     conn.onMessage((msg) => {
       let decoded: unknown;
       try {

@@ -18,6 +18,8 @@ export interface EncodedChunk {
   readonly tag: string;
   readonly frame: Buffer;
   readonly entries: number;
+  /** Bytes of the entries' msgpack (the packed body, uncompressed): what Fluent Bit's input counts as its bytes. */
+  readonly entryBytes: number;
 }
 
 const EVENT_TIME_EXT_TYPE = 0;
@@ -322,7 +324,7 @@ export class ChunkEncoder {
     } else {
       frame = Buffer.from(s.subarray(0, total));
     }
-    return { id, tag, frame, entries: count };
+    return { id, tag, frame, entries: count, entryBytes: bodyEnd - headerLen };
   }
 
   private fresh(): Buffer {

@@ -4,7 +4,10 @@
 // Profiling knobs (env): BENCH_ONLY=throughput|backfill, BENCH_SLICES=1,8, BENCH_BACKFILL_EVENTS=100000, BENCH_TUNING='{"pipelineBytes":8388608}',
 // BENCH_NODE_FLAGS='--max-old-space-size=192', BENCH_CPU_PROF=<dir> (node --cpu-prof of the collector),
 // BENCH_MEMORY=1 (peak heap/external; =2 also a timeline), BENCH_HEAPSNAP=<ms> (heap snapshot), BENCH_HEAPPROF=<file>
-// (sampled allocations of the whole run, collected objects included), BENCH_VERBOSE=1 (engine logs).
+// (sampled allocations of the whole run, collected objects included), BENCH_VERBOSE=1 (engine logs),
+// BENCH_FLUENT_BIT_INPUT=<name> (--fluent-bit-http to the receiver's HTTP server with --fluent-bit-input <name>: the
+// receiver's input is jumpcloud_forward, so that name journals every write for the forward ledger, any other name
+// runs without the ledger but with the acks journaled).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,7 +90,8 @@ async function pass(opts: { events: number; pageLimit: number; slices: number; p
   const from = to - opts.spanMs;
   const perMinute = opts.events / (opts.spanMs / MIN);
   const sim = await startSimulator({ seed: 9, services: ['directory'], eventsPerMinute: perMinute, from, to, pageLatencyMs: opts.pageLatencyMs, indexDelay: { lateFraction: 0 } });
-  const rx = await startForwardReceiver({ seed: 1 });
+  const fbInput = process.env.BENCH_FLUENT_BIT_INPUT;
+  const rx = await startForwardReceiver({ seed: 1, ...(fbInput ? { httpUptime: true, commitEveryMs: 250 } : {}) });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-collector-'));
   try {
     // The simulator generates events in [from, to] (both ends); its query reading is half-open, hence to + 1 ms.
@@ -99,6 +103,7 @@ async function pass(opts: { events: number; pageLimit: number; slices: number; p
       sinceMs: from, lagMs: 2 * MIN, overlapMs: 60 * MIN, intervalMs: MIN, once: true, backfillSlices: opts.slices, maxSeenIds: 2_000_000,
       // The CLI's default (--ack-settle); BENCH_ACK_SETTLE_MS measures another.
       ackSettleMs: Number(process.env.BENCH_ACK_SETTLE_MS ?? 500),
+      ...(fbInput ? { fluentBitHttp: { host: '127.0.0.1', port: rx.httpPort! }, fluentBitInput: fbInput } : {}),
     };
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
     writeFileSync(path.join(dir, 'tuning.json'), JSON.stringify({ backfillThresholdMs: opts.backfill ? 1 : 365 * 24 * 60 * MIN, progressLogEveryMs: 1e9, ...(process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : {}) }));

@@ -343,3 +343,14 @@ describe('precedence, as a property', () => {
     }), { numRuns: 60 });
   });
 });
+
+describe('--fluent-bit-http and --fluent-bit-input', () => {
+  it('names the shipped forward input by default, takes another name from the flag or FLUENT_BIT_INPUT, refuses one with spaces', () => {
+    expect(load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020']).config).toMatchObject({ fluentBitHttp: { host: '127.0.0.1', port: 2020 }, fluentBitInput: 'jumpcloud_forward' });
+    expect(load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020', '--fluent-bit-input', 'forward.0']).config.fluentBitInput).toBe('forward.0');
+    expect(load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020'], { FLUENT_BIT_INPUT: 'dedicated' }).config.fluentBitInput).toBe('dedicated');
+    // Without the HTTP server there is no counter to read: the name is not part of the configuration.
+    expect(load(['--api-key', 'k1234']).config.fluentBitInput).toBeUndefined();
+    expect(error(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020', '--fluent-bit-input', 'two words']).message).toMatch(/--fluent-bit-input.*not an input name.*Alias/);
+  });
+});

@@ -4,8 +4,10 @@
 // still held, i.e. which ones it may flush a second time after its restart).
 import { decodeMulti } from '@msgpack/msgpack';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterAll } from 'vitest';
+import type { Simulator } from '../../input/simulator/server.js';
 
 export interface FluentBitFiles {
   readonly dir: string;
@@ -16,7 +18,7 @@ export interface FluentBitFiles {
 }
 
 /** A classic config: forward input (threaded, filesystem storage) → file output, one JSON line per record. */
-/** `httpPort`: also Fluent Bit's HTTP server on 127.0.0.1 (its /api/v1/uptime serves --fluent-bit-http). */
+/** `httpPort`: also Fluent Bit's HTTP server on 127.0.0.1 (its /api/v1/uptime and /api/v1/metrics serve --fluent-bit-http; the input's alias is the shipped one). */
 export function writeFluentBitConfig(dir: string, port: number, httpPort?: number): FluentBitFiles {
   const storagePath = path.join(dir, 'storage');
   const outDir = path.join(dir, 'out');
@@ -41,6 +43,7 @@ export function writeFluentBitConfig(dir: string, port: number, httpPort?: numbe
 ${httpPort === undefined ? '' : `    http_server               on\n    http_listen               127.0.0.1\n    http_port                 ${httpPort}\n`}
 [INPUT]
     name                      forward
+    alias                     jumpcloud_forward
     listen                    127.0.0.1
     port                      ${port}
     threaded                  on
@@ -266,9 +269,10 @@ export function journaledIds(stateDir: string): Set<string> {
       if (statSync(p).isDirectory()) walk(p);
       else if (f.endsWith('.ids')) {
         for (const line of readFileSync(p, 'utf8').split('\n')) {
-          // `id<TAB>ms`, or `id<TAB>ms<TAB>acked@ms` (acked, not settled yet: --fluent-bit-http).
+          // `id<TAB>ms`, or `id<TAB>ms<TAB>acked@ms` (acked, not settled yet: --fluent-bit-http); not
+          // `id<TAB>ms<TAB>sent@seq` (written, not acked: the forward ledger decides it at the restart).
           const tab = line.indexOf('\t');
-          if (tab <= 0) continue;
+          if (tab <= 0 || line.includes('\tsent@')) continue;
           const id = line.slice(0, tab);
           ids.add(id.startsWith('"') ? (JSON.parse(id) as string) : id);
         }
@@ -277,4 +281,25 @@ export function journaledIds(stateDir: string): Set<string> {
   };
   walk(stateDir);
   return ids;
+}
+
+/** What one real-Fluent-Bit test case runs; afterAll stops it, and removes `work` only when the case `passed`. */
+export interface FluentBitCase {
+  fb?: FluentBitProcess;
+  sim?: Simulator;
+  readonly children: ChildProcess[];
+  work?: string;
+  passed: boolean;
+}
+
+/** A FluentBitCase whose processes an afterAll kills (a failure keeps its work directory for the diagnosis). */
+export function fluentBitCase(): FluentBitCase {
+  const c: FluentBitCase = { children: [], passed: false };
+  afterAll(async () => {
+    for (const p of c.children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    c.fb?.forceKill();
+    await c.sim?.close().catch(() => undefined);
+    if (c.passed && c.work) rmSync(c.work, { recursive: true, force: true });
+  });
+  return c;
 }

@@ -51,9 +51,14 @@ export interface ForwardReceiverOptions {
   commitEveryMs?: number;
   /**
    * Fluent Bit's HTTP server: GET /api/v1/uptime answers `{"uptime_sec": whole seconds since start}` on
-   * 127.0.0.1:<httpPort>. crash() is a restart: the uptime starts again from 0.
+   * 127.0.0.1:<httpPort>. crash() is a restart: the uptime starts again from 0. GET /api/v1/metrics answers
+   * `{"input": {"<inputName>": {"records": N, "bytes": B}}}`, N counting the records stored (moved out of the ring,
+   * as Fluent Bit's engine counts them when it appends them to a chunk) since the start or the last crash(), B their
+   * entries' msgpack bytes (packed modes: the uncompressed body; as Fluent Bit 5.1.1 and 4.2.8 count them).
    */
   httpUptime?: boolean;
+  /** The forward input's name in /api/v1/metrics (default jumpcloud_forward, the shipped Alias). */
+  inputName?: string;
 }
 
 export interface ReceiverStats {
@@ -79,8 +84,8 @@ export interface ForwardReceiver {
   readonly port: number | undefined;
   /** Port of the uptime endpoint (httpUptime), else undefined. */
   readonly httpPort: number | undefined;
-  /** Every ack written: Date.now() and the chunk's entries, in order. */
-  readonly ackLog: ReadonlyArray<{ readonly at: number; readonly entries: number }>;
+  /** Every ack written: Date.now(), the chunk's entries and tag, in order. */
+  readonly ackLog: ReadonlyArray<{ readonly at: number; readonly entries: number; readonly tag: string }>;
   readonly path: string | undefined;
   readonly records: ReceivedRecord[];
   readonly stats: ReceiverStats;
@@ -159,8 +164,11 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const records: ReceivedRecord[] = [];
-  const ackLog: Array<{ at: number; entries: number }> = [];
+  const ackLog: Array<{ at: number; entries: number; tag: string }> = [];
   let startedAt = Date.now();
+  /** records.length at the last (re)start: the metrics count from there; the bytes of those stored since. */
+  let storedBeforeStart = 0;
+  let storedBytes = 0;
   const authFailures: string[] = [];
   const protocolErrors: string[] = [];
   const stats: ReceiverStats = {
@@ -249,6 +257,8 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     let mode: FrameMode;
     let optionsAt: number;
     let entries: ReceivedRecord[];
+    /** The entries' msgpack bytes as Fluent Bit counts them (packed modes; the others count 0 here). */
+    let frameBytes = 0;
     if (Array.isArray(second)) {
       mode = 'forward';
       optionsAt = 2;
@@ -268,6 +278,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       if (mode === 'compressed') bytes = gunzipSync(bytes);
       entries = [];
       for (const e of decoder.decodeMulti(bytes)) entries.push(entryToRecord(tag, e, mode));
+      frameBytes = bytes.length;
     } else {
       throw new ProtocolError('second element is neither entries, time nor packed entries');
     }
@@ -297,9 +308,13 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     }
     if (ring) {
       ringAt.push(...entries.map(() => Date.now()));
+      // A frame's bytes ride on its first entry: a flush never splits a frame (its entries arrived at once).
+      ringBytes.push(...entries.map((_, i) => (i === 0 ? frameBytes : 0)));
       ring.push(...entries);
+    } else {
+      for (const r of entries) records.push(r);
+      storedBytes += frameBytes;
     }
-    else for (const r of entries) records.push(r);
     if (chunk === undefined) return;
     [hit, loseAckCount] = decide(loseAckCount, faults.loseAckProbability);
     if (hit) {
@@ -313,7 +328,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     if (delay <= 0) {
       c.socket.write(ack);
       stats.acks++;
-      ackLog.push({ at: Date.now(), entries: entries.length });
+      ackLog.push({ at: Date.now(), entries: entries.length, tag });
       return;
     }
     pendingAcks++;
@@ -324,7 +339,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       if (!c.socket.destroyed) {
         c.socket.write(ack);
         stats.acks++;
-        ackLog.push({ at: Date.now(), entries: entries.length });
+        ackLog.push({ at: Date.now(), entries: entries.length, tag });
       } else {
         // Stored, but the connection died before the ack could go out: the client will resend.
         stats.lostAckChunks++;
@@ -393,6 +408,11 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   if (opts.httpUptime) {
     // Fluent Bit's api/v1/uptime: time(NULL) − the start's time(NULL), in whole seconds.
     httpServer = http.createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/api/v1/metrics') {
+        const input = { [opts.inputName ?? 'jumpcloud_forward']: { records: records.length - storedBeforeStart, bytes: storedBytes }, 'storage_backlog.1': { records: 0, bytes: 0 } };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ input, filter: {}, output: {} }));
+        return;
+      }
       if (req.method !== 'GET' || req.url !== '/api/v1/uptime') {
         res.writeHead(404).end();
         return;
@@ -406,13 +426,17 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   let ring: ReceivedRecord[] | undefined;
   /** Date.now() each ring entry arrived: Fluent Bit's engine flushes within commitEveryMs, whatever this process is busy with. */
   const ringAt: number[] = [];
+  const ringBytes: number[] = [];
+  /** Moves the first `n` ring entries into storage. */
+  const flushRing = (n: number): void => {
+    for (const r of ring!.splice(0, n)) records.push(r);
+    ringAt.splice(0, n);
+    for (const b of ringBytes.splice(0, n)) storedBytes += b;
+  };
   let ringTimer: NodeJS.Timeout | undefined;
   if (opts.commitEveryMs !== undefined) {
     ring = [];
-    ringTimer = setInterval(() => {
-      ringAt.length = 0;
-      for (const r of ring!.splice(0)) records.push(r);
-    }, opts.commitEveryMs);
+    ringTimer = setInterval(() => flushRing(ring!.length), opts.commitEveryMs);
   }
 
   return {
@@ -431,8 +455,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     loseAckNext: (n) => { loseAckCount += n; },
     pause: () => { paused = true; closeAll(); },
     commit: () => {
-      ringAt.length = 0;
-      if (ring) for (const r of ring.splice(0)) records.push(r);
+      if (ring) flushRing(ring.length);
     },
     crash: () => {
       // Only what arrived within commitEveryMs is lost: older entries would have been flushed by Fluent Bit's
@@ -440,12 +463,14 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       let flushed = 0;
       const cutoff = Date.now() - (opts.commitEveryMs ?? 0);
       while (flushed < ringAt.length && ringAt[flushed]! < cutoff) flushed++;
-      if (ring) for (const r of ring.splice(0, flushed)) records.push(r);
-      ringAt.splice(0, flushed);
+      if (ring) flushRing(flushed);
       const lost = ring ? ring.splice(0).length : 0;
       ringAt.length = 0;
+      ringBytes.length = 0;
       closeAll();
       startedAt = Date.now(); // restarted
+      storedBeforeStart = records.length;
+      storedBytes = 0;
       return lost;
     },
     resume: () => { paused = false; },
@@ -459,7 +484,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     },
     async close() {
       if (ringTimer) clearInterval(ringTimer);
-      if (ring) for (const r of ring.splice(0)) records.push(r);
+      if (ring) flushRing(ring.length);
       for (const t of timers) clearTimeout(t);
       timers.clear();
       closeAll();
