@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ColumnarPageEvents } from '../di/page-events.js';
 import { compareInstants, parseRfc3339, type Instant } from '../di/rfc3339.js';
-import type { Clock, DiClient, DiPage, DiQuery, Logger } from '../types.js';
+import type { Clock, DiBucket, DiClient, DiInterval, DiPage, DiQuery, Logger } from '../types.js';
 import type { EngineMetrics } from './metrics.js';
 import { loadState, StateError, streamPaths, writeFileAtomicWith, type StreamKey } from './state.js';
 import type { StreamResult } from './stream.js';
@@ -121,6 +121,7 @@ export class ServiceCoverage {
     return {
       pages: (query, signal) => this.pages(inner, query, signal),
       count: (query, signal) => this.count(inner, query, signal),
+      ...(inner.interval ? { interval: (query: DiQuery, iv: DiInterval, signal?: AbortSignal) => this.interval(inner, query, iv, signal) } : {}),
       ...(inner.distinct ? { distinct: inner.distinct.bind(inner) } : {}),
       close: () => inner.close(),
     };
@@ -404,6 +405,29 @@ export class ServiceCoverage {
     }
     return n;
   }
+
+  /** `/events/interval` of what the pages of `query` hold: the same plan as count(), bucket by bucket. */
+  private async interval(inner: DiClient, query: DiQuery, iv: DiInterval, signal?: AbortSignal): Promise<DiBucket[]> {
+    const plan = this.plan(query);
+    if (plan === 'empty') return [];
+    if (!plan) return inner.interval!(query, iv, signal);
+    const counts = new Map<number, number>();
+    for (const part of plan) {
+      if (part.exclude.length === 0) {
+        addBuckets(counts, await inner.interval!(part.query, iv, signal), 1);
+        continue;
+      }
+      const also = [...(part.query.alsoServices ?? []), ...part.exclude];
+      addBuckets(counts, await inner.interval!({ ...part.query, alsoServices: also }, iv, signal), 1);
+      addBuckets(counts, await inner.interval!({ ...part.query, service: part.exclude[0]!, alsoServices: part.exclude.slice(1) }, iv, signal), -1);
+    }
+    return [...counts].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]).map(([key, count]) => ({ key, count }));
+  }
+}
+
+/** Bucket counts added (sign 1) or taken away (-1) by key: parts of one window meet inside a bucket at a cut. */
+function addBuckets(into: Map<number, number>, buckets: readonly DiBucket[], sign: 1 | -1): void {
+  for (const b of buckets) into.set(b.key, (into.get(b.key) ?? 0) + sign * b.count);
 }
 
 /** The page without the events of `services` (an event's top-level "service"); the same page when it has none. */

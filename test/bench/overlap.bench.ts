@@ -56,15 +56,18 @@ export async function overlapCost(opts: {
   const warnings: string[] = [];
   const logger: Logger = { debug: count, info: count, warn: (_o, m) => warnings.push(String(m)), error: (o, m) => console.error(m, o) };
   const config: CollectorConfig = {
-    apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, orgIds: orgs, services: ['directory'], pageLimit: 10_000,
+    apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, orgIds: orgs, services: ['all'], pageLimit: 10_000,
     requestTimeoutMs: 60_000, forward: { kind: 'tcp', host: '127.0.0.1', port: rx.port! }, tag: 'jumpcloud.{service}', stateDir: path.join(dir, 'state'),
     sinceMs: since, lagMs: 2 * MIN, overlapMs: 60 * MIN, intervalMs: MIN, once: false, backfillSlices: 1, maxSeenIds: 2_000_000, ackSettleMs: 0,
   };
+  // counts: the engine's own DI client, as the CLI runs it (through the services check's wrapper). rescan: a client
+  // without /events/interval (the engine then re-fetches the whole overlap each poll).
   const real = createDiClient({ apiUrl: config.apiUrl, auth: config.auth, pageLimit: config.pageLimit, requestTimeoutMs: 60_000, clock, logger });
-  // rescan: the same client without /events/interval (the engine then re-fetches the whole overlap each poll).
-  const di: DiClient = opts.mode === 'counts' ? real : { pages: (q, s) => real.pages(q, s), count: (q, s) => real.count(q, s), close: () => real.close() };
+  const rescan: DiClient = { pages: (q, s) => real.pages(q, s), count: (q, s) => real.count(q, s), close: () => real.close() };
   const stop = new AbortController();
-  const running = runCollector(config, { logger, clock, signal: stop.signal, diClient: di, tuning: { backfillThresholdMs: 365 * 24 * 60 * MIN } });
+  const running = runCollector(config, {
+    logger, clock, signal: stop.signal, ...(opts.mode === 'rescan' ? { diClient: rescan } : {}), tuning: { backfillThresholdMs: 365 * 24 * 60 * MIN },
+  });
   const totalRequests = (): number => Object.values(sim.stats.requests).reduce((n, byStatus) => n + Object.values(byStatus ?? {}).reduce((a, b) => a + (b ?? 0), 0), 0);
   const sleepVirtual = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms / SPEED));
   try {

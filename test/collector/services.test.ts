@@ -189,6 +189,13 @@ describe('pieces', () => {
         seen.push({ kind: 'count', q });
         return q.service === 'password_manager' ? 3 : 10;
       },
+      // Per-minute buckets: 'all' (with or without named services) 5 in each minute, password_manager 2.
+      async interval(q) {
+        seen.push({ kind: 'interval', q });
+        const out = [];
+        for (let t = Math.floor(Date.parse(q.start) / MIN) * MIN; t <= Date.parse(q.end); t += MIN) out.push({ key: t, count: q.service === 'password_manager' ? 2 : 5 });
+        return out;
+      },
       async close() {},
     };
     const clock = acceleratedClock(B, Date.now(), 1);
@@ -209,6 +216,16 @@ describe('pieces', () => {
       ['all', ['password_manager'], '2026-03-01T11:59:59.999Z'],
       ['password_manager', [], '2026-03-01T11:59:59.999Z'],
       ['all', ['password_manager'], '2026-03-01T12:10:00.000Z'],
+    ]);
+    // /events/interval follows the same plan, bucket by bucket: before B 5 − 2, the minute of B holds both parts.
+    const buckets = await di.interval!(q('all', '2026-03-01T11:58:00.000Z', '2026-03-01T12:01:00.000Z'), { unit: 'm', value: 1 });
+    expect(buckets).toEqual([
+      { key: B - 2 * MIN, count: 3 }, { key: B - MIN, count: 3 }, { key: B, count: 5 }, { key: B + MIN, count: 5 },
+    ]);
+    expect(seen.splice(0).map((x) => [x.kind, x.q.service, x.q.alsoServices, x.q.end])).toEqual([
+      ['interval', 'all', ['password_manager'], '2026-03-01T11:59:59.999Z'],
+      ['interval', 'password_manager', [], '2026-03-01T11:59:59.999Z'],
+      ['interval', 'all', ['password_manager'], '2026-03-01T12:01:00.000Z'],
     ]);
     // Wholly after B: one query naming the service; another org's queries are left alone.
     await drain(di.pages(q('all', '2026-03-01T12:00:00.000Z', '2026-03-01T12:10:00.000Z')));
