@@ -98,8 +98,10 @@ export function partsToFetch(
 export interface FetchMemo {
   widthMs: number;
   readonly counts: Map<number, number>;
-  /** Whether the API applies `search_term` (undefined: not known yet; false: it refused or ignored one). */
+  /** Whether the API applies `search_term` (undefined: not known yet; false: it refused, ignored or failed one). */
   searchTerms?: boolean;
+  /** When a search_term query that failed (not refused: a 5xx, a timeout) is tried again (clock ms). */
+  searchTermsRetryAt?: number;
 }
 
 export interface CountedOutcome {
@@ -167,7 +169,11 @@ export async function fetchByCounts(
     duplicates += o.duplicates;
   };
   let requests = 0;
-  if (memo.searchTerms === undefined && parts.length > 0) memo.searchTerms = await honoursSearchTerm(ctx, start, end, signal);
+  const retry = memo.searchTermsRetryAt !== undefined && ctx.clock.now() >= memo.searchTermsRetryAt;
+  if ((memo.searchTerms === undefined || retry) && parts.length > 0) {
+    memo.searchTermsRetryAt = undefined;
+    memo.searchTerms = await honoursSearchTerm(ctx, memo, start, end, signal);
+  }
   // One query per group of parts: their time ranges OR-ed, the ids already forwarded there excluded. Per part
   // (below) only while the API has not shown it honours search_term... or once it showed it does not.
   let i = 0;
@@ -183,9 +189,7 @@ export async function fetchByCounts(
     try {
       o = await fetchRange(ctx, { start: first.from, end: last.to, countFrom: first.from, searchTerm }, signal);
     } catch (err) {
-      if (!(err instanceof DiFatalError && err.status === 400)) throw err;
-      memo.searchTerms = false;
-      logger.warn({ org: key.org, service: key.service, error: err.message }, `the API refused search_term: ${ONE_QUERY_EACH}`);
+      if (!searchTermFailed(ctx, memo, err, signal)) throw err;
       break;
     }
     requests++;
@@ -222,17 +226,40 @@ const NO_SUCH_ID = '000000000000000000000000';
  * has, over the window. An API (or proxy) that drops the filter counts the whole window; one that refuses it says
  * 400. Either way the parts are then fetched one query each, which needs no filter.
  */
-async function honoursSearchTerm(ctx: StreamContext, start: number, end: number, signal: AbortSignal | undefined): Promise<boolean> {
+async function honoursSearchTerm(ctx: StreamContext, memo: FetchMemo, start: number, end: number, signal: AbortSignal | undefined): Promise<boolean> {
   const { key, logger } = ctx;
   try {
     const n = await ctx.di.count(rangeQuery(key, start, end, { and: [{ field: 'id', operator: 'in', value: [NO_SUCH_ID] }] }), signal);
     if (n === 0) return true;
     logger.warn({ org: key.org, service: key.service, count: n }, `the API ignored search_term (it counted ${n} events for an id no event has): ${ONE_QUERY_EACH}`);
   } catch (err) {
-    if (!(err instanceof DiFatalError && err.status === 400)) throw err;
-    logger.warn({ org: key.org, service: key.service, error: err.message }, `the API refused search_term: ${ONE_QUERY_EACH}`);
+    if (!searchTermFailed(ctx, memo, err, signal)) throw err;
   }
   return false;
+}
+
+/** After a search_term query failed again after the DI client's retries, it is tried again after this. */
+export const SEARCH_TERM_RETRY_MS = 3_600_000;
+
+/**
+ * Whether `err` is the API refusing (400: for good) or failing (5xx, timeouts, after the DI client's retries: for
+ * SEARCH_TERM_RETRY_MS; "extremely complex searches" are documented to 500) a query with search_term: the parts
+ * are then fetched one query each, which needs no filter, so a poll never fails for the filter. Anything else (an
+ * abort, Fluent Bit, a refused key) is not about the filter.
+ */
+function searchTermFailed(ctx: StreamContext, memo: FetchMemo, err: unknown, signal: AbortSignal | undefined): boolean {
+  const { key, logger } = ctx;
+  if (signal?.aborted || !(err instanceof DiError)) return false;
+  const refused = err instanceof DiFatalError && err.status === 400;
+  if (err.fatal && !refused) return false;
+  memo.searchTerms = false;
+  if (refused) {
+    logger.warn({ org: key.org, service: key.service, error: err.message }, `the API refused search_term: ${ONE_QUERY_EACH}`);
+  } else {
+    memo.searchTermsRetryAt = ctx.clock.now() + SEARCH_TERM_RETRY_MS;
+    logger.warn({ org: key.org, service: key.service, error: err.message }, 'a query with search_term failed: the parts of the overlap to fetch are fetched one query each for the next hour (more requests, the same events)');
+  }
+  return true;
 }
 
 /**

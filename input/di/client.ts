@@ -251,7 +251,9 @@ class UndiciDiClient implements DiClient {
     const state: AttemptState = { renewedToken: false };
     return withRetries(
       {
-        policy: this.policy,
+        // A filtered query has an unfiltered way (the collector's per-part fetches): a fault that keeps coming (the
+        // API's 500 for "extremely complex searches") is not waited out.
+        policy: query.searchTerm === undefined ? this.policy : { ...this.policy, maxAttempts: Math.min(this.policy.maxAttempts, SEARCH_TERM_MAX_ATTEMPTS) },
         clock: this.clock,
         signal,
         random: this.opts.random,
@@ -475,6 +477,9 @@ async function readBody(res: Dispatcher.ResponseData, pool?: PageBufferPool): Pr
   }
   return out;
 }
+
+/** Attempts of a query with search_term at most (see retrying). */
+export const SEARCH_TERM_MAX_ATTEMPTS = 4;
 
 function pageBody(q: DiQuery, limit: number, searchAfter: unknown): string {
   const body: Record<string, unknown> = { service: queryServices(q), start_time: q.start, end_time: q.end, limit, sort: 'ASC' };

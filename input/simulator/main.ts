@@ -17,7 +17,7 @@ const OPTIONS: Record<string, { kind: 'value' | 'boolean'; help: string }> = {
   orgs: { kind: 'value', help: 'org ids, comma-separated; x-org-id is then required (default: one org, no header)' },
   services: { kind: 'value', help: `services with events (default ${GENERATED_SERVICES.join(',')})` },
   'hidden-from-all': { kind: 'value', help: 'services that service ["all"] leaves out (still served when named), e.g. password_manager' },
-  'search-term': { kind: 'value', help: 'what search_term does: apply (default, as documented), ignore (as if absent), refuse (400)' },
+  'search-term': { kind: 'value', help: 'what search_term does: apply (default, as documented), ignore (as if absent), refuse (400), fail (500)' },
   rate: { kind: 'value', help: 'events per minute per org and service (default 60)' },
   from: { kind: 'value', help: 'first event: a duration ago (2h, 30d) or an RFC 3339 time (default 1h)' },
   to: { kind: 'value', help: 'last event: RFC 3339 time, or "live" to keep generating (default live)' },
@@ -99,8 +99,8 @@ export function parseSimulatorArgs(argv: readonly string[], env: NodeJS.ProcessE
   const lateFraction = num('late-fraction', 0, 1);
   const tokenTtl = dur('token-ttl');
   const searchTerm = str('search-term');
-  if (searchTerm !== undefined && !['apply', 'ignore', 'refuse'].includes(searchTerm)) {
-    throw new ArgvError(`--search-term "${searchTerm}": use apply, ignore or refuse`, '--search-term');
+  if (searchTerm !== undefined && !['apply', 'ignore', 'refuse', 'fail'].includes(searchTerm)) {
+    throw new ArgvError(`--search-term "${searchTerm}": use apply, ignore, refuse or fail`, '--search-term');
   }
   const options: SimulatorOptions = {
     port: num('port', 0, 65535) ?? 8080,
@@ -109,7 +109,7 @@ export function parseSimulatorArgs(argv: readonly string[], env: NodeJS.ProcessE
     orgs: list('orgs'),
     services: list('services'),
     hiddenFromAll: list('hidden-from-all'),
-    ...(searchTerm !== undefined ? { searchTerm: searchTerm as 'apply' | 'ignore' | 'refuse' } : {}),
+    ...(searchTerm !== undefined ? { searchTerm: searchTerm as 'apply' | 'ignore' | 'refuse' | 'fail' } : {}),
     eventsPerMinute: num('rate', 0, 1e7),
     from,
     to: to === undefined || to === 'live' ? 'live' : to,

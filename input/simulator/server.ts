@@ -66,9 +66,9 @@ export interface SimulatorOptions {
   readonly hiddenFromAll?: readonly string[];
   /**
    * What `search_term` does: 'apply' (default, as documented), 'ignore' (answered as if absent: an API or proxy
-   * without it) or 'refuse' (400 for any query that has one).
+   * without it), 'refuse' (400 for any query that has one) or 'fail' (500, as for an "extremely complex search").
    */
-  readonly searchTerm?: 'apply' | 'ignore' | 'refuse';
+  readonly searchTerm?: 'apply' | 'ignore' | 'refuse' | 'fail';
   /** Real (wall-clock) delay before each /events answer, to model network + query time. */
   readonly pageLatencyMs?: number;
   /** Retention; older start_time is clamped like the API does. Default 90 days. */
@@ -244,6 +244,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const streams = [...new Set((service as string[]).flatMap((s) => store.streamsFor(caller.orgIds, s, hiddenFromAll)))];
     let term: ReturnType<typeof compileSearchTerm>;
     if (body.search_term !== undefined && opts.searchTerm === 'refuse') throw new HttpError(400, 'search_term is not supported');
+    if (body.search_term !== undefined && opts.searchTerm === 'fail') throw new HttpError(500, 'Technical difficulties processing your request');
     try {
       term = opts.searchTerm === 'ignore' ? undefined : compileSearchTerm(body.search_term);
     } catch (err) {

@@ -37,7 +37,7 @@ export interface OverlapCost {
 export async function overlapCost(opts: {
   mode: 'counts' | 'rescan'; streams: number; rate: number; minutes: number; warmupMinutes?: number;
   /** The simulator's handling of search_term (default: applied, as documented). */
-  searchTerm?: 'apply' | 'ignore' | 'refuse';
+  searchTerm?: 'apply' | 'ignore' | 'refuse' | 'fail';
 }): Promise<OverlapCost> {
   const V = Date.parse('2026-03-01T12:00:00Z');
   const clock = parseClockSpec(formatClockSpec(V, Date.now(), SPEED));
