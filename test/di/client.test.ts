@@ -1,21 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDiClient, type DiClientOptions } from '../../input/di/client.js';
 import { DiFatalError, DiQueryError, DiRetriesExhaustedError } from '../../input/di/errors.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../input/simulator/server.js';
+import type { Simulator } from '../../input/simulator/server.js';
 import type { DiClient, DiPage, DiQuery } from '../../input/types.js';
-import { captureLogger, iso, manualClock } from './support.js';
+import { captureLogger, closedAfterEach, iso, manualClock } from './support.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
-const closers: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((c) => c()));
-});
-
-async function sim(opts: SimulatorOptions): Promise<Simulator> {
-  const s = await startSimulator(opts);
-  closers.push(() => s.close());
-  return s;
-}
+const { closers, sim } = closedAfterEach();
 
 function client(s: Simulator, opts: Partial<DiClientOptions> = {}): DiClient {
   const c = createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: s.apiKey }, retry: { baseDelayMs: 10, maxDelayMs: 50 }, ...opts });

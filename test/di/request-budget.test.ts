@@ -1,15 +1,14 @@
 // The global request budget (fair round-robin turns at a fixed rate, a global pause on 429) and the page
 // memory budget, on their own and inside the DI client against the simulator.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ByteBudget } from '../../input/di/byte-budget.js';
 import { ConfigError, loadConfig } from '../../input/config.js';
 import { createDiClient } from '../../input/di/client.js';
 import { RequestBudget } from '../../input/di/request-budget.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../input/simulator/server.js';
 import { systemClock } from '../../input/clock.js';
 import type { DiQuery } from '../../input/types.js';
 import type { Clock } from '../../input/types.js';
-import { iso, manualClock } from './support.js';
+import { closedAfterEach, iso, manualClock } from './support.js';
 
 /** Virtual time: a sleep moves the clock forward after the callers resolved so far have run (unlike manualClock, whose sleep moves it at once). */
 function steppingClock(start: number): Clock {
@@ -24,16 +23,7 @@ function steppingClock(start: number): Clock {
 }
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
-const closers: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((c) => c()));
-});
-
-async function sim(opts: SimulatorOptions): Promise<Simulator> {
-  const s = await startSimulator(opts);
-  closers.push(() => s.close());
-  return s;
-}
+const { closers, sim } = closedAfterEach();
 
 describe('RequestBudget', () => {
   it('never gives more turns than the budget in any second, paces them 1/rate apart, and keeps up the budget on average', async () => {

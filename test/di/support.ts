@@ -1,5 +1,24 @@
 // Helpers shared by the DI client and simulator tests.
+import { afterEach } from 'vitest';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../input/simulator/server.js';
 import type { Clock, Logger } from '../../input/types.js';
+
+/**
+ * For a test file: `sim(opts)` starts a simulator and `closers` takes anything else to close; all of it is closed
+ * after each test.
+ */
+export function closedAfterEach(): { closers: (() => Promise<unknown>)[]; sim: (opts: SimulatorOptions) => Promise<Simulator> } {
+  const closers: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((c) => c()));
+  });
+  const sim = async (opts: SimulatorOptions): Promise<Simulator> => {
+    const s = await startSimulator(opts);
+    closers.push(() => s.close());
+    return s;
+  };
+  return { closers, sim };
+}
 
 /** A clock that stands still until the test moves it; sleeps advance it and resolve at once. Records sleeps. */
 export function manualClock(start: number): Clock & { set(ms: number): void; advance(ms: number): void; sleeps: number[] } {
