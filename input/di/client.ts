@@ -163,8 +163,7 @@ class UndiciDiClient implements DiClient {
 
   async count(query: DiQuery, callerSignal?: AbortSignal): Promise<number> {
     this.checkQuery(query);
-    const signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
-    return this.retrying(query, signal, async (state) => {
+    return followingCaller(callerSignal, (signal) => this.retrying(query, signal, async (state) => {
       const text = (await this.post('/events/count', query, countBody(query), signal, state)).toString('utf8');
       let parsed: unknown;
       try {
@@ -177,14 +176,13 @@ class UndiciDiClient implements DiClient {
         throw new DiTransientError(`/events/count answered without a numeric "count"`, 'bad_count');
       }
       return n;
-    });
+    }));
   }
 
   async distinct(query: DiQuery, field: string, callerSignal?: AbortSignal): Promise<DistinctBucket[]> {
     this.checkQuery(query);
-    const signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
     const body = JSON.stringify({ service: queryServices(query), start_time: query.start, end_time: query.end, field });
-    return this.retrying(query, signal, async (state) => {
+    return followingCaller(callerSignal, (signal) => this.retrying(query, signal, async (state) => {
       const text = (await this.post('/events/distinct', query, body, signal, state)).toString('utf8');
       let parsed: unknown;
       try {
@@ -198,14 +196,13 @@ class UndiciDiClient implements DiClient {
       return buckets
         .filter((b): b is { key: string; doc_count: number } => typeof b?.key === 'string' && Number.isInteger(b?.doc_count))
         .map((b) => ({ key: b.key, count: b.doc_count }));
-    });
+    }));
   }
 
   async interval(query: DiQuery, interval: DiInterval, callerSignal?: AbortSignal): Promise<DiBucket[]> {
     this.checkQuery(query);
-    const signal = callerSignal ? AbortSignal.any([callerSignal]) : undefined;
     const body = JSON.stringify({ service: queryServices(query), start_time: query.start, end_time: query.end, interval_unit: interval.unit, interval_value: String(interval.value) });
-    return this.retrying(query, signal, async (state) => {
+    return followingCaller(callerSignal, (signal) => this.retrying(query, signal, async (state) => {
       const text = (await this.post('/events/interval', query, body, signal, state)).toString('utf8');
       let parsed: unknown;
       try {
@@ -223,7 +220,7 @@ class UndiciDiClient implements DiClient {
         }
         return { key, count: n };
       });
-    });
+    }));
   }
 
   async close(): Promise<void> {
@@ -532,4 +529,15 @@ function fallbackCursor(events: PageEvents, logger: Logger | undefined, query: D
   if (!t) throw new DiBadPageError(`a full page came without X-Search_after and its last event's timestamp "${timestamp}" is not RFC 3339`);
   logger?.warn({ service: query.service, orgId: query.orgId }, 'DI answer had no X-Search_after; continuing after the last event');
   return JSON.stringify([t.ms, events.id(last)]);
+}
+
+/**
+ * Runs `call` with a signal of its own that follows the caller's (AbortSignal.any keeps no listener on the caller's
+ * signal, which many streams may share). AbortSignal.any holds its sources weakly, so the caller's signal is kept
+ * reachable until the call settles: an AbortSignal.timeout() nobody else holds would be collected with its timer,
+ * and a call retrying a refused connection would never stop.
+ */
+function followingCaller<T>(callerSignal: AbortSignal | undefined, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!callerSignal) return call(undefined);
+  return call(AbortSignal.any([callerSignal])).finally(() => callerSignal.aborted);
 }

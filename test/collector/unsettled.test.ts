@@ -26,7 +26,7 @@ describe('Fluent Bit killed within the ack settle time', () => {
     it(`${mode}: acked records lost in 3 crashes are fetched again from the API; every event arrives`, async () => {
       const to = Date.now() - 10 * MIN;
       const from = to - 60 * MIN;
-      const sim = await startSimulator({ seed: mode === 'window' ? 21 : 22, services: ['directory'], eventsPerMinute: 200, from, to, pageLatencyMs: 15, indexDelay: { lateFraction: 0 } });
+      const sim = await startSimulator({ seed: mode === 'window' ? 21 : 22, services: ['directory'], eventsPerMinute: 400, from, to, pageLatencyMs: 15, indexDelay: { lateFraction: 0 } });
       cleanup.push(() => sim.close());
       // Records reach storage only when the test commits the ring (every 250 ms here, as Fluent Bit's engine does).
       const rx = await startForwardReceiver({ seed: 5, commitEveryMs: 250 });

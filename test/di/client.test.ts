@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createDiClient, type DiClientOptions } from '../../input/di/client.js';
 import { DiFatalError, DiQueryError, DiRetriesExhaustedError } from '../../input/di/errors.js';
@@ -333,5 +335,35 @@ describe('DiClient OAuth', () => {
     const err = await c.count({ service: 'all', orgId: 'org-a', start: iso(T0 - 60_000), end: iso(T0) }, AbortSignal.timeout(300)).catch((e: unknown) => e);
     // Connection refused is transient: the client keeps retrying until aborted.
     expect(String(err)).toMatch(/abort|timeout/i);
+  });
+
+  it('stops at an AbortSignal.timeout() only the call holds, though garbage collection runs meanwhile', async () => {
+    // AbortSignal.any holds its sources weakly: unless the client keeps the caller's signal reachable, a collection
+    // takes the timeout signal and its timer, and the call retries the refused token endpoint forever.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collecting = setInterval(gc, 10);
+    closers.push(async () => clearInterval(collecting));
+    const clock = manualClock(T0);
+    const s = await sim({ clock, orgs: ['org-a'], oauthClients: [{ clientId, clientSecret }], eventsPerMinute: 1 });
+    const c = client(s, { clock, auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl.replace(/:\d+\//, ':1/') } });
+    const q = { service: 'all', orgId: 'org-a', start: iso(T0 - 60_000), end: iso(T0) };
+    const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
+      ['count', (signal) => c.count(q, signal)],
+      ['distinct', (signal) => c.distinct!(q, 'event_type', signal)],
+      ['interval', (signal) => c.interval!(q, { unit: 'm', value: 5 }, signal)],
+      ['pages', async (signal) => {
+        for await (const _ of c.pages(q, signal)) void _;
+      }],
+    ];
+    for (const [name, call] of calls) {
+      const started = Date.now();
+      const outcome = await Promise.race([
+        call(AbortSignal.timeout(200)).then(() => 'resolved', (e: unknown) => String(e)),
+        new Promise<string>((resolve) => setTimeout(() => resolve('still running after 5 s'), 5_000).unref()),
+      ]);
+      expect(`${name}: ${outcome}`).toMatch(new RegExp(`^${name}: TimeoutError`));
+      expect(Date.now() - started).toBeLessThan(5_000);
+    }
   });
 });
