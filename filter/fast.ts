@@ -1,4 +1,4 @@
-// The fast path of jumpcloud_ecs: the embedded event in the shape the collector forwards (compact JSON inside
+// The fast path of both profiles: the embedded event in the shape the collector forwards (compact JSON inside
 // `message`), read with only the checks that shape needs. Whatever it does not expect (whitespace, a field
 // of an unexpected type, an escape other than `\\`, malformed text) makes it give up, and the general
 // walker (walk.ts) reads the event again from its start: the same captures and the same errors, so this
@@ -53,6 +53,18 @@ let decode: bool = false;
   return 0; // not reached
 }
 
+/**
+ * Validates the object or array at S.pos in full, as the general walker does (it is that walker, capturing
+ * nothing): jumpcloud_elastic copies everything into jumpcloud.event, and `association` is a tree in both.
+ */
+function whole(): bool {
+  const lean = S.lean;
+  S.lean = false;
+  const ok = walk(0, false, C_SKIP);
+  S.lean = lean;
+  return ok;
+}
+
 /** Reads the object at S.pos whose keys are looked up in `ctx`; false to give up. */
 function object(ctx: u8): bool {
   const e = S.end;
@@ -72,8 +84,8 @@ function object(ctx: u8): bool {
     let field: i32 = KNONE;
     if (r >= KCTX) {
       sub = <u8>(r - KCTX);
-      // Objects only the elastic profile reads (geoip, auth_context) are skipped.
-      if (!ecsReads(sub)) sub = C_SKIP;
+      // Objects only the elastic profile reads (geoip, auth_context) are skipped by jumpcloud_ecs.
+      if (S.lean && !ecsReads(sub)) sub = C_SKIP;
     } else field = r;
     // Value.
     if (p + 2 > e) return false;
@@ -92,8 +104,9 @@ function object(ctx: u8): bool {
         // An array of rows (changes).
         if (c != LBRACKET || !rows(elemContext(sub))) return false;
       } else if (sub != C_SKIP) {
-        // A tracked object (initiated_by, useragent, ...): one level down, never deeper.
-        if (c != LBRACE || ctx != C_ROOT || !object(sub)) return false;
+        // A tracked object (initiated_by, useragent, ...): jumpcloud_ecs reads one level down, never deeper;
+        // the elastic profile's (auth_context.jumpcloud_protect_device) go as deep as the schema does.
+        if (c != LBRACE || (S.lean && ctx != C_ROOT) || !object(sub)) return false;
       } else if ((ff & TREE) != 0) {
         // Written out as a tree later (association), so validated in full, as the general walker does.
         if (c != LBRACE) return false;
@@ -102,19 +115,16 @@ function object(ctx: u8): bool {
           capture(0, field, K_OBJ, p + 1, p + 2, X_EMPTY);
         } else {
           if (p + 3 > e || load<u16>(p + 1) != ESC_QUOTE) return false;
-          S.lean = false;
-          const ok = walk(0, false, C_SKIP);
-          S.lean = true;
-          if (!ok) return false;
+          if (!whole()) return false;
           capture(0, field, K_OBJ, p, S.pos, 0);
         }
       } else if ((ff & ANY) != 0) {
-        // A change's from/to that is an object or array: only its kind matters.
-        if (!skipLean()) return false;
+        // A change's from/to that is an object or array: only its kind matters (to jumpcloud_ecs).
+        if (!(S.lean ? skipLean() : whole())) return false;
         capture(0, field, c == LBRACE ? K_OBJ : K_ARR, p, S.pos, 0);
       } else {
         // A field of the wrong type keeps its kind and span in the general walker: not worth doing here.
-        if (field != KNONE || !skipLean()) return false;
+        if (field != KNONE || !(S.lean ? skipLean() : whole())) return false;
       }
       p = S.pos;
     } else if (c == MINUS || (c >= ZERO && c <= NINE)) {

@@ -131,7 +131,7 @@ const V_KEY = 2;
 /**
  * Walks the object at S.pos into capture table `t`. `isRecord`: this is the record itself, so its root
  * members are listed and a root `message` string is probed for an embedded event (walked into table 0).
- * `rootCtx` C_SKIP (with S.lean off) validates an object in full and captures nothing.
+ * `rootCtx` C_SKIP (with S.lean off) validates an object, or an array, in full and captures nothing.
  */
 export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
   const base = sp;
@@ -144,7 +144,9 @@ export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
   let keyE: usize = 0;
   ws();
   if (S.pos >= S.end) { sp = base; return fail(E_END); }
-  if (load<u8>(S.pos) != LBRACE) { sp = base; return unexpected(); }
+  // An array only as an untracked value the fast path validates (rootCtx C_SKIP).
+  const root = load<u8>(S.pos);
+  if (root != LBRACE && (root != LBRACKET || rootCtx != C_SKIP)) { sp = base; return unexpected(); }
   while (true) {
     if (state == V_VALUE) {
       ws();
@@ -280,9 +282,9 @@ function probeMessage(): bool {
   resetCaptures(0);
   let ok = false;
   if (msgIsObject) {
-    // jumpcloud_ecs first tries the fast path for the usual shape; when it gives up, the general walker reads again.
+    // The fast path for the usual shape first; when it gives up, the general walker reads again.
     const start = S.pos;
-    ok = S.lean && fastEvent();
+    ok = fastEvent();
     if (!ok) {
       resetCaptures(0);
       S.pos = start;
