@@ -263,6 +263,32 @@ export function content(s: usize, e: usize, decode: bool): void {
   bytes(run, e - run);
 }
 
+/** `"<content>"` of a span without escapes to undo (`content` with decode off), in one go. */
+@inline export function quoted(s: usize, n: usize): void {
+  const p = P;
+  ensureOut(p + n + 2);
+  const o = outBase + p;
+  store<u8>(o, QUOTE);
+  memory.copy(o + 1, s, n);
+  store<u8>(o + n + 1, QUOTE);
+  P = p + n + 2;
+}
+
+/** `"<key>":`, preceded by a comma unless it is the first member, in one go; the key has no escapes to undo. */
+@inline export function member(s: usize, n: usize): void {
+  const f = first;
+  const c: usize = f ? 0 : 1;
+  const p = P;
+  ensureOut(p + n + 3 + c);
+  const o = outBase + p;
+  if (!f) store<u8>(o, COMMA);
+  store<u8>(o + c, QUOTE);
+  memory.copy(o + c + 1, s, n);
+  store<u16>(o + c + n + 1, 0x3a22); // '":'
+  P = p + n + 3 + c;
+  first = false;
+}
+
 /** A JSON string from a span of the text. */
 @inline export function str(s: usize, e: usize, decode: bool): void {
   byte(QUOTE);

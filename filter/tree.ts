@@ -2,10 +2,10 @@
 // recursively and keys excluded by context (jumpcloud.event of the elastic profile, association).
 // Iterative like the walker, and cut at a stated depth.
 import { Area } from './mem';
-import { S, ws, str, num, literal } from './scan';
+import { S, ws, str, num, literal, skipLean } from './scan';
 import { lookup, KCTX, KNONE, C_SKIP, EL_DROP, KEEP, contextFlags, fieldFlags, treeLooks } from './schema';
-import { P, byte, bytes, content, rollback, outFirst, outSetFirst, elem } from './out';
-import { LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, BACKSLASH, COMMA, COLON, MINUS, ZERO, NINE } from './chars';
+import { P, byte, bytes, content, rollback, outFirst, outSetFirst, elem, quoted, member } from './out';
+import { LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, BACKSLASH, COMMA, COLON, MINUS, ZERO, NINE, ESC_QUOTE } from './chars';
 
 // Tree contexts beyond the schema's (which number from 0, C_SKIP meaning "no lookups"): inside an array kept
 // as it is, and at such an array itself.
@@ -50,6 +50,180 @@ function skipValue(): void {
  * written. Returns false, having written nothing, when nothing is left of it.
  */
 export function writeTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
+  if (esc) {
+    const start = P, first = outFirst();
+    const r = fastTree(s, end, rootCtx);
+    if (r >= 0) return r != 0;
+    rollback(start, first);
+  }
+  return generalTree(s, end, esc, rootCtx);
+}
+
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+
+/** End of the escaped-domain string whose content starts at `p`: where its closing `\"` starts. Sets `decoded`. */
+let decoded: bool = false;
+@inline function stringEnd(p: usize, e: usize): usize {
+  decoded = false;
+  while (true) {
+    while (p + 8 <= e) {
+      const x = load<u64>(p) ^ (0x5c * ONES);
+      const m = (x - ONES) & ~x & HIGHS;
+      if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
+      p += 8;
+    }
+    while (p < e && load<u8>(p) != BACKSLASH) p++;
+    if (p + 1 >= e) return e;
+    const d = load<u8>(p + 1);
+    if (d == QUOTE) return p;
+    // `\\` then the inner escape's character, itself written `\"` or `\\` or plain.
+    decoded = true;
+    p += p + 2 < e && load<u8>(p + 2) == BACKSLASH ? 4 : 3;
+  }
+  return e; // not reached
+}
+
+/**
+ * writeTree for compact escaped text (the event inside `message` as the collector forwards it), which a reader
+ * has validated: the same output, with the text read through locals instead of the tokenizer's state. Returns
+ * 1 (written), 0 (nothing left of it) or -1 when the text is not that shape (whitespace, too deep): the caller
+ * takes the output back and runs the general writer.
+ */
+function fastTree(s: usize, end: usize, rootCtx: u8): i32 {
+  treeCut = false;
+  const start = P;
+  let p = s;
+  let depth = 0;
+  let ctx = rootCtx;
+  let memberMark: usize = P;
+  let memberFirst = outFirst();
+  let state = 0; // 0 value, 1 after, 2 key, 3 element
+  while (true) {
+    if (state == 1 && depth == 0) return P != start ? 1 : 0;
+    if (p >= end) return -1;
+    if (state == 0) {
+      const keep = ctx == T_KEEP;
+      const c = load<u8>(p);
+      if (c == LBRACE || c == LBRACKET) {
+        if (depth >= TREE_MAX_DEPTH) return -1;
+        stack.ensure(<usize>(depth + 1) * 8);
+        const t = stack.ptr + <usize>depth * 8;
+        store<u8>(t, c);
+        store<u8>(t, ctx == T_KEEPIN ? T_KEEP : ctx, 1);
+        store<u8>(t, memberFirst ? 1 : 0, 2);
+        store<u8>(t, keep ? 1 : ctx == T_KEEPIN ? 2 : 0, 3);
+        if (ctx == T_KEEPIN) { keptLeaf = false; ctx = T_KEEP; }
+        store<u32>(t, <u32>memberMark, 4);
+        depth++;
+        byte(c);
+        outSetFirst(true);
+        p++;
+        if (p >= end) return -1;
+        if (load<u8>(p) == (c == LBRACE ? RBRACE : RBRACKET)) { state = 1; continue; }
+        state = c == LBRACE ? 2 : 3;
+        continue;
+      }
+      if (c == BACKSLASH) {
+        if (p + 1 >= end || load<u8>(p + 1) != QUOTE) return -1; // `\n` and the like: whitespace
+        const vs = p + 2;
+        const ve = stringEnd(vs, end);
+        if (ve >= end) return -1;
+        if (ve == vs && !keep) rollback(memberMark, memberFirst);
+        else {
+          if (decoded) { byte(QUOTE); content(vs, ve, true); byte(QUOTE); } else quoted(vs, ve - vs);
+          if (ve != vs) keptLeaf = true;
+        }
+        p = ve + 2;
+      } else {
+        // A number or a literal (validated): up to the next delimiter.
+        const a = p;
+        while (p < end) {
+          const x = load<u8>(p);
+          if (x == COMMA || x == RBRACE || x == RBRACKET || x == BACKSLASH || x <= 0x20) break;
+          p++;
+        }
+        const isNull = c == 0x6e; // `n`ull
+        if (isNull && !keep) rollback(memberMark, memberFirst);
+        else { bytes(a, p - a); if (!isNull) keptLeaf = true; }
+      }
+      state = 1;
+      continue;
+    }
+    if (state == 1) {
+      const c = load<u8>(p);
+      const t = stack.ptr + <usize>(depth - 1) * 8;
+      const kind = load<u8>(t);
+      ctx = load<u8>(t, 1);
+      if (c == COMMA) { p++; state = kind == LBRACE ? 2 : 3; continue; }
+      if (c != (kind == LBRACE ? RBRACE : RBRACKET)) return -1;
+      p++;
+      depth--;
+      const parentFirst = load<u8>(t, 2) != 0;
+      const keepMode = load<u8>(t, 3);
+      if ((outFirst() && keepMode == 0) || (keepMode == 2 && !keptLeaf)) {
+        rollback(<usize>load<u32>(t, 4), parentFirst);
+      } else {
+        byte(kind == LBRACE ? RBRACE : RBRACKET);
+        outSetFirst(false);
+      }
+      if (depth > 0) ctx = load<u8>(stack.ptr + <usize>(depth - 1) * 8, 1);
+      continue;
+    }
+    if (state == 3) {
+      memberMark = P;
+      memberFirst = outFirst();
+      elem();
+      if (ctx != T_KEEP) ctx = C_SKIP;
+      state = 0;
+      continue;
+    }
+    // state 2: a key
+    if (p + 2 >= end || load<u16>(p) != ESC_QUOTE) return -1;
+    const ks = p + 2;
+    const ke = stringEnd(ks, end);
+    const kd = decoded;
+    if (ke + 2 >= end || load<u8>(ke + 2) != COLON) return -1;
+    p = ke + 3;
+    const r = ctx == T_KEEP || ctx == C_SKIP || kd ? KNONE : lookup(ctx, ks, ke - ks, end);
+    const next = r >= KCTX ? treeContext(<u8>(r - KCTX)) : r != KNONE && (fieldFlags(r) & EL_DROP) != 0 ? -1 : C_SKIP;
+    if (next < 0) {
+      // Left out: skip the value.
+      const c = load<u8>(p);
+      if (c == LBRACE || c == LBRACKET) {
+        S.pos = p; S.end = end; S.esc = true;
+        if (!skipLean()) return -1;
+        p = S.pos;
+      } else if (c == BACKSLASH) {
+        if (p + 1 >= end || load<u8>(p + 1) != QUOTE) return -1;
+        const ve = stringEnd(p + 2, end);
+        if (ve >= end) return -1;
+        p = ve + 2;
+      } else {
+        while (p < end) {
+          const x = load<u8>(p);
+          if (x == COMMA || x == RBRACE || x == RBRACKET || x == BACKSLASH || x <= 0x20) break;
+          p++;
+        }
+      }
+      state = 1;
+      continue;
+    }
+    memberMark = P;
+    memberFirst = outFirst();
+    if (kd) {
+      if (!memberFirst) byte(COMMA);
+      outSetFirst(false);
+      byte(QUOTE); content(ks, ke, true); byte(QUOTE); byte(COLON);
+    } else member(ks, ke - ks);
+    if (ctx != T_KEEP) ctx = <u8>next;
+    state = 0;
+  }
+  return -1; // not reached
+}
+
+/** writeTree for any text a reader validated: through the tokenizer, whitespace and all. */
+function generalTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
   S.pos = s;
   S.end = end;
   S.esc = esc;
