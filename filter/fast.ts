@@ -65,6 +65,52 @@ function whole(): bool {
   return ok;
 }
 
+/** How deep the fast path validates untracked subtrees itself; deeper ones go to the (iterative) walker. */
+const FAST_NEST: i32 = 8;
+let nest: i32 = 0;
+
+/**
+ * An object or array the mappings do not track, at S.pos: jumpcloud_ecs only finds its end; the elastic
+ * profile (which copies it into jumpcloud.event) validates it in full, itself for a few levels.
+ */
+function untracked(c: u8): bool {
+  if (S.lean) return skipLean();
+  if (nest >= FAST_NEST) return whole();
+  nest++;
+  const ok = c == LBRACE ? object(C_SKIP) : array();
+  nest--;
+  return ok;
+}
+
+/** An untracked array at S.pos, validated in full; false to give up. */
+function array(): bool {
+  const e = S.end;
+  let p = S.pos + 1;
+  if (p < e && load<u8>(p) == RBRACKET) { S.pos = p + 1; return true; }
+  while (true) {
+    if (p + 2 > e) return false;
+    const c = load<u8>(p);
+    if (c == BACKSLASH) {
+      if (load<u16>(p) != ESC_QUOTE) return false;
+      const ve = strEnd(p + 2);
+      if (ve == 0) return false;
+      p = ve + 2;
+    } else {
+      S.pos = p;
+      if (c == LBRACE || c == LBRACKET) { if (!untracked(c)) return false; }
+      else if (c == MINUS || (c >= ZERO && c <= NINE)) { if (!num()) return false; }
+      else if (literal() == 0) return false;
+      p = S.pos;
+    }
+    if (p >= e) return false;
+    const a = load<u8>(p);
+    if (a == COMMA) { p++; continue; }
+    if (a == RBRACKET) { S.pos = p + 1; return true; }
+    return false;
+  }
+  return false; // not reached
+}
+
 /** Reads the object at S.pos whose keys are looked up in `ctx`; false to give up. */
 function object(ctx: u8): bool {
   const e = S.end;
@@ -79,7 +125,7 @@ function object(ctx: u8): bool {
     p = ke + 2;
     if (p >= e || load<u8>(p) != COLON) return false;
     p++;
-    const r = lookup(ctx, ks, ke - ks, e);
+    const r = ctx == C_SKIP ? KNONE : lookup(ctx, ks, ke - ks, e);
     let sub: u8 = C_SKIP;
     let field: i32 = KNONE;
     if (r >= KCTX) {
@@ -120,11 +166,11 @@ function object(ctx: u8): bool {
         }
       } else if ((ff & ANY) != 0) {
         // A change's from/to that is an object or array: only its kind matters (to jumpcloud_ecs).
-        if (!(S.lean ? skipLean() : whole())) return false;
+        if (!untracked(c)) return false;
         capture(0, field, c == LBRACE ? K_OBJ : K_ARR, p, S.pos, 0);
       } else {
         // A field of the wrong type keeps its kind and span in the general walker: not worth doing here.
-        if (field != KNONE || !(S.lean ? skipLean() : whole())) return false;
+        if (field != KNONE || !untracked(c)) return false;
       }
       p = S.pos;
     } else if (c == MINUS || (c >= ZERO && c <= NINE)) {
@@ -174,6 +220,7 @@ function rows(ctx: u8): bool {
  * cleared and the caller must reset table 0 and S.pos and run the general walker.
  */
 export function fastEvent(): bool {
+  nest = 0;
   if (object(C_ROOT)) return true;
   S.err = E_NONE;
   return false;
