@@ -1,7 +1,8 @@
 // `npm run bench` (filter part): records/s of the wasm filter through the ABI harness, the 2,000,000-call
 // memory check, and — when FLUENT_BIT_BIN points to a Fluent Bit — the time per record inside it for no
 // filter, an identity wasm filter, the hand-written Lua peer and each profile, as ratios measured in one run;
-// with WAMRC as well, the same filters compiled ahead of time (scripts/build-aot.mjs).
+// with WAMRC as well, the same filters compiled ahead of time (scripts/build-aot.mjs). BENCH_INSTRUCTIONS=1 counts
+// instructions under valgrind instead of timing (a Fluent Bit built with -DFLB_VALGRIND=On).
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +50,7 @@ function harnessRate(host: FilterHost, fn: string, records: string[], ms = 1500)
   return n / ((performance.now() - t0) / 1000);
 }
 
-function fluentBitRun(bin: string, dir: string, file: string, filter: string): number {
+function writeConf(dir: string, file: string, filter: string): string {
   const conf = join(dir, 'bench.conf');
   writeFileSync(join(dir, 'parsers.conf'), '[PARSER]\n    Name json\n    Format json\n');
   writeFileSync(conf, `[SERVICE]
@@ -71,6 +72,11 @@ ${filter}
     Name null
     Match *
 `);
+  return conf;
+}
+
+function fluentBitRun(bin: string, dir: string, file: string, filter: string): number {
+  const conf = writeConf(dir, file, filter);
   // CPU time of all its threads (perf's task-clock): steadier than wall time on a busy machine.
   const r = spawnSync('perf', ['stat', '-x', ',', '-e', 'task-clock', '--', bin, '-c', conf], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) throw new Error(`fluent-bit exited ${r.status}: ${r.stderr.slice(-2000)}`);
@@ -80,6 +86,89 @@ ${filter}
   const msec = Number(lines[lines.length - 1]!.split(',')[0]);
   if (!Number.isFinite(msec)) throw new Error(`perf stat gave no task-clock: ${r.stderr.slice(-500)}`);
   return msec / 1000;
+}
+
+// Instructions instead of time (BENCH_INSTRUCTIONS=1): the same runs under valgrind's callgrind, exact and
+// independent of the load. Fluent Bit must be built with -DFLB_VALGRIND=On (its coroutines otherwise confuse
+// valgrind, and the run counts nothing). Besides the total, the functions a record's cost splits into.
+const ATTRIBUTION: [string, string][] = [
+  ['flb_msgpack_to_json_str', 'record to JSON'],
+  ['wasm_runtime_call_wasm', 'the module (interpreted or AOT)'],
+  ['wasm_runtime_validate_app_str_addr', 'result checked'],
+  ['flb_pack_json', 'result to msgpack'],
+  ['cb_parser_filter', 'parser filter'],
+  ['flb_lua_pushmsgpack', 'record to Lua'],
+  ['lua_pcall', 'the Lua mapping'],
+  ['flb_lua_tomsgpack', 'result from Lua'],
+];
+
+interface Counted { total: number; parts: Record<string, number> }
+
+function callgrindRun(bin: string, dir: string, file: string, filter: string): Counted {
+  const conf = writeConf(dir, file, filter);
+  const out = join(dir, 'callgrind.out');
+  const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, bin, '-c', conf], { encoding: 'utf8', timeout: 1_800_000 });
+  if (r.status !== 0) throw new Error(`valgrind fluent-bit exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  const ann = spawnSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (ann.status !== 0) throw new Error(`callgrind_annotate failed: ${ann.stderr.slice(-500)}`);
+  const parts: Record<string, number> = {};
+  let total = 0;
+  for (const line of ann.stdout.split('\n')) {
+    const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const n = Number(m[1]!.replaceAll(',', ''));
+    if (m[2]!.startsWith('PROGRAM TOTALS')) { total = n; continue; }
+    // `file:function [object]`; recursive entries (`function'2`) are already inside the outer one.
+    const f = /:([\w.]+) \[/.exec(m[2]!)?.[1];
+    if (f && ATTRIBUTION.some(([name]) => name === f)) parts[f] = Math.max(parts[f] ?? 0, n);
+  }
+  return { total, parts };
+}
+
+/** Instructions per record inside Fluent Bit: the slope between runs of n and 3n records, in thousands. */
+function fluentBitInstructions(bin: string, records: string[], filter: string, n: number): Counted {
+  const dir = mkdtempSync(join(tmpdir(), 'fbj-bench-'));
+  try {
+    const small = join(dir, 'small.log');
+    const large = join(dir, 'large.log');
+    const lines = (k: number): string => Array.from({ length: k }, (_, i) => records[i % records.length]).join('\n') + '\n';
+    writeFileSync(small, lines(n));
+    writeFileSync(large, lines(3 * n));
+    const a = callgrindRun(bin, dir, small, filter);
+    const b = callgrindRun(bin, dir, large, filter);
+    const per = (x: number, y: number): number => (y - x) / (2 * n) / 1000;
+    const total = per(a.total, b.total);
+    if (!(total > 0)) throw new Error(`callgrind counted nothing per record: is ${bin} built with -DFLB_VALGRIND=On?`);
+    const parts: Record<string, number> = {};
+    for (const [f] of ATTRIBUTION) if (b.parts[f] !== undefined) parts[f] = per(a.parts[f] ?? 0, b.parts[f]);
+    return { total, parts };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function instructionsTable(bin: string, out: Record<string, number>, aot: ReturnType<typeof buildAot>): void {
+  const n = Number(process.env.BENCH_FB_RECORDS ?? 300);
+  console.log(`== filter: instructions inside ${bin} (valgrind callgrind; tail -> filter -> null; slope of ${n} vs ${3 * n} records; thousands per record)`);
+  for (const [label, recs] of [['seed', seedMix], ['2.9KB', mix29]] as const) {
+    const runs: [string, string][] = [
+      ['no filter', ''],
+      ['identity wasm', wasmFilter(IDENTITY, 'identity')],
+      ['identity + one 8-byte-step pass', wasmFilter(IDENTITY, 'one_pass')],
+      ['Lua peer (parser + lua)', luaPeer()],
+      ['jumpcloud_ecs', wasmFilter(WASM_PATH, 'jumpcloud_ecs')],
+      ['jumpcloud_elastic', wasmFilter(WASM_PATH, 'jumpcloud_elastic')],
+    ];
+    if (aot) runs.push(['jumpcloud_ecs AOT', wasmFilter(aot.filter, 'jumpcloud_ecs')], ['jumpcloud_elastic AOT', wasmFilter(aot.filter, 'jumpcloud_elastic')]);
+    const counted = runs.map(([name, filter]) => [name, fluentBitInstructions(bin, recs, filter, n)] as const);
+    const lua = counted.find(([name]) => name.startsWith('Lua'))![1].total;
+    for (const [name, c] of counted) {
+      const key = `fb_${label}_${name.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}_kinstr`;
+      out[key] = Math.round(c.total * 10) / 10;
+      const parts = Object.entries(c.parts).map(([f, v]) => `${ATTRIBUTION.find(([x]) => x === f)![1]} ${v.toFixed(1)}`).join(', ');
+      console.log(`  ${label.padEnd(6)} ${name.padEnd(34)} ${c.total.toFixed(1).padStart(8)}k = ${(c.total / lua).toFixed(2)}x the Lua peer${parts ? ` (${parts})` : ''}`);
+    }
+  }
 }
 
 /** µs per record inside Fluent Bit: the slope between runs of n and 3n records (start-up cancels out). */
@@ -147,9 +236,13 @@ export async function run(): Promise<Record<string, number>> {
     console.log('  inside Fluent Bit: skipped (set FLUENT_BIT_BIN to a Fluent Bit 4.2+ binary to measure)');
     return out;
   }
-  const n = Number(process.env.BENCH_FB_RECORDS ?? 20_000);
   // With a wamrc (WAMRC, or wamrc on PATH), the same run also measures the filters compiled ahead of time.
   const aot = buildAot();
+  if (process.env.BENCH_INSTRUCTIONS === '1') {
+    instructionsTable(bin, out, aot);
+    return out;
+  }
+  const n = Number(process.env.BENCH_FB_RECORDS ?? 20_000);
   console.log(`== filter: inside ${bin} (tail -> filter -> null; CPU time, slope of ${n} vs ${3 * n} records, median of 3)`);
   for (const [label, recs] of [['2.9KB', mix29], ['seed', seedMix]] as const) {
     const none = fluentBitPerRecord(bin, recs, '', n);
