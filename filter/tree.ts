@@ -29,6 +29,42 @@ let keptLeaf: bool = false;
 // Stack: kind ('{' or '['), children's ctx, parent's first flag, kept even when empty, roll-back mark.
 const stack = new Area(64 * 8);
 
+/** The tree context of a member whose key looked up to `r` (KNONE when not looked up); -1: left out (a field mapped elsewhere, a dropped object). */
+@inline function memberContext(r: i32): i32 {
+  return r >= KCTX ? treeContext(<u8>(r - KCTX)) : r != KNONE && (fieldFlags(r) & EL_DROP) != 0 ? -1 : C_SKIP;
+}
+
+/**
+ * Pushes container `c` (`{` or `[`), a value in context `ctx`, on the stack at `depth` and writes its opening
+ * byte; returns the context its contents are written in.
+ */
+@inline function openContainer(depth: i32, c: u8, ctx: u8, memberFirst: bool, memberMark: usize): u8 {
+  stack.ensure(<usize>(depth + 1) * 8);
+  const t = stack.ptr + <usize>depth * 8;
+  store<u8>(t, c);
+  store<u8>(t, ctx == T_KEEPIN ? T_KEEP : ctx, 1);
+  store<u8>(t, memberFirst ? 1 : 0, 2);
+  // 1: kept even when empty (inside changes); 2: changes itself, kept when some value in it is not empty.
+  store<u8>(t, ctx == T_KEEP ? 1 : ctx == T_KEEPIN ? 2 : 0, 3);
+  store<u32>(t, <u32>memberMark, 4);
+  byte(c);
+  outSetFirst(true);
+  if (ctx == T_KEEPIN) { keptLeaf = false; return T_KEEP; }
+  return ctx;
+}
+
+/** Closes the container of stack entry `t`: its closing byte, or the whole member taken back when nothing was kept inside. */
+@inline function closeContainer(t: usize, kind: u8): void {
+  const parentFirst = load<u8>(t, 2) != 0;
+  const keepMode = load<u8>(t, 3);
+  if ((outFirst() && keepMode == 0) || (keepMode == 2 && !keptLeaf)) {
+    rollback(<usize>load<u32>(t, 4), parentFirst);
+  } else {
+    byte(kind == LBRACE ? RBRACE : RBRACKET);
+    outSetFirst(false);
+  }
+}
+
 /** Skips one (already validated) value at S.pos. */
 function skipValue(): void {
   let depth = 0;
@@ -107,17 +143,8 @@ function fastTree(s: usize, end: usize, rootCtx: u8): i32 {
       const c = load<u8>(p);
       if (c == LBRACE || c == LBRACKET) {
         if (depth >= TREE_MAX_DEPTH) return -1;
-        stack.ensure(<usize>(depth + 1) * 8);
-        const t = stack.ptr + <usize>depth * 8;
-        store<u8>(t, c);
-        store<u8>(t, ctx == T_KEEPIN ? T_KEEP : ctx, 1);
-        store<u8>(t, memberFirst ? 1 : 0, 2);
-        store<u8>(t, keep ? 1 : ctx == T_KEEPIN ? 2 : 0, 3);
-        if (ctx == T_KEEPIN) { keptLeaf = false; ctx = T_KEEP; }
-        store<u32>(t, <u32>memberMark, 4);
+        ctx = openContainer(depth, c, ctx, memberFirst, memberMark);
         depth++;
-        byte(c);
-        outSetFirst(true);
         p++;
         if (p >= end) return -1;
         if (load<u8>(p) == (c == LBRACE ? RBRACE : RBRACKET)) { state = 1; continue; }
@@ -159,14 +186,7 @@ function fastTree(s: usize, end: usize, rootCtx: u8): i32 {
       if (c != (kind == LBRACE ? RBRACE : RBRACKET)) return -1;
       p++;
       depth--;
-      const parentFirst = load<u8>(t, 2) != 0;
-      const keepMode = load<u8>(t, 3);
-      if ((outFirst() && keepMode == 0) || (keepMode == 2 && !keptLeaf)) {
-        rollback(<usize>load<u32>(t, 4), parentFirst);
-      } else {
-        byte(kind == LBRACE ? RBRACE : RBRACKET);
-        outSetFirst(false);
-      }
+      closeContainer(t, kind);
       if (depth > 0) ctx = load<u8>(stack.ptr + <usize>(depth - 1) * 8, 1);
       continue;
     }
@@ -186,7 +206,7 @@ function fastTree(s: usize, end: usize, rootCtx: u8): i32 {
     if (ke + 2 >= end || load<u8>(ke + 2) != COLON) return -1;
     p = ke + 3;
     const r = ctx == T_KEEP || ctx == C_SKIP || kd ? KNONE : lookup(ctx, ks, ke - ks, end);
-    const next = r >= KCTX ? treeContext(<u8>(r - KCTX)) : r != KNONE && (fieldFlags(r) & EL_DROP) != 0 ? -1 : C_SKIP;
+    const next = memberContext(r);
     if (next < 0) {
       // Left out: skip the value.
       const c = load<u8>(p);
@@ -247,18 +267,8 @@ function generalTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
           state = 1;
           continue;
         }
-        stack.ensure(<usize>(depth + 1) * 8);
-        const t = stack.ptr + <usize>depth * 8;
-        store<u8>(t, c);
-        store<u8>(t, ctx == T_KEEPIN ? T_KEEP : ctx, 1);
-        store<u8>(t, memberFirst ? 1 : 0, 2);
-        // 1: kept even when empty (inside changes); 2: changes itself, kept when some value in it is not empty.
-        store<u8>(t, keep ? 1 : ctx == T_KEEPIN ? 2 : 0, 3);
-        if (ctx == T_KEEPIN) { keptLeaf = false; ctx = T_KEEP; }
-        store<u32>(t, <u32>memberMark, 4);
+        ctx = openContainer(depth, c, ctx, memberFirst, memberMark);
         depth++;
-        byte(c);
-        outSetFirst(true);
         S.pos++;
         ws();
         const closer: u8 = c == LBRACE ? RBRACE : RBRACKET;
@@ -291,14 +301,7 @@ function generalTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
       // The container closes: take it back when nothing was kept inside.
       S.pos++;
       depth--;
-      const parentFirst = load<u8>(t, 2) != 0;
-      const keepMode = load<u8>(t, 3);
-      if ((outFirst() && keepMode == 0) || (keepMode == 2 && !keptLeaf)) {
-        rollback(<usize>load<u32>(t, 4), parentFirst);
-      } else {
-        byte(kind == LBRACE ? RBRACE : RBRACKET);
-        outSetFirst(false);
-      }
+      closeContainer(t, kind);
       if (depth > 0) ctx = load<u8>(stack.ptr + <usize>(depth - 1) * 8, 1);
       continue;
     }
@@ -317,8 +320,7 @@ function generalTree(s: usize, end: usize, esc: bool, rootCtx: u8): bool {
     ws();
     S.pos++; // ':'
     const r = ctx == T_KEEP || ctx == C_SKIP || kd ? KNONE : lookup(ctx, ks, ke - ks, S.end);
-    // What the key leads to: a field mapped elsewhere or a dropped object is left out.
-    const next = r >= KCTX ? treeContext(<u8>(r - KCTX)) : r != KNONE && (fieldFlags(r) & EL_DROP) != 0 ? -1 : C_SKIP;
+    const next = memberContext(r);
     if (next < 0) {
       skipValue();
       state = 1;

@@ -127,13 +127,7 @@ function callgrindRun(bin: string, dir: string, file: string, filter: string): C
 
 /** Instructions per record inside Fluent Bit: the slope between runs of n and 3n records, in thousands. */
 function fluentBitInstructions(bin: string, records: string[], filter: string, n: number): Counted {
-  const dir = mkdtempSync(join(tmpdir(), 'fbj-bench-'));
-  try {
-    const small = join(dir, 'small.log');
-    const large = join(dir, 'large.log');
-    const lines = (k: number): string => Array.from({ length: k }, (_, i) => records[i % records.length]).join('\n') + '\n';
-    writeFileSync(small, lines(n));
-    writeFileSync(large, lines(3 * n));
+  return withRecordFiles(records, n, (dir, small, large) => {
     const a = callgrindRun(bin, dir, small, filter);
     const b = callgrindRun(bin, dir, large, filter);
     const per = (x: number, y: number): number => (y - x) / (2 * n) / 1000;
@@ -142,6 +136,19 @@ function fluentBitInstructions(bin: string, records: string[], filter: string, n
     const parts: Record<string, number> = {};
     for (const [f] of ATTRIBUTION) if (b.parts[f] !== undefined) parts[f] = per(a.parts[f] ?? 0, b.parts[f]);
     return { total, parts };
+  });
+}
+
+/** Runs `fn` with files of n and 3n records in a temporary directory (the slope's two runs). */
+function withRecordFiles<T>(records: string[], n: number, fn: (dir: string, small: string, large: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'fbj-bench-'));
+  try {
+    const small = join(dir, 'small.log');
+    const large = join(dir, 'large.log');
+    const lines = (k: number): string => Array.from({ length: k }, (_, i) => records[i % records.length]).join('\n') + '\n';
+    writeFileSync(small, lines(n));
+    writeFileSync(large, lines(3 * n));
+    return fn(dir, small, large);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -173,13 +180,7 @@ function instructionsTable(bin: string, out: Record<string, number>, aot: Return
 
 /** µs per record inside Fluent Bit: the slope between runs of n and 3n records (start-up cancels out). */
 function fluentBitPerRecord(bin: string, records: string[], filter: string, n: number): number {
-  const dir = mkdtempSync(join(tmpdir(), 'fbj-bench-'));
-  try {
-    const small = join(dir, 'small.log');
-    const large = join(dir, 'large.log');
-    const lines = (k: number): string => Array.from({ length: k }, (_, i) => records[i % records.length]).join('\n') + '\n';
-    writeFileSync(small, lines(n));
-    writeFileSync(large, lines(3 * n));
+  return withRecordFiles(records, n, (dir, small, large) => {
     const samples: number[] = [];
     for (let rep = 0; rep < 3; rep++) {
       const a = fluentBitRun(bin, dir, small, filter);
@@ -188,9 +189,7 @@ function fluentBitPerRecord(bin: string, records: string[], filter: string, n: n
     }
     samples.sort((x, y) => x - y);
     return samples[1]!;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 // The alternative a Fluent Bit user would write by hand: the native json parser on `message`, then a Lua mapping
