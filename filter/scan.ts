@@ -230,7 +230,6 @@ export function literal(): u8 {
 export function skipLean(): bool {
   if (S.esc) return skipLeanEscaped();
   const e = S.end;
-  const esc = S.esc;
   let p = S.pos;
   let depth = 0;
   while (p < e) {
@@ -241,46 +240,20 @@ export function skipLean(): bool {
       if (--depth == 0) { S.pos = p; return true; }
       continue;
     }
-    let inString = false;
-    if (esc) {
-      if (c == QUOTE) break; // the enclosing string ended
-      if (c == BACKSLASH) {
-        if (p + 1 >= e) break;
-        const d = load<u8>(p + 1);
-        if (d == QUOTE) { inString = true; p += 2; }
-        else { p += 2; continue; } // `\n` etc.: whitespace between tokens
-      }
-    } else if (c == QUOTE) { inString = true; p++; }
-    if (!inString) { p++; continue; }
-    // A string: in the escaped domain only `\` matters, in plain text `"` and `\`.
+    p++;
+    if (c != QUOTE) continue;
+    // A string: only `"` and `\` matter.
     while (true) {
       while (p + 8 <= e) {
         const v = load<u64>(p);
-        const m = esc ? eqMask(v, BACKSLASH) : eqMask(v, BACKSLASH) | eqMask(v, QUOTE);
+        const m = eqMask(v, BACKSLASH) | eqMask(v, QUOTE);
         if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
         p += 8;
       }
       if (p >= e) break;
       const x = load<u8>(p);
-      if (x == QUOTE) {
-        if (esc) { S.pos = p; return fail(E_END); }
-        p++;
-        break;
-      }
-      if (x == BACKSLASH) {
-        if (p + 1 >= e) break;
-        const d = load<u8>(p + 1);
-        if (esc && d == QUOTE) { p += 2; break; }
-        if (esc && d == BACKSLASH) {
-          // An escape of the inner text: `\\` then one character, itself possibly written `\"` or `\\`.
-          p += 2;
-          if (p < e && load<u8>(p) == BACKSLASH) p += 2; else p += 1;
-          continue;
-        }
-        p += 2;
-        continue;
-      }
-      p++;
+      if (x == QUOTE) { p++; break; }
+      p += x == BACKSLASH ? 2 : 1;
     }
   }
   S.pos = p;
@@ -290,7 +263,7 @@ export function skipLean(): bool {
 /**
  * skipLean in the escaped domain (the usual case: a subtree of the event inside `message`), where every
  * string delimiter is `\"`: outside strings a byte loop that knows brackets by `c | 0x20` (only `[`/`{` give
- * LBRACE, only `]`/`}` give RBRACE), inside strings an eight-byte search for the next backslash.
+ * LBRACE, only `]`/`}` give RBRACE), inside strings an eight-byte search for the next backslash or raw quote.
  */
 function skipLeanEscaped(): bool {
   const e = S.end;
@@ -303,10 +276,12 @@ function skipLeanEscaped(): bool {
       const d = load<u8>(p + 1);
       p += 2;
       if (d != QUOTE) continue; // `\n` etc.: whitespace between tokens
-      // A string: only backslashes matter.
+      // A string: only backslashes matter, and a raw quote: the enclosing string (`message`) ended in it,
+      // and whatever follows belongs to the record, not to this event.
       while (true) {
         while (p + 8 <= e) {
-          const m = eqMask(load<u64>(p), BACKSLASH);
+          const v = load<u64>(p);
+          const m = eqMask(v, BACKSLASH) | eqMask(v, QUOTE);
           if (m != 0) { p += <usize>(ctz(m) >> 3); break; }
           p += 8;
         }
