@@ -2,7 +2,7 @@
 
 Counts are exact and need no Fluent Bit: the module runs in pywasm (a pure-Python interpreter), whose loop is
 patched below to count every operation under the function executing it. Inside Fluent Bit 5.1.1 (WAMR's fast
-interpreter) each counted operation costs 13.4-13.7 native instructions on this filter, measured against
+interpreter) each counted operation costs 13.3-13.7 native instructions on this filter, measured against
 callgrind on both profiles and both record mixes; local.get/set, constants and block markers, which that
 interpreter folds into other operations, are counted apart. For A/B of the filter on a noisy machine.
 
