@@ -389,41 +389,37 @@ export class ServiceCoverage {
   }
 
   private async count(inner: DiClient, query: DiQuery, signal?: AbortSignal): Promise<number> {
-    const plan = this.plan(query);
-    if (plan === 'empty') return 0;
-    if (!plan) return inner.count(query, signal);
     let n = 0;
-    for (const part of plan) {
-      if (part.exclude.length === 0) {
-        n += await inner.count(part.query, signal);
-        continue;
-      }
-      // (all ∪ named ∪ excluded) − excluded: what the part's pages hold once the excluded services are dropped.
-      const also = [...(part.query.alsoServices ?? []), ...part.exclude];
-      n += await inner.count({ ...part.query, alsoServices: also }, signal);
-      n -= await inner.count({ ...part.query, service: part.exclude[0]!, alsoServices: part.exclude.slice(1) }, signal);
-    }
+    for (const t of this.countTerms(query)) n += t.sign * (await inner.count(t.query, signal));
     return n;
   }
 
-  /** `/events/interval` of what the pages of `query` hold: the same plan as count(), bucket by bucket. */
+  /** `/events/interval` of what the pages of `query` hold: the same terms as count(), bucket by bucket. */
   private async interval(inner: DiClient, query: DiQuery, iv: DiInterval, signal?: AbortSignal): Promise<DiBucket[]> {
-    const plan = this.plan(query);
-    if (plan === 'empty') return [];
-    if (!plan) return inner.interval!(query, iv, signal);
     const counts = new Map<number, number>();
-    for (const part of plan) {
-      if (part.exclude.length === 0) {
-        addBuckets(counts, await inner.interval!(part.query, iv, signal), 1);
-        continue;
-      }
-      const also = [...(part.query.alsoServices ?? []), ...part.exclude];
-      addBuckets(counts, await inner.interval!({ ...part.query, alsoServices: also }, iv, signal), 1);
-      addBuckets(counts, await inner.interval!({ ...part.query, service: part.exclude[0]!, alsoServices: part.exclude.slice(1) }, iv, signal), -1);
-    }
+    for (const t of this.countTerms(query)) addBuckets(counts, await inner.interval!(t.query, iv, signal), t.sign);
     return [...counts].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]).map(([key, count]) => ({ key, count }));
   }
+
+  /** The queries whose counts, each added with its sign, count what the pages of `query` hold under the plan. */
+  private countTerms(query: DiQuery): CountTerm[] {
+    const plan = this.plan(query);
+    if (plan === 'empty') return [];
+    if (!plan) return [{ query, sign: 1 }];
+    return plan.flatMap((part): CountTerm[] => {
+      if (part.exclude.length === 0) return [{ query: part.query, sign: 1 }];
+      // (all ∪ named ∪ excluded) − excluded: what the part's pages hold once the excluded services are dropped.
+      const also = [...(part.query.alsoServices ?? []), ...part.exclude];
+      return [
+        { query: { ...part.query, alsoServices: also }, sign: 1 },
+        { query: { ...part.query, service: part.exclude[0]!, alsoServices: part.exclude.slice(1) }, sign: -1 },
+      ];
+    });
+  }
 }
+
+/** A query whose count is added (1) or taken away (-1). */
+interface CountTerm { readonly query: DiQuery; readonly sign: 1 | -1 }
 
 /** Bucket counts added (sign 1) or taken away (-1) by key: parts of one window meet inside a bucket at a cut. */
 function addBuckets(into: Map<number, number>, buckets: readonly DiBucket[], sign: 1 | -1): void {

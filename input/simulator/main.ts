@@ -8,7 +8,7 @@ import { parseDuration, parseSince } from '../duration.js';
 import type { Clock } from '../types.js';
 import { GENERATED_SERVICES } from './events.js';
 import { FAULT_KINDS, isFaultKind, type FaultKind } from './faults.js';
-import { startSimulator, type SimulatorOptions } from './server.js';
+import { SEARCH_TERM_MODES, startSimulator, type SearchTermMode, type SimulatorOptions } from './server.js';
 
 const OPTIONS: Record<string, { kind: 'value' | 'boolean'; help: string }> = {
   port: { kind: 'value', help: 'TCP port (default 8080; 0 picks a free one)' },
@@ -99,7 +99,7 @@ export function parseSimulatorArgs(argv: readonly string[], env: NodeJS.ProcessE
   const lateFraction = num('late-fraction', 0, 1);
   const tokenTtl = dur('token-ttl');
   const searchTerm = str('search-term');
-  if (searchTerm !== undefined && !['apply', 'ignore', 'refuse', 'fail'].includes(searchTerm)) {
+  if (searchTerm !== undefined && !(SEARCH_TERM_MODES as readonly string[]).includes(searchTerm)) {
     throw new ArgvError(`--search-term "${searchTerm}": use apply, ignore, refuse or fail`, '--search-term');
   }
   const options: SimulatorOptions = {
@@ -109,7 +109,7 @@ export function parseSimulatorArgs(argv: readonly string[], env: NodeJS.ProcessE
     orgs: list('orgs'),
     services: list('services'),
     hiddenFromAll: list('hidden-from-all'),
-    ...(searchTerm !== undefined ? { searchTerm: searchTerm as 'apply' | 'ignore' | 'refuse' | 'fail' } : {}),
+    ...(searchTerm !== undefined ? { searchTerm: searchTerm as SearchTermMode } : {}),
     eventsPerMinute: num('rate', 0, 1e7),
     from,
     to: to === undefined || to === 'live' ? 'live' : to,

@@ -26,6 +26,10 @@ const QUERY_ROUTES = new Set(['/events', '/events/count', '/events/interval', '/
 export const DEFAULT_PAGE_LIMIT = 1000;
 export const MAX_PAGE_LIMIT = 10_000;
 
+/** What the simulator does with `search_term` (SimulatorOptions.searchTerm). */
+export const SEARCH_TERM_MODES = ['apply', 'ignore', 'refuse', 'fail'] as const;
+export type SearchTermMode = (typeof SEARCH_TERM_MODES)[number];
+
 export interface SimulatorOptions {
   /** Default 0: a free port. */
   readonly port?: number;
@@ -68,7 +72,7 @@ export interface SimulatorOptions {
    * What `search_term` does: 'apply' (default, as documented), 'ignore' (answered as if absent: an API or proxy
    * without it), 'refuse' (400 for any query that has one) or 'fail' (500, as for an "extremely complex search").
    */
-  readonly searchTerm?: 'apply' | 'ignore' | 'refuse' | 'fail';
+  readonly searchTerm?: SearchTermMode;
   /** Real (wall-clock) delay before each /events answer, to model network + query time. */
   readonly pageLatencyMs?: number;
   /** Retention; older start_time is clamped like the API does. Default 90 days. */
