@@ -264,7 +264,7 @@ export function content(s: usize, e: usize, decode: bool): void {
 }
 
 /** `"<content>"` of a span without escapes to undo (`content` with decode off), in one go. */
-@inline export function quoted(s: usize, n: usize): void {
+@inline function quoted(s: usize, n: usize): void {
   const p = P;
   ensureOut(p + n + 2);
   const o = outBase + p;
@@ -291,8 +291,9 @@ export function content(s: usize, e: usize, decode: bool): void {
 
 /** A JSON string from a span of the text. */
 @inline export function str(s: usize, e: usize, decode: bool): void {
+  if (!decode) { quoted(s, e - s); return; }
   byte(QUOTE);
-  content(s, e, decode);
+  content(s, e, true);
   byte(QUOTE);
 }
 

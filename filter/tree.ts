@@ -4,7 +4,7 @@
 import { Area } from './mem';
 import { S, ws, str, num, literal, skipLean } from './scan';
 import { lookup, KCTX, KNONE, C_SKIP, EL_DROP, KEEP, contextFlags, fieldFlags, treeLooks } from './schema';
-import { P, byte, bytes, content, rollback, outFirst, outSetFirst, elem, quoted, member } from './out';
+import { P, byte, bytes, content, rollback, outFirst, outSetFirst, elem, member, str as strOut } from './out';
 import { LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, BACKSLASH, COMMA, COLON, MINUS, ZERO, NINE, ESC_QUOTE } from './chars';
 
 // Tree contexts beyond the schema's (which number from 0, C_SKIP meaning "no lookups"): inside an array kept
@@ -120,6 +120,16 @@ let decoded: bool = false;
   return e; // not reached
 }
 
+/** Where the number or literal at `p` (validated text) ends: at the next delimiter. */
+@inline function scalarEnd(p: usize, e: usize): usize {
+  while (p < e) {
+    const x = load<u8>(p);
+    if (x == COMMA || x == RBRACE || x == RBRACKET || x == BACKSLASH || x <= 0x20) break;
+    p++;
+  }
+  return p;
+}
+
 /**
  * writeTree for compact escaped text (the event inside `message` as the collector forwards it), which a reader
  * has validated: the same output, with the text read through locals instead of the tokenizer's state. Returns
@@ -158,18 +168,13 @@ function fastTree(s: usize, end: usize, rootCtx: u8): i32 {
         if (ve >= end) return -1;
         if (ve == vs && !keep) rollback(memberMark, memberFirst);
         else {
-          if (decoded) { byte(QUOTE); content(vs, ve, true); byte(QUOTE); } else quoted(vs, ve - vs);
+          strOut(vs, ve, decoded);
           if (ve != vs) keptLeaf = true;
         }
         p = ve + 2;
       } else {
-        // A number or a literal (validated): up to the next delimiter.
         const a = p;
-        while (p < end) {
-          const x = load<u8>(p);
-          if (x == COMMA || x == RBRACE || x == RBRACKET || x == BACKSLASH || x <= 0x20) break;
-          p++;
-        }
+        p = scalarEnd(p, end);
         const isNull = c == 0x6e; // `n`ull
         if (isNull && !keep) rollback(memberMark, memberFirst);
         else { bytes(a, p - a); if (!isNull) keptLeaf = true; }
@@ -219,13 +224,7 @@ function fastTree(s: usize, end: usize, rootCtx: u8): i32 {
         const ve = stringEnd(p + 2, end);
         if (ve >= end) return -1;
         p = ve + 2;
-      } else {
-        while (p < end) {
-          const x = load<u8>(p);
-          if (x == COMMA || x == RBRACE || x == RBRACKET || x == BACKSLASH || x <= 0x20) break;
-          p++;
-        }
-      }
+      } else p = scalarEnd(p, end);
       state = 1;
       continue;
     }
