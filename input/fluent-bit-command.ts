@@ -96,7 +96,7 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
       const v = value();
       if (v === undefined) return 2;
       if (!existsSync(v)) {
-        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --wasm ${v}: no such file (build it: npm run build:filter, or npm run build:aot for the .aot)\n`);
+        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --wasm ${v}: no such file (in a checkout build it: npm run build:filter, or npm run build:aot for the .aot; for an installed package see the README's "Ahead-of-time compilation")\n`);
         return 2;
       }
       options.wasm = v;

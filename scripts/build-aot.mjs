@@ -58,7 +58,7 @@ export function targetFor(arch = process.arch, env = process.env) {
 
 /** Compiles `input` (.wasm) to `output` (.aot); returns the output's size in bytes. */
 export function compileAot(wamrc, input, output, env = process.env) {
-  if (!existsSync(input)) throw new AotError(`${input} is missing: run npm run build:filter first`);
+  if (!existsSync(input)) throw new AotError(`${input} is missing: run npm run build:filter first (in a checkout; an installed package ships build/jumpcloud.wasm: give its path)`);
   const { target, cpu } = targetFor(process.arch, env);
   const args = [`--target=${target}`, `--cpu=${cpu}`, '--disable-simd', '-o', output, input];
   // Without hardware bounds checks (Fluent Bit on Windows), the compiled code must check every access itself.

@@ -1,6 +1,6 @@
 // Overlap cost benchmark (issue 11 part 1): in steady live mode, how many events the collector downloads per event
 // it forwards, and how many API requests it makes per poll per stream. Default overlap (1 h), interval (1 m) and
-// lag (2 m); the simulator indexes 2 % of events late (5 s to 30 min). An accelerated clock (120×) shared by the
+// lag (2 m); the simulator indexes 2 % of events late (5 s to 30 min). An accelerated clock (60×) shared by the
 // simulator and the in-process engine; steady state is measured after the first polls (the first one fetches the
 // hour before the start). Three modes in the same run: `counts` (/events/interval, then one /events query for the
 // differing buckets, their ranges OR-ed in search_term), `counts_no_search_term` (the same against a simulator

@@ -2,7 +2,8 @@
 // - live: BENCH_ORGS (1000) orgs × BENCH_SERVICES (directory) against a live simulator (1.2 events/min per stream,
 //   2 % indexed late), the collector's polling loop for BENCH_RUN_S (90) s with the request budget BENCH_RPS (50;
 //   0 = none): time until every stream caught up, requests/s at the API (mean and the busiest second), peak RSS,
-//   and lag per stream at the stop (stop time − checkpoint; includes --lag 10 s) p50/p99/max.
+//   lag per stream at the stop (stop time − checkpoint; includes --lag 10 s) p50/p99/max, and events downloaded
+//   per event forwarded.
 // - backfill: 2 services × --since 2d (BENCH_BACKFILL_PER_MIN events/min per stream, 10,000-event pages, 4 slices
 //   each): events/s and peak RSS.
 // BENCH_ONLY=live|backfill runs one. Every event is checked: none missing, none twice (a loop run: at most the
@@ -93,6 +94,8 @@ async function live(out: Record<string, number>): Promise<void> {
     out['live_requests_per_s_busiest_second_sent'] = r.busiestSentSecond ?? 0;
     out['live_peak_rss_mb'] = Math.round(r.maxRssMb);
     out['live_events_forwarded'] = r.forwarded;
+    // The API cost of the whole run (catch-up of the first hour included): events in /events answers per event forwarded.
+    out['live_events_downloaded_per_forwarded'] = Number((sim.stats.events / Math.max(1, r.forwarded)).toFixed(3));
     out['live_lag_p50_s'] = Number((percentile(lags, 50) / 1000).toFixed(1));
     out['live_lag_p99_s'] = Number((percentile(lags, 99) / 1000).toFixed(1));
     out['live_lag_max_s'] = Number((lags.at(-1)! / 1000).toFixed(1));

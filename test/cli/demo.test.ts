@@ -75,7 +75,7 @@ describe('built-in demo', () => {
     expect(new Set(docs.map((d) => d.jumpcloud?.id)).size).toBe(docs.length);
   });
 
-  it('with a Fluent Bit that never acks, one SIGINT stops within 2 s, says nothing is kept and removes the temporary state', async () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('with a Fluent Bit that never acks, one %s stops within 2 s, says nothing is kept and removes the temporary state', async (signal) => {
     const sockets: Socket[] = [];
     const silent = createServer((s) => sockets.push(s.on('error', () => undefined)));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
@@ -89,7 +89,7 @@ describe('built-in demo', () => {
       const stateDir = /Demo state is temporary \(([^)]+)\)/.exec(stderr)?.[1];
       expect(existsSync(stateDir!)).toBe(true);
       const stopAt = Date.now();
-      cli.child.kill('SIGINT');
+      cli.child.kill(signal);
       const r = await cli.done;
       expect(Date.now() - stopAt).toBeLessThan(2000);
       expect(r.code).toBe(1);

@@ -1,7 +1,7 @@
 // The CLI's error paths as a user meets them, spawned against the simulator: the exit code the process returns is
 // the one its log says; an unwritable state directory, a future checkpoint, an unresolvable --forward host and a
 // --since that differs from the stored start each get one clear message naming the fix.
-import { execSync, spawnSync } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,6 @@ import { streamPaths } from '../../input/collector/state.js';
 import { startSimulator, type Simulator } from '../../input/simulator/server.js';
 import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
 import { CLI, cleanEnv, runCli, startCli, type CliResult } from './run-cli.js';
-import { spawn } from 'node:child_process';
 import { httpGet } from '../support/http-wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-errors-'));
@@ -73,10 +72,15 @@ describe('the logged exit code is the process exit code', () => {
   });
 });
 
-/** Runs the CLI as an unprivileged user when this is root (root writes anywhere, so the check could not fail). */
-function runAsUser(args: readonly string[], uid: number): Promise<CliResult> {
-  const cmd = uid === -1 ? process.execPath : 'setpriv';
-  const argv = uid === -1 ? ['--import', 'tsx', CLI, ...args] : [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', CLI, ...args];
+/**
+ * Runs the CLI so that the directory checks can fail: as root, without the capabilities that let root write
+ * anywhere (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so root is held to the permission bits like any user and still
+ * reads a private checkout (a clone under /root or in a `mktemp -d`).
+ */
+function runAsUser(args: readonly string[], asRoot: boolean): Promise<CliResult> {
+  const caps = '-dac_override,-dac_read_search';
+  const cmd = asRoot ? 'setpriv' : process.execPath;
+  const argv = asRoot ? [`--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath, '--import', 'tsx', CLI, ...args] : ['--import', 'tsx', CLI, ...args];
   const child = spawn(cmd, argv, { env: cleanEnv({ ...env(), HOME: dir }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -91,39 +95,25 @@ function runAsUser(args: readonly string[], uid: number): Promise<CliResult> {
   });
 }
 
-/** Runs the fix the message prints (as root: this test's user is then the one it names) and the CLI again: it works. */
-async function fixAsPrinted(message: string, uid: number, args: readonly string[]): Promise<void> {
-  if (uid === -1) return; // not root: this process cannot give itself the access the fix grants
+/** Runs the fix the message prints (with every capability: as `sudo` would) and the CLI again: it works. */
+async function fixAsPrinted(message: string, asRoot: boolean, args: readonly string[]): Promise<void> {
+  if (!asRoot) return; // not root: this process cannot give itself the access the fix grants
   const command = /`((?:sudo )?(?:chown|install) [^`]+)`/.exec(message)?.[1];
   expect(command, message).toBeDefined();
   execSync(command!.replaceAll('sudo ', '')); // this test runs as root already (and sudo may not be installed)
-  const again = await runAsUser(args, uid);
+  const again = await runAsUser(args, asRoot);
   expect(again.code, again.stderr.slice(-2000)).toBe(0);
 }
 
-/**
- * Why an unprivileged user cannot run the CLI from this checkout, if it cannot: as root the tests below run it as
- * uid 65534, which must be able to read the checkout (a clone under /root or in a `mktemp -d` is private).
- */
-function unprivilegedCannotRun(uid: number): string | undefined {
-  if (uid === -1) return undefined;
-  const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(CLI)}, 4)`], { encoding: 'utf8' });
-  if (r.status === 0) return undefined;
-  return `uid ${uid} cannot read ${CLI} (${(r.error?.message ?? r.stderr).split('\n').find((l) => /Error|EACCES|ENOENT/.test(l)) ?? `exit ${r.status}`}): ` +
-    'as root, this test runs the CLI as an unprivileged user, which needs a checkout every user may read (not under a private directory such as /root or a mktemp -d); run it from such a checkout or as a non-root user';
-}
-
 describe('an unwritable state directory', () => {
-  const uid = process.getuid?.() === 0 ? 65534 : -1;
-  const cannot = unprivilegedCannotRun(uid);
-  if (cannot) console.warn(`test/cli/error-paths.test.ts "an unwritable state directory" skipped: ${cannot}`);
+  const asRoot = process.getuid?.() === 0;
 
-  it.skipIf(cannot !== undefined)('exits 2 naming the directory and the fix, not a raw EACCES', async () => {
+  it('exits 2 naming the directory and the fix, not a raw EACCES', async () => {
     const parent = mkdtempSync(join(dir, 'locked-'));
     chmodSync(parent, 0o755);
     chmodSync(parent, 0o555); // nobody but root may create the state directory in it
     const state = join(parent, 'state');
-    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`], uid);
+    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`], asRoot);
     expect(r.code).toBe(2);
     const line = logLines(r).find((l) => l.level === 'error');
     expect(line?.msg).toContain(`cannot write the state directory ${state}`);
@@ -131,21 +121,21 @@ describe('an unwritable state directory', () => {
     expect(line?.msg).toMatch(/write access .* or choose another directory with --state-dir/);
     expect(r.stderr).not.toMatch(/fetched again on the next start/);
     expect(loggedExitCodes(r)).toEqual([2]);
-    await fixAsPrinted(line!.msg, uid, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
+    await fixAsPrinted(line!.msg, asRoot, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
   });
 
-  it.skipIf(cannot !== undefined)('a stream directory in it left unwritable (say, by a first run as root) is named too', async () => {
+  it('a stream directory in it left unwritable (say, by a first run as root) is named too', async () => {
     const state = mkdtempSync(join(dir, 'open-state-'));
     const streamDir = streamPaths(state, KEY).dir;
     mkdirSync(streamDir, { recursive: true });
     chmodSync(state, 0o777);
     chmodSync(streamDir, 0o555);
-    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`], uid);
+    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`], asRoot);
     expect(r.code).toBe(2);
     const msg = logLines(r).find((l) => l.level === 'error')!.msg;
     expect(msg).toContain(`cannot write the state directory ${streamDir} (EACCES): `);
     expect(loggedExitCodes(r)).toEqual([2]);
-    await fixAsPrinted(msg, uid, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
+    await fixAsPrinted(msg, asRoot, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
   });
 });
 

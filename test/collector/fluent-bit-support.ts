@@ -6,7 +6,7 @@ import { decodeMulti } from '@msgpack/msgpack';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll } from 'vitest';
+import { afterEach } from 'vitest';
 import type { Simulator } from '../../input/simulator/server.js';
 
 export interface FluentBitFiles {
@@ -283,7 +283,7 @@ export function journaledIds(stateDir: string): Set<string> {
   return ids;
 }
 
-/** What one real-Fluent-Bit test case runs; afterAll stops it, and removes `work` only when the case `passed`. */
+/** What one real-Fluent-Bit test case runs; afterEach stops it, and removes `work` only when the case `passed`. */
 export interface FluentBitCase {
   fb?: FluentBitProcess;
   sim?: Simulator;
@@ -292,14 +292,17 @@ export interface FluentBitCase {
   passed: boolean;
 }
 
-/** A FluentBitCase whose processes an afterAll kills (a failure keeps its work directory for the diagnosis). */
+/** A FluentBitCase whose processes an afterEach kills, then empties it for the next case (a failure keeps its work directory for the diagnosis). */
 export function fluentBitCase(): FluentBitCase {
   const c: FluentBitCase = { children: [], passed: false };
-  afterAll(async () => {
+  afterEach(async () => {
     for (const p of c.children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     c.fb?.forceKill();
     await c.sim?.close().catch(() => undefined);
     if (c.passed && c.work) rmSync(c.work, { recursive: true, force: true });
+    c.children.length = 0;
+    c.fb = c.sim = c.work = undefined;
+    c.passed = false;
   });
   return c;
 }

@@ -12,11 +12,14 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
 export const WASM = join(REPO, 'build/jumpcloud.wasm');
 
-/** Why the e2e suite cannot run here, or undefined when it can. */
+/**
+ * Why the e2e suite cannot run here (FLUENT_BIT_BIN unset), or undefined when it can. Asked to run and missing
+ * its input (a FLUENT_BIT_BIN that does not exist, no build/jumpcloud.wasm), it fails: it never passes as skipped.
+ */
 export function skipReason(): string | undefined {
   if (FLUENT_BIT_BIN === undefined) return 'FLUENT_BIT_BIN is not set (point it at a Fluent Bit 4.2+ binary, e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npm run e2e)';
-  if (!existsSync(FLUENT_BIT_BIN)) return `FLUENT_BIT_BIN=${FLUENT_BIT_BIN} does not exist`;
-  if (!existsSync(WASM)) return `${WASM} is missing: run npm run build:filter`;
+  if (!existsSync(FLUENT_BIT_BIN)) throw new Error(`FLUENT_BIT_BIN=${FLUENT_BIT_BIN} does not exist: point it at a Fluent Bit 4.2+ binary, or unset it to skip the tests that need one`);
+  if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run npm run build:filter (npm test and npm run e2e build it)`);
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 // The whole product into a real OpenSearch node: simulator → collector → Fluent Bit (shipped
 // fluent-bit.conf, conf/output-opensearch.conf) → wasm filter → opensearch output → node, with the node
-// answering 429 to every _bulk for a while and then restarted (SIGTERM, same data) while Fluent Bit is
-// still delivering. Every event must be exactly one document, compared by id. Needs FLUENT_BIT_BIN (and
+// answering 429 to every _bulk for a while and then restarted (SIGTERM, same data) once a quarter of the
+// bulks are in, while Fluent Bit is still delivering. Every event must be exactly one document, compared by id. Needs FLUENT_BIT_BIN (and
 // the node jar, built by `mvn -q -f test/opensearch/pom.xml package`); otherwise it says why and skips.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ if (reason !== undefined) console.warn(`test/opensearch/fluent-bit-opensearch.te
 
 const GENERATED = 20_000;
 const REFUSE_MS = 8_000;
+/** The node is restarted after this many bulks were indexed (about 1,000 documents each: a quarter of the run). */
+const BULKS_BEFORE_RESTART = 5;
 const DELIVERY_TIMEOUT_MS = 420_000;
 const TEMPLATE = JSON.parse(readFileSync(join(REPO, 'templates/opensearch-index-template.json'), 'utf8'));
 
@@ -54,6 +56,9 @@ describe.skipIf(reason !== undefined)('Fluent Bit → opensearch output → a re
     await freshDataStream(node.url, 'logs-jumpcloud.directory_insights', TEMPLATE, DATA_STREAM);
     proxy = await RefusingProxy.start(Number(new URL(node.url).port));
     proxy.refuseBulkFor(REFUSE_MS); // from the first bulk on: Fluent Bit must retry, not drop
+    // Then the node goes down at a known point: after BULKS_BEFORE_RESTART bulks are in, further ones fail as
+    // a stopping node's do, and the node is stopped and started again.
+    proxy.dropBulkAfter(BULKS_BEFORE_RESTART);
     s = await runScenario({
       format: 'conf',
       outputs: ['opensearch'],
@@ -64,19 +69,21 @@ describe.skipIf(reason !== undefined)('Fluent Bit → opensearch output → a re
     expect(s.collector.code, s.collector.stderr.slice(-2000)).toBe(0);
     figures.collectorMs = s.collectorMs;
     const n = s.expectedIds.length;
-    // Mid-run: the node goes down once some documents are in and before all are.
+    // Mid-run: the node goes down once BULKS_BEFORE_RESTART bulks are in (and no more can be).
     const t0 = Date.now();
-    let before = 0;
-    while ((before = await count(node.url, DATA_STREAM).catch(() => 0)) === 0) {
-      if (Date.now() - t0 > DELIVERY_TIMEOUT_MS) throw new Error(`no document indexed after ${DELIVERY_TIMEOUT_MS} ms; proxy saw ${JSON.stringify(proxy.bulk)}\n${s.fb.stderr().slice(-3000)}`);
+    while ((proxy.bulk['200'] ?? 0) < BULKS_BEFORE_RESTART) {
+      if (Date.now() - t0 > DELIVERY_TIMEOUT_MS) throw new Error(`${BULKS_BEFORE_RESTART} bulks not indexed after ${DELIVERY_TIMEOUT_MS} ms; proxy saw ${JSON.stringify(proxy.bulk)}\n${s.fb.stderr().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    await ok(node.url, 'POST', `/${DATA_STREAM}/_refresh`);
+    const before = await count(node.url, DATA_STREAM);
     figures.countAtRestart = before;
     await node.stop();
     const down = Date.now();
     node = await startNode(Number(new URL(node.url).port), dataDir);
     figures.downMs = Date.now() - down;
     figures.restartMs = node.startMs;
+    proxy.pass();
     await ok(node.url, 'GET', '/_cluster/health?wait_for_status=yellow&timeout=60s');
     const t1 = Date.now();
     for (;;) {

@@ -1,6 +1,8 @@
 // A loopback HTTP proxy in front of a real OpenSearch node that can answer 429 (the node's own "too many
-// requests": es_rejected_execution_exception) to every _bulk for a while, as a loaded cluster does. When
-// the node is down, a request's connection is dropped, as a stopped server's would be.
+// requests": es_rejected_execution_exception) to every _bulk for a while, as a loaded cluster does, and can
+// stop passing _bulk requests after the first k were indexed (their connections dropped, as a stopped node's
+// are), so that a test restarts the node at a known point mid-run. When the node is down, a request's
+// connection is dropped, as a stopped server's would be.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer } from '../support/http-wait.js';
@@ -9,6 +11,8 @@ export class RefusingProxy {
   /** _bulk answers by status ('dropped': the node was unreachable). */
   readonly bulk: Record<string, number> = {};
   private refuseUntil = 0;
+  /** After this many _bulk answers of 200, further _bulk connections are dropped until pass(). */
+  private holdAfter = Infinity;
 
   private constructor(private readonly server: Server, readonly port: number, private readonly upstreamPort: number) {}
 
@@ -25,6 +29,16 @@ export class RefusingProxy {
     this.refuseUntil = Date.now() + ms;
   }
 
+  /** After `k` bulks answered 200 (counted from the start), drops every further _bulk until pass(). */
+  dropBulkAfter(k: number): void {
+    this.holdAfter = k;
+  }
+
+  /** Passes every _bulk again. */
+  pass(): void {
+    this.holdAfter = Infinity;
+  }
+
   private count(status: string): void {
     this.bulk[status] = (this.bulk[status] ?? 0) + 1;
   }
@@ -39,6 +53,12 @@ export class RefusingProxy {
         res.writeHead(429, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       });
+      return;
+    }
+    if (isBulk && (this.bulk['200'] ?? 0) >= this.holdAfter) {
+      this.count('dropped');
+      req.resume();
+      res.socket?.destroy();
       return;
     }
     const up = request({ host: '127.0.0.1', port: this.upstreamPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
