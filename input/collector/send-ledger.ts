@@ -154,9 +154,9 @@ export class SendLedger {
    */
   static async open(opts: SendLedgerOptions): Promise<{ ledger: SendLedger; resolution: LedgerResolution }> {
     const file = path.join(opts.stateDir, LEDGER_FILE);
+    // The old ledger stays until the new baseline replaces it (one rename): a start killed while it reads the counter
+    // wrote nothing, so the next start decides the same chunks against a later (no less complete) counter.
     const old = parseLedger(existsSync(file) ? readFileSync(file, 'latin1') : '');
-    // Whatever happens next, this ledger is decided once only: a later start must not read it against a newer counter.
-    SendLedger.voidFile(file);
     const total = old.writes.reduce((a, b) => a + b, 0);
     let resolution: LedgerResolution = { stored: 0, storedEntries: 0, notStored: 0, notStoredEntries: 0 };
     const undecided = (why: string): void => {
@@ -168,7 +168,10 @@ export class SendLedger {
     try {
       now = await SendLedger.stableReading(opts, () => false);
     } catch (err) {
-      if (err instanceof FluentBitInputMissingError) throw err;
+      if (err instanceof FluentBitInputMissingError) {
+        SendLedger.voidFile(file); // the collector runs on without a ledger: never decide this one later
+        throw err;
+      }
       undecided((err as Error).message);
     }
     if (now === undefined || old.writes.length === 0) {
@@ -204,7 +207,11 @@ export class SendLedger {
     const firstSeq = Math.max((old.baseline?.firstSeq ?? 0) + old.writes.length, Date.now() * 1000);
     const ledger = new SendLedger(file, opts, stored, decided, firstSeq);
     if (now) ledger.baseline(now);
-    else ledger.void = true;
+    else {
+      // No baseline this run: its writes must never be counted against the old one.
+      SendLedger.voidFile(file);
+      ledger.void = true;
+    }
     return { ledger, resolution };
   }
 

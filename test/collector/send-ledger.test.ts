@@ -35,6 +35,10 @@ function fluentBit(count: () => number | { records: number; bytes: number }, sta
   };
 }
 
+async function until(cond: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 5_000; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > deadline) throw new Error('timed out');
+}
+
 describe('storedPrefix', () => {
   it('finds the one prefix of the writes whose entries add up to the count, and no other (property)', () => {
     fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 2000 }), { maxLength: 30 }), fc.nat(30), fc.integer({ min: 1, max: 1999 }), (writes, k0, off) => {
@@ -66,6 +70,27 @@ describe('parseLedger', () => {
 
 describe('SendLedger', () => {
   const settleMs = 50;
+
+  it('a start killed while it reads the counter leaves the decision to the next start (nothing is sent again)', async () => {
+    const dir = stateDir();
+    let counter = 500;
+    const fb = fluentBit(() => counter, Date.now() - 60_000);
+    const first = await SendLedger.open({ stateDir: dir, ...fb, settleMs, logger: memoryLogger() });
+    [1000, 800, 5].forEach((n) => first.ledger.written(n, 1000 * n, 1));
+    await first.ledger.close();
+    // The second start is killed while Fluent Bit still stores the first run's chunks: its counter never stood still.
+    let reads = 0;
+    const killed = SendLedger.open({
+      stateDir: dir, settleMs, logger: memoryLogger(), uptime: fb.uptime,
+      records: { input: 'jumpcloud_forward', read: () => (++reads === 1 ? fb.records.read() : new Promise<RecordsReading>(() => undefined)) },
+    });
+    await until(() => reads >= 2);
+    void killed; // never settles: the process died here
+    counter += 1000 + 800;
+    const third = await SendLedger.open({ stateDir: dir, ...fb, settleMs, logger: memoryLogger() });
+    expect(third.resolution).toEqual({ stored: 2, storedEntries: 1800, notStored: 1, notStoredEntries: 5 });
+    await third.ledger.close();
+  });
 
   it('decides the chunks in flight at a stop: the prefix the counter accounts for was stored, the rest was not', async () => {
     const dir = stateDir();
