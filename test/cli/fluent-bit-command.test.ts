@@ -58,6 +58,6 @@ describe('fluent-bit-command', () => {
     expect(bad.stderr).toMatch(/unknown argument --nope\nRun node \S+\/dist\/input\/cli\.js fluent-bit-command --help/);
     const missing = await runCli(['fluent-bit-command', '--wasm', join(dir, 'none.aot')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/no such file \(build it: npm run build:filter/);
+    expect(missing.stderr).toMatch(/no such file \(in a checkout build it: npm run build:filter, .*for an installed package see the README/);
   });
 });
