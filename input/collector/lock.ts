@@ -106,14 +106,28 @@ function readHolder(dir: string): LockHolder | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists but belongs to another user.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A process killed -9 whose parent has not reaped it yet (a zombie) still answers signal 0, but holds nothing.
+  return !isZombie(pid);
+}
+
+/** Whether Linux's /proc says `pid` has exited and awaits its parent's wait() (state Z or X); false where /proc is not. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /** Why `holder` no longer holds the lock, when that can be known from this host; undefined when it may be alive. */

@@ -1,12 +1,12 @@
 // One collector per state directory: the real CLI, spawned against the in-process simulator and a forward receiver.
 // A second collector on the same --state-dir exits 2 at once naming the holder; a lock left by kill -9 or a power
 // loss (lock artifacts left, holder gone) does not block the next start; --print-config and --help take no lock.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { currentHolder, deadHolderReason, HOLDER_NAME, LOCK_NAME, STALE_MS, type LockHolder } from '../../input/collector/lock.js';
+import { currentHolder, deadHolderReason, HOLDER_NAME, LOCK_NAME, pidAlive, STALE_MS, type LockHolder } from '../../input/collector/lock.js';
 import { startSimulator, type Simulator } from '../../input/simulator/server.js';
 import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
 import { runCli, startCli } from './run-cli.js';
@@ -152,5 +152,19 @@ describe('deadHolderReason', () => {
     expect(deadHolderReason({ ...self, pid: 200 }, self, alive)).toBeUndefined();
     expect(deadHolderReason({ ...self, pid: 300, host: 'h2' }, self, alive)).toBeUndefined();
     expect(deadHolderReason({ ...self, pid: 300, pidNamespace: 'pid:[2]' }, self, alive)).toBeUndefined();
+  });
+});
+
+describe('pidAlive', () => {
+  it.skipIf(!existsSync('/proc/self/stat'))('a holder killed -9 and not yet reaped by its parent (a zombie) is not running', () => {
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const pid = child.pid!;
+    expect(pidAlive(pid)).toBe(true);
+    process.kill(pid, 'SIGKILL');
+    // This synchronous loop keeps Node's event loop from reaping the child: it stays a zombie meanwhile.
+    const state = (): string => { const st = readFileSync(`/proc/${pid}/stat`, 'latin1'); return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3); };
+    for (const deadline = Date.now() + 5_000; state() !== 'Z';) if (Date.now() > deadline) throw new Error(`PID ${pid} did not become a zombie`);
+    expect(() => process.kill(pid, 0)).not.toThrow(); // signal 0 still answers a zombie
+    expect(pidAlive(pid)).toBe(false);
   });
 });
