@@ -42,7 +42,10 @@ export const ENGINE = ((): { module: string; nodeArgs: string[]; compiled: boole
   const src = path.join(ROOT, 'input/collector/run.ts');
   const newestSource = (dir: string): number =>
     Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestSource(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
-  const fresh = existsSync(dist) && statSync(dist).mtimeMs >= newestSource(path.join(ROOT, 'input'));
+  // tsc (incremental) rewrites only the outputs that changed, but always its build info: that is the build's time.
+  const info = path.join(ROOT, 'build/tsconfig.tsbuildinfo');
+  const built = Math.max(existsSync(dist) ? statSync(dist).mtimeMs : 0, existsSync(info) ? statSync(info).mtimeMs : 0);
+  const fresh = existsSync(dist) && built >= newestSource(path.join(ROOT, 'input'));
   return fresh ? { module: dist, nodeArgs: [], compiled: true } : { module: src, nodeArgs: ['--import', 'tsx'], compiled: false };
 })();
 
