@@ -304,15 +304,6 @@ describe('help, README table and redaction', () => {
   });
 });
 
-// A file readable by nobody (skipped as root, who can read anything: said out loud, never a silent skip).
-if (process.getuid?.() === 0) console.warn('test/cli/config.test.ts: "unreadable key file" is skipped: root reads any file, so EACCES cannot happen; run the suite as a normal user to check it');
-describe.skipIf(process.getuid?.() === 0)('unreadable key file', () => {
-  it('says permission denied', () => {
-    const p = file('locked', 'k');
-    chmodSync(p, 0);
-    expect(error([], { JUMPCLOUD_API_KEY_FILE: p }).message).toMatch(/invalid --api-key \(from env JUMPCLOUD_API_KEY_FILE\): cannot read .*EACCES/);
-  });
-});
 void mkdirSync;
 
 describe('precedence, as a property', () => {

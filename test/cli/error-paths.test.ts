@@ -1,5 +1,5 @@
 // The CLI's error paths as a user meets them, spawned against the simulator: the exit code the process returns is
-// the one its log says; an unwritable state directory, a future checkpoint, an unresolvable --forward host and a
+// the one its log says; an unreadable key file, an unwritable state directory, a future checkpoint, an unresolvable --forward host and a
 // --since that differs from the stored start each get one clear message naming the fix.
 import { execSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,11 +77,11 @@ describe('the logged exit code is the process exit code', () => {
  * anywhere (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so root is held to the permission bits like any user and still
  * reads a private checkout (a clone under /root or in a `mktemp -d`).
  */
-function runAsUser(args: readonly string[], asRoot: boolean): Promise<CliResult> {
+function runAsUser(args: readonly string[], asRoot: boolean, childEnv: Record<string, string> = env()): Promise<CliResult> {
   const caps = '-dac_override,-dac_read_search';
   const cmd = asRoot ? 'setpriv' : process.execPath;
   const argv = asRoot ? [`--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath, '--import', 'tsx', CLI, ...args] : ['--import', 'tsx', CLI, ...args];
-  const child = spawn(cmd, argv, { env: cleanEnv({ ...env(), HOME: dir }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv, { env: cleanEnv({ ...childEnv, HOME: dir }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -104,6 +104,17 @@ async function fixAsPrinted(message: string, asRoot: boolean, args: readonly str
   const again = await runAsUser(args, asRoot);
   expect(again.code, again.stderr.slice(-2000)).toBe(0);
 }
+
+describe('an unreadable key file', () => {
+  it('exits 2 saying permission denied, naming the option and where it came from', async () => {
+    const key = join(mkdtempSync(join(dir, 'key-')), 'api-key');
+    writeFileSync(key, sim.apiKey);
+    chmodSync(key, 0);
+    const r = await runAsUser([...base(join(dir, 'key-state')), '--forward', `127.0.0.1:${receiver.port}`], process.getuid?.() === 0, { JUMPCLOUD_API_KEY_FILE: key });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/invalid --api-key \(from env JUMPCLOUD_API_KEY_FILE\): cannot read .*EACCES/);
+  });
+});
 
 describe('an unwritable state directory', () => {
   const asRoot = process.getuid?.() === 0;

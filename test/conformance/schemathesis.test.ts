@@ -23,10 +23,6 @@ const MISSING = `schemathesis is not installed at ${BIN}: python3 -m venv .venv-
 
 if (!existsSync(BIN) && !IN_CI) console.warn(`test/conformance: skipped: ${MISSING}`);
 
-describe.runIf(!existsSync(BIN) && IN_CI)('API conformance in CI', () => {
-  it('has schemathesis', () => { throw new Error(MISSING); });
-});
-
 /** Answers by "POST /route" and status, from schemathesis's NDJSON event stream. */
 function answers(ndjson: string): Map<string, Map<number, number>> {
   const out = new Map<string, Map<number, number>>();
@@ -50,7 +46,8 @@ function answers(ndjson: string): Map<string, Map<number, number>> {
   return out;
 }
 
-describe.runIf(existsSync(BIN))('simulator vs. di-openapi.yaml (schemathesis)', () => {
+// In CI a missing schemathesis fails the test; elsewhere it skips, said above.
+describe.skipIf(!existsSync(BIN) && !IN_CI)('simulator vs. di-openapi.yaml (schemathesis)', () => {
   let sim: Simulator;
   const work = mkdtempSync(join(tmpdir(), 'conformance-'));
   beforeAll(async () => { sim = await startSimulator({ eventsPerMinute: 30 }); });
@@ -60,6 +57,7 @@ describe.runIf(existsSync(BIN))('simulator vs. di-openapi.yaml (schemathesis)', 
   });
 
   it('every answer of the four query routes conforms, headers included', async () => {
+    if (!existsSync(BIN)) throw new Error(MISSING);
     const ndjson = join(work, 'run.ndjson');
     const args = [
       'run', join(DIR, 'di-openapi.yaml'), '--url', sim.url, '-H', `x-api-key: ${sim.apiKey}`,
