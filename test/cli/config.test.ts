@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -303,8 +303,6 @@ describe('help, README table and redaction', () => {
     expect(loadConfig({ argv: ['--version'], env: {}, now: NOW }).kind).toBe('version');
   });
 });
-
-void mkdirSync;
 
 describe('precedence, as a property', () => {
   const durations = ['lag', 'overlap', 'interval'] as const;

@@ -1,6 +1,6 @@
 // The CLI's error paths as a user meets them, spawned against the simulator: the exit code the process returns is
-// the one its log says; an unreadable key file, an unwritable state directory, a future checkpoint, an unresolvable --forward host and a
-// --since that differs from the stored start each get one clear message naming the fix.
+// the one its log says; an unreadable key file, an unwritable state directory, a future checkpoint, an unresolvable
+// --forward host and a --since that differs from the stored start each get one clear message naming the fix.
 import { execSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -72,12 +72,14 @@ describe('the logged exit code is the process exit code', () => {
   });
 });
 
+const asRoot = process.getuid?.() === 0;
+
 /**
- * Runs the CLI so that the directory checks can fail: as root, without the capabilities that let root write
+ * Runs the CLI so that the permission checks can fail: as root, without the capabilities that let root write
  * anywhere (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so root is held to the permission bits like any user and still
  * reads a private checkout (a clone under /root or in a `mktemp -d`).
  */
-function runAsUser(args: readonly string[], asRoot: boolean, childEnv: Record<string, string> = env()): Promise<CliResult> {
+function runAsUser(args: readonly string[], childEnv: Record<string, string> = env()): Promise<CliResult> {
   const caps = '-dac_override,-dac_read_search';
   const cmd = asRoot ? 'setpriv' : process.execPath;
   const argv = asRoot ? [`--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath, '--import', 'tsx', CLI, ...args] : ['--import', 'tsx', CLI, ...args];
@@ -96,12 +98,12 @@ function runAsUser(args: readonly string[], asRoot: boolean, childEnv: Record<st
 }
 
 /** Runs the fix the message prints (with every capability: as `sudo` would) and the CLI again: it works. */
-async function fixAsPrinted(message: string, asRoot: boolean, args: readonly string[]): Promise<void> {
+async function fixAsPrinted(message: string, args: readonly string[]): Promise<void> {
   if (!asRoot) return; // not root: this process cannot give itself the access the fix grants
   const command = /`((?:sudo )?(?:chown|install) [^`]+)`/.exec(message)?.[1];
   expect(command, message).toBeDefined();
   execSync(command!.replaceAll('sudo ', '')); // this test runs as root already (and sudo may not be installed)
-  const again = await runAsUser(args, asRoot);
+  const again = await runAsUser(args);
   expect(again.code, again.stderr.slice(-2000)).toBe(0);
 }
 
@@ -110,21 +112,19 @@ describe('an unreadable key file', () => {
     const key = join(mkdtempSync(join(dir, 'key-')), 'api-key');
     writeFileSync(key, sim.apiKey);
     chmodSync(key, 0);
-    const r = await runAsUser([...base(join(dir, 'key-state')), '--forward', `127.0.0.1:${receiver.port}`], process.getuid?.() === 0, { JUMPCLOUD_API_KEY_FILE: key });
+    const r = await runAsUser([...base(join(dir, 'key-state')), '--forward', `127.0.0.1:${receiver.port}`], { JUMPCLOUD_API_KEY_FILE: key });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/invalid --api-key \(from env JUMPCLOUD_API_KEY_FILE\): cannot read .*EACCES/);
   });
 });
 
 describe('an unwritable state directory', () => {
-  const asRoot = process.getuid?.() === 0;
-
   it('exits 2 naming the directory and the fix, not a raw EACCES', async () => {
     const parent = mkdtempSync(join(dir, 'locked-'));
     chmodSync(parent, 0o755);
     chmodSync(parent, 0o555); // nobody but root may create the state directory in it
     const state = join(parent, 'state');
-    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`], asRoot);
+    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
     expect(r.code).toBe(2);
     const line = logLines(r).find((l) => l.level === 'error');
     expect(line?.msg).toContain(`cannot write the state directory ${state}`);
@@ -132,7 +132,7 @@ describe('an unwritable state directory', () => {
     expect(line?.msg).toMatch(/write access .* or choose another directory with --state-dir/);
     expect(r.stderr).not.toMatch(/fetched again on the next start/);
     expect(loggedExitCodes(r)).toEqual([2]);
-    await fixAsPrinted(line!.msg, asRoot, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
+    await fixAsPrinted(line!.msg, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
   });
 
   it('a stream directory in it left unwritable (say, by a first run as root) is named too', async () => {
@@ -141,12 +141,12 @@ describe('an unwritable state directory', () => {
     mkdirSync(streamDir, { recursive: true });
     chmodSync(state, 0o777);
     chmodSync(streamDir, 0o555);
-    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`], asRoot);
+    const r = await runAsUser([...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
     expect(r.code).toBe(2);
     const msg = logLines(r).find((l) => l.level === 'error')!.msg;
     expect(msg).toContain(`cannot write the state directory ${streamDir} (EACCES): `);
     expect(loggedExitCodes(r)).toEqual([2]);
-    await fixAsPrinted(msg, asRoot, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
+    await fixAsPrinted(msg, [...base(state), '--forward', `127.0.0.1:${receiver.port}`]);
   });
 });
 
