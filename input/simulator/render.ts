@@ -71,19 +71,21 @@ export function isProviderActivity(body: Body): boolean {
   return body.provider === PROVIDER_HOLE || byProvider;
 }
 
-/** A body's JSON text split at its holes: texts[0] hole[0] texts[1] … (holes are bare ids inside JSON strings). */
-export function splitHoles(json: string): { texts: string[]; holes: ('org' | 'provider')[] } {
-  const texts: string[] = [];
-  const holes: ('org' | 'provider')[] = [];
+/** The holes of a body's JSON text: their kinds and their offsets in its UTF-8 bytes. */
+export function findHoles(json: string): { kinds: ('org' | 'provider')[]; offsets: number[] } {
+  const kinds: ('org' | 'provider')[] = [];
+  const offsets: number[] = [];
   const re = new RegExp(`${ORG_HOLE}|${PROVIDER_HOLE}`, 'g');
   let last = 0;
+  let bytes = 0;
   for (let m = re.exec(json); m; m = re.exec(json)) {
-    texts.push(json.slice(last, m.index));
-    holes.push(m[0] === ORG_HOLE ? 'org' : 'provider');
+    bytes += Buffer.byteLength(json.slice(last, m.index), 'utf8');
+    kinds.push(m[0] === ORG_HOLE ? 'org' : 'provider');
+    offsets.push(bytes);
+    bytes += m[0].length;
     last = m.index + m[0].length;
   }
-  texts.push(json.slice(last));
-  return { texts, holes };
+  return { kinds, offsets };
 }
 
 /** The text with its holes filled. */

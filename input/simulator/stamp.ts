@@ -29,17 +29,29 @@ export function stampTime(time: ServiceFormat['time'], ms: number, r: Rng): Stam
   let subNs = Math.floor(r() * 1_000_000);
   const p = r();
   if (time === 'seconds' || (time === 'mixed' && p < 0.1)) {
-    const t = { ms: ms - (((ms % 1000) + 1000) % 1000), subNs: 0 };
-    return { ...t, timestamp: formatInstant(t, 0) };
+    const whole = ms - (((ms % 1000) + 1000) % 1000);
+    return { ms: whole, subNs: 0, timestamp: formatInstant({ ms: whole, subNs: 0 }, 0) };
   }
   if (time === 'millis' || (time === 'mixed' && p < 0.6) || (time === 'nanos' && p < 0.05)) {
-    const t = { ms, subNs: 0 };
-    return { ...t, timestamp: time === 'nanos' ? trimmed(t) : formatInstant(t, 3) };
+    const t = { ms, subNs: 0, timestamp: '' };
+    t.timestamp = time === 'nanos' ? trimmed(t) : formatInstant(t, 3);
+    return t;
   }
   const six = time === 'mixed' && p < 0.8;
   if (six) subNs -= subNs % 1000;
-  const t = { ms, subNs };
-  return { ...t, timestamp: time === 'nanos' ? trimmed(t) : formatInstant(t, six ? 6 : 9) };
+  const t = { ms, subNs, timestamp: '' };
+  t.timestamp = time === 'nanos' ? trimmed(t) : formatInstant(t, six ? 6 : 9);
+  return t;
+}
+
+/** The instant `ms` exactly, in a service's spelling (scripted events: no random sub-millisecond part). */
+export function stampExact(time: ServiceFormat['time'], ms: number): Stamp {
+  if (time === 'seconds') {
+    const whole = ms - (((ms % 1000) + 1000) % 1000);
+    return { ms: whole, subNs: 0, timestamp: formatInstant({ ms: whole, subNs: 0 }, 0) };
+  }
+  const t = { ms, subNs: 0 };
+  return { ...t, timestamp: time === 'nanos' ? trimmed(t) : formatInstant(t, 3) };
 }
 
 /** RFC 3339 with nanoseconds and the trailing zeros cut, as Go's RFC3339Nano writes it. */

@@ -13,10 +13,11 @@ export type Body = { [key: string]: Json };
 
 /**
  * Placeholders the event store fills per stream (its org's id, the org's provider): one rendered body serves
- * every org. They are JSON strings, so they survive serialization unchanged and are found again exactly.
+ * every org. Plain ASCII, so they survive serialization unchanged and are found again exactly; 24 characters,
+ * as long as the ids that replace them, so a body's bytes are copied once and its holes overwritten in place.
  */
-export const ORG_HOLE = '@@organization@@';
-export const PROVIDER_HOLE = '@@provider@@';
+export const ORG_HOLE = '@@@@@@@organization@@@@@';
+export const PROVIDER_HOLE = '@@@@@@@@@provider@@@@@@@';
 
 export interface RenderContext {
   readonly r: Rng;
