@@ -145,7 +145,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const seed = opts.seed ?? 1;
   const orgs = opts.orgs?.length ? [...opts.orgs] : [''];
   const providers = opts.providers ?? [];
-  const scripted = injected(opts, orgs, providers, clock.now(), seed);
+  const scripted = injectedEvents(opts, clock.now());
   const store = new EventStore({
     seed, orgs, providers, services: opts.services ?? GENERATED_SERVICES,
     eventsPerMinute: opts.eventsPerMinute ?? 60,
@@ -175,9 +175,14 @@ function authOf(opts: SimulatorOptions, orgs: readonly string[], providers: read
   });
 }
 
-/** The scenarios' events: each in its org's stream (or its provider's), from its start. */
-function injected(opts: SimulatorOptions, orgs: readonly string[], providers: readonly string[], now: number,
-  seed: number): ScenarioEvent[] {
+/**
+ * The events the options' scenarios inject, exactly as served: each in its org's stream (or its provider's), from
+ * its start (default `now`). `simulate --print` writes them.
+ */
+export function injectedEvents(opts: SimulatorOptions, now: number): ScenarioEvent[] {
+  const orgs = opts.orgs?.length ? opts.orgs : [''];
+  const providers = opts.providers ?? [];
+  const seed = opts.seed ?? 1;
   return (opts.scenarios ?? []).flatMap((run) => {
     const orgId = run.orgId ?? orgs[0]!;
     const i = orgs.indexOf(orgId);

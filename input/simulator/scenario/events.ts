@@ -9,7 +9,7 @@ import type { ExplicitEvent } from '../events.js';
 import { hash32, hashString, hex, prng } from '../random.js';
 import { fillHoles, renderBody, type Body } from '../render.js';
 import { eventId, organizationId, providerObjectId, stampExact } from '../stamp.js';
-import { admin, system, user, type Identity } from '../vocab.js';
+import { admin, homeCountry, ipIn, system, user, type Identity } from '../vocab.js';
 import { ScenarioError, validateScenario, type IdentityRef, type Scalar, type Scenario, type Step } from './schema.js';
 
 export { ScenarioError, type Scenario } from './schema.js';
@@ -72,7 +72,7 @@ export function scenarioEvents(scenario: string | Scenario, opts: ScenarioOption
     for (let i = 0; i < step.repeat; i++) {
       const r = prng(hash32(seed, hashString(sc.name), step.index, i));
       const ms = opts.start + step.at + i * step.every;
-      const body = stepBody(sc, step, i, hash32(seed, hashString(sc.name), step.index, i, 7));
+      const body = stepBody(sc, step, i, seed);
       const format = serviceFormat(step.service);
       const t = stampExact(format.time, ms);
       const id = eventId(format.id, t.ms, machine, counter++, r);
@@ -90,11 +90,11 @@ export function scenarioEvents(scenario: string | Scenario, opts: ScenarioOption
 /** The body of repeat `i` of a step: rendered with its choices, then its changes and set applied. */
 function stepBody(sc: Scenario, step: Step, i: number, seed: number): Body {
   const entry = catalogEntry(step.type, step.service)!;
-  const country = typeof step.geoip === 'string' ? step.geoip : undefined;
-  const clientIp = step.clientIp === undefined ? undefined : String(interpolate(step.clientIp, sc.vars, i));
-  const body = renderBody(entry, seed, {
+  const actor = step.actor ? identity(step.actor, i) : undefined;
+  const { country, clientIp } = whence(sc, step, i, seed, actor);
+  const body = renderBody(entry, hash32(seed, hashString(sc.name), step.index, i, 7), {
     stream: step.stream, byProvider: step.byProvider,
-    ...(step.actor ? { actor: identity(step.actor, i) } : {}),
+    ...(actor ? { actor } : {}),
     ...(step.target ? { target: identity(step.target, i) } : {}),
     ...(step.success !== undefined ? { success: step.success } : {}),
     ...(step.mfa !== undefined ? { mfa: step.mfa } : {}),
@@ -105,6 +105,26 @@ function stepBody(sc: Scenario, step: Step, i: number, seed: number): Body {
   if (step.changes) body.changes = interpolate(step.changes, sc.vars, i) as Body[];
   for (const [path, value] of Object.entries(step.set)) setPath(body, path, interpolate(value, sc.vars, i));
   return body;
+}
+
+interface Whence {
+  readonly country?: string;
+  readonly clientIp?: string;
+}
+
+/**
+ * Where an event comes from: the step's geoip and client_ip; what the step leaves open is the actor's usual place
+ * in this scenario (one country, one address per actor), as a person's events come from one place.
+ */
+function whence(sc: Scenario, step: Step, i: number, seed: number, actor?: Identity): Whence {
+  const given = typeof step.geoip === 'string' ? step.geoip : undefined;
+  const ip = step.clientIp === undefined ? undefined : String(interpolate(step.clientIp, sc.vars, i));
+  if (!actor || typeof step.geoip === 'object') {
+    return { ...(given ? { country: given } : {}), ...(ip ? { clientIp: ip } : {}) };
+  }
+  const r = prng(hash32(seed, hashString(sc.name), hashString(actor.id), hashString(given ?? '')));
+  const country = given ?? homeCountry(r);
+  return { country, clientIp: ip ?? ipIn(r, country) };
 }
 
 /** The roster entry an identity reference names for repeat `i`. */

@@ -119,13 +119,14 @@ const FILE_KEYS: Readonly<Record<string, string>> = {
 export function validateScenario(doc: unknown, where: string, fallbackName: string): Scenario {
   const top = object(doc, where);
   knownKeys(top, FILE_KEYS, where);
+  const description = text(top.description ?? fail(where, 'no description: say what the scenario produces'),
+    `${where}: description`);
   const vars = top.vars === undefined ? {} : scalars(object(top.vars, `${where}: vars`), `${where}: vars`);
   const steps = list(top.steps ?? fail(where, 'no steps: add a steps: list (scenarios/README.md)'), `${where}: steps`);
   if (steps.length === 0) fail(`${where}: steps`, 'the list is empty: add at least one step');
   const scenario = {
     name: top.name === undefined ? fallbackName : text(top.name, `${where}: name`),
-    description: text(top.description ?? fail(where, 'no description: say what the scenario produces'),
-      `${where}: description`),
+    description,
     vars,
     steps: steps.map((s, i) => validateStep(s, i, `${where}: steps[${i}]`)),
   };
@@ -169,7 +170,7 @@ function knownKeys(o: Record<string, unknown>, keys: Readonly<Record<string, str
     if (k in keys) continue;
     const near = closest(k, Object.keys(keys));
     const accepted = Object.entries(keys).map(([key, what]) => `  ${key}: ${what}`).join('\n');
-    fail(where, `unknown key "${k}"${near ? `; did you mean "${near}"?` : ''}. Accepted keys:\n${accepted}`);
+    fail(where, `unknown key "${k}"${near ? `; did you mean "${near}"?` : ''} Accepted keys:\n${accepted}`);
   }
 }
 
