@@ -30,8 +30,9 @@ export class Responder {
   }
 
   send(res: ServerResponse, route: string, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(text, 'utf8');
+    // A Buffer goes as is (JSON.stringify would spell out its bytes as an array).
+    const text = Buffer.isBuffer(body) ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const bytes = text === undefined ? (body as Buffer) : Buffer.from(text, 'utf8');
     this.count(route, status);
     const head = { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length, ...headers };
     res.writeHead(status, head);
