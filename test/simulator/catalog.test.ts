@@ -95,3 +95,52 @@ describe('the catalog', () => {
     expect(() => sampleEvent('radius_auht', 1)).toThrow(/did you mean "radius_auth"/);
   });
 });
+
+describe('family shapes', () => {
+  /** 20 samples of every entry of a family. */
+  const samples = (family: string): Record<string, unknown>[] => CATALOG.filter((e) => e.family === family)
+    .flatMap((e) => Array.from({ length: 20 }, (_, i) => sampleEvent(e.type, i, 'org-a', { service: e.service })));
+  const step = (v: unknown, k: string): unknown =>
+    (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined);
+  const has = (o: Record<string, unknown>, path: string): boolean => path.split('.').reduce(step, o) !== undefined;
+
+  it('object changes: who, what (resource id and type), how, from where', () => {
+    for (const e of samples('object_change')) {
+      for (const f of ['initiated_by.type', 'resource.type', 'auth_method', 'client_ip', 'geoip.country_code',
+        'useragent']) {
+        expect(has(e, f), `${String(e.event_type)} ${f}`).toBe(true);
+      }
+      for (const c of (e.changes ?? []) as Record<string, unknown>[]) expect(typeof c.field).toBe('string');
+    }
+    const updates = Array.from({ length: 400 }, (_, i) => sampleEvent('user_update', i));
+    const fields = new Set(updates.flatMap((e) => (e.changes as { field: string }[]).map((c) => c.field)));
+    for (const f of ['attributes', 'suspended', 'mfa', 'totp_enabled', 'enable_user_portal_multifactor']) {
+      expect(fields, f).toContain(f);
+    }
+  });
+
+  it('authentications: success, mfa and an error when they fail', () => {
+    for (const family of ['portal_auth', 'radius_auth', 'system_auth']) {
+      const all = samples(family);
+      expect(all.some((e) => e.success === false)).toBe(true);
+      for (const e of all) {
+        expect([typeof e.success, typeof e.mfa], String(e.event_type)).toEqual(['boolean', 'boolean']);
+        if (e.success === false) expect(e.error_message ?? e.message, String(e.event_type)).toBeTruthy();
+      }
+    }
+    expect(samples('portal_auth').some((e) => e.success === true && e.error_message === null)).toBe(true);
+    for (const e of samples('sso_auth')) expect(typeof e.sso_token_success).toBe('boolean');
+  });
+
+  it('device events carry the system; associations their connection; commands their command', () => {
+    for (const e of [...samples('system_event'), ...samples('system_auth')]) {
+      expect(has(e, 'system.id'), String(e.event_type)).toBe(true);
+    }
+    const assoc = samples('association');
+    for (const e of assoc) expect(has(e, 'association.connection.to.type')).toBe(true);
+    expect(assoc.some((e) => has(e, 'association.attributes.sudo.enabled'))).toBe(true);
+    for (const e of samples('command')) expect(has(e, 'resource.name'), String(e.event_type)).toBe(true);
+    expect(samples('system_event').filter((e) => e.event_type === 'system_fde_key_decrypt')
+      .every((e) => (e.initiated_by as { type: string }).type === 'admin')).toBe(true);
+  });
+});
