@@ -164,6 +164,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         explicitStateDir: loaded.sources['state-dir'] !== 'default',
         defaults: { lag: loaded.sources.lag === 'default', interval: loaded.sources.interval === 'default', pageLimit: loaded.sources['page-limit'] === 'default' },
         ...(loaded.demoOutput !== undefined ? { ndjsonPath: loaded.demoOutput } : {}),
+        ...(loaded.demoScenario !== undefined ? { scenario: loaded.demoScenario } : {}),
       });
       runConfig = demo.config;
       if (!lockFirst) {

@@ -8,7 +8,7 @@ import { collectionSettings } from './config/collection.js';
 import { fluentBitSettings } from './config/fluent-bit.js';
 import { operationSettings, testingSettings } from './config/operation.js';
 import { readSettings, type Settings } from './config/sources.js';
-import { GROUPS, type Group, type OptionSpec, type SourceKind } from './config/spec.js';
+import { ConfigError, GROUPS, type Group, type OptionSpec, type SourceKind } from './config/spec.js';
 import { DI_REGIONS, type DiRegion } from './di/regions.js';
 import { formatDuration } from './duration.js';
 import { orgsOfShard } from './shard.js';
@@ -68,6 +68,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'metrics-host', kind: 'string', group: 'Operation', env: 'JUMPCLOUD_METRICS_HOST', default: '127.0.0.1', metavar: 'HOST', description: 'Address of the metrics endpoint.' },
   { name: 'log-level', kind: 'level', group: 'Operation', env: 'JUMPCLOUD_LOG_LEVEL', default: 'info', metavar: LOG_LEVELS.join('|'), description: 'Level of the JSON logs on stderr.' },
   { name: 'demo-output', kind: 'path', group: 'Operation', env: 'JUMPCLOUD_DEMO_OUTPUT', defaultText: '<temp dir>/fluent-bit-jumpcloud-demo.ndjson', metavar: 'FILE', description: 'Demo only, when no Fluent Bit listens at --forward: the NDJSON file every ECS document mapped in-process is written to (replaced at each start).' },
+  { name: 'scenario', kind: 'file', group: 'Operation', env: 'JUMPCLOUD_DEMO_SCENARIO', metavar: 'FILE', description: 'Demo only: a scenario (YAML, scenarios/README.md) the built-in simulator plays into its events, ending at the start, e.g. scenarios/password-spray.yaml; the demo lists its events as they are mapped.' },
   { name: 'print-config', kind: 'boolean', group: 'Operation', cliOnly: true, default: 'false', description: 'Print the resolved configuration (secrets redacted) as JSON and exit.' },
   { name: 'help', kind: 'boolean', group: 'Operation', cliOnly: true, default: 'false', description: 'Show this help and exit.' },
   { name: 'version', kind: 'boolean', group: 'Operation', cliOnly: true, default: 'false', description: 'Show the version and exit.' },
@@ -99,6 +100,8 @@ export interface LoadedConfig {
   readonly clockSpec?: string;
   /** --demo-output: where the demo's in-process mapping writes its documents (unset: the default temp file). */
   readonly demoOutput?: string;
+  /** --scenario: a scenario file (validated) the demo's simulator plays. */
+  readonly demoScenario?: string;
   readonly configFile?: string;
   readonly warnings: readonly string[];
   /** Where each option's value came from. */
@@ -130,6 +133,10 @@ export function loadConfig(input: LoadInput): LoadResult {
   const groups = {} as Record<Group, unknown>;
   for (const group of GROUPS) groups[group] = VALIDATORS[group](settings.forGroup(group));
   const { 'JumpCloud API': api, 'Fluent Bit': fb, Collection: collection, Operation: operation, Testing: testing } = groups as GroupSettings;
+  if (operation.scenario !== undefined && !api.demo) {
+    throw new ConfigError('--scenario plays into the built-in demo\'s simulator: unset the credentials and --api-url to '
+      + 'run the demo, or run `fluent-bit-jumpcloud simulate --scenario FILE` and point --api-url at it', 'scenario');
+  }
   const config: DraftConfig = {
     apiUrl: api.apiUrl,
     ...(api.auth ? { auth: api.auth } : {}),
@@ -161,6 +168,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     printConfig: operation.printConfig,
     ...(testing.clockSpec !== undefined ? { clockSpec: testing.clockSpec } : {}),
     ...(operation.demoOutput !== undefined ? { demoOutput: operation.demoOutput } : {}),
+    ...(operation.scenario !== undefined ? { demoScenario: operation.scenario } : {}),
     ...(settings.configFile !== undefined ? { configFile: settings.configFile } : {}),
     warnings: settings.warnings,
     sources: settings.sources,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTarget, type DraftConfig } from './config.js';
 import { createEcsView, type EcsView } from './demo/ecs-view.js';
+import { scenarioMark, scenarioNotes, scenarioRun } from './demo/scenario.js';
 import { createLocalFilter, type LocalFilter } from './demo/local-filter.js';
 import { isNameResolutionError, unresolvedMessage } from './forward/connect.js';
 import { fluentBitCommand } from './fluent-bit-command.js';
@@ -85,19 +86,26 @@ export async function startDemo(options: {
   readonly ndjsonPath?: string;
   /** Options left at their defaults: the demo polls faster, in smaller pages, than production when they are unset. */
   readonly defaults?: { readonly lag: boolean; readonly interval: boolean; readonly pageLimit: boolean };
+  /** --scenario: a scenario file the simulator plays, ending as the demo starts. */
+  readonly scenario?: string;
 }): Promise<Demo> {
   const { clock, logger } = options;
   const out = options.out ?? process.stderr;
   const docsOut = options.docs ?? process.stdout;
   const { startSimulator } = await import('./simulator/server.js');
+  const { loadScenario } = await import('./simulator/scenario/events.js');
+  const scenario = options.scenario !== undefined ? loadScenario(options.scenario) : undefined;
+  const orgs = options.config.orgIds.length > 0 ? options.config.orgIds : [''];
   const sim = await startSimulator({
     clock,
     logger,
-    orgs: options.config.orgIds.length > 0 ? options.config.orgIds : [''],
+    orgs,
     // Generated history reaches back to --since, so the demo shows a backfill, then live polling.
     from: Math.min(options.config.sinceMs, clock.now() - 60_000),
     to: 'live',
+    ...(scenario ? { scenarios: [scenarioRun(scenario, orgs[0]!, clock.now(), options.config.sinceMs)] } : {}),
   });
+  const mark = scenario ? scenarioMark(scenario, sim.scenarioEvents) : undefined;
   const tempState = options.explicitStateDir ? undefined : mkdtempSync(join(tmpdir(), 'fluent-bit-jumpcloud-demo-'));
   const cleanupSync = (): void => {
     if (tempState) rmSync(tempState, { recursive: true, force: true });
@@ -125,6 +133,7 @@ export async function startDemo(options: {
     'To collect for real: JUMPCLOUD_API_KEY=... (or --api-key-file FILE, or --client-id/--client-secret with --org-ids).',
     '',
   ].join('\n'));
+  if (scenario) out.write(scenarioNotes(scenario, options.scenario!, sim.scenarioEvents));
 
   let local: LocalFilter | undefined;
   let view: EcsView | undefined;
@@ -139,7 +148,7 @@ export async function startDemo(options: {
     logger.warn({ forward: formatTarget(config.forward) }, 'demo: the host of --forward does not resolve; retrying');
   } else {
     const ndjsonPath = options.ndjsonPath ?? join(tmpdir(), 'fluent-bit-jumpcloud-demo.ndjson');
-    view = docsOut.isTTY ? createEcsView(docsOut, ndjsonPath) : undefined;
+    view = docsOut.isTTY ? createEcsView(docsOut, ndjsonPath, 5, Date.now, mark) : undefined;
     const shown = view;
     local = createLocalFilter({
       wasmPath: WASM_PATH,

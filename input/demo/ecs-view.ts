@@ -49,8 +49,14 @@ export interface EcsView {
   flush(): void;
 }
 
-/** Prints at most `perSecond` lines each second; the rest are summarised with where to find them. */
-export function createEcsView(out: { write(s: string): unknown }, ndjsonPath: string, perSecond = 5, now: () => number = Date.now): EcsView {
+/**
+ * Prints at most `perSecond` lines each second; the rest are summarised with where to find them. Documents that
+ * `pinned` marks (a scenario's) are always shown, after the mark.
+ */
+export function createEcsView(
+  out: { write(s: string): unknown }, ndjsonPath: string, perSecond = 5, now: () => number = Date.now,
+  pinned: (docText: string) => string | undefined = () => undefined,
+): EcsView {
   let second = -1;
   let shown = 0;
   let skipped = 0;
@@ -60,6 +66,11 @@ export function createEcsView(out: { write(s: string): unknown }, ndjsonPath: st
   };
   return {
     show(docText, tag) {
+      const mark = pinned(docText);
+      if (mark !== undefined) {
+        out.write(`${mark} ${compactLine(docText, tag)}\n`);
+        return;
+      }
       const s = Math.floor(now() / 1000);
       if (s !== second) {
         flush();

@@ -1,22 +1,25 @@
-// The simulator's event store: a deterministic, lazily computed set of events per (org, service) stream.
-// Time is cut into buckets; a bucket's events are derived from (seed, stream, bucket) alone, so 90 days or
-// millions of events cost nothing until queried, and the same seed always yields the same events.
+// The simulator's event store: a deterministic, lazily computed set of events per stream, an (org, service) pair or
+// a provider's Multi-Tenant-Portal stream. Time is cut into buckets; a bucket's events are derived from (seed,
+// stream, bucket) alone (generate.ts), so 90 days or millions of events cost nothing until queried, and the same
+// seed always yields the same events. Bodies come from pools shared by every org (pool.ts).
 // Order is the API's: by epoch millisecond, then id; search_after is [epoch ms, id].
-import { compareInstants, formatInstant, parseRfc3339, type Instant } from '../di/rfc3339.js';
-import { GENERATED_SERVICES, hash32, hashString, hex, prng, renderPrefix, type Rng } from './render.js';
+import { compareInstants, parseRfc3339, type Instant } from '../di/rfc3339.js';
+import { CATALOG_SERVICES } from './catalog.js';
+import { byMsThenId, generateBucket, type IndexDelay, type Skeleton } from './generate.js';
+import { BodyPool, type Hole, type PoolBody } from './pool.js';
+import type { Body } from './render.js';
+import { organizationId, providerObjectId } from './stamp.js';
 
-export interface IndexDelay {
-  /** Most events are visible within this many ms of their timestamp. Default 5 s. */
-  readonly typicalMaxMs: number;
-  /** Fraction of events indexed late, uniformly between typicalMaxMs and maxMs. Default 0.02. */
-  readonly lateFraction: number;
-  /** Latest indexing delay. Default 30 min. */
-  readonly maxMs: number;
-}
+export type { IndexDelay, Skeleton } from './generate.js';
 
-/** An event given explicitly (tests): served as is. */
+/** Services the generator makes events for by default: every service of the catalog. */
+export const GENERATED_SERVICES: readonly string[] = CATALOG_SERVICES;
+
+/** An event given explicitly (tests, scenarios): served as is. */
 export interface ExplicitEvent {
   readonly orgId?: string;
+  /** Served on this provider's Multi-Tenant-Portal stream (x-provider-id) instead of an org's. */
+  readonly providerId?: string;
   readonly service: string;
   /** The event object or its exact JSON text; must hold string `id` and `timestamp`. */
   readonly event: Record<string, unknown> | string;
@@ -30,7 +33,9 @@ export interface EventStoreOptions {
   readonly orgs: readonly string[];
   /** Services that have generated events. */
   readonly services: readonly string[];
-  /** Generated events per minute per (org, service) stream; 0 for none. */
+  /** Provider (MSP) ids: each has a Multi-Tenant-Portal stream; org i belongs to provider i mod n. */
+  readonly providers?: readonly string[];
+  /** Generated events per minute per stream; 0 for none. */
   readonly eventsPerMinute: number;
   /** First instant of generated events (epoch ms). */
   readonly fromMs: number;
@@ -42,24 +47,15 @@ export interface EventStoreOptions {
   readonly cacheLimit?: number;
 }
 
-/** What the store knows about an event without rendering it. */
-export interface Skeleton {
-  readonly ms: number;
-  readonly subNs: number;
-  readonly id: string;
-  readonly timestamp: string;
-  readonly visibleAt: number;
-  readonly stream: number;
-  readonly variant: number;
-  /** Set for explicit events. */
-  readonly text?: string;
-}
-
 export interface Stream {
+  readonly kind: 'org' | 'provider';
+  /** The org's id ('' for provider streams). */
   readonly orgId: string;
   readonly service: string;
-  /** Value of `organization` in generated events. */
+  /** Value of `organization` in generated events (provider streams: the provider's own). */
   readonly organization: string;
+  /** The provider: of the org, or whose stream it is. */
+  readonly providerId?: string;
 }
 
 export interface ScanRange {
@@ -71,29 +67,39 @@ export interface ScanRange {
   readonly after?: { readonly ms: number; readonly id: string };
   /** Only events with visibleAt <= this. */
   readonly visibleAt: number;
-  /** Only events it accepts (the query's search_term). */
+  /** Only events it accepts (the query's search_term, exclude_provider_activity). */
   readonly match?: (s: Skeleton) => boolean;
 }
 
-/** Distinct event bodies per stream (id and timestamp always differ). */
-const PREFIX_POOL = 512;
-
 const BUCKET_SIZES = [1_000, 5_000, 10_000, 60_000, 300_000, 600_000, 3_600_000];
+
+interface Holes {
+  readonly org: Buffer;
+  readonly provider: Buffer;
+  /** Provider streams: the organizations of its orgs, one per event by variant. */
+  readonly children?: readonly Buffer[];
+}
 
 export class EventStore {
   readonly streams: Stream[] = [];
   readonly bucketMs: number;
   private readonly streamIndex = new Map<string, number>();
+  private readonly holes: Holes[] = [];
   private readonly explicit = new Map<string, Skeleton[]>(); // `${stream}:${bucket}` → events
   private explicitMinMs = Infinity;
   private explicitMaxMs = -Infinity;
   private readonly cache = new Map<string, Skeleton[]>();
   private cached = 0;
-  private readonly prefixes: Buffer[][] = [];
+  private readonly pools = new Map<string, BodyPool>();
+  /** The pool of each stream, once asked for. */
+  private readonly poolOf: BodyPool[] = [];
   private readonly cacheLimit: number;
+  private readonly providers: readonly string[];
 
   constructor(private readonly opts: EventStoreOptions) {
+    this.providers = opts.providers ?? [];
     for (const orgId of opts.orgs) for (const service of opts.services) this.addStream(orgId, service);
+    for (const p of this.providers) this.addProviderStream(p);
     // Aim at a few hundred to two thousand events per stream and bucket.
     const perMin = Math.max(opts.eventsPerMinute, 1e-9);
     this.bucketMs = [...BUCKET_SIZES].reverse().find((b) => (perMin * b) / 60_000 <= 2_000) ?? BUCKET_SIZES[0]!;
@@ -101,7 +107,7 @@ export class EventStore {
     for (const e of opts.events ?? []) this.addExplicit(e);
   }
 
-  /** Index of the stream, or undefined. */
+  /** Index of the org's stream of `service`, or undefined. */
   stream(orgId: string, service: string): number | undefined {
     return this.streamIndex.get(`${orgId}\u0000${service}`);
   }
@@ -109,10 +115,19 @@ export class EventStore {
   /** Streams a query for `service` over `orgIds` reads: `all` is every service of those orgs. */
   /** `hiddenFromAll`: services that `all` leaves out (as the real `all` is reported to do for some). */
   streamsFor(orgIds: readonly string[], service: string, hiddenFromAll?: ReadonlySet<string>): number[] {
+    return this.select((s) => s.kind === 'org' && orgIds.includes(s.orgId), service, hiddenFromAll);
+  }
+
+  /** Streams an x-provider-id query reads: the provider's Multi-Tenant-Portal events (service directory). */
+  providerStreamsFor(providerId: string, service: string, hiddenFromAll?: ReadonlySet<string>): number[] {
+    return this.select((s) => s.kind === 'provider' && s.providerId === providerId, service, hiddenFromAll);
+  }
+
+  private select(owner: (s: Stream) => boolean, service: string, hidden?: ReadonlySet<string>): number[] {
     const out: number[] = [];
     this.streams.forEach((s, i) => {
-      const inAll = service === 'all' && !hiddenFromAll?.has(s.service);
-      if (orgIds.includes(s.orgId) && (inAll || s.service === service)) out.push(i);
+      const inAll = service === 'all' && !hidden?.has(s.service);
+      if (owner(s) && (inAll || s.service === service)) out.push(i);
     });
     return out;
   }
@@ -120,6 +135,12 @@ export class EventStore {
   /** The service of stream `i` (an index streamsFor returned). */
   serviceOf(i: number): string {
     return this.streams[i]!.service;
+  }
+
+  /** Whether the event is provider activity: on a provider's stream, or done in an org by a provider's admin. */
+  isProviderActivity(s: Skeleton): boolean {
+    if (s.text !== undefined) return s.providerActivity === true;
+    return this.streams[s.stream]!.kind === 'provider' || this.body(s).providerActivity;
   }
 
   /** Events of the range in API order, at most `limit`. */
@@ -153,61 +174,87 @@ export class EventStore {
 
   /** The event's JSON as UTF-8 bytes. */
   bytes(s: Skeleton): Buffer {
-    if (s.text !== undefined) return Buffer.from(s.text, 'utf8');
-    const prefix = this.prefix(s);
-    const suffix = suffixOf(s);
-    const out = Buffer.allocUnsafe(prefix.length + suffix.length);
-    prefix.copy(out, 0);
-    out.write(suffix, prefix.length, 'latin1');
-    return out;
+    return this.page([s]).subarray(1, -1);
   }
 
   /**
-   * A JSON array of the events as UTF-8 bytes, written into one buffer: body prefixes are encoded once per
-   * stream, so a 10,000-event page costs copies rather than a 15 MB string join and re-encode.
+   * A JSON array of the events as UTF-8 bytes, written into one buffer: bodies are encoded once per service and
+   * filled with the stream's ids, so a 10,000-event page costs copies rather than a 15 MB string join and re-encode.
    */
   page(events: readonly Skeleton[]): Buffer {
-    let total = 2 + Math.max(0, events.length - 1);
-    const parts: (Buffer | string)[] = [];
-    for (const s of events) {
-      if (s.text !== undefined) {
-        const b = Buffer.from(s.text, 'utf8');
-        parts.push(b, '');
-        total += b.length;
-      } else {
-        const prefix = this.prefix(s);
-        const suffix = suffixOf(s);
-        parts.push(prefix, suffix);
-        total += prefix.length + suffix.length;
-      }
-    }
-    const out = Buffer.allocUnsafe(total);
-    let pos = 0;
-    out[pos++] = 0x5b;
-    for (let i = 0; i < parts.length; i += 2) {
-      if (i > 0) out[pos++] = 0x2c;
-      pos += (parts[i] as Buffer).copy(out, pos);
-      // id and timestamp are generated ASCII (hex, UUID, RFC 3339): nothing to escape, one byte per char.
-      pos += out.write(parts[i + 1] as string, pos, 'latin1');
-    }
-    out[pos++] = 0x5d;
+    // Every event is pieces around holes, then a suffix: generated ones their pool body and `"id":…}`, explicit
+    // ones their text alone. The two loops are methods of their own: inlined here, V8 kept deoptimizing page().
+    const n = events.length;
+    const pieces = new Array<Piece>(n);
+    const suffixes = new Array<string>(n);
+    const out = Buffer.allocUnsafe(2 + Math.max(0, n - 1) + this.plan(events, pieces, suffixes));
+    out[0] = 0x5b;
+    out[this.fill(events, pieces, suffixes, out)] = 0x5d;
     return out;
   }
 
-  private prefix(s: Skeleton): Buffer {
-    let pool = this.prefixes[s.stream];
-    if (!pool) {
-      const { service, organization } = this.streams[s.stream]!;
-      pool = this.prefixes[s.stream] = Array.from({ length: PREFIX_POOL }, (_, v) => Buffer.from(renderPrefix(service, hash32(this.opts.seed, s.stream, v), organization), 'utf8'));
+  /** The pieces and suffix of each event; returns their bytes. */
+  private plan(events: readonly Skeleton[], pieces: Piece[], suffixes: string[]): number {
+    let total = 0;
+    for (let i = 0; i < events.length; i++) {
+      const s = events[i]!;
+      const p = s.text === undefined ? this.body(s) : explicitPiece(s.text);
+      // id and timestamp are generated ASCII (hex, UUID, RFC 3339): nothing to escape, one byte per char.
+      const suffix = s.text === undefined ? `"id":"${s.id}","timestamp":"${s.timestamp}"}` : '';
+      pieces[i] = p;
+      suffixes[i] = suffix;
+      total += p.bytes.length + suffix.length;
     }
-    return pool[s.variant % PREFIX_POOL]!;
+    return total;
+  }
+
+  /** Writes the events, comma-separated, from position 1; returns the position after the last. */
+  private fill(events: readonly Skeleton[], pieces: readonly Piece[], suffixes: readonly string[], out: Buffer,
+  ): number {
+    let pos = 1;
+    for (let i = 0; i < events.length; i++) {
+      if (i > 0) out[pos++] = 0x2c;
+      pos = this.write(events[i]!, pieces[i]!, out, pos);
+      pos += out.write(suffixes[i]!, pos, 'latin1');
+    }
+    return pos;
+  }
+
+  /** The pool body of a generated event. */
+  private body(s: Skeleton): PoolBody {
+    return (this.poolOf[s.stream] ??= this.pool(s.stream)).body(s.variant);
+  }
+
+  /** Writes an event's body at `pos` with the stream's ids in its holes; returns the position after it. */
+  private write(s: Skeleton, p: Piece, out: Buffer, pos: number): number {
+    out.set(p.bytes, pos);
+    const end = pos + p.bytes.length;
+    if (p.holes.length === 0) return end;
+    const h = this.holes[s.stream]!;
+    const org = h.children ? h.children[s.variant % h.children.length]! : h.org;
+    for (let i = 0; i < p.holes.length; i++) {
+      out.set(p.holes[i] === 'org' ? org : h.provider, pos + p.holeAt[i]!);
+    }
+    return end;
+  }
+
+  private pool(stream: number): BodyPool {
+    const { kind, service } = this.streams[stream]!;
+    const key = `${kind}/${service}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new BodyPool({ seed: this.opts.seed, service, stream: kind, withProviders: this.providers.length > 0 });
+      this.pools.set(key, pool);
+    }
+    return pool;
   }
 
   private walk(range: ScanRange, visit: (s: Skeleton) => boolean): void {
     if (range.streams.length === 0) return;
     const lowMs = range.after ? Math.max(range.after.ms, range.start.ms) : range.start.ms;
     let highMs = Math.min(range.end.ms, range.visibleAt);
-    const genEnd = this.opts.eventsPerMinute > 0 ? (this.opts.toMs === 'live' ? Infinity : this.opts.toMs) : -Infinity;
+    const live = this.opts.toMs === 'live';
+    const genEnd = this.opts.eventsPerMinute > 0 ? (live ? Infinity : (this.opts.toMs as number)) : -Infinity;
     highMs = Math.min(highMs, Math.max(genEnd, this.explicitMaxMs));
     const genStart = this.opts.eventsPerMinute > 0 ? this.opts.fromMs : Infinity;
     const firstMs = Math.max(lowMs, Math.min(genStart, this.explicitMinMs));
@@ -216,7 +263,9 @@ export class EventStore {
     for (let b = Math.floor(firstMs / this.bucketMs); b <= lastBucket; b++) {
       const events = this.bucket(range.streams, b);
       let i = 0;
-      if (range.after && b === Math.floor(range.after.ms / this.bucketMs)) i = upperBound(events, range.after.ms, range.after.id);
+      if (range.after && b === Math.floor(range.after.ms / this.bucketMs)) {
+        i = upperBound(events, range.after.ms, range.after.id);
+      }
       for (; i < events.length; i++) {
         const s = events[i]!;
         if (s.visibleAt > range.visibleAt) continue;
@@ -243,7 +292,11 @@ export class EventStore {
     const key = `${stream}:${b}`;
     const hit = this.cache.get(key);
     if (hit) return this.touch(key, hit);
-    const generated = this.generate(stream, b);
+    const { seed, eventsPerMinute: rate, fromMs, toMs, indexDelay } = this.opts;
+    const service = this.streams[stream]!.service;
+    const to = toMs === 'live' ? Infinity : toMs;
+    const spec = { seed, stream, service, bucket: b, bucketMs: this.bucketMs, rate, fromMs, toMs: to, indexDelay };
+    const generated = generateBucket(spec);
     const extra = this.explicit.get(key);
     const events = extra ? [...generated, ...extra].sort(byMsThenId) : generated;
     return this.remember(key, events);
@@ -266,54 +319,38 @@ export class EventStore {
     return v;
   }
 
-  private generate(stream: number, b: number): Skeleton[] {
-    const { eventsPerMinute: rate, fromMs, toMs, seed, indexDelay } = this.opts;
-    const bStart = b * this.bucketMs;
-    const bEnd = bStart + this.bucketMs - 1;
-    const to = toMs === 'live' ? Infinity : toMs;
-    if (rate <= 0 || bEnd < fromMs || bStart > to) return [];
-    const r = prng(hash32(seed, stream, b));
-    // Bursty: the bucket's mean varies between half and one and a half times the rate.
-    const mean = ((rate * this.bucketMs) / 60_000) * (0.5 + r());
-    const n = Math.floor(mean) + (r() < mean % 1 ? 1 : 0);
-    const service = this.streams[stream]!.service;
-    const machine = hex(hash32(seed, stream, 0x5eed), 8) + hex(hash32(seed, stream, 0xbeef), 2);
-    const raw: { ms: number; subNs: number; digits: 0 | 3 | 6 | 9; k: number; variant: number; delay: number; uuid?: string }[] = [];
-    let prevMs = bStart;
-    for (let k = 0; k < n; k++) {
-      // Some events share a millisecond with the previous one: the paging tie case.
-      let ms = k > 0 && r() < 0.15 ? prevMs : bStart + Math.floor(r() * this.bucketMs);
-      prevMs = ms;
-      let subNs = Math.floor(r() * 1_000_000);
-      const p = r();
-      const digits: 0 | 3 | 6 | 9 = p < 0.1 ? 0 : p < 0.6 ? 3 : p < 0.8 ? 6 : 9;
-      if (digits === 0) {
-        ms -= ms % 1000;
-        subNs = 0;
-      } else if (digits === 3) subNs = 0;
-      else if (digits === 6) subNs -= subNs % 1000;
-      const variant = (r() * 4294967296) >>> 0;
-      const delay = indexDelayMs(r, indexDelay);
-      const id = service === 'radius' ? uuid(r) : undefined;
-      if (ms < fromMs || ms > to) continue;
-      raw.push({ ms, subNs, digits, k, variant, delay, uuid: id });
-    }
-    raw.sort((a, b) => a.ms - b.ms);
-    const out: Skeleton[] = [];
-    for (const e of raw) {
-      const id = e.uuid ?? hex(Math.floor(e.ms / 1000), 8) + machine + hex(e.k, 6);
-      out.push({ ms: e.ms, subNs: e.subNs, id, timestamp: formatInstant(e, e.digits), visibleAt: e.ms + e.delay, stream, variant: e.variant });
-    }
-    return out.sort(byMsThenId);
-  }
-
   private addStream(orgId: string, service: string): number {
     const key = `${orgId}\u0000${service}`;
     let i = this.streamIndex.get(key);
     if (i === undefined) {
       i = this.streams.length;
-      const organization = /^[0-9a-f]{24}$/.test(orgId) ? orgId : hex(hash32(this.opts.seed, hashString(orgId)), 8) + hex(hashString(`org:${orgId}`), 8) + hex(hash32(hashString(orgId), 7), 8);
-      this.streams.push({ orgId, service, organization });
+      const organization = organizationId(orgId, this.opts.seed);
+      const providerId = this.providerOf(orgId);
+      const owner = providerId !== undefined ? { providerId } : {};
+      this.streams.push({ kind: 'org', orgId, service, organization, ...owner });
+      const provider = providerObjectId(providerId ?? orgId, this.opts.seed);
+      this.holes.push({ org: ascii(organization), provider: ascii(provider) });
+      this.streamIndex.set(key, i);
+    }
+    return i;
+  }
+
+  /** The provider of an org: org i of the options belongs to provider i mod n. */
+  private providerOf(orgId: string): string | undefined {
+    const i = this.opts.orgs.indexOf(orgId);
+    return this.providers.length > 0 && i >= 0 ? this.providers[i % this.providers.length] : undefined;
+  }
+
+  private addProviderStream(providerId: string): number {
+    const key = `\u0001${providerId}\u0000directory`;
+    let i = this.streamIndex.get(key);
+    if (i === undefined) {
+      i = this.streams.length;
+      const own = providerObjectId(providerId, this.opts.seed);
+      const children = this.opts.orgs.filter((o) => this.providerOf(o) === providerId)
+        .map((o) => ascii(organizationId(o, this.opts.seed)));
+      this.streams.push({ kind: 'provider', orgId: '', service: 'directory', organization: own, providerId });
+      this.holes.push({ org: ascii(own), provider: ascii(own), ...(children.length ? { children } : {}) });
       this.streamIndex.set(key, i);
     }
     return i;
@@ -322,39 +359,43 @@ export class EventStore {
   private addExplicit(e: ExplicitEvent): void {
     const text = typeof e.event === 'string' ? e.event : JSON.stringify(e.event);
     const obj = JSON.parse(text) as { id?: unknown; timestamp?: unknown };
-    if (typeof obj.id !== 'string' || typeof obj.timestamp !== 'string') throw new Error('explicit simulator event needs string "id" and "timestamp"');
+    if (typeof obj.id !== 'string' || typeof obj.timestamp !== 'string') {
+      throw new Error('explicit simulator event needs string "id" and "timestamp"');
+    }
     const t = parseRfc3339(obj.timestamp);
     if (!t) throw new Error(`explicit simulator event ${obj.id}: timestamp "${obj.timestamp}" is not RFC 3339`);
-    const stream = this.addStream(e.orgId ?? '', e.service);
+    const stream = e.providerId !== undefined ? this.addProviderStream(e.providerId)
+      : this.addStream(e.orgId ?? '', e.service);
     const b = Math.floor(t.ms / this.bucketMs);
     const key = `${stream}:${b}`;
     const list = this.explicit.get(key) ?? [];
-    list.push({ ms: t.ms, subNs: t.subNs, id: obj.id, timestamp: obj.timestamp, visibleAt: e.visibleAt ?? t.ms, stream, variant: 0, text });
+    const providerActivity = e.providerId !== undefined || providerActivityOf(obj as Body, this.streams[stream]!);
+    list.push({ ms: t.ms, subNs: t.subNs, id: obj.id, timestamp: obj.timestamp, visibleAt: e.visibleAt ?? t.ms, stream,
+      variant: 0, text, providerActivity });
     this.explicit.set(key, list);
     this.explicitMinMs = Math.min(this.explicitMinMs, t.ms);
     this.explicitMaxMs = Math.max(this.explicitMaxMs, t.ms);
   }
 }
 
-function suffixOf(s: Skeleton): string {
-  return `"id":"${s.id}","timestamp":"${s.timestamp}"}`;
+/** An explicit directory event is provider activity when it names a provider (`provider`, `initiated_by.provider`). */
+function providerActivityOf(obj: Body, stream: Stream): boolean {
+  const by = obj.initiated_by;
+  const named = typeof by === 'object' && by !== null && !Array.isArray(by) && typeof by.provider === 'string';
+  return stream.service === 'directory' && (named || (typeof obj.provider === 'string' && obj.provider !== ''));
 }
 
-function indexDelayMs(r: Rng, d: IndexDelay): number {
-  const u = r();
-  const v = r();
-  if (d.maxMs <= 0) return 0;
-  if (u < d.lateFraction && d.maxMs > d.typicalMaxMs) return Math.floor(d.typicalMaxMs + v * (d.maxMs - d.typicalMaxMs));
-  return Math.floor(v * Math.min(d.typicalMaxMs, d.maxMs));
+function ascii(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
 }
 
-function uuid(r: Rng): string {
-  const h = hex(r() * 4294967296, 8) + hex(r() * 4294967296, 8) + hex(r() * 4294967296, 8) + hex(r() * 4294967296, 8);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`.toUpperCase();
-}
+/** What page() writes of an event before its suffix. */
+type Piece = Pick<PoolBody, 'bytes' | 'holes' | 'holeAt'>;
+const NO_HOLES: readonly Hole[] = [];
+const NO_OFFSETS: readonly number[] = [];
 
-function byMsThenId(a: { ms: number; id: string }, b: { ms: number; id: string }): number {
-  return a.ms !== b.ms ? a.ms - b.ms : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+function explicitPiece(text: string): Piece {
+  return { bytes: Buffer.from(text, 'utf8'), holes: NO_HOLES, holeAt: NO_OFFSETS };
 }
 
 /** First index whose (ms, id) is after (ms, id). */
@@ -369,5 +410,3 @@ function upperBound(events: readonly Skeleton[], ms: number, id: string): number
   }
   return lo;
 }
-
-export { GENERATED_SERVICES };

@@ -8,6 +8,7 @@ const benches: [string, string][] = [
   ['filter (wasm, harness and Fluent Bit)', 'test/bench/filter.bench.ts'],
   ['forward client', 'test/bench/forward.bench.ts'],
   ['DI client and page splitter', 'test/bench/di.bench.ts'],
+  ['simulator: page assembly, memory of many org streams', 'test/bench/simulator.bench.ts'],
   ['collector end to end and backfill', 'test/bench/collector.bench.ts'],
   ['overlap cost in live mode (downloads and requests per poll)', 'test/bench/overlap.bench.ts'],
   ['scale: 1,000 orgs live, multi-stream backfill', 'test/bench/scale.bench.ts'],

@@ -13,6 +13,8 @@ const dir = mkdtempSync(join(tmpdir(), 'fbjc-groups-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const pem = join(dir, 'x.pem');
 writeFileSync(pem, '-----BEGIN CERTIFICATE-----\n');
+const scenario = join(dir, 'spray.yaml');
+writeFileSync(scenario, 'description: one failed login\nsteps:\n  - type: user_login_attempt\n    success: false\n');
 
 /** Every option that has no default, set (TLS on, so that its files count). */
 const common = {
@@ -33,7 +35,10 @@ describe('config validation is driven by the options table', () => {
   it('every option of every group is read by its group\'s validator', () => {
     const withKey = load({ ...common, JUMPCLOUD_API_KEY: 'key-1234' });
     const withAccount = load({ ...common, JUMPCLOUD_CLIENT_ID: 'cid', JUMPCLOUD_CLIENT_SECRET: 'secret-1' });
-    const read = new Set([...Object.keys(withKey.sources), ...Object.keys(withAccount.sources)]);
+    // --scenario is the demo's: read in a run without credentials or API URL.
+    const { JUMPCLOUD_API_URL: _url, ...demo } = common;
+    const withScenario = load({ ...demo, JUMPCLOUD_DEMO_SCENARIO: scenario });
+    const read = new Set([withKey, withAccount, withScenario].flatMap((r) => Object.keys(r.sources)));
     // help, version and config are read before any group; the testing clock is env-only and not a source.
     const unread = OPTIONS.map((o) => o.name).filter((n) => !read.has(n) && !['help', 'version', 'config', 'clock'].includes(n));
     expect(unread).toEqual([]);

@@ -73,4 +73,17 @@ describe('demo view', () => {
     expect(lines).toHaveLength(4);
     expect(lines[2]).toBe('   … 3 more documents (all in /tmp/x.ndjson)');
   });
+
+  it('always shows a scenario\'s documents, after its mark', () => {
+    let out = '';
+    const mark = (doc: string): string | undefined => (doc.includes('"pinned"') ? '★ spray' : undefined);
+    const view = createEcsView({ write: (s: string) => (out += s) }, '/tmp/x.ndjson', 1, () => 0, mark);
+    for (let i = 0; i < 3; i++) view.show(JSON.stringify(expected), 'jumpcloud.directory');
+    view.show(JSON.stringify({ ...expected, tags: ['pinned'] }), 'jumpcloud.directory');
+    view.flush();
+    const lines = out.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^★ spray 2023-06-16T14:06:45\.921000Z  jumpcloud\.directory\s+admin_login_attempt/);
+    expect(lines[2]).toBe('   … 2 more documents (all in /tmp/x.ndjson)');
+  });
 });

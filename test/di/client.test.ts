@@ -123,7 +123,7 @@ describe('DiClient paging', () => {
 
   it('sends the configured limit and refuses limits outside 1..10000', async () => {
     const clock = manualClock(T0);
-    const s = await sim({ clock, eventsPerMinute: 100, from: T0 - 600_000, indexDelay: { maxMs: 0 } });
+    const s = await sim({ clock, eventsPerMinute: 30, from: T0 - 600_000, indexDelay: { maxMs: 0 } });
     const { pages } = await collect(client(s, { pageLimit: 10_000, clock }), { service: 'all', start: iso(T0 - 600_000), end: iso(T0) });
     expect(pages).toHaveLength(1);
     expect(pages[0]!.limit).toBe(10_000);

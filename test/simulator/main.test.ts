@@ -1,9 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ArgvError } from '../../input/argv.js';
+import { CATALOG } from '../../input/simulator/catalog.js';
 import { parseSimulatorArgs, simulatorUsage } from '../../input/simulator/main.js';
+import { scenarioEvents } from '../../input/simulator/scenario/events.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -33,6 +35,37 @@ describe('simulator CLI', () => {
     expect(() => parseSimulatorArgs(['--page-latency', 'fast'], {})).toThrow(ArgvError);
     expect(() => parseSimulatorArgs(['--prot', '1'], {})).toThrow(/--port/);
     expect(simulatorUsage()).toContain('--fault-kinds');
+  });
+
+  it('reads providers and scenarios', () => {
+    const { options } = parseSimulatorArgs(['--providers', 'p1,p2', '--scenario', 'a.yaml,b.yaml', '--scenario',
+      'c.yaml', '--scenario-start', '2026-06-01T12:00:00Z', '--scenario-org', 'o2', '--orgs', 'o1,o2'], {});
+    const start = Date.UTC(2026, 5, 1, 12);
+    expect(options.providers).toEqual(['p1', 'p2']);
+    const runs = ['a.yaml', 'b.yaml', 'c.yaml'].map((scenario) => ({ scenario, start, orgId: 'o2' }));
+    expect(options.scenarios).toEqual(runs);
+    expect(() => parseSimulatorArgs(['--scenario-start', '1h'], {}))
+      .toThrow(/--scenario-start and --scenario-org need --scenario FILE/);
+    expect(() => parseSimulatorArgs(['--scenario', 'a.yaml', '--scenario-start', 'soon'], {}))
+      .toThrow(/--scenario-start: /);
+  });
+
+  it('--print writes a scenario\'s events exactly; --list-types the catalog; a bad scenario exits 2', () => {
+    const main = ['--import', 'tsx', 'input/simulator/main.ts'];
+    const sim = (...args: string[]) => spawnSync(process.execPath, [...main, ...args], { cwd: root, encoding: 'utf8' });
+    const file = 'scenarios/brute-force-success.yaml';
+    const at = '2026-06-01T12:00:00Z';
+    const printed = sim('--print', '--scenario', file, '--scenario-start', at, '--seed', '7', '--orgs', 'o1');
+    expect(printed.status, printed.stderr).toBe(0);
+    const expected = scenarioEvents(`${root}/${file}`, { start: Date.UTC(2026, 5, 1, 12), seed: 7, orgId: 'o1' });
+    expect(printed.stdout).toBe(expected.map((e) => `${e.event}\n`).join(''));
+    const types = sim('--list-types');
+    expect(types.stdout.trimEnd().split('\n')).toHaveLength(CATALOG.length + 1);
+    expect(types.stdout).toMatch(/^radius_auth_attempt +radius +radius_auth +1 0$/m);
+    const bad = sim('--print', '--scenario', 'scenarios/README.md');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/bad scenario: scenarios\/README\.md: /);
+    expect(sim('--print').stderr).toMatch(/--print prints the events of --scenario FILE/);
   });
 
   it('runs standalone until SIGTERM and serves the API', async () => {
