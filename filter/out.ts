@@ -136,6 +136,18 @@ export function outFinish(): usize {
   first = false;
 }
 
+/** Members ready-made as `,"a":…,"b":…` (`l`'s bytes), written without their comma when they come first. */
+@inline export function membersText(l: Lit): void {
+  const f = first;
+  const c: usize = f ? 1 : 0;
+  const n = l.len - c;
+  const p = P;
+  ensureOut(p + n);
+  memory.copy(outBase + p, l.ptr + c, n);
+  P = p + n;
+  first = false;
+}
+
 /** Comma before an array element when needed. */
 @inline export function elem(): void {
   if (!first) byte(COMMA);

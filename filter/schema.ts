@@ -126,6 +126,10 @@ export const IB_USER = field('initiated_by.username', EL_DROP);
 export const RES_ID = field('resource.id');
 export const RES_USER = field('resource.username');
 export const RES_EMAIL = field('resource.email');
+// What the resource is (categories.ts TARGETS) and its other names: user.target.*, group.*, host.* (elastic).
+export const RES_TYPE = field('resource.type', ELASTIC);
+export const RES_NAME = field('resource.name', ELASTIC);
+export const RES_HOST = field('resource.hostname', ELASTIC);
 export const C_UA = object('useragent', EL_DROP);
 export const UA_DEV = field('useragent.device');
 export const UA_NAME = field('useragent.name');
