@@ -73,7 +73,8 @@ let declared = 0;
 for (let r = 0; r < ROWS.length; r++) {
   const row = ROWS[r];
   addPattern(row.pattern, r);
-  members[r] = new Lit(',"kind":"' + row.kind + '","category":' + jsonList(row.category) + ',"type":' + jsonList(row.types));
+  const text = ',"kind":"' + row.kind + '","category":' + jsonList(row.category) + ',"type":' + jsonList(row.types);
+  members[r] = new Lit(text);
   outcomes[r] = row.outcome == 'success' ? 1 : row.outcome == 'failure' ? 2 : 0;
 }
 for (let h: u32 = 0; h < SIZE; h++) if (tLen[h] != 0) declared++;
@@ -99,6 +100,7 @@ for (let i = 0; i < TARGETS.length; i++) {
 
 /** T_USER, T_GROUP, T_HOST or T_NONE for a resource whose type is [s, s+n). A few types: compared in turn. */
 export function targetOf(s: usize, n: usize): i32 {
-  for (let i = 0; i < targetLits.length; i++) if (spanIs(s, n, unchecked(targetLits[i]))) return unchecked(targetKinds[i]);
+  const k = targetLits.length;
+  for (let i = 0; i < k; i++) if (spanIs(s, n, unchecked(targetLits[i]))) return unchecked(targetKinds[i]);
   return T_NONE;
 }

@@ -1,7 +1,8 @@
 // Profile `jumpcloud_elastic`: what Elastic's `jumpcloud` integration produces (spec/ecs-mapping.md), one
 // line per output member.
 import * as F from './schema';
-import { has, isBool, isTrue, isNum, copy, copyIn, hasIp, value, valueContent, distinctElem, e, s, plain, raw } from './fields';
+import { has, isBool, isTrue, isNum, copy, copyIn, hasIp, value, valueContent, distinctElem, e, s, plain, raw }
+  from './fields';
 import { key, json, open, openArray, close, byte, P, outFirst, rollback, membersText } from './out';
 import { rowOf, membersOf, outcomeOf, targetOf, T_NONE, T_USER, T_GROUP, T_HOST } from './categorize';
 import { parseTime, writeMillis } from './time';

@@ -38,3 +38,39 @@ export function categoryTable(): Map<string, Categorized> {
   }
   return out;
 }
+
+const BEGIN = '<!-- categories: written by `node --import tsx test/filter/make-categories-doc.ts` from filter/categories.ts -->';
+const END = '<!-- end of categories -->';
+const code = (s: string): string => '`' + s + '`';
+const codes = (list: string): string => list.split(',').map(code).join(', ');
+
+/** The generated part of docs/ecs-mapping.md: the declaration as tables, with its counts. */
+export function categoriesDoc(): string {
+  const table = categoryTable();
+  const patterns = ROWS.filter((r) => r.pattern.includes('{')).length;
+  const lines = [
+    BEGIN,
+    `${ROWS.length} lines (${patterns} of them patterns) declaring ${table.size} event types. A pattern's \`{a,b}\` stands for`,
+    'each alternative; the count says how many types a line declares.',
+    '',
+    '| event type | count | `event.kind` | `event.category` | `event.type` | `event.outcome` |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...ROWS.map((r) => `| ${code(r.pattern)} | ${expand(r.pattern).length} | ${code(r.kind)} | ${codes(r.category)} | ${codes(r.types)} | ${r.outcome ? code(r.outcome) : ''} |`),
+    '',
+    'A `resource` of these types fills, besides `jumpcloud.event.resource`:',
+    '',
+    '| `resource.type` | fills |',
+    '| --- | --- |',
+    ...TARGETS.map((t) => `| ${code(t.type)} | ${code(t.object + '.*')} |`),
+    END,
+  ];
+  return lines.join('\n');
+}
+
+/** `doc` with its generated part replaced by `part`; throws when the markers are missing. */
+export function withCategoriesDoc(doc: string, part: string): string {
+  const a = doc.indexOf(BEGIN);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`docs/ecs-mapping.md: the markers of the categories table are missing (${BEGIN} … ${END})`);
+  return doc.slice(0, a) + part + doc.slice(b + END.length);
+}
