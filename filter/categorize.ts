@@ -2,7 +2,8 @@
 // categories.ts made, at start-up, into an open-addressed hash of the expanded types and one ready-made text
 // per row, so that a record costs one hash of its type, one compare and one copy.
 import { ROWS, TARGETS } from './categories';
-import { Lit, same, spanIs } from './mem';
+import { Area, Lit, same, spanIs } from './mem';
+import { membersText } from './out';
 
 const SIZE: u32 = 1024; // more than twice the declared types (a start-up check keeps it so)
 const tLen = new StaticArray<u32>(SIZE); // 0: empty slot
@@ -10,11 +11,12 @@ const tPtr = new StaticArray<usize>(SIZE);
 const tRow = new StaticArray<i32>(SIZE);
 
 /** Per row: `,"kind":"…","category":[…],"type":[…]` (written from its second byte when it comes first). */
-const members = new StaticArray<Lit>(ROWS.length);
+const mPtr = new StaticArray<usize>(ROWS.length);
+const mLen = new StaticArray<usize>(ROWS.length);
 /** Per row: 0, or the outcome the type itself says (1 success, 2 failure). */
 const outcomes = new StaticArray<u8>(ROWS.length);
 /** Written for a type not declared: no guessed category. */
-export const UNKNOWN = new Lit(',"kind":"event"');
+const UNKNOWN = new Lit(',"kind":"event"');
 
 const K1: u64 = 0x9e3779b97f4a7c15;
 const K2: u64 = 0xff51afd7ed558ccd;
@@ -47,41 +49,96 @@ export function rowOf(s: usize, n: usize): i32 {
   return -1; // not reached
 }
 
-function add(type: string, r: i32): void {
-  const l = new Lit(type);
-  if (rowOf(l.ptr, l.len) >= 0) throw new Error('categories: a type is declared twice');
-  let h = hashOf(l.ptr, l.len);
+// Start-up builds texts byte by byte in a scratch area and keeps one block per text: the minimal runtime
+// never collects, so strings made and dropped here would stay in linear memory for good.
+const scratch = new Area(512);
+
+/** `text`'s characters (ASCII) at scratch + n; returns the new length. */
+function put(n: usize, text: string, from: i32 = 0, to: i32 = -1): usize {
+  const end = to < 0 ? text.length : to;
+  scratch.ensure(n + <usize>(end - from));
+  for (let i = from; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) throw new Error('categories: not ASCII');
+    store<u8>(scratch.ptr + n++, <u8>c);
+  }
+  return n;
+}
+
+/** A lasting copy of the first n scratch bytes. */
+function keep(n: usize): usize {
+  const p = heap.alloc(n);
+  memory.copy(p, scratch.ptr, n);
+  return p;
+}
+
+/** The first n scratch bytes as the text of a row before `r` that has the same, else a lasting copy (the rows
+ * share a few dozen texts). */
+function kept(n: usize, r: i32): usize {
+  for (let q = 0; q < r; q++) if (mLen[q] == n && same(mPtr[q], scratch.ptr, n)) return mPtr[q];
+  return keep(n);
+}
+
+/** Adds the type held by the first n scratch bytes. */
+function add(n: usize, r: i32): void {
+  if (rowOf(scratch.ptr, n) >= 0) throw new Error('categories: a type is declared twice');
+  let h = hashOf(scratch.ptr, n);
   while (tLen[h] != 0) h = (h + 1) & (SIZE - 1);
-  tLen[h] = <u32>l.len;
-  tPtr[h] = l.ptr;
+  tLen[h] = <u32>n;
+  tPtr[h] = keep(n);
   tRow[h] = r;
 }
 
-/** Adds every type `pattern` stands for (each `{a,b}` group replaced by each alternative). */
-function addPattern(pattern: string, r: i32): void {
-  const open = pattern.indexOf('{');
-  if (open < 0) { add(pattern, r); return; }
+/** Adds every type `pattern` stands for from character i on, after the n bytes in scratch: each `{a,b}` group
+ * replaced by each alternative. */
+function expand(pattern: string, i: i32, n: usize, r: i32): void {
+  const open = pattern.indexOf('{', i);
+  if (open < 0) { add(put(n, pattern, i), r); return; }
+  n = put(n, pattern, i, open);
   const close = pattern.indexOf('}', open);
-  const alts = pattern.slice(open + 1, close).split(',');
-  for (let i = 0; i < alts.length; i++) addPattern(pattern.slice(0, open) + alts[i] + pattern.slice(close + 1), r);
+  let a = open + 1;
+  while (a <= close) {
+    let b = pattern.indexOf(',', a);
+    if (b < 0 || b > close) b = close;
+    expand(pattern, close + 1, put(n, pattern, a, b), r);
+    a = b + 1;
+  }
 }
 
-/** `["a","b"]` of `a,b`. */
-function jsonList(list: string): string { return '["' + list.split(',').join('","') + '"]'; }
+/** `["a","b"]` of `a,b`, at scratch + n. */
+function putList(n: usize, list: string): usize {
+  n = put(n, '["');
+  let a = 0;
+  while (true) {
+    const b = list.indexOf(',', a);
+    n = put(n, list, a, b < 0 ? list.length : b);
+    if (b < 0) break;
+    n = put(n, '","');
+    a = b + 1;
+  }
+  return put(n, '"]');
+}
 
 let declared = 0;
 for (let r = 0; r < ROWS.length; r++) {
   const row = ROWS[r];
-  addPattern(row.pattern, r);
-  const text = ',"kind":"' + row.kind + '","category":' + jsonList(row.category) + ',"type":' + jsonList(row.types);
-  members[r] = new Lit(text);
+  expand(row.pattern, 0, 0, r);
+  let n = put(0, ',"kind":"');
+  n = put(n, row.kind);
+  n = putList(put(n, '","category":'), row.category);
+  n = putList(put(n, ',"type":'), row.types);
+  mPtr[r] = kept(n, r);
+  mLen[r] = n;
   outcomes[r] = row.outcome == 'success' ? 1 : row.outcome == 'failure' ? 2 : 0;
 }
 for (let h: u32 = 0; h < SIZE; h++) if (tLen[h] != 0) declared++;
 if (<u32>declared * 2 > SIZE) throw new Error('categories: SIZE must be more than twice the declared types');
 
-/** The `event` members of row `r` (-1: UNKNOWN), `,`-prefixed. */
-@inline export function membersOf(r: i32): Lit { return r < 0 ? UNKNOWN : unchecked(members[r]); }
+/** Writes the `event` members of row `r` (-1: a type not declared: kind "event" alone). */
+@inline export function writeMembers(r: i32): void {
+  if (r < 0) membersText(UNKNOWN.ptr, UNKNOWN.len);
+  else membersText(unchecked(mPtr[r]), unchecked(mLen[r]));
+}
 @inline export function outcomeOf(r: i32): u8 { return r < 0 ? 0 : unchecked(outcomes[r]); }
 
 // What a resource of a given type describes (TARGETS): its type's bytes and the object its fields fill.

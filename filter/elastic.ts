@@ -3,8 +3,8 @@
 import * as F from './schema';
 import { has, isBool, isTrue, isNum, copy, copyIn, hasIp, value, valueContent, distinctElem, e, s, plain, raw }
   from './fields';
-import { key, json, open, openArray, close, byte, P, outFirst, rollback, membersText } from './out';
-import { rowOf, membersOf, outcomeOf, targetOf, T_NONE, T_USER, T_GROUP, T_HOST } from './categorize';
+import { key, json, open, openArray, close, byte, P, outFirst, rollback } from './out';
+import { rowOf, writeMembers, outcomeOf, targetOf, T_NONE, T_USER, T_GROUP, T_HOST } from './categorize';
 import { parseTime, writeMillis } from './time';
 import { writeTree, treeCut } from './tree';
 import { writeSourceUser, writeUserAgent } from './shared';
@@ -110,7 +110,7 @@ export function writeElasticEvent(original: () => void): void {
   copy('action', F.ET);
   // kind, category and type: the type's row of categories.ts, or kind "event" alone for a type not declared.
   const r = has(F.ET) && plain(F.ET) ? rowOf(s(F.ET), e(F.ET) - s(F.ET)) : -1;
-  membersText(membersOf(r));
+  writeMembers(r);
   copy('id', F.ID);
   copy('module', F.SVC);
   // The type's own outcome (scheduled_report_run_failed), unless the event says it.
