@@ -1,5 +1,5 @@
 // Reading captured fields and writing them out: the vocabulary both profiles are written in.
-import { Lit, spanIs, same as sameBytes } from './mem';
+import { spanIs, same as sameBytes } from './mem';
 import { capAt, CAP, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE } from './walk';
 import { str, bytes, content, elem, keyStr, open, close } from './out';
 import { RBRACE } from './chars';
