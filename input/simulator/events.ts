@@ -3,7 +3,20 @@
 // millions of events cost nothing until queried, and the same seed always yields the same events.
 // Order is the API's: by epoch millisecond, then id; search_after is [epoch ms, id].
 import { compareInstants, formatInstant, parseRfc3339, type Instant } from '../di/rfc3339.js';
-import { GENERATED_SERVICES, hash32, hashString, hex, prng, renderPrefix, type Rng } from './render.js';
+import { CATALOG_SERVICES, streamEntries } from './catalog.js';
+import { fillHoles, hash32, hashString, hex, prng, renderBody, type Rng } from './render.js';
+
+/** Services the generator makes events for: every service of the catalog. */
+export const GENERATED_SERVICES = CATALOG_SERVICES;
+
+/** Everything of an event of `service` but its id and timestamp (a `{…,` prefix), its type drawn by weight. */
+function renderPrefix(service: string, variant: number, org: string): string {
+  const entries = streamEntries(service, 'org');
+  const total = entries.reduce((n, e) => n + e.weight, 0);
+  let x = prng(variant)() * total;
+  const entry = entries.find((e) => (x -= e.weight) < 0) ?? entries[entries.length - 1]!;
+  return fillHoles(JSON.stringify(renderBody(entry, variant)).slice(0, -1) + ',', org, org);
+}
 
 export interface IndexDelay {
   /** Most events are visible within this many ms of their timestamp. Default 5 s. */
@@ -369,5 +382,3 @@ function upperBound(events: readonly Skeleton[], ms: number, id: string): number
   }
   return lo;
 }
-
-export { GENERATED_SERVICES };
