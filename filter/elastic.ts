@@ -53,7 +53,7 @@ export function writeElastic(t: i32, textStart: usize, textEnd: usize, esc: bool
   if (tk == T_HOST && !has(F.SYS_HOST) && !has(F.SYS_ID)) {
     copy('hostname', F.RES_HOST);
     copy('id', F.RES_ID);
-    copy('name', F.RES_NAME);
+    copy('name', has(F.RES_DISPLAY) ? F.RES_DISPLAY : F.RES_NAME);
   } else {
     copy('hostname', F.SYS_HOST);
     copy('id', F.SYS_ID);

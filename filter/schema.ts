@@ -165,6 +165,7 @@ export const RES_EMAIL = field('resource.email');
 export const RES_TYPE = field('resource.type', ELASTIC);
 export const RES_NAME = field('resource.name', ELASTIC);
 export const RES_HOST = field('resource.hostname', ELASTIC);
+export const RES_DISPLAY = field('resource.displayName', ELASTIC);
 export const C_UA = object('useragent', EL_DROP);
 export const UA_DEV = field('useragent.device');
 export const UA_NAME = field('useragent.name');

@@ -139,7 +139,7 @@ const eventType = fc.oneof(
 );
 const resource = fc.record({
   type: fc.oneof(fc.constantFrom('user', 'systemuser', 'admin', 'user_group', 'system_group', 'system', 'policy', 'User', ''), weirdString),
-  id: weirdString, username: weirdString, email: weirdString, name: weirdString, hostname: weirdString,
+  id: weirdString, username: weirdString, email: weirdString, name: weirdString, hostname: weirdString, displayName: weirdString,
 }, { requiredKeys: [] });
 
 /** A seed event mutated: fields deleted, retyped, added; nested values replaced. */

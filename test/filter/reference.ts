@@ -214,7 +214,7 @@ export function elastic(ev: Obj, original: string): Obj {
   if (target === 'host' && str(sys.id) === undefined && str(sys.hostname) === undefined) {
     set(o, 'host.id', str(res.id));
     set(o, 'host.hostname', str(res.hostname));
-    set(o, 'host.name', str(res.name));
+    set(o, 'host.name', str(res.displayName) ?? str(res.name));
   } else {
     set(o, 'host.id', str(sys.id));
     set(o, 'host.hostname', str(sys.hostname));
