@@ -1,7 +1,7 @@
 // Profile `jumpcloud_ecs`: the Sekoia.io intake shape (spec/ecs-mapping.md), one line per output member.
 import { Lit, spanIs } from './mem';
 import * as F from './schema';
-import { has, isBool, isTrue, copy, copyIn, is, hasIp, value, distinctElem, category, CAT_AUTH, CAT_NONE, e, s, plain } from './fields';
+import { has, isBool, isTrue, copy, copyIn, is, hasIp, value, distinctElem, e, s, plain } from './fields';
 import { key, json, open, openArray, openElem, close, byte, content, P, outPtr, outFirst, rollback } from './out';
 import { rowCount, rowAt, capKind, capStart, capFlags, K_OBJ, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE, X_EMPTY } from './walk';
 import { parseTime, writeMicros } from './time';
@@ -18,6 +18,27 @@ for (let i = 0; i < KEPT.length; i++) keptLits[i] = new Lit(KEPT[i]);
 function kept(p: usize, n: usize): bool {
   for (let i = 0; i < keptLits.length; i++) if (spanIs(p, n, unchecked(keptLits[i]))) return true;
   return false;
+}
+
+// Sekoia's categories: these nine types only (the elastic profile's are categories.ts).
+const AUTH = ['ldap_bind', 'user_login_attempt', 'sso_auth', 'admin_login_attempt', 'login_attempt'];
+const IAM = ['user_password_warning_email', 'user_password_reset_request', 'user_activation_email', 'user_unlocked'];
+const authLits = new StaticArray<Lit>(AUTH.length);
+const iamLits = new StaticArray<Lit>(IAM.length);
+for (let i = 0; i < AUTH.length; i++) authLits[i] = new Lit(AUTH[i]);
+for (let i = 0; i < IAM.length; i++) iamLits[i] = new Lit(IAM[i]);
+
+const CAT_NONE = 0;
+const CAT_AUTH = 1;
+const CAT_IAM = 2;
+
+@inline function category(f: i32): i32 {
+  if (!has(f) || !plain(f)) return CAT_NONE;
+  const a = s(f), n = e(f) - a;
+  const na = authLits.length, ni = iamLits.length; // read once, not at every turn
+  for (let i = 0; i < na; i++) if (spanIs(a, n, unchecked(authLits[i]))) return CAT_AUTH;
+  for (let i = 0; i < ni; i++) if (spanIs(a, n, unchecked(iamLits[i]))) return CAT_IAM;
+  return CAT_NONE;
 }
 
 /** Outcome from success / sso_token_success: 0 none, 1 success, 2 failure. */
@@ -82,7 +103,7 @@ function changes(t: i32): void {
 /** Writes the mapped members (the caller wrote `{` and `message`). */
 export function writeEcs(t: i32, textEnd: usize, esc: bool): void {
   const out = outcome();
-  const cat = category(F.ET, true);
+  const cat = category(F.ET);
   const ip = hasIp(F.CIP);
 
   open('event');

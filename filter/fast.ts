@@ -5,7 +5,7 @@
 // file changes speed, never results.
 import { S, special, skipLean, num, literal, E_NONE } from './scan';
 import { utf8Len } from './mem';
-import { lookup, KCTX, KNONE, C_SKIP, C_ROOT, TREE, ANY, fieldFlags, ecsReads, elemContext } from './schema';
+import { lookup, KCTX, KNONE, C_SKIP, C_ROOT, TREE, ANY, fieldFlags, ecsReads, elasticContext, elemContext } from './schema';
 import { walk, capture, newRow, K_STR, K_NUM, K_TRUE, K_FALSE, K_NULL, K_OBJ, K_ARR, X_DECODE, X_EMPTY } from './walk';
 import { ESC_QUOTE, LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, BACKSLASH, COMMA, COLON, MINUS, ZERO, NINE, SLASH } from './chars';
 
@@ -131,7 +131,7 @@ function object(ctx: u8): bool {
     if (r >= KCTX) {
       sub = <u8>(r - KCTX);
       // Objects only the elastic profile reads (geoip, auth_context) are skipped by jumpcloud_ecs.
-      if (S.lean && !ecsReads(sub)) sub = C_SKIP;
+      if (S.lean) { if (!ecsReads(sub)) sub = C_SKIP; } else sub = elasticContext(sub);
     } else field = r;
     // Value.
     if (p + 2 > e) return false;

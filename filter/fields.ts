@@ -1,5 +1,5 @@
 // Reading captured fields and writing them out: the vocabulary both profiles are written in.
-import { Lit, spanIs, same as sameBytes } from './mem';
+import { spanIs, same as sameBytes } from './mem';
 import { capAt, CAP, K_STR, K_TRUE, K_FALSE, K_NUM, X_DECODE } from './walk';
 import { str, bytes, content, elem, keyStr, open, close } from './out';
 import { RBRACE } from './chars';
@@ -62,25 +62,4 @@ export function same(a: i32, b: i32): bool {
   if (p2 >= 0 && same(f, p2)) return;
   elem();
   value(f);
-}
-
-// Event categories (both profiles; the elastic one leaves login_attempt out).
-const AUTH = ['ldap_bind', 'user_login_attempt', 'sso_auth', 'admin_login_attempt', 'login_attempt'];
-const IAM = ['user_password_warning_email', 'user_password_reset_request', 'user_activation_email', 'user_unlocked'];
-const authLits = new StaticArray<Lit>(AUTH.length);
-const iamLits = new StaticArray<Lit>(IAM.length);
-for (let i = 0; i < AUTH.length; i++) authLits[i] = new Lit(AUTH[i]);
-for (let i = 0; i < IAM.length; i++) iamLits[i] = new Lit(IAM[i]);
-
-export const CAT_NONE = 0;
-export const CAT_AUTH = 1;
-export const CAT_IAM = 2;
-
-@inline export function category(f: i32, withLoginAttempt: bool): i32 {
-  if (!has(f) || !plain(f)) return CAT_NONE;
-  const a = s(f), n = e(f) - a;
-  const last = withLoginAttempt ? authLits.length : authLits.length - 1;
-  for (let i = 0; i < last; i++) if (spanIs(a, n, unchecked(authLits[i]))) return CAT_AUTH;
-  for (let i = 0; i < iamLits.length; i++) if (spanIs(a, n, unchecked(iamLits[i]))) return CAT_IAM;
-  return CAT_NONE;
 }

@@ -8,7 +8,7 @@ export const KNONE: i32 = -1;
 
 // Keys are compared as words: the first eight bytes (zero-padded) and, up to 16 bytes, the last eight;
 // a byte compare is left only for longer keys. The interpreter pays per operation, not per byte.
-const SIZE: u32 = 512;
+const SIZE: u32 = 1024;
 const tCtx = new StaticArray<u8>(SIZE);
 const tLen = new StaticArray<u32>(SIZE); // 0: empty slot
 const tW0 = new StaticArray<u64>(SIZE);
@@ -55,5 +55,12 @@ export function addKey(ctx: u8, key: Lit, v: i32): void {
       if (load<u64>(s + n - 8) == unchecked(tW1[h]) && (n <= 16 || same(unchecked(tLit[h])!.ptr, s, n))) return unchecked(tVal[h]);
     }
     h = (h + 1) & (SIZE - 1);
+  }
+}
+
+/** Adds every key of context `from` to context `to` too (start-up: a context's twin, schema.ts). */
+export function copyKeys(from: u8, to: u8): void {
+  for (let h: u32 = 0; h < SIZE; h++) {
+    if (tLen[h] != 0 && tCtx[h] == from) addKey(to, tLit[h]!, tVal[h]);
   }
 }

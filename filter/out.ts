@@ -136,6 +136,18 @@ export function outFinish(): usize {
   first = false;
 }
 
+/** Members ready-made as `,"a":…,"b":…` (the bytes [s, s+len)), written without their comma when they come first. */
+@inline export function membersText(s: usize, len: usize): void {
+  const f = first;
+  const c: usize = f ? 1 : 0;
+  const n = len - c;
+  const p = P;
+  ensureOut(p + n);
+  memory.copy(outBase + p, s + c, n);
+  P = p + n;
+  first = false;
+}
+
 /** Comma before an array element when needed. */
 @inline export function elem(): void {
   if (!first) byte(COMMA);

@@ -2,7 +2,7 @@
 // it needs. Field ids, contexts (the objects keys stand in) and the key table are made here at start-up
 // from these lines; the writers (ecs.ts, elastic.ts) read fields by these names.
 import { Lit } from './mem';
-import { addKey, lookup, KCTX, KNONE } from './keys';
+import { addKey, copyKeys, lookup, KCTX, KNONE } from './keys';
 
 /** Left out of `jumpcloud.event` (elastic profile): mapped elsewhere. On an object: the whole object. */
 export const EL_DROP: u8 = 1;
@@ -28,6 +28,10 @@ export const MAX_FIELDS = 64;
 const cFlags = new StaticArray<u8>(MAXC);
 const cParent = new StaticArray<u8>(MAXC);
 const cElem = new StaticArray<u8>(MAXC); // the context of an array's elements (C_SKIP: untracked)
+// The elastic profile's version of a context jumpcloud_ecs reads: a twin holding its keys plus the ELASTIC rows
+// (resource.type), which then cost jumpcloud_ecs nothing, not even a capture. Itself where there is none.
+const cTwin = new StaticArray<u8>(MAXC);
+cTwin[C_ROOT] = C_ROOT;
 const fFlags = new StaticArray<u8>(MAX_FIELDS);
 const fCol = new StaticArray<i8>(MAX_FIELDS); // column of a field of an element of a ROWS array, else -1
 let nCtx: i32 = 2;
@@ -39,7 +43,25 @@ function newContext(parent: u8): u8 {
   if (nCtx >= MAXC) throw new Error('schema: more contexts than MAXC');
   const c = <u8>(nCtx++);
   cParent[c] = parent;
+  cTwin[c] = c;
   return c;
+}
+
+/** The elastic twin of context `c` (not the root), made on first use with a copy of the keys it has so far. */
+function twinOf(c: u8): u8 {
+  if (cTwin[c] != c) return cTwin[c];
+  const t = newContext(cParent[c]);
+  cFlags[t] = cFlags[c];
+  cElem[t] = cElem[c];
+  copyKeys(c, t);
+  cTwin[c] = t;
+  return t;
+}
+
+/** Adds `key` in `c` and in its twin, if it has one. */
+function addBoth(c: u8, key: Lit, v: i32): void {
+  addKey(c, key, v);
+  if (cTwin[c] != c) addKey(cTwin[c], key, v);
 }
 
 /** The context `seg` leads to from `parent`, made on first use. A `[]` suffix: the array's elements. */
@@ -51,13 +73,14 @@ function context(parent: u8, seg: string): u8 {
   if (r >= KCTX) c = <u8>(r - KCTX);
   else {
     c = newContext(parent);
-    addKey(parent, name, KCTX + c);
+    addBoth(parent, name, KCTX + c);
   }
   if (!elems) return c;
   if (cElem[c] == C_SKIP) {
     const e = newContext(c);
     cElem[c] = e;
-    cFlags[e] |= ROWS;
+    cElem[cTwin[c]] = e;
+    flag(e, ROWS);
   }
   return cElem[c];
 }
@@ -71,10 +94,16 @@ function contextOf(path: string): u8 {
   return c;
 }
 
+/** Sets `flag` on `c` and its twin. */
+function flag(c: u8, f: u8): void {
+  cFlags[c] |= f;
+  cFlags[cTwin[c]] |= f;
+}
+
 /** Marks `c` and its ancestors. */
-function mark(c: u8, flag: u8): void {
-  while (c > C_ROOT) { cFlags[c] |= flag; c = cParent[c]; }
-  cFlags[C_ROOT] |= flag;
+function mark(c: u8, f: u8): void {
+  while (c > C_ROOT) { flag(c, f); c = cParent[c]; }
+  cFlags[C_ROOT] |= f;
 }
 
 /** Declares the field at `path`; returns its id. */
@@ -85,8 +114,14 @@ function field(path: string, flags: u8 = 0): i32 {
   if (NF > MAX_FIELDS) throw new Error('schema: more fields than MAX_FIELDS');
   fFlags[f] = flags;
   fCol[f] = (cFlags[c] & ROWS) != 0 ? nRowCols++ : -1;
-  addKey(c, new Lit(path.slice(dot + 1)), f);
-  if ((flags & ELASTIC) == 0) mark(c, ECS_READS);
+  const key = new Lit(path.slice(dot + 1));
+  // An ELASTIC row in an object jumpcloud_ecs reads goes to the object's twin only (so declare it after one of
+  // the object's other rows: before them, nothing says jumpcloud_ecs reads the object).
+  if ((flags & ELASTIC) == 0) {
+    addBoth(c, key, f);
+    mark(c, ECS_READS);
+  } else if (c != C_ROOT && (cFlags[c] & ECS_READS) != 0) addKey(twinOf(c), key, f);
+  else addKey(c, key, f);
   if ((flags & EL_DROP) != 0) mark(c, TREE_LOOKS);
   return f;
 }
@@ -94,7 +129,7 @@ function field(path: string, flags: u8 = 0): i32 {
 /** Declares an object (its fields are declared by their paths); returns its context. */
 function object(path: string, flags: u8): u8 {
   const c = contextOf(path);
-  cFlags[c] |= flags;
+  flag(c, flags);
   if ((flags & (EL_DROP | KEEP)) != 0) mark(cParent[c], TREE_LOOKS);
   return c;
 }
@@ -126,6 +161,11 @@ export const IB_USER = field('initiated_by.username', EL_DROP);
 export const RES_ID = field('resource.id');
 export const RES_USER = field('resource.username');
 export const RES_EMAIL = field('resource.email');
+// What the resource is (categories.ts TARGETS) and its other names: user.target.*, group.*, host.* (elastic).
+export const RES_TYPE = field('resource.type', ELASTIC);
+export const RES_NAME = field('resource.name', ELASTIC);
+export const RES_HOST = field('resource.hostname', ELASTIC);
+export const RES_DISPLAY = field('resource.displayName', ELASTIC);
 export const C_UA = object('useragent', EL_DROP);
 export const UA_DEV = field('useragent.device');
 export const UA_NAME = field('useragent.name');
@@ -150,6 +190,8 @@ export const CH_FIELD = field('changes[].field');
 export const CH_FROM = field('changes[].from', ANY);
 export const CH_TO = field('changes[].to', ANY);
 
+/** The context the elastic profile reads an object of context `c` in: its twin, or `c`. */
+@inline export function elasticContext(c: u8): u8 { return unchecked(cTwin[c]); }
 /** Does jumpcloud_ecs read anything under context `c`? */
 @inline export function ecsReads(c: u8): bool { return (unchecked(cFlags[c]) & ECS_READS) != 0; }
 /** The context of the elements of the array in context `c` (C_SKIP: untracked). */

@@ -3,7 +3,7 @@
 // Iterative like the walker, and cut at a stated depth.
 import { Area } from './mem';
 import { S, ws, str, num, literal, skipLean } from './scan';
-import { lookup, KCTX, KNONE, C_SKIP, EL_DROP, KEEP, contextFlags, fieldFlags, treeLooks } from './schema';
+import { lookup, KCTX, KNONE, C_SKIP, EL_DROP, KEEP, contextFlags, fieldFlags, treeLooks, elasticContext } from './schema';
 import { P, byte, bytes, content, rollback, outFirst, outSetFirst, elem, member, str as strOut } from './out';
 import { LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, BACKSLASH, COMMA, COLON, MINUS, ZERO, NINE, ESC_QUOTE } from './chars';
 
@@ -17,7 +17,7 @@ const T_KEEPIN: u8 = 255; // dropped when nothing in it is non-empty; its conten
   const fl = contextFlags(c);
   if ((fl & EL_DROP) != 0) return -1;
   if ((fl & KEEP) != 0) return T_KEEPIN;
-  return treeLooks(c) ? c : C_SKIP;
+  return treeLooks(c) ? elasticContext(c) : C_SKIP; // jumpcloud.event: the elastic profile's keys
 }
 
 export const TREE_MAX_DEPTH: i32 = 32;

@@ -5,7 +5,7 @@ import { Area } from './mem';
 import { fastEvent } from './fast';
 import { S, ws, atQuote, str, num, literal, fail, unexpected, skipLean, E_END, E_CHAR } from './scan';
 import {
-  lookup, KCTX, KNONE, MAX_FIELDS, C_SKIP, C_ROOT, MSG, TREE, ANY, fieldFlags, fieldColumn, ecsReads, elemContext, isRows,
+  lookup, KCTX, KNONE, MAX_FIELDS, C_SKIP, C_ROOT, MSG, TREE, ANY, fieldFlags, fieldColumn, ecsReads, elasticContext, elemContext, isRows,
 } from './schema';
 import { LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, COMMA, COLON, MINUS, ZERO, NINE } from './chars';
 
@@ -257,8 +257,9 @@ export function walk(t: i32, isRecord: bool, rootCtx: u8 = C_ROOT): bool {
     if (r >= KCTX) {
       ctx = <u8>(r - KCTX);
       field = KNONE;
-      // Objects only the elastic profile reads (geoip, auth_context) are skipped by the lean one.
-      if (S.lean && !ecsReads(ctx)) ctx = C_SKIP;
+      // Objects only the elastic profile reads (geoip, auth_context) are skipped by the lean one; the elastic
+      // profile reads each object in its twin, with its elastic-only rows (schema.ts).
+      if (S.lean) { if (!ecsReads(ctx)) ctx = C_SKIP; } else ctx = elasticContext(ctx);
     }
     else { ctx = C_SKIP; field = r; }
     state = V_VALUE;

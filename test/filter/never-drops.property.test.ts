@@ -128,7 +128,19 @@ const change = fc.record({
   to: fc.oneof(scalar, anyJson),
 }, { requiredKeys: [] });
 const knownField = fc.constantFrom('id', 'timestamp', 'event_type', 'service', 'client_ip', 'success', 'sso_token_success', 'error_message', 'username', 'initiated_by', 'resource', 'useragent', 'user_agent', 'geoip', 'system', 'application', 'changes', 'association', 'process_name', 'src_ip', 'message', 'auth_context', 'organization', 'mfa', 'provider', '@version');
-const eventType = fc.constantFrom('sso_auth', 'admin_login_attempt', 'login_attempt', 'ldap_bind', 'user_login_attempt', 'user_update', 'user_unlocked', 'radius_auth_attempt', 'user_password_reset_request', 'genai_prompt', '');
+// Types of the categorization table (every row kind: patterns, alerts, a type that says its outcome), a type it
+// does not declare, one that differs from a declared one by its last byte or by one in the middle, and none.
+const eventType = fc.oneof(
+  fc.constantFrom('sso_auth', 'admin_login_attempt', 'login_attempt', 'ldap_bind', 'user_login_attempt', 'user_update', 'user_unlocked',
+    'radius_auth_attempt', 'user_password_reset_request', 'genai_prompt', ''),
+  fc.constantFrom('user_create', 'group_delete', 'system_update', 'command_run', 'alert_created', 'risk_event_created',
+    'scheduled_report_run_failed', 'scheduled_report_run_success', 'syncro_company_mapping_update', 'passwordmanager_user_re-enable',
+    'os_major_rollback', 'ca_created', 'sso_autH', 'user_creatf', 'passwordvault_sharedfolder_website_removE', 'group_dElete', 'radius_auth'),
+);
+const resource = fc.record({
+  type: fc.oneof(fc.constantFrom('user', 'systemuser', 'admin', 'user_group', 'system_group', 'system', 'policy', 'User', ''), weirdString),
+  id: weirdString, username: weirdString, email: weirdString, name: weirdString, hostname: weirdString, displayName: weirdString,
+}, { requiredKeys: [] });
 
 /** A seed event mutated: fields deleted, retyped, added; nested values replaced. */
 const diEvent = fc.record({
@@ -139,6 +151,7 @@ const diEvent = fc.record({
     timestamp: fc.option(timestamp), client_ip: fc.option(ip), src_ip: fc.option(ip), event_type: fc.option(eventType),
     changes: fc.option(fc.array(change, { maxLength: 5 })), username: fc.option(weirdString),
     initiated_by: fc.option(fc.record({ id: weirdString, username: weirdString, email: weirdString }, { requiredKeys: [] })),
+    resource: fc.option(resource),
     system: fc.option(fc.record({ id: weirdString, hostname: weirdString, displayName: weirdString }, { requiredKeys: [] })),
     auth_context: fc.option(fc.record({ jumpcloud_protect_device: fc.record({ ip, os: weirdString }, { requiredKeys: [] }) })),
     message: fc.option(weirdString), sso_token_success: fc.option(fc.oneof(fc.boolean(), scalar)), success: fc.option(fc.oneof(fc.boolean(), scalar)),

@@ -1,6 +1,7 @@
 // An independent reference of both mappings (spec/ecs-mapping.md), written plainly over JSON.parse so it
 // can judge the wasm filter: the elastic fixtures are derived from it and the property tests compare with it.
 import { isIP } from 'node:net';
+import { categoryTable, TARGETS } from './categories.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -87,12 +88,18 @@ export function millis(v: unknown): string | undefined {
   return `${isoDate(t[0])}.${String(Math.floor(t[1] / 1e6)).padStart(3, '0')}Z`;
 }
 
-function category(et: string | undefined, withLogin: boolean): string | undefined {
+/** Sekoia's categories (jumpcloud_ecs): nine types. */
+function category(et: string | undefined): string | undefined {
   if (et === undefined) return undefined;
-  if (AUTH.includes(et) && (withLogin || et !== 'login_attempt')) return 'authentication';
+  if (AUTH.includes(et)) return 'authentication';
   if (IAM.includes(et)) return 'iam';
   return undefined;
 }
+
+/** The elastic profile's categories: the declaration of filter/categories.ts, every pattern expanded. */
+const CATEGORIES = categoryTable();
+/** What a resource of each type describes (user.target, group, host). */
+const TARGET_OF = new Map(TARGETS.map((t) => [t.type, t.object]));
 
 function userAgent(o: Obj, ev: Obj): void {
   const ua = isObj(ev.useragent) ? (ev.useragent as Obj) : sub(ev, 'user_agent');
@@ -115,7 +122,7 @@ export function ecs(ev: Obj, message: string): Obj {
   const et = str(ev.event_type);
   set(o, 'event.action', et);
   set(o, 'jumpcloud.event_type', et);
-  const cat = category(et, true);
+  const cat = category(et);
   if (cat) { set(o, 'event.category', [cat]); set(o, 'event.type', ['info']); }
   set(o, 'jumpcloud.id', str(ev.id));
   set(o, 'observer.vendor', 'Jumpcloud');
@@ -179,9 +186,10 @@ export function elastic(ev: Obj, original: string): Obj {
   const et = str(ev.event_type);
   set(o, 'event.action', et);
   set(o, 'event.module', str(ev.service));
-  const cat = category(et, false);
-  if (cat) { set(o, 'event.category', [cat]); set(o, 'event.type', ['info']); }
-  let outcome = 'unknown';
+  const c = et === undefined ? undefined : CATEGORIES.get(et);
+  set(o, 'event.kind', c?.kind ?? 'event');
+  if (c) { set(o, 'event.category', c.category); set(o, 'event.type', c.type); }
+  let outcome = c?.outcome ?? 'unknown';
   if (bool(ev.sso_token_success) !== undefined) outcome = ev.sso_token_success ? 'success' : 'failure';
   if (bool(ev.success) !== undefined) outcome = ev.success ? 'success' : 'failure';
   set(o, 'event.outcome', outcome);
@@ -201,8 +209,26 @@ export function elastic(ev: Obj, original: string): Obj {
   }
   set(o, 'source.ip', sip);
   const sys = sub(ev, 'system');
-  set(o, 'host.id', str(sys.id));
-  set(o, 'host.hostname', str(sys.hostname));
+  const res = sub(ev, 'resource');
+  const target = TARGET_OF.get(str(res.type) ?? '');
+  if (target === 'host' && str(sys.id) === undefined && str(sys.hostname) === undefined) {
+    set(o, 'host.id', str(res.id));
+    set(o, 'host.hostname', str(res.hostname));
+    set(o, 'host.name', str(res.displayName) ?? str(res.name));
+  } else {
+    set(o, 'host.id', str(sys.id));
+    set(o, 'host.hostname', str(sys.hostname));
+  }
+  if (target === 'group') {
+    set(o, 'group.id', str(res.id));
+    set(o, 'group.name', str(res.name));
+  }
+  const targetName = target === 'user.target' ? str(res.username) ?? str(res.name) : undefined;
+  if (target === 'user.target') {
+    set(o, 'user.target.id', str(res.id));
+    set(o, 'user.target.email', str(res.email));
+    set(o, 'user.target.name', targetName);
+  }
   const ib = sub(ev, 'initiated_by');
   set(o, 'source.user.id', str(ib.id));
   set(o, 'source.user.email', str(ib.email));
@@ -212,7 +238,7 @@ export function elastic(ev: Obj, original: string): Obj {
   set(o, 'process.name', str(ev.process_name));
   set(o, 'message', str(ev.message));
   set(o, 'related.ip', distinct(cip, sip, jip));
-  set(o, 'related.user', distinct(str(ib.username), str(ev.username)));
+  set(o, 'related.user', distinct(str(ib.username), str(ev.username), targetName));
   const tree: Obj = {};
   for (const [k, v] of Object.entries(ev)) {
     if (DROPPED.includes(k)) continue;
