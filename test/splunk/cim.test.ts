@@ -11,7 +11,8 @@ import { FilterHost } from '../../input/wasm/filter-host.js';
 import { checkFields, datasetsOf, forbiddenFields, loadDatasets, type Dataset } from './cim-model.js';
 import { readAddonConf } from './conf.js';
 import { LOOKUP_PATH, lookupRows, parseCsv, toCsv, type LookupRow } from './lookup-table.js';
-import { loadAddOn, searchTime, type AddOn, type SearchTime } from './searchtime.js';
+import { kvJson, loadAddOn, searchTime, type AddOn, type SearchTime } from './searchtime.js';
+import { fieldsOf, spath, type Expr } from './spl.js';
 
 const fixtures = new URL('../../fixtures/', import.meta.url);
 const PROFILES = ['jumpcloud_ecs', 'jumpcloud_elastic'] as const;
@@ -49,10 +50,20 @@ const goldens = (): Doc[] => [
   ...readdirSync(new URL('elastic/', fixtures)).filter((f) => f.endsWith('.expected.json')).sort().map((f) => ({ name: `jumpcloud_elastic golden ${f}`, doc: readJson(`elastic/${f}`) })),
 ];
 const mapped = (fn: string, raw: unknown): Record<string, unknown> => host.map(fn, JSON.stringify({ message: JSON.stringify(raw) }));
-const catalogDocs = (): Doc[] => CATALOG.flatMap((c) => {
-  const raw = sampleEvent(c.type, 1, '', { service: c.service });
+const catalogDocs = (change: (raw: Record<string, unknown>) => Record<string, unknown> = (r) => r): Doc[] => CATALOG.flatMap((c) => {
+  const raw = change(sampleEvent(c.type, 1, '', { service: c.service }));
   return PROFILES.map((fn) => ({ name: `${fn} ${c.service}/${c.type}`, doc: mapped(fn, raw) }));
 });
+
+/** The raw paths an expression reads with spath(message, "path"). */
+function spathPaths(e: Expr, out: string[] = []): string[] {
+  if (e.t === 'call') {
+    const [src, path] = e.args;
+    if (e.fn === 'spath' && src?.t === 'field' && src.name === 'message' && path?.t === 'lit') out.push(String(path.v));
+    e.args.forEach((a) => spathPaths(a, out));
+  } else if (e.t === 'bin') { spathPaths(e.l, out); spathPaths(e.r, out); } else if (e.t === 'not') spathPaths(e.e, out);
+  return out;
+}
 
 /** The event's fields with its tags and event types, as the data models see them. */
 function modelFields(st: SearchTime): Map<string, string | readonly string[]> {
@@ -141,6 +152,43 @@ describe('CIM fields under the add-on\'s search-time configuration', () => {
     for (const d of ['Authentication.Authentication', 'Change.All_Changes', 'Change.All_Changes.Account_Management', 'Alerts.Alerts']) {
       expect(t.byDataset.get(d) ?? 0, d).toBeGreaterThan(0);
     }
+  });
+
+  it('a change that failed: status failure, and JumpCloud\'s error message as result (or "failure" without one)', () => {
+    const changes = new Set([...rows.values()].filter((r) => ['All_Changes', 'Account_Management'].includes(r.jumpcloud_cim_dataset)).map((r) => r.event_type));
+    const failed = (message: boolean) => (raw: Record<string, unknown>): Record<string, unknown> => {
+      const { error_message: _, ...rest } = raw;
+      return { ...rest, success: false, ...(message ? { error_message: 'denied by an IP list' } : {}) };
+    };
+    for (const message of [true, false]) {
+      const docs = catalogDocs(failed(message)).filter((d) => changes.has((d.doc.event as { action: string }).action));
+      const t = audit(docs);
+      console.log(summary(`failed changes, ${message ? 'with' : 'without'} an error message`, t));
+      expect(t.findings).toEqual([]);
+      for (const d of docs) {
+        const f = searchTime(addon, d.doc).fields;
+        const lockout = /^(admin|user)_lockout$/.test((d.doc.event as { action: string }).action);
+        expect([f.get('status'), f.get('result')], d.name).toEqual(['failure', lockout ? 'lockout' : message ? 'denied by an IP list' : 'failure']);
+      }
+    }
+  });
+
+  it('reads no field and no raw path that none of the documents has (a misspelt name would read nothing)', () => {
+    const seen = new Set<string>();
+    const messages: string[] = [];
+    for (const { doc } of [...goldens(), ...catalogDocs()]) {
+      for (const k of kvJson(doc).keys()) seen.add(k);
+      if (typeof doc.message === 'string') messages.push(doc.message);
+    }
+    const calculated = new Set(addon.evals.map((e) => e.field));
+    const unread: string[] = [];
+    for (const a of addon.aliases) if (!seen.has(a.from)) unread.push(`FIELDALIAS ${a.from}`);
+    for (const e of addon.evals) {
+      for (const f of fieldsOf(e.expr)) if (!seen.has(f)) unread.push(`EVAL-${e.field} reads ${f}`);
+      for (const p of spathPaths(e.expr)) if (!messages.some((m) => spath(m, p) !== null)) unread.push(`EVAL-${e.field} reads spath(message, "${p}")`);
+    }
+    for (const l of addon.lookups) for (const m of l.match) if (!seen.has(m.field) && !calculated.has(m.field)) unread.push(`LOOKUP ${l.name} matches ${m.field}`);
+    expect(unread).toEqual([]);
   });
 
   it('both profiles give the same CIM fields for the same raw event', () => {

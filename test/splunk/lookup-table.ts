@@ -2,7 +2,7 @@
 // declarations it must never drift from: the simulator's catalog of every documented event type
 // (input/simulator/catalog.ts) and the filter's ECS categorization of each (filter/categories.ts). One row per
 // event type: its CIM dataset, the CIM action a change has, change_type, object_category, the default
-// object_attrs, and the texts Alerts needs. make-lookup.ts writes the CSV; its --check mode and the CIM test
+// object_attrs, the texts Alerts needs, and which sign-ins are privileged. make-lookup.ts writes the CSV; its --check mode and the CIM test
 // hold the committed file equal to what this derives.
 //
 // The rules, from the ECS categorization (kind / category / type of the type's row):
@@ -19,8 +19,7 @@ export const LOOKUP_FILE = 'jumpcloud_di_event_types.csv';
 export const LOOKUP_PATH = new URL(LOOKUP_FILE, LOOKUP_DIR);
 
 export const COLUMNS = [
-  'event_type', 'jumpcloud_cim_dataset', 'action', 'change_type', 'object_category', 'object_attrs', 'result',
-  'signature', 'description', 'type', 'authentication_service', 'jumpcloud_privileged',
+  'event_type', 'jumpcloud_cim_dataset', 'action', 'change_type', 'object_category', 'object_attrs', 'signature', 'description', 'type', 'authentication_service', 'jumpcloud_privileged',
 ] as const;
 export type Column = (typeof COLUMNS)[number];
 export type LookupRow = Readonly<Record<Column, string>>;
@@ -78,9 +77,6 @@ const ALERT_DESCRIPTIONS: Readonly<Record<string, string>> = {
   risk_event_created: 'JumpCloud detected an access risk for a user',
 };
 
-/** CIM result of account lockouts (the Account_Lockouts dataset selects result=lockout). */
-const RESULTS: Readonly<Record<string, string>> = { user_lockout: 'lockout', admin_lockout: 'lockout' };
-
 /** `admin_login_attempt` → `Admin login attempt`. */
 export function humanize(type: string): string {
   const words = type.replace(/_/g, ' ');
@@ -136,7 +132,6 @@ function rowOf(type: string, service: string, c: Categorized): LookupRow {
     object_category: objectCategory,
     // The attributes a change names come from the event's `changes`; without them, the object as a whole.
     object_attrs: objectCategory,
-    result: RESULTS[type] ?? '',
     signature: humanize(type),
     description,
     type: dataset === 'Alerts' ? 'alert' : '',
@@ -155,7 +150,7 @@ export function lookupRows(): LookupRow[] {
     if (c === undefined) throw new Error(`filter/categories.ts has no row for the catalog type ${entry.type}`);
     rows.set(entry.type, rowOf(entry.type, entry.service, c));
   }
-  for (const t of [...Object.keys(OBJECT_OVERRIDES), ...Object.keys(ALERT_DESCRIPTIONS), ...PRIVILEGED, ...Object.keys(RESULTS)]) {
+  for (const t of [...Object.keys(OBJECT_OVERRIDES), ...Object.keys(ALERT_DESCRIPTIONS), ...PRIVILEGED]) {
     if (!rows.has(t)) throw new Error(`test/splunk/lookup-table.ts names ${t}, which the catalog does not have`);
   }
   return [...rows.values()].sort((a, b) => (a.event_type < b.event_type ? -1 : 1));
