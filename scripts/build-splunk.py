@@ -102,7 +102,8 @@ def main() -> int:
     wrong = {where: v for where, v in versions(args.app).items() if v != version}
     if wrong:
         for where, v in wrong.items():
-            print(f"{args.app}/{where} is {v}, package.json's version is {version}: set it to {version}", file=sys.stderr)
+            print(f"{args.app}/{where} is {v}, package.json's version is {version}: set it to {version}",
+                  file=sys.stderr)
         return 1
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     if epoch and not epoch.isdigit():

@@ -14,31 +14,54 @@ import { APPINSPECT, HAVE_TOOLS, IN_CI, MISSING_TOOLS, addonCopy, buildPackage }
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'appinspect-'));
 const copies: string[] = [];
-afterAll(() => { for (const d of [work, ...copies]) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of [work, ...copies]) rmSync(d, { recursive: true, force: true });
+});
 
 if (!HAVE_TOOLS && !IN_CI) console.warn(`test/splunk/appinspect.test.ts: skipped: ${MISSING_TOOLS}`);
 
-interface Summary { error: number; failure: number; future_failure: number; skipped: number; not_applicable: number; warning: number; success: number; manual_check?: number }
+interface Summary {
+  error: number;
+  failure: number;
+  future_failure: number;
+  skipped: number;
+  not_applicable: number;
+  warning: number;
+  success: number;
+  manual_check?: number;
+}
 interface Report {
   summary: Summary;
-  reports: Array<{ groups: Array<{ checks: Array<{ name: string; result: string; messages: Array<{ message: string }> }> }> }>;
+  reports: Array<{
+    groups: Array<{ checks: Array<{ name: string; result: string; messages: Array<{ message: string }> }> }>;
+  }>;
 }
 
 /** AppInspect's JSON report of one package; its failures, errors and warnings with their messages. */
 async function inspect(tgz: string, name: string): Promise<{ summary: Summary; notable: string[] }> {
   const out = join(work, `${name}.json`);
   // cwd: the temp dir, so that nothing AppInspect leaves lands in the repository.
-  await run(APPINSPECT, ['inspect', tgz, '--mode', 'precert', '--included-tags', 'cloud', '--data-format', 'json', '--output-file', out], { cwd: work, maxBuffer: 64 * 1024 * 1024 })
-    .catch((err: { stdout?: string; stderr?: string }) => { if (!existsSync(out)) throw new Error(`splunk-appinspect did not report: ${err.stderr ?? ''}${err.stdout ?? ''}`.slice(-4000)); });
+  await run(
+    APPINSPECT,
+    ['inspect', tgz, '--mode', 'precert', '--included-tags', 'cloud', '--data-format', 'json', '--output-file', out],
+    { cwd: work, maxBuffer: 64 * 1024 * 1024 },
+  ).catch((err: { stdout?: string; stderr?: string }) => {
+    if (!existsSync(out))
+      throw new Error(`splunk-appinspect did not report: ${err.stderr ?? ''}${err.stdout ?? ''}`.slice(-4000));
+  });
   const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
-  const notable = report.reports.flatMap((r) => r.groups.flatMap((g) => g.checks))
+  const notable = report.reports
+    .flatMap((r) => r.groups.flatMap((g) => g.checks))
     .filter((c) => !['success', 'not_applicable'].includes(c.result))
     .map((c) => `${c.result} ${c.name}: ${c.messages.map((m) => m.message).join(' | ')}`);
   return { summary: report.summary, notable };
 }
 
 describe.skipIf(!HAVE_TOOLS && !IN_CI)('splunk-appinspect --mode precert --included-tags cloud', () => {
-  for (const [name, example] of [['add-on', false], ['add-on with the example savedsearches.conf', true]] as const) {
+  for (const [name, example] of [
+    ['add-on', false],
+    ['add-on with the example savedsearches.conf', true],
+  ] as const) {
     it(`${name}: no failure, no error`, async () => {
       if (!HAVE_TOOLS) throw new Error(MISSING_TOOLS);
       const app = addonCopy(example);

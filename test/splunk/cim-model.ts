@@ -39,14 +39,20 @@ export function loadDatasets(): Dataset[] {
   const out: Dataset[] = [];
   const visit = (d: DatasetDef, prefix: string, parent?: Dataset): void => {
     const ds: Dataset = {
-      path: `${prefix}.${d.name}`, tags: d.tags, constraint: parseSearch(d.search_constraints),
-      fields: [...(parent?.fields ?? []), ...d.fields], parent,
+      path: `${prefix}.${d.name}`,
+      tags: d.tags,
+      constraint: parseSearch(d.search_constraints),
+      fields: [...(parent?.fields ?? []), ...d.fields],
+      parent,
     };
     out.push(ds);
     for (const c of d.child_dataset) visit(c, ds.path, ds);
   };
   for (const m of MODELS) {
-    const model = JSON.parse(readFileSync(new URL(`${m}.json`, dir), 'utf8')) as { model_name: string; objects: DatasetDef[] };
+    const model = JSON.parse(readFileSync(new URL(`${m}.json`, dir), 'utf8')) as {
+      model_name: string;
+      objects: DatasetDef[];
+    };
     for (const o of model.objects) visit(o, model.model_name);
   }
   return out;
@@ -54,7 +60,9 @@ export function loadDatasets(): Dataset[] {
 
 /** Fields an add-on must not extract (CommonFields.json: filled in by asset and identity correlation, or `tag`). */
 export function forbiddenFields(): string[] {
-  const common = JSON.parse(readFileSync(new URL('CommonFields.json', dir), 'utf8')) as { fields: Array<{ name: string }> };
+  const common = JSON.parse(readFileSync(new URL('CommonFields.json', dir), 'utf8')) as {
+    fields: Array<{ name: string }>;
+  };
   return common.fields.map((f) => f.name);
 }
 
@@ -81,19 +89,32 @@ function validity(rule: string, field: string, vals: readonly string[], fields: 
   if (rule === `if(like(${field},'%\\"%'),null(),${field})`) {
     return vals.some((v) => v.includes('"')) ? 'contains a double quote' : undefined;
   }
-  if (rule === 'if((tag=="account" AND object_category=="user") OR (tag!="account" AND object_category!="user"),object_category, null())') {
+  if (
+    rule ===
+    'if((tag=="account" AND object_category=="user") OR (tag!="account" AND object_category!="user"),' +
+      'object_category, null())'
+  ) {
     const account = valuesOf(fields.get('tag')).includes('account');
-    return account === vals.includes('user') ? undefined : 'object_category is "user" exactly when the event is tagged account';
+    return account === vals.includes('user')
+      ? undefined
+      : 'object_category is "user" exactly when the event is tagged account';
   }
   const range = /^if\(isnum\((\w+)\) (?:and|AND) \1>0 (?:and|AND) \1<3600, ?\1, ?null\(\)\)$/.exec(rule);
-  if (range && range[1] === field) return vals.every((v) => Number(v) > 0 && Number(v) < 3600) ? undefined : 'not a number of seconds in (0, 3600)';
+  if (range && range[1] === field)
+    return vals.every((v) => Number(v) > 0 && Number(v) < 3600) ? undefined : 'not a number of seconds in (0, 3600)';
   if (rule === "if(action in ['success', 'failure'], action, null())") {
-    return valuesOf(fields.get('action')).every((a) => a === 'success' || a === 'failure') ? undefined : 'only with action success or failure';
+    return valuesOf(fields.get('action')).every((a) => a === 'success' || a === 'failure')
+      ? undefined
+      : 'only with action success or failure';
   }
   throw new Error(`cim-model.ts: the validity rule of ${field} is not known here: ${rule}`);
 }
 
-export interface Finding { readonly dataset: string; readonly field: string; readonly problem: string }
+export interface Finding {
+  readonly dataset: string;
+  readonly field: string;
+  readonly problem: string;
+}
 
 /** Checks an event's fields against one dataset's definitions; returns what is wrong and counts the checks. */
 export function checkFields(d: Dataset, fields: Fields, counter: { checks: number }): Finding[] {
@@ -104,15 +125,25 @@ export function checkFields(d: Dataset, fields: Fields, counter: { checks: numbe
     const v = fields.get(f.name);
     const needed = f.type === 'required' || (f.type === 'conditional' && matches(parseSearch(f.condition!), fields));
     if (v === undefined) {
-      if (needed) { counter.checks++; out.push({ dataset: d.path, field: f.name, problem: `missing (${f.type}${f.condition ? `: ${f.condition}` : ''})` }); }
+      if (needed) {
+        counter.checks++;
+        out.push({
+          dataset: d.path,
+          field: f.name,
+          problem: `missing (${f.type}${f.condition ? `: ${f.condition}` : ''})`,
+        });
+      }
       continue;
     }
     counter.checks++;
     const vals = valuesOf(v);
-    const bad = (problem: string): void => { out.push({ dataset: d.path, field: f.name, problem: `${JSON.stringify(v)}: ${problem}` }); };
+    const bad = (problem: string): void => {
+      out.push({ dataset: d.path, field: f.name, problem: `${JSON.stringify(v)}: ${problem}` });
+    };
     if (vals.some((x) => x.trim() === '')) bad('empty');
     if (vals.length > 1 && !f.multi_value) bad('multivalue, and the field is not');
-    if (f.expected_values && !vals.every((x) => f.expected_values!.includes(x))) bad(`not among ${f.expected_values.join(', ')}`);
+    if (f.expected_values && !vals.every((x) => f.expected_values!.includes(x)))
+      bad(`not among ${f.expected_values.join(', ')}`);
     const invalid = f.validity ? validity(f.validity, f.name, vals, fields) : undefined;
     if (invalid) bad(invalid);
   }

@@ -26,10 +26,35 @@ const ROOTS: Readonly<Record<string, readonly string[]>> = {
 };
 /** CIM fields both profiles must agree on for the same raw event. */
 const SHARED = [
-  'jumpcloud_cim_dataset', 'action', 'status', 'app', 'dest', 'dvc', 'src', 'src_ip', 'user', 'src_user', 'src_user_type',
-  'object', 'object_id', 'object_attrs', 'object_category', 'change_type', 'result', 'reason', 'authentication_method',
-  'authentication_service', 'severity', 'vendor_account', 'id', 'signature', 'signature_id', 'command', 'type',
-  'description', 'tag',
+  'jumpcloud_cim_dataset',
+  'action',
+  'status',
+  'app',
+  'dest',
+  'dvc',
+  'src',
+  'src_ip',
+  'user',
+  'src_user',
+  'src_user_type',
+  'object',
+  'object_id',
+  'object_attrs',
+  'object_category',
+  'change_type',
+  'result',
+  'reason',
+  'authentication_method',
+  'authentication_service',
+  'severity',
+  'vendor_account',
+  'id',
+  'signature',
+  'signature_id',
+  'command',
+  'type',
+  'description',
+  'tag',
 ];
 
 let host: FilterHost;
@@ -43,17 +68,29 @@ beforeAll(() => {
   rows = new Map(lookupRows().map((r) => [r.event_type, r]));
 });
 
-interface Doc { readonly name: string; readonly doc: Record<string, unknown> }
-const readJson = (rel: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(rel, fixtures), 'utf8')) as Record<string, unknown>;
+interface Doc {
+  readonly name: string;
+  readonly doc: Record<string, unknown>;
+}
+const readJson = (rel: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(new URL(rel, fixtures), 'utf8')) as Record<string, unknown>;
 const goldens = (): Doc[] => [
-  ...readdirSync(new URL('samples/', fixtures)).filter((f) => f.endsWith('.expected.json')).sort().map((f) => ({ name: `jumpcloud_ecs golden ${f}`, doc: readJson(`samples/${f}`) })),
-  ...readdirSync(new URL('elastic/', fixtures)).filter((f) => f.endsWith('.expected.json')).sort().map((f) => ({ name: `jumpcloud_elastic golden ${f}`, doc: readJson(`elastic/${f}`) })),
+  ...readdirSync(new URL('samples/', fixtures))
+    .filter((f) => f.endsWith('.expected.json'))
+    .sort()
+    .map((f) => ({ name: `jumpcloud_ecs golden ${f}`, doc: readJson(`samples/${f}`) })),
+  ...readdirSync(new URL('elastic/', fixtures))
+    .filter((f) => f.endsWith('.expected.json'))
+    .sort()
+    .map((f) => ({ name: `jumpcloud_elastic golden ${f}`, doc: readJson(`elastic/${f}`) })),
 ];
-const mapped = (fn: string, raw: unknown): Record<string, unknown> => host.map(fn, JSON.stringify({ message: JSON.stringify(raw) }));
-const catalogDocs = (change: (raw: Record<string, unknown>) => Record<string, unknown> = (r) => r): Doc[] => CATALOG.flatMap((c) => {
-  const raw = change(sampleEvent(c.type, 1, '', { service: c.service }));
-  return PROFILES.map((fn) => ({ name: `${fn} ${c.service}/${c.type}`, doc: mapped(fn, raw) }));
-});
+const mapped = (fn: string, raw: unknown): Record<string, unknown> =>
+  host.map(fn, JSON.stringify({ message: JSON.stringify(raw) }));
+const catalogDocs = (change: (raw: Record<string, unknown>) => Record<string, unknown> = (r) => r): Doc[] =>
+  CATALOG.flatMap((c) => {
+    const raw = change(sampleEvent(c.type, 1, '', { service: c.service }));
+    return PROFILES.map((fn) => ({ name: `${fn} ${c.service}/${c.type}`, doc: mapped(fn, raw) }));
+  });
 
 /** The raw paths an expression reads with spath(message, "path"). */
 function spathPaths(e: Expr, out: string[] = []): string[] {
@@ -61,7 +98,10 @@ function spathPaths(e: Expr, out: string[] = []): string[] {
     const [src, path] = e.args;
     if (e.fn === 'spath' && src?.t === 'field' && src.name === 'message' && path?.t === 'lit') out.push(String(path.v));
     e.args.forEach((a) => spathPaths(a, out));
-  } else if (e.t === 'bin') { spathPaths(e.l, out); spathPaths(e.r, out); } else if (e.t === 'not') spathPaths(e.e, out);
+  } else if (e.t === 'bin') {
+    spathPaths(e.l, out);
+    spathPaths(e.r, out);
+  } else if (e.t === 'not') spathPaths(e.e, out);
   return out;
 }
 
@@ -74,7 +114,14 @@ function modelFields(st: SearchTime): Map<string, string | readonly string[]> {
   return f;
 }
 
-interface Tally { documents: number; inModels: number; memberships: number; checks: number; findings: string[]; byDataset: Map<string, number> }
+interface Tally {
+  documents: number;
+  inModels: number;
+  memberships: number;
+  checks: number;
+  findings: string[];
+  byDataset: Map<string, number>;
+}
 
 /** Runs documents through search time and the CIM definitions; findings name the document, dataset and field. */
 function audit(docs: readonly Doc[]): Tally {
@@ -85,16 +132,21 @@ function audit(docs: readonly Doc[]): Tally {
     const fields = modelFields(searchTime(addon, doc));
     const type = (doc.event as { action?: string } | undefined)?.action ?? '';
     const row = rows.get(type);
-    if (!row) { t.findings.push(`${name}: event type ${type} is not in the lookup`); continue; }
+    if (!row) {
+      t.findings.push(`${name}: event type ${type} is not in the lookup`);
+      continue;
+    }
     const inside = datasetsOf(datasets, fields);
     const roots = inside.map((d) => d.path).filter((p) => Object.values(ROOTS).flat().includes(p));
     const want = ROOTS[row.jumpcloud_cim_dataset]!;
-    if (JSON.stringify(roots) !== JSON.stringify(want)) t.findings.push(`${name}: in ${roots.join(', ') || 'no dataset'}, the lookup says ${want.join(', ') || 'none'}`);
+    if (JSON.stringify(roots) !== JSON.stringify(want))
+      t.findings.push(`${name}: in ${roots.join(', ') || 'no dataset'}, the lookup says ${want.join(', ') || 'none'}`);
     if (inside.length > 0) t.inModels++;
     for (const d of inside) {
       t.memberships++;
       t.byDataset.set(d.path, (t.byDataset.get(d.path) ?? 0) + 1);
-      for (const f of checkFields(d, fields, counter)) t.findings.push(`${name}: ${f.dataset}: ${f.field} ${f.problem}`);
+      for (const f of checkFields(d, fields, counter))
+        t.findings.push(`${name}: ${f.dataset}: ${f.field} ${f.problem}`);
     }
   }
   t.checks = counter.checks;
@@ -102,7 +154,8 @@ function audit(docs: readonly Doc[]): Tally {
 }
 
 const summary = (what: string, t: Tally): string =>
-  `${what}: ${t.documents} documents, ${t.inModels} in a CIM data model, ${t.memberships} dataset memberships, ${t.checks} field checks\n` +
+  `${what}: ${t.documents} documents, ${t.inModels} in a CIM data model, ` +
+  `${t.memberships} dataset memberships, ${t.checks} field checks\n` +
   [...t.byDataset].map(([d, n]) => `  ${d}: ${n}`).join('\n');
 
 describe('the event-type lookup', () => {
@@ -113,8 +166,11 @@ describe('the event-type lookup', () => {
     const types = new Set(CATALOG.map((c) => c.type));
     expect(new Set(committed.map((r) => r.event_type))).toEqual(types);
     expect(committed).toHaveLength(types.size);
-    console.log(`lookup: ${committed.length} event types: ${['Authentication', 'All_Changes', 'Account_Management', 'Alerts', '']
-      .map((d) => `${d || 'none'} ${committed.filter((r) => r.jumpcloud_cim_dataset === d).length}`).join(', ')}`);
+    console.log(
+      `lookup: ${committed.length} event types: ${['Authentication', 'All_Changes', 'Account_Management', 'Alerts', '']
+        .map((d) => `${d || 'none'} ${committed.filter((r) => r.jumpcloud_cim_dataset === d).length}`)
+        .join(', ')}`,
+    );
   });
 
   it('gives every change its CIM action and object category, and every sign-in type an EVAL for its action', () => {
@@ -129,13 +185,19 @@ describe('the event-type lookup', () => {
     }
     // EVAL-action lists exactly the lookup's Authentication types (the lookup's action fills in the others).
     const props = readAddonConf('props')!['jumpcloud:directory_insights']!;
-    const listed = [...props['EVAL-action']!.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]).filter((s) => rows.has(s!)).sort();
-    const auth = [...rows.values()].filter((r) => r.jumpcloud_cim_dataset === 'Authentication').map((r) => r.event_type).sort();
-    expect(listed, 'props.conf EVAL-action names other types than the lookup\'s Authentication rows').toEqual(auth);
+    const listed = [...props['EVAL-action']!.matchAll(/"([a-z_]+)"/g)]
+      .map((m) => m[1])
+      .filter((s) => rows.has(s!))
+      .sort();
+    const auth = [...rows.values()]
+      .filter((r) => r.jumpcloud_cim_dataset === 'Authentication')
+      .map((r) => r.event_type)
+      .sort();
+    expect(listed, "props.conf EVAL-action names other types than the lookup's Authentication rows").toEqual(auth);
   });
 });
 
-describe('CIM fields under the add-on\'s search-time configuration', () => {
+describe("CIM fields under the add-on's search-time configuration", () => {
   it('the golden documents of both profiles', () => {
     const t = audit(goldens());
     console.log(summary('goldens', t));
@@ -149,17 +211,28 @@ describe('CIM fields under the add-on\'s search-time configuration', () => {
     console.log(summary('catalog', t));
     expect(t.documents).toBe(CATALOG.length * 2);
     expect(t.findings).toEqual([]);
-    for (const d of ['Authentication.Authentication', 'Change.All_Changes', 'Change.All_Changes.Account_Management', 'Alerts.Alerts']) {
+    for (const d of [
+      'Authentication.Authentication',
+      'Change.All_Changes',
+      'Change.All_Changes.Account_Management',
+      'Alerts.Alerts',
+    ]) {
       expect(t.byDataset.get(d) ?? 0, d).toBeGreaterThan(0);
     }
   });
 
-  it('a change that failed: status failure, and JumpCloud\'s error message as result (or "failure" without one)', () => {
-    const changes = new Set([...rows.values()].filter((r) => ['All_Changes', 'Account_Management'].includes(r.jumpcloud_cim_dataset)).map((r) => r.event_type));
-    const failed = (message: boolean) => (raw: Record<string, unknown>): Record<string, unknown> => {
-      const { error_message: _, ...rest } = raw;
-      return { ...rest, success: false, ...(message ? { error_message: 'denied by an IP list' } : {}) };
-    };
+  it('a failed change: status failure, JumpCloud\'s error message as result (or "failure" without one)', () => {
+    const changes = new Set(
+      [...rows.values()]
+        .filter((r) => ['All_Changes', 'Account_Management'].includes(r.jumpcloud_cim_dataset))
+        .map((r) => r.event_type),
+    );
+    const failed =
+      (message: boolean) =>
+      (raw: Record<string, unknown>): Record<string, unknown> => {
+        const { error_message: _, ...rest } = raw;
+        return { ...rest, success: false, ...(message ? { error_message: 'denied by an IP list' } : {}) };
+      };
     for (const message of [true, false]) {
       const docs = catalogDocs(failed(message)).filter((d) => changes.has((d.doc.event as { action: string }).action));
       const t = audit(docs);
@@ -168,7 +241,10 @@ describe('CIM fields under the add-on\'s search-time configuration', () => {
       for (const d of docs) {
         const f = searchTime(addon, d.doc).fields;
         const lockout = /^(admin|user)_lockout$/.test((d.doc.event as { action: string }).action);
-        expect([f.get('status'), f.get('result')], d.name).toEqual(['failure', lockout ? 'lockout' : message ? 'denied by an IP list' : 'failure']);
+        expect([f.get('status'), f.get('result')], d.name).toEqual([
+          'failure',
+          lockout ? 'lockout' : message ? 'denied by an IP list' : 'failure',
+        ]);
       }
     }
   });
@@ -185,9 +261,12 @@ describe('CIM fields under the add-on\'s search-time configuration', () => {
     for (const a of addon.aliases) if (!seen.has(a.from)) unread.push(`FIELDALIAS ${a.from}`);
     for (const e of addon.evals) {
       for (const f of fieldsOf(e.expr)) if (!seen.has(f)) unread.push(`EVAL-${e.field} reads ${f}`);
-      for (const p of spathPaths(e.expr)) if (!messages.some((m) => spath(m, p) !== null)) unread.push(`EVAL-${e.field} reads spath(message, "${p}")`);
+      for (const p of spathPaths(e.expr))
+        if (!messages.some((m) => spath(m, p) !== null)) unread.push(`EVAL-${e.field} reads spath(message, "${p}")`);
     }
-    for (const l of addon.lookups) for (const m of l.match) if (!seen.has(m.field) && !calculated.has(m.field)) unread.push(`LOOKUP ${l.name} matches ${m.field}`);
+    for (const l of addon.lookups)
+      for (const m of l.match)
+        if (!seen.has(m.field) && !calculated.has(m.field)) unread.push(`LOOKUP ${l.name} matches ${m.field}`);
     expect(unread).toEqual([]);
   });
 
@@ -206,7 +285,8 @@ describe('CIM fields under the add-on\'s search-time configuration', () => {
   });
 
   it('says what happened: the golden RADIUS failure, an admin sign-in, a lockout, an alert', () => {
-    const at = (doc: Record<string, unknown>): Map<string, string | readonly string[]> => modelFields(searchTime(addon, doc));
+    const at = (doc: Record<string, unknown>): Map<string, string | readonly string[]> =>
+      modelFields(searchTime(addon, doc));
     for (const dir of ['samples', 'elastic']) {
       const radius = at(readJson(`${dir}/radius_auth_failure.expected.json`));
       expect(radius.get('action')).toBe('failure');
@@ -214,19 +294,27 @@ describe('CIM fields under the add-on\'s search-time configuration', () => {
       expect(radius.get('src')).toBe('13.14.15.16');
       expect(radius.get('reason')).toBe('mschap: MS-CHAP2-Response is incorrect');
       expect(radius.get('app')).toBe('jumpcloud:radius');
-      expect(datasetsOf(datasets, radius).map((d) => d.path)).toContain('Authentication.Authentication.Failed_Authentication');
+      expect(datasetsOf(datasets, radius).map((d) => d.path)).toContain(
+        'Authentication.Authentication.Failed_Authentication',
+      );
       const admin = at(readJson(`${dir}/admin_login.expected.json`));
       expect(admin.get('tag')).toEqual(['authentication', 'privileged']);
       expect(admin.get('user')).toBe('john.doe@sekoia.io');
-      expect(datasetsOf(datasets, admin).map((d) => d.path)).toContain('Authentication.Authentication.Privileged_Authentication.Successful_Privileged_Authentication');
+      expect(datasetsOf(datasets, admin).map((d) => d.path)).toContain(
+        'Authentication.Authentication.Privileged_Authentication.Successful_Privileged_Authentication',
+      );
       const update = at(readJson(`${dir}/user_update3.expected.json`));
-      expect([update.get('action'), update.get('user'), update.get('src_user'), update.get('object_category')]).toEqual(['modified', 'john.wick', 'maurice.moss@sekoia.io', 'user']);
+      expect([update.get('action'), update.get('user'), update.get('src_user'), update.get('object_category')]).toEqual(
+        ['modified', 'john.wick', 'maurice.moss@sekoia.io', 'user'],
+      );
       expect(update.get('object_attrs')).toEqual(['addresses', 'company', 'location', 'state', 'suspended']);
     }
     for (const fn of PROFILES) {
       const lockout = modelFields(searchTime(addon, mapped(fn, sampleEvent('user_lockout', 3))));
       expect(lockout.get('result')).toBe('lockout');
-      expect(datasetsOf(datasets, lockout).map((d) => d.path)).toContain('Change.All_Changes.Account_Management.Account_Lockouts');
+      expect(datasetsOf(datasets, lockout).map((d) => d.path)).toContain(
+        'Change.All_Changes.Account_Management.Account_Lockouts',
+      );
       const alert = modelFields(searchTime(addon, mapped(fn, sampleEvent('alert_created', 3))));
       expect(alert.get('tag')).toBe('alert');
       expect(['critical', 'high', 'medium', 'low']).toContain(alert.get('severity'));
@@ -246,7 +334,8 @@ describe('CIM fields under the add-on\'s search-time configuration', () => {
 
   it('defines none of the fields Splunk fills in itself (tag, *_bunit, *_category, *_priority)', () => {
     const produced = new Set([
-      ...addon.aliases.map((a) => a.to), ...addon.evals.map((e) => e.field),
+      ...addon.aliases.map((a) => a.to),
+      ...addon.evals.map((e) => e.field),
       ...addon.lookups.flatMap((l) => l.outputs.map((o) => o.field)),
     ]);
     expect(forbiddenFields().filter((f) => produced.has(f))).toEqual([]);

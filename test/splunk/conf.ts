@@ -13,7 +13,7 @@ export const ADDON_NAME = 'TA-jumpcloud-directory-insights';
 export type Stanza = Readonly<Record<string, string>>;
 export type Conf = Readonly<Record<string, Stanza>>;
 
-/** Parses one .conf text; `name` is used in errors. Continuation lines are joined with "\n" as the Python reader does. */
+/** Parses one .conf text (`name` names it in errors); continued lines join with "\n" as the Python reader's do. */
 export function parseConf(text: string, name: string): Conf {
   const out: Record<string, Record<string, string>> = {};
   let stanza: Record<string, string> | undefined;
@@ -33,7 +33,8 @@ export function parseConf(text: string, name: string): Conf {
       continue;
     }
     if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
-    if (/^\s/.test(raw)) throw new Error(`${where}: an indented line that does not continue a value (end the line before with \\)`);
+    if (/^\s/.test(raw))
+      throw new Error(`${where}: an indented line that does not continue a value (end the line before with \\)`);
     const header = /^\[(.*)\]\s*$/.exec(raw);
     if (header) {
       stanza = out[header[1]!] ??= {};
@@ -45,7 +46,8 @@ export function parseConf(text: string, name: string): Conf {
     const key = raw.slice(0, eq).trim();
     const value = raw.slice(eq + 1).trim();
     if (key in stanza) throw new Error(`${where}: ${key} is set twice in its stanza`);
-    if (/\s;/.test(value)) throw new Error(`${where}: a ";" after a space is a comment to Splunk's Python reader: rephrase`);
+    if (/\s;/.test(value))
+      throw new Error(`${where}: a ";" after a space is a comment to Splunk's Python reader: rephrase`);
     if (value.endsWith('\\')) pending = { key, parts: [value.replace(/\s*\\$/, '')] };
     else stanza[key] = value;
   }

@@ -2,8 +2,8 @@
 // declarations it must never drift from: the simulator's catalog of every documented event type
 // (input/simulator/catalog.ts) and the filter's ECS categorization of each (filter/categories.ts). One row per
 // event type: its CIM dataset, the CIM action a change has, change_type, object_category, the default
-// object_attrs, the texts Alerts needs, and which sign-ins are privileged. make-lookup.ts writes the CSV; its --check mode and the CIM test
-// hold the committed file equal to what this derives.
+// object_attrs, the texts Alerts needs, and which sign-ins are privileged. make-lookup.ts writes the CSV; its
+// --check mode and the CIM test hold the committed file equal to what this derives.
 //
 // The rules, from the ECS categorization (kind / category / type of the type's row):
 // - kind `alert` → Alerts; category `authentication` → Authentication;
@@ -19,7 +19,17 @@ export const LOOKUP_FILE = 'jumpcloud_di_event_types.csv';
 export const LOOKUP_PATH = new URL(LOOKUP_FILE, LOOKUP_DIR);
 
 export const COLUMNS = [
-  'event_type', 'jumpcloud_cim_dataset', 'action', 'change_type', 'object_category', 'object_attrs', 'signature', 'description', 'type', 'authentication_service', 'jumpcloud_privileged',
+  'event_type',
+  'jumpcloud_cim_dataset',
+  'action',
+  'change_type',
+  'object_category',
+  'object_attrs',
+  'signature',
+  'description',
+  'type',
+  'authentication_service',
+  'jumpcloud_privileged',
 ] as const;
 export type Column = (typeof COLUMNS)[number];
 export type LookupRow = Readonly<Record<Column, string>>;
@@ -28,14 +38,43 @@ export const DATASETS = ['Authentication', 'All_Changes', 'Account_Management', 
 
 /** Change datasets' change_type by ECS category: the category itself, `iam` as CIM's "AAA". */
 const CHANGE_TYPE: Readonly<Record<string, string>> = {
-  iam: 'AAA', configuration: 'configuration', file: 'file', host: 'host', package: 'package', api: 'api',
+  iam: 'AAA',
+  configuration: 'configuration',
+  file: 'file',
+  host: 'host',
+  package: 'package',
+  api: 'api',
 };
 
 /** The verbs DI type names end with; the object is what precedes them (`passwordmanager_item_add` → item). */
 const VERBS = new Set([
-  'create', 'update', 'delete', 'add', 'remove', 'enable', 'disable', 'created', 'updated', 'deleted', 'modified',
-  'change', 'patch', 'import', 'duplicate', 'archive', 'restore', 'move', 'regenerate', 'include', 'exclude',
-  'activate', 'deactivate', 'request', 'cancel', 'reject', 'approve',
+  'create',
+  'update',
+  'delete',
+  'add',
+  'remove',
+  'enable',
+  'disable',
+  'created',
+  'updated',
+  'deleted',
+  'modified',
+  'change',
+  'patch',
+  'import',
+  'duplicate',
+  'archive',
+  'restore',
+  'move',
+  'regenerate',
+  'include',
+  'exclude',
+  'activate',
+  'deactivate',
+  'request',
+  'cancel',
+  'reject',
+  'approve',
 ]);
 
 /** Change types whose name does not end with a verb, or whose object is better named otherwise. */
@@ -98,7 +137,10 @@ export function objectOf(type: string): string {
   while (parts.length > 1 && VERBS.has(parts[parts.length - 1]!)) parts.pop();
   const noun = parts.join('_');
   if (noun === type) {
-    throw new Error(`test/splunk/lookup-table.ts: ${type} does not end with a verb of VERBS: add it to OBJECT_OVERRIDES with the object it changes`);
+    throw new Error(
+      `test/splunk/lookup-table.ts: ${type} does not end with a verb of VERBS: ` +
+        'add it to OBJECT_OVERRIDES with the object it changes',
+    );
   }
   return noun;
 }
@@ -111,7 +153,11 @@ function changeAction(c: Categorized): string {
 
 function changeType(type: string, c: Categorized): string {
   const found = c.category.map((k) => CHANGE_TYPE[k]).find((v) => v !== undefined);
-  if (found === undefined) throw new Error(`test/splunk/lookup-table.ts: no change_type for ${type} (category ${c.category.join(',')}): add it to CHANGE_TYPE`);
+  if (found === undefined)
+    throw new Error(
+      `test/splunk/lookup-table.ts: no change_type for ${type} (category ${c.category.join(',')}): ` +
+        'add it to CHANGE_TYPE',
+    );
   return found;
 }
 
@@ -122,7 +168,10 @@ function rowOf(type: string, service: string, c: Categorized): LookupRow {
   if (dataset === 'Account_Management') objectCategory = 'user';
   else if (change) objectCategory = c.category.includes('iam') && c.type.includes('group') ? 'group' : objectOf(type);
   const description = dataset === 'Alerts' ? ALERT_DESCRIPTIONS[type] : '';
-  if (description === undefined) throw new Error(`test/splunk/lookup-table.ts: Alerts type ${type} has no description: add it to ALERT_DESCRIPTIONS`);
+  if (description === undefined)
+    throw new Error(
+      `test/splunk/lookup-table.ts: Alerts type ${type} has no description: add it to ALERT_DESCRIPTIONS`,
+    );
   const outcome = c.outcome ?? '';
   return {
     event_type: type,
@@ -181,7 +230,8 @@ export function parseCsv(text: string): Array<Record<string, string>> {
   };
   const [head, ...body] = lines.map(split);
   return body.map((cells, i) => {
-    if (cells.length !== head!.length) throw new Error(`${LOOKUP_FILE} line ${i + 2}: ${cells.length} fields, the header has ${head!.length}`);
+    if (cells.length !== head!.length)
+      throw new Error(`${LOOKUP_FILE} line ${i + 2}: ${cells.length} fields, the header has ${head!.length}`);
     return Object.fromEntries(head!.map((h, j) => [h, cells[j]!]));
   });
 }

@@ -10,7 +10,9 @@ const want = toCsv(rows);
 if (process.argv.includes('--check')) {
   const have = existsSync(path) ? readFileSync(path, 'utf8') : '';
   if (have !== want) {
-    console.error(`${path}: differs from the catalog and filter/categories.ts; run node --import tsx test/splunk/make-lookup.ts`);
+    console.error(
+      `${path}: differs from the catalog and filter/categories.ts; run node --import tsx test/splunk/make-lookup.ts`,
+    );
     process.exit(1);
   }
   console.log(`${path}: ${rows.length} event types, as the catalog and filter/categories.ts say`);

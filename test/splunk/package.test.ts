@@ -13,9 +13,21 @@ import { ROOT, addonCopy, buildPackage } from './tools.js';
 
 const work = mkdtempSync(join(tmpdir(), 'splunk-package-'));
 const copies: string[] = [];
-afterAll(() => { for (const d of [work, ...copies]) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of [work, ...copies]) rmSync(d, { recursive: true, force: true });
+});
 
-interface Entry { name: string; mode: number; uid: number; gid: number; uname: string; gname: string; mtime: number; type: string; size: number }
+interface Entry {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  mtime: number;
+  type: string;
+  size: number;
+}
 
 /** The entries of a .tgz, read from its ustar headers. */
 function entries(tgz: string): Entry[] {
@@ -29,9 +41,15 @@ function entries(tgz: string): Entry[] {
     const prefix = str(h.subarray(345, 500));
     const size = oct(h.subarray(124, 136));
     out.push({
-      name: (prefix ? `${prefix}/` : '') + str(h.subarray(0, 100)), mode: oct(h.subarray(100, 108)), uid: oct(h.subarray(108, 116)),
-      gid: oct(h.subarray(116, 124)), size, mtime: oct(h.subarray(136, 148)), type: str(h.subarray(156, 157)) || '0',
-      uname: str(h.subarray(265, 297)), gname: str(h.subarray(297, 329)),
+      name: (prefix ? `${prefix}/` : '') + str(h.subarray(0, 100)),
+      mode: oct(h.subarray(100, 108)),
+      uid: oct(h.subarray(108, 116)),
+      gid: oct(h.subarray(116, 124)),
+      size,
+      mtime: oct(h.subarray(136, 148)),
+      type: str(h.subarray(156, 157)) || '0',
+      uname: str(h.subarray(265, 297)),
+      gname: str(h.subarray(297, 329)),
     });
     at += 512 + Math.ceil(size / 512) * 512;
   }
@@ -95,16 +113,29 @@ describe('npm run build:splunk', () => {
     copies.push(dirname(app));
     const conf = join(app, 'default', 'app.conf');
     writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^version = .*$/m, 'version = 9.9.9'));
-    const r = spawnSync('python3', [join(ROOT, 'scripts', 'build-splunk.py'), '--app', app, '--out', join(work, 'bad')], { encoding: 'utf8' });
+    const r = spawnSync(
+      'python3',
+      [join(ROOT, 'scripts', 'build-splunk.py'), '--app', app, '--out', join(work, 'bad')],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/default\/app\.conf \[launcher\] version is 9\.9\.9, package\.json's version is .*: set it to/);
+    expect(r.stderr).toMatch(
+      /default\/app\.conf \[launcher\] version is 9\.9\.9, package\.json's version is .*: set it to/,
+    );
     expect(() => readdirSync(join(work, 'bad'))).toThrow();
   });
 
   it('is what package.json runs, and the npm package ships the add-on and its packager', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; files: string[] };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      files: string[];
+    };
     expect(pkg.scripts['build:splunk']).toBe('python3 scripts/build-splunk.py');
-    expect(pkg.files).toEqual(expect.arrayContaining(['splunk/TA-jumpcloud-directory-insights/', 'scripts/build-splunk.py']));
-    expect(execFileSync('python3', [join(ROOT, 'scripts', 'build-splunk.py'), '--help'], { encoding: 'utf8' })).toMatch(/--app DIR.*--out DIR/s);
+    expect(pkg.files).toEqual(
+      expect.arrayContaining(['splunk/TA-jumpcloud-directory-insights/', 'scripts/build-splunk.py']),
+    );
+    expect(execFileSync('python3', [join(ROOT, 'scripts', 'build-splunk.py'), '--help'], { encoding: 'utf8' })).toMatch(
+      /--app DIR.*--out DIR/s,
+    );
   });
 });

@@ -36,7 +36,8 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     app = Path(sys.argv[1])
-    files = sorted(p for sub in ("default", "metadata") for p in (app / sub).glob("*") if p.suffix in (".conf", ".meta"))
+    files = sorted(p for sub in ("default", "metadata") for p in (app / sub).glob("*")
+                   if p.suffix in (".conf", ".meta"))
     if not files:
         print(f"{app}: no default/*.conf or metadata/*.meta", file=sys.stderr)
         return 1

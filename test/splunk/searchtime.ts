@@ -14,8 +14,16 @@ export const SOURCETYPE = 'jumpcloud:directory_insights';
 type FieldValue = string | readonly string[];
 export type Event = Map<string, FieldValue>;
 
-export interface Alias { readonly from: string; readonly to: string; readonly asNew: boolean }
-export interface Calc { readonly field: string; readonly src: string; readonly expr: Expr }
+export interface Alias {
+  readonly from: string;
+  readonly to: string;
+  readonly asNew: boolean;
+}
+export interface Calc {
+  readonly field: string;
+  readonly src: string;
+  readonly expr: Expr;
+}
 export interface Lookup {
   readonly name: string;
   readonly match: ReadonlyArray<{ readonly column: string; readonly field: string }>;
@@ -34,23 +42,40 @@ export interface AddOn {
 
 /** Settings of the sourcetype stanza the evaluator knows; what it does not evaluate is index-time or a label. */
 const PROPS_KEYS = new Set([
-  'category', 'description', 'pulldown_type', 'SHOULD_LINEMERGE', 'LINE_BREAKER', 'EVENT_BREAKER_ENABLE',
-  'EVENT_BREAKER', 'TRUNCATE', 'CHARSET', 'TIME_PREFIX', 'MAX_TIMESTAMP_LOOKAHEAD', 'TZ', 'KV_MODE',
+  'category',
+  'description',
+  'pulldown_type',
+  'SHOULD_LINEMERGE',
+  'LINE_BREAKER',
+  'EVENT_BREAKER_ENABLE',
+  'EVENT_BREAKER',
+  'TRUNCATE',
+  'CHARSET',
+  'TIME_PREFIX',
+  'MAX_TIMESTAMP_LOOKAHEAD',
+  'TZ',
+  'KV_MODE',
 ]);
 
 function parseAliases(props: Stanza): Alias[] {
   const out: Alias[] = [];
-  for (const key of Object.keys(props).filter((k) => k.startsWith('FIELDALIAS-')).sort()) {
+  for (const key of Object.keys(props)
+    .filter((k) => k.startsWith('FIELDALIAS-'))
+    .sort()) {
     const words = props[key]!.split(/\s+/).filter((w) => w !== '');
-    if (words.length === 0 || words.length % 3 !== 0) throw new Error(`props.conf ${key}: not a list of <field> AS|ASNEW <alias>`);
+    if (words.length === 0 || words.length % 3 !== 0)
+      throw new Error(`props.conf ${key}: not a list of <field> AS|ASNEW <alias>`);
     for (let i = 0; i < words.length; i += 3) {
-      if (words[i + 1] !== 'AS' && words[i + 1] !== 'ASNEW') throw new Error(`props.conf ${key}: ${words[i + 1]} where AS or ASNEW belongs`);
+      if (words[i + 1] !== 'AS' && words[i + 1] !== 'ASNEW')
+        throw new Error(`props.conf ${key}: ${words[i + 1]} where AS or ASNEW belongs`);
       out.push({ from: words[i]!, to: words[i + 2]!, asNew: words[i + 1] === 'ASNEW' });
     }
   }
   for (const a of out) {
-    if (out.filter((b) => b.to === a.to).length > 1) throw new Error(`props.conf: two FIELDALIAS name ${a.to}; Splunk applies one of them only`);
-    if (out.some((b) => b.to === a.from)) throw new Error(`props.conf: FIELDALIAS of ${a.from}, itself an alias: aliases are not chained`);
+    if (out.filter((b) => b.to === a.to).length > 1)
+      throw new Error(`props.conf: two FIELDALIAS name ${a.to}; Splunk applies one of them only`);
+    if (out.some((b) => b.to === a.from))
+      throw new Error(`props.conf: FIELDALIAS of ${a.from}, itself an alias: aliases are not chained`);
   }
   return out;
 }
@@ -62,20 +87,37 @@ function parseLookup(key: string, value: string, transforms: Conf, read: ReadLoo
   const name = words.shift()!;
   const t = transforms[name];
   if (!t) throw new Error(`props.conf ${key}: transforms.conf has no [${name}]`);
-  for (const k of Object.keys(t)) if (!['filename', 'case_sensitive_match', 'max_matches'].includes(k)) throw new Error(`transforms.conf [${name}]: ${k} is outside the evaluated subset`);
-  if (t.max_matches !== '1') throw new Error(`transforms.conf [${name}]: max_matches = 1 expected (more would make multivalue outputs)`);
+  for (const k of Object.keys(t))
+    if (!['filename', 'case_sensitive_match', 'max_matches'].includes(k))
+      throw new Error(`transforms.conf [${name}]: ${k} is outside the evaluated subset`);
+  if (t.max_matches !== '1')
+    throw new Error(`transforms.conf [${name}]: max_matches = 1 expected (more would make multivalue outputs)`);
   const pairs = (list: string[]): Array<{ column: string; field: string }> => {
     const out: Array<{ column: string; field: string }> = [];
     for (let i = 0; i < list.length; i++) {
-      if (list[i + 1] === 'AS') { out.push({ column: list[i]!, field: list[i + 2]! }); i += 2; } else out.push({ column: list[i]!, field: list[i]! });
+      if (list[i + 1] === 'AS') {
+        out.push({ column: list[i]!, field: list[i + 2]! });
+        i += 2;
+      } else out.push({ column: list[i]!, field: list[i]! });
     }
     return out;
   };
   const at = words.indexOf('OUTPUTNEW');
-  if (at < 1 || words.includes('OUTPUT')) throw new Error(`props.conf ${key}: <lookup> <match fields> OUTPUTNEW <fields> expected (OUTPUT would overwrite what the EVALs calculate)`);
+  if (at < 1 || words.includes('OUTPUT'))
+    throw new Error(
+      `props.conf ${key}: <lookup> <match fields> OUTPUTNEW <fields> expected ` +
+        '(OUTPUT would overwrite what the EVALs calculate)',
+    );
   const rows = read(t.filename!);
-  const lookup = { name, match: pairs(words.slice(0, at)), outputs: pairs(words.slice(at + 1)), rows, caseSensitive: t.case_sensitive_match !== 'false' };
-  for (const c of [...lookup.match, ...lookup.outputs]) if (!(c.column in (rows[0] ?? {}))) throw new Error(`props.conf ${key}: ${t.filename} has no column ${c.column}`);
+  const lookup = {
+    name,
+    match: pairs(words.slice(0, at)),
+    outputs: pairs(words.slice(at + 1)),
+    rows,
+    caseSensitive: t.case_sensitive_match !== 'false',
+  };
+  for (const c of [...lookup.match, ...lookup.outputs])
+    if (!(c.column in (rows[0] ?? {}))) throw new Error(`props.conf ${key}: ${t.filename} has no column ${c.column}`);
   return lookup;
 }
 
@@ -83,40 +125,77 @@ function parseLookup(key: string, value: string, transforms: Conf, read: ReadLoo
 export function loadAddOn(): AddOn {
   const props = readAddonConf('props')?.[SOURCETYPE];
   if (!props) throw new Error(`default/props.conf has no [${SOURCETYPE}] stanza`);
-  const read = (f: string): Array<Record<string, string>> => parseCsv(readFileSync(join(ADDON_DIR, 'lookups', f), 'utf8'));
-  return buildAddOn(props, readAddonConf('transforms') ?? {}, readAddonConf('eventtypes') ?? {}, readAddonConf('tags') ?? {}, read);
+  const read = (f: string): Array<Record<string, string>> =>
+    parseCsv(readFileSync(join(ADDON_DIR, 'lookups', f), 'utf8'));
+  return buildAddOn(
+    props,
+    readAddonConf('transforms') ?? {},
+    readAddonConf('eventtypes') ?? {},
+    readAddonConf('tags') ?? {},
+    read,
+  );
 }
 
 /** The evaluator's reading of a sourcetype stanza and the confs it refers to; throws on what it does not cover. */
-export function buildAddOn(props: Stanza, transforms: Conf, eventtypeConf: Conf, tagConf: Conf, read: ReadLookup): AddOn {
+export function buildAddOn(
+  props: Stanza,
+  transforms: Conf,
+  eventtypeConf: Conf,
+  tagConf: Conf,
+  read: ReadLookup,
+): AddOn {
   for (const key of Object.keys(props)) {
-    if (!PROPS_KEYS.has(key) && !/^(FIELDALIAS|EVAL|LOOKUP)-/.test(key)) throw new Error(`props.conf ${key} is outside what the evaluator covers`);
+    if (!PROPS_KEYS.has(key) && !/^(FIELDALIAS|EVAL|LOOKUP)-/.test(key))
+      throw new Error(`props.conf ${key} is outside what the evaluator covers`);
   }
   if (props.KV_MODE !== 'json') throw new Error('props.conf: KV_MODE = json expected');
   const aliases = parseAliases(props);
-  const evals = Object.keys(props).filter((k) => k.startsWith('EVAL-')).sort().map((k) => ({ field: k.slice(5), src: props[k]!, expr: parseEval(props[k]!) }));
-  const lookups = Object.keys(props).filter((k) => k.startsWith('LOOKUP-')).sort().map((k) => parseLookup(k, props[k]!, transforms, read));
+  const evals = Object.keys(props)
+    .filter((k) => k.startsWith('EVAL-'))
+    .sort()
+    .map((k) => ({ field: k.slice(5), src: props[k]!, expr: parseEval(props[k]!) }));
+  const lookups = Object.keys(props)
+    .filter((k) => k.startsWith('LOOKUP-'))
+    .sort()
+    .map((k) => parseLookup(k, props[k]!, transforms, read));
   const calculated = new Set(evals.map((e) => e.field));
   const lookedUp = new Set(lookups.flatMap((l) => l.outputs.map((o) => o.field)));
   for (const e of evals) {
     for (const f of fieldsOf(e.expr)) {
-      if (calculated.has(f)) throw new Error(`props.conf EVAL-${e.field} reads ${f}, which an EVAL calculates: EVALs run at once and see its value from before`);
-      if (lookedUp.has(f)) throw new Error(`props.conf EVAL-${e.field} reads ${f}, which a lookup writes after the EVALs`);
+      if (calculated.has(f))
+        throw new Error(
+          `props.conf EVAL-${e.field} reads ${f}, which an EVAL calculates: ` +
+            'EVALs run at once and see its value from before',
+        );
+      if (lookedUp.has(f))
+        throw new Error(`props.conf EVAL-${e.field} reads ${f}, which a lookup writes after the EVALs`);
     }
-    if (aliases.some((a) => a.to === e.field)) throw new Error(`props.conf: ${e.field} is both a FIELDALIAS and an EVAL`);
+    if (aliases.some((a) => a.to === e.field))
+      throw new Error(`props.conf: ${e.field} is both a FIELDALIAS and an EVAL`);
   }
-  for (const l of lookups) for (const m of l.match) if (lookedUp.has(m.field)) throw new Error(`props.conf: lookup ${l.name} matches on ${m.field}, another lookup's output`);
+  for (const l of lookups)
+    for (const m of l.match)
+      if (lookedUp.has(m.field))
+        throw new Error(`props.conf: lookup ${l.name} matches on ${m.field}, another lookup's output`);
   const eventtypes = Object.entries(eventtypeConf).map(([name, s]) => {
-    for (const k of Object.keys(s)) if (k !== 'search' && k !== 'description') throw new Error(`eventtypes.conf [${name}]: ${k} is outside the evaluated subset`);
+    for (const k of Object.keys(s))
+      if (k !== 'search' && k !== 'description')
+        throw new Error(`eventtypes.conf [${name}]: ${k} is outside the evaluated subset`);
     if (!s.search) throw new Error(`eventtypes.conf [${name}] has no search`);
     return { name, search: parseSearch(s.search) };
   });
   const tags = new Map<string, string[]>();
   for (const [stanza, s] of Object.entries(tagConf)) {
     const m = /^eventtype=(.+)$/.exec(stanza);
-    if (!m || !eventtypes.some((e) => e.name === m[1])) throw new Error(`tags.conf [${stanza}]: not an eventtype=<an event type of eventtypes.conf>`);
-    for (const [tag, v] of Object.entries(s)) if (v !== 'enabled' && v !== 'disabled') throw new Error(`tags.conf [${stanza}] ${tag} = ${v}: enabled or disabled`);
-    tags.set(m[1]!, Object.keys(s).filter((t) => s[t] === 'enabled'));
+    if (!m || !eventtypes.some((e) => e.name === m[1]))
+      throw new Error(`tags.conf [${stanza}]: not an eventtype=<an event type of eventtypes.conf>`);
+    for (const [tag, v] of Object.entries(s))
+      if (v !== 'enabled' && v !== 'disabled')
+        throw new Error(`tags.conf [${stanza}] ${tag} = ${v}: enabled or disabled`);
+    tags.set(
+      m[1]!,
+      Object.keys(s).filter((t) => s[t] === 'enabled'),
+    );
   }
   return { aliases, evals, lookups, eventtypes, tags };
 }
@@ -130,8 +209,14 @@ export function buildAddOn(props: Stanza, transforms: Conf, eventtypeConf: Conf,
 export function kvJson(doc: unknown): Event {
   const acc = new Map<string, string[]>();
   const walk = (path: string, v: unknown): void => {
-    if (Array.isArray(v)) { for (const x of v) walk(`${path}{}`, x); return; }
-    if (v !== null && typeof v === 'object') { for (const [k, x] of Object.entries(v)) walk(path ? `${path}.${k}` : k, x); return; }
+    if (Array.isArray(v)) {
+      for (const x of v) walk(`${path}{}`, x);
+      return;
+    }
+    if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) walk(path ? `${path}.${k}` : k, x);
+      return;
+    }
     const list = acc.get(path) ?? [];
     list.push(typeof v === 'string' ? v : JSON.stringify(v));
     acc.set(path, list);
@@ -153,7 +238,11 @@ function applyLookup(l: Lookup, ev: Event): void {
   }
 }
 
-export interface SearchTime { readonly fields: Event; readonly eventtypes: readonly string[]; readonly tags: readonly string[] }
+export interface SearchTime {
+  readonly fields: Event;
+  readonly eventtypes: readonly string[];
+  readonly tags: readonly string[];
+}
 
 /** Search time of one document: the fields, event types and tags Splunk would show for it. */
 export function searchTime(addon: AddOn, doc: unknown): SearchTime {
@@ -161,7 +250,10 @@ export function searchTime(addon: AddOn, doc: unknown): SearchTime {
   ev.set('sourcetype', SOURCETYPE);
   for (const a of addon.aliases) {
     const v = ev.get(a.from);
-    if (a.asNew) { if (!ev.has(a.to) && v !== undefined) ev.set(a.to, v); } else if (v === undefined) ev.delete(a.to); else ev.set(a.to, v);
+    if (a.asNew) {
+      if (!ev.has(a.to) && v !== undefined) ev.set(a.to, v);
+    } else if (v === undefined) ev.delete(a.to);
+    else ev.set(a.to, v);
   }
   const results = addon.evals.map((e) => [e.field, evaluate(e.expr, ev)] as const);
   for (const [field, v] of results) {

@@ -5,7 +5,8 @@ import { parseConf } from './conf.js';
 import { evaluate, matches, parseEval, parseSearch, spath, type Fields } from './spl.js';
 import { buildAddOn, kvJson, searchTime } from './searchtime.js';
 
-const ev = (src: string, fields: Record<string, string | string[]> = {}): unknown => evaluate(parseEval(src), new Map(Object.entries(fields)) as Fields);
+const ev = (src: string, fields: Record<string, string | string[]> = {}): unknown =>
+  evaluate(parseEval(src), new Map(Object.entries(fields)) as Fields);
 
 describe('eval subset', () => {
   it('reads fields quoted or bare, and a bare dotted name as a concatenation, as Splunk does', () => {
@@ -54,7 +55,14 @@ describe('eval subset', () => {
   });
 
   it('spath on JSON text: paths, arrays, nulls, objects, text that is not JSON', () => {
-    const raw = JSON.stringify({ a: { b: 'x', n: 3, t: true, z: null, o: { k: 1 } }, c: [{ f: 'p', v: '1' }, { f: 'q', v: '2' }], e: '' });
+    const raw = JSON.stringify({
+      a: { b: 'x', n: 3, t: true, z: null, o: { k: 1 } },
+      c: [
+        { f: 'p', v: '1' },
+        { f: 'q', v: '2' },
+      ],
+      e: '',
+    });
     expect(spath(raw, 'a.b')).toBe('x');
     expect(spath(raw, 'a.n')).toBe('3');
     expect(spath(raw, 'a.t')).toBe('true');
@@ -69,7 +77,14 @@ describe('eval subset', () => {
 });
 
 describe('search subset (event types, CIM constraints)', () => {
-  const f = new Map(Object.entries({ tag: ['change', 'account'], action: 'modified', user: 'host$', sourcetype: 'jumpcloud:directory_insights' })) as Fields;
+  const f = new Map(
+    Object.entries({
+      tag: ['change', 'account'],
+      action: 'modified',
+      user: 'host$',
+      sourcetype: 'jumpcloud:directory_insights',
+    }),
+  ) as Fields;
   it('terms, quotes, wildcards, case-insensitive values, NOT, and OR binding tighter than AND', () => {
     expect(matches(parseSearch('sourcetype="jumpcloud:directory_insights" tag=account'), f)).toBe(true);
     expect(matches(parseSearch('tag=ACCOUNT action="Modified"'), f)).toBe(true);
@@ -88,15 +103,30 @@ describe('search subset (event types, CIM constraints)', () => {
 });
 
 describe('search-time order and settings', () => {
-  const props = parseConf([
-    '[st]', 'KV_MODE = json',
-    'FIELDALIAS-a = x.y AS alias_as x.gone AS kept_as x.y ASNEW kept_asnew x.gone ASNEW kept_asnew2',
-    'EVAL-first = "one"', 'EVAL-from_alias = alias_as . "!"', 'EVAL-out = coalesce(\'x.y\', "none")',
-    'LOOKUP-l = t key AS x.k OUTPUTNEW out AS out fill',
-  ].join('\n'), 'props.conf').st!;
+  const props = parseConf(
+    [
+      '[st]',
+      'KV_MODE = json',
+      'FIELDALIAS-a = x.y AS alias_as x.gone AS kept_as x.y ASNEW kept_asnew x.gone ASNEW kept_asnew2',
+      'EVAL-first = "one"',
+      'EVAL-from_alias = alias_as . "!"',
+      'EVAL-out = coalesce(\'x.y\', "none")',
+      'LOOKUP-l = t key AS x.k OUTPUTNEW out AS out fill',
+    ].join('\n'),
+    'props.conf',
+  ).st!;
   const transforms = parseConf('[t]\nfilename = t.csv\nmax_matches = 1\n', 'transforms.conf');
-  const rows = [{ key: 'k1', out: 'from lookup', fill: 'filled' }, { key: 'k2', out: '', fill: '' }];
-  const addon = buildAddOn(props, transforms, parseConf('[et]\nsearch = fill=filled\n', 'e'), parseConf('[eventtype=et]\nmine = enabled\n', 't'), () => rows);
+  const rows = [
+    { key: 'k1', out: 'from lookup', fill: 'filled' },
+    { key: 'k2', out: '', fill: '' },
+  ];
+  const addon = buildAddOn(
+    props,
+    transforms,
+    parseConf('[et]\nsearch = fill=filled\n', 'e'),
+    parseConf('[eventtype=et]\nmine = enabled\n', 't'),
+    () => rows,
+  );
 
   it('FIELDALIAS AS replaces or removes, ASNEW keeps; EVAL sees aliases; LOOKUP OUTPUTNEW keeps what EVAL set', () => {
     const st = searchTime(addon, { x: { y: 'Y', k: 'k1' }, kept_as: 'old', kept_asnew: 'old', kept_asnew2: 'old2' });
@@ -120,7 +150,8 @@ describe('search-time order and settings', () => {
   });
 
   it('refuses configurations whose meaning would depend on an order Splunk does not promise', () => {
-    const build = (lines: string[]): unknown => buildAddOn(parseConf(['[st]', 'KV_MODE = json', ...lines].join('\n'), 'p').st!, transforms, {}, {}, () => rows);
+    const build = (lines: string[]): unknown =>
+      buildAddOn(parseConf(['[st]', 'KV_MODE = json', ...lines].join('\n'), 'p').st!, transforms, {}, {}, () => rows);
     expect(() => build(['EVAL-a = "1"', 'EVAL-b = a'])).toThrow(/EVALs run at once/);
     expect(() => build(['FIELDALIAS-a = p AS q r AS q'])).toThrow(/two FIELDALIAS/);
     expect(() => build(['FIELDALIAS-a = p AS q q AS r'])).toThrow(/not chained/);

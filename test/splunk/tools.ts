@@ -13,7 +13,9 @@ export const VENV = process.env.SPLUNK_TOOLS_VENV || join(ROOT, '.venv-splunk');
 export const APPINSPECT = join(VENV, 'bin', 'splunk-appinspect');
 export const VENV_PYTHON = join(VENV, 'bin', 'python');
 export const HAVE_TOOLS = existsSync(APPINSPECT) && existsSync(VENV_PYTHON);
-export const MISSING_TOOLS = `Splunk's tools are not installed in ${VENV}: python3 -m venv .venv-splunk && .venv-splunk/bin/pip install -r test/splunk/requirements.txt (or set SPLUNK_TOOLS_VENV to a venv that has them)`;
+export const MISSING_TOOLS =
+  `Splunk's tools are not installed in ${VENV}: python3 -m venv .venv-splunk && ` +
+  '.venv-splunk/bin/pip install -r test/splunk/requirements.txt (or set SPLUNK_TOOLS_VENV to a venv that has them)';
 export const EXAMPLE_SAVEDSEARCHES = fileURLToPath(new URL('fixtures/savedsearches.example.conf', import.meta.url));
 
 /** A fresh copy of the add-on in a temp dir (its path), with the example savedsearches.conf when asked. */
@@ -29,7 +31,10 @@ export function buildPackage(app: string, out: string): { tgz: string; stdout: s
   // SOURCE_DATE_EPOCH unset: the packager's own fixed time, which package.test.ts expects.
   const env = { ...process.env };
   delete env.SOURCE_DATE_EPOCH;
-  const stdout = execFileSync('python3', [join(ROOT, 'scripts', 'build-splunk.py'), '--app', app, '--out', out], { encoding: 'utf8', env });
+  const stdout = execFileSync('python3', [join(ROOT, 'scripts', 'build-splunk.py'), '--app', app, '--out', out], {
+    encoding: 'utf8',
+    env,
+  });
   const tgz = readdirSync(out).filter((f) => f.endsWith('.tgz'));
   if (tgz.length !== 1) throw new Error(`build-splunk.py left ${tgz.length} .tgz files in ${out}`);
   return { tgz: join(out, tgz[0]!), stdout };
