@@ -213,7 +213,9 @@ describe("CIM fields under the add-on's search-time configuration", () => {
     // Splunk extracts fields automatically from an event's first 5,000 bytes ([spath] extraction_cutoff).
     const largest = Math.max(...docs.map((d) => Buffer.byteLength(JSON.stringify(d.doc))));
     console.log(`largest mapped document: ${largest} bytes`);
-    expect(largest, 'past 5,000 bytes Splunk extracts no field: the add-on README must say what to set').toBeLessThan(5000);
+    expect(largest, 'past 5,000 bytes Splunk extracts no field: the add-on README must say what to set').toBeLessThan(
+      5000,
+    );
     expect(t.documents).toBe(CATALOG.length * 2);
     expect(t.findings).toEqual([]);
     for (const d of [
