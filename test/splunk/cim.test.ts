@@ -4,6 +4,7 @@
 // event types, tags), land in exactly the CIM dataset the lookup gives their event type, and carry every field
 // that dataset requires, with allowed values. No Splunk runs here: the configuration is read from the add-on's
 // files and evaluated by a strict evaluator of the subset it uses (spl.ts), itself tested at the end.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG, sampleEvent } from '../../input/simulator/catalog.js';
@@ -171,6 +172,15 @@ describe('the event-type lookup', () => {
         .map((d) => `${d || 'none'} ${committed.filter((r) => r.jumpcloud_cim_dataset === d).length}`)
         .join(', ')}`,
     );
+  });
+
+  it('make-lookup.ts --check agrees (the command its error messages print)', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/splunk/make-lookup.ts', '--check'], {
+      cwd: new URL('../../', import.meta.url),
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/365 event types, as the catalog and filter\/categories\.ts say/);
   });
 
   it('gives every change its CIM action and object category, and every sign-in type an EVAL for its action', () => {
