@@ -43,7 +43,9 @@ describe('npm pack + install into an empty prefix', () => {
   it('contains everything the README tells users to use', () => {
     const want = [
       'dist/input/cli.js', 'build/jumpcloud.wasm', 'scripts/build-aot.mjs', 'fluent-bit.conf', 'fluent-bit.yaml',
-      'conf/jumpcloud.env', 'templates/elasticsearch-index-template.json', 'templates/splunk/props.conf',
+      'conf/jumpcloud.env', 'templates/elasticsearch-index-template.json', 'templates/splunk/README.md',
+      'splunk/TA-jumpcloud-directory-insights/default/props.conf', 'splunk/TA-jumpcloud-directory-insights/default/app.conf',
+      'splunk/TA-jumpcloud-directory-insights/lookups/jumpcloud_di_event_types.csv', 'scripts/build-splunk.py',
       'docs/ecs-mapping.md', 'docs/fluent-bit.md', 'deploy/systemd/fluent-bit-jumpcloud.service', 'deploy/Containerfile',
       'deploy/compose.yaml', 'deploy/side-by-side.sh', 'README.md', 'package.json',
       ...includedPaths(),
