@@ -6,8 +6,8 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseClockSpec, systemClock } from './clock.js';
 import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderHelp, type LoadedConfig } from './config.js';
-import { lockStateDir, StateLockedError, StateLockError, type StateLock } from './collector/lock.js';
-import { ensureStateDir, StateDirError } from './collector/state.js';
+import { lockStateDir, StateLockedError, StateLockError, type StateLock } from './collector/state/lock.js';
+import { ensureStateDir, StateDirError } from './collector/state/state.js';
 import { createLogger, statusLine } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';
@@ -174,7 +174,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       runConfig = config as CollectorConfig;
     }
     logger.info({ config: redactConfig(runConfig), demo: loaded.demo, version: packageInfo().version }, 'starting collector');
-    const { runCollector } = await import('./collector/run.js');
+    const { runCollector } = await import('./collector/engine/run.js');
     const engineCode = (await runCollector(runConfig, {
       logger, metrics, clock, signal: controller.signal, progressOut: stderr, diHooks: diHooks(metrics), forwardHooks: loggingForwardHooks(metrics, logger, runConfig),
       ...(demo?.forwardClient ? { forwardClient: demo.forwardClient } : {}),

@@ -2,7 +2,7 @@
 // (`metrics.eventsForwarded(org, service, n)`); the network clients feed it through the DiHooks / ForwardHooks
 // built here, so neither client knows about prom-client.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ServiceCoverageEntry } from './collector/services.js';
+import type { ServiceCoverageEntry } from './collector/engine/services.js';
 import type { Clock, DiHooks, DiQuery, ForwardHooks } from './types.js';
 
 /** Label value for a stream without `x-org-id` (single-org API key). */

@@ -3,7 +3,7 @@
 import { hostname as osHostname } from 'node:os';
 import { systemClock } from '../clock.js';
 import type { Clock, ForwardHooks, ForwardTarget, Logger } from '../types.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../backoff.js';
 import { describeTarget, loadTls, type ForwardTlsOptions } from './connect.js';
 import type { DialOptions } from './dial.js';
 import { ForwardConfigError } from './errors.js';

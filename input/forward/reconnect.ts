@@ -1,7 +1,7 @@
 // When to connect again: exponential backoff between failed attempts, reset by a connection that got acks, and the
 // two failures that retrying cannot fix (an auth refusal; PING answered by a close, twice in a row).
 import type { Clock, ForwardHooks, Logger } from '../types.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from '../backoff.js';
 import { NoPongError } from './dial.js';
 import { ForwardAuthError, ForwardConnectionError } from './errors.js';
 

@@ -7,9 +7,9 @@
 // `journalWrites`, each chunk is journaled before it is written to the socket too, as `id<TAB>epoch ms<TAB>sent@<seq>`
 // (seq: its number in the forward ledger, send-ledger.ts): a restart asks the ledger whether that write was stored.
 import { promises as fsp, openSync, writeSync, closeSync, fsync, existsSync } from 'node:fs';
-import type { Logger } from '../types.js';
+import type { Logger } from '../../types.js';
 import { IdTable } from './id-table.js';
-import { writeFileAtomicWith } from './state.js';
+import { writeFileAtomicWith } from '../state/state.js';
 
 export interface SeenEntry {
   readonly id: string;

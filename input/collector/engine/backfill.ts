@@ -3,11 +3,11 @@
 // crash each slice resumes where its acked events end; the id journal drops what is fetched twice. The
 // checkpoint jumps to the backfill's end once every slice is done.
 import { setMaxListeners } from 'node:events';
-import type { SliceState } from './state.js';
-import type { StreamStore } from './store.js';
-import { fetchRangeChecked, rangeQuery, type StreamContext } from './window.js';
+import type { SliceState } from '../state/state.js';
+import type { StreamStore } from '../state/store.js';
+import { fetchRangeChecked, rangeQuery, type StreamContext } from '../fetch/range.js';
 import type { BackfillBoard } from './progress.js';
-import { isoMillis } from './timestamp.js';
+import { isoMillis } from '../state/timestamp.js';
 
 const DAY_MS = 86_400_000;
 const PERSIST_EVERY_MS = 200;

@@ -1,7 +1,7 @@
 // What a running collector says at `info` once it is past start-up: one line per completed poll per stream, or,
 // with many streams (where that would be a flood), one aggregate line every `everyMs` over the polls of that time.
-import type { Logger } from '../types.js';
-import { streamName, type StreamKey } from './state.js';
+import type { Logger } from '../../types.js';
+import { streamName, type StreamKey } from '../state/state.js';
 
 export interface PollSummary {
   readonly key: StreamKey;

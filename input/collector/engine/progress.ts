@@ -4,8 +4,8 @@
 // moves smoothly instead of jumping with bursts of acks or with a stream whose slices cover quiet hours (it
 // changes at once only when the rate really changed, by more than 2×).
 // Cheap: the streams report per acked send (thousands of events), never per event.
-import type { Logger } from '../types.js';
-import { streamName, type SliceState, type StreamKey } from './state.js';
+import type { Logger } from '../../types.js';
+import { streamName, type SliceState, type StreamKey } from '../state/state.js';
 
 export interface ProgressOptions {
   readonly logger: Logger;

@@ -2,25 +2,25 @@
 // client and one shared forward client. `once`: one pass per stream up to now − lag, then every ack awaited;
 // otherwise polls every interval until the signal aborts, then stops fetching, waits for acks and persists.
 import { setMaxListeners } from 'node:events';
-import { systemClock } from '../clock.js';
-import { DEFAULT_PAGE_BUDGET_BYTES, createDiClient } from '../di/client.js';
-import { DiError } from '../di/errors.js';
-import { MIN_REQUESTS_PER_POLL, effectivePollIntervalMs } from '../di/request-budget.js';
-import { createForwardClient } from '../forward/client.js';
-import { ForwardError } from '../forward/errors.js';
-import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../types.js';
+import { systemClock } from '../../clock.js';
+import { DEFAULT_PAGE_BUDGET_BYTES, createDiClient } from '../../di/client.js';
+import { DiError } from '../../di/errors.js';
+import { MIN_REQUESTS_PER_POLL, effectivePollIntervalMs } from '../../di/request-budget.js';
+import { createForwardClient } from '../../forward/client.js';
+import { ForwardError } from '../../forward/errors.js';
+import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../../types.js';
 import { backfillThresholdMs } from './backfill.js';
-import { noMetrics, type EngineMetrics } from './metrics.js';
-import { FluentBitUptime } from './fluent-bit-uptime.js';
-import { openLedger } from './ledger-start.js';
-import type { SendLedger } from './send-ledger.js';
+import { noMetrics, type EngineMetrics } from '../metrics.js';
+import { FluentBitUptime } from '../oracle/uptime.js';
+import { openLedger } from '../oracle/index.js';
+import type { SendLedger } from '../oracle/send-ledger.js';
 import { PollLog } from './poll-log.js';
 import { BackfillBoard } from './progress.js';
-import { orgsOfShard } from '../shard.js';
+import { orgsOfShard } from '../../shard.js';
 import { Semaphore } from './semaphore.js';
 import { ServiceCoverage } from './services.js';
 import { runStream, type StreamResult, type StreamSettings } from './stream.js';
-import { ensureStateDir, streamPaths, type StreamKey } from './state.js';
+import { ensureStateDir, streamPaths, type StreamKey } from '../state/state.js';
 
 export interface CollectorDeps {
   readonly logger: Logger;

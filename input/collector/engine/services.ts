@@ -20,13 +20,13 @@
 // state directory (no `all` stream yet), B is --since: no catch-up stream, the union from the first query.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ColumnarPageEvents } from '../di/page-events.js';
-import { compareInstants, parseRfc3339, type Instant } from '../di/rfc3339.js';
-import type { Clock, DiBucket, DiClient, DiInterval, DiPage, DiQuery, Logger } from '../types.js';
-import type { EngineMetrics } from './metrics.js';
-import { loadState, StateError, streamPaths, writeFileAtomicWith, type StreamKey } from './state.js';
+import { ColumnarPageEvents } from '../../di/page-events.js';
+import { compareInstants, parseRfc3339, type Instant } from '../../di/rfc3339.js';
+import type { Clock, DiBucket, DiClient, DiInterval, DiPage, DiQuery, Logger } from '../../types.js';
+import type { EngineMetrics } from '../metrics.js';
+import { loadState, StateError, streamPaths, writeFileAtomicWith, type StreamKey } from '../state/state.js';
 import type { StreamResult } from './stream.js';
-import { isoMillis, parseIsoMillis } from './timestamp.js';
+import { isoMillis, parseIsoMillis } from '../state/timestamp.js';
 
 /** The accepted names as of the OpenAPI spec: used only when the API's 400 answer cannot be read. */
 const KNOWN_SERVICES = [

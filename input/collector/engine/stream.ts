@@ -1,22 +1,22 @@
-import type { CollectorConfig } from '../types.js';
+import type { CollectorConfig } from '../../types.js';
 // One stream (org × service): load its state, then poll windows [checkpoint − overlap, now − lag) — or backfill a
 // long gap in slices — advancing the checkpoint only after every event before it was acked.
-import type { Clock, DiClient, ForwardClient, Logger } from '../types.js';
-import { errorCode, isAbortError, isFatal } from '../errors.js';
+import type { Clock, DiClient, ForwardClient, Logger } from '../../types.js';
+import { errorCode, isAbortError, isFatal } from '../../errors.js';
 import { runBackfill } from './backfill.js';
-import { confirmUnsettledAcks, type FluentBitUptime } from './fluent-bit-uptime.js';
-import type { EngineMetrics } from './metrics.js';
+import { confirmUnsettledAcks, type FluentBitUptime } from '../oracle/uptime.js';
+import type { EngineMetrics } from '../metrics.js';
 import type { PollLog } from './poll-log.js';
 import type { BackfillBoard } from './progress.js';
-import { SeenIds } from './seen-ids.js';
-import type { SendLedger } from './send-ledger.js';
-import { StateWriter, loadState, streamName, streamPaths, type StreamKey, type StreamState } from './state.js';
+import { SeenIds } from '../delivery/seen-ids.js';
+import type { SendLedger } from '../oracle/send-ledger.js';
+import { StateWriter, loadState, streamName, streamPaths, type StreamKey, type StreamState } from '../state/state.js';
 import type { Semaphore } from './semaphore.js';
-import { StreamStore } from './store.js';
-import { resumeNotes } from './resume-notes.js';
-import { isoMillis } from './timestamp.js';
-import { fetchByCounts, type FetchMemo } from './overlap-counts.js';
-import { fetchRangeChecked, type StreamContext } from './window.js';
+import { StreamStore } from '../state/store.js';
+import { resumeNotes } from '../state/resume-notes.js';
+import { isoMillis } from '../state/timestamp.js';
+import { fetchByCounts, type FetchMemo } from '../fetch/overlap-counts.js';
+import { fetchRangeChecked, type StreamContext } from '../fetch/range.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
 export interface StreamSettings extends Pick<CollectorConfig,

@@ -17,10 +17,10 @@
 // fetched at a given count is not fetched again until its count changes. A bucket holding fewer events than were
 // forwarded (events deleted) is never fetched. What this cannot see: a late event and a deletion in the same
 // second leave its count unchanged (DI events are deleted only by the 90-day retention, far from the overlap).
-import { DiError, DiFatalError, DiTransientError } from '../di/errors.js';
-import type { DiBucket, DiInterval, SearchCriterion, SearchTerm } from '../types.js';
-import { isoMillis } from './timestamp.js';
-import { fetchRange, rangeQuery, type StreamContext } from './window.js';
+import { DiError, DiFatalError, DiTransientError } from '../../di/errors.js';
+import type { DiBucket, DiInterval, SearchCriterion, SearchTerm } from '../../types.js';
+import { isoMillis } from '../state/timestamp.js';
+import { fetchRange, rangeQuery, type StreamContext } from './range.js';
 
 const SECOND = 1000;
 const INTERVALS: readonly (DiInterval & { readonly ms: number })[] = [

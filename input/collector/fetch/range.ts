@@ -2,12 +2,12 @@
 // each backfill slice. The checkpoint logic lives with the callers; this module guarantees that an id is
 // journaled only after Fluent Bit acked it, and that `onAcked(cursor)` is only reported once every event of
 // the range before `cursor` has been acked.
-import { ESCAPED_TIMESTAMP } from '../di/page-events.js';
-import type { Clock, DiClient, DiQuery, ForwardClient, Logger, MessageBatch, PageEvents, SearchTerm } from '../types.js';
-import type { EngineMetrics } from './metrics.js';
-import { IdBatchBuilder, type IdBatch, type SeenIds } from './seen-ids.js';
-import type { StreamKey } from './state.js';
-import { eventTimeMillis, isoMillis, parseEventTime, parseEventTimeBytes, type EventTimeOut } from './timestamp.js';
+import { ESCAPED_TIMESTAMP } from '../../di/page-events.js';
+import type { Clock, DiClient, DiQuery, ForwardClient, Logger, MessageBatch, PageEvents, SearchTerm } from '../../types.js';
+import type { EngineMetrics } from '../metrics.js';
+import { IdBatchBuilder, type IdBatch, type SeenIds } from '../delivery/seen-ids.js';
+import type { StreamKey } from '../state/state.js';
+import { eventTimeMillis, isoMillis, parseEventTime, parseEventTimeBytes, type EventTimeOut } from '../state/timestamp.js';
 
 /**
  * The entries of one send group as columns over the page's bytes (a MessageBatch), filled event by event: no

@@ -1,9 +1,9 @@
 // Opening the forward ledger at start-up (--fluent-bit-http), with what it decided said in the log: which chunks in
 // flight at the last stop Fluent Bit stored, or why it could not tell (then they are sent again, as without it).
-import type { Logger } from '../types.js';
-import type { FluentBitHttpTarget } from './fluent-bit-http.js';
-import { FluentBitInputMissingError, FluentBitRecords } from './fluent-bit-records.js';
-import type { FluentBitUptime } from './fluent-bit-uptime.js';
+import type { Logger } from '../../types.js';
+import type { FluentBitHttpTarget } from './http.js';
+import { FluentBitInputMissingError, FluentBitRecords } from './records.js';
+import type { FluentBitUptime } from './uptime.js';
 import { LEDGER_FILE, SendLedger } from './send-ledger.js';
 import path from 'node:path';
 

@@ -3,7 +3,7 @@
 // fluentbit_input_records_total and fluentbit_input_bytes_total). Fluent Bit adds to both when its engine appends
 // a forward message's records to a chunk (input_chunk_append_raw): all the entries of one forward chunk at once,
 // before the filters; the bytes are the entries' msgpack as the collector wrote them (measured: 5.1.1, 4.2.8).
-import { FluentBitHttpError, fluentBitUrl, getFluentBitJson, type FluentBitHttpTarget } from './fluent-bit-http.js';
+import { FluentBitHttpError, fluentBitUrl, getFluentBitJson, type FluentBitHttpTarget } from './http.js';
 
 /** The counters of an input, read at `at` (Date.now() of the answer). */
 export interface RecordsReading {

@@ -21,9 +21,9 @@
 // so every later count would fit two readings and nothing would be decided.)
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../types.js';
-import { FluentBitInputMissingError, type RecordsReading } from './fluent-bit-records.js';
-import type { UptimeAnswer } from './fluent-bit-uptime.js';
+import type { Logger } from '../../types.js';
+import { FluentBitInputMissingError, type RecordsReading } from './records.js';
+import type { UptimeAnswer } from './uptime.js';
 
 export const LEDGER_FILE = 'forward.ledger';
 

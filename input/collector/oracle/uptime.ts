@@ -3,8 +3,8 @@
 // had not settled when the collector stopped: a threaded forward input acks from memory and stores within 250 ms,
 // so an acked chunk is stored once the Fluent Bit that acked it has kept running for the settle time after the ack.
 // Times are the wall clock (Date.now()), as the ack times in the id journal are.
-import type { Logger } from '../types.js';
-import { FluentBitHttpError, fluentBitUrl, getFluentBitJson, type FluentBitHttpTarget } from './fluent-bit-http.js';
+import type { Logger } from '../../types.js';
+import { FluentBitHttpError, fluentBitUrl, getFluentBitJson, type FluentBitHttpTarget } from './http.js';
 
 /** What an uptime answer proves. */
 export interface UptimeAnswer {

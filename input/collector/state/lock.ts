@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSyn
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import type { CodedError } from '../errors.js';
+import type { CodedError } from '../../errors.js';
 
 export const LOCK_NAME = 'collector.lock';
 export const HOLDER_NAME = 'collector.lock.holder';

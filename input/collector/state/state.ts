@@ -3,7 +3,7 @@
 import { promises as fsp, closeSync, existsSync, fsync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import type { CodedError } from '../errors.js';
+import type { CodedError } from '../../errors.js';
 import { isoMillis, parseIsoMillis } from './timestamp.js';
 
 const STATE_VERSION = 1;

@@ -1,6 +1,6 @@
 // A stream's state in memory plus its durable copy: every save first makes the id journal durable (so the
 // state never gets ahead of the journal after a power loss), then writes the state atomically.
-import type { SeenIds } from './seen-ids.js';
+import type { SeenIds } from '../delivery/seen-ids.js';
 import { StateWriter, type StreamState } from './state.js';
 
 export class StreamStore {

@@ -1,6 +1,6 @@
 // RFC 3339 timestamps with 0-9 fraction digits and any offset, parsed by hand: Date.parse keeps only
 // milliseconds, and the forward protocol's EventTime carries nanoseconds.
-import type { EventTime } from '../types.js';
+import type { EventTime } from '../../types.js';
 
 export class TimestampError extends Error {
   override readonly name = 'TimestampError';

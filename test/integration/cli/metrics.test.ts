@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMetrics, diHooks, forwardHooks, type CollectorMetrics } from '../../input/metrics.js';
-import { startMetricsServer, type MetricsServer } from '../../input/metrics-server.js';
-import type { Clock } from '../../input/types.js';
+import { createMetrics, diHooks, forwardHooks, type CollectorMetrics } from '../../../input/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../../../input/metrics-server.js';
+import type { Clock } from '../../../input/types.js';
 
 function manualClock(start: number): Clock & { advance(ms: number): void } {
   let now = start;

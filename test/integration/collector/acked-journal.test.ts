@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FluentBitUptime, confirmUnsettledAcks, storedSince } from '../../input/collector/fluent-bit-uptime.js';
-import { IdBatch, SeenIds, writeLine } from '../../input/collector/seen-ids.js';
-import { startForwardReceiver } from '../support/forward-receiver.js';
-import { ConfigError, loadConfig } from '../../input/config.js';
-import { memoryLogger } from './fakes.js';
+import { FluentBitUptime, confirmUnsettledAcks, storedSince } from '../../../input/collector/oracle/uptime.js';
+import { IdBatch, SeenIds, writeLine } from '../../../input/collector/delivery/seen-ids.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
+import { ConfigError, loadConfig } from '../../../input/config.js';
+import { memoryLogger } from '../../support/fakes.js';
 
 const stream = { org: 'o', service: 'directory' };
 const hex = (i: number): string => i.toString(16).padStart(24, '0');

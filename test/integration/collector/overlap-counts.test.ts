@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MAX_BUCKETS, MERGE_GAP_EVENTS, bucketFor, partsTerm, partsToFetch } from '../../input/collector/overlap-counts.js';
-import { SeenIds } from '../../input/collector/seen-ids.js';
-import { memoryLogger } from './fakes.js';
-import { overlapCost } from '../bench/overlap.bench.ts';
+import { MAX_BUCKETS, MERGE_GAP_EVENTS, bucketFor, partsTerm, partsToFetch } from '../../../input/collector/fetch/overlap-counts.js';
+import { SeenIds } from '../../../input/collector/delivery/seen-ids.js';
+import { memoryLogger } from '../../support/fakes.js';
+import { overlapCost } from '../../bench/overlap.bench.ts';
 
 const S = 1000;
 const none = new Map<number, number>();
@@ -137,8 +137,8 @@ describe('completeness by counts against the simulator (live, 2 % late)', () => 
 
 describe('the simulator\'s /events/interval', () => {
   it('buckets aligned to the interval, only those holding events, summing to /events/count; bad units refused', async () => {
-    const { startSimulator } = await import('../../input/simulator/server.js');
-    const { createDiClient } = await import('../../input/di/client.js');
+    const { startSimulator } = await import('../../../input/simulator/server.js');
+    const { createDiClient } = await import('../../../input/di/client.js');
     const to = Date.now() - 60_000;
     const sim = await startSimulator({ seed: 3, services: ['directory'], eventsPerMinute: 30, from: to - 3_600_000, to, indexDelay: { lateFraction: 0 } });
     const di = createDiClient({ apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, pageLimit: 1000, requestTimeoutMs: 10_000, logger: { debug() {}, info() {}, warn() {}, error() {} } });

@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resumeNotes, startOverCommand } from '../../input/collector/resume-notes.js';
-import { streamPaths } from '../../input/collector/state.js';
+import { resumeNotes, startOverCommand } from '../../../input/collector/state/resume-notes.js';
+import { streamPaths } from '../../../input/collector/state/state.js';
 
 const T = Date.parse('2026-03-01T00:00:00Z');
 

@@ -5,17 +5,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acceleratedClock } from '../../input/clock.js';
-import { noMetrics } from '../../input/collector/metrics.js';
-import { runCollector } from '../../input/collector/run.js';
-import { parseServiceList, ServiceCoverage, withoutServices, type ServiceCoverageEntry } from '../../input/collector/services.js';
-import { createDiClient } from '../../input/di/client.js';
-import { createForwardClient } from '../../input/forward/client.js';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
-import type { Clock, CollectorConfig, DiClient, DiQuery } from '../../input/types.js';
-import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
-import { memoryLogger } from './fakes.js';
-import { CountingForward, compareIds, expectNoLoss, expectedIds, until } from './support.js';
+import { acceleratedClock } from '../../../input/clock.js';
+import { noMetrics } from '../../../input/collector/metrics.js';
+import { runCollector } from '../../../input/collector/engine/run.js';
+import { parseServiceList, ServiceCoverage, withoutServices, type ServiceCoverageEntry } from '../../../input/collector/engine/services.js';
+import { createDiClient } from '../../../input/di/client.js';
+import { createForwardClient } from '../../../input/forward/client.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
+import type { Clock, CollectorConfig, DiClient, DiQuery } from '../../../input/types.js';
+import { startForwardReceiver, type ForwardReceiver } from '../../support/forward-receiver.js';
+import { memoryLogger } from '../../support/fakes.js';
+import { CountingForward, compareIds, expectNoLoss, expectedIds, until } from '../../support/collector.js';
 
 const MIN = 60_000;
 const SPEED = 300;

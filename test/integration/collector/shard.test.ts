@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCollector } from '../../input/collector/run.js';
-import { ConfigError, loadConfig, type LoadedConfig } from '../../input/config.js';
-import { jumpHash, orgKey, orgsOfShard, parseShard, shardOf } from '../../input/shard.js';
-import { startSimulator } from '../../input/simulator/server.js';
-import type { Clock, CollectorConfig } from '../../input/types.js';
-import { startForwardReceiver } from '../support/forward-receiver.js';
-import { compareIds, expectNoLoss, expectedIds } from './support.js';
+import { runCollector } from '../../../input/collector/engine/run.js';
+import { ConfigError, loadConfig, type LoadedConfig } from '../../../input/config.js';
+import { jumpHash, orgKey, orgsOfShard, parseShard, shardOf } from '../../../input/shard.js';
+import { startSimulator } from '../../../input/simulator/server.js';
+import type { Clock, CollectorConfig } from '../../../input/types.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
+import { compareIds, expectNoLoss, expectedIds } from '../../support/collector.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -111,7 +111,7 @@ describe('an empty shard', () => {
     const res = await run;
     expect(res.exitCode).toBe(0);
     expect(res.streams).toEqual([]);
-    const { createMetrics } = await import('../../input/metrics.js');
+    const { createMetrics } = await import('../../../input/metrics.js');
     // An hour after the start with no stream: unhealthy ("nothing ever succeeded") unless the collector is idle by design.
     let t = 0;
     const clock = { now: () => t, sleep: async () => {} };

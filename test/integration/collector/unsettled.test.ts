@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCollector } from '../../input/collector/run.js';
-import { startSimulator } from '../../input/simulator/server.js';
-import type { CollectorConfig } from '../../input/types.js';
-import { startForwardReceiver } from '../support/forward-receiver.js';
-import { memoryLogger } from './fakes.js';
-import { compareIds, expectNoLoss, expectedIds } from './support.js';
+import { runCollector } from '../../../input/collector/engine/run.js';
+import { startSimulator } from '../../../input/simulator/server.js';
+import type { CollectorConfig } from '../../../input/types.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
+import { memoryLogger } from '../../support/fakes.js';
+import { compareIds, expectNoLoss, expectedIds } from '../../support/collector.js';
 
 const MIN = 60_000;
 let cleanup: (() => Promise<unknown> | unknown)[] = [];

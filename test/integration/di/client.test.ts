@@ -1,11 +1,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { createDiClient, type DiClientOptions } from '../../input/di/client.js';
-import { DiFatalError, DiQueryError, DiRetriesExhaustedError } from '../../input/di/errors.js';
-import type { Simulator } from '../../input/simulator/server.js';
-import type { DiClient, DiPage, DiQuery } from '../../input/types.js';
-import { captureLogger, closedAfterEach, iso, manualClock } from './support.js';
+import { createDiClient, type DiClientOptions } from '../../../input/di/client.js';
+import { DiFatalError, DiQueryError, DiRetriesExhaustedError } from '../../../input/di/errors.js';
+import type { Simulator } from '../../../input/simulator/server.js';
+import type { DiClient, DiPage, DiQuery } from '../../../input/types.js';
+import { captureLogger, closedAfterEach, iso, manualClock } from '../../support/simulator.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const { closers, sim } = closedAfterEach();

@@ -2,10 +2,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDiClient } from '../../input/di/client.js';
-import { DiFatalError } from '../../input/di/errors.js';
-import type { DiClient } from '../../input/types.js';
-import { captureLogger, manualClock } from './support.js';
+import { createDiClient } from '../../../input/di/client.js';
+import { DiFatalError } from '../../../input/di/errors.js';
+import type { DiClient } from '../../../input/types.js';
+import { captureLogger, manualClock } from '../../support/simulator.js';
 
 type Handler = (body: Record<string, unknown>, res: ServerResponse, n: number) => void;
 const closers: (() => Promise<unknown>)[] = [];

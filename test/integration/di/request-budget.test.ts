@@ -1,14 +1,14 @@
 // The global request budget (fair round-robin turns at a fixed rate, a global pause on 429) and the page
 // memory budget, on their own and inside the DI client against the simulator.
 import { describe, expect, it } from 'vitest';
-import { ByteBudget } from '../../input/di/byte-budget.js';
-import { ConfigError, loadConfig } from '../../input/config.js';
-import { createDiClient } from '../../input/di/client.js';
-import { RequestBudget } from '../../input/di/request-budget.js';
-import { systemClock } from '../../input/clock.js';
-import type { DiQuery } from '../../input/types.js';
-import type { Clock } from '../../input/types.js';
-import { closedAfterEach, iso, manualClock } from './support.js';
+import { ByteBudget } from '../../../input/di/byte-budget.js';
+import { ConfigError, loadConfig } from '../../../input/config.js';
+import { createDiClient } from '../../../input/di/client.js';
+import { RequestBudget } from '../../../input/di/request-budget.js';
+import { systemClock } from '../../../input/clock.js';
+import type { DiQuery } from '../../../input/types.js';
+import type { Clock } from '../../../input/types.js';
+import { closedAfterEach, iso, manualClock } from '../../support/simulator.js';
 
 /** Virtual time: a sleep moves the clock forward after the callers resolved so far have run (unlike manualClock, whose sleep moves it at once). */
 function steppingClock(start: number): Clock {

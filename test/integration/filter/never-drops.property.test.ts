@@ -1,16 +1,16 @@
 // Never drops: whatever the record, the filter returns a JSON object that keeps every original top-level
 // field, and marks what it cannot map with event.kind "pipeline_error" and an error.message. Where the input
-// is a DI event, the output must equal the independent reference mapping (test/filter/reference.ts).
+// is a DI event, the output must equal the independent reference mapping (test/unit/filter/reference.ts).
 // More than 100,000 generated and mutated records per run.
 import { describe, it, expect, beforeAll, beforeEach } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { FilterHost } from '../../input/wasm/filter-host.js';
-import { expected, locate } from './reference.js';
+import { FilterHost } from '../../../input/wasm/filter-host.js';
+import { expected, locate } from '../../unit/filter/reference.js';
 
 type Obj = Record<string, unknown>;
-const dir = new URL('../../fixtures/samples/', import.meta.url);
+const dir = new URL('../../../fixtures/samples/', import.meta.url);
 const seeds: Obj[] = readdirSync(dir).filter((f) => f.endsWith('.input.json')).sort()
   .map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as Obj);
 

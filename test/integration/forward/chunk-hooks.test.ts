@@ -1,7 +1,7 @@
 // Per-chunk ack and settle hooks (SendOptions.onChunkAcked / onChunkSettled): what the collector journals per chunk.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createForwardClient } from '../../input/forward/index.js';
-import { startForwardReceiver } from '../support/forward-receiver.js';
+import { createForwardClient } from '../../../input/forward/index.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
 import { makeEntries } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createForwardClient, type ForwardClientOptions } from '../../input/forward/index.js';
-import type { ForwardClient } from '../../input/types.js';
-import { startForwardReceiver, type ForwardReceiver, type ForwardReceiverOptions } from '../support/forward-receiver.js';
+import { createForwardClient, type ForwardClientOptions } from '../../../input/forward/index.js';
+import type { ForwardClient } from '../../../input/types.js';
+import { startForwardReceiver, type ForwardReceiver, type ForwardReceiverOptions } from '../../support/forward-receiver.js';
 import { idsOf, makeEntries } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -108,7 +108,7 @@ describe('forward client against the protocol-level receiver', () => {
 
   it('never logs or reports the shared key or the password', async () => {
     const lines: string[] = [];
-    const logger = Object.fromEntries((['debug', 'info', 'warn', 'error'] as const).map((l) => [l, (o: object, m?: string) => lines.push(JSON.stringify([l, o, m]))])) as unknown as import('../../input/types.js').Logger;
+    const logger = Object.fromEntries((['debug', 'info', 'warn', 'error'] as const).map((l) => [l, (o: object, m?: string) => lines.push(JSON.stringify([l, o, m]))])) as unknown as import('../../../input/types.js').Logger;
     const ok = await setup({ sharedKey: 'KEY-SECRET-1', users: [{ username: 'u', password: 'PW-SECRET-1' }], faults: { dropProbability: 0.3 }, seed: 5 },
       { sharedKey: 'KEY-SECRET-1', username: 'u', password: 'PW-SECRET-1', logger, maxChunkBytes: 2000 });
     await ok.client.send('t', makeEntries(40));

@@ -1,9 +1,9 @@
 // The forward client reads and waits for time only through its injected clock: with a clock that stands still,
 // an ack never settles and a delivery timeout never fires, however long the test waits; moving the clock does both.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createForwardClient } from '../../input/forward/index.js';
-import type { Clock } from '../../input/types.js';
-import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
+import { createForwardClient } from '../../../input/forward/index.js';
+import type { Clock } from '../../../input/types.js';
+import { startForwardReceiver, type ForwardReceiver } from '../../support/forward-receiver.js';
 import { makeEntries } from './helpers.js';
 
 /** A clock that moves only when the test says so; sleeps end when it reaches their deadline (or on abort). */

@@ -1,9 +1,9 @@
 // The forward client under the faults Fluent Bit and networks produce: dropped connections, withheld acks,
 // acks lost after the records were stored, pauses, slow acks, big batches and close() with work in flight.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createForwardClient, ForwardDeliveryTimeoutError, ForwardUnsettledError, type ForwardClientOptions } from '../../input/forward/index.js';
-import type { ForwardClient } from '../../input/types.js';
-import { startForwardReceiver, type ForwardReceiver, type ForwardReceiverOptions } from '../support/forward-receiver.js';
+import { createForwardClient, ForwardDeliveryTimeoutError, ForwardUnsettledError, type ForwardClientOptions } from '../../../input/forward/index.js';
+import type { ForwardClient } from '../../../input/types.js';
+import { startForwardReceiver, type ForwardReceiver, type ForwardReceiverOptions } from '../../support/forward-receiver.js';
 import { countIds, idsOf, makeEntries } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

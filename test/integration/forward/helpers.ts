@@ -1,5 +1,5 @@
 // Shared helpers of the forward tests: DI-like events and entries of a given size.
-import type { ForwardEntry } from '../../input/types.js';
+import type { ForwardEntry } from '../../../input/types.js';
 
 /** An event shaped like a DI event whose JSON text is about `size` bytes. */
 export function makeEntries(count: number, opts: { size?: number; start?: number; prefix?: string } = {}): ForwardEntry[] {

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createForwardClient } from '../../input/forward/index.js';
-import { startForwardReceiver } from '../support/forward-receiver.js';
+import { createForwardClient } from '../../../input/forward/index.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
 import { idsOf, makeEntries } from './helpers.js';
 
 function haveOpenssl(): boolean {

@@ -1,8 +1,8 @@
 // /events/interval and /events/distinct agree with /events: their buckets add up to the events the same
 // query pages through, bucket by bucket and value by value.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
-import { iso, manualClock } from '../di/support.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
+import { iso, manualClock } from '../../support/simulator.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 let s: Simulator | undefined;

@@ -3,8 +3,8 @@
 // /events/count and /events/interval count the same events; malformed terms are a 400 naming the problem.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
-import { iso, manualClock } from '../di/support.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
+import { iso, manualClock } from '../../support/simulator.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const FROM = T0 - 20 * 60_000;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, VALID_SERVICES, type Simulator, type SimulatorOptions } from '../../input/simulator/server.js';
-import { iso, manualClock } from '../di/support.js';
+import { startSimulator, VALID_SERVICES, type Simulator, type SimulatorOptions } from '../../../input/simulator/server.js';
+import { iso, manualClock } from '../../support/simulator.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 let sims: Simulator[] = [];

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
+import { startForwardReceiver, type ForwardReceiver } from '../../support/forward-receiver.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

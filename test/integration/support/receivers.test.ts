@@ -3,9 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { BulkReceiver } from '../support/bulk-receiver.js';
-import { HecReceiver } from '../support/hec-receiver.js';
-import { parseStrict, splitConcatenated, JsonTextError } from '../support/json-text.js';
+import { BulkReceiver } from '../../support/bulk-receiver.js';
+import { HecReceiver } from '../../support/hec-receiver.js';
+import { parseStrict, splitConcatenated, JsonTextError } from '../../support/json-text.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {

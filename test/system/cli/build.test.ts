@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, cleanEnv } from './run-cli.js';
+import { ROOT, cleanEnv } from '../../support/run-cli.js';
 
 const run = promisify(execFile);
 const out = mkdtempSync(join(tmpdir(), 'fbjc-build-'));

@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPTIONS } from '../../input/config.js';
-import { runCli, startCli, stateText } from './run-cli.js';
-import { httpGet } from '../support/http-wait.js';
+import { OPTIONS } from '../../../input/config.js';
+import { runCli, startCli, stateText } from '../../support/run-cli.js';
+import { httpGet } from '../../support/http-wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,8 +5,8 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startForwardReceiver } from '../support/forward-receiver.js';
-import { runCli, startCli } from './run-cli.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
+import { runCli, startCli } from '../../support/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

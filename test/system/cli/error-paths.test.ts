@@ -7,11 +7,11 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamPaths } from '../../input/collector/state.js';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
-import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
-import { CLI, cleanEnv, runCli, startCli, type CliResult } from './run-cli.js';
-import { httpGet } from '../support/http-wait.js';
+import { streamPaths } from '../../../input/collector/state/state.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
+import { startForwardReceiver, type ForwardReceiver } from '../../support/forward-receiver.js';
+import { CLI, cleanEnv, runCli, startCli, type CliResult } from '../../support/run-cli.js';
+import { httpGet } from '../../support/http-wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-errors-'));
 chmodSync(dir, 0o755); // a non-root user (below) must reach the directories under it

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fluentBitCommand } from '../../input/fluent-bit-command.js';
-import { packageInfo, selfCommand } from '../../input/package-info.js';
-import { shellWord } from '../../input/shell.js';
-import { runCli } from './run-cli.js';
+import { fluentBitCommand } from '../../../input/fluent-bit-command.js';
+import { packageInfo, selfCommand } from '../../../input/package-info.js';
+import { shellWord } from '../../../input/shell.js';
+import { runCli } from '../../support/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-fbcmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

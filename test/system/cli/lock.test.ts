@@ -6,10 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, w
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { currentHolder, deadHolderReason, HOLDER_NAME, LOCK_NAME, pidAlive, STALE_MS, type LockHolder } from '../../input/collector/lock.js';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
-import { startForwardReceiver, type ForwardReceiver } from '../support/forward-receiver.js';
-import { runCli, startCli } from './run-cli.js';
+import { currentHolder, deadHolderReason, HOLDER_NAME, LOCK_NAME, pidAlive, STALE_MS, type LockHolder } from '../../../input/collector/state/lock.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
+import { startForwardReceiver, type ForwardReceiver } from '../../support/forward-receiver.js';
+import { runCli, startCli } from '../../support/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-lock-'));
 let sim: Simulator;

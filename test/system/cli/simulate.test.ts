@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startForwardReceiver } from '../support/forward-receiver.js';
-import { runCli, startCli, stateText } from './run-cli.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
+import { runCli, startCli, stateText } from '../../support/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-sim-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,8 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startSimulator } from '../../input/simulator/server.js';
-import { runCli } from '../cli/run-cli.js';
+import { startSimulator } from '../../../input/simulator/server.js';
+import { runCli } from '../../support/run-cli.js';
 
 const MIN = 60_000;
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-delivery-'));

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach } from 'vitest';
-import type { Simulator } from '../../input/simulator/server.js';
+import type { Simulator } from '../../../input/simulator/server.js';
 
 export interface FluentBitFiles {
   readonly dir: string;

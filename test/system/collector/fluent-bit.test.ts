@@ -10,16 +10,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
+import { formatClockSpec, parseClockSpec } from '../../../input/clock.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
 import { freePort } from '../e2e/pipeline-harness.js';
 import { FluentBitProcess, OutputReader, journaledIds, storedIds, writeFluentBitConfig } from './fluent-bit-support.js';
-import { compareIds, expectNoLoss, expectedIds, spawnCollector, type CollectorChild } from './support.js';
-import { prng } from '../../input/simulator/render.js';
+import { compareIds, expectNoLoss, expectedIds, spawnCollector, type CollectorChild } from '../../support/collector.js';
+import { prng } from '../../../input/simulator/render.js';
 
 const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
 if (!FLUENT_BIT_BIN) {
-  console.warn('fluent-bit.test.ts skipped: FLUENT_BIT_BIN is not set (e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npx vitest run test/collector/fluent-bit.test.ts)');
+  console.warn('fluent-bit.test.ts skipped: FLUENT_BIT_BIN is not set (e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npx vitest run test/system/collector/fluent-bit.test.ts)');
 }
 
 const MIN = 60_000;

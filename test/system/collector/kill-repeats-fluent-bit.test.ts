@@ -9,16 +9,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
-import { prng } from '../../input/simulator/render.js';
-import { startSimulator } from '../../input/simulator/server.js';
+import { formatClockSpec, parseClockSpec } from '../../../input/clock.js';
+import { prng } from '../../../input/simulator/render.js';
+import { startSimulator } from '../../../input/simulator/server.js';
 import { freePort } from '../e2e/pipeline-harness.js';
 import { FluentBitProcess, OutputReader, fluentBitCase, writeFluentBitConfig } from './fluent-bit-support.js';
-import { compareIds, expectNoLoss, expectedIds, spawnCollector, until, type CollectorChild } from './support.js';
+import { compareIds, expectNoLoss, expectedIds, spawnCollector, until, type CollectorChild } from '../../support/collector.js';
 
 const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
 if (!FLUENT_BIT_BIN) {
-  console.warn('kill-repeats-fluent-bit.test.ts skipped: FLUENT_BIT_BIN is not set (e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npx vitest run test/collector/kill-repeats-fluent-bit.test.ts)');
+  console.warn('kill-repeats-fluent-bit.test.ts skipped: FLUENT_BIT_BIN is not set (e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npx vitest run test/system/collector/kill-repeats-fluent-bit.test.ts)');
 }
 
 const MIN = 60_000;

@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
-import { startSimulator } from '../../input/simulator/server.js';
-import { startForwardReceiver } from '../support/forward-receiver.js';
-import { compareIds, expectNoLoss, expectedIds, until, spawnCollector, type CollectorChild } from './support.js';
-import { prng } from '../../input/simulator/render.js';
+import { formatClockSpec, parseClockSpec } from '../../../input/clock.js';
+import { startSimulator } from '../../../input/simulator/server.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
+import { compareIds, expectNoLoss, expectedIds, until, spawnCollector, type CollectorChild } from '../../support/collector.js';
+import { prng } from '../../../input/simulator/render.js';
 
 const MIN = 60_000;
 const SPEED = 120;

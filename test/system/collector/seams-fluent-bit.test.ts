@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
+import { formatClockSpec, parseClockSpec } from '../../../input/clock.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
 import { freePort } from '../e2e/pipeline-harness.js';
 import { FluentBitProcess, OutputReader, writeFluentBitConfig } from './fluent-bit-support.js';
-import { compareIds, expectNoLoss, expectedIds, spawnCollector, until } from './support.js';
+import { compareIds, expectNoLoss, expectedIds, spawnCollector, until } from '../../support/collector.js';
 
 const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
 if (!FLUENT_BIT_BIN) {
-  console.warn('seams-fluent-bit.test.ts skipped: FLUENT_BIT_BIN is not set (e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npx vitest run test/collector/seams-fluent-bit.test.ts)');
+  console.warn('seams-fluent-bit.test.ts skipped: FLUENT_BIT_BIN is not set (e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npx vitest run test/system/collector/seams-fluent-bit.test.ts)');
 }
 
 const MIN = 60_000;

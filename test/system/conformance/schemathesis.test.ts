@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
 import { REPO } from '../e2e/pipeline-harness.js';
 import { IN_CI } from '../opensearch/node.js';
 

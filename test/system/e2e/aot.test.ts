@@ -5,13 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDeepStrictEqual } from 'node:util';
 import { dirname, join } from 'node:path';
-import { compileAot, findWamrc } from '../../scripts/build-aot.mjs';
-import { expected as referenceMapping } from '../filter/reference.js';
+import { compileAot, findWamrc } from '../../../scripts/build-aot.mjs';
+import { expected as referenceMapping } from '../../unit/filter/reference.js';
 import { WASM, skipReason, tempDir } from './pipeline-harness.js';
 import { countIds, docId, runScenario, seeds, type Scenario } from './scenario.js';
 
 const reason = skipReason() ?? (process.env.WAMRC ? undefined : 'WAMRC is not set (point it at the wamrc of WAMR 2.4.1 to test the AOT-compiled filter)');
-if (reason !== undefined) console.warn(`test/e2e/aot.test.ts skipped: ${reason}`);
+if (reason !== undefined) console.warn(`test/system/e2e/aot.test.ts skipped: ${reason}`);
 
 const TIMEOUT_MS = 90_000;
 

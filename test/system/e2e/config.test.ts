@@ -64,7 +64,7 @@ describe('shipped configuration files', () => {
 });
 
 const reason = skipReason();
-if (reason !== undefined) console.warn(`test/e2e/config.test.ts (Fluent Bit --dry-run part) skipped: ${reason}`);
+if (reason !== undefined) console.warn(`test/system/e2e/config.test.ts (Fluent Bit --dry-run part) skipped: ${reason}`);
 
 describe.skipIf(reason !== undefined)('Fluent Bit --dry-run accepts the shipped files', () => {
   const tmp = tempDir('jumpcloud-dryrun-');

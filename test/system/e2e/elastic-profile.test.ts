@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { expected as referenceMapping } from '../filter/reference.js';
-import { checkDocument, type IndexTemplate } from '../template/mapping-check.js';
+import { expected as referenceMapping } from '../../unit/filter/reference.js';
+import { checkDocument, type IndexTemplate } from '../../unit/template/mapping-check.js';
 import { REPO, skipReason } from './pipeline-harness.js';
 import { DATA_STREAM, countIds, runScenario, type Scenario } from './scenario.js';
 
 const reason = skipReason();
-if (reason !== undefined) console.warn(`test/e2e/elastic-profile.test.ts skipped: ${reason}`);
+if (reason !== undefined) console.warn(`test/system/e2e/elastic-profile.test.ts skipped: ${reason}`);
 
 const TIMEOUT_MS = 60_000;
 const ES_TIME_KEY = 'jumpcloud.record_time';

@@ -12,7 +12,7 @@ import { skipReason } from './pipeline-harness.js';
 import { DATA_STREAM, countIds, runScenario, type Scenario } from './scenario.js';
 
 const reason = skipReason();
-if (reason !== undefined) console.warn(`test/e2e/es-retry.test.ts skipped: ${reason}`);
+if (reason !== undefined) console.warn(`test/system/e2e/es-retry.test.ts skipped: ${reason}`);
 
 const GENERATED = 1_500;
 const TIMEOUT_MS = 90_000;

@@ -6,7 +6,7 @@ import { skipReason } from './pipeline-harness.js';
 import { countIds, runScenario, type Scenario } from './scenario.js';
 
 const reason = skipReason();
-if (reason !== undefined) console.warn(`test/e2e/forward-auth.test.ts skipped: ${reason}`);
+if (reason !== undefined) console.warn(`test/system/e2e/forward-auth.test.ts skipped: ${reason}`);
 
 const TIMEOUT_MS = 45_000;
 const KEY = 'e2e-shared-key-7c1d';

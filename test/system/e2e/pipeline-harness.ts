@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
 export const WASM = join(REPO, 'build/jumpcloud.wasm');
 

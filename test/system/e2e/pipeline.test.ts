@@ -4,15 +4,15 @@
 // Needs FLUENT_BIT_BIN (and build/jumpcloud.wasm); otherwise it says why and skips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDeepStrictEqual } from 'node:util';
-import { expected as referenceMapping } from '../filter/reference.js';
+import { expected as referenceMapping } from '../../unit/filter/reference.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkDocument, type IndexTemplate } from '../template/mapping-check.js';
+import { checkDocument, type IndexTemplate } from '../../unit/template/mapping-check.js';
 import { REPO, skipReason } from './pipeline-harness.js';
 import { DATA_STREAM, countIds, docId, runScenario, seeds, type Scenario } from './scenario.js';
 
 const reason = skipReason();
-if (reason !== undefined) console.warn(`test/e2e/pipeline.test.ts skipped: ${reason}`);
+if (reason !== undefined) console.warn(`test/system/e2e/pipeline.test.ts skipped: ${reason}`);
 
 /**
  * Simulated events besides the ten seeds. 10,000 by default keeps a routine run near a minute per format;

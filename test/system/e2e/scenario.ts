@@ -3,10 +3,10 @@
 // received, and what should have arrived, for the tests to compare.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
-import { startSimulator, type Simulator } from '../../input/simulator/server.js';
-import { BulkReceiver } from '../support/bulk-receiver.js';
-import { HecReceiver } from '../support/hec-receiver.js';
+import { formatClockSpec, parseClockSpec } from '../../../input/clock.js';
+import { startSimulator, type Simulator } from '../../../input/simulator/server.js';
+import { BulkReceiver } from '../../support/bulk-receiver.js';
+import { HecReceiver } from '../../support/hec-receiver.js';
 import {
   REPO,
   WASM,

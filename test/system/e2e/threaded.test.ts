@@ -8,7 +8,7 @@ import { fluentBitLine, skipReason, type FluentBitLine } from './pipeline-harnes
 import { countIds, runScenario, type Scenario } from './scenario.js';
 
 const reason = skipReason();
-if (reason !== undefined) console.warn(`test/e2e/threaded.test.ts skipped: ${reason}`);
+if (reason !== undefined) console.warn(`test/system/e2e/threaded.test.ts skipped: ${reason}`);
 
 const GENERATED = 300;
 const TIMEOUT_MS = 60_000;

@@ -4,10 +4,10 @@
 // jumpcloud.record_time, nanoseconds), with the _id its Id_Key gives.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRfc3339 } from '../../input/di/rfc3339.js';
-import { EventStore, GENERATED_SERVICES } from '../../input/simulator/events.js';
+import { parseRfc3339 } from '../../../input/di/rfc3339.js';
+import { EventStore, GENERATED_SERVICES } from '../../../input/simulator/events.js';
 import { REPO } from '../e2e/pipeline-harness.js';
-import type { FilterHost } from '../../input/wasm/filter-host.js';
+import type { FilterHost } from '../../../input/wasm/filter-host.js';
 
 export type Profile = 'jumpcloud_ecs' | 'jumpcloud_elastic';
 export interface Doc { readonly id: string; readonly doc: Record<string, any> }

@@ -14,7 +14,7 @@ import { startNode, type Node } from './node.js';
 import { RefusingProxy } from './refusing-proxy.js';
 
 const reason = skipReason();
-if (reason !== undefined) console.warn(`test/opensearch/fluent-bit-opensearch.test.ts skipped: ${reason}`);
+if (reason !== undefined) console.warn(`test/system/opensearch/fluent-bit-opensearch.test.ts skipped: ${reason}`);
 
 const GENERATED = 20_000;
 const REFUSE_MS = 8_000;

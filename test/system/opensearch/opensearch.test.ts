@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../e2e/pipeline-harness.js';
-import { FilterHost } from '../../input/wasm/filter-host.js';
+import { FilterHost } from '../../../input/wasm/filter-host.js';
 import { bulkCreate, call, count, freshDataStream, ok } from './client.js';
 import { asSent, generatedEvents, goldens, mapped, type Doc, type Profile } from './documents.js';
 import { IN_CI, opensearchTarget } from './node.js';

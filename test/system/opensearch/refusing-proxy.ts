@@ -5,7 +5,7 @@
 // connection is dropped, as a stopped server's would be.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServer } from '../support/http-wait.js';
+import { closeServer } from '../../support/http-wait.js';
 
 export class RefusingProxy {
   /** _bulk answers by status ('dropped': the node was unreachable). */

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPTIONS } from '../../input/config.js';
-import { ROOT, cleanEnv } from '../cli/run-cli.js';
+import { OPTIONS } from '../../../input/config.js';
+import { ROOT, cleanEnv } from '../../support/run-cli.js';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'fbjc-deploy-'));
@@ -19,9 +19,9 @@ const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
 const optionEnvs = new Set(OPTIONS.flatMap((o) => (o.env ? [o.env, ...(o.fileVariant ? [`${o.env}_FILE`] : [])] : [])));
 
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
-if (!hasSystemdAnalyze) console.warn('test/package/deploy.test.ts: systemd-analyze is not installed, so `systemd-analyze verify` of the unit is skipped (apt-get install systemd)');
+if (!hasSystemdAnalyze) console.warn('test/system/package/deploy.test.ts: systemd-analyze is not installed, so `systemd-analyze verify` of the unit is skipped (apt-get install systemd)');
 const fluentBit = process.env.FLUENT_BIT_BIN;
-if (!fluentBit) console.warn('test/package/deploy.test.ts: the side-by-side run is skipped: set FLUENT_BIT_BIN to a fluent-bit 4.2+ binary');
+if (!fluentBit) console.warn('test/system/package/deploy.test.ts: the side-by-side run is skipped: set FLUENT_BIT_BIN to a fluent-bit 4.2+ binary');
 
 let packed: string[] = [];
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, cleanEnv } from '../cli/run-cli.js';
+import { ROOT, cleanEnv } from '../../support/run-cli.js';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'fbjc-pack-'));
@@ -18,7 +18,7 @@ let packed: string[] = [];
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const fluentBit = process.env.FLUENT_BIT_BIN;
-if (!fluentBit) console.warn('test/package/pack.test.ts: the Fluent Bit --dry-run part is skipped: set FLUENT_BIT_BIN to a fluent-bit 4.2+ binary');
+if (!fluentBit) console.warn('test/system/package/pack.test.ts: the Fluent Bit --dry-run part is skipped: set FLUENT_BIT_BIN to a fluent-bit 4.2+ binary');
 
 beforeAll(async () => {
   // npm test builds first; the package is made from what the build produced.

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ArgvError } from '../../input/argv.js';
-import { parseSimulatorArgs, simulatorUsage } from '../../input/simulator/main.js';
+import { ArgvError } from '../../../input/argv.js';
+import { parseSimulatorArgs, simulatorUsage } from '../../../input/simulator/main.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('simulator CLI', () => {
   it('parses its flags into options', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ArgvError, closest, editDistance, parseArgv } from '../../input/argv.js';
+import { ArgvError, closest, editDistance, parseArgv } from '../../../input/argv.js';
 
 const VALUE = new Set(['api-key', 'lag', 'services']);
 const BOOL = new Set(['once', 'tls-verify', 'help']);

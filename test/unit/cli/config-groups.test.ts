@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OPTIONS, loadConfig, type LoadedConfig } from '../../input/config.js';
-import { readSettings } from '../../input/config/sources.js';
-import { GROUPS } from '../../input/config/spec.js';
+import { OPTIONS, loadConfig, type LoadedConfig } from '../../../input/config.js';
+import { readSettings } from '../../../input/config/sources.js';
+import { GROUPS } from '../../../input/config/spec.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-groups-'));

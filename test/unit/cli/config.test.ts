@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import {
   ConfigError, OPTIONS, REGIONS, loadConfig, parseForward, redactConfig, renderHelp, renderMarkdownTable, type LoadedConfig,
-} from '../../input/config.js';
+} from '../../../input/config.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-config-'));

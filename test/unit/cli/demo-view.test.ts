@@ -3,15 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compactLine, createEcsView } from '../../input/demo/ecs-view.js';
-import { createLocalFilter } from '../../input/demo/local-filter.js';
-import { FilterHost } from '../../input/wasm/filter-host.js';
-import type { MessageBatch } from '../../input/types.js';
+import { compactLine, createEcsView } from '../../../input/demo/ecs-view.js';
+import { createLocalFilter } from '../../../input/demo/local-filter.js';
+import { FilterHost } from '../../../input/wasm/filter-host.js';
+import type { MessageBatch } from '../../../input/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-demo-view-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const raw = readFileSync(new URL('../../fixtures/samples/admin_login.input.json', import.meta.url), 'utf8').trim();
-const expected = JSON.parse(readFileSync(new URL('../../fixtures/samples/admin_login.expected.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const raw = readFileSync(new URL('../../../fixtures/samples/admin_login.input.json', import.meta.url), 'utf8').trim();
+const expected = JSON.parse(readFileSync(new URL('../../../fixtures/samples/admin_login.expected.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 function batch(events: string[]): MessageBatch {
   const parts = events.map((e) => Buffer.from(e, 'utf8'));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DurationError, formatDuration, parseDuration, parseInstant, parseSince } from '../../input/duration.js';
+import { DurationError, formatDuration, parseDuration, parseInstant, parseSince } from '../../../input/duration.js';
 
 describe('parseDuration', () => {
   it.each([

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLogger, REDACTED, statusLine } from '../../input/log.js';
-import { SCRUBBED, secretScrubber } from '../../input/scrub.js';
+import { createLogger, REDACTED, statusLine } from '../../../input/log.js';
+import { SCRUBBED, secretScrubber } from '../../../input/scrub.js';
 
 function capture(level: 'info' | 'debug' | 'warn' = 'info') {
   const lines: string[] = [];

@@ -1,22 +1,22 @@
 // Errors are told apart by their stable `code` and `fatal` flag, never by class name; the README lists every code.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ArgvError } from '../../input/argv.js';
-import { StateLockedError, StateLockError } from '../../input/collector/lock.js';
-import { StateDirError, StateError } from '../../input/collector/state.js';
-import { TimestampError } from '../../input/collector/timestamp.js';
-import { ConfigError } from '../../input/config.js';
-import { DiBadPageError, DiBodyLengthError, DiFatalError, DiQueryError, DiRetriesExhaustedError, DiTransientError } from '../../input/di/errors.js';
-import { networkFault } from '../../input/di/http-faults.js';
-import { DurationError } from '../../input/duration.js';
-import { errorCode, isAbortError, isFatal } from '../../input/errors.js';
-import { ConnectionClosedError } from '../../input/forward/connection.js';
+import { ArgvError } from '../../../input/argv.js';
+import { StateLockedError, StateLockError } from '../../../input/collector/state/lock.js';
+import { StateDirError, StateError } from '../../../input/collector/state/state.js';
+import { TimestampError } from '../../../input/collector/state/timestamp.js';
+import { ConfigError } from '../../../input/config.js';
+import { DiBadPageError, DiBodyLengthError, DiFatalError, DiQueryError, DiRetriesExhaustedError, DiTransientError } from '../../../input/di/errors.js';
+import { networkFault } from '../../../input/di/http-faults.js';
+import { DurationError } from '../../../input/duration.js';
+import { errorCode, isAbortError, isFatal } from '../../../input/errors.js';
+import { ConnectionClosedError } from '../../../input/forward/connection.js';
 import {
   ForwardAuthError, ForwardClosedError, ForwardConfigError, ForwardConnectionError, ForwardDeliveryTimeoutError,
   ForwardEncodeError, ForwardRecordTooLargeError, ForwardUnsettledError,
-} from '../../input/forward/errors.js';
-import { MsgpackScanError } from '../../input/forward/msgpack-scan.js';
-import { MetricsServerError } from '../../input/metrics-server.js';
+} from '../../../input/forward/errors.js';
+import { MsgpackScanError } from '../../../input/forward/msgpack-scan.js';
+import { MetricsServerError } from '../../../input/metrics-server.js';
 
 const transient = new DiTransientError('503', 'http_503', 503);
 const ours: Array<[Error & { code: string; fatal: boolean }, boolean]> = [
@@ -80,7 +80,7 @@ describe('error classification', () => {
   });
 
   it('the README lists every code with its fatal flag', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const rows = new Map<string, string>();
     for (const line of readme.split('\n')) {
       const cells = line.split('|').map((c) => c.trim());

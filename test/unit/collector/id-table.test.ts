@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IdTable } from '../../input/collector/id-table.js';
+import { IdTable } from '../../../input/collector/delivery/id-table.js';
 
 /** Ids as DI sends them (ObjectId, UUID) and everything else the table must still get right. */
 const id = fc.oneof(

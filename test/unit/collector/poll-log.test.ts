@@ -4,10 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PollLog } from '../../input/collector/poll-log.js';
-import { runCollector } from '../../input/collector/run.js';
-import type { CollectorConfig } from '../../input/types.js';
-import { FakeDi, FakeForward, manualClock, memoryLogger, type FakeEvent } from './fakes.js';
+import { PollLog } from '../../../input/collector/engine/poll-log.js';
+import { runCollector } from '../../../input/collector/engine/run.js';
+import type { CollectorConfig } from '../../../input/types.js';
+import { FakeDi, FakeForward, manualClock, memoryLogger, type FakeEvent } from '../../support/fakes.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const MIN = 60_000;

@@ -1,8 +1,8 @@
 // The backfill progress board: one aggregate over every stream, percent in events, an ETA that does not jump.
 import { describe, expect, it } from 'vitest';
-import { BackfillBoard } from '../../input/collector/progress.js';
-import type { SliceState } from '../../input/collector/state.js';
-import { memoryLogger } from './fakes.js';
+import { BackfillBoard } from '../../../input/collector/engine/progress.js';
+import type { SliceState } from '../../../input/collector/state/state.js';
+import { memoryLogger } from '../../support/fakes.js';
 
 const slice = (cursor: number, done = false): SliceState[] => [{ start: 0, end: 1000, cursor, done }];
 

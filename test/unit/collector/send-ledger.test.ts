@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FluentBitInputMissingError, type RecordsReading } from '../../input/collector/fluent-bit-records.js';
-import { LEDGER_FILE, SendLedger, parseLedger, storedPrefix, type SendLedgerOptions } from '../../input/collector/send-ledger.js';
-import { memoryLogger } from './fakes.js';
+import { FluentBitInputMissingError, type RecordsReading } from '../../../input/collector/oracle/records.js';
+import { LEDGER_FILE, SendLedger, parseLedger, storedPrefix, type SendLedgerOptions } from '../../../input/collector/oracle/send-ledger.js';
+import { memoryLogger } from '../../support/fakes.js';
 
 let dirs: string[] = [];
 afterEach(() => {

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, mkdi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StateError, StateWriter, loadState, streamPaths, type StreamState } from '../../input/collector/state.js';
+import { StateError, StateWriter, loadState, streamPaths, type StreamState } from '../../../input/collector/state/state.js';
 import fc from 'fast-check';
-import { IdBatch, IdBatchBuilder, SeenIds, writeLine } from '../../input/collector/seen-ids.js';
-import { memoryLogger } from './fakes.js';
+import { IdBatch, IdBatchBuilder, SeenIds, writeLine } from '../../../input/collector/delivery/seen-ids.js';
+import { memoryLogger } from '../../support/fakes.js';
 
 const key = { org: '5f0c1a2b3c4d5e6f7a8b9c0d', service: 'directory' };
 const T0 = Date.parse('2026-03-01T00:00:00Z');

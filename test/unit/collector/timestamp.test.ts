@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TimestampError, eventTimeMillis, parseChecked, parseEventTime, parseEventTimeBytes } from '../../input/collector/timestamp.js';
+import { TimestampError, eventTimeMillis, parseChecked, parseEventTime, parseEventTimeBytes } from '../../../input/collector/state/timestamp.js';
 
 const MAX_SEC = 0xffffffff;
 

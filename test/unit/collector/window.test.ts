@@ -4,12 +4,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { noMetrics } from '../../input/collector/metrics.js';
-import { SeenIds } from '../../input/collector/seen-ids.js';
-import { fetchRange, type StreamContext } from '../../input/collector/window.js';
-import { splitJsonArray } from '../../input/di/page-split.js';
-import type { DiClient, DiPage, ForwardClient } from '../../input/types.js';
-import { FakeForward, manualClock, memoryLogger } from './fakes.js';
+import { noMetrics } from '../../../input/collector/metrics.js';
+import { SeenIds } from '../../../input/collector/delivery/seen-ids.js';
+import { fetchRange, type StreamContext } from '../../../input/collector/fetch/range.js';
+import { splitJsonArray } from '../../../input/di/page-split.js';
+import type { DiClient, DiPage, ForwardClient } from '../../../input/types.js';
+import { FakeForward, manualClock, memoryLogger } from '../../support/fakes.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const stream = { org: '', service: 'all' };

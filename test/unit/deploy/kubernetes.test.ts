@@ -6,11 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '../../input/config.js';
+import { loadConfig } from '../../../input/config.js';
 // @ts-expect-error plain JS module of the deploy directory
-import { parseEnvFile, renderConfigMaps } from '../../deploy/kubernetes/sync-fluent-bit-config.mjs';
+import { parseEnvFile, renderConfigMaps } from '../../../deploy/kubernetes/sync-fluent-bit-config.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = fileURLToPath(new URL('../../..', import.meta.url));
 const dir = path.join(root, 'deploy/kubernetes');
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

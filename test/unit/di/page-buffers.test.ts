@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PageBufferPool } from '../../input/di/page-buffers.js';
+import { PageBufferPool } from '../../../input/di/page-buffers.js';
 
 describe('PageBufferPool', () => {
   it('hands a released buffer out again for a page that fits, and a fresh one otherwise', () => {

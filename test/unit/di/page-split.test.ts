@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DiBadPageError } from '../../input/di/errors.js';
-import { ESCAPED_ID, ESCAPED_TIMESTAMP, pageEventsOf } from '../../input/di/page-events.js';
-import { splitJsonArray } from '../../input/di/page-split.js';
-import type { RawEvent } from '../../input/types.js';
+import { DiBadPageError } from '../../../input/di/errors.js';
+import { ESCAPED_ID, ESCAPED_TIMESTAMP, pageEventsOf } from '../../../input/di/page-events.js';
+import { splitJsonArray } from '../../../input/di/page-split.js';
+import type { RawEvent } from '../../../input/types.js';
 
 /** The splitter works on the page's UTF-8 bytes, as the DI client reads them. */
 function split(body: string | Uint8Array): RawEvent[] {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DiFatalError, DiRetriesExhaustedError, DiTransientError } from '../../input/di/errors.js';
-import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay, withRetries } from '../../input/di/retry.js';
-import { manualClock } from './support.js';
+import { DiFatalError, DiRetriesExhaustedError, DiTransientError } from '../../../input/di/errors.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay, withRetries } from '../../../input/di/retry.js';
+import { manualClock } from '../../support/simulator.js';
 
 describe('parseRetryAfter', () => {
   const now = Date.UTC(2026, 0, 1, 12, 0, 0);

@@ -2,14 +2,14 @@
 // exported, no SIMD, results owned by the module, NUL-terminated and valid until the next call.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { FilterHost, WASM_PATH } from '../../input/wasm/filter-host.js';
-import { prng } from '../../input/simulator/render.js';
+import { FilterHost, WASM_PATH } from '../../../input/wasm/filter-host.js';
+import { prng } from '../../../input/simulator/render.js';
 
 let host: FilterHost;
 
 beforeAll(() => { host = new FilterHost(); });
 
-const raw = readFileSync(new URL('../../fixtures/samples/admin_login.input.json', import.meta.url), 'utf8').trim();
+const raw = readFileSync(new URL('../../../fixtures/samples/admin_login.input.json', import.meta.url), 'utf8').trim();
 
 describe('filter ABI', () => {
   it('imports nothing', () => {

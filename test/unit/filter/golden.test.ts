@@ -2,9 +2,9 @@
 // expectations through jumpcloud_elastic.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
-import { FilterHost } from '../../input/wasm/filter-host.js';
+import { FilterHost } from '../../../input/wasm/filter-host.js';
 
-const fixtures = new URL('../../fixtures/', import.meta.url);
+const fixtures = new URL('../../../fixtures/', import.meta.url);
 const read = (rel: string): string => readFileSync(new URL(rel, fixtures), 'utf8');
 const samples = readdirSync(new URL('samples/', fixtures)).filter((f) => f.endsWith('.input.json')).map((f) => f.replace('.input.json', '')).sort();
 

@@ -1,10 +1,10 @@
 // Writes fixtures/elastic/: the Elastic-shape expectation of every seed input and of the Elastic seed's own
-// admin-login example, derived by the reference mapping (test/filter/reference.ts) from the spec's field table.
-// Run: node --import tsx test/filter/make-elastic-fixtures.ts  (review the diff by hand: these are goldens).
+// admin-login example, derived by the reference mapping (test/unit/filter/reference.ts) from the spec's field table.
+// Run: node --import tsx test/unit/filter/make-elastic-fixtures.ts  (review the diff by hand: these are goldens).
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { expected } from './reference.js';
 
-const root = new URL('../../', import.meta.url);
+const root = new URL('../../../', import.meta.url);
 const samples = new URL('fixtures/samples/', root);
 const out = new URL('fixtures/elastic/', root);
 mkdirSync(out, { recursive: true });

@@ -1,9 +1,9 @@
 // One module instance lives for the whole Fluent Bit process: memory must stay flat however many records pass.
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
-import { FilterHost } from '../../input/wasm/filter-host.js';
+import { FilterHost } from '../../../input/wasm/filter-host.js';
 
-const dir = new URL('../../fixtures/samples/', import.meta.url);
+const dir = new URL('../../../fixtures/samples/', import.meta.url);
 const records = readdirSync(dir).filter((f) => f.endsWith('.input.json'))
   .map((f) => JSON.stringify({ message: readFileSync(new URL(f, dir), 'utf8').trim() }));
 

@@ -1,12 +1,12 @@
 import { Decoder, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../input/forward/backoff.js';
-import { ForwardEncodeError, ForwardRecordTooLargeError } from '../../input/forward/errors.js';
-import { ChunkEncoder, createEventTimeCodec, flatStringBound, writeFlatStringRecord, type ForwardMode } from '../../input/forward/frames.js';
-import { msgpackLength, MsgpackStreamReader } from '../../input/forward/msgpack-scan.js';
-import { decodeUtf8Values, Utf8Bytes } from '../../input/forward/utf8-bytes.js';
-import type { ForwardEntry, MessageBatch } from '../../input/types.js';
+import { backoffDelay } from '../../../input/backoff.js';
+import { ForwardEncodeError, ForwardRecordTooLargeError } from '../../../input/forward/errors.js';
+import { ChunkEncoder, createEventTimeCodec, flatStringBound, writeFlatStringRecord, type ForwardMode } from '../../../input/forward/frames.js';
+import { msgpackLength, MsgpackStreamReader } from '../../../input/forward/msgpack-scan.js';
+import { decodeUtf8Values, Utf8Bytes } from '../../../input/forward/utf8-bytes.js';
+import type { ForwardEntry, MessageBatch } from '../../../input/types.js';
 
 const decoder = new Decoder({ extensionCodec: createEventTimeCodec() });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { splitJsonArray } from '../../input/di/page-split.js';
-import { parseRfc3339 } from '../../input/di/rfc3339.js';
-import { EventStore, GENERATED_SERVICES, type EventStoreOptions } from '../../input/simulator/events.js';
+import { splitJsonArray } from '../../../input/di/page-split.js';
+import { parseRfc3339 } from '../../../input/di/rfc3339.js';
+import { EventStore, GENERATED_SERVICES, type EventStoreOptions } from '../../../input/simulator/events.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const base: EventStoreOptions = {

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkDocument, mappedLeaves, type IndexTemplate } from './mapping-check.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const template = JSON.parse(readFileSync(join(repo, 'templates/elasticsearch-index-template.json'), 'utf8')) as IndexTemplate & {
   data_stream?: object;
   template: { settings?: Record<string, unknown> };

@@ -1,10 +1,10 @@
 // templates/opensearch-index-template.json is the Elasticsearch template with OpenSearch's names where they
 // differ (flat_object for flattened) and its own _meta: nothing else may drift between the two files.
-// (test/opensearch/opensearch.test.ts checks the same against the mapping a real node accepted.)
+// (test/system/opensearch/opensearch.test.ts checks the same against the mapping a real node accepted.)
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-const read = (f: string) => JSON.parse(readFileSync(new URL(`../../templates/${f}`, import.meta.url), 'utf8'));
+const read = (f: string) => JSON.parse(readFileSync(new URL(`../../../templates/${f}`, import.meta.url), 'utf8'));
 
 function toOpenSearch(m: unknown): unknown {
   if (Array.isArray(m)) return m.map(toOpenSearch);
