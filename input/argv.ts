@@ -1,10 +1,10 @@
 // A strict GNU-style argv parser: `--name value`, `--name=value`, `--flag`, `--no-flag`, `--flag=false`.
 // It knows nothing of the options' meaning beyond "takes a value or not"; config.ts does the rest.
+import { JumpCloudError } from './errors.js';
 
-export class ArgvError extends Error {
-  override readonly name = 'ArgvError';
-  readonly code = 'ARGV_INVALID';
-  readonly fatal = true;
+export class ArgvError extends JumpCloudError {
+  static override readonly code: string = 'ARGV_INVALID';
+  override readonly fatal = true;
   constructor(message: string, readonly flag?: string) {
     super(message);
   }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseClockSpec, systemClock } from './clock.js';
 import { CLOCK_ENV, ConfigError, formatTarget, loadConfig, redactConfig, renderHelp, type LoadedConfig } from './config.js';
 import { lockStateDir, StateLockedError, StateLockError, type StateLock } from './collector/state/lock.js';
-import { ensureStateDir, StateDirError } from './collector/state/state.js';
+import { ensureStateDir, StateDirError } from './collector/state/files.js';
 import { createLogger, statusLine } from './log.js';
 import { createMetrics, defaultStaleAfterMs, diHooks, forwardHooks, type CollectorMetrics } from './metrics.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from './metrics-server.js';

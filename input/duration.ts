@@ -1,10 +1,10 @@
 // Durations (`90s`, `15m`, `4h`, `30d`, `1h30m`, `500ms`) and `--since` instants (a duration ago, an ISO date or an
 // RFC 3339 time). Parsers return numbers or throw DurationError with a message that says what is expected.
+import { JumpCloudError } from './errors.js';
 
-export class DurationError extends Error {
-  override readonly name = 'DurationError';
-  readonly code = 'DURATION_INVALID';
-  readonly fatal = true;
+export class DurationError extends JumpCloudError {
+  static override readonly code: string = 'DURATION_INVALID';
+  override readonly fatal = true;
 }
 
 /** Milliseconds per unit, largest first: the order in which a combined duration must list them. */

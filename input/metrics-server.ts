@@ -1,6 +1,7 @@
 // The optional HTTP endpoint: GET /metrics (Prometheus text) and GET /healthz (JSON, 200 healthy / 503 not).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { JumpCloudError } from './errors.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Logger } from './types.js';
 
@@ -10,10 +11,9 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export class MetricsServerError extends Error {
-  override readonly name = 'MetricsServerError';
-  readonly code = 'METRICS_LISTEN';
-  readonly fatal = true;
+export class MetricsServerError extends JumpCloudError {
+  static override readonly code: string = 'METRICS_LISTEN';
+  override readonly fatal = true;
 }
 
 export async function startMetricsServer(options: {

@@ -2,7 +2,7 @@
 // (`metrics.eventsForwarded(org, service, n)`); the network clients feed it through the DiHooks / ForwardHooks
 // built here, so neither client knows about prom-client.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ServiceCoverageEntry } from './collector/engine/services.js';
+import type { EngineMetrics, ServiceCoverageEntry } from './collector/metrics.js';
 import type { Clock, DiHooks, DiQuery, ForwardHooks } from './types.js';
 
 /** Label value for a stream without `x-org-id` (single-org API key). */
@@ -38,42 +38,16 @@ export interface HealthReport {
   readonly services?: readonly ServiceCoverageEntry[];
 }
 
-/** What the engine reports. `org` may be undefined (no `x-org-id`). */
-export interface CollectorMetrics {
+/** The engine's metrics (collector/metrics.ts), and what the clients' hooks and the HTTP endpoint need. */
+export interface CollectorMetrics extends Required<EngineMetrics> {
   readonly registry: Registry;
   /** Events received from the API. Fed by `diHooks().onPage`; call it directly only when not using the hooks. */
   eventsFetched(org: string | undefined, service: string, n: number): void;
-  /** Events acknowledged by Fluent Bit. */
-  eventsForwarded(org: string | undefined, service: string, n: number): void;
-  /** Events dropped because their id was already forwarded (overlap re-scan). */
-  duplicatesSkipped(org: string | undefined, service: string, n: number): void;
-  /** The persisted checkpoint (epoch ms); lag is now − checkpoint at scrape time. */
-  checkpoint(org: string | undefined, service: string, checkpointMs: number): void;
-  /** A poll of the stream completed (or a batch was acked); `atMs` defaults to the clock's now. */
-  success(org: string | undefined, service: string, atMs?: number): void;
-  /** The stream stopped for good (e.g. 401); health turns 503 and says why. */
-  streamFailed(org: string | undefined, service: string, reason: string): void;
-  /**
-   * The stream cannot fetch anything yet, for this reason (its checkpoint is later than now): health turns 503 and
-   * says why, until its next completed window. `undefined` clears it.
-   */
-  streamWaiting(org: string | undefined, service: string, reason: string | undefined): void;
-  /** Registers a stream so health knows it before its first success. */
-  streamStarted(org: string | undefined, service: string): void;
   apiRetry(reason: string): void;
   apiError(status: number): void;
   forwardReconnect(): void;
   forwardInflight(chunks: number): void;
   forwardChunkAcked(entries: number): void;
-  completenessRefetch(org: string | undefined, service: string): void;
-  /** A window still disagreed with /events/count after its re-fetch (the overlap re-scan recovers late events). */
-  windowIncomplete(org: string | undefined, service: string): void;
-  /** A poll was run again at once: Fluent Bit's connection closed within the settle time of acked events. */
-  unsettledRefetch(org: string | undefined, service: string): void;
-  /** Which services are collected and why (services.ts), replacing the previous report. */
-  servicesCollected(entries: readonly ServiceCoverageEntry[]): void;
-  /** A catch-up stream finished its part for good: health no longer expects polls from it. */
-  streamRetired(org: string | undefined, service: string): void;
   health(): HealthReport;
   /** The Prometheus text exposition. */
   render(): Promise<string>;

@@ -5,6 +5,7 @@
 // ids in 2 of 3 shards), and it runs once per org at start. This mapping is part of the product's contract
 // (state directories are laid out by it): it must never change.
 import { createHash } from 'node:crypto';
+import { JumpCloudError } from './errors.js';
 // Jump hash rather than hash mod N: going from N to N + 1 shards moves only the ~1/(N + 1) of the orgs that land
 // on the new shard N; every other org stays where it was (with mod N most orgs would move).
 
@@ -42,8 +43,9 @@ export function shardOf(orgId: string, count: number): number {
   return jumpHash(orgKey(orgId), count);
 }
 
-export class ShardSpecError extends Error {
-  override readonly name = 'ShardSpecError';
+export class ShardSpecError extends JumpCloudError {
+  static override readonly code: string = 'SHARD_INVALID';
+  override readonly fatal = true;
 }
 
 /**

@@ -12,7 +12,7 @@ import { resolveForwardOptions, type ForwardClientOptions } from './options.js';
 import { Reconnects } from './reconnect.js';
 import { SettleQueue, type SettlingChunk } from './settle-queue.js';
 import { InFlightSlots } from './slots.js';
-import { ClockTimer } from './timer.js';
+import { ClockTimer } from '../clock.js';
 
 export type { ForwardClientOptions } from './options.js';
 

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ForwardTarget } from '../types.js';
+import { ClockTimer } from '../clock.js';
+import type { Clock, ForwardTarget } from '../types.js';
 import { ForwardConfigError, ForwardConnectionError } from './errors.js';
 
 export interface ForwardTlsOptions {
@@ -63,7 +64,13 @@ export function unresolvedMessage(host: string, code: string | undefined): strin
 }
 
 /** Resolves with a connected (and TLS-established) socket, or rejects with ForwardConnectionError. */
-export function openSocket(target: ForwardTarget, tlsOpts: LoadedTls | undefined, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+export function openSocket(
+  target: ForwardTarget,
+  tlsOpts: LoadedTls | undefined,
+  timeoutMs: number,
+  clock: Clock,
+  signal?: AbortSignal,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new ForwardConnectionError('connect aborted: the client is closing'));
     let socket: net.Socket;
@@ -82,19 +89,20 @@ export function openSocket(target: ForwardTarget, tlsOpts: LoadedTls | undefined
     } else {
       socket = net.connect(conn);
     }
+    const timer = new ClockTimer(clock);
     const onAbort = (): void => {
-      clearTimeout(timer);
+      timer.clear();
       socket.destroy();
       reject(new ForwardConnectionError('connect aborted: the client is closing'));
     };
-    const timer = setTimeout(() => {
+    timer.arm(timeoutMs, () => {
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(new ForwardConnectionError(`connecting to ${where} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
+    });
     signal?.addEventListener('abort', onAbort, { once: true });
     const onError = (err: Error): void => {
-      clearTimeout(timer);
+      timer.clear();
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       const tlsHint = tlsOpts && /certificate|self.signed|unable to verify|SSL|TLS/i.test(err.message)
@@ -108,7 +116,7 @@ export function openSocket(target: ForwardTarget, tlsOpts: LoadedTls | undefined
     };
     socket.once('error', onError);
     socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
+      timer.clear();
       signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       socket.setNoDelay(true);

@@ -1,11 +1,10 @@
 // Finds where one msgpack object ends without decoding it, so a stream reader knows when a frame is
 // complete (TCP splits and joins frames arbitrarily) and decodes each frame exactly once.
+import { JumpCloudError } from '../errors.js';
 
 /** Thrown on a byte that starts no msgpack object (0xc1) or on nesting beyond the limit. */
-export class MsgpackScanError extends Error {
-  override readonly name = 'MsgpackScanError';
-  readonly code = 'MSGPACK_SCAN';
-  readonly fatal = false;
+export class MsgpackScanError extends JumpCloudError {
+  static override readonly code: string = 'MSGPACK_SCAN';
 }
 
 const INCOMPLETE = -1;

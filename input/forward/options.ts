@@ -3,7 +3,7 @@
 import { hostname as osHostname } from 'node:os';
 import { systemClock } from '../clock.js';
 import type { Clock, ForwardHooks, ForwardTarget, Logger } from '../types.js';
-import type { BackoffOptions } from '../backoff.js';
+import type { Backoff } from '../backoff.js';
 import { describeTarget, loadTls, type ForwardTlsOptions } from './connect.js';
 import type { DialOptions } from './dial.js';
 import { ForwardConfigError } from './errors.js';
@@ -53,7 +53,7 @@ export interface ForwardClientOptions {
   /** Time allowed for HELO and for PONG (default 10 s). */
   readonly handshakeTimeoutMs?: number;
   /** Reconnect backoff (default base 200 ms, max 30 s). */
-  readonly backoff?: Partial<BackoffOptions>;
+  readonly backoff?: Partial<Pick<Backoff, 'baseMs' | 'maxMs'>>;
   /** Clock for every time the client reads or waits for: settle, ack and delivery timeouts, backoff (default the wall clock). */
   readonly clock?: Clock;
   readonly random?: () => number;
@@ -71,7 +71,7 @@ export interface ResolvedForwardOptions {
   readonly settleMs: number;
   readonly settleResend: 'frames' | 'caller';
   readonly deliveryTimeoutMs: number | undefined;
-  readonly backoff: BackoffOptions;
+  readonly backoff: Backoff;
   readonly clock: Clock;
   readonly random: () => number;
   readonly log: Logger;
@@ -112,17 +112,20 @@ export function resolveForwardOptions(opts: ForwardClientOptions): ResolvedForwa
   const connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
   const handshakeTimeoutMs = positive('handshakeTimeoutMs', opts.handshakeTimeoutMs, 10_000);
   const deliveryTimeoutMs = opts.deliveryTimeoutMs === undefined ? undefined : positive('deliveryTimeoutMs', opts.deliveryTimeoutMs, 1);
-  const backoff: BackoffOptions = {
+  // Equal jitter: never zero, so no hot reconnect loop (../backoff.ts).
+  const backoff: Backoff = {
     baseMs: positive('backoff.baseMs', opts.backoff?.baseMs, 200),
     maxMs: positive('backoff.maxMs', opts.backoff?.maxMs, 30_000),
+    jitter: 'equal',
   };
   const log = opts.logger ?? silentLogger;
+  const clock = opts.clock ?? systemClock;
   return {
     where,
-    dial: { target: opts.target, where, tls, cred, connectTimeoutMs, handshakeTimeoutMs, log },
+    dial: { target: opts.target, where, tls, cred, connectTimeoutMs, handshakeTimeoutMs, clock, log },
     encoder: { mode: opts.mode ?? 'packed', maxChunkBytes, maxFrameBytes },
     maxInFlight, ackTimeoutMs, settleMs, settleResend, deliveryTimeoutMs, backoff,
-    clock: opts.clock ?? systemClock,
+    clock,
     random: opts.random ?? Math.random,
     log,
     hooks: opts.hooks ?? {},

@@ -1,6 +1,6 @@
 // What a running collector says at `info` once it is past start-up: one line per completed poll per stream, or,
 // with many streams (where that would be a flood), one aggregate line every `everyMs` over the polls of that time.
-import type { Logger } from '../../types.js';
+import type { Clock, Logger } from '../../types.js';
 import { streamName, type StreamKey } from '../state/state.js';
 
 export interface PollSummary {
@@ -25,8 +25,8 @@ export interface PollLogOptions {
   readonly aggregateAbove: number;
   /** Real ms between aggregate lines. */
   readonly everyMs: number;
-  /** Real time in ms (tests); default Date.now. */
-  readonly now?: () => number;
+  /** Real time: the pace of the lines (run.ts gives the wall clock; tests a manual one). */
+  readonly clock: Pick<Clock, 'now'>;
 }
 
 export class PollLog {
@@ -42,7 +42,7 @@ export class PollLog {
   private mostBehind = '';
 
   constructor(private readonly opts: PollLogOptions) {
-    this.now = opts.now ?? Date.now;
+    this.now = () => opts.clock.now();
     this.aggregate = opts.streams > opts.aggregateAbove;
     this.periodStart = this.now();
   }

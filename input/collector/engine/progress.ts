@@ -4,7 +4,7 @@
 // moves smoothly instead of jumping with bursts of acks or with a stream whose slices cover quiet hours (it
 // changes at once only when the rate really changed, by more than 2×).
 // Cheap: the streams report per acked send (thousands of events), never per event.
-import type { Logger } from '../../types.js';
+import type { Clock, Logger } from '../../types.js';
 import { streamName, type SliceState, type StreamKey } from '../state/state.js';
 
 export interface ProgressOptions {
@@ -13,8 +13,8 @@ export interface ProgressOptions {
   readonly out?: NodeJS.WriteStream | { isTTY?: boolean; write(s: string): unknown; columns?: number };
   /** Real-time interval between log lines (ms). */
   readonly logEveryMs?: number;
-  /** Real time in ms (tests); default Date.now. */
-  readonly now?: () => number;
+  /** Real time: the pace of the lines (run.ts gives the wall clock; tests a manual one). */
+  readonly clock: Pick<Clock, 'now'>;
 }
 
 export interface ProgressSnapshot {
@@ -87,7 +87,7 @@ export class BackfillBoard {
 
   constructor(private readonly opts: ProgressOptions) {
     this.tty = opts.out?.isTTY === true;
-    this.now = opts.now ?? Date.now;
+    this.now = () => opts.clock.now();
   }
 
   /** A stream's backfill starts (or resumes) with `total` events left to fetch (undefined: not counted). */

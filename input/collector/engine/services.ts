@@ -16,17 +16,18 @@
 // by its timestamp: before B the catch-up stream, from B on the `all` stream. B is the check's clock time: every
 // `all` query issued before it ends at most at now − lag, so none of them covered time from B on. A query of `all`
 // that spans B is split there (events are served in time order, so its pages stay in order), and its part before
-// B drops s's events (and counts without them), in case `all` started returning s within that overlap. On a fresh
+// B drops s's events (and counts without them), in case `all` started returning s within that overlap (the query
+// rewrite: fetch/service-queries.ts). On a fresh
 // state directory (no `all` stream yet), B is --since: no catch-up stream, the union from the first query.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { ColumnarPageEvents } from '../../di/page-events.js';
-import { compareInstants, parseRfc3339, type Instant } from '../../di/rfc3339.js';
-import type { Clock, DiBucket, DiClient, DiInterval, DiPage, DiQuery, Logger } from '../../types.js';
-import type { EngineMetrics } from '../metrics.js';
-import { loadState, StateError, streamPaths, writeFileAtomicWith, type StreamKey } from '../state/state.js';
+import type { Clock, DiClient, DiQuery, Logger } from '../../types.js';
+import { ServiceQueries } from '../fetch/service-queries.js';
+import type { EngineMetrics, ServiceCoverageEntry } from '../metrics.js';
+import { loadCoverage, saveCoverage, type CoverageFile, type MissedService } from '../state/services-coverage.js';
+import { loadState, type StreamKey } from '../state/state.js';
+import { isoMillis } from '../state/timestamp.js';
 import type { StreamResult } from './stream.js';
-import { isoMillis, parseIsoMillis } from '../state/timestamp.js';
+
+export type { CoverageReason, ServiceCoverageEntry } from '../metrics.js';
 
 /** The accepted names as of the OpenAPI spec: used only when the API's 400 answer cannot be read. */
 const KNOWN_SERVICES = [
@@ -37,21 +38,7 @@ const KNOWN_SERVICES = [
 
 /** A name no API accepts: its 400 lists the valid ones. */
 const PROBE_SERVICE = 'fluent_bit_jumpcloud_unknown_service';
-const COVERAGE_FILE = 'services-coverage.json';
 const RETENTION_MS = 90 * 86_400_000;
-
-/** Why a service is collected: `all` itself; seen through `all`; missed by `all` (named in its query). */
-export type CoverageReason = 'configured' | 'via_all' | 'missed_by_all';
-
-export interface ServiceCoverageEntry {
-  readonly org: string;
-  readonly service: string;
-  readonly reason: CoverageReason;
-  /** missed_by_all: from this instant `all`'s query names the service; before it, its catch-up stream. */
-  readonly handover?: string;
-  /** missed_by_all: the catch-up stream is still running. */
-  readonly catchingUp?: boolean;
-}
 
 /** The service names in the API's 400 answer to an unknown service ("… valid services are: a, b, c"). */
 export function parseServiceList(message: string): string[] {
@@ -64,30 +51,21 @@ export function parseServiceList(message: string): string[] {
   return [...new Set(names)];
 }
 
-interface MissedService {
-  readonly service: string;
-  readonly found: number;
-  /** Catch-up stream start (epoch ms). */
-  readonly since: number;
-  /** Handover instant (epoch ms). */
-  readonly handover: number;
-  retired: boolean;
-  /** Seen fully through `all` at the last check (stays in `all`'s query all the same). */
-  viaAll: boolean;
-}
-
-interface OrgCoverage {
-  readonly org: string;
-  /** End of the last check's window (epoch ms); undefined before the first check. */
-  checkedUntil?: number;
-  readonly missed: Map<string, MissedService>;
+/** One org's coverage: its file, and what the checks and the catch-up streams keep in memory. */
+interface OrgCoverage extends CoverageFile {
   viaAll: string[];
   /** The names the API listed at the last check (undefined: not learned): a missed one it no longer accepts leaves the query. */
   accepted?: readonly string[];
   /** The last check's result as logged (a line at info only when it changes). */
   lastSummary?: string;
   /** Catch-up streams running: their stop controllers and results. */
-  readonly running: Map<string, { stop: AbortController; done: Promise<StreamResult>; ended: boolean }>;
+  readonly running: Map<string, CatchUp>;
+}
+
+interface CatchUp {
+  readonly stop: AbortController;
+  done: Promise<StreamResult>;
+  ended: boolean;
 }
 
 export interface ServiceCoverageOptions {
@@ -111,20 +89,15 @@ export type StartStream = (key: StreamKey, sinceMs: number, signal: AbortSignal)
 
 export class ServiceCoverage {
   private readonly orgs = new Map<string, OrgCoverage>();
+  private readonly queries = new ServiceQueries((query) => this.missedOf(query));
 
   constructor(private readonly opts: ServiceCoverageOptions) {
-    for (const org of opts.orgs) this.orgs.set(org, loadCoverage(opts.stateDir, org));
+    for (const org of opts.orgs) this.orgs.set(org, { ...loadCoverage(opts.stateDir, org), viaAll: [], running: new Map() });
   }
 
   /** The DI client the streams use: `all` queries name the missed services, catch-up queries end before B. */
   wrap(inner: DiClient): DiClient {
-    return {
-      pages: (query, signal) => this.pages(inner, query, signal),
-      count: (query, signal) => this.count(inner, query, signal),
-      ...(inner.interval ? { interval: (query: DiQuery, iv: DiInterval, signal?: AbortSignal) => this.interval(inner, query, iv, signal) } : {}),
-      ...(inner.distinct ? { distinct: inner.distinct.bind(inner) } : {}),
-      close: () => inner.close(),
-    };
+    return this.queries.wrap(inner);
   }
 
   /** What is collected and why, for /healthz and the logs. */
@@ -134,7 +107,8 @@ export class ServiceCoverage {
       out.push({ org: c.org, service: 'all', reason: 'configured' });
       for (const s of [...c.viaAll].sort()) if (!c.missed.has(s)) out.push({ org: c.org, service: s, reason: 'via_all' });
       for (const m of c.missed.values()) {
-        out.push({ org: c.org, service: m.service, reason: 'missed_by_all', handover: isoMillis(m.handover), catchingUp: !m.retired });
+        const handover = isoMillis(m.handover);
+        out.push({ org: c.org, service: m.service, reason: 'missed_by_all', handover, catchingUp: !m.retired });
       }
     }
     return out;
@@ -154,62 +128,23 @@ export class ServiceCoverage {
    */
   async run(di: DiClient, startStream: StartStream, signal: AbortSignal): Promise<StreamResult[]> {
     const results: StreamResult[] = [];
-    const launch = (): void => {
-      for (const c of this.orgs.values()) {
-        for (const m of c.missed.values()) {
-          if (m.retired || c.running.has(m.service) || signal.aborted) continue;
-          const stop = new AbortController();
-          const onAbort = (): void => stop.abort();
-          signal.addEventListener('abort', onAbort, { once: true });
-          this.opts.logger.info({ org: c.org, service: m.service, since: isoMillis(m.since), handover: isoMillis(m.handover) }, 'service missed by "all": catch-up stream started (events before the handover; from it on, the "all" query names the service)');
-          const run = { stop, ended: false, done: undefined as unknown as Promise<StreamResult> };
-          run.done = startStream({ org: c.org, service: m.service }, m.since, stop.signal).finally(() => {
-            run.ended = true;
-            signal.removeEventListener('abort', onAbort);
-          });
-          c.running.set(m.service, run);
-        }
-      }
-    };
-    // Retires the catch-up streams that reached the handover; collects those that ended on their own.
-    const settle = async (): Promise<void> => {
-      for (const c of this.orgs.values()) {
-        for (const [service, r] of c.running) {
-          const m = c.missed.get(service)!;
-          if (await this.caughtUp(c.org, m)) {
-            r.stop.abort();
-            const result = await r.done;
-            c.running.delete(service);
-            m.retired = true;
-            await this.persist(c);
-            this.opts.metrics.streamRetired?.(c.org || undefined, service);
-            this.opts.logger.info({ org: c.org, service, handover: isoMillis(m.handover), forwarded: result.forwarded }, 'catch-up stream retired: the "all" stream owns the service from the handover on');
-            results.push(result.status === 'failed' ? result : { ...result, status: 'ok' });
-            this.report();
-          } else if (r.ended) {
-            // Ended before the handover (--once, a failure): its state resumes it on the next start.
-            c.running.delete(service);
-            results.push(await r.done);
-          }
-        }
-      }
-    };
-    launch();
+    this.launch(startStream, signal);
     this.report();
     if (this.opts.once) {
       for (const c of this.orgs.values()) await Promise.all([...c.running.values()].map((r) => r.done));
-      await settle();
+      await this.settle(results);
       return results;
     }
-    let nextCheck = this.opts.clock.now() + this.opts.checkEveryMs;
+    const { clock, intervalMs, checkEveryMs } = this.opts;
+    let nextCheck = clock.now() + checkEveryMs;
     while (!signal.aborted) {
-      await this.opts.clock.sleep(Math.min(this.opts.intervalMs, this.opts.checkEveryMs), signal);
+      await clock.sleep(Math.min(intervalMs, checkEveryMs), signal);
       if (signal.aborted) break;
-      await settle();
-      if (this.opts.clock.now() >= nextCheck) {
-        nextCheck = this.opts.clock.now() + this.opts.checkEveryMs;
+      await this.settle(results);
+      if (clock.now() >= nextCheck) {
+        nextCheck = clock.now() + checkEveryMs;
         for (const c of this.orgs.values()) await this.checkSafely(di, c, signal);
-        launch();
+        this.launch(startStream, signal);
         this.report();
       }
     }
@@ -218,6 +153,56 @@ export class ServiceCoverage {
       c.running.clear();
     }
     return results;
+  }
+
+  /** Starts the catch-up stream of every missed service not retired and not running. */
+  private launch(startStream: StartStream, signal: AbortSignal): void {
+    for (const c of this.orgs.values()) {
+      for (const m of c.missed.values()) {
+        if (m.retired || c.running.has(m.service) || signal.aborted) continue;
+        const stop = new AbortController();
+        const onAbort = (): void => stop.abort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.opts.logger.info(
+          { org: c.org, service: m.service, since: isoMillis(m.since), handover: isoMillis(m.handover) },
+          'service missed by "all": catch-up stream started (events before the handover; from it on, the "all" ' +
+            'query names the service)',
+        );
+        const run: CatchUp = { stop, ended: false, done: undefined as unknown as Promise<StreamResult> };
+        run.done = startStream({ org: c.org, service: m.service }, m.since, stop.signal).finally(() => {
+          run.ended = true;
+          signal.removeEventListener('abort', onAbort);
+        });
+        c.running.set(m.service, run);
+      }
+    }
+  }
+
+  /** Retires the catch-up streams that reached the handover; collects those that ended on their own. */
+  private async settle(results: StreamResult[]): Promise<void> {
+    for (const c of this.orgs.values()) {
+      for (const [service, r] of c.running) {
+        const m = c.missed.get(service)!;
+        if (await this.caughtUp(c.org, m)) {
+          r.stop.abort();
+          const result = await r.done;
+          c.running.delete(service);
+          m.retired = true;
+          await saveCoverage(this.opts.stateDir, c);
+          this.opts.metrics.streamRetired?.(c.org || undefined, service);
+          this.opts.logger.info(
+            { org: c.org, service, handover: isoMillis(m.handover), forwarded: result.forwarded },
+            'catch-up stream retired: the "all" stream owns the service from the handover on',
+          );
+          results.push(result.status === 'failed' ? result : { ...result, status: 'ok' });
+          this.report();
+        } else if (r.ended) {
+          // Ended before the handover (--once, a failure): its state resumes it on the next start.
+          c.running.delete(service);
+          results.push(await r.done);
+        }
+      }
+    }
   }
 
   // ------------------------------------------------------------------ the check
@@ -279,7 +264,7 @@ export class ServiceCoverage {
     }
     c.checkedUntil = end;
     // Persisted before any query names the new services (the file is what a restart resumes from).
-    await this.persist(c);
+    await saveCoverage(this.opts.stateDir, c);
     const summary = JSON.stringify([[...c.missed.keys()].sort(), [...c.viaAll].sort()]);
     const changed = summary !== c.lastSummary;
     c.lastSummary = summary;
@@ -315,168 +300,10 @@ export class ServiceCoverage {
     this.opts.metrics.servicesCollected?.(this.entries());
   }
 
-  private async persist(c: OrgCoverage): Promise<void> {
-    const file = coveragePath(this.opts.stateDir, c.org);
-    const data = {
-      version: 1,
-      org: c.org,
-      checkedUntil: c.checkedUntil !== undefined ? isoMillis(c.checkedUntil) : undefined,
-      missedByAll: [...c.missed.values()].map((m) => ({
-        service: m.service, found: isoMillis(m.found), since: isoMillis(m.since), handover: isoMillis(m.handover), retired: m.retired, viaAll: m.viaAll,
-      })),
-    };
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(path.dirname(file), { recursive: true });
-    const text = Buffer.from(`${JSON.stringify(data, null, 2)}\n`);
-    await writeFileAtomicWith(file, (write) => write(text));
-  }
-
-  // ------------------------------------------------------------------ the query rewrite
-
   private missedOf(query: DiQuery): MissedService[] {
     const c = this.orgs.get(query.orgId ?? '');
     if (!c) return [];
     const accepted = c.accepted;
     return [...c.missed.values()].filter((m) => accepted === undefined || accepted.includes(m.service));
   }
-
-  /** The queries that stand for `query`, in time order, with the services each names and must leave out. */
-  private plan(query: DiQuery): { query: DiQuery; exclude: string[] }[] | 'empty' | undefined {
-    const missed = this.missedOf(query);
-    if (missed.length === 0) return undefined;
-    const qs = parseRfc3339(query.start);
-    const qe = parseRfc3339(query.end);
-    if (!qs || !qe) return undefined; // the client refuses it with a clear error
-    if (query.service !== 'all') {
-      // A catch-up stream: only events before the handover are its own.
-      const m = missed.find((x) => x.service === query.service);
-      if (!m) return undefined;
-      const last: Instant = { ms: m.handover - 1, subNs: 0 };
-      if (compareInstants(qe, last) <= 0) return undefined;
-      if (compareInstants(qs, last) >= 0) return 'empty';
-      return [{ query: { ...query, end: isoMillis(last.ms) }, exclude: [] }];
-    }
-    // Split points strictly inside the window (a query ending exactly at B leaves B to the next one).
-    const cuts = [...new Set(missed.map((m) => m.handover))].filter((b) => b > qs.ms && compareInstants(qe, { ms: b, subNs: 0 }) > 0).sort((a, b) => a - b);
-    const out: { query: DiQuery; exclude: string[] }[] = [];
-    let from = query.start;
-    let fromMs = qs.ms;
-    for (const cut of [...cuts, undefined]) {
-      const to = cut === undefined ? query.end : isoMillis(cut - 1);
-      const named = missed.filter((m) => m.handover <= fromMs).map((m) => m.service);
-      const exclude = missed.filter((m) => m.handover > fromMs).map((m) => m.service);
-      if (cut === undefined || compareInstants(parseRfc3339(from)!, parseRfc3339(to)!) < 0) {
-        out.push({ query: { ...query, start: from, end: to, ...(named.length ? { alsoServices: [...(query.alsoServices ?? []), ...named] } : {}) }, exclude });
-      }
-      if (cut !== undefined) {
-        from = isoMillis(cut);
-        fromMs = cut;
-      }
-    }
-    return out;
-  }
-
-  private async *pages(inner: DiClient, query: DiQuery, signal?: AbortSignal): AsyncIterable<DiPage> {
-    const plan = this.plan(query);
-    if (plan === 'empty') return;
-    if (!plan) {
-      yield* inner.pages(query, signal);
-      return;
-    }
-    for (const part of plan) {
-      for await (const page of inner.pages(part.query, signal)) yield part.exclude.length ? withoutServices(page, part.exclude) : page;
-    }
-  }
-
-  private async count(inner: DiClient, query: DiQuery, signal?: AbortSignal): Promise<number> {
-    let n = 0;
-    for (const t of this.countTerms(query)) n += t.sign * (await inner.count(t.query, signal));
-    return n;
-  }
-
-  /** `/events/interval` of what the pages of `query` hold: the same terms as count(), bucket by bucket. */
-  private async interval(inner: DiClient, query: DiQuery, iv: DiInterval, signal?: AbortSignal): Promise<DiBucket[]> {
-    const counts = new Map<number, number>();
-    for (const t of this.countTerms(query)) addBuckets(counts, await inner.interval!(t.query, iv, signal), t.sign);
-    return [...counts].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]).map(([key, count]) => ({ key, count }));
-  }
-
-  /** The queries whose counts, each added with its sign, count what the pages of `query` hold under the plan. */
-  private countTerms(query: DiQuery): CountTerm[] {
-    const plan = this.plan(query);
-    if (plan === 'empty') return [];
-    if (!plan) return [{ query, sign: 1 }];
-    return plan.flatMap((part): CountTerm[] => {
-      if (part.exclude.length === 0) return [{ query: part.query, sign: 1 }];
-      // (all ∪ named ∪ excluded) − excluded: what the part's pages hold once the excluded services are dropped.
-      const also = [...(part.query.alsoServices ?? []), ...part.exclude];
-      return [
-        { query: { ...part.query, alsoServices: also }, sign: 1 },
-        { query: { ...part.query, service: part.exclude[0]!, alsoServices: part.exclude.slice(1) }, sign: -1 },
-      ];
-    });
-  }
-}
-
-/** A query whose count is added (1) or taken away (-1). */
-interface CountTerm { readonly query: DiQuery; readonly sign: 1 | -1 }
-
-/** Bucket counts added (sign 1) or taken away (-1) by key: parts of one window meet inside a bucket at a cut. */
-function addBuckets(into: Map<number, number>, buckets: readonly DiBucket[], sign: 1 | -1): void {
-  for (const b of buckets) into.set(b.key, (into.get(b.key) ?? 0) + sign * b.count);
-}
-
-/** The page without the events of `services` (an event's top-level "service"); the same page when it has none. */
-export function withoutServices(page: DiPage, services: readonly string[]): DiPage {
-  const { events } = page;
-  const needles = services.map((s) => Buffer.from(JSON.stringify(s)));
-  if (!needles.some((n) => events.body.indexOf(n) >= 0)) return page;
-  const keep: number[] = [];
-  for (let i = 0; i < events.length; i++) {
-    const raw = events.raw(i);
-    if (needles.some((n) => Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf(n) >= 0)) {
-      const service = (JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')) as { service?: unknown }).service;
-      if (typeof service === 'string' && services.includes(service)) continue;
-    }
-    keep.push(i);
-  }
-  if (keep.length === events.length) return page;
-  const offsets = new Uint32Array(6 * keep.length);
-  const escapes = new Uint8Array(keep.length);
-  keep.forEach((i, k) => {
-    offsets.set([events.start[i]!, events.end[i]!, events.idStart[i]!, events.idEnd[i]!, events.tsStart[i]!, events.tsEnd[i]!], 6 * k);
-    escapes[k] = events.escapes[i]!;
-  });
-  return { ...page, events: new ColumnarPageEvents(events.body, keep.length, offsets, escapes) };
-}
-
-function coveragePath(stateDir: string, org: string): string {
-  return path.join(streamPaths(stateDir, { org, service: 'all' }).dir, COVERAGE_FILE);
-}
-
-function loadCoverage(stateDir: string, org: string): OrgCoverage {
-  const c: OrgCoverage = { org, missed: new Map(), viaAll: [], running: new Map() };
-  let text: string;
-  try {
-    text = readFileSync(coveragePath(stateDir, org), 'utf8');
-  } catch {
-    return c;
-  }
-  try {
-    const data = JSON.parse(text) as { checkedUntil?: string; missedByAll?: { service: string; found: string; since: string; handover: string; retired: boolean; viaAll?: boolean }[] };
-    if (data.checkedUntil) c.checkedUntil = parseIsoMillis(data.checkedUntil);
-    if (c.checkedUntil !== undefined && !Number.isFinite(c.checkedUntil)) throw new Error('checkedUntil is not an RFC 3339 time');
-    for (const m of data.missedByAll ?? []) {
-      const entry: MissedService = { service: m.service, found: parseIsoMillis(m.found), since: parseIsoMillis(m.since), handover: parseIsoMillis(m.handover), retired: m.retired, viaAll: m.viaAll ?? false };
-      if (typeof m.service !== 'string' || typeof m.retired !== 'boolean' || ![entry.found, entry.since, entry.handover].every(Number.isFinite)) {
-        throw new Error('an entry of missedByAll is not {service, found, since, handover, retired} with RFC 3339 times');
-      }
-      c.missed.set(m.service, entry);
-    }
-  } catch (err) {
-    const file = coveragePath(stateDir, org);
-    throw new StateError(file, `${file} (which services "all" misses) is corrupt: ${(err as Error).message}`,
-      `To recover, delete it: the next check learns the missed services again and collects them from the "all" stream's --since (their events that came through the "all" query may then be forwarded again)`);
-  }
-  return c;
 }

@@ -1,26 +1,36 @@
-import type { CollectorConfig } from '../../types.js';
-// One stream (org × service): load its state, then poll windows [checkpoint − overlap, now − lag) — or backfill a
-// long gap in slices — advancing the checkpoint only after every event before it was acked.
-import type { Clock, DiClient, ForwardClient, Logger } from '../../types.js';
+// One stream (org × service): open its track (journal and state), then poll windows [checkpoint − overlap, now − lag)
+// — or backfill a long gap in slices — advancing the checkpoint only after every event before it was delivered.
+import type { Clock, CollectorConfig, DiClient, ForwardClient, Logger } from '../../types.js';
 import { errorCode, isAbortError, isFatal } from '../../errors.js';
-import { runBackfill } from './backfill.js';
-import { confirmUnsettledAcks, type FluentBitUptime } from '../oracle/uptime.js';
+import type { RestartOracle, SeenIds } from '../delivery/index.js';
+import { fetchRangeChecked } from '../fetch/checked.js';
+import { fetchByCounts, type FetchMemo } from '../fetch/overlap-counts.js';
+import type { StreamContext } from '../fetch/range.js';
 import type { EngineMetrics } from '../metrics.js';
+import type { StreamKey } from '../state/state.js';
+import { isoMillis } from '../state/timestamp.js';
+import { runBackfill } from './backfill.js';
 import type { PollLog } from './poll-log.js';
 import type { BackfillBoard } from './progress.js';
-import { SeenIds } from '../delivery/seen-ids.js';
-import type { SendLedger } from '../oracle/send-ledger.js';
-import { StateWriter, loadState, streamName, streamPaths, type StreamKey, type StreamState } from '../state/state.js';
 import type { Semaphore } from './semaphore.js';
-import { StreamStore } from '../state/store.js';
-import { resumeNotes } from '../state/resume-notes.js';
-import { isoMillis } from '../state/timestamp.js';
-import { fetchByCounts, type FetchMemo } from '../fetch/overlap-counts.js';
-import { fetchRangeChecked, type StreamContext } from '../fetch/range.js';
+import { openTrack, type Track } from './track.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
-export interface StreamSettings extends Pick<CollectorConfig,
-  'stateDir' | 'tag' | 'sinceMs' | 'sinceGiven' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds' | 'ackSettleMs'> {
+export interface StreamSettings
+  extends Pick<
+    CollectorConfig,
+    | 'stateDir'
+    | 'tag'
+    | 'sinceMs'
+    | 'sinceGiven'
+    | 'lagMs'
+    | 'overlapMs'
+    | 'intervalMs'
+    | 'once'
+    | 'backfillSlices'
+    | 'maxSeenIds'
+    | 'ackSettleMs'
+  > {
   readonly backfillThresholdMs: number;
   readonly sendBatch: number;
   readonly pipelinePages: number;
@@ -39,10 +49,10 @@ export interface StreamDeps {
   readonly logger: Logger;
   readonly metrics: EngineMetrics;
   readonly clock: Clock;
-  /** Fluent Bit's uptime (--fluent-bit-http): confirms at start the acks that had not settled at the last stop. */
-  readonly uptime?: FluentBitUptime;
-  /** The forward ledger (--fluent-bit-http): decides the chunks written and not settled at the last stop. */
-  readonly ledger?: SendLedger;
+  /** Real time (the pace of disk writes): run.ts's wallClock. */
+  readonly wallClock: Clock;
+  /** --fluent-bit-http: decides at start what the last run had in flight; its ledger numbers this run's writes. */
+  readonly oracle?: RestartOracle;
 }
 
 export interface StreamResult {
@@ -59,151 +69,67 @@ export interface StreamResult {
   readonly incompleteWindows: number;
 }
 
-
 /** `config.tag` with `{service}` and `{org}` replaced (`{org}` is empty without an org id). */
 function renderTag(template: string, key: StreamKey): string {
   return template.replaceAll('{service}', key.service).replaceAll('{org}', key.org);
 }
 
-export async function runStream(key: StreamKey, settings: StreamSettings, deps: StreamDeps, signal: AbortSignal | undefined): Promise<StreamResult> {
-  const { logger, metrics, clock } = deps;
+/** What a stream reports in its result, counted as its metrics are. */
+class StreamCounts {
+  forwarded = 0;
+  duplicatesSkipped = 0;
+  incompleteWindows = 0;
+
+  /** The engine's metrics, counting into this as they go. */
+  metrics(m: EngineMetrics): EngineMetrics {
+    return {
+      checkpoint: (o, s, ms) => m.checkpoint(o, s, ms),
+      success: (o, s, at) => m.success(o, s, at),
+      streamFailed: (o, s, r) => m.streamFailed(o, s, r),
+      streamStarted: (o, s) => m.streamStarted(o, s),
+      completenessRefetch: (o, s) => m.completenessRefetch(o, s),
+      eventsForwarded: (o, s, n) => {
+        this.forwarded += n;
+        m.eventsForwarded(o, s, n);
+      },
+      duplicatesSkipped: (o, s, n) => {
+        this.duplicatesSkipped += n;
+        m.duplicatesSkipped(o, s, n);
+      },
+      windowIncomplete: (o, s) => {
+        this.incompleteWindows++;
+        m.windowIncomplete?.(o, s);
+      },
+    };
+  }
+}
+
+export async function runStream(
+  key: StreamKey,
+  settings: StreamSettings,
+  deps: StreamDeps,
+  signal: AbortSignal | undefined,
+): Promise<StreamResult> {
+  const { logger, metrics } = deps;
   const labels = { org: key.org, service: key.service };
-  let forwarded = 0, duplicatesSkipped = 0, incompleteWindows = 0;
-  let store: StreamStore | undefined;
+  const counts = new StreamCounts();
+  let track: Track | undefined;
   let seen: SeenIds | undefined;
   const result = (status: StreamResult['status'], error?: Error): StreamResult => ({
     ...labels,
     status,
     ...(error ? { error } : {}),
-    forwarded,
-    duplicatesSkipped,
-    incompleteWindows,
-    ...(store ? { checkpoint: isoMillis(store.state.checkpoint) } : {}),
+    forwarded: counts.forwarded,
+    duplicatesSkipped: counts.duplicatesSkipped,
+    incompleteWindows: counts.incompleteWindows,
+    ...(track ? { checkpoint: isoMillis(track.store.state.checkpoint) } : {}),
   });
   metrics.streamStarted(key.org, key.service);
   try {
-    const loaded = await loadState(settings.stateDir, key);
-    const paths = streamPaths(settings.stateDir, key);
-    const writer = new StateWriter(settings.stateDir, key);
-    const ledger = deps.ledger;
-    seen = await SeenIds.open(paths.journal, { maxIds: settings.maxSeenIds, logger, stream: labels, journalAcks: deps.uptime !== undefined, journalWrites: ledger !== undefined });
-    // Chunks written and not settled at the last stop: the ledger knows which Fluent Bit stored (Fluent Bit ran on
-    // and its input's counter adds up); the others are sent again.
-    if (seen.unsettledWrites > 0) {
-      const w = seen.decideWrites((seq) => ledger?.delivered(seq));
-      if (w.stored + w.notStored > 0) logger.info({ ...labels, stored: w.stored, resent: w.notStored, undecided: w.undecided }, 'events written to Fluent Bit just before the collector stopped: those its input counted as stored are not sent again, the others are');
-    }
-    // Acked chunks whose ack had not settled at the last stop: stored (Fluent Bit ran on) or to be sent again.
-    await confirmUnsettledAcks(seen, { uptime: deps.uptime, settleMs: settings.ackSettleMs, logger, labels, ...(signal ? { signal } : {}) });
-    const initial: StreamState = loaded ?? { org: key.org, service: key.service, since: settings.sinceMs, checkpoint: settings.sinceMs };
-    store = new StreamStore(writer, seen, initial);
-    if (!loaded) {
-      await store.save(initial);
-      logger.info({ ...labels, since: isoMillis(initial.since), state: paths.state }, 'new stream: collecting from --since');
-    } else {
-      logger.info({ ...labels, checkpoint: isoMillis(loaded.checkpoint), backfill: loaded.backfill !== undefined, knownIds: seen.size }, 'resuming stream');
-      const notes = resumeNotes(loaded, { name: streamName(key), paths, now: clock.now(), sinceMs: settings.sinceMs, sinceGiven: settings.sinceGiven === true });
-      if (notes.sinceIgnored !== undefined) logger.warn({ ...labels, state: paths.state }, notes.sinceIgnored);
-      if (notes.futureCheckpoint) {
-        logger.warn({ ...labels, state: paths.state, checkpoint: isoMillis(loaded.checkpoint) }, notes.futureCheckpoint.message);
-        metrics.streamWaiting?.(key.org, key.service, notes.futureCheckpoint.reason);
-      }
-    }
-    metrics.checkpoint(key.org, key.service, store.state.checkpoint);
-    const ctx: StreamContext = {
-      key,
-      tag: renderTag(settings.tag, key),
-      di: deps.di,
-      forward: deps.forward,
-      seen,
-      logger,
-      clock,
-      ...(ledger ? { writes: ledger } : {}),
-      overlapMs: settings.overlapMs,
-      sendBatch: settings.sendBatch,
-      pipelinePages: settings.pipelinePages,
-      pipelineBytes: settings.pipelineBytes,
-      seenCompactAt: Math.max(1, Math.floor(settings.maxSeenIds / 2)),
-      metrics: {
-        checkpoint: (o, s, ms) => metrics.checkpoint(o, s, ms),
-        success: (o, s, at) => metrics.success(o, s, at),
-        streamFailed: (o, s, r) => metrics.streamFailed(o, s, r),
-        streamStarted: (o, s) => metrics.streamStarted(o, s),
-        completenessRefetch: (o, s) => metrics.completenessRefetch(o, s),
-        eventsForwarded: (o, s, n) => {
-          forwarded += n;
-          metrics.eventsForwarded(o, s, n);
-        },
-        duplicatesSkipped: (o, s, n) => {
-          duplicatesSkipped += n;
-          metrics.duplicatesSkipped(o, s, n);
-        },
-        windowIncomplete: (o, s) => {
-          incompleteWindows++;
-          metrics.windowIncomplete?.(o, s);
-        },
-      },
-    };
-
-    /** By bucket start: the API's count when that bucket was last fetched (fetchByCounts). */
-    const fetchedAt: FetchMemo = { widthMs: 0, counts: new Map() };
-    /** Whether the API answers /events/interval; when it does not, each poll re-fetches its whole overlap. */
-    let byCounts = deps.di.interval !== undefined;
-
-    /** One poll: a window, or (a step of) a backfill. False when it stopped on the signal. */
-    const poll = async (): Promise<boolean> => {
-      const end = clock.now() - settings.lagMs;
-      const st = store!.state;
-      if (st.backfill || end - st.checkpoint > settings.backfillThresholdMs) {
-        return runBackfill(ctx, store!, end, { slices: settings.backfillSlices, progress: settings.progress }, signal);
-      }
-      if (st.checkpoint >= end) {
-        logger.debug({ ...labels, checkpoint: isoMillis(st.checkpoint), end: isoMillis(end) }, 'nothing to collect yet: the checkpoint is not before now − lag');
-        return true;
-      }
-      const start = Math.max(st.checkpoint - settings.overlapMs, st.since);
-      let outcome: { readonly aborted: boolean; readonly fetched: number; readonly forwarded: number; readonly duplicates: number } | undefined;
-      if (byCounts) {
-        outcome = await fetchByCounts(ctx, { start, end, checkpoint: st.checkpoint }, fetchedAt, signal);
-        byCounts = outcome !== undefined;
-      }
-      outcome ??= (await fetchRangeChecked(ctx, { start, end, countFrom: st.checkpoint }, signal)).outcome;
-      if (outcome.aborted) return false;
-      await store!.save({ ...store!.state, checkpoint: end });
-      await seen!.compact((ts) => ts >= end - settings.overlapMs);
-      metrics.checkpoint(key.org, key.service, end);
-      metrics.success(key.org, key.service);
-      settings.pollLog?.completed({ key, fetched: outcome.fetched, forwarded: outcome.forwarded, duplicates: outcome.duplicates, checkpoint: end, lagMs: clock.now() - end });
-      return true;
-    };
-
-    for (;;) {
-      if (signal?.aborted) return result('stopped');
-      try {
-        await deps.permits?.acquire();
-        let completed: boolean;
-        try {
-          completed = await poll();
-        } finally {
-          deps.permits?.release();
-        }
-        if (!completed) return result('stopped');
-      } catch (err) {
-        if (errorCode(err) === 'FORWARD_UNSETTLED') {
-          // Fluent Bit's connection closed right after it acked some events: they may not be stored. Nothing past
-          // them was checkpointed or journaled, so polling again at once fetches and sends them again.
-          logger.warn({ ...labels, error: (err as Error).message }, 'events acknowledged just before Fluent Bit\'s connection closed may not be stored: fetching them again from the API');
-          metrics.unsettledRefetch?.(key.org, key.service);
-          continue;
-        }
-        // A fault that outlived the client's retries: in a long-running collector, try again next interval.
-        // Errors that retrying cannot fix (`fatal`: a refusal, a bad state file, a fatal forward error) stop the stream.
-        if (settings.once || signal?.aborted || isFatal(err)) throw err;
-        logger.error({ ...labels, error: (err as Error).message, kind: (err as Error).name }, 'poll failed; retrying at the next interval (the checkpoint did not move)');
-      }
-      if (settings.once) return result('ok');
-      await clock.sleep(settings.intervalMs, signal);
-    }
+    track = await openTrack(key, settings, deps, signal, (s) => (seen = s));
+    metrics.checkpoint(key.org, key.service, track.store.state.checkpoint);
+    const ctx = streamContext(track, settings, deps, counts.metrics(metrics));
+    return result(await pollLoop(new Poller(ctx, track, settings, signal), settings, deps, signal));
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     if (signal?.aborted && isAbortError(error)) return result('stopped');
@@ -212,5 +138,120 @@ export async function runStream(key: StreamKey, settings: StreamSettings, deps: 
     return result('failed', error);
   } finally {
     await seen?.close();
+  }
+}
+
+function streamContext(track: Track, settings: StreamSettings, deps: StreamDeps, metrics: EngineMetrics): StreamContext {
+  const writes = deps.oracle?.writes;
+  return {
+    key: track.key,
+    tag: renderTag(settings.tag, track.key),
+    di: deps.di,
+    forward: deps.forward,
+    seen: track.seen,
+    logger: deps.logger,
+    clock: deps.clock,
+    wallClock: deps.wallClock,
+    ...(writes ? { writes } : {}),
+    overlapMs: settings.overlapMs,
+    sendBatch: settings.sendBatch,
+    pipelinePages: settings.pipelinePages,
+    pipelineBytes: settings.pipelineBytes,
+    seenCompactAt: Math.max(1, Math.floor(settings.maxSeenIds / 2)),
+    metrics,
+  };
+}
+
+/**
+ * Polls until the signal (or, with --once, one pass): 'ok' or 'stopped'. A poll that failed on something retrying
+ * can fix is tried again at the next interval (at once when Fluent Bit's connection closed within the settle time);
+ * anything else is thrown.
+ */
+async function pollLoop(poller: Poller, s: StreamSettings, deps: StreamDeps, signal: AbortSignal | undefined): Promise<'ok' | 'stopped'> {
+  const { logger, metrics, permits } = deps;
+  const { key } = poller.ctx;
+  const labels = { org: key.org, service: key.service };
+  for (;;) {
+    if (signal?.aborted) return 'stopped';
+    try {
+      await permits?.acquire();
+      let completed: boolean;
+      try {
+        completed = await poller.poll();
+      } finally {
+        permits?.release();
+      }
+      if (!completed) return 'stopped';
+    } catch (err) {
+      if (errorCode(err) === 'FORWARD_UNSETTLED') {
+        // Fluent Bit's connection closed right after it acked some events: they may not be stored. Nothing past
+        // them was checkpointed or journaled, so polling again at once fetches and sends them again.
+        logger.warn(
+          { ...labels, error: (err as Error).message },
+          "events acknowledged just before Fluent Bit's connection closed may not be stored: fetching them again from the API",
+        );
+        metrics.unsettledRefetch?.(key.org, key.service);
+        continue;
+      }
+      // A fault that outlived the client's retries: in a long-running collector, try again next interval. Errors
+      // that retrying cannot fix (`fatal`: a refusal, a bad state file, a fatal forward error) stop the stream.
+      if (s.once || signal?.aborted || isFatal(err)) throw err;
+      logger.error(
+        { ...labels, error: (err as Error).message, kind: (err as Error).name },
+        'poll failed; retrying at the next interval (the checkpoint did not move)',
+      );
+    }
+    if (s.once) return 'ok';
+    await deps.clock.sleep(s.intervalMs, signal);
+  }
+}
+
+/** One stream's polls: a window up to now − lag, or (a step of) a backfill. */
+class Poller {
+  /** By bucket start: the API's count when that bucket was last fetched (fetchByCounts). */
+  private readonly fetchedAt: FetchMemo = { widthMs: 0, counts: new Map() };
+  /** Whether the API answers /events/interval; when it does not, each poll re-fetches its whole overlap. */
+  private byCounts: boolean;
+
+  constructor(
+    readonly ctx: StreamContext,
+    private readonly track: Track,
+    private readonly s: StreamSettings,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.byCounts = ctx.di.interval !== undefined;
+  }
+
+  /** False when it stopped on the signal. */
+  async poll(): Promise<boolean> {
+    const { ctx, s, signal } = this;
+    const { store, seen, key } = this.track;
+    const end = ctx.clock.now() - s.lagMs;
+    const st = store.state;
+    if (st.backfill || end - st.checkpoint > s.backfillThresholdMs) {
+      return runBackfill(ctx, store, end, { slices: s.backfillSlices, progress: s.progress }, signal);
+    }
+    if (st.checkpoint >= end) {
+      ctx.logger.debug(
+        { org: key.org, service: key.service, checkpoint: isoMillis(st.checkpoint), end: isoMillis(end) },
+        'nothing to collect yet: the checkpoint is not before now − lag',
+      );
+      return true;
+    }
+    const start = Math.max(st.checkpoint - s.overlapMs, st.since);
+    let outcome: { readonly aborted: boolean; readonly fetched: number; readonly forwarded: number; readonly duplicates: number } | undefined;
+    if (this.byCounts) {
+      outcome = await fetchByCounts(ctx, { start, end, checkpoint: st.checkpoint }, this.fetchedAt, signal);
+      this.byCounts = outcome !== undefined;
+    }
+    outcome ??= (await fetchRangeChecked(ctx, { start, end, countFrom: st.checkpoint }, signal)).outcome;
+    if (outcome.aborted) return false;
+    await store.save({ ...store.state, checkpoint: end });
+    await seen.compact((ts) => ts >= end - s.overlapMs);
+    ctx.metrics.checkpoint(key.org, key.service, end);
+    ctx.metrics.success(key.org, key.service);
+    const { fetched, forwarded, duplicates } = outcome;
+    s.pollLog?.completed({ key, fetched, forwarded, duplicates, checkpoint: end, lagMs: ctx.clock.now() - end });
+    return true;
   }
 }

@@ -1,56 +1,14 @@
-// Fetching one time range of one stream and forwarding what is new in it. Used by the polling windows and by
-// each backfill slice. The checkpoint logic lives with the callers; this module guarantees that an id is
-// journaled only after Fluent Bit acked it, and that `onAcked(cursor)` is only reported once every event of
-// the range before `cursor` has been acked.
+// Fetching one time range of one stream and handing what is new in it to delivery. Used by the polling windows, by
+// the parts a poll fetches by counts (overlap-counts.ts) and by each backfill slice. The checkpoint logic lives with
+// the callers; this module guarantees that `onAcked(cursor)` is reported only once every event of the range before
+// `cursor` was delivered (delivery/: an id is journaled as delivered only after its ack settled).
 import { ESCAPED_TIMESTAMP } from '../../di/page-events.js';
-import type { Clock, DiClient, DiQuery, ForwardClient, Logger, MessageBatch, PageEvents, SearchTerm } from '../../types.js';
+import type { Clock, DiClient, DiPage, DiQuery, ForwardClient, Logger, PageEvents, SearchTerm } from '../../types.js';
+import { sendGroup, type SeenIds, type SendTarget, type WriteLedger } from '../delivery/index.js';
 import type { EngineMetrics } from '../metrics.js';
-import { IdBatchBuilder, type IdBatch, type SeenIds } from '../delivery/seen-ids.js';
 import type { StreamKey } from '../state/state.js';
 import { eventTimeMillis, isoMillis, parseEventTime, parseEventTimeBytes, type EventTimeOut } from '../state/timestamp.js';
-
-/**
- * The entries of one send group as columns over the page's bytes (a MessageBatch), filled event by event: no
- * object per entry, so nothing per event outlives the loop iteration that looked at it.
- */
-class GroupBuilder {
-  readonly start: Uint32Array;
-  readonly end: Uint32Array;
-  readonly sec: Uint32Array;
-  readonly nsec: Uint32Array;
-  readonly ids: IdBatchBuilder;
-  length = 0;
-  bytes = 0;
-
-  constructor(private readonly body: Buffer, capacity: number) {
-    const cols = new Uint32Array(4 * capacity);
-    this.start = cols.subarray(0, capacity);
-    this.end = cols.subarray(capacity, 2 * capacity);
-    this.sec = cols.subarray(2 * capacity, 3 * capacity);
-    this.nsec = cols.subarray(3 * capacity, 4 * capacity);
-    this.ids = new IdBatchBuilder(capacity);
-  }
-
-  get capacity(): number {
-    return this.start.length;
-  }
-
-  add(events: PageEvents, i: number, id: string, sec: number, nsec: number, ms: number): void {
-    const n = this.length++;
-    const s = events.start[i]!, e = events.end[i]!;
-    this.start[n] = s;
-    this.end[n] = e;
-    this.sec[n] = sec;
-    this.nsec[n] = nsec;
-    this.bytes += e - s;
-    this.ids.add(id, ms);
-  }
-
-  batch(): MessageBatch {
-    const n = this.length;
-    return { length: n, body: this.body, start: this.start.subarray(0, n), end: this.end.subarray(0, n), sec: this.sec.subarray(0, n), nsec: this.nsec.subarray(0, n) };
-  }
-}
+import { GroupBuilder } from './group-builder.js';
 
 export interface StreamContext {
   readonly key: StreamKey;
@@ -60,7 +18,10 @@ export interface StreamContext {
   readonly seen: SeenIds;
   readonly logger: Logger;
   readonly metrics: EngineMetrics;
+  /** The collector's time: windows, lag, an unreadable event's time. */
   readonly clock: Clock;
+  /** Real time: the pace of disk writes (a backfill's progress). */
+  readonly wallClock: Clock;
   readonly overlapMs: number;
   /** Entries per forward.send call: smaller batches narrow what a crash between an ack and its journal write repeats. */
   readonly sendBatch: number;
@@ -72,14 +33,6 @@ export interface StreamContext {
   readonly seenCompactAt: number;
   /** The forward ledger (--fluent-bit-http): numbers each chunk written, so a restart can tell which were stored. */
   readonly writes?: WriteLedger;
-}
-
-/** What fetchRange needs of the forward ledger (send-ledger.ts). */
-export interface WriteLedger {
-  /** A chunk of `entries` (`bytes` of msgpack) is about to be written on `connection`: its sequence number. */
-  written(entries: number, bytes: number, connection: number): number;
-  /** The write `seq` settled, or its send failed. */
-  done(seq: number): void;
 }
 
 export interface RangeSpec {
@@ -109,8 +62,11 @@ export interface RangeOutcome {
 
 export function rangeQuery(key: StreamKey, start: number, end: number, searchTerm?: SearchTerm): DiQuery {
   return {
-    service: key.service, start: isoMillis(start), end: isoMillis(end),
-    ...(key.org !== '' ? { orgId: key.org } : {}), ...(searchTerm !== undefined ? { searchTerm } : {}),
+    service: key.service,
+    start: isoMillis(start),
+    end: isoMillis(end),
+    ...(key.org !== '' ? { orgId: key.org } : {}),
+    ...(searchTerm !== undefined ? { searchTerm } : {}),
   };
 }
 
@@ -123,250 +79,221 @@ export function countMatches(count: number, o: RangeOutcome): boolean {
   return count === b || count === b + o.atEnd || count === b - o.atCountFrom || count === b - o.atCountFrom + o.atEnd;
 }
 
-interface PendingPage {
-  readonly done: Promise<void>;
-  readonly cursor: number;
-}
-
 /**
  * Fetches every page of [start, end] and forwards the events not seen before, in order. Throws the DI client's
- * error or the forward client's fatal error after every send already under way has settled (acked ones are
+ * error or the forward client's fatal error after every send already under way has settled (delivered ones are
  * journaled). When `signal` aborts, stops fetching, waits for the acks of what was sent, and returns aborted.
  */
-export async function fetchRange(
+export function fetchRange(
   ctx: StreamContext,
   spec: RangeSpec,
   signal: AbortSignal | undefined,
   onAcked?: (cursor: number, acked: number) => void,
 ): Promise<RangeOutcome> {
-  const { key, seen, logger } = ctx;
-  const { start, end, countFrom } = spec;
-  let fetched = 0, observed = 0, atCountFrom = 0, atEnd = 0, forwarded = 0, duplicates = 0;
-  let failure: unknown;
-  const pending: PendingPage[] = [];
+  return new RangeFetch(ctx, spec, signal, onAcked).run();
+}
+
+/** A page handed to delivery: settled once every group of it is; every event before `cursor` is then delivered. */
+interface PendingPage {
+  readonly done: Promise<void>;
+  readonly cursor: number;
+}
+
+/** One fetchRange: its pages in a pipeline (fetch, encode, await acks), its counts, its first failure. */
+class RangeFetch {
+  private fetched = 0;
+  private observed = 0;
+  private atCountFrom = 0;
+  private atEnd = 0;
+  private forwarded = 0;
+  private duplicates = 0;
+  private failure: unknown;
+  private readonly pending: PendingPage[] = [];
   /** The time of the event being looked at (one object for the whole range: no object per event). */
-  const time: EventTimeOut = { sec: 0, nsec: 0 };
+  private readonly time: EventTimeOut = { sec: 0, nsec: 0 };
+  /**
+   * Bytes of the sends encoded and not settled yet (frames in flight until their ack, then events a connection loss
+   * within the settle time would have the stream fetch again). Counted per send from its encoding, not per page from
+   * its arrival: a page's bytes used to count until its last send settled, so the bound held whole 12 MB pages, most
+   * of them not even encoded, and capped throughput at about pipelineBytes / (wait for a slot + encode + ack +
+   * settle). The page not yet encoded is bounded on its own (one at a time: see page()).
+   */
+  private pendingBytes = 0;
+  private bytesWaiter: (() => void) | undefined;
+  private readonly target: SendTarget;
 
-  const settleOldest = async (): Promise<void> => {
-    const p = pending.shift()!;
-    await p.done;
-    if (failure === undefined) onAcked?.(p.cursor, forwarded);
-  };
-
-  // Bytes of the sends encoded and not settled yet (frames in flight until their ack, then events a connection
-  // loss within the settle time would have the stream fetch again). Counted per send from its encoding, not per page from its arrival: a page's bytes
-  // used to count until its last send settled, so the bound held whole 12 MB pages, most of them not even
-  // encoded, and capped throughput at about pipelineBytes / (wait for a slot + encode + ack + settle). The page
-  // not yet encoded is bounded on its own (one at a time, below).
-  let pendingBytes = 0;
-  const maxPendingBytes = ctx.pipelineBytes ?? Infinity;
-  let bytesWaiter: (() => void) | undefined;
-  const bytesSettled = (n: number): void => {
-    pendingBytes -= n;
-    const w = bytesWaiter;
-    bytesWaiter = undefined;
-    w?.();
-  };
-
-  const sendGroup = (entries: MessageBatch, ids: IdBatch, bytes: number, onEncoded: () => void): Promise<void> => {
-    let counted = false;
-    const encodedNow = (): void => {
-      counted = true;
-      pendingBytes += bytes;
-      onEncoded();
-    };
-    // Journaled per chunk, as each ack settles (and at each ack too, with journalAcks): a kill repeats at most what
-    // was acked within the settle time, not a whole send. A journal write that fails fails the send.
-    let settled = 0;
-    let journalError: unknown;
-    const journal = (write: () => void): void => {
-      try {
-        write();
-      } catch (err) {
-        journalError ??= err;
-      }
-    };
-    // The ledger's number of each chunk's latest write (by its first entry): done once it settled or failed.
-    const ledger = ctx.writes;
-    const writes = ledger ? new Map<number, number>() : undefined;
-    const written = (from: number, to: number, connection: number, bytes: number): void => journal(() => {
-      const seq = ledger!.written(to - from, bytes, connection);
-      const before = writes!.get(from);
-      writes!.set(from, seq);
-      if (before !== undefined) ledger!.done(before); // resent: that write's fate no longer matters here
-      seen.written(ids, from, to, seq);
-    });
-    const writesDone = (from?: number): void => {
-      if (!writes) return;
-      for (const [f, seq] of writes) {
-        if (from !== undefined && f !== from) continue;
-        writes.delete(f);
-        ledger!.done(seq);
-      }
-    };
-    const settledRange = (from: number, to: number): void => {
-      journal(() => seen.commit(ids, from, to));
-      writesDone(from);
-      settled += to - from;
-      forwarded += to - from;
-      ctx.metrics.eventsForwarded(key.org, key.service, to - from);
-    };
-    const hooks = {
-      onEncoded: encodedNow,
-      onChunkAcked: (from: number, to: number, ackedAt: number) => journal(() => seen.acked(ids, from, to, ackedAt)),
-      onChunkSettled: settledRange,
-      ...(ledger ? { onChunkWritten: written } : {}),
-    };
-    return ctx.forward.send(ctx.tag, entries, hooks).finally(() => counted && bytesSettled(bytes)).then(
-      () => {
-        // A client that reports no chunks (a test double): the whole send settled now.
-        if (settled === 0) settledRange(0, ids.length);
-        if (journalError !== undefined) throw journalError;
+  constructor(
+    private readonly ctx: StreamContext,
+    private readonly spec: RangeSpec,
+    private readonly signal: AbortSignal | undefined,
+    private readonly onAcked: ((cursor: number, acked: number) => void) | undefined,
+  ) {
+    const { key } = ctx;
+    this.target = {
+      seen: ctx.seen,
+      forward: ctx.forward,
+      tag: ctx.tag,
+      ...(ctx.writes ? { writes: ctx.writes } : {}),
+      delivered: (n) => {
+        this.forwarded += n;
+        ctx.metrics.eventsForwarded(key.org, key.service, n);
       },
-    ).catch((err: unknown) => {
-      seen.release(ids);
-      failure ??= err;
-    }).finally(() => writesDone());
-  };
+    };
+  }
 
-  let iterError: unknown;
-  try {
-    for await (const page of ctx.di.pages(rangeQuery(key, start, end, spec.searchTerm), signal)) {
-      let cursor = start;
-      const events = page.events;
-      const count = events.length;
-      fetched += count;
-      const body = events.body;
-      let g: GroupBuilder | undefined;
-      const groups: Promise<void>[] = [];
-      // A page's bytes are needed until every send reading them has encoded them (or failed), not until the acks.
-      const encoded: Promise<void>[] = [];
-      const group = (b: GroupBuilder): void => {
-        let done!: () => void;
-        encoded.push(new Promise<void>((r) => { done = r; }));
-        const p = sendGroup(b.batch(), b.ids.finish(), b.bytes, done);
-        void p.finally(done);
-        groups.push(p);
-      };
-      let pageDuplicates = 0;
-      for (let i = 0; i < count; i++) {
-        let ms: number;
-        // The timestamp is read from the page's bytes; only an escaped or unusual one is decoded to a string.
-        if ((events.escapes[i]! & ESCAPED_TIMESTAMP) === 0 && parseEventTimeBytes(body, events.tsStart[i]! + 1, events.tsEnd[i]! - 1, time)) {
-          ms = eventTimeMillis(time);
-        } else {
-          try {
-            const t = parseEventTime(events.timestamp(i));
-            time.sec = t.sec;
-            time.nsec = t.nsec;
-            ms = eventTimeMillis(time);
-          } catch (err) {
-            // Cannot be placed in time: forward it anyway (nothing is lost), timed now, remembered as of the window start.
-            logger.warn({ org: key.org, service: key.service, id: events.id(i), error: (err as Error).message }, 'event with an invalid timestamp: forwarding it with the current time');
-            const now = ctx.clock.now();
-            time.sec = Math.floor(now / 1000);
-            time.nsec = (now % 1000) * 1e6;
-            ms = start;
-          }
-        }
-        const { sec, nsec } = time;
-        if (ms > cursor) cursor = ms;
-        const exact = nsec % 1e6 === 0;
-        if (ms >= end) {
-          if (ms === end && exact) atEnd++;
-          continue;
-        }
-        if (ms < start) continue;
-        if (ms >= countFrom) {
-          observed++;
-          if (ms === countFrom && exact) atCountFrom++;
-        }
-        const id = events.id(i);
-        if (seen.has(id)) {
-          pageDuplicates++;
-          continue;
-        }
-        // The raw bytes go to the encoder as a str (their span in the page): the page is never decoded to a string.
-        g ??= new GroupBuilder(body, Math.max(1, Math.min(ctx.sendBatch, count - i)));
-        g.add(events, i, id, sec, nsec, ms);
-        seen.reserve(id);
-        if (g.length >= g.capacity) {
-          group(g);
-          g = undefined;
-        }
+  async run(): Promise<RangeOutcome> {
+    const { ctx, spec, signal } = this;
+    let iterError: unknown;
+    try {
+      for await (const page of ctx.di.pages(rangeQuery(ctx.key, spec.start, spec.end, spec.searchTerm), signal)) {
+        await this.page(page);
+        if (this.failure !== undefined || signal?.aborted) break;
       }
-      if (g !== undefined && g.length > 0) group(g);
-      if (pageDuplicates > 0) {
-        duplicates += pageDuplicates;
-        ctx.metrics.duplicatesSkipped(key.org, key.service, pageDuplicates);
-      }
-      // The page's bytes may be reused by the DI client once every send reading them has copied them into its
-      // frames (or failed): all of them, not just until the first failure.
-      const release = page.release;
-      const allEncoded = Promise.all(encoded);
-      if (release) void allEncoded.then(release);
-      pending.push({ done: Promise.all(groups).then(() => undefined), cursor: Math.min(cursor, end) });
-      while (pending.length > ctx.pipelinePages) await settleOldest();
-      // The next page (already prefetched by the DI client) is taken once this one is encoded: a page queued
-      // unencoded behind it would only hold its buffer and its 10,000 event objects (long enough to be promoted to
-      // the old generation) while the forward client's in-flight bound paces the encoding anyway.
-      await allEncoded;
-      // ...and once the frames awaiting acks and their settle time are back under the bound.
-      while (pendingBytes > maxPendingBytes) await new Promise<void>((r) => (bytesWaiter = r));
-      if (failure !== undefined || signal?.aborted) break;
+    } catch (err) {
+      iterError = err;
     }
-  } catch (err) {
-    iterError = err;
+    while (this.pending.length > 0) await this.settleOldest();
+    if (this.failure !== undefined) throw this.failure;
+    const aborted = signal?.aborted === true;
+    if (iterError !== undefined && !aborted) throw iterError;
+    if (!aborted) this.onAcked?.(spec.end, this.forwarded);
+    const { fetched, observed, atCountFrom, atEnd, forwarded, duplicates } = this;
+    return { fetched, observed, atCountFrom, atEnd, forwarded, duplicates, aborted };
   }
-  while (pending.length > 0) await settleOldest();
-  if (failure !== undefined) throw failure;
-  const aborted = signal?.aborted === true;
-  if (iterError !== undefined && !aborted) throw iterError;
-  if (!aborted) onAcked?.(end, forwarded);
-  return { fetched, observed, atCountFrom, atEnd, forwarded, duplicates, aborted };
-}
 
-export interface CheckedRange {
-  readonly outcome: RangeOutcome;
-  /** /events/count agreed (possibly after the re-fetch). */
-  readonly complete: boolean;
-}
-
-/**
- * fetchRange, then the completeness check: `/events/count` over [countFrom, end) against what the fetch saw.
- * On a difference the range is fetched once more (dedup makes that safe); a remaining difference is logged and
- * counted, and the caller moves on: late events are still recovered by the next windows' overlap.
- */
-export async function fetchRangeChecked(
-  ctx: StreamContext,
-  spec: RangeSpec,
-  signal: AbortSignal | undefined,
-  onAcked?: (cursor: number, acked: number) => void,
-): Promise<CheckedRange> {
-  const { key } = ctx;
-  let outcome = await fetchRange(ctx, spec, signal, onAcked);
-  if (outcome.aborted || spec.countFrom >= spec.end) return { outcome, complete: true };
-  const countQuery = rangeQuery(key, spec.countFrom, spec.end);
-  let count = await ctx.di.count(countQuery, signal);
-  if (countMatches(count, outcome)) return { outcome, complete: true };
-  const labels = { org: key.org, service: key.service, start: countQuery.start, end: countQuery.end };
-  if (ctx.seen.evictedUpTo >= spec.start) {
-    ctx.logger.warn({ ...labels, count, received: outcome.observed }, 'window count differs from /events/count, but ids of this window were evicted (maxSeenIds) so a re-fetch could repeat events: not re-fetching');
-    ctx.metrics.windowIncomplete?.(key.org, key.service);
-    return { outcome, complete: false };
+  /** Hands the page's new events to delivery in groups; returns once the pipeline has room for the next page. */
+  private async page(page: DiPage): Promise<void> {
+    const { ctx, spec } = this;
+    const { start, end, countFrom } = spec;
+    const { seen } = ctx;
+    const events = page.events;
+    const count = events.length;
+    this.fetched += count;
+    let cursor = start;
+    let observed = 0,
+      atCountFrom = 0,
+      atEnd = 0,
+      duplicates = 0;
+    let g: GroupBuilder | undefined;
+    const groups: Promise<void>[] = [];
+    // A page's bytes are needed until every send reading them has encoded them (or failed), not until the acks.
+    const encoded: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const ms = this.eventMillis(events, i);
+      const { sec, nsec } = this.time;
+      if (ms > cursor) cursor = ms;
+      const exact = nsec % 1e6 === 0;
+      if (ms >= end) {
+        if (ms === end && exact) atEnd++;
+        continue;
+      }
+      if (ms < start) continue;
+      if (ms >= countFrom) {
+        observed++;
+        if (ms === countFrom && exact) atCountFrom++;
+      }
+      const id = events.id(i);
+      if (seen.has(id)) {
+        duplicates++;
+        continue;
+      }
+      // The raw bytes go to the encoder as a str (their span in the page): the page is never decoded to a string.
+      g ??= new GroupBuilder(events.body, Math.max(1, Math.min(ctx.sendBatch, count - i)));
+      g.add(events, i, id, sec, nsec, ms);
+      seen.reserve(id);
+      if (g.length >= g.capacity) {
+        this.send(g, encoded, groups);
+        g = undefined;
+      }
+    }
+    if (g !== undefined && g.length > 0) this.send(g, encoded, groups);
+    this.observed += observed;
+    this.atCountFrom += atCountFrom;
+    this.atEnd += atEnd;
+    if (duplicates > 0) {
+      this.duplicates += duplicates;
+      ctx.metrics.duplicatesSkipped(ctx.key.org, ctx.key.service, duplicates);
+    }
+    await this.pipeline(page, encoded, groups, Math.min(cursor, end));
   }
-  ctx.logger.info({ ...labels, count, received: outcome.observed }, 'window count differs from /events/count: fetching the window again');
-  ctx.metrics.completenessRefetch(key.org, key.service);
-  const first = outcome;
-  outcome = await fetchRange(ctx, spec, signal, onAcked);
-  outcome = { ...outcome, fetched: first.fetched + outcome.fetched, forwarded: first.forwarded + outcome.forwarded, duplicates: first.duplicates + outcome.duplicates };
-  if (outcome.aborted) return { outcome, complete: true };
-  count = await ctx.di.count(countQuery, signal);
-  if (countMatches(count, outcome)) return { outcome, complete: true };
-  ctx.logger.warn(
-    { ...labels, count, received: outcome.observed },
-    'window still differs from /events/count after a re-fetch; moving on (events indexed late are recovered by the overlap of the next windows)',
-  );
-  ctx.metrics.windowIncomplete?.(key.org, key.service);
-  return { outcome, complete: false };
+
+  /** Event i's time into this.time; returns it in ms (truncated). */
+  private eventMillis(events: PageEvents, i: number): number {
+    const time = this.time;
+    // The timestamp is read from the page's bytes; only an escaped or unusual one is decoded to a string.
+    const plain = (events.escapes[i]! & ESCAPED_TIMESTAMP) === 0;
+    if (plain && parseEventTimeBytes(events.body, events.tsStart[i]! + 1, events.tsEnd[i]! - 1, time)) {
+      return eventTimeMillis(time);
+    }
+    try {
+      const t = parseEventTime(events.timestamp(i));
+      time.sec = t.sec;
+      time.nsec = t.nsec;
+      return eventTimeMillis(time);
+    } catch (err) {
+      // Cannot be placed in time: forward it anyway (nothing is lost), timed now, remembered as of the range start.
+      const { key, logger, clock } = this.ctx;
+      logger.warn(
+        { org: key.org, service: key.service, id: events.id(i), error: (err as Error).message },
+        'event with an invalid timestamp: forwarding it with the current time',
+      );
+      const now = clock.now();
+      time.sec = Math.floor(now / 1000);
+      time.nsec = (now % 1000) * 1e6;
+      return this.spec.start;
+    }
+  }
+
+  /** Sends one group; its failure is the range's (the first one wins). */
+  private send(b: GroupBuilder, encoded: Promise<void>[], groups: Promise<void>[]): void {
+    let done!: () => void;
+    encoded.push(new Promise<void>((r) => (done = r)));
+    const bytes = b.bytes;
+    let counted = false;
+    const hooks = {
+      onEncoded: (): void => {
+        counted = true;
+        this.pendingBytes += bytes;
+        done();
+      },
+      onSent: (): void => {
+        if (counted) this.bytesSettled(bytes);
+      },
+    };
+    const p = sendGroup(this.target, b.batch(), b.ids.finish(), hooks).catch((err: unknown) => {
+      this.failure ??= err;
+    });
+    void p.finally(done);
+    groups.push(p);
+  }
+
+  /** Lets go of the page once it is encoded, and waits while the pipeline is at one of its bounds. */
+  private async pipeline(page: DiPage, encoded: Promise<void>[], groups: Promise<void>[], cursor: number): Promise<void> {
+    // The page's bytes may be reused by the DI client once every send reading them has copied them into its
+    // frames (or failed): all of them, not just until the first failure.
+    const allEncoded = Promise.all(encoded);
+    if (page.release) void allEncoded.then(page.release);
+    this.pending.push({ done: Promise.all(groups).then(() => undefined), cursor });
+    while (this.pending.length > this.ctx.pipelinePages) await this.settleOldest();
+    // The next page (already prefetched by the DI client) is taken once this one is encoded: a page queued
+    // unencoded behind it would only hold its buffer and its 10,000 event objects (long enough to be promoted to
+    // the old generation) while the forward client's in-flight bound paces the encoding anyway.
+    await allEncoded;
+    // ...and once the frames awaiting acks and their settle time are back under the bound.
+    const max = this.ctx.pipelineBytes ?? Infinity;
+    while (this.pendingBytes > max) await new Promise<void>((r) => (this.bytesWaiter = r));
+  }
+
+  private bytesSettled(n: number): void {
+    this.pendingBytes -= n;
+    const w = this.bytesWaiter;
+    this.bytesWaiter = undefined;
+    w?.();
+  }
+
+  private async settleOldest(): Promise<void> {
+    const p = this.pending.shift()!;
+    await p.done;
+    if (this.failure === undefined) this.onAcked?.(p.cursor, this.forwarded);
+  }
 }

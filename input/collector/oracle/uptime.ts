@@ -1,14 +1,14 @@
-// Whether Fluent Bit ran without a restart since some instant, from its built-in HTTP server
-// (`/api/v1/uptime`, `{"uptime_sec": N, ...}`). Used at start-up to decide the chunks Fluent Bit acked whose ack
-// had not settled when the collector stopped: a threaded forward input acks from memory and stores within 250 ms,
-// so an acked chunk is stored once the Fluent Bit that acked it has kept running for the settle time after the ack.
-// Times are the wall clock (Date.now()), as the ack times in the id journal are.
-import type { Logger } from '../../types.js';
+// Whether Fluent Bit ran without a restart since some instant, from its built-in HTTP server (`/api/v1/uptime`,
+// `{"uptime_sec": N, ...}`). Used at start-up to decide the chunks Fluent Bit acked whose ack had not settled when
+// the collector stopped: a threaded forward input acks from memory and stores within 250 ms, so an acked chunk is
+// stored once the Fluent Bit that acked it has kept running for the settle time after the ack. Times are read on the
+// clock of the forward client, whose ack times the id journal holds: the wall clock, as Fluent Bit's uptime is.
+import type { Clock } from '../../types.js';
 import { FluentBitHttpError, fluentBitUrl, getFluentBitJson, type FluentBitHttpTarget } from './http.js';
 
 /** What an uptime answer proves. */
 export interface UptimeAnswer {
-  /** Date.now() when the answer arrived (Fluent Bit was running then). */
+  /** The clock's time when the answer arrived (Fluent Bit was running then). */
   readonly at: number;
   /** Fluent Bit's running process started before this instant (epoch ms): an upper bound of its start. */
   readonly startedBefore: number;
@@ -25,11 +25,15 @@ export class FluentBitUptime {
   private inflight: Promise<UptimeAnswer> | undefined;
   readonly where: string;
 
-  constructor(target: FluentBitHttpTarget, private readonly timeoutMs = 5000) {
+  constructor(
+    target: FluentBitHttpTarget,
+    private readonly clock: Clock,
+    private readonly timeoutMs = 5000,
+  ) {
     this.where = fluentBitUrl(target, '/api/v1/uptime');
   }
 
-  /** An answer taken at or after `notBefore` (Date.now() ms): a cached one when it is recent enough. */
+  /** An answer taken at or after `notBefore` (clock ms): a cached one when it is recent enough. */
   async answer(notBefore: number): Promise<UptimeAnswer> {
     if (this.last && this.last.at >= notBefore) return this.last;
     while (this.inflight) {
@@ -46,10 +50,12 @@ export class FluentBitUptime {
   }
 
   private async ask(): Promise<UptimeAnswer> {
-    const { at, body, text } = await getFluentBitJson(this.where, this.timeoutMs);
+    const { at, body, text } = await getFluentBitJson(this.where, this.timeoutMs, this.clock);
     const sec = body !== null && typeof body === 'object' ? (body as { uptime_sec?: unknown }).uptime_sec : undefined;
     if (typeof sec !== 'number' || !Number.isFinite(sec) || sec < 0) {
-      throw new FluentBitHttpError(`${this.where} answered without a uptime_sec number (got ${text.slice(0, 80)}): is that Fluent Bit's HTTP server?`);
+      throw new FluentBitHttpError(
+        `${this.where} answered without a uptime_sec number (got ${text.slice(0, 80)}): is that Fluent Bit's HTTP server?`,
+      );
     }
     return { at, startedBefore: at - sec * 1000 + ROUNDING_MS };
   }
@@ -60,51 +66,4 @@ export function storedSince(answer: UptimeAnswer, ackedAt: number, settleMs: num
   // The Fluent Bit running at answer.at started before the ack, so it is the one that acked (one Fluent Bit serves
   // that address at a time), and it kept running from the ack until at least settleMs after it.
   return answer.startedBefore < ackedAt && answer.at >= ackedAt + settleMs;
-}
-
-export interface ConfirmContext {
-  readonly uptime: FluentBitUptime | undefined;
-  readonly settleMs: number;
-  readonly logger: Logger;
-  readonly labels: { readonly org: string; readonly service: string };
-  readonly signal?: AbortSignal;
-}
-
-/** What confirmAcks needs of the id set (seen-ids.ts). */
-export interface AckJournal {
-  readonly unconfirmedAcks: { readonly count: number; readonly newestAckedAt: number };
-  confirmAcks(stored: (ackedAt: number) => boolean): { confirmed: number; dropped: number };
-}
-
-/**
- * Decides the acked-but-unsettled chunks the journal holds from the last run: delivered when Fluent Bit's uptime
- * shows it ran on since before their ack until the settle time had passed; otherwise (no HTTP server, a restart,
- * no answer) they are forgotten and sent again, as without the check.
- */
-export async function confirmUnsettledAcks(seen: AckJournal, ctx: ConfirmContext): Promise<void> {
-  const { count, newestAckedAt } = seen.unconfirmedAcks;
-  if (count === 0) return;
-  const { logger, labels } = ctx;
-  if (!ctx.uptime) {
-    seen.confirmAcks(() => false);
-    logger.info({ ...labels, events: count }, 'events acked by Fluent Bit less than --ack-settle before the collector stopped: sending them again (set --fluent-bit-http to confirm them from Fluent Bit\'s uptime instead)');
-    return;
-  }
-  // The answer must come after the settle time of the newest ack: wait out the rest of it (at most --ack-settle).
-  const notBefore = newestAckedAt + ctx.settleMs;
-  const wait = notBefore - Date.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  ctx.signal?.throwIfAborted();
-  let answer: UptimeAnswer;
-  try {
-    answer = await ctx.uptime.answer(notBefore);
-  } catch (err) {
-    seen.confirmAcks(() => false);
-    logger.warn({ ...labels, events: count, error: (err as Error).message }, 'cannot tell whether Fluent Bit restarted since it acked events just before the collector stopped: sending them again');
-    return;
-  }
-  const { confirmed, dropped } = seen.confirmAcks((ackedAt) => storedSince(answer, ackedAt, ctx.settleMs));
-  const fields = { ...labels, confirmed, resent: dropped, fluentBitStartedBefore: new Date(answer.startedBefore).toISOString() };
-  if (dropped === 0) logger.info(fields, 'Fluent Bit ran on since its last acks before the collector stopped: those events are stored, not sending them again');
-  else logger.warn(fields, 'Fluent Bit restarted since some acks made just before the collector stopped: sending those events again');
 }

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSyn
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import type { CodedError } from '../../errors.js';
+import { JumpCloudError } from '../../errors.js';
 
 export const LOCK_NAME = 'collector.lock';
 export const HOLDER_NAME = 'collector.lock.holder';
@@ -32,10 +32,9 @@ export interface LockHolder {
 }
 
 /** The state directory is held by another collector. */
-export class StateLockedError extends Error implements CodedError {
-  override readonly name = 'StateLockedError';
-  readonly code = 'STATE_LOCKED';
-  readonly fatal = true;
+export class StateLockedError extends JumpCloudError {
+  static override readonly code: string = 'STATE_LOCKED';
+  override readonly fatal = true;
   constructor(
     readonly dir: string,
     readonly holder: LockHolder | undefined,
@@ -45,10 +44,9 @@ export class StateLockedError extends Error implements CodedError {
 }
 
 /** The lock could not be taken for another reason than a live holder (permissions, read-only file system). */
-export class StateLockError extends Error implements CodedError {
-  override readonly name = 'StateLockError';
-  readonly code = 'STATE_LOCK_FAILED';
-  readonly fatal = true;
+export class StateLockError extends JumpCloudError {
+  static override readonly code: string = 'STATE_LOCK_FAILED';
+  override readonly fatal = true;
 }
 
 export interface StateLock {

@@ -1,9 +1,9 @@
-// Per-stream state: where collection stands, written so that a crash at any instant leaves either the old or
-// the new file, never a torn one (temp file + fsync + rename + fsync of the directory).
-import { promises as fsp, closeSync, existsSync, fsync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { userInfo } from 'node:os';
+// Per-stream state: where collection stands (the checkpoint, a backfill's slices), as a versioned JSON file written
+// atomically (files.ts), its paths in the state directory, and the errors that name how to recover a broken one.
+import { promises as fsp, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { CodedError } from '../../errors.js';
+import { fsyncDir } from './files.js';
+import { JumpCloudError } from '../../errors.js';
 import { isoMillis, parseIsoMillis } from './timestamp.js';
 
 const STATE_VERSION = 1;
@@ -43,55 +43,11 @@ export function streamName(key: StreamKey): string {
   return key.org === '' ? key.service : `${key.org}/${key.service}`;
 }
 
-export class StateError extends Error implements CodedError {
-  override readonly name = 'StateError';
-  readonly code = 'STATE_INVALID';
-  readonly fatal = true;
+export class StateError extends JumpCloudError {
+  static override readonly code: string = 'STATE_INVALID';
+  override readonly fatal = true;
   constructor(readonly file: string, problem: string, recovery: string) {
     super(`${problem}. ${recovery}`);
-  }
-}
-
-/** The state directory cannot be created or written: a configuration to fix (the CLI exits 2). */
-export class StateDirError extends Error implements CodedError {
-  override readonly name = 'StateDirError';
-  readonly code = 'STATE_DIR_UNWRITABLE';
-  readonly fatal = true;
-  constructor(readonly dir: string, message: string) {
-    super(message);
-  }
-}
-
-/**
- * Creates the state directory and the streams' directories in it if needed and proves each writable (a probe file
- * created and removed), so that an unusable directory (e.g. left owned by root by a first run as root) is one clear
- * error at start-up instead of every stream failing on its first write.
- */
-export function ensureStateDir(dir: string, streamDirs: readonly string[] = []): void {
-  for (const d of [dir, ...new Set(streamDirs)]) ensureWritableDir(d, dir);
-}
-
-function ensureWritableDir(dir: string, stateDir: string): void {
-  const probe = path.join(dir, `.write-test-${process.pid}`);
-  try {
-    mkdirSync(dir, { recursive: true });
-    closeSync(openSync(probe, 'wx'));
-    unlinkSync(probe);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const user = runningUser();
-    const fix = e.code === 'EROFS'
-      ? `it is on a read-only file system: choose a writable directory with --state-dir (env JUMPCLOUD_STATE_DIR)`
-      : `give the user running the collector (${user}) write access to it (for example \`${existsSync(dir) ? `sudo chown -R ${user} ${stateDir} && sudo chmod -R u+rwX ${stateDir}` : `sudo install -d -o ${user} ${dir}`}\`), or choose another directory with --state-dir (env JUMPCLOUD_STATE_DIR)`;
-    throw new StateDirError(dir, `cannot write the state directory ${dir} (${e.code ?? e.message}${e.path && !e.path.startsWith(dir) ? ` on ${e.path}` : ''}): ${fix}`);
-  }
-}
-
-function runningUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return String(process.getuid?.() ?? 'this user');
   }
 }
 
@@ -206,35 +162,6 @@ export async function loadState(stateDir: string, key: StreamKey): Promise<Strea
     return undefined;
   }
   return decode(p, key, text);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await fsp.open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-/**
- * Atomically replaces `file` (temp + fsync + rename + fsync dir) with content produced synchronously in pieces,
- * each written as it comes: a big file (the id journal: ~40 bytes per id) needs no buffer of its own size.
- * `produce` must not keep the pieces.
- */
-export async function writeFileAtomicWith(file: string, produce: (write: (bytes: Uint8Array) => void) => void): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    produce((bytes) => {
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-    });
-    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-  } finally {
-    closeSync(fd);
-  }
-  await fsp.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
 }
 
 /**

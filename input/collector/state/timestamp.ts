@@ -1,11 +1,10 @@
 // RFC 3339 timestamps with 0-9 fraction digits and any offset, parsed by hand: Date.parse keeps only
 // milliseconds, and the forward protocol's EventTime carries nanoseconds.
+import { JumpCloudError } from '../../errors.js';
 import type { EventTime } from '../../types.js';
 
-export class TimestampError extends Error {
-  override readonly name = 'TimestampError';
-  readonly code = 'TIMESTAMP_INVALID';
-  readonly fatal = false;
+export class TimestampError extends JumpCloudError {
+  static override readonly code: string = 'TIMESTAMP_INVALID';
   constructor(readonly text: string, reason: string) {
     super(`invalid RFC 3339 timestamp ${JSON.stringify(text)}: ${reason}`);
   }
