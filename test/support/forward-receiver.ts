@@ -59,6 +59,8 @@ export interface ForwardReceiverOptions {
   httpUptime?: boolean;
   /** The forward input's name in /api/v1/metrics (default jumpcloud_forward, the shipped Alias). */
   inputName?: string;
+  /** The clock of the uptime (default the wall clock): a test moves it by hand instead of sleeping. */
+  uptimeClock?: { now(): number };
 }
 
 export interface ReceiverStats {
@@ -165,7 +167,8 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const timers = new Set<NodeJS.Timeout>();
   const records: ReceivedRecord[] = [];
   const ackLog: Array<{ at: number; entries: number; tag: string }> = [];
-  let startedAt = Date.now();
+  const uptimeNow = (): number => opts.uptimeClock?.now() ?? Date.now();
+  let startedAt = uptimeNow();
   /** records.length at the last (re)start: the metrics count from there; the bytes of those stored since. */
   let storedBeforeStart = 0;
   let storedBytes = 0;
@@ -417,7 +420,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
         res.writeHead(404).end();
         return;
       }
-      const sec = Math.floor(Date.now() / 1000) - Math.floor(startedAt / 1000);
+      const sec = Math.floor(uptimeNow() / 1000) - Math.floor(startedAt / 1000);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ uptime_sec: sec, uptime_hr: `Fluent Bit has been running: ${sec} seconds` }));
     });
     await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
@@ -468,7 +471,7 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       ringAt.length = 0;
       ringBytes.length = 0;
       closeAll();
-      startedAt = Date.now(); // restarted
+      startedAt = uptimeNow(); // restarted
       storedBeforeStart = records.length;
       storedBytes = 0;
       return lost;

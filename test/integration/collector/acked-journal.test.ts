@@ -1,108 +1,42 @@
-// The id journal per acked chunk (issue 10 part 2): acked@ lines, their confirmation from Fluent Bit's uptime at a
-// restart, and the rule that decides it.
-import { mkdtempSync, readFileSync } from 'node:fs';
+// The restart oracle against the receiver double's HTTP server (Fluent Bit's /api/v1/uptime and /api/v1/metrics):
+// the uptime bound and the rule that decides an ack from it, acked chunks confirmed (or sent again, and said why) at a
+// restart, and an input Fluent Bit does not list. The uptime runs on a manual clock: no test waits for seconds to pass.
+// (The journal's acked@ lines and the order of a restart's decisions: test/unit/collector/seen-ids.test.ts.)
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import fc from 'fast-check';
-import { FluentBitUptime, confirmUnsettledAcks, storedSince } from '../../../input/collector/oracle/uptime.js';
-import { IdBatch, SeenIds, writeLine } from '../../../input/collector/delivery/seen-ids.js';
-import { startForwardReceiver } from '../../support/forward-receiver.js';
+import { decideRestart, IdBatch, SeenIds } from '../../../input/collector/delivery/index.js';
+import { FluentBitOracle } from '../../../input/collector/oracle/index.js';
+import { LEDGER_FILE } from '../../../input/collector/oracle/send-ledger.js';
+import { FluentBitUptime, storedSince } from '../../../input/collector/oracle/uptime.js';
 import { ConfigError, loadConfig } from '../../../input/config.js';
-import { memoryLogger } from '../../support/fakes.js';
+import { manualClock, memoryLogger } from '../../support/fakes.js';
+import { startForwardReceiver } from '../../support/forward-receiver.js';
 
 const stream = { org: 'o', service: 'directory' };
 const hex = (i: number): string => i.toString(16).padStart(24, '0');
+const T0 = Date.parse('2026-03-01T12:00:00.250Z');
 let cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
   cleanup = [];
 });
 
-async function journal(journalAcks: boolean): Promise<{ file: string; open: () => Promise<SeenIds> }> {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'acked-journal-')), 'directory.ids');
-  return { file, open: () => SeenIds.open(file, { maxIds: 1_000_000, logger: memoryLogger(), stream, journalAcks }) };
+function stateDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'acked-journal-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
-describe('acked@ lines in the id journal', () => {
-  it('writeLine with an ack time writes `id<TAB>ts<TAB>acked@ms`, the same bytes as the text form (property)', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.nat(), fc.nat(), (id, ts, ackedAt) => {
-      const buf = Buffer.alloc(3 * id.length + 64);
-      const end = writeLine(buf, 0, id, ts, ackedAt);
-      const quoted = /[\t\r\n"]/.test(id) ? JSON.stringify(id) : id;
-      expect(buf.toString('utf8', 0, end)).toBe(`${quoted}\t${ts}\tacked@${ackedAt}\n`);
-    }));
-  });
+/** A Fluent Bit double with its HTTP server, its uptime on `clock`. */
+async function fluentBit(clock: { now(): number }, inputName?: string) {
+  const rx = await startForwardReceiver({ httpUptime: true, uptimeClock: clock, ...(inputName ? { inputName } : {}) });
+  cleanup.push(() => rx.close());
+  return { rx, http: { host: '127.0.0.1', port: rx.httpPort! } };
+}
 
-  it('per chunk: acked ranges are journaled at the ack, delivered ones at the settle; a restart finds the unsettled ones', async () => {
-    const j = await journal(true);
-    const seen = await j.open();
-    const batch = IdBatch.of(Array.from({ length: 10 }, (_, i) => ({ id: hex(i), ts: 1000 + i })));
-    for (let i = 0; i < 10; i++) seen.reserve(batch.id(i));
-    seen.acked(batch, 0, 4, 5000);
-    seen.commit(batch, 0, 4); // chunk 1 settled
-    seen.acked(batch, 4, 10, 5100); // chunk 2 acked, not settled: the collector dies here
-    expect(seen.size).toBe(4);
-    await seen.close();
-    const text = readFileSync(j.file, 'utf8');
-    expect(text.split('\n').filter((l) => l.endsWith('acked@5100'))).toHaveLength(6);
-    const again = await j.open();
-    expect(again.size).toBe(4);
-    expect(again.unconfirmedAcks).toEqual({ count: 6, newestAckedAt: 5100, oldestAckedAt: 5100 });
-    expect(again.has(hex(5))).toBe(false);
-    expect(again.confirmAcks((at) => at === 5100)).toEqual({ confirmed: 6, dropped: 0 });
-    expect(again.has(hex(5))).toBe(true);
-    expect(again.unconfirmedAcks.count).toBe(0);
-    await again.close();
-    // Confirmed ids were journaled as delivered: the next start finds nothing to decide.
-    const third = await j.open();
-    expect(third.size).toBe(10);
-    expect(third.unconfirmedAcks.count).toBe(0);
-    await third.close();
-  });
-
-  it('dropped (not confirmed) acks are forgotten, so those events are fetched and sent again', async () => {
-    const j = await journal(true);
-    const seen = await j.open();
-    const batch = IdBatch.of([{ id: hex(1), ts: 1 }, { id: hex(2), ts: 2 }]);
-    seen.reserve(hex(1));
-    seen.reserve(hex(2));
-    seen.acked(batch, 0, 2, 9000);
-    await seen.close();
-    const again = await j.open();
-    expect(again.confirmAcks(() => false)).toEqual({ confirmed: 0, dropped: 2 });
-    expect(again.has(hex(1))).toBe(false);
-    expect(again.size).toBe(0);
-    await again.close();
-  });
-
-  it('a rewrite (compaction) keeps the acked@ lines of chunks still settling; a failed send forgets them', async () => {
-    const j = await journal(true);
-    const seen = await j.open();
-    const a = IdBatch.of([{ id: hex(1), ts: 10 }, { id: hex(2), ts: 20 }]);
-    const b = IdBatch.of([{ id: hex(3), ts: 30 }]);
-    for (const id of [hex(1), hex(2), hex(3)]) seen.reserve(id);
-    seen.acked(a, 0, 2, 7000);
-    seen.acked(b, 0, 1, 7001);
-    seen.release(b); // its send failed (connection closed within the settle time)
-    await seen.compact(() => true);
-    await seen.close();
-    const lines = readFileSync(j.file, 'utf8').trim().split('\n');
-    expect(lines.sort()).toEqual([`${hex(1)}\t10\tacked@7000`, `${hex(2)}\t20\tacked@7000`]);
-  });
-
-  it('without journalAcks nothing is written at the ack', async () => {
-    const j = await journal(false);
-    const seen = await j.open();
-    const batch = IdBatch.of([{ id: hex(1), ts: 1 }]);
-    seen.reserve(hex(1));
-    seen.acked(batch, 0, 1, 1);
-    await seen.close();
-    expect(readFileSync(j.file, 'utf8')).toBe('');
-  });
-});
-
-describe('whether an acked chunk is stored, from Fluent Bit\'s uptime', () => {
+describe("whether an acked chunk is stored, from Fluent Bit's uptime", () => {
   it('stored when the running Fluent Bit started before the ack and the answer came a settle time after it', () => {
     expect(storedSince({ at: 10_000, startedBefore: 1_000 }, 5_000, 500)).toBe(true);
     // started after (or maybe after) the ack: another Fluent Bit acked it
@@ -112,61 +46,100 @@ describe('whether an acked chunk is stored, from Fluent Bit\'s uptime', () => {
     expect(storedSince({ at: 5_400, startedBefore: 1_000 }, 5_000, 500)).toBe(false);
   });
 
-  it('reads the receiver double\'s /api/v1/uptime; its restart moves the start past earlier acks', async () => {
-    const rx = await startForwardReceiver({ httpUptime: true });
-    cleanup.push(() => rx.close());
-    const probe = new FluentBitUptime({ host: '127.0.0.1', port: rx.httpPort! });
-    const before = Date.now();
+  it("reads the receiver double's /api/v1/uptime; its restart moves the start past earlier acks", async () => {
+    const clock = manualClock(T0);
+    const { rx, http } = await fluentBit(clock);
+    const probe = new FluentBitUptime(http, clock);
+    const before = clock.now();
     // Past the 2 s its whole-second uptime leaves unsure (at 1 s of uptime the start's upper bound is the answer's time).
-    await new Promise((r) => setTimeout(r, 3000));
-    const a = await probe.answer(Date.now());
-    // An upper bound of the start: never before it, at most 2 s (whole seconds at both ends) + the answer's latency after.
+    clock.advance(3000);
+    const a = await probe.answer(clock.now());
+    // An upper bound of the start: never before it, at most 2 s (whole seconds at both ends) after.
     expect(a.startedBefore).toBeGreaterThan(before - 50);
-    expect(a.startedBefore).toBeLessThanOrEqual(before + 2000 + (a.at - before - 3000));
+    expect(a.startedBefore).toBeLessThanOrEqual(before + 2000);
     expect(storedSince(a, a.startedBefore + 1, 0)).toBe(true);
     expect(storedSince(a, a.startedBefore, 0)).toBe(false);
-    const ackedAt = Date.now();
+    const ackedAt = clock.now();
     rx.crash(); // a restart
-    await new Promise((r) => setTimeout(r, 10)); // an answer in the same millisecond as `a` would be `a` again
-    const b = await probe.answer(Date.now());
+    clock.advance(10); // an answer in the same millisecond as `a` would be `a` again
+    const b = await probe.answer(clock.now());
     expect(b.startedBefore).toBeGreaterThan(ackedAt);
     expect(storedSince(b, ackedAt, 0)).toBe(false);
   });
 
-  it('confirmUnsettledAcks: confirmed with the uptime; resent (and said why) without an HTTP server or when it cannot be reached', async () => {
-    const rx = await startForwardReceiver({ httpUptime: true });
-    cleanup.push(() => rx.close());
-    await new Promise((r) => setTimeout(r, 3000)); // past the 2 s (+ latency) its whole-second uptime leaves unsure
+  it('a restart confirms acked chunks from the uptime; sends them again (and says why) without an HTTP server or when it cannot be reached', async () => {
+    const clock = manualClock(T0);
+    const { http } = await fluentBit(clock);
+    clock.advance(3000); // past the 2 s its whole-second uptime leaves unsure
     const make = async (): Promise<SeenIds> => {
-      const j = await journal(true);
-      const s = await j.open();
-      const batch = IdBatch.of([{ id: hex(7), ts: 7 }]);
+      const file = path.join(stateDir(), 'directory.ids');
+      const s = await SeenIds.open(file, { maxIds: 100, logger: memoryLogger(), stream, journalAcks: true });
       s.reserve(hex(7));
-      s.acked(batch, 0, 1, Date.now());
+      s.acked(IdBatch.of([{ id: hex(7), ts: 7 }]), 0, 1, clock.now());
       await s.close();
-      return j.open();
+      return SeenIds.open(file, { maxIds: 100, logger: memoryLogger(), stream, journalAcks: true });
     };
     const logger = memoryLogger();
-    const labels = stream;
+    const open = (target: { host: string; port: number }) =>
+      FluentBitOracle.open({ stateDir: stateDir(), http: target, input: 'jumpcloud_forward', settleMs: 300, logger, clock });
     const up = await make();
-    await confirmUnsettledAcks(up, { uptime: new FluentBitUptime({ host: '127.0.0.1', port: rx.httpPort! }), settleMs: 300, logger, labels });
+    // The oracle waits out the settle time of the newest ack on its clock: the manual clock's sleep moves it.
+    await decideRestart(up, await open(http), { logger, labels: stream });
     expect(up.has(hex(7))).toBe(true);
     const none = await make();
-    await confirmUnsettledAcks(none, { uptime: undefined, settleMs: 300, logger, labels });
+    await decideRestart(none, undefined, { logger, labels: stream });
     expect(none.has(hex(7))).toBe(false);
     const down = await make();
-    await confirmUnsettledAcks(down, { uptime: new FluentBitUptime({ host: '127.0.0.1', port: 1 }), settleMs: 300, logger, labels });
+    await decideRestart(down, await open({ host: '127.0.0.1', port: 1 }), { logger, labels: stream });
     expect(down.has(hex(7))).toBe(false);
     const msgs = logger.lines.map((l) => l.msg);
-    expect(msgs).toContain('Fluent Bit ran on since its last acks before the collector stopped: those events are stored, not sending them again');
-    expect(msgs.some((m) => m?.startsWith('events acked by Fluent Bit less than --ack-settle before the collector stopped: sending them again (set --fluent-bit-http'))).toBe(true);
-    expect(msgs).toContain('cannot tell whether Fluent Bit restarted since it acked events just before the collector stopped: sending them again');
+    expect(msgs).toContain(
+      'Fluent Bit ran on since its last acks before the collector stopped: those events are stored, not sending them again',
+    );
+    expect(
+      msgs.some((m) =>
+        m?.startsWith(
+          'events acked by Fluent Bit less than --ack-settle before the collector stopped: sending them again (set --fluent-bit-http',
+        ),
+      ),
+    ).toBe(true);
+    expect(msgs).toContain(
+      'cannot tell whether Fluent Bit restarted since it acked events just before the collector stopped: sending them again',
+    );
     for (const s of [up, none, down]) await s.close();
   });
 });
 
+describe('an input Fluent Bit does not list', () => {
+  it('is a configuration mistake said once, naming the Alias to set; the old ledger is voided, the uptime still serves', async () => {
+    const clock = manualClock(T0);
+    const { http } = await fluentBit(clock, 'forward.0');
+    const dir = stateDir();
+    writeFileSync(path.join(dir, LEDGER_FILE), 'B 1 2 3 4\nW 5 50 1\n');
+    const logger = memoryLogger();
+    const oracle = await FluentBitOracle.open({ stateDir: dir, http, input: 'jumpcloud_forward', settleMs: 300, logger, clock });
+    expect(oracle.writes).toBeUndefined();
+    expect(logger.lines.map((l) => [l.level, l.msg, (l.obj as { error?: string }).error])).toEqual([
+      [
+        'warn',
+        'no forward ledger: chunks in flight at a kill will be sent again',
+        expect.stringMatching(
+          /lists no input "jumpcloud_forward" \(it has forward\.0, storage_backlog\.1\): give the forward input .*`Alias jumpcloud_forward`/,
+        ),
+      ],
+    ]);
+    // The old ledger is not decided later against a newer counter.
+    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toBe('X\n');
+    clock.advance(3000);
+    const verdict = await oracle.acksStored(clock.now() - 1000);
+    expect(verdict.stored(clock.now() - 1000)).toBe(true);
+    await oracle.close();
+  });
+});
+
 describe('--fluent-bit-http', () => {
-  const run = (argv: string[], env: Record<string, string> = {}) => loadConfig({ argv: ['--api-key', 'k1234', ...argv], env, now: Date.parse('2026-03-01T12:00:00Z'), cwd: tmpdir() });
+  const run = (argv: string[], env: Record<string, string> = {}) =>
+    loadConfig({ argv: ['--api-key', 'k1234', ...argv], env, now: Date.parse('2026-03-01T12:00:00Z'), cwd: tmpdir() });
   it('takes HOST:PORT from the flag or FLUENT_BIT_HTTP; off by default', () => {
     const a = run(['--fluent-bit-http', '127.0.0.1:2020']);
     expect(a.kind === 'run' && a.config.fluentBitHttp).toEqual({ host: '127.0.0.1', port: 2020 });

@@ -7,7 +7,7 @@ import { DiFatalError } from '../../../input/di/errors.js';
 import { ForwardAuthError } from '../../../input/forward/errors.js';
 import { runCollector } from '../../../input/collector/engine/run.js';
 import { countMatches } from '../../../input/collector/fetch/range.js';
-import { planBalancedSlices, planSlices } from '../../../input/collector/engine/backfill.js';
+import { planBalancedSlices, planSlices } from '../../../input/collector/fetch/slices.js';
 import { loadState, streamPaths } from '../../../input/collector/state/state.js';
 import type { CollectorConfig, ForwardClient, ForwardEntry, MessageBatch, SendOptions } from '../../../input/types.js';
 import { entryList, FakeDi, FakeForward, manualClock, memoryLogger, type FakeEvent } from '../../support/fakes.js';

@@ -59,7 +59,7 @@ describe('completed polls at info', () => {
   it('aggregates over each period of everyMs', () => {
     let now = 0;
     const logger = memoryLogger();
-    const log = new PollLog({ logger, streams: 20, aggregateAbove: 8, everyMs: 60_000, now: () => now });
+    const log = new PollLog({ logger, streams: 20, aggregateAbove: 8, everyMs: 60_000, clock: { now: () => now } });
     for (let s = 0; s < 120; s++) {
       now = s * 1000;
       log.completed({ key: { org: `o${s % 20}`, service: 'all' }, fetched: 3, forwarded: 2, duplicates: 1, checkpoint: now, lagMs: s === 30 ? 300_000 : 120_000 });

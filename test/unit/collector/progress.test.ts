@@ -9,7 +9,7 @@ const slice = (cursor: number, done = false): SliceState[] => [{ start: 0, end: 
 function ttyBoard(): { board: BackfillBoard; out: string[]; clock: { t: number } } {
   const clock = { t: 1_000_000 };
   const out: string[] = [];
-  const board = new BackfillBoard({ logger: memoryLogger(), out: { isTTY: true, write: (s: string) => out.push(s) }, now: () => clock.t });
+  const board = new BackfillBoard({ logger: memoryLogger(), out: { isTTY: true, write: (s: string) => out.push(s) }, clock: { now: () => clock.t } });
   return { board, out, clock };
 }
 
@@ -104,7 +104,7 @@ describe('BackfillBoard', () => {
   it('without a TTY: aggregate log lines every logEveryMs, then one "backfill finished"', () => {
     const clock = { t: 0 };
     const logger = memoryLogger();
-    const board = new BackfillBoard({ logger, out: { isTTY: false, write: () => true }, logEveryMs: 10_000, now: () => clock.t });
+    const board = new BackfillBoard({ logger, out: { isTTY: false, write: () => true }, logEveryMs: 10_000, clock: { now: () => clock.t } });
     const tracks = ['a', 'b', 'c'].map((org) => board.join({ org, service: 'all' }, slice(0), 1000));
     for (let sec = 1; sec <= 30; sec++) {
       clock.t += 1000;

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateError, StateWriter, loadState, streamPaths, type StreamState } from '../../../input/collector/state/state.js';
 import fc from 'fast-check';
-import { IdBatch, IdBatchBuilder, SeenIds, writeLine } from '../../../input/collector/delivery/seen-ids.js';
+import { IdBatch, IdBatchBuilder, SeenIds } from '../../../input/collector/delivery/index.js';
+import { writeLine } from '../../../input/collector/delivery/journal-codec.js';
 import { memoryLogger } from '../../support/fakes.js';
 
 const key = { org: '5f0c1a2b3c4d5e6f7a8b9c0d', service: 'directory' };

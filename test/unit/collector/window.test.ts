@@ -44,6 +44,7 @@ async function context(di: DiClient, sendBatch: number): Promise<{ ctx: StreamCo
     logger,
     metrics: noMetrics,
     clock: manualClock(T0 + 3_600_000),
+    wallClock: manualClock(T0 + 3_600_000),
     overlapMs: 0,
     sendBatch,
     pipelinePages: 2,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DiFatalError, DiRetriesExhaustedError, DiTransientError } from '../../../input/di/errors.js';
-import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay, withRetries } from '../../../input/di/retry.js';
+import { backoffDelay } from '../../../input/backoff.js';
+import { DEFAULT_RETRY_POLICY, parseRetryAfter, retryDelay, withRetries } from '../../../input/di/retry.js';
 import { manualClock } from '../../support/simulator.js';
 
 describe('parseRetryAfter', () => {
@@ -24,11 +25,14 @@ describe('parseRetryAfter', () => {
 
 describe('backoff', () => {
   it('stays within [0, min(max, base·2^n)] with full jitter', () => {
-    const p = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1000 };
+    const p = { baseMs: 100, maxMs: 1000, jitter: 'full' } as const;
     expect(backoffDelay(0, p, () => 0.999)).toBe(99);
     expect(backoffDelay(3, p, () => 0.5)).toBe(400);
     expect(backoffDelay(60, p, () => 0.999)).toBe(999);
     expect(backoffDelay(5, p, () => 0)).toBe(0);
+    // The DI client's policy is that backoff, with its own names.
+    const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1000 };
+    expect(retryDelay(new DiTransientError('x', 'reset'), 3, policy, () => 0.5)).toBe(400);
   });
   it('prefers the server Retry-After, capped', () => {
     const p = { ...DEFAULT_RETRY_POLICY, maxRetryAfterMs: 10_000 };

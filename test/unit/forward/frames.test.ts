@@ -360,7 +360,7 @@ describe('msgpackLength / MsgpackStreamReader', () => {
 describe('backoff', () => {
   it('grows exponentially, stays within [step/2, step], never exceeds max, never zero', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 60_000 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (attempt, baseMs, maxMs, r) => {
-      const d = backoffDelay(attempt, { baseMs, maxMs }, () => r);
+      const d = backoffDelay(attempt - 1, { baseMs, maxMs, jitter: 'equal' }, () => r);
       const step = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
       expect(d).toBeGreaterThanOrEqual(Math.floor(step / 2));
       expect(d).toBeLessThanOrEqual(Math.ceil(step));
