@@ -5,7 +5,10 @@ import { JumpCloudError } from './errors.js';
 export class ArgvError extends JumpCloudError {
   static override readonly code: string = 'ARGV_INVALID';
   override readonly fatal = true;
-  constructor(message: string, readonly flag?: string) {
+  constructor(
+    message: string,
+    readonly flag?: string,
+  ) {
     super(message);
   }
 }
@@ -62,7 +65,10 @@ export function parseArgv(
     }
     if (kind === undefined) {
       const hint = suggest(name);
-      throw new ArgvError(`unknown option --${name}${hint ? `: did you mean --${hint}?` : ''} (see --help)`, `--${name}`);
+      throw new ArgvError(
+        `unknown option --${name}${hint ? `: did you mean --${hint}?` : ''} (see --help)`,
+        `--${name}`,
+      );
     }
     const realName = negated ? name.slice(3) : name;
     if (kind === 'boolean') {

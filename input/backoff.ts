@@ -1,7 +1,8 @@
 // How long to wait before trying again: exponential backoff with jitter, the one formula of the collector. The step
 // doubles from `baseMs` up to `maxMs`; jitter spreads the retries of many clients (many collectors reconnecting to one
 // paused Fluent Bit, many streams retrying a throttled API):
-// - full: uniform in [0, step] (the DI client: a server's Retry-After wins anyway; AWS architecture blog's "full jitter")
+// - full: uniform in [0, step] (the DI client: a server's Retry-After wins anyway; AWS architecture blog's "full
+// jitter")
 // - equal: half the step fixed, half random, [step/2, step] (the forward client: never zero, so no hot reconnect loop)
 
 export interface Backoff {

@@ -41,7 +41,10 @@ export function parseClockSpec(spec: string): Clock {
   const m = /^(.+)@(\d+)x(\d+(?:\.\d+)?)$/.exec(spec);
   const virtualStart = m ? Date.parse(m[1]!) : NaN;
   if (!m || Number.isNaN(virtualStart) || !(Number(m[3]) > 0)) {
-    throw new Error(`invalid clock spec "${spec}": expected <ISO time>@<real epoch ms>x<speed>, e.g. 2026-01-01T00:00:00Z@1767225600000x60`);
+    throw new Error(
+      `invalid clock spec "${spec}": expected <ISO time>@<real epoch ms>x<speed>, e.g. ` +
+        `2026-01-01T00:00:00Z@1767225600000x60`,
+    );
   }
   return acceleratedClock(virtualStart, Number(m[2]), Number(m[3]));
 }

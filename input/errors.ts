@@ -11,7 +11,9 @@ export interface CodedError {
   readonly fatal: boolean;
 }
 
-/** The codes of an error's class and of every class it extends, most specific first (a global symbol: one per realm). */
+/**
+ * The codes of an error's class and of every class it extends, most specific first (a global symbol: one per realm).
+ */
 const CODES = Symbol.for('fluent-bit-jumpcloud.error-codes');
 
 type ErrorClass = (abstract new (...args: never[]) => unknown) & { readonly code?: string };

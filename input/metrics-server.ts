@@ -38,7 +38,8 @@ export async function startMetricsServer(options: {
     }
     if (path === '/healthz') {
       const report = metrics.health();
-      res.writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json' })
+      res
+        .writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json' })
         .end(req.method === 'HEAD' ? undefined : `${JSON.stringify(report)}\n`);
       return;
     }
@@ -57,8 +58,12 @@ export async function startMetricsServer(options: {
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new MetricsServerError(`cannot listen on ${options.host}:${options.port} for metrics: ${err.code ?? err.message}` +
-        (err.code === 'EADDRINUSE' ? ' (port in use: choose another --metrics-port)' : '')));
+      reject(
+        new MetricsServerError(
+          `cannot listen on ${options.host}:${options.port} for metrics: ${err.code ?? err.message}` +
+            (err.code === 'EADDRINUSE' ? ' (port in use: choose another --metrics-port)' : ''),
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(options.port, options.host, () => {

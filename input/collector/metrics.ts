@@ -1,7 +1,10 @@
 // What the engine reports (input/metrics.ts implements it with prom-client and /healthz): a contract every layer of
 // the collector may use, kept narrow so that tests can pass a fake, and free of prom-client.
 
-/** Why a service is collected with --services all: `all` itself; seen through `all`; missed by `all` (named in its query). */
+/**
+ * Why a service is collected with --services all: `all` itself; seen through `all`; missed by `all` (named in its
+ * query).
+ */
 export type CoverageReason = 'configured' | 'via_all' | 'missed_by_all';
 
 export interface ServiceCoverageEntry {

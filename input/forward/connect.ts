@@ -59,8 +59,11 @@ export function isNameResolutionError(err: unknown): boolean {
 
 /** What to say when the host of the forward target does not resolve: a name problem, not a Fluent Bit one. */
 export function unresolvedMessage(host: string, code: string | undefined): string {
-  return `cannot resolve the Fluent Bit host "${host}" (${code ?? 'DNS'}): the name does not resolve here, so no connection was tried; ` +
-    'check the host name in --forward (env FLUENT_BIT_FORWARD), e.g. --forward 127.0.0.1:24224';
+  return (
+    `cannot resolve the Fluent Bit host "${host}" (${code ?? 'DNS'}): the name does not resolve here, so no ` +
+    `connection was tried; ` +
+    'check the host name in --forward (env FLUENT_BIT_FORWARD), e.g. --forward 127.0.0.1:24224'
+  );
 }
 
 /** Resolves with a connected (and TLS-established) socket, or rejects with ForwardConnectionError. */
@@ -77,7 +80,8 @@ export function openSocket(
     const where = describeTarget(target);
     const conn = target.kind === 'tcp' ? { host: target.host, port: target.port } : { path: target.path };
     if (tlsOpts) {
-      const servername = tlsOpts.servername ?? (target.kind === 'tcp' && net.isIP(target.host) === 0 ? target.host : undefined);
+      const servername =
+        tlsOpts.servername ?? (target.kind === 'tcp' && net.isIP(target.host) === 0 ? target.host : undefined);
       socket = tls.connect({
         ...conn,
         ca: tlsOpts.ca,
@@ -105,14 +109,19 @@ export function openSocket(
       timer.clear();
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      const tlsHint = tlsOpts && /certificate|self.signed|unable to verify|SSL|TLS/i.test(err.message)
-        ? ' (TLS: check caFile/servername, or disable verification only for testing)'
-        : '';
+      const tlsHint =
+        tlsOpts && /certificate|self.signed|unable to verify|SSL|TLS/i.test(err.message)
+          ? ' (TLS: check caFile/servername, or disable verification only for testing)'
+          : '';
       if (target.kind === 'tcp' && isNameResolutionError(err)) {
-        reject(new ForwardConnectionError(unresolvedMessage(target.host, (err as NodeJS.ErrnoException).code), 'unresolved'));
+        reject(
+          new ForwardConnectionError(unresolvedMessage(target.host, (err as NodeJS.ErrnoException).code), 'unresolved'),
+        );
         return;
       }
-      reject(new ForwardConnectionError(`cannot connect to Fluent Bit forward input at ${where}: ${err.message}${tlsHint}`));
+      reject(
+        new ForwardConnectionError(`cannot connect to Fluent Bit forward input at ${where}: ${err.message}${tlsHint}`),
+      );
     };
     socket.once('error', onError);
     socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {

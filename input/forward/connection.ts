@@ -53,7 +53,11 @@ export class ForwardConnection {
         msg = this.reader.next();
       } catch (err) {
         const detail = err instanceof MsgpackScanError ? err.message : String(err);
-        this.destroy(new ForwardConnectionError(`Fluent Bit at ${this.where} sent bytes that are not msgpack (${detail}): is this a forward input?`));
+        this.destroy(
+          new ForwardConnectionError(
+            `Fluent Bit at ${this.where} sent bytes that are not msgpack (${detail}): is this a forward input?`,
+          ),
+        );
         return;
       }
       if (!msg) return;
@@ -74,7 +78,10 @@ export class ForwardConnection {
   next(timeoutMs: number, what: string): Promise<Buffer> {
     const q = this.queued.shift();
     if (q) return Promise.resolve(q);
-    if (this.isClosed) return Promise.reject(this.closeError ?? new ConnectionClosedError(`Fluent Bit at ${this.where} closed the connection`));
+    if (this.isClosed)
+      return Promise.reject(
+        this.closeError ?? new ConnectionClosedError(`Fluent Bit at ${this.where} closed the connection`),
+      );
     return new Promise((resolve, reject) => {
       const timer = new ClockTimer(this.clock);
       timer.arm(timeoutMs, () => {

@@ -27,7 +27,11 @@ export interface DialOptions {
  * A connection ready for frames. `opened` sees it as soon as the socket is open (the client destroys it on close(),
  * so that a HELO/PONG wait ends at once). A failed handshake destroys it and throws.
  */
-export async function dial(o: DialOptions, signal: AbortSignal, opened: (conn: ForwardConnection) => void): Promise<ForwardConnection> {
+export async function dial(
+  o: DialOptions,
+  signal: AbortSignal,
+  opened: (conn: ForwardConnection) => void,
+): Promise<ForwardConnection> {
   const socket = await openSocket(o.target, o.tls, o.connectTimeoutMs, o.clock, signal);
   const conn = new ForwardConnection(socket, o.where, o.clock);
   opened(conn);
@@ -46,7 +50,10 @@ async function handshake(conn: ForwardConnection, cred: HandshakeCredentials, o:
     heloBytes = await conn.next(o.handshakeTimeoutMs, 'HELO');
   } catch (err) {
     if (err instanceof ConnectionClosedError) throw err;
-    throw new ForwardConnectionError(`${(err as Error).message}: a shared key is configured, but Fluent Bit sent no HELO — is shared_key set on its forward input?`);
+    throw new ForwardConnectionError(
+      `${(err as Error).message}: a shared key is configured, but Fluent Bit sent no HELO — is shared_key set on ` +
+        `its forward input?`,
+    );
   }
   const helo = parseHelo(heloBytes);
   const { frame, salt } = buildPing(helo, cred);
@@ -55,7 +62,8 @@ async function handshake(conn: ForwardConnection, cred: HandshakeCredentials, o:
   try {
     pong = await conn.next(o.handshakeTimeoutMs, 'PONG');
   } catch (err) {
-    if (err instanceof ConnectionClosedError) throw new NoPongError(`Fluent Bit at ${o.where} closed the connection after PING without PONG`);
+    if (err instanceof ConnectionClosedError)
+      throw new NoPongError(`Fluent Bit at ${o.where} closed the connection after PING without PONG`);
     throw err;
   }
   const { serverHostname } = checkPong(pong, helo, salt, cred);

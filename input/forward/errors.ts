@@ -14,7 +14,10 @@ export class ForwardError extends JumpCloudError {
 export class ForwardAuthError extends ForwardError {
   static override readonly code: string = 'FORWARD_AUTH';
   override readonly fatal: boolean = true;
-  constructor(message: string, readonly reason: 'shared_key' | 'user' | 'shared_key_required' | 'server_digest') {
+  constructor(
+    message: string,
+    readonly reason: 'shared_key' | 'user' | 'shared_key_required' | 'server_digest',
+  ) {
     super(message);
   }
 }
@@ -29,7 +32,11 @@ export class ForwardClosedError extends ForwardError {
 export class ForwardRecordTooLargeError extends ForwardError {
   static override readonly code: string = 'FORWARD_RECORD_TOO_LARGE';
   override readonly fatal: boolean = true;
-  constructor(message: string, readonly index: number, readonly bytes: number) {
+  constructor(
+    message: string,
+    readonly index: number,
+    readonly bytes: number,
+  ) {
     super(message);
   }
 }
@@ -59,7 +66,10 @@ export class ForwardDeliveryTimeoutError extends ForwardError {
 export class ForwardConnectionError extends ForwardError {
   static override readonly code: string = 'FORWARD_CONNECTION';
   /** 'unresolved': the host name did not resolve (DNS), so no connection was even tried. */
-  constructor(message: string, readonly reason?: 'unresolved') {
+  constructor(
+    message: string,
+    readonly reason?: 'unresolved',
+  ) {
     super(message);
   }
 }
@@ -71,7 +81,10 @@ export class ForwardConnectionError extends ForwardError {
  */
 export class ForwardUnsettledError extends ForwardError {
   static override readonly code: string = 'FORWARD_UNSETTLED';
-  constructor(message: string, readonly entries: number) {
+  constructor(
+    message: string,
+    readonly entries: number,
+  ) {
     super(message);
   }
 }

@@ -100,7 +100,8 @@ export class IdTable {
   idsWhere(pick: (value: number) => boolean): string[] {
     const { tags, values } = this;
     const out: string[] = [];
-    for (let i = 0; i < this.capacity; i++) if ((tags[i] === HEX24 || tags[i] === UUID) && pick(values[i]!)) out.push(this.decode(i));
+    for (let i = 0; i < this.capacity; i++)
+      if ((tags[i] === HEX24 || tags[i] === UUID) && pick(values[i]!)) out.push(this.decode(i));
     this.other.forEach((v, id) => {
       if (pick(v)) out.push(id);
     });
@@ -151,8 +152,11 @@ export class IdTable {
       return HEX24;
     }
     if (id.length === 36) {
-      if (id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(18) !== 45 || id.charCodeAt(23) !== 45) return EMPTY;
-      let k = 0, v = 0, digits = 0;
+      if (id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(18) !== 45 || id.charCodeAt(23) !== 45)
+        return EMPTY;
+      let k = 0,
+        v = 0,
+        digits = 0;
       for (let j = 0; j < 36; j++) {
         if (j === 8 || j === 13 || j === 18 || j === 23) continue;
         const d = hexValue(id.charCodeAt(j));
@@ -169,11 +173,18 @@ export class IdTable {
     return EMPTY;
   }
 
-  /** The slot holding the key in `w` with `tag`, or ~slot where it would go (first deleted slot on its path, else the empty one). */
+  /**
+   * The slot holding the key in `w` with `tag`, or ~slot where it would go (first deleted slot on its path, else the
+   * empty one).
+   */
   private find(tag: number): number {
     const { w, keys, tags } = this;
     const mask = this.capacity - 1;
-    let h = Math.imul(w[0]! ^ tag, 0x9e3779b1) ^ Math.imul(w[1]!, 0x85ebca77) ^ Math.imul(w[2]!, 0xc2b2ae3d) ^ Math.imul(w[3]!, 0x27d4eb2f);
+    let h =
+      Math.imul(w[0]! ^ tag, 0x9e3779b1) ^
+      Math.imul(w[1]!, 0x85ebca77) ^
+      Math.imul(w[2]!, 0xc2b2ae3d) ^
+      Math.imul(w[3]!, 0x27d4eb2f);
     h ^= h >>> 15;
     h = Math.imul(h, 0x2c1b3c6d);
     h ^= h >>> 12;
@@ -195,8 +206,11 @@ export class IdTable {
   private decode(i: number): string {
     const k = i * 4;
     // Two hex digits per table lookup: a journal rewrite decodes every id (300,000 in the benchmark).
-    const hex = (word: number): string => HEX2[word >>> 24]! + HEX2[(word >>> 16) & 255]! + HEX2[(word >>> 8) & 255]! + HEX2[word & 255]!;
-    const a = hex(this.keys[k]!), b = hex(this.keys[k + 1]!), c = hex(this.keys[k + 2]!);
+    const hex = (word: number): string =>
+      HEX2[word >>> 24]! + HEX2[(word >>> 16) & 255]! + HEX2[(word >>> 8) & 255]! + HEX2[word & 255]!;
+    const a = hex(this.keys[k]!),
+      b = hex(this.keys[k + 1]!),
+      c = hex(this.keys[k + 2]!);
     if (this.tags[i] === HEX24) return a + b + c;
     const d = hex(this.keys[k + 3]!);
     return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`;

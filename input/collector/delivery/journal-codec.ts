@@ -41,7 +41,14 @@ function writeDigits(buf: Buffer, at: number, v: number): number {
  * the caller: lineBytesMax(id)); returns the end. The same bytes as encodeLine, without building a string for a plain
  * id and safe-integer times.
  */
-export function writeLine(buf: Buffer, at: number, id: string, ts: number, markValue?: number, mark: Mark = ACKED): number {
+export function writeLine(
+  buf: Buffer,
+  at: number,
+  id: string,
+  ts: number,
+  markValue?: number,
+  mark: Mark = ACKED,
+): number {
   const plainMark = markValue === undefined || (Number.isSafeInteger(markValue) && markValue >= 0);
   if (NEEDS_QUOTING.test(id) || !Number.isSafeInteger(ts) || ts < 0 || !plainMark) {
     return at + buf.write(encodeLine(id, ts, markValue, mark), at, 'utf8');
@@ -76,7 +83,7 @@ function markValueOf(bytes: Buffer, lineStart: number, tab: number, nl: number, 
  */
 export function readJournal(bytes: Buffer, end: number, visit: JournalVisitor): number {
   let bad = 0;
-  for (let at = 0; at < end; ) {
+  for (let at = 0; at < end;) {
     const nl = bytes.indexOf(0x0a, at);
     const lineStart = at;
     at = nl + 1;

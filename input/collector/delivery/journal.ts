@@ -33,7 +33,11 @@ export class IdJournal {
    * Opens (or creates) the journal at `file`; returns it with the bytes it held, up to the end of its last whole
    * line. A torn last line (a kill mid-append) is cut off, with a warning.
    */
-  static async open(file: string, logger: Logger, labels: object): Promise<{ journal: IdJournal; bytes: Buffer; end: number }> {
+  static async open(
+    file: string,
+    logger: Logger,
+    labels: object,
+  ): Promise<{ journal: IdJournal; bytes: Buffer; end: number }> {
     const bytes = existsSync(file) ? await fsp.readFile(file) : Buffer.alloc(0);
     const end = bytes.lastIndexOf(0x0a) + 1;
     if (end < bytes.length) {
@@ -123,7 +127,8 @@ export class IdJournal {
             write(buf.subarray(0, at));
             at = 0;
           }
-          if (need > buf.length) write(Buffer.from(encodeLine(id, ts, markValue, mark), 'utf8')); // an absurdly long id
+          if (need > buf.length)
+            write(Buffer.from(encodeLine(id, ts, markValue, mark), 'utf8')); // an absurdly long id
           else at = writeLine(buf, at, id, ts, markValue, mark);
         });
         if (at > 0) write(buf.subarray(0, at));

@@ -21,13 +21,22 @@ export interface RestartContext {
  * 3. everything else (fetched, or written without a verdict and never acked) is forgotten.
  * Forgotten ids are fetched and sent again: the checkpoint never passed them. Delivered ones are journaled as such.
  */
-export async function decideRestart(seen: SeenIds, oracle: RestartOracle | undefined, ctx: RestartContext): Promise<void> {
+export async function decideRestart(
+  seen: SeenIds,
+  oracle: RestartOracle | undefined,
+  ctx: RestartContext,
+): Promise<void> {
   const atStop = seen.takeInFlightAtStop();
   decideWrites(seen, atStop, oracle, ctx);
   await decideAcks(seen, atStop, oracle, ctx);
 }
 
-function decideWrites(seen: SeenIds, atStop: InFlightAtStop, oracle: RestartOracle | undefined, ctx: RestartContext): void {
+function decideWrites(
+  seen: SeenIds,
+  atStop: InFlightAtStop,
+  oracle: RestartOracle | undefined,
+  ctx: RestartContext,
+): void {
   if (atStop.written.size === 0) return;
   const delivered: SeenEntry[] = [];
   let notStored = 0,
@@ -53,7 +62,12 @@ function decideWrites(seen: SeenIds, atStop: InFlightAtStop, oracle: RestartOrac
   }
 }
 
-async function decideAcks(seen: SeenIds, atStop: InFlightAtStop, oracle: RestartOracle | undefined, ctx: RestartContext): Promise<void> {
+async function decideAcks(
+  seen: SeenIds,
+  atStop: InFlightAtStop,
+  oracle: RestartOracle | undefined,
+  ctx: RestartContext,
+): Promise<void> {
   const count = atStop.acked.size;
   if (count === 0) return;
   const { logger, labels } = ctx;
@@ -83,15 +97,23 @@ async function decideAcks(seen: SeenIds, atStop: InFlightAtStop, oracle: Restart
     confirm(() => false);
     logger.warn(
       { ...labels, events: count, error: (err as Error).message },
-      'cannot tell whether Fluent Bit restarted since it acked events just before the collector stopped: sending them again',
+      'cannot tell whether Fluent Bit restarted since it acked events just before the collector stopped: sending ' +
+        'them again',
     );
     return;
   }
   const { confirmed, dropped } = confirm((ackedAt) => verdict.stored(ackedAt));
   const fields = { ...labels, confirmed, resent: dropped, ...verdict.evidence };
   if (dropped === 0) {
-    logger.info(fields, 'Fluent Bit ran on since its last acks before the collector stopped: those events are stored, not sending them again');
+    logger.info(
+      fields,
+      'Fluent Bit ran on since its last acks before the collector stopped: those events are stored, not sending ' +
+        'them again',
+    );
   } else {
-    logger.warn(fields, 'Fluent Bit restarted since some acks made just before the collector stopped: sending those events again');
+    logger.warn(
+      fields,
+      'Fluent Bit restarted since some acks made just before the collector stopped: sending those events again',
+    );
   }
 }

@@ -58,7 +58,10 @@ export class SeenIds {
     private readonly opts: SeenIdsOptions,
   ) {}
 
-  /** Opens (or creates) the journal at `file` and loads it. A torn last line (crash mid-append) is dropped with a warning. */
+  /**
+   * Opens (or creates) the journal at `file` and loads it. A torn last line (crash mid-append) is dropped with a
+   * warning.
+   */
   static async open(file: string, opts: SeenIdsOptions): Promise<SeenIds> {
     const { journal, bytes, end } = await IdJournal.open(file, opts.logger, opts.stream);
     const seen = new SeenIds(journal, opts);
@@ -104,7 +107,12 @@ export class SeenIds {
   }
 
   /** How many ids the last run left in flight at its stop (until decideRestart takes them). */
-  get leftInFlight(): { readonly acked: number; readonly written: number; readonly newestAckedAt: number; readonly oldestAckedAt: number } {
+  get leftInFlight(): {
+    readonly acked: number;
+    readonly written: number;
+    readonly newestAckedAt: number;
+    readonly oldestAckedAt: number;
+  } {
     let newest = -Infinity,
       oldest = Infinity;
     for (const [, ackedAt] of this.atStop?.acked.values() ?? []) {
@@ -247,7 +255,8 @@ export class SeenIds {
 
   /** Forgets the marked ranges of `batch` (all of them, or the ones starting at `from`). */
   private forgetMarks(batch: IdBatch, from?: number): void {
-    for (const r of this.marked) if (r.batch === batch && (from === undefined || r.from === from)) this.marked.delete(r);
+    for (const r of this.marked)
+      if (r.batch === batch && (from === undefined || r.from === from)) this.marked.delete(r);
   }
 
   private async rewrite(): Promise<void> {

@@ -40,12 +40,21 @@ export async function runBackfill(
     st = { ...st, backfill: { end, slices: await planBalancedSlices(ctx, start, end, opts.slices, signal, counted) } };
     await store.save(st);
     logger.info(
-      { org: key.org, service: key.service, start: isoMillis(start), end: isoMillis(end), slices: st.backfill!.slices.length },
+      {
+        org: key.org,
+        service: key.service,
+        start: isoMillis(start),
+        end: isoMillis(end),
+        slices: st.backfill!.slices.length,
+      },
       'backfill started',
     );
   } else {
     const slicesLeft = st.backfill.slices.filter((s) => !s.done).length;
-    logger.info({ org: key.org, service: key.service, end: isoMillis(st.backfill.end), slicesLeft }, 'backfill resumed');
+    logger.info(
+      { org: key.org, service: key.service, end: isoMillis(st.backfill.end), slicesLeft },
+      'backfill resumed',
+    );
   }
   const run = new BackfillRun(ctx, store, opts.progress, counted.total, signal);
   const failed = await run.runSlices();
@@ -161,16 +170,23 @@ class BackfillRun {
         .then(() => this.compactIfLarge())
         .catch((err: unknown) => {
           const { key, logger } = this.ctx;
-          logger.error({ org: key.org, service: key.service, error: (err as Error).message }, 'could not persist backfill progress');
+          logger.error(
+            { org: key.org, service: key.service, error: (err as Error).message },
+            'could not persist backfill progress',
+          );
         });
     });
   }
 
-  /** Ids below a running slice's run start, or in a finished slice, are no longer needed (until the overlap of the end). */
+  /**
+   * Ids below a running slice's run start, or in a finished slice, are no longer needed (until the overlap of the end).
+   */
   private async compactIfLarge(): Promise<void> {
     const { seen, seenCompactAt, overlapMs } = this.ctx;
     if (seen.size < seenCompactAt) return;
     const { slices, runStarts, end } = this;
-    await seen.compact((ts) => ts >= end - overlapMs || slices.some((s, i) => !s.done && ts >= runStarts[i]! && ts < s.end));
+    await seen.compact(
+      (ts) => ts >= end - overlapMs || slices.some((s, i) => !s.done && ts >= runStarts[i]! && ts < s.end),
+    );
   }
 }

@@ -50,7 +50,15 @@ export class PollLog {
   completed(p: PollSummary): void {
     if (!this.aggregate) {
       this.opts.logger.info(
-        { org: p.key.org, service: p.key.service, fetched: p.fetched, forwarded: p.forwarded, duplicatesSkipped: p.duplicates, lagSeconds: Math.round(p.lagMs / 1000), checkpoint: new Date(p.checkpoint).toISOString() },
+        {
+          org: p.key.org,
+          service: p.key.service,
+          fetched: p.fetched,
+          forwarded: p.forwarded,
+          duplicatesSkipped: p.duplicates,
+          lagSeconds: Math.round(p.lagMs / 1000),
+          checkpoint: new Date(p.checkpoint).toISOString(),
+        },
         'poll complete',
       );
       return;

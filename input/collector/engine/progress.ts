@@ -32,7 +32,8 @@ export interface ProgressSnapshot {
 
 /** Fraction of a backfill's time span whose events are all acked (used when no event was counted). */
 function coveredFraction(slices: readonly SliceState[]): number {
-  let total = 0, done = 0;
+  let total = 0,
+    done = 0;
   for (const s of slices) {
     total += s.end - s.start;
     done += s.done ? s.end - s.start : s.cursor - s.start;
@@ -111,7 +112,9 @@ export class BackfillBoard {
   }
 
   snapshot(): ProgressSnapshot {
-    let events = this.finishedEvents, total = this.finishedTotal, covered = 0;
+    let events = this.finishedEvents,
+      total = this.finishedTotal,
+      covered = 0;
     for (const t of this.active) {
       events += t.done;
       total += t.total;
@@ -120,9 +123,8 @@ export class BackfillBoard {
     const streams = this.active.size + this.finished;
     const open = this.active.size > 0;
     // Counted totals are close, not exact (late events, bounds): never show 100 % before the last stream is done.
-    const fraction = total > 0
-      ? Math.min(events / total, open ? 0.999 : 1)
-      : streams > 0 ? (covered + this.finished) / streams : 1;
+    const fraction =
+      total > 0 ? Math.min(events / total, open ? 0.999 : 1) : streams > 0 ? (covered + this.finished) / streams : 1;
     const left = Math.max(0, total - events);
     return {
       active: this.active.size,
@@ -174,9 +176,10 @@ export class BackfillBoard {
       // The shown ETA counts down by the time passed and moves only part of the way to the computed one: acks
       // come in bursts (a send of thousands at a time), and the computed ETA swings with them. None is shown
       // before ETA_AFTER_MS: the first seconds say little about the rate.
-      const computed = now - this.startedAt >= ETA_AFTER_MS && this.rate !== undefined && this.rate > 0 && total > 0
-        ? Math.max(0, total - events) / this.rate
-        : undefined;
+      const computed =
+        now - this.startedAt >= ETA_AFTER_MS && this.rate !== undefined && this.rate > 0 && total > 0
+          ? Math.max(0, total - events) / this.rate
+          : undefined;
       if (computed === undefined) this.eta = undefined;
       else if (this.eta === undefined) this.eta = computed;
       else {
@@ -198,7 +201,9 @@ export class BackfillBoard {
   }
 
   private label(s: ProgressSnapshot): string {
-    return s.active + s.finished === 1 && this.soleName !== undefined ? this.soleName : `${s.active + s.finished} streams`;
+    return s.active + s.finished === 1 && this.soleName !== undefined
+      ? this.soleName
+      : `${s.active + s.finished} streams`;
   }
 
   private emit(s: ProgressSnapshot, final: boolean): void {

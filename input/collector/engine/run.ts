@@ -134,7 +134,12 @@ interface Clients {
   readonly coverage: ServiceCoverage | undefined;
 }
 
-function createClients(config: CollectorConfig, deps: CollectorDeps, tuning: EngineTuning, keys: readonly StreamKey[]): Clients {
+function createClients(
+  config: CollectorConfig,
+  deps: CollectorDeps,
+  tuning: EngineTuning,
+  keys: readonly StreamKey[],
+): Clients {
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const baseDi =
@@ -180,7 +185,8 @@ function createClients(config: CollectorConfig, deps: CollectorDeps, tuning: Eng
       // An acked frame is let go at once: if Fluent Bit's connection closes within the settle time, the stream
       // re-reads those events from the API (its checkpoint never passed them) instead of ~60 MB of frames being kept.
       settleResend: 'caller',
-      // One pass must end: give up when Fluent Bit acks nothing for this long (a long-running collector retries forever).
+      // One pass must end: give up when Fluent Bit acks nothing for this long (a long-running collector retries
+      // forever).
       ...(config.once && config.deliveryTimeoutMs ? { deliveryTimeoutMs: config.deliveryTimeoutMs } : {}),
       ...(config.tls ? { tls: config.tls } : {}),
       ...(config.sharedKey !== undefined ? { sharedKey: config.sharedKey } : {}),
@@ -192,7 +198,12 @@ function createClients(config: CollectorConfig, deps: CollectorDeps, tuning: Eng
   return { di: coverage ? coverage.wrap(baseDi) : baseDi, baseDi, forward, coverage };
 }
 
-function streamSettings(config: CollectorConfig, tuning: EngineTuning, deps: CollectorDeps, pollLog: PollLog): StreamSettings {
+function streamSettings(
+  config: CollectorConfig,
+  tuning: EngineTuning,
+  deps: CollectorDeps,
+  pollLog: PollLog,
+): StreamSettings {
   const out = deps.progressOut ?? process.stderr;
   return {
     stateDir: config.stateDir,
@@ -210,7 +221,12 @@ function streamSettings(config: CollectorConfig, tuning: EngineTuning, deps: Col
     sendBatch: tuning.sendBatch,
     pipelinePages: tuning.pipelinePages,
     pipelineBytes: tuning.pipelineBytes,
-    progress: new BackfillBoard({ logger: deps.logger, out, logEveryMs: tuning.progressLogEveryMs, clock: deps.wallClock ?? systemClock }),
+    progress: new BackfillBoard({
+      logger: deps.logger,
+      out,
+      logEveryMs: tuning.progressLogEveryMs,
+      clock: deps.wallClock ?? systemClock,
+    }),
     pollLog,
   };
 }
@@ -237,7 +253,10 @@ class Stop {
     this.closeTimer = new ClockTimer(wallClock);
     const closeLater = (): void =>
       this.closeTimer.arm(closeTimeoutMs, () => {
-        logger.warn({ timeoutMs: closeTimeoutMs }, 'in-flight chunks not acked in time after the stop: closing the forward connection');
+        logger.warn(
+          { timeoutMs: closeTimeoutMs },
+          'in-flight chunks not acked in time after the stop: closing the forward connection',
+        );
         this.forcedClose = forward.close(0);
       });
     this.controller.signal.addEventListener('abort', closeLater, { once: true });
@@ -263,7 +282,10 @@ class Stop {
 export async function runCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunResult> {
   const { logger } = deps;
   const keys = streamKeys(config);
-  ensureStateDir(config.stateDir, keys.map((k) => streamPaths(config.stateDir, k).dir));
+  ensureStateDir(
+    config.stateDir,
+    keys.map((k) => streamPaths(config.stateDir, k).dir),
+  );
   const wallClock = deps.wallClock ?? systemClock;
   const tuning = engineTuning(config, deps.tuning);
   const clients = createClients(config, deps, tuning, keys);
@@ -277,18 +299,30 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   });
   const settings = streamSettings(config, tuning, deps, pollLog);
   const shard = config.shard
-    ? { shard: `${config.shard.index}/${config.shard.count}`, orgs: keys.length / config.services.length, ofOrgs: config.orgIds.length }
+    ? {
+        shard: `${config.shard.index}/${config.shard.count}`,
+        orgs: keys.length / config.services.length,
+        ofOrgs: config.orgIds.length,
+      }
     : {};
   logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir, ...shard }, 'collector starting');
   if (keys.length === 0 && !config.once) {
     // An empty shard stays up (healthy, idle) rather than exit and be restarted in a loop by its supervisor.
     logger.warn({ shard: config.shard }, 'no org of --org-ids falls in this shard: idle until stopped');
-    if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
+    if (!stop.signal.aborted)
+      await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
   }
   warnIfBudgetTight(config, keys.length, logger);
   let results: StreamResult[];
   try {
-    results = await runStreams(config, deps, keys, clients, { ...settings, maxConcurrentStreams: tuning.maxConcurrentStreams }, stop);
+    results = await runStreams(
+      config,
+      deps,
+      keys,
+      clients,
+      { ...settings, maxConcurrentStreams: tuning.maxConcurrentStreams },
+      stop,
+    );
   } finally {
     stop.end();
     pollLog.flush();
@@ -347,7 +381,11 @@ async function runStreams(
     // The catch-up streams end with the others (or, with --once, when their pass is done).
     const coverageStop = new AbortController();
     stop.signal.addEventListener('abort', () => coverageStop.abort(), { once: true });
-    const extra = coverage?.run(baseDi, (key, sinceMs, signal) => runOne(key, { ...settings, sinceMs }, signal), coverageStop.signal);
+    const extra = coverage?.run(
+      baseDi,
+      (key, sinceMs, signal) => runOne(key, { ...settings, sinceMs }, signal),
+      coverageStop.signal,
+    );
     const results = await Promise.all(keys.map((key) => runOne(key, settings, stop.signal)));
     if (!config.once) coverageStop.abort();
     return extra ? [...results, ...(await extra)] : results;

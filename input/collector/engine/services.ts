@@ -31,9 +31,27 @@ export type { CoverageReason, ServiceCoverageEntry } from '../metrics.js';
 
 /** The accepted names as of the OpenAPI spec: used only when the API's 400 answer cannot be read. */
 const KNOWN_SERVICES = [
-  'alerts', 'directory', 'ldap', 'mdm', 'notifications', 'object_storage', 'password_manager', 'password_vault',
-  'radius', 'reports', 'saas_app_management', 'software', 'sso', 'systems', 'access_management', 'asset_management',
-  'workflows', 'genai', 'aigw', 'ai_admin', 'generic_di',
+  'alerts',
+  'directory',
+  'ldap',
+  'mdm',
+  'notifications',
+  'object_storage',
+  'password_manager',
+  'password_vault',
+  'radius',
+  'reports',
+  'saas_app_management',
+  'software',
+  'sso',
+  'systems',
+  'access_management',
+  'asset_management',
+  'workflows',
+  'genai',
+  'aigw',
+  'ai_admin',
+  'generic_di',
 ] as const;
 
 /** A name no API accepts: its 400 lists the valid ones. */
@@ -54,7 +72,10 @@ export function parseServiceList(message: string): string[] {
 /** One org's coverage: its file, and what the checks and the catch-up streams keep in memory. */
 interface OrgCoverage extends CoverageFile {
   viaAll: string[];
-  /** The names the API listed at the last check (undefined: not learned): a missed one it no longer accepts leaves the query. */
+  /**
+   * The names the API listed at the last check (undefined: not learned): a missed one it no longer accepts leaves the
+   * query.
+   */
   accepted?: readonly string[];
   /** The last check's result as logged (a line at info only when it changes). */
   lastSummary?: string;
@@ -92,7 +113,8 @@ export class ServiceCoverage {
   private readonly queries = new ServiceQueries((query) => this.missedOf(query));
 
   constructor(private readonly opts: ServiceCoverageOptions) {
-    for (const org of opts.orgs) this.orgs.set(org, { ...loadCoverage(opts.stateDir, org), viaAll: [], running: new Map() });
+    for (const org of opts.orgs)
+      this.orgs.set(org, { ...loadCoverage(opts.stateDir, org), viaAll: [], running: new Map() });
   }
 
   /** The DI client the streams use: `all` queries name the missed services, catch-up queries end before B. */
@@ -105,7 +127,8 @@ export class ServiceCoverage {
     const out: ServiceCoverageEntry[] = [];
     for (const c of this.orgs.values()) {
       out.push({ org: c.org, service: 'all', reason: 'configured' });
-      for (const s of [...c.viaAll].sort()) if (!c.missed.has(s)) out.push({ org: c.org, service: s, reason: 'via_all' });
+      for (const s of [...c.viaAll].sort())
+        if (!c.missed.has(s)) out.push({ org: c.org, service: s, reason: 'via_all' });
       for (const m of c.missed.values()) {
         const handover = isoMillis(m.handover);
         out.push({ org: c.org, service: m.service, reason: 'missed_by_all', handover, catchingUp: !m.retired });
@@ -212,8 +235,10 @@ export class ServiceCoverage {
       await this.check(di, c, signal);
     } catch (err) {
       if (signal.aborted) return;
-      this.opts.logger.warn({ org: c.org, error: (err as Error).message, nextCheckInMs: this.opts.checkEveryMs },
-        'could not check which services "all" misses: collecting what is known so far; trying again at the next check');
+      this.opts.logger.warn(
+        { org: c.org, error: (err as Error).message, nextCheckInMs: this.opts.checkEveryMs },
+        'could not check which services "all" misses: collecting what is known so far; trying again at the next check',
+      );
     }
   }
 
@@ -222,7 +247,8 @@ export class ServiceCoverage {
     if (!di.distinct) throw new Error('the DI client has no /events/distinct');
     const now = clock.now();
     const end = now - lagMs;
-    const allState = c.checkedUntil === undefined ? await loadState(this.opts.stateDir, { org: c.org, service: 'all' }) : undefined;
+    const allState =
+      c.checkedUntil === undefined ? await loadState(this.opts.stateDir, { org: c.org, service: 'all' }) : undefined;
     const fresh = c.checkedUntil === undefined && allState === undefined;
     // Since the last check; the first one covers what the `all` stream has collected (or will: --since).
     const start = Math.max(c.checkedUntil ?? allState?.since ?? this.opts.sinceMs, now - RETENTION_MS + 60_000);
@@ -232,7 +258,11 @@ export class ServiceCoverage {
     if (fromApi) {
       c.accepted = names;
       for (const m of c.missed.values()) {
-        if (!names.includes(m.service)) logger.warn({ org: c.org, service: m.service }, 'the API no longer accepts this service: it leaves the "all" query (a 400 would stop the stream)');
+        if (!names.includes(m.service))
+          logger.warn(
+            { org: c.org, service: m.service },
+            'the API no longer accepts this service: it leaves the "all" query (a 400 would stop the stream)',
+          );
       }
     }
     const [byName, throughAll] = await Promise.all([
@@ -248,7 +278,11 @@ export class ServiceCoverage {
       const known = c.missed.get(key);
       if (seen >= count) {
         c.viaAll.push(key);
-        if (known && !known.viaAll) logger.info({ org: c.org, service: key }, 'service is now returned by "all" (it stays named in the "all" query: nothing repeats)');
+        if (known && !known.viaAll)
+          logger.info(
+            { org: c.org, service: key },
+            'service is now returned by "all" (it stays named in the "all" query: nothing repeats)',
+          );
         if (known) known.viaAll = true;
         continue;
       }
@@ -260,7 +294,10 @@ export class ServiceCoverage {
       const handover = fresh ? this.opts.sinceMs : now;
       c.missed.set(key, { service: key, found: now, since: start, handover, retired: fresh, viaAll: false });
       found.push(key);
-      logger.warn({ org: c.org, service: key, events: count, throughAll: seen, window }, 'service missed by "all": collecting it too');
+      logger.warn(
+        { org: c.org, service: key, events: count, throughAll: seen, window },
+        'service missed by "all": collecting it too',
+      );
     }
     c.checkedUntil = end;
     // Persisted before any query names the new services (the file is what a restart resumes from).
@@ -268,12 +305,19 @@ export class ServiceCoverage {
     const summary = JSON.stringify([[...c.missed.keys()].sort(), [...c.viaAll].sort()]);
     const changed = summary !== c.lastSummary;
     c.lastSummary = summary;
-    (changed ? logger.info : logger.debug).call(logger, { org: c.org, missedByAll: [...c.missed.keys()], viaAll: [...c.viaAll].sort(), window },
-      'services check: collected through "all" (viaAll), and named in its query (missedByAll)');
+    (changed ? logger.info : logger.debug).call(
+      logger,
+      { org: c.org, missedByAll: [...c.missed.keys()], viaAll: [...c.viaAll].sort(), window },
+      'services check: collected through "all" (viaAll), and named in its query (missedByAll)',
+    );
   }
 
   /** The names the API accepts, from its 400 answer to an unknown one (the OpenAPI list when unreadable). */
-  private async acceptedServices(di: DiClient, window: Omit<DiQuery, 'service'>, signal: AbortSignal): Promise<{ names: string[]; fromApi: boolean }> {
+  private async acceptedServices(
+    di: DiClient,
+    window: Omit<DiQuery, 'service'>,
+    signal: AbortSignal,
+  ): Promise<{ names: string[]; fromApi: boolean }> {
     try {
       await di.count({ ...window, service: PROBE_SERVICE }, signal);
     } catch (err) {
@@ -282,9 +326,13 @@ export class ServiceCoverage {
       if (e.status === 400 && e.apiMessage) {
         const names = parseServiceList(e.apiMessage);
         // Taken as the list only when it names services we know (not some other sentence).
-        if (names.filter((n) => (KNOWN_SERVICES as readonly string[]).includes(n)).length >= 2) return { names, fromApi: true };
+        if (names.filter((n) => (KNOWN_SERVICES as readonly string[]).includes(n)).length >= 2)
+          return { names, fromApi: true };
       }
-      this.opts.logger.debug({ error: (err as Error).message }, 'the API did not list its services: using the known list');
+      this.opts.logger.debug(
+        { error: (err as Error).message },
+        'the API did not list its services: using the known list',
+      );
       return { names: [...KNOWN_SERVICES], fromApi: false };
     }
     this.opts.logger.warn({ probe: PROBE_SERVICE }, 'the API accepted an unknown service name: using the known list');

@@ -16,21 +16,20 @@ import type { Semaphore } from './semaphore.js';
 import { openTrack, type Track } from './track.js';
 
 /** The stream's part of the configuration, plus the engine's tuning. */
-export interface StreamSettings
-  extends Pick<
-    CollectorConfig,
-    | 'stateDir'
-    | 'tag'
-    | 'sinceMs'
-    | 'sinceGiven'
-    | 'lagMs'
-    | 'overlapMs'
-    | 'intervalMs'
-    | 'once'
-    | 'backfillSlices'
-    | 'maxSeenIds'
-    | 'ackSettleMs'
-  > {
+export interface StreamSettings extends Pick<
+  CollectorConfig,
+  | 'stateDir'
+  | 'tag'
+  | 'sinceMs'
+  | 'sinceGiven'
+  | 'lagMs'
+  | 'overlapMs'
+  | 'intervalMs'
+  | 'once'
+  | 'backfillSlices'
+  | 'maxSeenIds'
+  | 'ackSettleMs'
+> {
   readonly backfillThresholdMs: number;
   readonly sendBatch: number;
   readonly pipelinePages: number;
@@ -141,7 +140,12 @@ export async function runStream(
   }
 }
 
-function streamContext(track: Track, settings: StreamSettings, deps: StreamDeps, metrics: EngineMetrics): StreamContext {
+function streamContext(
+  track: Track,
+  settings: StreamSettings,
+  deps: StreamDeps,
+  metrics: EngineMetrics,
+): StreamContext {
   const writes = deps.oracle?.writes;
   return {
     key: track.key,
@@ -167,7 +171,12 @@ function streamContext(track: Track, settings: StreamSettings, deps: StreamDeps,
  * can fix is tried again at the next interval (at once when Fluent Bit's connection closed within the settle time);
  * anything else is thrown.
  */
-async function pollLoop(poller: Poller, s: StreamSettings, deps: StreamDeps, signal: AbortSignal | undefined): Promise<'ok' | 'stopped'> {
+async function pollLoop(
+  poller: Poller,
+  s: StreamSettings,
+  deps: StreamDeps,
+  signal: AbortSignal | undefined,
+): Promise<'ok' | 'stopped'> {
   const { logger, metrics, permits } = deps;
   const { key } = poller.ctx;
   const labels = { org: key.org, service: key.service };
@@ -188,7 +197,8 @@ async function pollLoop(poller: Poller, s: StreamSettings, deps: StreamDeps, sig
         // them was checkpointed or journaled, so polling again at once fetches and sends them again.
         logger.warn(
           { ...labels, error: (err as Error).message },
-          "events acknowledged just before Fluent Bit's connection closed may not be stored: fetching them again from the API",
+          "events acknowledged just before Fluent Bit's connection closed may not be stored: fetching them again " +
+            'from the API',
         );
         metrics.unsettledRefetch?.(key.org, key.service);
         continue;
@@ -239,7 +249,9 @@ class Poller {
       return true;
     }
     const start = Math.max(st.checkpoint - s.overlapMs, st.since);
-    let outcome: { readonly aborted: boolean; readonly fetched: number; readonly forwarded: number; readonly duplicates: number } | undefined;
+    let outcome:
+      | { readonly aborted: boolean; readonly fetched: number; readonly forwarded: number; readonly duplicates: number }
+      | undefined;
     if (this.byCounts) {
       outcome = await fetchByCounts(ctx, { start, end, checkpoint: st.checkpoint }, this.fetchedAt, signal);
       this.byCounts = outcome !== undefined;

@@ -61,11 +61,19 @@ export async function openTrack(
   const store = new StreamStore(writer, seen, initial);
   if (!loaded) {
     await store.save(initial);
-    logger.info({ ...labels, since: isoMillis(initial.since), state: paths.state }, 'new stream: collecting from --since');
+    logger.info(
+      { ...labels, since: isoMillis(initial.since), state: paths.state },
+      'new stream: collecting from --since',
+    );
     return { key, seen, store };
   }
   logger.info(
-    { ...labels, checkpoint: isoMillis(loaded.checkpoint), backfill: loaded.backfill !== undefined, knownIds: seen.size },
+    {
+      ...labels,
+      checkpoint: isoMillis(loaded.checkpoint),
+      backfill: loaded.backfill !== undefined,
+      knownIds: seen.size,
+    },
     'resuming stream',
   );
   const notes = resumeNotes(loaded, {
@@ -77,7 +85,10 @@ export async function openTrack(
   });
   if (notes.sinceIgnored !== undefined) logger.warn({ ...labels, state: paths.state }, notes.sinceIgnored);
   if (notes.futureCheckpoint) {
-    logger.warn({ ...labels, state: paths.state, checkpoint: isoMillis(loaded.checkpoint) }, notes.futureCheckpoint.message);
+    logger.warn(
+      { ...labels, state: paths.state, checkpoint: isoMillis(loaded.checkpoint) },
+      notes.futureCheckpoint.message,
+    );
     metrics.streamWaiting?.(key.org, key.service, notes.futureCheckpoint.reason);
   }
   return { key, seen, store };

@@ -1,5 +1,12 @@
 // A range fetched, then held to `/events/count`: the completeness check of a window or a backfill slice.
-import { countMatches, fetchRange, rangeQuery, type RangeOutcome, type RangeSpec, type StreamContext } from './range.js';
+import {
+  countMatches,
+  fetchRange,
+  rangeQuery,
+  type RangeOutcome,
+  type RangeSpec,
+  type StreamContext,
+} from './range.js';
 
 export interface CheckedRange {
   readonly outcome: RangeOutcome;

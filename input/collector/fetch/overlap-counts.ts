@@ -20,16 +20,25 @@
 import { DiError, DiFatalError, DiTransientError } from '../../di/errors.js';
 import type { DiBucket, DiInterval, SearchCriterion, SearchTerm } from '../../types.js';
 import { isoMillis } from '../state/timestamp.js';
-import { fetchRange, rangeQuery, type StreamContext } from './range.js';
+import { fetchRange, rangeQuery, type RangeOutcome, type StreamContext } from './range.js';
 
 const SECOND = 1000;
 const INTERVALS: readonly (DiInterval & { readonly ms: number })[] = [
-  { unit: 's', value: 1, ms: SECOND }, { unit: 's', value: 2, ms: 2 * SECOND }, { unit: 's', value: 5, ms: 5 * SECOND },
-  { unit: 's', value: 10, ms: 10 * SECOND }, { unit: 's', value: 30, ms: 30 * SECOND }, { unit: 'm', value: 1, ms: 60 * SECOND },
-  { unit: 'm', value: 5, ms: 300 * SECOND }, { unit: 'm', value: 15, ms: 900 * SECOND }, { unit: 'h', value: 1, ms: 3600 * SECOND },
-  { unit: 'h', value: 6, ms: 6 * 3600 * SECOND }, { unit: 'd', value: 1, ms: 86_400 * SECOND },
+  { unit: 's', value: 1, ms: SECOND },
+  { unit: 's', value: 2, ms: 2 * SECOND },
+  { unit: 's', value: 5, ms: 5 * SECOND },
+  { unit: 's', value: 10, ms: 10 * SECOND },
+  { unit: 's', value: 30, ms: 30 * SECOND },
+  { unit: 'm', value: 1, ms: 60 * SECOND },
+  { unit: 'm', value: 5, ms: 300 * SECOND },
+  { unit: 'm', value: 15, ms: 900 * SECOND },
+  { unit: 'h', value: 1, ms: 3600 * SECOND },
+  { unit: 'h', value: 6, ms: 6 * 3600 * SECOND },
+  { unit: 'd', value: 1, ms: 86_400 * SECOND },
 ];
-/** Buckets per answer at most: a 1 h overlap is counted per second (3,600 buckets, only those holding events are sent). */
+/**
+ * Buckets per answer at most: a 1 h overlap is counted per second (3,600 buckets, only those holding events are sent).
+ */
 export const MAX_BUCKETS = 4000;
 /**
  * A request costs about as much as downloading this many events (latency, quota): two differing buckets closer
@@ -121,103 +130,202 @@ export interface CountedOutcome {
  */
 export async function fetchByCounts(
   ctx: StreamContext,
-  spec: { readonly start: number; readonly end: number; readonly checkpoint: number },
+  spec: WindowSpec,
   memo: FetchMemo,
   signal: AbortSignal | undefined,
 ): Promise<CountedOutcome | undefined> {
-  const { key, seen, logger } = ctx;
   const { start, end } = spec;
   const iv = bucketFor(end - start);
-  let buckets: DiBucket[];
-  try {
-    buckets = await ctx.di.interval!(rangeQuery(key, start, end), iv, signal);
-  } catch (err) {
-    // Refused (fatal), or answered without usable buckets: this API (or proxy) has no /events/interval to rely on.
-    if ((err instanceof DiError && err.fatal) || (err instanceof DiTransientError && err.reason === 'bad_interval')) {
-      logger.warn({ org: key.org, service: key.service, error: (err as Error).message }, '/events/interval refused: every poll re-fetches its whole overlap instead (each event is downloaded about overlap / interval times)');
-      return undefined;
-    }
-    throw err;
-  }
-  // Counts of buckets of another width say nothing about these (a longer window after a restart counts coarser).
-  if (memo.widthMs !== iv.ms) {
-    memo.counts.clear();
-    memo.widthMs = iv.ms;
-  }
-  const fetchedAt = memo.counts;
-  for (const k of fetchedAt.keys()) if (k + iv.ms <= start) fetchedAt.delete(k);
-  let parts = partsToFetch(buckets, iv.ms, (origin, n) => seen.countByBucket(origin, iv.ms, n, start, end), start, end, fetchedAt);
-  // A re-fetch at or before an id evicted by --max-seen-ids could repeat events: those parts are left alone.
-  if (seen.evictedUpTo >= start) {
-    const risky = parts.filter((p) => p.from <= seen.evictedUpTo);
-    if (risky.length > 0) {
-      logger.warn({ org: key.org, service: key.service, parts: risky.length, evictedUpTo: isoMillis(seen.evictedUpTo) }, 'late events counted where ids were evicted (maxSeenIds): not fetching them, a re-fetch could repeat events');
-      ctx.metrics.windowIncomplete?.(key.org, key.service);
-      parts = parts.filter((p) => p.from > seen.evictedUpTo);
-    }
-  }
-  let fetched = 0, forwarded = 0, duplicates = 0;
-  /** Buckets wholly inside the window are remembered at the count they were fetched at (see below). */
-  const remember = (p: FetchPart): void => {
-    // The last one's count may include an event exactly at `end` (inclusive end_time) that this fetch left for the
-    // next window; remembering that count would skip the bucket next time and never forward the event.
-    for (const [k, n] of p.counts) if (k >= start && k + iv.ms <= end) fetchedAt.set(k, n);
-  };
-  const add = (o: { fetched: number; forwarded: number; duplicates: number }): void => {
-    fetched += o.fetched;
-    forwarded += o.forwarded;
-    duplicates += o.duplicates;
-  };
-  let requests = 0;
+  const buckets = await intervalCounts(ctx, start, end, iv, signal);
+  if (buckets === undefined) return undefined;
+  const parts = windowParts(ctx, memo, buckets, iv.ms, start, end);
   const retry = memo.searchTermsRetryAt !== undefined && ctx.clock.now() >= memo.searchTermsRetryAt;
   if ((memo.searchTerms === undefined || retry) && parts.length > 0) {
     memo.searchTermsRetryAt = undefined;
     memo.searchTerms = await honoursSearchTerm(ctx, memo, start, end, signal);
   }
-  // One query per group of parts: their time ranges OR-ed, the ids already forwarded there excluded. Per part
-  // (below) only while the API has not shown it honours search_term... or once it showed it does not.
-  let i = 0;
-  while (memo.searchTerms !== false && i < parts.length) {
-    const group = parts.slice(i, i + MAX_TERM_RANGES);
-    const known = seen.idsIn(group.map((p) => ({ from: p.from - 1, to: p.to })), MAX_NOT_IN);
-    const excluded = known.length <= MAX_NOT_IN ? known : [];
-    const searchTerm = partsTerm(group, excluded);
-    if (searchTerm === undefined) break; // one part, nothing to exclude: the plain range below
-    const first = group[0]!, last = group[group.length - 1]!;
-    for (const p of group) if (p.to <= spec.checkpoint) ctx.metrics.completenessRefetch(key.org, key.service);
-    let o: Awaited<ReturnType<typeof fetchRange>>;
-    try {
-      o = await fetchRange(ctx, { start: first.from, end: last.to, countFrom: first.from, searchTerm }, signal);
-    } catch (err) {
-      if (!searchTermFailed(ctx, memo, err, signal)) throw err;
-      break;
-    }
-    requests++;
-    add(o);
-    if (o.aborted) return { fetched, forwarded, duplicates, aborted: true, parts: requests };
-    for (const p of group) remember(p);
-    if (excluded.length > 0 && o.duplicates > 0) {
-      // Events it excluded came back: the filter is not applied (nothing repeats: the journal knew them).
-      memo.searchTerms = false;
-      logger.warn({ org: key.org, service: key.service, duplicates: o.duplicates }, `the API ignored search_term (it returned events the query excluded): ${ONE_QUERY_EACH}`);
-    }
-    i += group.length;
-  }
-  for (const p of parts.slice(i)) {
-    if (p.to <= spec.checkpoint) ctx.metrics.completenessRefetch(key.org, key.service);
-    const o = await fetchRange(ctx, { start: p.from, end: p.to, countFrom: p.from }, signal);
-    requests++;
-    add(o);
-    if (o.aborted) return { fetched, forwarded, duplicates, aborted: true, parts: requests };
-    remember(p);
-    if (p.to <= spec.checkpoint && o.forwarded > 0) {
-      logger.debug({ org: key.org, service: key.service, start: isoMillis(p.from), end: isoMillis(p.to), forwarded: o.forwarded }, 'late-indexed events found by their counts');
-    }
-  }
-  return { fetched, forwarded, duplicates, aborted: false, parts: requests };
+  const poll = new CountedPoll(ctx, spec, memo, iv.ms, signal);
+  const rest = await poll.fetchGroups(parts);
+  if (!poll.aborted) await poll.fetchEach(rest);
+  return poll.outcome();
 }
 
-const ONE_QUERY_EACH = 'the parts of the overlap to fetch are fetched one query each from now on (more requests, the same events)';
+interface WindowSpec {
+  readonly start: number;
+  readonly end: number;
+  readonly checkpoint: number;
+}
+
+/** The API's counts per bucket of [start, end); undefined when this API has no /events/interval to rely on. */
+async function intervalCounts(
+  ctx: StreamContext,
+  start: number,
+  end: number,
+  iv: DiInterval,
+  signal: AbortSignal | undefined,
+): Promise<DiBucket[] | undefined> {
+  const { key, logger } = ctx;
+  try {
+    return await ctx.di.interval!(rangeQuery(key, start, end), iv, signal);
+  } catch (err) {
+    // Refused (fatal), or answered without usable buckets: this API (or proxy) has no /events/interval to rely on.
+    if ((err instanceof DiError && err.fatal) || (err instanceof DiTransientError && err.reason === 'bad_interval')) {
+      logger.warn(
+        { org: key.org, service: key.service, error: (err as Error).message },
+        '/events/interval refused: every poll re-fetches its whole overlap instead (each event is downloaded about ' +
+          'overlap / interval times)',
+      );
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** The parts of the window to fetch, given the buckets' counts, the memo, and the ids the bound evicted. */
+function windowParts(
+  ctx: StreamContext,
+  memo: FetchMemo,
+  buckets: readonly DiBucket[],
+  widthMs: number,
+  start: number,
+  end: number,
+): FetchPart[] {
+  const { key, seen, logger } = ctx;
+  // Counts of buckets of another width say nothing about these (a longer window after a restart counts coarser).
+  if (memo.widthMs !== widthMs) {
+    memo.counts.clear();
+    memo.widthMs = widthMs;
+  }
+  const fetchedAt = memo.counts;
+  for (const k of fetchedAt.keys()) if (k + widthMs <= start) fetchedAt.delete(k);
+  const forwarded = (origin: number, n: number): Uint32Array => seen.countByBucket(origin, widthMs, n, start, end);
+  const parts = partsToFetch(buckets, widthMs, forwarded, start, end, fetchedAt);
+  // A re-fetch at or before an id evicted by --max-seen-ids could repeat events: those parts are left alone.
+  if (seen.evictedUpTo < start) return parts;
+  const risky = parts.filter((p) => p.from <= seen.evictedUpTo);
+  if (risky.length === 0) return parts;
+  logger.warn(
+    { org: key.org, service: key.service, parts: risky.length, evictedUpTo: isoMillis(seen.evictedUpTo) },
+    'late events counted where ids were evicted (maxSeenIds): not fetching them, a re-fetch could repeat events',
+  );
+  ctx.metrics.windowIncomplete?.(key.org, key.service);
+  return parts.filter((p) => p.from > seen.evictedUpTo);
+}
+
+/** The fetches of one poll by counts, and what they add up to. */
+class CountedPoll {
+  private fetched = 0;
+  private forwarded = 0;
+  private duplicates = 0;
+  private requests = 0;
+  aborted = false;
+
+  constructor(
+    private readonly ctx: StreamContext,
+    private readonly spec: WindowSpec,
+    private readonly memo: FetchMemo,
+    private readonly widthMs: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  outcome(): CountedOutcome {
+    const { fetched, forwarded, duplicates, aborted, requests } = this;
+    return { fetched, forwarded, duplicates, aborted, parts: requests };
+  }
+
+  /**
+   * One query per group of parts: their time ranges OR-ed, the ids already forwarded there excluded — while the API
+   * has not shown that it does not honour search_term. Returns the parts left to fetch one query each.
+   */
+  async fetchGroups(parts: readonly FetchPart[]): Promise<readonly FetchPart[]> {
+    const { ctx, memo } = this;
+    const { key, seen } = ctx;
+    let i = 0;
+    while (memo.searchTerms !== false && i < parts.length) {
+      const group = parts.slice(i, i + MAX_TERM_RANGES);
+      const known = seen.idsIn(
+        group.map((p) => ({ from: p.from - 1, to: p.to })),
+        MAX_NOT_IN,
+      );
+      const excluded = known.length <= MAX_NOT_IN ? known : [];
+      const searchTerm = partsTerm(group, excluded);
+      if (searchTerm === undefined) break; // one part, nothing to exclude: the plain range below
+      const first = group[0]!,
+        last = group[group.length - 1]!;
+      this.countRefetches(group);
+      let o: RangeOutcome;
+      try {
+        o = await fetchRange(ctx, { start: first.from, end: last.to, countFrom: first.from, searchTerm }, this.signal);
+      } catch (err) {
+        if (!searchTermFailed(ctx, memo, err, this.signal)) throw err;
+        break;
+      }
+      if (!this.add(o)) return [];
+      for (const p of group) this.remember(p);
+      if (excluded.length > 0 && o.duplicates > 0) {
+        // Events it excluded came back: the filter is not applied (nothing repeats: the journal knew them).
+        memo.searchTerms = false;
+        ctx.logger.warn(
+          { org: key.org, service: key.service, duplicates: o.duplicates },
+          `the API ignored search_term (it returned events the query excluded): ${ONE_QUERY_EACH}`,
+        );
+      }
+      i += group.length;
+    }
+    return parts.slice(i);
+  }
+
+  /** One query per part. */
+  async fetchEach(parts: readonly FetchPart[]): Promise<void> {
+    const { ctx, spec } = this;
+    const { key } = ctx;
+    for (const p of parts) {
+      this.countRefetches([p]);
+      const o = await fetchRange(ctx, { start: p.from, end: p.to, countFrom: p.from }, this.signal);
+      if (!this.add(o)) return;
+      this.remember(p);
+      if (p.to <= spec.checkpoint && o.forwarded > 0) {
+        ctx.logger.debug(
+          {
+            org: key.org,
+            service: key.service,
+            start: isoMillis(p.from),
+            end: isoMillis(p.to),
+            forwarded: o.forwarded,
+          },
+          'late-indexed events found by their counts',
+        );
+      }
+    }
+  }
+
+  /** Parts before the checkpoint are fetched again (late events found by their counts). */
+  private countRefetches(parts: readonly FetchPart[]): void {
+    const { key, metrics } = this.ctx;
+    for (const p of parts) if (p.to <= this.spec.checkpoint) metrics.completenessRefetch(key.org, key.service);
+  }
+
+  /** Adds a fetch's counts; false when it was aborted. */
+  private add(o: RangeOutcome): boolean {
+    this.requests++;
+    this.fetched += o.fetched;
+    this.forwarded += o.forwarded;
+    this.duplicates += o.duplicates;
+    this.aborted = o.aborted;
+    return !o.aborted;
+  }
+
+  /** Buckets wholly inside the window are remembered at the count they were fetched at. */
+  private remember(p: FetchPart): void {
+    const { start, end } = this.spec;
+    // The last one's count may include an event exactly at `end` (inclusive end_time) that this fetch left for the
+    // next window; remembering that count would skip the bucket next time and never forward the event.
+    for (const [k, n] of p.counts) if (k >= start && k + this.widthMs <= end) this.memo.counts.set(k, n);
+  }
+}
+
+const ONE_QUERY_EACH =
+  'the parts of the overlap to fetch are fetched one query each from now on (more requests, the same events)';
 /** An id no event has (an ObjectId of time 0). */
 const NO_SUCH_ID = '000000000000000000000000';
 
@@ -226,12 +334,24 @@ const NO_SUCH_ID = '000000000000000000000000';
  * has, over the window. An API (or proxy) that drops the filter counts the whole window; one that refuses it says
  * 400. Either way the parts are then fetched one query each, which needs no filter.
  */
-async function honoursSearchTerm(ctx: StreamContext, memo: FetchMemo, start: number, end: number, signal: AbortSignal | undefined): Promise<boolean> {
+async function honoursSearchTerm(
+  ctx: StreamContext,
+  memo: FetchMemo,
+  start: number,
+  end: number,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
   const { key, logger } = ctx;
   try {
-    const n = await ctx.di.count(rangeQuery(key, start, end, { and: [{ field: 'id', operator: 'in', value: [NO_SUCH_ID] }] }), signal);
+    const n = await ctx.di.count(
+      rangeQuery(key, start, end, { and: [{ field: 'id', operator: 'in', value: [NO_SUCH_ID] }] }),
+      signal,
+    );
     if (n === 0) return true;
-    logger.warn({ org: key.org, service: key.service, count: n }, `the API ignored search_term (it counted ${n} events for an id no event has): ${ONE_QUERY_EACH}`);
+    logger.warn(
+      { org: key.org, service: key.service, count: n },
+      `the API ignored search_term (it counted ${n} events for an id no event has): ${ONE_QUERY_EACH}`,
+    );
   } catch (err) {
     if (!searchTermFailed(ctx, memo, err, signal)) throw err;
   }
@@ -254,10 +374,17 @@ function searchTermFailed(ctx: StreamContext, memo: FetchMemo, err: unknown, sig
   if (err.fatal && !refused) return false;
   memo.searchTerms = false;
   if (refused) {
-    logger.warn({ org: key.org, service: key.service, error: err.message }, `the API refused search_term: ${ONE_QUERY_EACH}`);
+    logger.warn(
+      { org: key.org, service: key.service, error: err.message },
+      `the API refused search_term: ${ONE_QUERY_EACH}`,
+    );
   } else {
     memo.searchTermsRetryAt = ctx.clock.now() + SEARCH_TERM_RETRY_MS;
-    logger.warn({ org: key.org, service: key.service, error: err.message }, 'a query with search_term failed: the parts of the overlap to fetch are fetched one query each for the next hour (more requests, the same events)');
+    logger.warn(
+      { org: key.org, service: key.service, error: err.message },
+      'a query with search_term failed: the parts of the overlap to fetch are fetched one query each for the next ' +
+        'hour (more requests, the same events)',
+    );
   }
   return true;
 }

@@ -7,7 +7,13 @@ import type { Clock, DiClient, DiPage, DiQuery, ForwardClient, Logger, PageEvent
 import { sendGroup, type SeenIds, type SendTarget, type WriteLedger } from '../delivery/index.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { StreamKey } from '../state/state.js';
-import { eventTimeMillis, isoMillis, parseEventTime, parseEventTimeBytes, type EventTimeOut } from '../state/timestamp.js';
+import {
+  eventTimeMillis,
+  isoMillis,
+  parseEventTime,
+  parseEventTimeBytes,
+  type EventTimeOut,
+} from '../state/timestamp.js';
 import { GroupBuilder } from './group-builder.js';
 
 export interface StreamContext {
@@ -23,7 +29,9 @@ export interface StreamContext {
   /** Real time: the pace of disk writes (a backfill's progress). */
   readonly wallClock: Clock;
   readonly overlapMs: number;
-  /** Entries per forward.send call: smaller batches narrow what a crash between an ack and its journal write repeats. */
+  /**
+   * Entries per forward.send call: smaller batches narrow what a crash between an ack and its journal write repeats.
+   */
   readonly sendBatch: number;
   /** Pages whose entries may still await their ack while the next page is fetched. */
   readonly pipelinePages: number;
@@ -268,7 +276,12 @@ class RangeFetch {
   }
 
   /** Lets go of the page once it is encoded, and waits while the pipeline is at one of its bounds. */
-  private async pipeline(page: DiPage, encoded: Promise<void>[], groups: Promise<void>[], cursor: number): Promise<void> {
+  private async pipeline(
+    page: DiPage,
+    encoded: Promise<void>[],
+    groups: Promise<void>[],
+    cursor: number,
+  ): Promise<void> {
     // The page's bytes may be reused by the DI client once every send reading them has copied them into its
     // frames (or failed): all of them, not just until the first failure.
     const allEncoded = Promise.all(encoded);

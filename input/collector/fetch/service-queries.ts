@@ -39,7 +39,9 @@ export class ServiceQueries {
       pages: (query, signal) => this.pages(inner, query, signal),
       count: (query, signal) => this.count(inner, query, signal),
       ...(inner.interval
-        ? { interval: (query: DiQuery, iv: DiInterval, signal?: AbortSignal) => this.interval(inner, query, iv, signal) }
+        ? {
+            interval: (query: DiQuery, iv: DiInterval, signal?: AbortSignal) => this.interval(inner, query, iv, signal),
+          }
         : {}),
       ...(inner.distinct ? { distinct: inner.distinct.bind(inner) } : {}),
       close: () => inner.close(),
@@ -125,7 +127,12 @@ export class ServiceQueries {
 }
 
 /** A catch-up stream's query: only events before the handover are its own. */
-function catchUpPlan(query: DiQuery, missed: readonly Handover[], qs: Instant, qe: Instant): Part[] | 'empty' | undefined {
+function catchUpPlan(
+  query: DiQuery,
+  missed: readonly Handover[],
+  qs: Instant,
+  qe: Instant,
+): Part[] | 'empty' | undefined {
   const m = missed.find((x) => x.service === query.service);
   if (!m) return undefined;
   const last: Instant = { ms: m.handover - 1, subNs: 0 };

@@ -31,7 +31,14 @@ export function planSlices(start: number, end: number, n: number): SliceState[] 
  * of at most 4·n parallel counts: planning is pure latency before any slice starts. `counted.total` gets the
  * events counted over the whole range (for the progress bar), when it counted.
  */
-export async function planBalancedSlices(ctx: StreamContext, start: number, end: number, n: number, signal: AbortSignal | undefined, counted?: { total?: number }): Promise<SliceState[]> {
+export async function planBalancedSlices(
+  ctx: StreamContext,
+  start: number,
+  end: number,
+  n: number,
+  signal: AbortSignal | undefined,
+  counted?: { total?: number },
+): Promise<SliceState[]> {
   const coarse = planSlices(start, end, Math.min(4 * n, 256));
   if (n <= 1 || coarse.length <= n) return planSlices(start, end, n);
   const countAll = async (pieces: readonly SliceState[]): Promise<number[]> => {
@@ -78,7 +85,13 @@ export async function planBalancedSlices(ctx: StreamContext, start: number, end:
 }
 
 /** Cuts where the running total of `counts` crosses each k/n, interpolated within the piece; never an empty slice. */
-function cutByCounts(pieces: readonly SliceState[], counts: readonly number[], start: number, end: number, n: number): SliceState[] {
+function cutByCounts(
+  pieces: readonly SliceState[],
+  counts: readonly number[],
+  start: number,
+  end: number,
+  n: number,
+): SliceState[] {
   const total = counts.reduce((a, b) => a + b, 0);
   if (total === 0) return planSlices(start, end, n);
   const cuts: number[] = [start];
@@ -102,12 +115,19 @@ function cutByCounts(pieces: readonly SliceState[], counts: readonly number[], s
 }
 
 /** Events left in the unfinished slices, for the progress bar; undefined when counting failed (no reason to stop). */
-export async function countLeft(ctx: StreamContext, slices: readonly SliceState[], signal: AbortSignal | undefined): Promise<number | undefined> {
+export async function countLeft(
+  ctx: StreamContext,
+  slices: readonly SliceState[],
+  signal: AbortSignal | undefined,
+): Promise<number | undefined> {
   try {
-    const counts = await Promise.all(slices.filter((s) => !s.done && s.cursor < s.end).map((s) => ctx.di.count(rangeQuery(ctx.key, s.cursor, s.end), signal)));
+    const counts = await Promise.all(
+      slices
+        .filter((s) => !s.done && s.cursor < s.end)
+        .map((s) => ctx.di.count(rangeQuery(ctx.key, s.cursor, s.end), signal)),
+    );
     return counts.reduce((a, b) => a + b, 0);
   } catch {
     return undefined;
   }
 }
-

@@ -83,25 +83,57 @@ async function inputListed(records: FluentBitRecords, o: FluentBitOracleOptions)
   } catch (err) {
     if (!(err instanceof FluentBitInputMissingError)) return true;
     SendLedger.voidFile(path.join(o.stateDir, LEDGER_FILE));
-    o.logger.warn({ input: o.input, error: err.message }, 'no forward ledger: chunks in flight at a kill will be sent again');
+    o.logger.warn(
+      { input: o.input, error: err.message },
+      'no forward ledger: chunks in flight at a kill will be sent again',
+    );
     return false;
   }
   return true;
 }
 
 /** Opens the forward ledger, saying in the log what it decided about the last run's writes (or why it could not). */
-async function openLedger(o: FluentBitOracleOptions, records: FluentBitRecords, uptime: FluentBitUptime): Promise<SendLedger> {
+async function openLedger(
+  o: FluentBitOracleOptions,
+  records: FluentBitRecords,
+  uptime: FluentBitUptime,
+): Promise<SendLedger> {
   const { logger, input } = o;
-  const { ledger, resolution: r } = await SendLedger.open({ stateDir: o.stateDir, records, uptime, settleMs: o.settleMs, logger, clock: o.clock });
-  const fields = { input, storedChunks: r.stored, storedEvents: r.storedEntries, resentChunks: r.notStored, resentEvents: r.notStoredEntries };
+  const { ledger, resolution: r } = await SendLedger.open({
+    stateDir: o.stateDir,
+    records,
+    uptime,
+    settleMs: o.settleMs,
+    logger,
+    clock: o.clock,
+  });
+  const fields = {
+    input,
+    storedChunks: r.stored,
+    storedEvents: r.storedEntries,
+    resentChunks: r.notStored,
+    resentEvents: r.notStoredEntries,
+  };
   if (r.undecided !== undefined) {
     if (r.notStored > 0) {
-      logger.warn({ ...fields, reason: r.undecided }, 'cannot tell which chunks written since the last start Fluent Bit stored: those in flight at the stop are sent again');
+      logger.warn(
+        { ...fields, reason: r.undecided },
+        'cannot tell which chunks written since the last start Fluent Bit stored: those in flight at the stop are ' +
+          'sent again',
+      );
     } else {
-      logger.warn({ input, reason: r.undecided }, "no baseline of Fluent Bit's input counter yet: chunks in flight at a kill would be sent again (retried when nothing is in flight)");
+      logger.warn(
+        { input, reason: r.undecided },
+        "no baseline of Fluent Bit's input counter yet: chunks in flight at a kill would be sent again (retried " +
+          'when nothing is in flight)',
+      );
     }
   } else if (r.stored + r.notStored > 0) {
-    logger.info(fields, "chunks written since the last start: Fluent Bit's input counted the first ones as stored (those in flight at the stop are not sent again), the rest are sent again");
+    logger.info(
+      fields,
+      "chunks written since the last start: Fluent Bit's input counted the first ones as stored (those in flight at " +
+        'the stop are not sent again), the rest are sent again',
+    );
   }
   return ledger;
 }

@@ -46,7 +46,8 @@ export class FluentBitRecords {
     const inputs = body !== null && typeof body === 'object' ? (body as { input?: unknown }).input : undefined;
     if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
       throw new FluentBitHttpError(
-        `${this.where} answered without an "input" object (got ${text.slice(0, 80)}): is that Fluent Bit's HTTP server?`,
+        `${this.where} answered without an "input" object (got ${text.slice(0, 80)}): is that Fluent Bit's HTTP ` +
+          `server?`,
       );
     }
     const entry = (inputs as Record<string, unknown>)[this.input];
@@ -58,7 +59,8 @@ export class FluentBitRecords {
     const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
     if (!count(records) || !count(bytes)) {
       throw new FluentBitHttpError(
-        `${this.where}: input "${this.input}" has no records and bytes counts (got ${JSON.stringify(entry).slice(0, 80)})`,
+        `${this.where}: input "${this.input}" has no records and bytes counts (got ` +
+          `${JSON.stringify(entry).slice(0, 80)})`,
       );
     }
     return { at, records, bytes };

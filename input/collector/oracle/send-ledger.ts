@@ -32,8 +32,7 @@ export const LEDGER_FILE = 'forward.ledger';
 /** A ledger file, parsed. */
 export interface LedgerFile {
   readonly baseline:
-    | { readonly firstSeq: number; readonly at: number; readonly records: number; readonly bytes: number }
-    | undefined;
+    { readonly firstSeq: number; readonly at: number; readonly records: number; readonly bytes: number } | undefined;
   /** Ranges [from, to) found stored by an earlier start. */
   readonly delivered: ReadonlyArray<readonly [number, number]>;
   /** Entries of each chunk written since the baseline, in write order, and their bytes. */
@@ -63,7 +62,8 @@ export function parseLedger(text: string): LedgerFile {
       baseline = { firstSeq: n[0]!, at: n[1]!, records: n[2]!, bytes: n[3]! };
     } else if (f[0] === 'D' && n.length === 2 && n[0]! <= n[1]!) delivered.push([n[0]!, n[1]!]);
     else if (f[0] === 'W' && n.length === 3 && n[0]! > 0) {
-      if (connection !== undefined && n[2] !== connection) why ??= 'the chunks were written over more than one connection';
+      if (connection !== undefined && n[2] !== connection)
+        why ??= 'the chunks were written over more than one connection';
       connection = n[2];
       writes.push(n[0]!);
       bytes.push(n[1]!);
@@ -119,7 +119,9 @@ export class LedgerUnstableError extends JumpCloudError {
   static override readonly code: string = 'LEDGER_UNSTABLE';
 }
 
-/** After a failed baseline (the counter moved without us, or Fluent Bit did not answer), the next one waits this long. */
+/**
+ * After a failed baseline (the counter moved without us, or Fluent Bit did not answer), the next one waits this long.
+ */
 const RETRY_BASELINE_MS = 30_000;
 
 const sum = (a: readonly number[]): number => a.reduce((x, y) => x + y, 0);
@@ -217,7 +219,12 @@ export class SendLedger implements WriteLedger {
       now = await SendLedger.stableReading(opts, () => false);
     } catch (err) {
       const total = sum(old.writes);
-      resolution = { ...resolution, notStored: old.writes.length, notStoredEntries: total, undecided: (err as Error).message };
+      resolution = {
+        ...resolution,
+        notStored: old.writes.length,
+        notStoredEntries: total,
+        undecided: (err as Error).message,
+      };
     }
     // No reading, or nothing written since the baseline (or no ledger): nothing to decide.
     if (now !== undefined && old.writes.length > 0) {
@@ -312,7 +319,10 @@ export class SendLedger implements WriteLedger {
   }
 
   private baseline(r: RecordsReading): void {
-    const lines = [`B ${this.nextSeq} ${r.at} ${r.records} ${r.bytes}`, ...this.storedRanges.map(([a, b]) => `D ${a} ${b}`)];
+    const lines = [
+      `B ${this.nextSeq} ${r.at} ${r.records} ${r.bytes}`,
+      ...this.storedRanges.map(([a, b]) => `D ${a} ${b}`),
+    ];
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, `${lines.join('\n')}\n`);
     renameSync(tmp, this.file);
@@ -339,7 +349,10 @@ export class SendLedger implements WriteLedger {
       if (this.nextSeq === seq && !this.closed) {
         this.baseline(r);
         this.warned = false;
-        this.opts.logger.debug({ firstSeq: this.firstSeq, records: r.records }, "forward ledger: new baseline of Fluent Bit's input counter");
+        this.opts.logger.debug(
+          { firstSeq: this.firstSeq, records: r.records },
+          "forward ledger: new baseline of Fluent Bit's input counter",
+        );
       }
     } catch (err) {
       if (this.nextSeq === seq) this.retryAt = this.opts.clock.now() + RETRY_BASELINE_MS;
@@ -347,7 +360,8 @@ export class SendLedger implements WriteLedger {
         this.warned = true;
         this.opts.logger.warn(
           { error: (err as Error).message },
-          "forward ledger: cannot take a new baseline of Fluent Bit's input counter; chunks in flight at a kill will be sent again",
+          "forward ledger: cannot take a new baseline of Fluent Bit's input counter; chunks in flight at a kill " +
+            'will be sent again',
         );
       }
     }

@@ -54,7 +54,8 @@ export class FluentBitUptime {
     const sec = body !== null && typeof body === 'object' ? (body as { uptime_sec?: unknown }).uptime_sec : undefined;
     if (typeof sec !== 'number' || !Number.isFinite(sec) || sec < 0) {
       throw new FluentBitHttpError(
-        `${this.where} answered without a uptime_sec number (got ${text.slice(0, 80)}): is that Fluent Bit's HTTP server?`,
+        `${this.where} answered without a uptime_sec number (got ${text.slice(0, 80)}): is that Fluent Bit's HTTP ` +
+          `server?`,
       );
     }
     return { at, startedBefore: at - sec * 1000 + ROUNDING_MS };

@@ -10,7 +10,10 @@ import { JumpCloudError } from '../../errors.js';
 export class StateDirError extends JumpCloudError {
   static override readonly code: string = 'STATE_DIR_UNWRITABLE';
   override readonly fatal = true;
-  constructor(readonly dir: string, message: string) {
+  constructor(
+    readonly dir: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -33,10 +36,19 @@ function ensureWritableDir(dir: string, stateDir: string): void {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const user = runningUser();
-    const fix = e.code === 'EROFS'
-      ? `it is on a read-only file system: choose a writable directory with --state-dir (env JUMPCLOUD_STATE_DIR)`
-      : `give the user running the collector (${user}) write access to it (for example \`${existsSync(dir) ? `sudo chown -R ${user} ${stateDir} && sudo chmod -R u+rwX ${stateDir}` : `sudo install -d -o ${user} ${dir}`}\`), or choose another directory with --state-dir (env JUMPCLOUD_STATE_DIR)`;
-    throw new StateDirError(dir, `cannot write the state directory ${dir} (${e.code ?? e.message}${e.path && !e.path.startsWith(dir) ? ` on ${e.path}` : ''}): ${fix}`);
+    const grant = existsSync(dir)
+      ? `sudo chown -R ${user} ${stateDir} && sudo chmod -R u+rwX ${stateDir}`
+      : `sudo install -d -o ${user} ${dir}`;
+    const fix =
+      e.code === 'EROFS'
+        ? `it is on a read-only file system: choose a writable directory with --state-dir (env JUMPCLOUD_STATE_DIR)`
+        : `give the user running the collector (${user}) write access to it (for example \`${grant}\`), or choose ` +
+          'another directory with --state-dir (env JUMPCLOUD_STATE_DIR)';
+    throw new StateDirError(
+      dir,
+      `cannot write the state directory ${dir} ` +
+        `(${e.code ?? e.message}${e.path && !e.path.startsWith(dir) ? ` on ${e.path}` : ''}): ${fix}`,
+    );
   }
 }
 
@@ -62,12 +74,15 @@ export async function fsyncDir(dir: string): Promise<void> {
  * each written as it comes: a big file (the id journal: ~40 bytes per id) needs no buffer of its own size.
  * `produce` must not keep the pieces.
  */
-export async function writeFileAtomicWith(file: string, produce: (write: (bytes: Uint8Array) => void) => void): Promise<void> {
+export async function writeFileAtomicWith(
+  file: string,
+  produce: (write: (bytes: Uint8Array) => void) => void,
+): Promise<void> {
   const tmp = `${file}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
     produce((bytes) => {
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     });
     await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
   } finally {
@@ -76,4 +91,3 @@ export async function writeFileAtomicWith(file: string, produce: (write: (bytes:
   await fsp.rename(tmp, file);
   await fsyncDir(path.dirname(file));
 }
-

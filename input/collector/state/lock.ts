@@ -90,7 +90,8 @@ export function currentHolder(): LockHolder {
     host: hostname(),
     ...(bootId ? { bootId } : {}),
     ...(ns ? { pidNamespace: ns } : {}),
-    startedAt: new Date(Date.now() - Math.round(process.uptime() * 1000)).toISOString(),
+    // When this process started (not a time the engine waits for: it names the holder).
+    startedAt: new Date(Math.round(performance.timeOrigin)).toISOString(),
   };
 }
 
@@ -115,7 +116,9 @@ export function pidAlive(pid: number): boolean {
   return !isZombie(pid);
 }
 
-/** Whether Linux's /proc says `pid` has exited and awaits its parent's wait() (state Z or X); false where /proc is not. */
+/**
+ * Whether Linux's /proc says `pid` has exited and awaits its parent's wait() (state Z or X); false where /proc is not.
+ */
 function isZombie(pid: number): boolean {
   let stat: string;
   try {
@@ -129,7 +132,11 @@ function isZombie(pid: number): boolean {
 }
 
 /** Why `holder` no longer holds the lock, when that can be known from this host; undefined when it may be alive. */
-export function deadHolderReason(holder: LockHolder, self: LockHolder, alive: (pid: number) => boolean = pidAlive): string | undefined {
+export function deadHolderReason(
+  holder: LockHolder,
+  self: LockHolder,
+  alive: (pid: number) => boolean = pidAlive,
+): string | undefined {
   if (holder.host !== self.host) return undefined;
   if (holder.bootId && self.bootId && holder.bootId !== self.bootId) return 'its holder ran before this host rebooted';
   if (holder.pidNamespace !== self.pidNamespace) return undefined;
@@ -140,12 +147,16 @@ export function deadHolderReason(holder: LockHolder, self: LockHolder, alive: (p
 
 function lockedMessage(dir: string, holder: LockHolder | undefined): string {
   const lockPath = join(dir, LOCK_NAME);
-  const who = holder ? `PID ${holder.pid} on host ${holder.host} (started ${holder.startedAt})` : 'another collector (being started: its details are not written yet)';
+  const who = holder
+    ? `PID ${holder.pid} on host ${holder.host} (started ${holder.startedAt})`
+    : 'another collector (being started: its details are not written yet)';
   return [
     `the state directory ${dir} is in use by ${who}: only one collector may use a state directory.`,
     `Stop the other collector, or give this one its own --state-dir (env JUMPCLOUD_STATE_DIR).`,
-    `If that collector is gone (its host is down), the lock goes stale ${STALE_MS / 1000} s after its last refresh and the next start takes it over;`,
-    `to take it over now, make sure nothing runs on ${holder?.host ?? 'that host'} with this directory and remove ${lockPath}.`,
+    `If that collector is gone (its host is down), the lock goes stale ${STALE_MS / 1000} s after its last refresh ` +
+      `and the next start takes it over;`,
+    `to take it over now, make sure nothing runs on ${holder?.host ?? 'that host'} with this directory and remove ` +
+      `${lockPath}.`,
   ].join(' ');
 }
 
@@ -162,13 +173,21 @@ export async function lockStateDir(dir: string, options: LockOptions): Promise<S
   }
   const lockPath = join(dir, LOCK_NAME);
   const take = (): Promise<() => Promise<void>> =>
-    lockfile.lock(dir, { lockfilePath: lockPath, realpath: false, stale: STALE_MS, update: UPDATE_MS, retries: 0, onCompromised: options.onCompromised });
+    lockfile.lock(dir, {
+      lockfilePath: lockPath,
+      realpath: false,
+      stale: STALE_MS,
+      update: UPDATE_MS,
+      retries: 0,
+      onCompromised: options.onCompromised,
+    });
   let release: () => Promise<void>;
   let tookOver: StateLock['tookOver'];
   try {
     release = await take();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw new StateLockError(`cannot lock the state directory ${dir}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED')
+      throw new StateLockError(`cannot lock the state directory ${dir}: ${(err as Error).message}`);
     const holder = readHolder(dir);
     const dead = holder ? deadHolderReason(holder, self) : undefined;
     if (!dead) throw new StateLockedError(dir, holder);
@@ -176,7 +195,8 @@ export async function lockStateDir(dir: string, options: LockOptions): Promise<S
     try {
       rmdirSync(lockPath);
     } catch (rmErr) {
-      if ((rmErr as NodeJS.ErrnoException).code !== 'ENOENT') throw new StateLockError(`cannot remove the stale lock ${lockPath} (${dead}): ${(rmErr as Error).message}`);
+      if ((rmErr as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new StateLockError(`cannot remove the stale lock ${lockPath} (${dead}): ${(rmErr as Error).message}`);
     }
     tookOver = { reason: dead, holder: holder! };
     try {

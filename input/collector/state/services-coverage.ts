@@ -33,7 +33,14 @@ function coveragePath(stateDir: string, org: string): string {
   return path.join(streamPaths(stateDir, { org, service: 'all' }).dir, COVERAGE_FILE);
 }
 
-type StoredMissed = { service: string; found: string; since: string; handover: string; retired: boolean; viaAll?: boolean };
+type StoredMissed = {
+  service: string;
+  found: string;
+  since: string;
+  handover: string;
+  retired: boolean;
+  viaAll?: boolean;
+};
 
 /** The org's file, or an empty one when there is none. Throws StateError (naming the recovery) when it is corrupt. */
 export function loadCoverage(stateDir: string, org: string): CoverageFile {
@@ -47,7 +54,8 @@ export function loadCoverage(stateDir: string, org: string): CoverageFile {
   try {
     const data = JSON.parse(text) as { checkedUntil?: string; missedByAll?: StoredMissed[] };
     if (data.checkedUntil) c.checkedUntil = parseIsoMillis(data.checkedUntil);
-    if (c.checkedUntil !== undefined && !Number.isFinite(c.checkedUntil)) throw new Error('checkedUntil is not an RFC 3339 time');
+    if (c.checkedUntil !== undefined && !Number.isFinite(c.checkedUntil))
+      throw new Error('checkedUntil is not an RFC 3339 time');
     for (const m of data.missedByAll ?? []) {
       const entry: MissedService = {
         service: m.service,
@@ -59,7 +67,9 @@ export function loadCoverage(stateDir: string, org: string): CoverageFile {
       };
       const times = [entry.found, entry.since, entry.handover];
       if (typeof m.service !== 'string' || typeof m.retired !== 'boolean' || !times.every(Number.isFinite)) {
-        throw new Error('an entry of missedByAll is not {service, found, since, handover, retired} with RFC 3339 times');
+        throw new Error(
+          'an entry of missedByAll is not {service, found, since, handover, retired} with RFC 3339 times',
+        );
       }
       c.missed.set(m.service, entry);
     }
@@ -69,7 +79,7 @@ export function loadCoverage(stateDir: string, org: string): CoverageFile {
       file,
       `${file} (which services "all" misses) is corrupt: ${(err as Error).message}`,
       'To recover, delete it: the next check learns the missed services again and collects them from the "all" ' +
-        "stream's --since (their events that came through the \"all\" query may then be forwarded again)",
+        'stream\'s --since (their events that came through the "all" query may then be forwarded again)',
     );
   }
   return c;

@@ -46,13 +46,19 @@ export function streamName(key: StreamKey): string {
 export class StateError extends JumpCloudError {
   static override readonly code: string = 'STATE_INVALID';
   override readonly fatal = true;
-  constructor(readonly file: string, problem: string, recovery: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+    recovery: string,
+  ) {
     super(`${problem}. ${recovery}`);
   }
 }
 
 function safeName(name: string): string {
-  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? name : encodeURIComponent(name).replace(/^\./, '%2E').replace(/\*/g, '%2A');
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)
+    ? name
+    : encodeURIComponent(name).replace(/^\./, '%2E').replace(/\*/g, '%2A');
 }
 
 export interface StreamPaths {
@@ -70,9 +76,14 @@ export function streamPaths(stateDir: string, key: StreamKey): StreamPaths {
 
 function recovery(p: StreamPaths): string {
   const bak = existsSync(p.backup)
-    ? `restore the previous state with \`cp ${p.backup} ${p.state}\` (kept from the write before the last one; events since then are deduplicated by the id journal when they are still within the overlap, otherwise forwarded again), or `
+    ? `restore the previous state with \`cp ${p.backup} ${p.state}\` (kept from the write before the last one; ` +
+      `events since then are deduplicated by the id journal when they are still within the overlap, otherwise ` +
+      `forwarded again), or `
     : '';
-  return `To recover, ${bak}delete ${p.state} and ${p.journal} to restart this stream from --since (events after that instant are forwarded again)`;
+  return (
+    `To recover, ${bak}delete ${p.state} and ${p.journal} to restart this stream from --since (events after ` +
+    `that instant are forwarded again)`
+  );
 }
 
 function fail(p: StreamPaths, file: string, problem: string): never {
@@ -81,7 +92,8 @@ function fail(p: StreamPaths, file: string, problem: string): never {
 
 function instant(p: StreamPaths, v: unknown, field: string): number {
   const ms = typeof v === 'string' ? parseIsoMillis(v) : NaN;
-  if (Number.isNaN(ms)) fail(p, p.state, `corrupt state file ${p.state}: "${field}" is ${JSON.stringify(v)}, not an RFC 3339 instant`);
+  if (Number.isNaN(ms))
+    fail(p, p.state, `corrupt state file ${p.state}: "${field}" is ${JSON.stringify(v)}, not an RFC 3339 instant`);
   return ms;
 }
 
@@ -92,22 +104,35 @@ function decode(p: StreamPaths, key: StreamKey, text: string): StreamState {
   } catch (err) {
     fail(p, p.state, `corrupt state file ${p.state}: not valid JSON (${(err as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(p, p.state, `corrupt state file ${p.state}: not a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    fail(p, p.state, `corrupt state file ${p.state}: not a JSON object`);
   const o = raw as Record<string, unknown>;
-  if (o.version !== STATE_VERSION) fail(p, p.state, `state file ${p.state} has version ${JSON.stringify(o.version)}; this collector reads version ${STATE_VERSION}`);
+  if (o.version !== STATE_VERSION)
+    fail(
+      p,
+      p.state,
+      `state file ${p.state} has version ${JSON.stringify(o.version)}; this collector reads version ${STATE_VERSION}`,
+    );
   if (o.org !== key.org || o.service !== key.service) {
-    fail(p, p.state, `state file ${p.state} belongs to org ${JSON.stringify(o.org)} service ${JSON.stringify(o.service)}, not org ${JSON.stringify(key.org)} service ${JSON.stringify(key.service)}`);
+    fail(
+      p,
+      p.state,
+      `state file ${p.state} belongs to org ${JSON.stringify(o.org)} service ${JSON.stringify(o.service)}, not org ` +
+        `${JSON.stringify(key.org)} service ${JSON.stringify(key.service)}`,
+    );
   }
   const checkpoint = instant(p, o.checkpoint, 'checkpoint');
   const since = o.since === undefined ? checkpoint : instant(p, o.since, 'since');
   let backfill: BackfillState | undefined;
   if (o.backfill !== undefined) {
     const b = o.backfill as Record<string, unknown>;
-    if (typeof b !== 'object' || b === null || !Array.isArray(b.slices) || b.slices.length === 0) fail(p, p.state, `corrupt state file ${p.state}: "backfill" must have a non-empty "slices" array`);
+    if (typeof b !== 'object' || b === null || !Array.isArray(b.slices) || b.slices.length === 0)
+      fail(p, p.state, `corrupt state file ${p.state}: "backfill" must have a non-empty "slices" array`);
     const end = instant(p, b.end, 'backfill.end');
     const slices = (b.slices as unknown[]).map((s, i): SliceState => {
       const so = s as Record<string, unknown>;
-      if (typeof so !== 'object' || so === null || typeof so.done !== 'boolean') fail(p, p.state, `corrupt state file ${p.state}: backfill slice ${i} lacks a boolean "done"`);
+      if (typeof so !== 'object' || so === null || typeof so.done !== 'boolean')
+        fail(p, p.state, `corrupt state file ${p.state}: backfill slice ${i} lacks a boolean "done"`);
       const slice = {
         start: instant(p, so.start, `backfill.slices[${i}].start`),
         end: instant(p, so.end, `backfill.slices[${i}].end`),
@@ -115,7 +140,11 @@ function decode(p: StreamPaths, key: StreamKey, text: string): StreamState {
         done: so.done,
       };
       if (!(slice.start <= slice.cursor && slice.cursor <= slice.end && slice.end <= end)) {
-        fail(p, p.state, `corrupt state file ${p.state}: backfill slice ${i} does not satisfy start ≤ cursorTime ≤ end ≤ backfill.end`);
+        fail(
+          p,
+          p.state,
+          `corrupt state file ${p.state}: backfill slice ${i} does not satisfy start ≤ cursorTime ≤ end ≤ backfill.end`,
+        );
       }
       return slice;
     });
@@ -135,7 +164,12 @@ function encodeState(s: StreamState): string {
   if (s.backfill) {
     o.backfill = {
       end: isoMillis(s.backfill.end),
-      slices: s.backfill.slices.map((x) => ({ start: isoMillis(x.start), end: isoMillis(x.end), done: x.done, cursorTime: isoMillis(x.cursor) })),
+      slices: s.backfill.slices.map((x) => ({
+        start: isoMillis(x.start),
+        end: isoMillis(x.end),
+        done: x.done,
+        cursorTime: isoMillis(x.cursor),
+      })),
     };
   }
   return JSON.stringify(o, null, 2) + '\n';
@@ -157,7 +191,11 @@ export async function loadState(stateDir: string, key: StreamKey): Promise<Strea
     // An empty journal without a state file is a first start stopped (kill -9) between opening the journal and
     // the first state write: nothing was forwarded yet, so it is a fresh stream, not a lost checkpoint.
     if (existsSync(p.journal) && statSync(p.journal).size > 0) {
-      fail(p, p.state, `state file ${p.state} is missing but the stream's id journal ${p.journal} exists, so its checkpoint was lost`);
+      fail(
+        p,
+        p.state,
+        `state file ${p.state} is missing but the stream's id journal ${p.journal} exists, so its checkpoint was lost`,
+      );
     }
     return undefined;
   }

@@ -5,7 +5,10 @@ import type { EventTime } from '../../types.js';
 
 export class TimestampError extends JumpCloudError {
   static override readonly code: string = 'TIMESTAMP_INVALID';
-  constructor(readonly text: string, reason: string) {
+  constructor(
+    readonly text: string,
+    reason: string,
+  ) {
     super(`invalid RFC 3339 timestamp ${JSON.stringify(text)}: ${reason}`);
   }
 }
@@ -54,12 +57,30 @@ function byteDigits(b: Uint8Array, at: number, n: number): number {
  */
 export function parseEventTimeBytes(b: Uint8Array, from: number, to: number, out: EventTimeOut): boolean {
   const n = to - from;
-  if (n < 20 || to > b.length || b[from + 4] !== 45 || b[from + 7] !== 45 || b[from + 13] !== 58 || b[from + 16] !== 58) return false;
+  if (n < 20 || to > b.length || b[from + 4] !== 45 || b[from + 7] !== 45 || b[from + 13] !== 58 || b[from + 16] !== 58)
+    return false;
   const sep = b[from + 10];
   if (sep !== 84 && sep !== 116 && sep !== 32) return false; // T t space
-  const year = byteDigits(b, from, 4), month = byteDigits(b, from + 5, 2), day = byteDigits(b, from + 8, 2);
-  const hour = byteDigits(b, from + 11, 2), minute = byteDigits(b, from + 14, 2), second = byteDigits(b, from + 17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return false;
+  const year = byteDigits(b, from, 4),
+    month = byteDigits(b, from + 5, 2),
+    day = byteDigits(b, from + 8, 2);
+  const hour = byteDigits(b, from + 11, 2),
+    minute = byteDigits(b, from + 14, 2),
+    second = byteDigits(b, from + 17, 2);
+  if (
+    year < 0 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysIn(year, month) ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 60
+  )
+    return false;
   let at = from + 19;
   let nsec = 0;
   if (b[at] === 46) {
@@ -78,7 +99,8 @@ export function parseEventTimeBytes(b: Uint8Array, from: number, to: number, out
     if (at + 1 !== to) return false;
   } else if (z === 43 || z === 45) {
     if (at + 6 !== to || b[at + 3] !== 58) return false;
-    const oh = byteDigits(b, at + 1, 2), om = byteDigits(b, at + 4, 2);
+    const oh = byteDigits(b, at + 1, 2),
+      om = byteDigits(b, at + 4, 2);
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
     offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
   } else {
@@ -95,7 +117,12 @@ export function parseEventTimeBytes(b: Uint8Array, from: number, to: number, out
 export function parseChecked(text: string): EventTime {
   const m = RFC3339.exec(text);
   if (!m) throw new TimestampError(text, 'expected YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)');
-  const year = +m[1]!, month = +m[2]!, day = +m[3]!, hour = +m[4]!, minute = +m[5]!, second = +m[6]!;
+  const year = +m[1]!,
+    month = +m[2]!,
+    day = +m[3]!,
+    hour = +m[4]!,
+    minute = +m[5]!,
+    second = +m[6]!;
   if (month < 1 || month > 12) throw new TimestampError(text, `month ${m[2]} out of range`);
   if (day < 1 || day > daysIn(year, month)) throw new TimestampError(text, `day ${m[3]} out of range`);
   if (hour > 23) throw new TimestampError(text, `hour ${m[4]} out of range`);
@@ -104,7 +131,8 @@ export function parseChecked(text: string): EventTime {
   if (second > 60) throw new TimestampError(text, `second ${m[6]} out of range`);
   let offsetMin = 0;
   if (m[9] !== undefined) {
-    const oh = +m[10]!, om = +m[11]!;
+    const oh = +m[10]!,
+      om = +m[11]!;
     if (oh > 23 || om > 59) throw new TimestampError(text, `offset ${m[9]}${m[10]}:${m[11]} out of range`);
     offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
   }
