@@ -13,7 +13,12 @@ export interface StreamSpec {
 }
 
 /** Every event the simulator holds for these streams in [start, end] (inclusive), by id. */
-export function expectedIds(sim: Simulator, streams: readonly StreamSpec[], start: number, end: number): Map<string, string> {
+export function expectedIds(
+  sim: Simulator,
+  streams: readonly StreamSpec[],
+  start: number,
+  end: number,
+): Map<string, string> {
   const out = new Map<string, string>();
   for (const s of streams) {
     for (const e of sim.expectedEvents({ ...(s.orgId ? { orgId: s.orgId } : {}), service: s.service, start, end })) {
@@ -50,7 +55,13 @@ export function compareIds(received: readonly string[], expected: ReadonlyMap<st
 
 /** Fails with a readable summary (the first few ids) rather than a diff of thousands. */
 export function expectNoLoss(c: Comparison, expectedCount: number): void {
-  expect({ missing: c.missing.length, unexpected: c.unexpected.length, firstMissing: c.missing.slice(0, 5), firstUnexpected: c.unexpected.slice(0, 5), expected: expectedCount }).toEqual({
+  expect({
+    missing: c.missing.length,
+    unexpected: c.unexpected.length,
+    firstMissing: c.missing.slice(0, 5),
+    firstUnexpected: c.unexpected.slice(0, 5),
+    expected: expectedCount,
+  }).toEqual({
     missing: 0,
     unexpected: 0,
     firstMissing: [],
@@ -111,9 +122,11 @@ export function spawnCollector(args: readonly string[], env: Record<string, stri
     });
     child.on('exit', () => resolve());
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    writeFileSync(logFile, log);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      writeFileSync(logFile, log);
+      resolve(code);
+    }),
+  );
   return { child, ready, exited, log: () => log };
 }

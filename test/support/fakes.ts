@@ -3,7 +3,17 @@
 import { pageEventsOf } from '../../input/di/page-events.js';
 import { isMessageBatch } from '../../input/forward/frames.js';
 import { Utf8Bytes } from '../../input/forward/utf8-bytes.js';
-import type { Clock, DiClient, DiPage, DiQuery, ForwardClient, ForwardEntry, Logger, MessageBatch, RawEvent } from '../../input/types.js';
+import type {
+  Clock,
+  DiClient,
+  DiPage,
+  DiQuery,
+  ForwardClient,
+  ForwardEntry,
+  Logger,
+  MessageBatch,
+  RawEvent,
+} from '../../input/types.js';
 
 /**
  * send()'s entries as ForwardEntry objects: a MessageBatch's entries as the equivalent `{time, record: {message:
@@ -34,14 +44,26 @@ export class FakeDi implements DiClient {
   /** Pages yielded, and per page whether release() was called (pages carry release() only when this is set). */
   pageReleases: { ids: string[]; released: boolean }[] | undefined;
   onRelease: ((ids: string[]) => void) | undefined;
-  constructor(public events: FakeEvent[], private readonly clock: Clock, private readonly limit = 3) {}
+  constructor(
+    public events: FakeEvent[],
+    private readonly clock: Clock,
+    private readonly limit = 3,
+  ) {}
 
   private matching(q: DiQuery): FakeEvent[] {
-    const s = Date.parse(q.start), e = Date.parse(q.end), now = this.clock.now();
+    const s = Date.parse(q.start),
+      e = Date.parse(q.end),
+      now = this.clock.now();
     return this.events
       .filter((ev) => {
         const t = Date.parse(ev.timestamp); // ms precision is enough for these fakes
-        return t >= s && t <= e && (ev.visibleAt ?? 0) <= now && (q.service === 'all' || ev.service === undefined || ev.service === q.service) && (ev.orgId ?? '') === (q.orgId ?? '');
+        return (
+          t >= s &&
+          t <= e &&
+          (ev.visibleAt ?? 0) <= now &&
+          (q.service === 'all' || ev.service === undefined || ev.service === q.service) &&
+          (ev.orgId ?? '') === (q.orgId ?? '')
+        );
       })
       .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.id < b.id ? -1 : 1));
   }
@@ -52,7 +74,11 @@ export class FakeDi implements DiClient {
     if (err) throw err;
     const all = this.matching(q);
     for (let i = 0; ; i += this.limit) {
-      const list: RawEvent[] = all.slice(i, i + this.limit).map((ev) => ({ id: ev.id, timestamp: ev.timestamp, raw: Buffer.from(JSON.stringify({ id: ev.id, timestamp: ev.timestamp })) }));
+      const list: RawEvent[] = all.slice(i, i + this.limit).map((ev) => ({
+        id: ev.id,
+        timestamp: ev.timestamp,
+        raw: Buffer.from(JSON.stringify({ id: ev.id, timestamp: ev.timestamp })),
+      }));
       const events = pageEventsOf(list);
       await Promise.resolve();
       const record = this.pageReleases ? { ids: list.map((e) => e.id), released: false } : undefined;
@@ -63,16 +89,25 @@ export class FakeDi implements DiClient {
             this.onRelease?.(record.ids);
           }
         : undefined;
-      yield { events, resultCount: events.length, limit: this.limit, searchAfter: String(i + this.limit), ...(release ? { release } : {}) };
+      yield {
+        events,
+        resultCount: events.length,
+        limit: this.limit,
+        searchAfter: String(i + this.limit),
+        ...(release ? { release } : {}),
+      };
       if (events.length < this.limit) return;
     }
   }
 
   async count(q: DiQuery): Promise<number> {
     this.counts.push(q);
-    const s = Date.parse(q.start), e = Date.parse(q.end);
+    const s = Date.parse(q.start),
+      e = Date.parse(q.end);
     // Half-open, like the simulator is expected to be: the engine accepts either reading.
-    return this.matching({ ...q, end: q.end }).filter((ev) => Date.parse(ev.timestamp) >= s && Date.parse(ev.timestamp) < e).length;
+    return this.matching({ ...q, end: q.end }).filter(
+      (ev) => Date.parse(ev.timestamp) >= s && Date.parse(ev.timestamp) < e,
+    ).length;
   }
 
   async close(): Promise<void> {}
@@ -136,8 +171,10 @@ export interface LogLine {
 
 export function memoryLogger(): Logger & { lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const at = (level: string) => (obj: object, msg?: string): void => {
-    lines.push({ level, obj, ...(msg !== undefined ? { msg } : {}) });
-  };
+  const at =
+    (level: string) =>
+    (obj: object, msg?: string): void => {
+      lines.push({ level, obj, ...(msg !== undefined ? { msg } : {}) });
+    };
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

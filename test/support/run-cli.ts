@@ -23,7 +23,10 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
-export function startCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): { child: ChildProcess; done: Promise<CliResult>; output: () => { stdout: string; stderr: string } } {
+export function startCli(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): { child: ChildProcess; done: Promise<CliResult>; output: () => { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: cleanEnv(options.env),
@@ -40,7 +43,10 @@ export function startCli(args: readonly string[], options: { env?: Record<string
   return { child, done, output: () => ({ stdout, stderr }) };
 }
 
-export async function runCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const { child, done } = startCli(args, options);
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   try {
@@ -58,4 +64,3 @@ export function stateText(root: string): string {
   }
   return out;
 }
-

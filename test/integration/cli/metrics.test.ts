@@ -13,17 +13,28 @@ function get(port: number, path: string, method = 'GET'): Promise<{ status: numb
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (d: string) => (body += d))
+        .on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
     });
     req.on('error', reject).end();
   });
 }
 
 const NAMES = [
-  'jumpcloud_events_fetched_total', 'jumpcloud_events_forwarded_total', 'jumpcloud_events_duplicate_skipped_total',
-  'jumpcloud_lag_seconds', 'jumpcloud_api_retries_total', 'jumpcloud_api_errors_total', 'jumpcloud_last_success_timestamp_seconds',
-  'jumpcloud_forward_reconnects_total', 'jumpcloud_forward_inflight_chunks', 'jumpcloud_completeness_refetch_total',
-  'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds',
+  'jumpcloud_events_fetched_total',
+  'jumpcloud_events_forwarded_total',
+  'jumpcloud_events_duplicate_skipped_total',
+  'jumpcloud_lag_seconds',
+  'jumpcloud_api_retries_total',
+  'jumpcloud_api_errors_total',
+  'jumpcloud_last_success_timestamp_seconds',
+  'jumpcloud_forward_reconnects_total',
+  'jumpcloud_forward_inflight_chunks',
+  'jumpcloud_completeness_refetch_total',
+  'process_resident_memory_bytes',
+  'nodejs_eventloop_lag_seconds',
 ];
 
 let server: MetricsServer | undefined;
@@ -69,7 +80,9 @@ describe('metrics', () => {
     expect(text).toContain('jumpcloud_unsettled_refetch_total{org="org1",service="directory"} 1');
     expect(text).toContain('jumpcloud_lag_seconds{org="org1",service="directory"} 150');
     expect(text).toContain('jumpcloud_lag_seconds{org="default",service="sso"} 30');
-    expect(text).toContain(`jumpcloud_last_success_timestamp_seconds{org="org1",service="directory"} ${clock.now() / 1000}`);
+    expect(text).toContain(
+      `jumpcloud_last_success_timestamp_seconds{org="org1",service="directory"} ${clock.now() / 1000}`,
+    );
     // Lag is computed at scrape time.
     clock.advance(60_000);
     expect(await metrics.render()).toContain('jumpcloud_lag_seconds{org="org1",service="directory"} 210');
@@ -82,7 +95,11 @@ describe('metrics', () => {
     metrics.streamStarted('o', 'sso');
     expect(metrics.health()).toMatchObject({ healthy: true, status: 'starting' });
     metrics.success('o', 'sso');
-    expect(metrics.health()).toMatchObject({ healthy: true, status: 'ok', streams: [{ org: 'o', service: 'sso', status: 'ok' }] });
+    expect(metrics.health()).toMatchObject({
+      healthy: true,
+      status: 'ok',
+      streams: [{ org: 'o', service: 'sso', status: 'ok' }],
+    });
     clock.advance(299_000);
     expect(metrics.health().healthy).toBe(true);
     clock.advance(2_000);
@@ -90,7 +107,10 @@ describe('metrics', () => {
     metrics.success('o', 'sso');
     expect(metrics.health().healthy).toBe(true);
     metrics.streamFailed('o', 'directory', '401: the API key was refused');
-    expect(metrics.health()).toMatchObject({ healthy: false, streams: [{ status: 'ok' }, { status: 'failed', error: '401: the API key was refused' }] });
+    expect(metrics.health()).toMatchObject({
+      healthy: false,
+      streams: [{ status: 'ok' }, { status: 'failed', error: '401: the API key was refused' }],
+    });
   });
 
   it('counts acked batches as progress, so a long backfill stays healthy', () => {
@@ -112,7 +132,11 @@ describe('metrics', () => {
     metrics.streamStarted('', 'all');
     metrics.success('', 'all');
     metrics.streamWaiting('', 'all', 'checkpoint 2027-01-01T00:00:00.000Z in /s/_default/all.json is later than now');
-    expect(metrics.health()).toMatchObject({ healthy: false, status: 'degraded', streams: [{ status: 'waiting', reason: expect.stringContaining('later than now') }] });
+    expect(metrics.health()).toMatchObject({
+      healthy: false,
+      status: 'degraded',
+      streams: [{ status: 'waiting', reason: expect.stringContaining('later than now') }],
+    });
     clock.advance(1000);
     metrics.success('', 'all');
     expect(metrics.health()).toMatchObject({ healthy: true, status: 'ok', streams: [{ status: 'ok' }] });
@@ -136,18 +160,41 @@ describe('services collected', () => {
     metrics.servicesCollected([
       { org: '', service: 'all', reason: 'configured' },
       { org: '', service: 'directory', reason: 'via_all' },
-      { org: '', service: 'password_manager', reason: 'missed_by_all', handover: '2026-03-01T11:00:00.000Z', catchingUp: true },
+      {
+        org: '',
+        service: 'password_manager',
+        reason: 'missed_by_all',
+        handover: '2026-03-01T11:00:00.000Z',
+        catchingUp: true,
+      },
     ]);
     const text = await metrics.render();
-    expect(text).toContain('jumpcloud_service_collected{org="default",service="password_manager",reason="missed_by_all"} 1');
+    expect(text).toContain(
+      'jumpcloud_service_collected{org="default",service="password_manager",reason="missed_by_all"} 1',
+    );
     expect(text).toContain('jumpcloud_service_collected{org="default",service="directory",reason="via_all"} 1');
     expect(metrics.health().services).toEqual([
       { org: 'default', service: 'all', reason: 'configured' },
       { org: 'default', service: 'directory', reason: 'via_all' },
-      { org: 'default', service: 'password_manager', reason: 'missed_by_all', handover: '2026-03-01T11:00:00.000Z', catchingUp: true },
+      {
+        org: 'default',
+        service: 'password_manager',
+        reason: 'missed_by_all',
+        handover: '2026-03-01T11:00:00.000Z',
+        catchingUp: true,
+      },
     ]);
     // A later report replaces the earlier one (directory no longer seen), and the retired stream is no longer polled.
-    metrics.servicesCollected([{ org: '', service: 'all', reason: 'configured' }, { org: '', service: 'password_manager', reason: 'missed_by_all', handover: '2026-03-01T11:00:00.000Z', catchingUp: false }]);
+    metrics.servicesCollected([
+      { org: '', service: 'all', reason: 'configured' },
+      {
+        org: '',
+        service: 'password_manager',
+        reason: 'missed_by_all',
+        handover: '2026-03-01T11:00:00.000Z',
+        catchingUp: false,
+      },
+    ]);
     metrics.streamRetired(undefined, 'password_manager');
     expect(await metrics.render()).not.toContain('service="directory",reason="via_all"');
     expect(metrics.health().streams.map((s) => s.service)).toEqual(['all']);
@@ -184,6 +231,8 @@ describe('metrics server', () => {
   it('says which port is in use', async () => {
     const metrics = createMetrics({ clock: manualClock(0), staleAfterMs: 1000, defaultMetrics: false });
     server = await startMetricsServer({ host: '127.0.0.1', port: 0, metrics });
-    await expect(startMetricsServer({ host: '127.0.0.1', port: server.port, metrics })).rejects.toThrow(/EADDRINUSE.*--metrics-port/);
+    await expect(startMetricsServer({ host: '127.0.0.1', port: server.port, metrics })).rejects.toThrow(
+      /EADDRINUSE.*--metrics-port/,
+    );
   });
 });

@@ -51,7 +51,8 @@ describe("whether an acked chunk is stored, from Fluent Bit's uptime", () => {
     const { rx, http } = await fluentBit(clock);
     const probe = new FluentBitUptime(http, clock);
     const before = clock.now();
-    // Past the 2 s its whole-second uptime leaves unsure (at 1 s of uptime the start's upper bound is the answer's time).
+    // Past the 2 s its whole-second uptime leaves unsure (at 1 s of uptime the start's upper bound is the answer's
+    // time).
     clock.advance(3000);
     const a = await probe.answer(clock.now());
     // An upper bound of the start: never before it, at most 2 s (whole seconds at both ends) after.
@@ -67,74 +68,99 @@ describe("whether an acked chunk is stored, from Fluent Bit's uptime", () => {
     expect(storedSince(b, ackedAt, 0)).toBe(false);
   });
 
-  it('a restart confirms acked chunks from the uptime; sends them again (and says why) without an HTTP server or when it cannot be reached', async () => {
-    const clock = manualClock(T0);
-    const { http } = await fluentBit(clock);
-    clock.advance(3000); // past the 2 s its whole-second uptime leaves unsure
-    const make = async (): Promise<SeenIds> => {
-      const file = path.join(stateDir(), 'directory.ids');
-      const s = await SeenIds.open(file, { maxIds: 100, logger: memoryLogger(), stream, journalAcks: true });
-      s.reserve(hex(7));
-      s.acked(IdBatch.of([{ id: hex(7), ts: 7 }]), 0, 1, clock.now());
-      await s.close();
-      return SeenIds.open(file, { maxIds: 100, logger: memoryLogger(), stream, journalAcks: true });
-    };
-    const logger = memoryLogger();
-    const open = (target: { host: string; port: number }) =>
-      FluentBitOracle.open({ stateDir: stateDir(), http: target, input: 'jumpcloud_forward', settleMs: 300, logger, clock });
-    const up = await make();
-    // The oracle waits out the settle time of the newest ack on its clock: the manual clock's sleep moves it.
-    await decideRestart(up, await open(http), { logger, labels: stream });
-    expect(up.has(hex(7))).toBe(true);
-    const none = await make();
-    await decideRestart(none, undefined, { logger, labels: stream });
-    expect(none.has(hex(7))).toBe(false);
-    const down = await make();
-    await decideRestart(down, await open({ host: '127.0.0.1', port: 1 }), { logger, labels: stream });
-    expect(down.has(hex(7))).toBe(false);
-    const msgs = logger.lines.map((l) => l.msg);
-    expect(msgs).toContain(
-      'Fluent Bit ran on since its last acks before the collector stopped: those events are stored, not sending them again',
-    );
-    expect(
-      msgs.some((m) =>
-        m?.startsWith(
-          'events acked by Fluent Bit less than --ack-settle before the collector stopped: sending them again (set --fluent-bit-http',
+  it(
+    'a restart confirms acked chunks from the uptime; sends them again (and says why) without an HTTP server or ' +
+      'when it cannot be reached',
+    async () => {
+      const clock = manualClock(T0);
+      const { http } = await fluentBit(clock);
+      clock.advance(3000); // past the 2 s its whole-second uptime leaves unsure
+      const make = async (): Promise<SeenIds> => {
+        const file = path.join(stateDir(), 'directory.ids');
+        const s = await SeenIds.open(file, { maxIds: 100, logger: memoryLogger(), stream, journalAcks: true });
+        s.reserve(hex(7));
+        s.acked(IdBatch.of([{ id: hex(7), ts: 7 }]), 0, 1, clock.now());
+        await s.close();
+        return SeenIds.open(file, { maxIds: 100, logger: memoryLogger(), stream, journalAcks: true });
+      };
+      const logger = memoryLogger();
+      const open = (target: { host: string; port: number }) =>
+        FluentBitOracle.open({
+          stateDir: stateDir(),
+          http: target,
+          input: 'jumpcloud_forward',
+          settleMs: 300,
+          logger,
+          clock,
+        });
+      const up = await make();
+      // The oracle waits out the settle time of the newest ack on its clock: the manual clock's sleep moves it.
+      await decideRestart(up, await open(http), { logger, labels: stream });
+      expect(up.has(hex(7))).toBe(true);
+      const none = await make();
+      await decideRestart(none, undefined, { logger, labels: stream });
+      expect(none.has(hex(7))).toBe(false);
+      const down = await make();
+      await decideRestart(down, await open({ host: '127.0.0.1', port: 1 }), { logger, labels: stream });
+      expect(down.has(hex(7))).toBe(false);
+      const msgs = logger.lines.map((l) => l.msg);
+      expect(msgs).toContain(
+        'Fluent Bit ran on since its last acks before the collector stopped: those events are stored, not sending ' +
+          'them again',
+      );
+      expect(
+        msgs.some((m) =>
+          m?.startsWith(
+            'events acked by Fluent Bit less than --ack-settle before the collector stopped: sending them again (set ' +
+              '--fluent-bit-http',
+          ),
         ),
-      ),
-    ).toBe(true);
-    expect(msgs).toContain(
-      'cannot tell whether Fluent Bit restarted since it acked events just before the collector stopped: sending them again',
-    );
-    for (const s of [up, none, down]) await s.close();
-  });
+      ).toBe(true);
+      expect(msgs).toContain(
+        'cannot tell whether Fluent Bit restarted since it acked events just before the collector stopped: sending ' +
+          'them again',
+      );
+      for (const s of [up, none, down]) await s.close();
+    },
+  );
 });
 
 describe('an input Fluent Bit does not list', () => {
-  it('is a configuration mistake said once, naming the Alias to set; the old ledger is voided, the uptime still serves', async () => {
-    const clock = manualClock(T0);
-    const { http } = await fluentBit(clock, 'forward.0');
-    const dir = stateDir();
-    writeFileSync(path.join(dir, LEDGER_FILE), 'B 1 2 3 4\nW 5 50 1\n');
-    const logger = memoryLogger();
-    const oracle = await FluentBitOracle.open({ stateDir: dir, http, input: 'jumpcloud_forward', settleMs: 300, logger, clock });
-    expect(oracle.writes).toBeUndefined();
-    expect(logger.lines.map((l) => [l.level, l.msg, (l.obj as { error?: string }).error])).toEqual([
-      [
-        'warn',
-        'no forward ledger: chunks in flight at a kill will be sent again',
-        expect.stringMatching(
-          /lists no input "jumpcloud_forward" \(it has forward\.0, storage_backlog\.1\): give the forward input .*`Alias jumpcloud_forward`/,
-        ),
-      ],
-    ]);
-    // The old ledger is not decided later against a newer counter.
-    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toBe('X\n');
-    clock.advance(3000);
-    const verdict = await oracle.acksStored(clock.now() - 1000);
-    expect(verdict.stored(clock.now() - 1000)).toBe(true);
-    await oracle.close();
-  });
+  it(
+    'is a configuration mistake said once, naming the Alias to set; the old ledger is voided, the uptime still ' +
+      'serves',
+    async () => {
+      const clock = manualClock(T0);
+      const { http } = await fluentBit(clock, 'forward.0');
+      const dir = stateDir();
+      writeFileSync(path.join(dir, LEDGER_FILE), 'B 1 2 3 4\nW 5 50 1\n');
+      const logger = memoryLogger();
+      const oracle = await FluentBitOracle.open({
+        stateDir: dir,
+        http,
+        input: 'jumpcloud_forward',
+        settleMs: 300,
+        logger,
+        clock,
+      });
+      expect(oracle.writes).toBeUndefined();
+      expect(logger.lines.map((l) => [l.level, l.msg, (l.obj as { error?: string }).error])).toEqual([
+        [
+          'warn',
+          'no forward ledger: chunks in flight at a kill will be sent again',
+          expect.stringMatching(
+            /lists no input "jumpcloud_forward" \(it has forward\.0, storage_backlog\.1\): give the forward input .*`Alias jumpcloud_forward`/,
+          ),
+        ],
+      ]);
+      // The old ledger is not decided later against a newer counter.
+      expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toBe('X\n');
+      clock.advance(3000);
+      const verdict = await oracle.acksStored(clock.now() - 1000);
+      expect(verdict.stored(clock.now() - 1000)).toBe(true);
+      await oracle.close();
+    },
+  );
 });
 
 describe('--fluent-bit-http', () => {
@@ -151,7 +177,9 @@ describe('--fluent-bit-http', () => {
   it('refuses a value without a port, or a unix socket, naming the fix', () => {
     for (const bad of ['127.0.0.1', 'unix:/tmp/x', 'host:99999']) {
       expect(() => run(['--fluent-bit-http', bad])).toThrow(ConfigError);
-      expect(() => run(['--fluent-bit-http', bad])).toThrow(/--fluent-bit-http .*expected HOST:PORT of http_listen and http_port/);
+      expect(() => run(['--fluent-bit-http', bad])).toThrow(
+        /--fluent-bit-http .*expected HOST:PORT of http_listen and http_port/,
+      );
     }
   });
 });

@@ -40,7 +40,11 @@ function config(over: Partial<CollectorConfig> = {}): CollectorConfig {
 }
 
 const iso = (ms: number, extra = ''): string => new Date(ms).toISOString().replace('Z', `${extra}Z`);
-const ev = (i: number, ms: number, more: Partial<FakeEvent> = {}): FakeEvent => ({ id: `e${String(i).padStart(5, '0')}`, timestamp: iso(ms), ...more });
+const ev = (i: number, ms: number, more: Partial<FakeEvent> = {}): FakeEvent => ({
+  id: `e${String(i).padStart(5, '0')}`,
+  timestamp: iso(ms),
+  ...more,
+});
 
 describe('window math', () => {
   it('accepts a count under any reading of the bounds', () => {
@@ -62,7 +66,9 @@ describe('window math', () => {
     expect(slices[0]!.start).toBe(T0);
     expect(slices.at(-1)!.end).toBe(T0 + 8 * 24 * HOUR);
     for (let i = 1; i < slices.length; i++) expect(slices[i]!.start).toBe(slices[i - 1]!.end);
-    const per = slices.map((s) => events.filter((e) => Date.parse(e.timestamp) >= s.start && Date.parse(e.timestamp) < s.end).length);
+    const per = slices.map(
+      (s) => events.filter((e) => Date.parse(e.timestamp) >= s.start && Date.parse(e.timestamp) < s.end).length,
+    );
     // Equal durations would put 400+ events in the first slice and ~13 in each other.
     expect(Math.max(...per)).toBeLessThan(200);
   });
@@ -79,7 +85,9 @@ describe('window math', () => {
     expect(slices[0]!.start).toBe(T0);
     expect(slices.at(-1)!.end).toBe(end);
     for (let i = 1; i < slices.length; i++) expect(slices[i]!.start).toBe(slices[i - 1]!.end);
-    const per = slices.map((s) => events.filter((e) => Date.parse(e.timestamp) >= s.start && Date.parse(e.timestamp) < s.end).length);
+    const per = slices.map(
+      (s) => events.filter((e) => Date.parse(e.timestamp) >= s.start && Date.parse(e.timestamp) < s.end).length,
+    );
     expect(Math.max(...per) - Math.min(...per)).toBeLessThanOrEqual(4);
     // Two rounds: 4·n pieces, then quarters of the (at most n − 1) pieces holding a cut.
     expect(di.counts.length).toBeLessThanOrEqual(4 * 8 + 4 * 7);
@@ -87,7 +95,10 @@ describe('window math', () => {
 
   it('plans non-empty slices even when all events sit in one instant', async () => {
     const clock = manualClock(T0 + 10 * 24 * HOUR);
-    const di = new FakeDi(Array.from({ length: 50 }, (_, i) => ev(i, T0 + 5 * HOUR)), clock);
+    const di = new FakeDi(
+      Array.from({ length: 50 }, (_, i) => ev(i, T0 + 5 * HOUR)),
+      clock,
+    );
     const ctx = { di, key: { org: '', service: 'all' } } as unknown as Parameters<typeof planBalancedSlices>[0];
     const slices = await planBalancedSlices(ctx, T0, T0 + 2 * 24 * HOUR, 4, undefined);
     expect(slices[0]!.start).toBe(T0);
@@ -129,25 +140,41 @@ describe('pipeline bound (pipelineBytes)', () => {
     }
   }
 
-  it('bounds the event bytes awaiting acks to pipelineBytes plus the page being encoded, and still delivers everything', async () => {
-    const run = async (pipelineBytes: number | undefined): Promise<{ max: number; page: number; ids: string[] }> => {
-      const clock = manualClock(T0 + 3 * HOUR);
-      const events = Array.from({ length: 120 }, (_, i) => ev(i, T0 + i * 60_000));
-      const di = new FakeDi(events, clock, 10);
-      const fwd = new SlowAckForward();
-      const r = await runCollector(config({ sinceMs: T0 }), { logger: memoryLogger(), clock, diClient: di, forwardClient: fwd, tuning: { sendBatch: 5, pipelinePages: 100, ...(pipelineBytes ? { pipelineBytes } : {}) } });
-      expect(r.exitCode).toBe(0);
-      // One page: 10 events of ~60 bytes (FakeDi sends {id, timestamp}).
-      const page = Math.max(...Array.from({ length: 12 }, (_, p) => events.slice(p * 10, p * 10 + 10).reduce((n, e) => n + Buffer.byteLength(JSON.stringify({ id: e.id, timestamp: e.timestamp })), 0)));
-      return { max: fwd.maxOutstanding, page, ids: fwd.ids };
-    };
-    const bounded = await run(1500);
-    expect(new Set(bounded.ids).size).toBe(120);
-    expect(bounded.max).toBeLessThanOrEqual(1500 + bounded.page);
-    const unbounded = await run(undefined);
-    expect(new Set(unbounded.ids).size).toBe(120);
-    expect(unbounded.max).toBeGreaterThan(1500 + unbounded.page); // the bound is what held it back
-  });
+  it(
+    'bounds the event bytes awaiting acks to pipelineBytes plus the page being encoded, and still delivers ' +
+      'everything',
+    async () => {
+      const run = async (pipelineBytes: number | undefined): Promise<{ max: number; page: number; ids: string[] }> => {
+        const clock = manualClock(T0 + 3 * HOUR);
+        const events = Array.from({ length: 120 }, (_, i) => ev(i, T0 + i * 60_000));
+        const di = new FakeDi(events, clock, 10);
+        const fwd = new SlowAckForward();
+        const r = await runCollector(config({ sinceMs: T0 }), {
+          logger: memoryLogger(),
+          clock,
+          diClient: di,
+          forwardClient: fwd,
+          tuning: { sendBatch: 5, pipelinePages: 100, ...(pipelineBytes ? { pipelineBytes } : {}) },
+        });
+        expect(r.exitCode).toBe(0);
+        // One page: 10 events of ~60 bytes (FakeDi sends {id, timestamp}).
+        const page = Math.max(
+          ...Array.from({ length: 12 }, (_, p) =>
+            events
+              .slice(p * 10, p * 10 + 10)
+              .reduce((n, e) => n + Buffer.byteLength(JSON.stringify({ id: e.id, timestamp: e.timestamp })), 0),
+          ),
+        );
+        return { max: fwd.maxOutstanding, page, ids: fwd.ids };
+      };
+      const bounded = await run(1500);
+      expect(new Set(bounded.ids).size).toBe(120);
+      expect(bounded.max).toBeLessThanOrEqual(1500 + bounded.page);
+      const unbounded = await run(undefined);
+      expect(new Set(unbounded.ids).size).toBe(120);
+      expect(unbounded.max).toBeGreaterThan(1500 + unbounded.page); // the bound is what held it back
+    },
+  );
 });
 
 describe('runCollector with fakes', () => {
@@ -161,38 +188,56 @@ describe('runCollector with fakes', () => {
       fwd.failAt = failAt;
       const early: string[] = [];
       di.onRelease = (ids) => early.push(...ids.filter((id) => fwd.inFlight.has(id)));
-      await runCollector(config(), { logger: memoryLogger(), clock, diClient: di, forwardClient: fwd, tuning: { sendBatch: 2 } });
+      await runCollector(config(), {
+        logger: memoryLogger(),
+        clock,
+        diClient: di,
+        forwardClient: fwd,
+        tuning: { sendBatch: 2 },
+      });
       expect(di.pageReleases.length).toBeGreaterThan(failAt ? 1 : 5);
       expect(di.pageReleases.every((p) => p.released)).toBe(true);
       expect(early).toEqual([]);
     }
   });
 
-  it('forwards each event once with its own nanosecond time, leaves events at or after now − lag for later, never queries start ≥ end', async () => {
-    const clock = manualClock(T0 + 30 * MIN);
-    const events = [ev(1, T0 + 1000), ev(2, T0 + 2000), { id: 'ns', timestamp: iso(T0 + 3000, '123456') }, ev(4, T0 + 27 * MIN), ev(5, T0 + 28 * MIN)];
-    const di = new FakeDi(events, clock);
-    const fwd = new FakeForward();
-    const cfg = config();
-    const logger = memoryLogger();
-    let r = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd });
-    expect(r.exitCode).toBe(0);
-    expect(fwd.ids()).toEqual(['e00001', 'e00002', 'ns', 'e00004']); // e5 is exactly at now − lag: left for the next window
-    expect(fwd.received.find((x) => x.id === 'ns')!.time).toEqual({ sec: (T0 + 3000) / 1000, nsec: 123_456 }); // ".000123456Z"
-    expect(fwd.received[0]!.tag).toBe('jumpcloud.all');
-    expect(di.queries[0]).toMatchObject({ start: iso(T0), end: iso(T0 + 28 * MIN) });
-    expect((await loadState(cfg.stateDir, { org: '', service: 'all' }))!.checkpoint).toBe(T0 + 28 * MIN);
-    // Same time again: checkpoint = now − lag, so no query at all.
-    const before = di.queries.length;
-    r = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd });
-    expect(di.queries.length).toBe(before);
-    // Later: e5 comes; the overlap re-scan returns e1..e4 again and they are skipped.
-    clock.advance(10 * MIN);
-    r = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd });
-    expect(fwd.ids()).toEqual(['e00001', 'e00002', 'ns', 'e00004', 'e00005']);
-    expect(r.streams[0]!.duplicatesSkipped).toBe(4);
-    expect(di.queries.at(-1)).toMatchObject({ start: iso(T0), end: iso(T0 + 38 * MIN) });
-  });
+  it(
+    'forwards each event once with its own nanosecond time, leaves events at or after now − lag for later, never ' +
+      'queries start ≥ end',
+    async () => {
+      const clock = manualClock(T0 + 30 * MIN);
+      const events = [
+        ev(1, T0 + 1000),
+        ev(2, T0 + 2000),
+        { id: 'ns', timestamp: iso(T0 + 3000, '123456') },
+        ev(4, T0 + 27 * MIN),
+        ev(5, T0 + 28 * MIN),
+      ];
+      const di = new FakeDi(events, clock);
+      const fwd = new FakeForward();
+      const cfg = config();
+      const logger = memoryLogger();
+      let r = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd });
+      expect(r.exitCode).toBe(0);
+      // e5 is exactly at now − lag: left for the next window
+      expect(fwd.ids()).toEqual(['e00001', 'e00002', 'ns', 'e00004']);
+      // ".000123456Z"
+      expect(fwd.received.find((x) => x.id === 'ns')!.time).toEqual({ sec: (T0 + 3000) / 1000, nsec: 123_456 });
+      expect(fwd.received[0]!.tag).toBe('jumpcloud.all');
+      expect(di.queries[0]).toMatchObject({ start: iso(T0), end: iso(T0 + 28 * MIN) });
+      expect((await loadState(cfg.stateDir, { org: '', service: 'all' }))!.checkpoint).toBe(T0 + 28 * MIN);
+      // Same time again: checkpoint = now − lag, so no query at all.
+      const before = di.queries.length;
+      r = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd });
+      expect(di.queries.length).toBe(before);
+      // Later: e5 comes; the overlap re-scan returns e1..e4 again and they are skipped.
+      clock.advance(10 * MIN);
+      r = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd });
+      expect(fwd.ids()).toEqual(['e00001', 'e00002', 'ns', 'e00004', 'e00005']);
+      expect(r.streams[0]!.duplicatesSkipped).toBe(4);
+      expect(di.queries.at(-1)).toMatchObject({ start: iso(T0), end: iso(T0 + 38 * MIN) });
+    },
+  );
 
   it('recovers a late-indexed event through the overlap and re-fetches a window whose count differs', async () => {
     const clock = manualClock(T0 + 30 * MIN);
@@ -229,41 +274,54 @@ describe('runCollector with fakes', () => {
     expect(r.streams[0]!.incompleteWindows).toBe(0);
   });
 
-  it('backfills a long gap in parallel slices, resumes after a crash without repeating, and moves the checkpoint to the end', async () => {
-    const clock = manualClock(T0 + 5 * 24 * HOUR);
-    const events = Array.from({ length: 200 }, (_, i) => ev(i, T0 + i * 30 * MIN + (i % 7) * 1000));
-    const di = new FakeDi(events, clock, 5);
-    const cfg = config({ backfillSlices: 4 });
-    const fwd1 = new FakeForward();
-    fwd1.failAt = { n: 15, error: new ForwardAuthError('Fluent Bit refused the shared key', 'shared_key') };
-    const logger = memoryLogger();
-    const r1 = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd1 });
-    expect(r1.exitCode).toBe(1);
-    expect(r1.streams[0]!.error!.message).toMatch(/shared key/);
-    const mid = (await loadState(cfg.stateDir, { org: '', service: 'all' }))!;
-    expect(mid.backfill!.slices).toHaveLength(4);
-    expect(mid.checkpoint).toBe(T0);
-    const fwd2 = new FakeForward();
-    const r2 = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd2 });
-    expect(r2.exitCode).toBe(0);
-    const all = [...fwd1.ids(), ...fwd2.ids()];
-    const expected = events.filter((e) => Date.parse(e.timestamp) < clock.now() - cfg.lagMs).map((e) => e.id);
-    expect(all.sort()).toEqual(expected.sort());
-    const done = (await loadState(cfg.stateDir, { org: '', service: 'all' }))!;
-    expect(done.backfill).toBeUndefined();
-    expect(done.checkpoint).toBe(clock.now() - cfg.lagMs);
-    // The journal keeps only ids within the overlap of the new checkpoint.
-    const lines = readFileSync(streamPaths(cfg.stateDir, { org: '', service: 'all' }).journal, 'utf8').trim().split('\n').filter(Boolean);
-    expect(lines.every((l) => Number(l.split('\t')[1]) >= done.checkpoint - HOUR)).toBe(true);
-    expect(logger.lines.some((l) => l.msg === 'backfill resumed')).toBe(true);
-  });
+  it(
+    'backfills a long gap in parallel slices, resumes after a crash without repeating, and moves the checkpoint to ' +
+      'the end',
+    async () => {
+      const clock = manualClock(T0 + 5 * 24 * HOUR);
+      const events = Array.from({ length: 200 }, (_, i) => ev(i, T0 + i * 30 * MIN + (i % 7) * 1000));
+      const di = new FakeDi(events, clock, 5);
+      const cfg = config({ backfillSlices: 4 });
+      const fwd1 = new FakeForward();
+      fwd1.failAt = { n: 15, error: new ForwardAuthError('Fluent Bit refused the shared key', 'shared_key') };
+      const logger = memoryLogger();
+      const r1 = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd1 });
+      expect(r1.exitCode).toBe(1);
+      expect(r1.streams[0]!.error!.message).toMatch(/shared key/);
+      const mid = (await loadState(cfg.stateDir, { org: '', service: 'all' }))!;
+      expect(mid.backfill!.slices).toHaveLength(4);
+      expect(mid.checkpoint).toBe(T0);
+      const fwd2 = new FakeForward();
+      const r2 = await runCollector(cfg, { logger, clock, diClient: di, forwardClient: fwd2 });
+      expect(r2.exitCode).toBe(0);
+      const all = [...fwd1.ids(), ...fwd2.ids()];
+      const expected = events.filter((e) => Date.parse(e.timestamp) < clock.now() - cfg.lagMs).map((e) => e.id);
+      expect(all.sort()).toEqual(expected.sort());
+      const done = (await loadState(cfg.stateDir, { org: '', service: 'all' }))!;
+      expect(done.backfill).toBeUndefined();
+      expect(done.checkpoint).toBe(clock.now() - cfg.lagMs);
+      // The journal keeps only ids within the overlap of the new checkpoint.
+      const lines = readFileSync(streamPaths(cfg.stateDir, { org: '', service: 'all' }).journal, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean);
+      expect(lines.every((l) => Number(l.split('\t')[1]) >= done.checkpoint - HOUR)).toBe(true);
+      expect(logger.lines.some((l) => l.msg === 'backfill resumed')).toBe(true);
+    },
+  );
 
   it('a fatal API error stops only its stream; the exit code says so', async () => {
     const clock = manualClock(T0 + 30 * MIN);
     const di = new FakeDi([ev(1, T0 + MIN, { orgId: 'a' }), ev(2, T0 + MIN, { orgId: 'b' })], clock);
-    di.failWith = (q) => (q.orgId === 'b' ? new DiFatalError('403: the API key cannot read org b: check --org-ids', 403) : undefined);
+    di.failWith = (q) =>
+      q.orgId === 'b' ? new DiFatalError('403: the API key cannot read org b: check --org-ids', 403) : undefined;
     const fwd = new FakeForward();
-    const r = await runCollector(config({ orgIds: ['a', 'b'] }), { logger: memoryLogger(), clock, diClient: di, forwardClient: fwd });
+    const r = await runCollector(config({ orgIds: ['a', 'b'] }), {
+      logger: memoryLogger(),
+      clock,
+      diClient: di,
+      forwardClient: fwd,
+    });
     expect(r.exitCode).toBe(3); // the API refused: a setting to fix, as the CLI exits
     expect(fwd.ids()).toEqual(['e00001']);
     expect(r.streams.find((s) => s.org === 'b')).toMatchObject({ status: 'failed' });
@@ -275,7 +333,12 @@ describe('runCollector with fakes', () => {
     const clock = manualClock(T0 + 30 * MIN);
     const di = new FakeDi([ev(1, T0 + MIN, { orgId: 'o1', service: 'sso' })], clock);
     const fwd = new FakeForward();
-    await runCollector(config({ orgIds: ['o1'], services: ['sso', 'radius'], tag: 'jc.{org}.{service}' }), { logger: memoryLogger(), clock, diClient: di, forwardClient: fwd });
+    await runCollector(config({ orgIds: ['o1'], services: ['sso', 'radius'], tag: 'jc.{org}.{service}' }), {
+      logger: memoryLogger(),
+      clock,
+      diClient: di,
+      forwardClient: fwd,
+    });
     expect(fwd.received.map((x) => x.tag)).toEqual(['jc.o1.sso']);
   });
 
@@ -287,7 +350,12 @@ describe('runCollector with fakes', () => {
     const p = streamPaths(cfg.stateDir, { org: '', service: 'all' });
     writeFileSync(p.state, '{"version":1,"org":"","service":"all","checkpoint":"2026-03-0');
     const queries = di.queries.length;
-    const r = await runCollector(cfg, { logger: memoryLogger(), clock, diClient: di, forwardClient: new FakeForward() });
+    const r = await runCollector(cfg, {
+      logger: memoryLogger(),
+      clock,
+      diClient: di,
+      forwardClient: new FakeForward(),
+    });
     expect(r.exitCode).toBe(1);
     expect(r.streams[0]!.status).toBe('failed');
     expect(r.streams[0]!.error!.name).toBe('StateError');
@@ -298,10 +366,18 @@ describe('runCollector with fakes', () => {
 
   it('draws a progress bar on a TTY during a backfill', async () => {
     const clock = manualClock(T0 + 3 * 24 * HOUR);
-    const di = new FakeDi(Array.from({ length: 50 }, (_, i) => ev(i, T0 + i * HOUR)), clock, 5);
+    const di = new FakeDi(
+      Array.from({ length: 50 }, (_, i) => ev(i, T0 + i * HOUR)),
+      clock,
+      5,
+    );
     const out: string[] = [];
     const r = await runCollector(config({ backfillSlices: 2 }), {
-      logger: memoryLogger(), clock, diClient: di, forwardClient: new FakeForward(), progressOut: { isTTY: true, write: (s: string) => out.push(s) },
+      logger: memoryLogger(),
+      clock,
+      diClient: di,
+      forwardClient: new FakeForward(),
+      progressOut: { isTTY: true, write: (s: string) => out.push(s) },
     });
     expect(r.exitCode).toBe(0);
     expect(out.join('')).toMatch(/backfill all █+░*\s+\d+\.\d% \d+\/50 events/);
@@ -310,11 +386,17 @@ describe('runCollector with fakes', () => {
 
   it('shows one bar over every stream of a multi-stream backfill, never one stream after another', async () => {
     const clock = manualClock(T0 + 3 * 24 * HOUR);
-    const events = ['a', 'b', 'c'].flatMap((org, k) => Array.from({ length: 40 }, (_, i) => ev(k * 100 + i, T0 + i * HOUR + k * MIN, { orgId: org })));
+    const events = ['a', 'b', 'c'].flatMap((org, k) =>
+      Array.from({ length: 40 }, (_, i) => ev(k * 100 + i, T0 + i * HOUR + k * MIN, { orgId: org })),
+    );
     const di = new FakeDi(events, clock, 5);
     const out: string[] = [];
     const r = await runCollector(config({ orgIds: ['a', 'b', 'c'], backfillSlices: 2 }), {
-      logger: memoryLogger(), clock, diClient: di, forwardClient: new FakeForward(), progressOut: { isTTY: true, write: (s: string) => out.push(s) },
+      logger: memoryLogger(),
+      clock,
+      diClient: di,
+      forwardClient: new FakeForward(),
+      progressOut: { isTTY: true, write: (s: string) => out.push(s) },
     });
     expect(r.exitCode).toBe(0);
     const text = out.join('');
@@ -334,10 +416,20 @@ describe('runCollector with fakes', () => {
 
   it('serves every stream in a long run even with more streams than concurrent polls', async () => {
     const clock = manualClock(T0 + 30 * MIN);
-    const di = new FakeDi(['a', 'b', 'c'].map((org, i) => ev(i, T0 + MIN, { orgId: org })), clock);
+    const di = new FakeDi(
+      ['a', 'b', 'c'].map((org, i) => ev(i, T0 + MIN, { orgId: org })),
+      clock,
+    );
     const fwd = new FakeForward();
     const ctl = new AbortController();
-    const run = runCollector(config({ orgIds: ['a', 'b', 'c'], once: false }), { logger: memoryLogger(), clock, diClient: di, forwardClient: fwd, signal: ctl.signal, tuning: { maxConcurrentStreams: 1 } });
+    const run = runCollector(config({ orgIds: ['a', 'b', 'c'], once: false }), {
+      logger: memoryLogger(),
+      clock,
+      diClient: di,
+      forwardClient: fwd,
+      signal: ctl.signal,
+      tuning: { maxConcurrentStreams: 1 },
+    });
     for (let i = 0; i < 200 && fwd.received.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
     ctl.abort();
     const r = await run;

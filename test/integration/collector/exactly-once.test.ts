@@ -37,7 +37,13 @@ async function scenario(sc: Scenario) {
   const from = V - 3 * 60 * MIN;
   const to = V + 20 * MIN;
   const sim: Simulator = await startSimulator({
-    seed: sc.seed, clock, orgs, services, eventsPerMinute: 15, from, to,
+    seed: sc.seed,
+    clock,
+    orgs,
+    services,
+    eventsPerMinute: 15,
+    from,
+    to,
     indexDelay: { typicalMaxMs: 5_000, lateFraction: 0.05, maxMs: 30 * MIN },
     faults: { rate: sc.apiFaultRate, seed: sc.seed + 1 },
   });
@@ -46,27 +52,58 @@ async function scenario(sc: Scenario) {
   cleanup.push(() => rx.close());
   let reconnects = 0;
   const real = createForwardClient({
-    target: { kind: 'tcp', host: '127.0.0.1', port: rx.port! }, ackTimeoutMs: 400, backoff: { baseMs: 20, maxMs: 200 }, maxChunkBytes: 64_000, settleMs: 0,
+    target: { kind: 'tcp', host: '127.0.0.1', port: rx.port! },
+    ackTimeoutMs: 400,
+    backoff: { baseMs: 20, maxMs: 200 },
+    maxChunkBytes: 64_000,
+    settleMs: 0,
     hooks: { onReconnect: () => void reconnects++ },
   });
   const forward = new CountingForward(real);
   const config: CollectorConfig = {
-    apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, orgIds: orgs, services, pageLimit: 500, requestTimeoutMs: 1_000,
+    apiUrl: sim.url,
+    auth: { kind: 'apiKey', apiKey: sim.apiKey },
+    orgIds: orgs,
+    services,
+    pageLimit: 500,
+    requestTimeoutMs: 1_000,
     // The receiver's ack means stored: no settle time (forward tests and fluent-bit.test.ts cover it).
     ackSettleMs: 0,
-    forward: { kind: 'tcp', host: '127.0.0.1', port: rx.port! }, tag: 'jumpcloud.{org}.{service}',
-    stateDir: mkdtempSync(path.join(tmpdir(), 'exactly-once-')), sinceMs: from, lagMs: 2 * MIN, overlapMs: 60 * MIN,
-    intervalMs: MIN, once: false, backfillSlices: 3, maxSeenIds: 1_000_000,
+    forward: { kind: 'tcp', host: '127.0.0.1', port: rx.port! },
+    tag: 'jumpcloud.{org}.{service}',
+    stateDir: mkdtempSync(path.join(tmpdir(), 'exactly-once-')),
+    sinceMs: from,
+    lagMs: 2 * MIN,
+    overlapMs: 60 * MIN,
+    intervalMs: MIN,
+    once: false,
+    backfillSlices: 3,
+    maxSeenIds: 1_000_000,
   };
   cleanup.push(async () => rmSync(config.stateDir, { recursive: true, force: true }));
-  const expected = expectedIds(sim, orgs.flatMap((orgId) => services.map((service) => ({ orgId, service }))), from, to);
+  const expected = expectedIds(
+    sim,
+    orgs.flatMap((orgId) => services.map((service) => ({ orgId, service }))),
+    from,
+    to,
+  );
   expect(expected.size).toBeGreaterThan(10_000);
   const logger = memoryLogger();
   const ctl = new AbortController();
   // A 1 h backfill threshold makes the first 3 h a sliced backfill; 1-min windows follow.
-  const run = runCollector(config, { logger, clock, signal: ctl.signal, forwardClient: forward, tuning: { backfillThresholdMs: 60 * MIN, sendBatch: 300 } });
+  const run = runCollector(config, {
+    logger,
+    clock,
+    signal: ctl.signal,
+    forwardClient: forward,
+    tuning: { backfillThresholdMs: 60 * MIN, sendBatch: 300 },
+  });
   // Everything exists at `to` and is visible 30 min later; allow a few polls after that.
-  await until(() => clock.now() > to + 36 * MIN && new Set(rx.ids()).size >= expected.size, 50_000, 'every event to arrive');
+  await until(
+    () => clock.now() > to + 36 * MIN && new Set(rx.ids()).size >= expected.size,
+    50_000,
+    'every event to arrive',
+  );
   ctl.abort();
   const result = await run;
   await real.close(2_000);
@@ -92,19 +129,31 @@ async function scenario(sc: Scenario) {
 }
 
 describe('exactly once against the simulator and the forward receiver', () => {
-  it('2 orgs × 2 services, 5 % API faults, 30-min-late indexing, dropped connections: no loss, the engine sends each id once', async () => {
-    const { cmp, rx, sim, reconnects } = await scenario({ seed: 42, apiFaultRate: 0.05, receiverFaults: { dropProbability: 0.03 } });
-    expect(rx.stats.drops).toBeGreaterThan(0);
-    // Polls check their overlap by counts (one /events/interval request, pages only where counts differ), so a
-    // 5 % fault rate hits fewer requests than when every poll re-fetched its whole overlap.
-    expect(Object.values(sim.stats.faults).reduce((a, b) => a + (b ?? 0), 0)).toBeGreaterThanOrEqual(3);
-    // Repeats can only come from chunks in flight on a dropped connection whose acks were written but not read:
-    // at most the in-flight bound (8 chunks) per reconnect.
-    expect(cmp.extraCopies).toBeLessThanOrEqual(reconnects * 8 * 300);
-  });
+  it(
+    '2 orgs × 2 services, 5 % API faults, 30-min-late indexing, dropped connections: no loss, the engine sends ' +
+      'each id once',
+    async () => {
+      const { cmp, rx, sim, reconnects } = await scenario({
+        seed: 42,
+        apiFaultRate: 0.05,
+        receiverFaults: { dropProbability: 0.03 },
+      });
+      expect(rx.stats.drops).toBeGreaterThan(0);
+      // Polls check their overlap by counts (one /events/interval request, pages only where counts differ), so a
+      // 5 % fault rate hits fewer requests than when every poll re-fetched its whole overlap.
+      expect(Object.values(sim.stats.faults).reduce((a, b) => a + (b ?? 0), 0)).toBeGreaterThanOrEqual(3);
+      // Repeats can only come from chunks in flight on a dropped connection whose acks were written but not read:
+      // at most the in-flight bound (8 chunks) per reconnect.
+      expect(cmp.extraCopies).toBeLessThanOrEqual(reconnects * 8 * 300);
+    },
+  );
 
   it('withheld acks and acks lost after storing: no loss; repeats only from the transport resending unacked chunks', async () => {
-    const { cmp, rx, reconnects } = await scenario({ seed: 43, apiFaultRate: 0.05, receiverFaults: { dropProbability: 0.02, withholdProbability: 0.02, loseAckProbability: 0.02 } });
+    const { cmp, rx, reconnects } = await scenario({
+      seed: 43,
+      apiFaultRate: 0.05,
+      receiverFaults: { dropProbability: 0.02, withholdProbability: 0.02, loseAckProbability: 0.02 },
+    });
     expect(rx.stats.withheld).toBeGreaterThan(0);
     expect(rx.stats.lostAckChunks).toBeGreaterThan(0);
     // A chunk stored whose ack was lost must arrive again; chunks in flight on a connection torn down after a

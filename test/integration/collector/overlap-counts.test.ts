@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MAX_BUCKETS, MERGE_GAP_EVENTS, bucketFor, partsTerm, partsToFetch } from '../../../input/collector/fetch/overlap-counts.js';
+import {
+  MAX_BUCKETS,
+  MERGE_GAP_EVENTS,
+  bucketFor,
+  partsTerm,
+  partsToFetch,
+} from '../../../input/collector/fetch/overlap-counts.js';
 import { SeenIds } from '../../../input/collector/delivery/seen-ids.js';
 import { memoryLogger } from '../../support/fakes.js';
 import { overlapCost } from '../../bench/overlap.bench.ts';
@@ -14,25 +20,48 @@ import { overlapCost } from '../../bench/overlap.bench.ts';
 const S = 1000;
 const none = new Map<number, number>();
 /** Forwarded counts per bucket from a list of (bucket index → count). */
-const fwd = (counts: Record<number, number>) => (origin: number, n: number): Uint32Array => {
-  void origin;
-  const a = new Uint32Array(n);
-  for (const [i, c] of Object.entries(counts)) if (Number(i) < n) a[Number(i)] = c;
-  return a;
-};
+const fwd =
+  (counts: Record<number, number>) =>
+  (origin: number, n: number): Uint32Array => {
+    void origin;
+    const a = new Uint32Array(n);
+    for (const [i, c] of Object.entries(counts)) if (Number(i) < n) a[Number(i)] = c;
+    return a;
+  };
 
 describe('partsToFetch', () => {
   it('fetches only the buckets holding more events than were forwarded; equal or fewer (deleted) are left alone', () => {
-    const buckets = [{ key: 0, count: 5 }, { key: S, count: 3 }, { key: 2 * S, count: 2 }, { key: 50 * S, count: 4 }];
+    const buckets = [
+      { key: 0, count: 5 },
+      { key: S, count: 3 },
+      { key: 2 * S, count: 2 },
+      { key: 50 * S, count: 4 },
+    ];
     const parts = partsToFetch(buckets, S, fwd({ 0: 5, 1: 2, 2: 3, 50: 4 }), 0, 100 * S, none);
     expect(parts.map((p) => [p.from, p.to])).toEqual([[S, 2 * S]]);
   });
 
   it('clips buckets to the window and merges differing buckets separated by few events into one range', () => {
-    const buckets = [{ key: 0, count: 1 }, { key: S, count: MERGE_GAP_EVENTS }, { key: 2 * S, count: 1 }, { key: 3 * S, count: MERGE_GAP_EVENTS + 1 }, { key: 4 * S, count: 1 }];
+    const buckets = [
+      { key: 0, count: 1 },
+      { key: S, count: MERGE_GAP_EVENTS },
+      { key: 2 * S, count: 1 },
+      { key: 3 * S, count: MERGE_GAP_EVENTS + 1 },
+      { key: 4 * S, count: 1 },
+    ];
     // buckets 0, 2 and 4 differ; 1 and 3 match (their events would be downloaded needlessly by a merge)
-    const parts = partsToFetch(buckets, S, fwd({ 1: MERGE_GAP_EVENTS, 3: MERGE_GAP_EVENTS + 1 }), 500, 4 * S + 300, none);
-    expect(parts.map((p) => [p.from, p.to])).toEqual([[500, 3 * S], [4 * S, 4 * S + 300]]);
+    const parts = partsToFetch(
+      buckets,
+      S,
+      fwd({ 1: MERGE_GAP_EVENTS, 3: MERGE_GAP_EVENTS + 1 }),
+      500,
+      4 * S + 300,
+      none,
+    );
+    expect(parts.map((p) => [p.from, p.to])).toEqual([
+      [500, 3 * S],
+      [4 * S, 4 * S + 300],
+    ]);
     expect([...parts[0]!.counts.keys()]).toEqual([0, 2 * S]);
   });
 
@@ -43,9 +72,8 @@ describe('partsToFetch', () => {
   });
 
   it('every event the API counts beyond the forwarded ones lies in a fetched part (property)', () => {
-    fc.assert(fc.property(
-      fc.array(fc.tuple(fc.nat(200), fc.nat(6), fc.nat(6)), { maxLength: 60 }),
-      (spec) => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(200), fc.nat(6), fc.nat(6)), { maxLength: 60 }), (spec) => {
         const byKey = new Map<number, [number, number]>();
         for (const [i, api, f] of spec) byKey.set(i, [api, f]);
         const keys = [...byKey.keys()].sort((a, b) => a - b);
@@ -68,27 +96,41 @@ describe('partsToFetch', () => {
         }
         // Parts are disjoint and in order.
         for (let i = 1; i < parts.length; i++) expect(parts[i]!.from).toBeGreaterThanOrEqual(parts[i - 1]!.to);
-      },
-    ));
+      }),
+    );
   });
 
   it('buckets are whole seconds for an hour, coarser for longer windows, never more than MAX_BUCKETS', () => {
     expect(bucketFor(3_600_000)).toMatchObject({ unit: 's', value: 1 });
-    for (const span of [1, 3_600_000, 86_400_000, 30 * 86_400_000]) expect(span / bucketFor(span).ms).toBeLessThanOrEqual(MAX_BUCKETS);
+    for (const span of [1, 3_600_000, 86_400_000, 30 * 86_400_000])
+      expect(span / bucketFor(span).ms).toBeLessThanOrEqual(MAX_BUCKETS);
   });
 });
 
 describe('one query for the parts (search_term)', () => {
   it('ORs the ranges of several parts (opened 1 ms early) and excludes the ids already forwarded there', () => {
-    const parts = [{ from: 10 * S, to: 11 * S, counts: none }, { from: 40 * S, to: 42 * S, counts: none }];
+    const parts = [
+      { from: 10 * S, to: 11 * S, counts: none },
+      { from: 40 * S, to: 42 * S, counts: none },
+    ];
     expect(partsTerm(parts.slice(0, 1), [])).toBeUndefined(); // the plain range says it all
     expect(partsTerm(parts.slice(0, 1), ['a'])).toEqual({ and: [{ field: 'id', operator: 'not_in', value: ['a'] }] });
     expect(partsTerm(parts, ['a', 'b'])).toEqual({
       and: [
         {
           or: [
-            { and: [{ field: 'timestamp', operator: 'after', value: '1970-01-01T00:00:09.999Z' }, { field: 'timestamp', operator: 'before', value: '1970-01-01T00:00:11.000Z' }] },
-            { and: [{ field: 'timestamp', operator: 'after', value: '1970-01-01T00:00:39.999Z' }, { field: 'timestamp', operator: 'before', value: '1970-01-01T00:00:42.000Z' }] },
+            {
+              and: [
+                { field: 'timestamp', operator: 'after', value: '1970-01-01T00:00:09.999Z' },
+                { field: 'timestamp', operator: 'before', value: '1970-01-01T00:00:11.000Z' },
+              ],
+            },
+            {
+              and: [
+                { field: 'timestamp', operator: 'after', value: '1970-01-01T00:00:39.999Z' },
+                { field: 'timestamp', operator: 'before', value: '1970-01-01T00:00:42.000Z' },
+              ],
+            },
           ],
         },
         { field: 'id', operator: 'not_in', value: ['a', 'b'] },
@@ -99,11 +141,19 @@ describe('one query for the parts (search_term)', () => {
   it('the id journal names the delivered ids of the ranges (not those in flight), at most max + 1', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ids-in-'));
     try {
-      const seen = await SeenIds.open(path.join(dir, 'x.ids'), { maxIds: 1000, logger: memoryLogger(), stream: { org: '', service: 'x' } });
+      const seen = await SeenIds.open(path.join(dir, 'x.ids'), {
+        maxIds: 1000,
+        logger: memoryLogger(),
+        stream: { org: '', service: 'x' },
+      });
       const ids = Array.from({ length: 50 }, (_, i) => ({ id: `5f${i.toString(16).padStart(22, '0')}`, ts: i * 100 }));
       seen.commit(ids);
       seen.reserve('ffffffffffffffffffffffff'); // in flight: no time yet
-      const ranges = [{ from: 0, to: 250 }, { from: 1000, to: 1001 }, { from: 4850, to: 10_000 }];
+      const ranges = [
+        { from: 0, to: 250 },
+        { from: 1000, to: 1001 },
+        { from: 4850, to: 10_000 },
+      ];
       expect(seen.idsIn(ranges, 100).sort()).toEqual([0, 1, 2, 10, 49].map((i) => ids[i]!.id).sort());
       expect(seen.idsIn([{ from: 0, to: 10_000 }], 9)).toHaveLength(10);
       await seen.close();
@@ -123,28 +173,60 @@ describe('completeness by counts against the simulator (live, 2 % late)', () => 
     expect(c.warnings).toEqual([]);
   }, 120_000);
 
-  it('an API that ignores, refuses or fails search_term: the parts are fetched one query each, still complete and without repeats', async () => {
-    const says = { ignore: 'ignored search_term', refuse: 'refused search_term', fail: 'a query with search_term failed' };
-    for (const searchTerm of ['ignore', 'refuse', 'fail'] as const) {
-      const c = await overlapCost({ mode: 'counts', streams: 2, rate: 0.5, minutes: 8, searchTerm });
-      expect(c.missing, searchTerm).toBe(0); // overlapCost throws on an event forwarded twice
-      expect(c.forwarded, searchTerm).toBeGreaterThan(300);
-      expect(c.downloaded / c.forwarded, searchTerm).toBeLessThanOrEqual(1.3);
-      expect(c.warnings.some((w) => w.includes(says[searchTerm])), `${searchTerm}: ${c.warnings.join('; ')}`).toBe(true);
-    }
-  }, 360_000);
+  it(
+    'an API that ignores, refuses or fails search_term: the parts are fetched one query each, still complete and ' +
+      'without repeats',
+    async () => {
+      const says = {
+        ignore: 'ignored search_term',
+        refuse: 'refused search_term',
+        fail: 'a query with search_term failed',
+      };
+      for (const searchTerm of ['ignore', 'refuse', 'fail'] as const) {
+        const c = await overlapCost({ mode: 'counts', streams: 2, rate: 0.5, minutes: 8, searchTerm });
+        expect(c.missing, searchTerm).toBe(0); // overlapCost throws on an event forwarded twice
+        expect(c.forwarded, searchTerm).toBeGreaterThan(300);
+        expect(c.downloaded / c.forwarded, searchTerm).toBeLessThanOrEqual(1.3);
+        expect(
+          c.warnings.some((w) => w.includes(says[searchTerm])),
+          `${searchTerm}: ${c.warnings.join('; ')}`,
+        ).toBe(true);
+      }
+    },
+    360_000,
+  );
 });
 
-describe('the simulator\'s /events/interval', () => {
+describe("the simulator's /events/interval", () => {
   it('buckets aligned to the interval, only those holding events, summing to /events/count; bad units refused', async () => {
     const { startSimulator } = await import('../../../input/simulator/server.js');
     const { createDiClient } = await import('../../../input/di/client.js');
     const to = Date.now() - 60_000;
-    const sim = await startSimulator({ seed: 3, services: ['directory'], eventsPerMinute: 30, from: to - 3_600_000, to, indexDelay: { lateFraction: 0 } });
-    const di = createDiClient({ apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, pageLimit: 1000, requestTimeoutMs: 10_000, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const sim = await startSimulator({
+      seed: 3,
+      services: ['directory'],
+      eventsPerMinute: 30,
+      from: to - 3_600_000,
+      to,
+      indexDelay: { lateFraction: 0 },
+    });
+    const di = createDiClient({
+      apiUrl: sim.url,
+      auth: { kind: 'apiKey', apiKey: sim.apiKey },
+      pageLimit: 1000,
+      requestTimeoutMs: 10_000,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
     try {
-      const q = { service: 'directory', start: new Date(to - 3_600_000).toISOString(), end: new Date(to).toISOString() };
-      for (const iv of [{ unit: 's' as const, value: 1 }, { unit: 'm' as const, value: 5 }]) {
+      const q = {
+        service: 'directory',
+        start: new Date(to - 3_600_000).toISOString(),
+        end: new Date(to).toISOString(),
+      };
+      for (const iv of [
+        { unit: 's' as const, value: 1 },
+        { unit: 'm' as const, value: 5 },
+      ]) {
         const buckets = await di.interval!(q, iv);
         const ms = iv.unit === 's' ? 1000 : 300_000;
         expect(buckets.length).toBeGreaterThan(0);
@@ -154,7 +236,11 @@ describe('the simulator\'s /events/interval', () => {
         }
         expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(await di.count(q));
       }
-      const bad = await fetch(`${sim.url}/events/interval`, { method: 'POST', headers: { 'x-api-key': sim.apiKey }, body: JSON.stringify({ service: ['directory'], start_time: q.start, interval_unit: 'x' }) });
+      const bad = await fetch(`${sim.url}/events/interval`, {
+        method: 'POST',
+        headers: { 'x-api-key': sim.apiKey },
+        body: JSON.stringify({ service: ['directory'], start_time: q.start, interval_unit: 'x' }),
+      });
       expect(bad.status).toBe(400);
     } finally {
       await di.close();

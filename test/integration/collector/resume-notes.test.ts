@@ -31,6 +31,9 @@ describe('resumeNotes', () => {
     expect(resumeNotes(state, { name: 'all', paths, now: T + 5000, sinceMs: T, sinceGiven: true })).toEqual({});
     const n = resumeNotes(state, { name: 'all', paths, now: T + 500, sinceMs: T - 99, sinceGiven: true });
     expect(n.sinceIgnored).toMatch(/^--since 2026-02-28T23:59:59\.901Z is ignored for stream all/);
-    expect(n.futureCheckpoint?.reason).toBe('checkpoint 2026-03-01T00:00:01.000Z in /s/_default/all.json is later than now (2026-03-01T00:00:00.500Z): nothing is fetched until the clock passes it');
+    expect(n.futureCheckpoint?.reason).toBe(
+      'checkpoint 2026-03-01T00:00:01.000Z in /s/_default/all.json is later than now (2026-03-01T00:00:00.500Z): ' +
+        'nothing is fetched until the clock passes it',
+    );
   });
 });

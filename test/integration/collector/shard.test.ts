@@ -26,21 +26,44 @@ describe('the shard of an org', () => {
     expect(orgKey('').toString(16)).toBe('e3b0c44298fc1c14');
     expect(orgKey('abc').toString(16)).toBe('ba7816bf8f01cfea');
     // Jump hash as the reference C implementation computes it (PyPI jump-consistent-hash 3.x, checked by hand).
-    const vectors: [bigint, number, number][] = [[0n, 1, 0], [1n, 10, 6], [123456789n, 3, 0], [2n ** 64n - 1n, 1000, 313], [0xcbf29ce484222325n, 7, 1], [42n, 100, 43]];
+    const vectors: [bigint, number, number][] = [
+      [0n, 1, 0],
+      [1n, 10, 6],
+      [123456789n, 3, 0],
+      [2n ** 64n - 1n, 1000, 313],
+      [0xcbf29ce484222325n, 7, 1],
+      [42n, 100, 43],
+    ];
     for (const [key, n, bucket] of vectors) expect(jumpHash(key, n)).toBe(bucket);
   });
 
-  it('never changes: these orgs are in these shards (a change would move every user\'s state)', () => {
+  it("never changes: these orgs are in these shards (a change would move every user's state)", () => {
     const golden = ORGS.slice(0, 12).map((o) => [shardOf(o, 3), shardOf(o, 4), shardOf(o, 10)]);
-    expect(golden).toEqual([[2, 2, 6], [2, 2, 5], [1, 1, 7], [1, 3, 3], [1, 1, 1], [0, 0, 4], [0, 3, 4], [2, 2, 9], [1, 3, 5], [0, 0, 0], [1, 1, 1], [0, 0, 8]]);
+    expect(golden).toEqual([
+      [2, 2, 6],
+      [2, 2, 5],
+      [1, 1, 7],
+      [1, 3, 3],
+      [1, 1, 1],
+      [0, 0, 4],
+      [0, 3, 4],
+      [2, 2, 9],
+      [1, 3, 5],
+      [0, 0, 0],
+      [1, 1, 1],
+      [0, 0, 8],
+    ]);
   });
 
   it('going from N to N + 1 shards moves an org only to the new shard N, and about 1/(N + 1) of them', () => {
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.integer({ min: 1, max: 500 }), (key, n) => {
-      const before = jumpHash(key, n);
-      const after = jumpHash(key, n + 1);
-      return before >= 0 && before < n && (after === before || after === n);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.integer({ min: 1, max: 500 }), (key, n) => {
+        const before = jumpHash(key, n);
+        const after = jumpHash(key, n + 1);
+        return before >= 0 && before < n && (after === before || after === n);
+      }),
+      { numRuns: 2000 },
+    );
     const orgs = Array.from({ length: 30_000 }, (_, i) => `org-${i}`);
     for (const n of [1, 2, 3, 7]) {
       const moved = orgs.filter((o) => shardOf(o, n) !== shardOf(o, n + 1)).length;
@@ -65,7 +88,10 @@ describe('--shard', () => {
     expect(parseShard('0/3')).toEqual({ index: 0, count: 3 });
     expect(parseShard('jumpcloud-collector-2/3')).toEqual({ index: 2, count: 3 });
     expect(load(['--org-ids', 'a,b,c', '--shard', '1/3']).config.shard).toEqual({ index: 1, count: 3 });
-    expect(load(['--org-ids', 'a,b,c'], { JUMPCLOUD_SHARD: 'collector-0/2' }).config.shard).toEqual({ index: 0, count: 2 });
+    expect(load(['--org-ids', 'a,b,c'], { JUMPCLOUD_SHARD: 'collector-0/2' }).config.shard).toEqual({
+      index: 0,
+      count: 2,
+    });
     // 0/1 is every org: nothing to filter.
     expect(load(['--shard', '0/1']).config.shard).toBeUndefined();
   });
@@ -80,11 +106,17 @@ describe('--shard', () => {
       }
       throw new Error('expected a ConfigError');
     };
-    expect(err(['--org-ids', 'a', '--shard', '3/3'])).toMatch(/invalid --shard \(from flag --shard\): "3\/3": K is 3 but must be from 0 to 2/);
+    expect(err(['--org-ids', 'a', '--shard', '3/3'])).toMatch(
+      /invalid --shard \(from flag --shard\): "3\/3": K is 3 but must be from 0 to 2/,
+    );
     expect(err(['--org-ids', 'a', '--shard', '1'])).toMatch(/expected K\/N, e\.g\. 0\/3/);
     expect(err(['--org-ids', 'a', '--shard', '1/0'])).toMatch(/N must be from 1/);
-    expect(err(['--org-ids', 'a'], { JUMPCLOUD_SHARD: 'collector/3' })).toMatch(/from env JUMPCLOUD_SHARD.*neither a number nor a pod name ending in -<ordinal>/);
-    expect(err(['--shard', '0/3'])).toMatch(/no --org-ids is set.*set --org-ids \(an MSP key or a service account\) or drop --shard/);
+    expect(err(['--org-ids', 'a'], { JUMPCLOUD_SHARD: 'collector/3' })).toMatch(
+      /from env JUMPCLOUD_SHARD.*neither a number nor a pod name ending in -<ordinal>/,
+    );
+    expect(err(['--shard', '0/3'])).toMatch(
+      /no --org-ids is set.*set --org-ids \(an MSP key or a service account\) or drop --shard/,
+    );
   });
 
   it('warns when no org falls in the shard', () => {
@@ -97,13 +129,31 @@ describe('an empty shard', () => {
   it('stays up (idle, healthy) until stopped instead of exiting at once, and warns why', async () => {
     const org = 'only-org';
     const other = (shardOf(org, 4) + 1) % 4;
-    const r = loadConfig({ argv: ['--api-url', 'http://127.0.0.1:9/insights/directory/v1', '--api-key', 'k', '--org-ids', org, '--shard', `${other}/4`, '--state-dir', path.join(tmpdir(), 'never-used')], env: {}, now: Date.now() });
+    const r = loadConfig({
+      argv: [
+        '--api-url',
+        'http://127.0.0.1:9/insights/directory/v1',
+        '--api-key',
+        'k',
+        '--org-ids',
+        org,
+        '--shard',
+        `${other}/4`,
+        '--state-dir',
+        path.join(tmpdir(), 'never-used'),
+      ],
+      env: {},
+      now: Date.now(),
+    });
     if (r.kind !== 'run') throw new Error('expected a run config');
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (_o: object, m?: string) => void warnings.push(m ?? '') };
     const stop = new AbortController();
     let done = false;
-    const run = runCollector(r.config as CollectorConfig, { logger, signal: stop.signal }).then((res) => { done = true; return res; });
+    const run = runCollector(r.config as CollectorConfig, { logger, signal: stop.signal }).then((res) => {
+      done = true;
+      return res;
+    });
     await new Promise((res) => setTimeout(res, 300));
     expect(done).toBe(false);
     expect(warnings.join('\n')).toMatch(/no org of --org-ids falls in this shard: idle until stopped/);
@@ -112,7 +162,8 @@ describe('an empty shard', () => {
     expect(res.exitCode).toBe(0);
     expect(res.streams).toEqual([]);
     const { createMetrics } = await import('../../../input/metrics.js');
-    // An hour after the start with no stream: unhealthy ("nothing ever succeeded") unless the collector is idle by design.
+    // An hour after the start with no stream: unhealthy ("nothing ever succeeded") unless the collector is idle by
+    // design.
     let t = 0;
     const clock = { now: () => t, sleep: async () => {} };
     const idle = createMetrics({ clock, staleAfterMs: 1000, defaultMetrics: false, idle: true });
@@ -126,25 +177,75 @@ describe('an empty shard', () => {
 describe('three shards over 300 orgs', () => {
   it('collect every event exactly once together, and never the same org twice', async () => {
     const T = Date.UTC(2026, 2, 1, 12, 0, 0);
-    const clock: Clock = { now: () => T, sleep: (ms, signal) => new Promise((r) => { const t = setTimeout(r, Math.min(ms, 50)); signal?.addEventListener('abort', () => { clearTimeout(t); r(undefined); }, { once: true }); }) };
-    const sim = await startSimulator({ clock, orgs: ORGS, services: ['directory'], eventsPerMinute: 1, from: T - 3_600_000, indexDelay: { lateFraction: 0 } });
+    const clock: Clock = {
+      now: () => T,
+      sleep: (ms, signal) =>
+        new Promise((r) => {
+          const t = setTimeout(r, Math.min(ms, 50));
+          signal?.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              r(undefined);
+            },
+            { once: true },
+          );
+        }),
+    };
+    const sim = await startSimulator({
+      clock,
+      orgs: ORGS,
+      services: ['directory'],
+      eventsPerMinute: 1,
+      from: T - 3_600_000,
+      indexDelay: { lateFraction: 0 },
+    });
     cleanups.push(() => sim.close());
-    const shards = await Promise.all([0, 1, 2].map(async (k) => {
-      const rx = await startForwardReceiver({ seed: k + 1 });
-      cleanups.push(() => rx.close());
-      const dir = mkdtempSync(path.join(tmpdir(), `shard-${k}-`));
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      const r = loadConfig({
-        argv: ['--api-url', sim.url, '--api-key', sim.apiKey, '--org-ids', ORGS.join(','), '--services', 'directory', '--shard', `${k}/3`,
-          '--state-dir', path.join(dir, 'state'), '--forward', `127.0.0.1:${rx.port}`, '--tag', 'jc.{org}.{service}', '--once', '--since', '1h', '--lag', '1m',
-          '--max-requests-per-second', '0', '--ack-settle', '0'],
-        env: {}, now: T,
-      });
-      if (r.kind !== 'run') throw new Error('expected a run config');
-      return { k, rx, config: r.config as CollectorConfig };
-    }));
+    const shards = await Promise.all(
+      [0, 1, 2].map(async (k) => {
+        const rx = await startForwardReceiver({ seed: k + 1 });
+        cleanups.push(() => rx.close());
+        const dir = mkdtempSync(path.join(tmpdir(), `shard-${k}-`));
+        cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+        const r = loadConfig({
+          argv: [
+            '--api-url',
+            sim.url,
+            '--api-key',
+            sim.apiKey,
+            '--org-ids',
+            ORGS.join(','),
+            '--services',
+            'directory',
+            '--shard',
+            `${k}/3`,
+            '--state-dir',
+            path.join(dir, 'state'),
+            '--forward',
+            `127.0.0.1:${rx.port}`,
+            '--tag',
+            'jc.{org}.{service}',
+            '--once',
+            '--since',
+            '1h',
+            '--lag',
+            '1m',
+            '--max-requests-per-second',
+            '0',
+            '--ack-settle',
+            '0',
+          ],
+          env: {},
+          now: T,
+        });
+        if (r.kind !== 'run') throw new Error('expected a run config');
+        return { k, rx, config: r.config as CollectorConfig };
+      }),
+    );
     const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-    const results = await Promise.all(shards.map((s) => runCollector(s.config, { logger: quiet, clock, progressOut: { write: () => true } })));
+    const results = await Promise.all(
+      shards.map((s) => runCollector(s.config, { logger: quiet, clock, progressOut: { write: () => true } })),
+    );
     expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0]);
     // Each collector sent only its own orgs (the tag names the org), and no org went to two collectors.
     const orgsOf = shards.map((s) => new Set(s.rx.records.map((rec) => rec.tag.split('.')[1]!)));
@@ -159,7 +260,12 @@ describe('three shards over 300 orgs', () => {
     expect(orgsOf.map((s) => s.size).reduce((a, b) => a + b, 0)).toBe(300);
     expect(orgsOf.every((s) => s.size > 60)).toBe(true); // about 100 each
     // Together: every event of every org in [since, now − lag), each exactly once.
-    const expected = expectedIds(sim, ORGS.map((orgId) => ({ orgId, service: 'directory' })), T - 3_600_000, T - 60_000 - 1);
+    const expected = expectedIds(
+      sim,
+      ORGS.map((orgId) => ({ orgId, service: 'directory' })),
+      T - 3_600_000,
+      T - 60_000 - 1,
+    );
     const received = shards.flatMap((s) => s.rx.ids());
     const c = compareIds(received, expected);
     expectNoLoss(c, expected.size);

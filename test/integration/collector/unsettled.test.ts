@@ -26,7 +26,15 @@ describe('Fluent Bit killed within the ack settle time', () => {
     it(`${mode}: acked records lost in 3 crashes are fetched again from the API; every event arrives`, async () => {
       const to = Date.now() - 10 * MIN;
       const from = to - 60 * MIN;
-      const sim = await startSimulator({ seed: mode === 'window' ? 21 : 22, services: ['directory'], eventsPerMinute: 400, from, to, pageLatencyMs: 15, indexDelay: { lateFraction: 0 } });
+      const sim = await startSimulator({
+        seed: mode === 'window' ? 21 : 22,
+        services: ['directory'],
+        eventsPerMinute: 400,
+        from,
+        to,
+        pageLatencyMs: 15,
+        indexDelay: { lateFraction: 0 },
+      });
       cleanup.push(() => sim.close());
       // Records reach storage only when the test commits the ring (every 250 ms here, as Fluent Bit's engine does).
       const rx = await startForwardReceiver({ seed: 5, commitEveryMs: 250 });
@@ -36,9 +44,23 @@ describe('Fluent Bit killed within the ack settle time', () => {
       const expected = expectedIds(sim, [{ orgId: '', service: 'directory' }], from, to);
       expect(expected.size).toBeGreaterThan(9_000);
       const config: CollectorConfig = {
-        apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, orgIds: [], services: ['directory'], pageLimit: 250, requestTimeoutMs: 10_000,
-        forward: { kind: 'tcp', host: '127.0.0.1', port: rx.port! }, ackSettleMs: 500, tag: 'jumpcloud.{service}', stateDir,
-        sinceMs: from, lagMs: 2 * MIN, overlapMs: 60 * MIN, intervalMs: MIN, once: true, backfillSlices: 3, maxSeenIds: 1_000_000,
+        apiUrl: sim.url,
+        auth: { kind: 'apiKey', apiKey: sim.apiKey },
+        orgIds: [],
+        services: ['directory'],
+        pageLimit: 250,
+        requestTimeoutMs: 10_000,
+        forward: { kind: 'tcp', host: '127.0.0.1', port: rx.port! },
+        ackSettleMs: 500,
+        tag: 'jumpcloud.{service}',
+        stateDir,
+        sinceMs: from,
+        lagMs: 2 * MIN,
+        overlapMs: 60 * MIN,
+        intervalMs: MIN,
+        once: true,
+        backfillSlices: 3,
+        maxSeenIds: 1_000_000,
       };
       // Crash the receiver 3 times while traffic flows, each time right after new acks (inside their settle time).
       let lost = 0;

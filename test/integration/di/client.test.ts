@@ -11,9 +11,28 @@ const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const { closers, sim } = closedAfterEach();
 
 function client(s: Simulator, opts: Partial<DiClientOptions> = {}): DiClient {
-  const c = createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: s.apiKey }, retry: { baseDelayMs: 10, maxDelayMs: 50 }, ...opts });
+  const c = createDiClient({
+    apiUrl: s.url,
+    auth: { kind: 'apiKey', apiKey: s.apiKey },
+    retry: { baseDelayMs: 10, maxDelayMs: 50 },
+    ...opts,
+  });
   closers.push(() => c.close());
   return c;
+}
+
+/** Waits until `cond` holds (the simulator answers in real time), failing after 10 s. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i > 10_000) throw new Error('timed out waiting');
+    await new Promise((r) => setImmediate(r));
+    if (!cond()) await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Lets whatever the last event set going (requests queued behind promises) run to its next wait. */
+async function settled(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
 
 async function collect(c: DiClient, q: DiQuery): Promise<{ pages: DiPage[]; ids: string[] }> {
@@ -67,7 +86,9 @@ describe('DiClient paging', () => {
     expect(n).toBeGreaterThan(10);
     expect(reused).toBeGreaterThan(3);
     // Pages never released were never written over by later pages.
-    const changed = kept.flatMap(({ page, copies }) => [...page.events].filter((e, i) => !Buffer.from(e.raw).equals(copies[i]!)).map((e) => e.id));
+    const changed = kept.flatMap(({ page, copies }) =>
+      [...page.events].filter((e, i) => !Buffer.from(e.raw).equals(copies[i]!)).map((e) => e.id),
+    );
     expect(changed).toEqual([]);
   });
 
@@ -93,30 +114,40 @@ describe('DiClient paging', () => {
   });
 
   it('requests the next page while the caller works on this one, and stops it when the caller stops', async () => {
+    // Driven by events, not by sleeps: the client's requests are counted as they go out (onRequest), the simulator's
+    // answers as they are served (its page latency is real time: 100 ms).
     const clock = manualClock(T0);
     const s = await sim({ clock, eventsPerMinute: 100, from: T0 - 3_600_000, pageLatencyMs: 100 });
-    const c = client(s, { pageLimit: 1000, clock });
+    let requests = 0;
+    const hooks = { onRequest: () => void requests++ };
+    const c = client(s, { pageLimit: 1000, clock, hooks });
     const q = { service: 'all', start: iso(T0 - 3_600_000), end: iso(T0 - 60_000) };
     let pages = 0;
     for await (const p of c.pages(q)) {
       expect(p.events).toHaveLength(1000);
       pages++;
-      await new Promise((r) => setTimeout(r, 500)); // the caller's work; the next page (100 ms away) arrives meanwhile
-      expect(s.stats.pages).toBe(pages + 1);
+      // The caller's work: meanwhile the next page is asked for and arrives, and no other one is asked for.
+      await until(() => s.stats.pages === pages + 1);
+      await settled();
+      expect([requests, s.stats.pages]).toEqual([pages + 1, pages + 1]);
       if (pages === 2) break;
     }
-    await new Promise((r) => setTimeout(r, 300));
     // The page fetched ahead when the caller stopped is the last one asked for.
-    expect(s.stats.pages).toBe(3);
-    // Stopping while the page ahead is in flight aborts it quietly (an unhandled rejection would fail the test).
+    await settled();
+    expect([requests, s.stats.pages]).toEqual([3, 3]);
+    // Stopping while the page ahead is in flight aborts it quietly (an unhandled rejection would fail the run).
     for await (const p of c.pages(q)) if (p.events.length > 0) break;
-    await new Promise((r) => setTimeout(r, 200));
     // Without prefetch, nothing is asked for before the caller wants it.
-    const lazy = client(s, { pageLimit: 1000, clock, prefetch: false });
-    const before = s.stats.pages;
+    let lazyRequests = 0;
+    const lazy = client(s, {
+      pageLimit: 1000,
+      clock,
+      prefetch: false,
+      hooks: { onRequest: () => void lazyRequests++ },
+    });
     for await (const p of lazy.pages(q)) {
-      await new Promise((r) => setTimeout(r, 300));
-      expect(s.stats.pages).toBe(before + 1);
+      await settled();
+      expect(lazyRequests).toBe(1);
       if (p.events.length > 0) break;
     }
   });
@@ -124,12 +155,20 @@ describe('DiClient paging', () => {
   it('sends the configured limit and refuses limits outside 1..10000', async () => {
     const clock = manualClock(T0);
     const s = await sim({ clock, eventsPerMinute: 100, from: T0 - 600_000, indexDelay: { maxMs: 0 } });
-    const { pages } = await collect(client(s, { pageLimit: 10_000, clock }), { service: 'all', start: iso(T0 - 600_000), end: iso(T0) });
+    const { pages } = await collect(client(s, { pageLimit: 10_000, clock }), {
+      service: 'all',
+      start: iso(T0 - 600_000),
+      end: iso(T0),
+    });
     expect(pages).toHaveLength(1);
     expect(pages[0]!.limit).toBe(10_000);
     expect(pages[0]!.resultCount).toBe(pages[0]!.events.length);
-    expect(() => createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: 'k' }, pageLimit: 10_001 })).toThrow(RangeError);
-    expect(() => createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: 'k' }, pageLimit: 0 })).toThrow(/1 to 10000/);
+    expect(() => createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: 'k' }, pageLimit: 10_001 })).toThrow(
+      RangeError,
+    );
+    expect(() => createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: 'k' }, pageLimit: 0 })).toThrow(
+      /1 to 10000/,
+    );
   });
 
   it('refuses a window whose start is not before its end, before calling', async () => {
@@ -157,7 +196,9 @@ describe('DiClient paging', () => {
       expect(ids).toEqual(s.expectedEvents({ ...q, visibleAt: T0 }).map((e) => e.id));
       expect(ids.length).toBeGreaterThan(400);
     }
-    await expect(collect(c, { service: 'systems', start: iso(T0 - 60_000), end: iso(T0) })).rejects.toThrow(/--org-ids/);
+    await expect(collect(c, { service: 'systems', start: iso(T0 - 60_000), end: iso(T0) })).rejects.toThrow(
+      /--org-ids/,
+    );
   });
 });
 
@@ -177,7 +218,12 @@ describe('DiClient faults', () => {
     const s = await sim({ clock, eventsPerMinute: 30, from: T0 - 1_800_000 });
     const retries: { reason: string; status?: number }[] = [];
     const apiErrors: number[] = [];
-    const c = client(s, { clock, pageLimit: 500, requestTimeoutMs: kind === 'timeout' ? 1500 : 30_000, hooks: { onRetry: (i) => retries.push(i), onApiError: (i) => apiErrors.push(i.status) } });
+    const c = client(s, {
+      clock,
+      pageLimit: 500,
+      requestTimeoutMs: kind === 'timeout' ? 1500 : 30_000,
+      hooks: { onRetry: (i) => retries.push(i), onApiError: (i) => apiErrors.push(i.status) },
+    });
     s.failNext(kind, 2);
     const { ids } = await collect(c, window);
     expect(ids).toEqual(s.expectedEvents({ ...window, visibleAt: T0 }).map((e) => e.id));
@@ -191,7 +237,11 @@ describe('DiClient faults', () => {
     const clock = manualClock(T0);
     const s = await sim({ clock, eventsPerMinute: 10, from: T0 - 600_000, seed: 3 });
     const delays: number[] = [];
-    const c = client(s, { clock, retry: { baseDelayMs: 1, maxDelayMs: 1 }, hooks: { onRetry: (i) => delays.push(i.delayMs) } });
+    const c = client(s, {
+      clock,
+      retry: { baseDelayMs: 1, maxDelayMs: 1 },
+      hooks: { onRetry: (i) => delays.push(i.delayMs) },
+    });
     s.failNext('429-retry-after', 6);
     await collect(c, { service: 'all', start: iso(T0 - 600_000), end: iso(T0 - 1000) });
     expect(delays).toHaveLength(6);
@@ -206,7 +256,12 @@ describe('DiClient faults', () => {
     const clock = { now: () => T0, sleep: async () => {} };
     const s = await sim({ clock, eventsPerMinute: 60, from: T0 - 3_600_000, faults: { rate: 0.05, seed: 11 } });
     const retries: string[] = [];
-    const c = client(s, { clock, pageLimit: 250, requestTimeoutMs: 2000, hooks: { onRetry: (i) => retries.push(i.reason) } });
+    const c = client(s, {
+      clock,
+      pageLimit: 250,
+      requestTimeoutMs: 2000,
+      hooks: { onRetry: (i) => retries.push(i.reason) },
+    });
     const q = { service: 'all', start: iso(T0 - 3_600_000), end: iso(T0 - 60_000) };
     const expected = s.expectedEvents({ ...q, visibleAt: T0 }).map((e) => e.id);
     expect(expected.length).toBeGreaterThan(15_000);
@@ -227,7 +282,9 @@ describe('DiClient faults', () => {
     for (const kind of ['truncated', 'not-array'] as const) {
       s.failNext(kind, 3);
       const faulty = await collect(client(s, { clock, pageLimit: 700 }), window);
-      expect(faulty.pages.map((p) => [...p.events].map((e) => Buffer.from(e.raw).toString('latin1')))).toEqual(clean.pages.map((p) => [...p.events].map((e) => Buffer.from(e.raw).toString('latin1'))));
+      expect(faulty.pages.map((p) => [...p.events].map((e) => Buffer.from(e.raw).toString('latin1')))).toEqual(
+        clean.pages.map((p) => [...p.events].map((e) => Buffer.from(e.raw).toString('latin1'))),
+      );
     }
   });
 
@@ -246,7 +303,9 @@ describe('DiClient faults', () => {
     s.failNext('503', 100);
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('shutting down')), 100);
-    await expect(c.count({ service: 'all', start: iso(T0 - 60_000), end: iso(T0) }, ac.signal)).rejects.toThrow('shutting down');
+    await expect(c.count({ service: 'all', start: iso(T0 - 60_000), end: iso(T0) }, ac.signal)).rejects.toThrow(
+      'shutting down',
+    );
   });
 });
 
@@ -255,7 +314,13 @@ describe('DiClient refusals', () => {
 
   it('maps 400/401/402/403/404 to DiFatalError saying what to fix, without secrets', async () => {
     const secretKey = 'key-SUPERSECRET-123';
-    const s = await sim({ clock: manualClock(T0), apiKeys: [secretKey], orgs: ['org-a', 'org-b'], unlicensedOrgs: ['org-b'], commandRunnerKeys: ['runner-SECRET-999'] });
+    const s = await sim({
+      clock: manualClock(T0),
+      apiKeys: [secretKey],
+      orgs: ['org-a', 'org-b'],
+      unlicensedOrgs: ['org-b'],
+      commandRunnerKeys: ['runner-SECRET-999'],
+    });
     const log = captureLogger();
     const make = (apiKey: string, apiUrl = s.url) => {
       const c = createDiClient({ apiUrl, auth: { kind: 'apiKey', apiKey }, logger: log, clock: manualClock(T0) });
@@ -263,13 +328,23 @@ describe('DiClient refusals', () => {
       return c;
     };
     const cases: [DiClient, DiQuery, number, RegExp][] = [
-      [make(secretKey), { ...q, orgId: 'org-a', service: 'bogus' }, 400, /unknown service "bogus"; valid services are: alerts, all, directory/],
+      [
+        make(secretKey),
+        { ...q, orgId: 'org-a', service: 'bogus' },
+        400,
+        /unknown service "bogus"; valid services are: alerts, all, directory/,
+      ],
       [make('key-WRONG-SECRET'), { ...q, orgId: 'org-a' }, 401, /invalid or expired — set JUMPCLOUD_API_KEY/],
       [make(secretKey), { ...q, orgId: 'org-b' }, 402, /not licensed or not enabled for org org-b/],
       [make('runner-SECRET-999'), { ...q, orgId: 'org-a' }, 403, /Command Runner/],
       [make(secretKey), q, 403, /set --org-ids/],
       [make(secretKey), { ...q, orgId: 'org-zzz' }, 403, /check --org-ids/],
-      [make(secretKey, s.url.replace('/insights/directory/v1', '/wrong')), { ...q, orgId: 'org-a' }, 404, /check --api-url/],
+      [
+        make(secretKey, s.url.replace('/insights/directory/v1', '/wrong')),
+        { ...q, orgId: 'org-a' },
+        404,
+        /check --api-url/,
+      ],
     ];
     const messages: string[] = [];
     for (const [c, query, status, message] of cases) {
@@ -282,7 +357,8 @@ describe('DiClient refusals', () => {
       }
     }
     const all = messages.join('\n') + log.text();
-    for (const secret of [secretKey, 'key-WRONG-SECRET', 'runner-SECRET-999', 'SECRET']) expect(all).not.toContain(secret);
+    for (const secret of [secretKey, 'key-WRONG-SECRET', 'runner-SECRET-999', 'SECRET'])
+      expect(all).not.toContain(secret);
   });
 });
 
@@ -292,7 +368,14 @@ describe('DiClient OAuth', () => {
 
   it('fetches a token, renews it before expiry, and renews once on 401', async () => {
     const clock = manualClock(T0);
-    const s = await sim({ clock, orgs: ['org-a'], oauthClients: [{ clientId, clientSecret }], tokenTtlSec: 600, eventsPerMinute: 10, from: T0 - 600_000 });
+    const s = await sim({
+      clock,
+      orgs: ['org-a'],
+      oauthClients: [{ clientId, clientSecret }],
+      tokenTtlSec: 600,
+      eventsPerMinute: 10,
+      from: T0 - 600_000,
+    });
     const log = captureLogger();
     const c = client(s, { clock, logger: log, auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl } });
     const q = { service: 'all', orgId: 'org-a', start: iso(T0 - 600_000), end: iso(T0 - 1000) };
@@ -321,7 +404,11 @@ describe('DiClient OAuth', () => {
     await expect(collect(good, q)).rejects.toThrow(/must name the organization \(x-org-id\): set --org-ids/);
     expect(s.stats.requests).toEqual({});
     const log = captureLogger();
-    const bad = client(s, { clock, logger: log, auth: { kind: 'oauth', clientId, clientSecret: 'wrong-SECRET-xyz', tokenUrl: s.tokenUrl } });
+    const bad = client(s, {
+      clock,
+      logger: log,
+      auth: { kind: 'oauth', clientId, clientSecret: 'wrong-SECRET-xyz', tokenUrl: s.tokenUrl },
+    });
     const err = await bad.count({ ...q, orgId: 'org-a' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiFatalError);
     expect((err as Error).message).toMatch(/refused the service account \(401: invalid_client/);
@@ -331,8 +418,13 @@ describe('DiClient OAuth', () => {
   it('retries a token endpoint that is briefly down', async () => {
     const clock = manualClock(T0);
     const s = await sim({ clock, orgs: ['org-a'], oauthClients: [{ clientId, clientSecret }], eventsPerMinute: 1 });
-    const c = client(s, { clock, auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl.replace(/:\d+\//, ':1/') } });
-    const err = await c.count({ service: 'all', orgId: 'org-a', start: iso(T0 - 60_000), end: iso(T0) }, AbortSignal.timeout(300)).catch((e: unknown) => e);
+    const c = client(s, {
+      clock,
+      auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl.replace(/:\d+\//, ':1/') },
+    });
+    const err = await c
+      .count({ service: 'all', orgId: 'org-a', start: iso(T0 - 60_000), end: iso(T0) }, AbortSignal.timeout(300))
+      .catch((e: unknown) => e);
     // Connection refused is transient: the client keeps retrying until aborted.
     expect(String(err)).toMatch(/abort|timeout/i);
   });
@@ -346,20 +438,29 @@ describe('DiClient OAuth', () => {
     closers.push(async () => clearInterval(collecting));
     const clock = manualClock(T0);
     const s = await sim({ clock, orgs: ['org-a'], oauthClients: [{ clientId, clientSecret }], eventsPerMinute: 1 });
-    const c = client(s, { clock, auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl.replace(/:\d+\//, ':1/') } });
+    const c = client(s, {
+      clock,
+      auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl.replace(/:\d+\//, ':1/') },
+    });
     const q = { service: 'all', orgId: 'org-a', start: iso(T0 - 60_000), end: iso(T0) };
     const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
       ['count', (signal) => c.count(q, signal)],
       ['distinct', (signal) => c.distinct!(q, 'event_type', signal)],
       ['interval', (signal) => c.interval!(q, { unit: 'm', value: 5 }, signal)],
-      ['pages', async (signal) => {
-        for await (const _ of c.pages(q, signal)) void _;
-      }],
+      [
+        'pages',
+        async (signal) => {
+          for await (const _ of c.pages(q, signal)) void _;
+        },
+      ],
     ];
     for (const [name, call] of calls) {
       const started = Date.now();
       const outcome = await Promise.race([
-        call(AbortSignal.timeout(200)).then(() => 'resolved', (e: unknown) => String(e)),
+        call(AbortSignal.timeout(200)).then(
+          () => 'resolved',
+          (e: unknown) => String(e),
+        ),
         new Promise<string>((resolve) => setTimeout(() => resolve('still running after 5 s'), 5_000).unref()),
       ]);
       expect(`${name}: ${outcome}`).toMatch(new RegExp(`^${name}: TimeoutError`));

@@ -13,7 +13,9 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((c) => c()));
 });
 
-async function scripted(handler: Handler): Promise<{ client: DiClient; bodies: Record<string, unknown>[]; log: ReturnType<typeof captureLogger> }> {
+async function scripted(
+  handler: Handler,
+): Promise<{ client: DiClient; bodies: Record<string, unknown>[]; log: ReturnType<typeof captureLogger> }> {
   const bodies: Record<string, unknown>[] = [];
   const server = createServer((req: IncomingMessage, res) => {
     let text = '';
@@ -51,7 +53,9 @@ async function ids(client: DiClient): Promise<string[]> {
 describe('DiClient protocol edges', () => {
   it('continues after the last event when a full page has no X-Search_after', async () => {
     const { client, bodies, log } = await scripted((body, res) => {
-      const page = body.search_after ? [event('c', '2026-01-01T00:00:03.5Z')] : [event('a', '2026-01-01T00:00:01Z'), event('b', '2026-01-01T00:00:02.123456789Z')];
+      const page = body.search_after
+        ? [event('c', '2026-01-01T00:00:03.5Z')]
+        : [event('a', '2026-01-01T00:00:01Z'), event('b', '2026-01-01T00:00:02.123456789Z')];
       res.writeHead(200, { 'x-result-count': String(page.length), 'x-limit': '2' });
       res.end(`[${page.join(',')}]`);
     });
@@ -63,7 +67,11 @@ describe('DiClient protocol edges', () => {
   it('without headers, stops on a short page by its length', async () => {
     const { client } = await scripted((body, res) => {
       res.writeHead(200);
-      res.end(body.search_after ? `[${event('c', 't3')}]` : `[${event('a', '2026-01-01T00:00:01Z')},${event('b', '2026-01-01T00:00:02Z')}]`);
+      res.end(
+        body.search_after
+          ? `[${event('c', 't3')}]`
+          : `[${event('a', '2026-01-01T00:00:01Z')},${event('b', '2026-01-01T00:00:02Z')}]`,
+      );
     });
     expect(await ids(client)).toEqual(['a', 'b', 'c']);
   });
@@ -97,9 +105,11 @@ describe('DiClient protocol edges', () => {
     try {
       const ac = new AbortController();
       await Promise.all(Array.from({ length: 30 }, () => ids(client)));
-      await Promise.all(Array.from({ length: 30 }, async () => {
-        for await (const p of client.pages(q, ac.signal)) expect([...p.events]).toEqual([]);
-      }));
+      await Promise.all(
+        Array.from({ length: 30 }, async () => {
+          for await (const p of client.pages(q, ac.signal)) expect([...p.events]).toEqual([]);
+        }),
+      );
       await new Promise((r) => setTimeout(r, 50));
       expect(warnings).not.toContain('MaxListenersExceededWarning');
     } finally {

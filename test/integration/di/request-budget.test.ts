@@ -10,7 +10,10 @@ import type { DiQuery } from '../../../input/types.js';
 import type { Clock } from '../../../input/types.js';
 import { closedAfterEach, iso, manualClock } from '../../support/simulator.js';
 
-/** Virtual time: a sleep moves the clock forward after the callers resolved so far have run (unlike manualClock, whose sleep moves it at once). */
+/**
+ * Virtual time: a sleep moves the clock forward after the callers resolved so far have run (unlike manualClock, whose
+ * sleep moves it at once).
+ */
 function steppingClock(start: number): Clock {
   let t = start;
   return {
@@ -26,42 +29,66 @@ const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 const { closers, sim } = closedAfterEach();
 
 describe('RequestBudget', () => {
-  it('never gives more turns than the budget in any second, paces them 1/rate apart, and keeps up the budget on average', async () => {
-    const clock = steppingClock(T0);
-    const budget = new RequestBudget(10, clock);
-    const at: number[] = [];
-    await Promise.all(Array.from({ length: 200 }, (_, i) => budget.take(`org${i % 7}/directory`).then(() => at.push(clock.now()))));
-    expect(at).toHaveLength(200);
-    at.sort((a, b) => a - b);
-    // Turn i + 10 comes at least 1 s after turn i: no second holds more than 10.
-    for (let i = 0; i + 10 < at.length; i++) expect(at[i + 10]! - at[i]!).toBeGreaterThanOrEqual(1000);
-    // Paced, not a second's worth at once: after the first few (the catch-up allowance, 250 ms of turns), one turn
-    // every 100 ms...
-    const first = at.findIndex((t, i) => i > 0 && t > at[0]!);
-    expect(first).toBeLessThanOrEqual(1 + 250 / 100);
-    for (let i = first; i + 1 < at.length; i++) expect(at[i + 1]! - at[i]!, `turns ${i} and ${i + 1}`).toBeGreaterThanOrEqual(100);
-    // ...and not slower either: 200 turns in 20 s.
-    expect(at.at(-1)! - at[0]!).toBeLessThanOrEqual(20 * 1000);
-  });
+  it(
+    'never gives more turns than the budget in any second, paces them 1/rate apart, and keeps up the budget on ' +
+      'average',
+    async () => {
+      const clock = steppingClock(T0);
+      const budget = new RequestBudget(10, clock);
+      const at: number[] = [];
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) => budget.take(`org${i % 7}/directory`).then(() => at.push(clock.now()))),
+      );
+      expect(at).toHaveLength(200);
+      at.sort((a, b) => a - b);
+      // Turn i + 10 comes at least 1 s after turn i: no second holds more than 10.
+      for (let i = 0; i + 10 < at.length; i++) expect(at[i + 10]! - at[i]!).toBeGreaterThanOrEqual(1000);
+      // Paced, not a second's worth at once: after the first few (the catch-up allowance, 250 ms of turns), one turn
+      // every 100 ms...
+      const first = at.findIndex((t, i) => i > 0 && t > at[0]!);
+      expect(first).toBeLessThanOrEqual(1 + 250 / 100);
+      for (let i = first; i + 1 < at.length; i++)
+        expect(at[i + 1]! - at[i]!, `turns ${i} and ${i + 1}`).toBeGreaterThanOrEqual(100);
+      // ...and not slower either: 200 turns in 20 s.
+      expect(at.at(-1)! - at[0]!).toBeLessThanOrEqual(20 * 1000);
+    },
+  );
 
-  it('an early timer (Node counts timers from the loop\'s cached time) gives no turn before the clock says it is due', async () => {
+  it("an early timer (Node counts timers from the loop's cached time) gives no turn before the clock says it is due", async () => {
     // A busy loop: every sleep ends 30 ms early by the clock.
     let t = T0;
-    const early: Clock = { now: () => t, sleep: async (ms) => { await new Promise((r) => setImmediate(r)); t += Math.max(1, ms - 30); } };
+    const early: Clock = {
+      now: () => t,
+      sleep: async (ms) => {
+        await new Promise((r) => setImmediate(r));
+        t += Math.max(1, ms - 30);
+      },
+    };
     const budget = new RequestBudget(20, early);
     const at: number[] = [];
-    await Promise.all(Array.from({ length: 200 }, (_, i) => budget.take(`org${i % 5}/sso`).then(() => at.push(early.now()))));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => budget.take(`org${i % 5}/sso`).then(() => at.push(early.now()))),
+    );
     at.sort((a, b) => a - b);
-    for (let i = 0; i + 20 < at.length; i++) expect(at[i + 20]! - at[i]!, `turns ${i} and ${i + 20}`).toBeGreaterThanOrEqual(1000);
+    for (let i = 0; i + 20 < at.length; i++)
+      expect(at[i + 20]! - at[i]!, `turns ${i} and ${i + 20}`).toBeGreaterThanOrEqual(1000);
   });
 
   it('makes up for a late timer with the turns whose second has passed, never more than the budget per second', async () => {
     // A busy machine: every sleep overshoots by 250 ms.
     let t = T0;
-    const late: Clock = { now: () => t, sleep: async (ms) => { await new Promise((r) => setImmediate(r)); t += ms + 250; } };
+    const late: Clock = {
+      now: () => t,
+      sleep: async (ms) => {
+        await new Promise((r) => setImmediate(r));
+        t += ms + 250;
+      },
+    };
     const budget = new RequestBudget(20, late);
     const at: number[] = [];
-    await Promise.all(Array.from({ length: 400 }, (_, i) => budget.take(`org${i % 13}/sso`).then(() => at.push(late.now()))));
+    await Promise.all(
+      Array.from({ length: 400 }, (_, i) => budget.take(`org${i % 13}/sso`).then(() => at.push(late.now()))),
+    );
     at.sort((a, b) => a - b);
     for (let i = 0; i + 20 < at.length; i++) expect(at[i + 20]! - at[i]!).toBeGreaterThanOrEqual(1000);
     // 400 turns at 20/s: about 20 s even though each wait ran 250 ms late (one turn per sleep would take 100 s).
@@ -149,10 +176,25 @@ describe('DiClient under the budgets (simulator)', () => {
     const arrivals: number[] = [];
     const sent: number[] = [];
     const orgs = Array.from({ length: 20 }, (_, i) => `org${i}`);
-    const s = await sim({ orgs, eventsPerMinute: 6, from: Date.now() - 3_600_000, onRequest: (r) => arrivals.push(r.at) });
-    const c = createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: s.apiKey }, maxRequestsPerSecond: 20, hooks: { onRequest: () => sent.push(Date.now()) } });
+    const s = await sim({
+      orgs,
+      eventsPerMinute: 6,
+      from: Date.now() - 3_600_000,
+      onRequest: (r) => arrivals.push(r.at),
+    });
+    const c = createDiClient({
+      apiUrl: s.url,
+      auth: { kind: 'apiKey', apiKey: s.apiKey },
+      maxRequestsPerSecond: 20,
+      hooks: { onRequest: () => sent.push(Date.now()) },
+    });
     closers.push(() => c.close());
-    const q = (orgId: string): DiQuery => ({ orgId, service: 'directory', start: iso(Date.now() - 3_000_000), end: iso(Date.now() - 60_000) });
+    const q = (orgId: string): DiQuery => ({
+      orgId,
+      service: 'directory',
+      start: iso(Date.now() - 3_000_000),
+      end: iso(Date.now() - 60_000),
+    });
     const counts = await Promise.all(orgs.flatMap((o) => [c.count(q(o)), c.count(q(o)), c.count(q(o))]));
     expect(counts.every((n) => n > 0)).toBe(true);
     expect(arrivals).toHaveLength(60);
@@ -172,21 +214,39 @@ describe('DiClient under the budgets (simulator)', () => {
     // The client says when it paused: requests written before that may still reach the server just after.
     let pausedAt: number | undefined;
     let pauseMs = 0;
-    const logger = { debug() {}, info() {}, error() {}, warn: (o: object, msg?: string) => {
-      if (msg?.includes('pausing every request') && pausedAt === undefined) {
-        pausedAt = Date.now();
-        pauseMs = (o as { pauseMs: number }).pauseMs;
-      }
-    } };
-    const c = createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: s.apiKey }, maxRequestsPerSecond: 0, retry: { baseDelayMs: 10, maxDelayMs: 20 }, logger });
+    const logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (o: object, msg?: string) => {
+        if (msg?.includes('pausing every request') && pausedAt === undefined) {
+          pausedAt = Date.now();
+          pauseMs = (o as { pauseMs: number }).pauseMs;
+        }
+      },
+    };
+    const c = createDiClient({
+      apiUrl: s.url,
+      auth: { kind: 'apiKey', apiKey: s.apiKey },
+      maxRequestsPerSecond: 0,
+      retry: { baseDelayMs: 10, maxDelayMs: 20 },
+      logger,
+    });
     closers.push(() => c.close());
-    const q = (orgId: string): DiQuery => ({ orgId, service: 'directory', start: iso(Date.now() - 3_000_000), end: iso(Date.now() - 60_000) });
+    const q = (orgId: string): DiQuery => ({
+      orgId,
+      service: 'directory',
+      start: iso(Date.now() - 3_000_000),
+      end: iso(Date.now() - 60_000),
+    });
     // Ten streams counting in a loop for ~2.5 s; one request in the middle gets 429 with Retry-After (1-2 s).
     const until = Date.now() + 2_500;
     setTimeout(() => s.failNext('429-retry-after'), 300);
-    await Promise.all(orgs.map(async (o) => {
-      while (Date.now() < until) await c.count(q(o));
-    }));
+    await Promise.all(
+      orgs.map(async (o) => {
+        while (Date.now() < until) await c.count(q(o));
+      }),
+    );
     expect(s.stats.faults['429-retry-after']).toBe(1);
     expect(pausedAt).toBeDefined();
     expect(pauseMs).toBeGreaterThanOrEqual(900);
@@ -207,23 +267,40 @@ describe('DiClient under the budgets (simulator)', () => {
     const clock = manualClock(T0);
     const s = await sim({ clock, services: ['directory'], eventsPerMinute: 120, from: T0 - 3_600_000 });
     const budget = 600_000;
-    const c = createDiClient({ apiUrl: s.url, auth: { kind: 'apiKey', apiKey: s.apiKey }, clock, pageLimit: 500, pageBudgetBytes: budget });
+    const c = createDiClient({
+      apiUrl: s.url,
+      auth: { kind: 'apiKey', apiKey: s.apiKey },
+      clock,
+      pageLimit: 500,
+      pageBudgetBytes: budget,
+    });
     closers.push(() => c.close());
     const span = 3_300_000 / 8;
     let biggest = 0;
-    const ids = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-      // The API's end_time is inclusive: each chain stops 1 ms before the next one starts.
-      const q: DiQuery = { service: 'directory', start: iso(T0 - 3_600_000 + i * span), end: iso(T0 - 3_600_000 + (i + 1) * span - 1) };
-      const out: string[] = [];
-      for await (const p of c.pages(q)) {
-        biggest = Math.max(biggest, p.events.body.length);
-        for (const e of p.events) out.push(e.id);
-        await new Promise((r) => setTimeout(r, 2)); // a consumer slower than the API
-        p.release?.();
-      }
-      return out;
-    }));
-    const expected = s.expectedEvents({ service: 'directory', start: T0 - 3_600_000, end: T0 - 3_600_000 + 8 * span - 1, visibleAt: T0 });
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        // The API's end_time is inclusive: each chain stops 1 ms before the next one starts.
+        const q: DiQuery = {
+          service: 'directory',
+          start: iso(T0 - 3_600_000 + i * span),
+          end: iso(T0 - 3_600_000 + (i + 1) * span - 1),
+        };
+        const out: string[] = [];
+        for await (const p of c.pages(q)) {
+          biggest = Math.max(biggest, p.events.body.length);
+          for (const e of p.events) out.push(e.id);
+          await new Promise((r) => setTimeout(r, 2)); // a consumer slower than the API
+          p.release?.();
+        }
+        return out;
+      }),
+    );
+    const expected = s.expectedEvents({
+      service: 'directory',
+      start: T0 - 3_600_000,
+      end: T0 - 3_600_000 + 8 * span - 1,
+      visibleAt: T0,
+    });
     expect(ids.flat()).toEqual(expected.map((e) => e.id));
     expect(biggest).toBeGreaterThan(100_000); // pages of ~500 events
     const b = (c as unknown as { budgets(): { pageBytes: number; peakPageBytes: number } }).budgets();
@@ -234,7 +311,11 @@ describe('DiClient under the budgets (simulator)', () => {
 
 describe('--max-requests-per-second', () => {
   const load = (argv: string[], env: Record<string, string> = {}) => {
-    const r = loadConfig({ argv: ['--api-url', 'http://127.0.0.1:9/insights/directory/v1', '--api-key', 'k', ...argv], env, now: Date.now() });
+    const r = loadConfig({
+      argv: ['--api-url', 'http://127.0.0.1:9/insights/directory/v1', '--api-key', 'k', ...argv],
+      env,
+      now: Date.now(),
+    });
     if (r.kind !== 'run') throw new Error('expected a run config');
     return r.config;
   };
@@ -243,7 +324,9 @@ describe('--max-requests-per-second', () => {
     expect(load([]).maxRequestsPerSecond).toBe(10);
     expect(load(['--max-requests-per-second', '3']).maxRequestsPerSecond).toBe(3);
     expect(load([], { JUMPCLOUD_MAX_RPS: '0' }).maxRequestsPerSecond).toBe(0);
-    expect(() => load(['--max-requests-per-second', '2.5'])).toThrow(/invalid --max-requests-per-second \(from flag --max-requests-per-second\): "2.5" is not a whole number/);
+    expect(() => load(['--max-requests-per-second', '2.5'])).toThrow(
+      /invalid --max-requests-per-second \(from flag --max-requests-per-second\): "2.5" is not a whole number/,
+    );
     expect(() => load([], { JUMPCLOUD_MAX_RPS: '-1' })).toThrow(ConfigError);
   });
 });

@@ -10,10 +10,15 @@ afterEach(async () => {
 });
 
 describe('per-chunk hooks', () => {
-  it('report each chunk\'s entry range at its ack and again when the ack settled, covering the send in order', async () => {
+  it("report each chunk's entry range at its ack and again when the ack settled, covering the send in order", async () => {
     const rx = await startForwardReceiver({});
     cleanups.push(() => rx.close());
-    const client = createForwardClient({ target: { kind: 'tcp', host: '127.0.0.1', port: rx.port! }, maxChunkBytes: 4096, settleMs: 150, settleResend: 'caller' });
+    const client = createForwardClient({
+      target: { kind: 'tcp', host: '127.0.0.1', port: rx.port! },
+      maxChunkBytes: 4096,
+      settleMs: 150,
+      settleResend: 'caller',
+    });
     cleanups.push(() => client.close(1000));
     const entries = makeEntries(300);
     const acked: Array<[number, number, number]> = [];
@@ -35,7 +40,13 @@ describe('per-chunk hooks', () => {
   it('a connection closed within the settle time: no settle hook for the unsettled chunks, the send rejects', async () => {
     const rx = await startForwardReceiver({ commitEveryMs: 250 });
     cleanups.push(() => rx.close());
-    const client = createForwardClient({ target: { kind: 'tcp', host: '127.0.0.1', port: rx.port! }, maxChunkBytes: 4096, settleMs: 2000, settleResend: 'caller', backoff: { baseMs: 20, maxMs: 100 } });
+    const client = createForwardClient({
+      target: { kind: 'tcp', host: '127.0.0.1', port: rx.port! },
+      maxChunkBytes: 4096,
+      settleMs: 2000,
+      settleResend: 'caller',
+      backoff: { baseMs: 20, maxMs: 100 },
+    });
     cleanups.push(() => client.close(1000));
     // The crash comes inside the first ack's hook, so no timer delay on a loaded machine lets that chunk settle
     // first. Chunks acked later (resent on the next connection) may settle; the ones acked before the crash may not.

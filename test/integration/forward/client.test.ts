@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createForwardClient, type ForwardClientOptions } from '../../../input/forward/index.js';
 import type { ForwardClient } from '../../../input/types.js';
-import { startForwardReceiver, type ForwardReceiver, type ForwardReceiverOptions } from '../../support/forward-receiver.js';
+import {
+  startForwardReceiver,
+  type ForwardReceiver,
+  type ForwardReceiverOptions,
+} from '../../support/forward-receiver.js';
 import { idsOf, makeEntries } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -12,10 +16,15 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(rOpts: ForwardReceiverOptions = {}, cOpts: Partial<ForwardClientOptions> = {}): Promise<{ receiver: ForwardReceiver; client: ForwardClient }> {
+async function setup(
+  rOpts: ForwardReceiverOptions = {},
+  cOpts: Partial<ForwardClientOptions> = {},
+): Promise<{ receiver: ForwardReceiver; client: ForwardClient }> {
   const receiver = await startForwardReceiver(rOpts);
   cleanups.push(() => receiver.close());
-  const target = receiver.path ? { kind: 'unix' as const, path: receiver.path } : { kind: 'tcp' as const, host: '127.0.0.1', port: receiver.port! };
+  const target = receiver.path
+    ? { kind: 'unix' as const, path: receiver.path }
+    : { kind: 'tcp' as const, host: '127.0.0.1', port: receiver.port! };
   const client = createForwardClient({ target, backoff: { baseMs: 20, maxMs: 200 }, ...cOpts });
   cleanups.push(() => client.close(1000));
   return { receiver, client };
@@ -59,7 +68,13 @@ describe('forward client against the protocol-level receiver', () => {
 
   it('authenticates with a shared key and a user, PING in one read with the exact digests', async () => {
     const { receiver, client } = await setup(
-      { sharedKey: 's3cret', users: [{ username: 'alice', password: 'pw1' }, { username: 'bob', password: 'pw2' }] },
+      {
+        sharedKey: 's3cret',
+        users: [
+          { username: 'alice', password: 'pw1' },
+          { username: 'bob', password: 'pw2' },
+        ],
+      },
       { sharedKey: 's3cret', username: 'bob', password: 'pw2', hostname: 'collector-1' },
     );
     await client.send('t', makeEntries(5));
@@ -77,7 +92,10 @@ describe('forward client against the protocol-level receiver', () => {
 
   it('rejects send() with ForwardAuthError on a wrong shared key, without a hot retry loop', async () => {
     const reconnects: number[] = [];
-    const { receiver, client } = await setup({ sharedKey: 'right' }, { sharedKey: 'wrong', hooks: { onReconnect: (i) => reconnects.push(i.delayMs) } });
+    const { receiver, client } = await setup(
+      { sharedKey: 'right' },
+      { sharedKey: 'wrong', hooks: { onReconnect: (i) => reconnects.push(i.delayMs) } },
+    );
     const err = await client.send('t', makeEntries(3)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('ForwardAuthError');
@@ -108,12 +126,26 @@ describe('forward client against the protocol-level receiver', () => {
 
   it('never logs or reports the shared key or the password', async () => {
     const lines: string[] = [];
-    const logger = Object.fromEntries((['debug', 'info', 'warn', 'error'] as const).map((l) => [l, (o: object, m?: string) => lines.push(JSON.stringify([l, o, m]))])) as unknown as import('../../../input/types.js').Logger;
-    const ok = await setup({ sharedKey: 'KEY-SECRET-1', users: [{ username: 'u', password: 'PW-SECRET-1' }], faults: { dropProbability: 0.3 }, seed: 5 },
-      { sharedKey: 'KEY-SECRET-1', username: 'u', password: 'PW-SECRET-1', logger, maxChunkBytes: 2000 });
+    const logger = Object.fromEntries(
+      (['debug', 'info', 'warn', 'error'] as const).map((l) => [
+        l,
+        (o: object, m?: string) => lines.push(JSON.stringify([l, o, m])),
+      ]),
+    ) as unknown as import('../../../input/types.js').Logger;
+    const ok = await setup(
+      {
+        sharedKey: 'KEY-SECRET-1',
+        users: [{ username: 'u', password: 'PW-SECRET-1' }],
+        faults: { dropProbability: 0.3 },
+        seed: 5,
+      },
+      { sharedKey: 'KEY-SECRET-1', username: 'u', password: 'PW-SECRET-1', logger, maxChunkBytes: 2000 },
+    );
     await ok.client.send('t', makeEntries(40));
-    const bad = await setup({ sharedKey: 'KEY-SECRET-2', users: [{ username: 'u', password: 'x' }] },
-      { sharedKey: 'KEY-SECRET-2', username: 'u', password: 'PW-SECRET-2', logger });
+    const bad = await setup(
+      { sharedKey: 'KEY-SECRET-2', users: [{ username: 'u', password: 'x' }] },
+      { sharedKey: 'KEY-SECRET-2', username: 'u', password: 'PW-SECRET-2', logger },
+    );
     const err = await bad.client.send('t', makeEntries(1)).catch((e: unknown) => e);
     const wrongKey = await setup({ sharedKey: 'other' }, { sharedKey: 'KEY-SECRET-3', logger });
     const err2 = await wrongKey.client.send('t', makeEntries(1)).catch((e: unknown) => e);
@@ -124,7 +156,10 @@ describe('forward client against the protocol-level receiver', () => {
 
   it('a shared key against an input without one: retries saying no HELO came, and close() ends the wait at once', async () => {
     const errors: string[] = [];
-    const { receiver, client } = await setup({}, { sharedKey: 'k', handshakeTimeoutMs: 100, hooks: { onReconnect: (i) => errors.push(i.error ?? '') } });
+    const { receiver, client } = await setup(
+      {},
+      { sharedKey: 'k', handshakeTimeoutMs: 100, hooks: { onReconnect: (i) => errors.push(i.error ?? '') } },
+    );
     const sending = client.send('t', makeEntries(2)).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 350));
     expect(errors[0]).toMatch(/no HELO .* within 100 ms.*is shared_key set on its forward input/);

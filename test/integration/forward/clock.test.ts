@@ -2,28 +2,9 @@
 // an ack never settles and a delivery timeout never fires, however long the test waits; moving the clock does both.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createForwardClient } from '../../../input/forward/index.js';
-import type { Clock } from '../../../input/types.js';
+import { standingClock } from '../../support/clock.js';
 import { startForwardReceiver, type ForwardReceiver } from '../../support/forward-receiver.js';
 import { makeEntries } from './helpers.js';
-
-/** A clock that moves only when the test says so; sleeps end when it reaches their deadline (or on abort). */
-function standingClock(start: number): Clock & { advance(ms: number): void } {
-  let t = start;
-  const sleepers = new Set<{ until: number; wake(): void }>();
-  return {
-    now: () => t,
-    sleep: (ms, signal) => new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const s = { until: t + ms, wake: () => { sleepers.delete(s); signal?.removeEventListener('abort', s.wake); resolve(); } };
-      sleepers.add(s);
-      signal?.addEventListener('abort', s.wake, { once: true });
-    }),
-    advance(ms) {
-      t += ms;
-      for (const s of [...sleepers]) if (s.until <= t) s.wake();
-    },
-  };
-}
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -44,12 +25,16 @@ describe('forward client timing runs on the injected clock', () => {
     const clock = standingClock(Date.parse('2026-01-01T00:00:00Z'));
     const acks: number[] = [];
     const client = createForwardClient({
-      target: { kind: 'tcp', host: '127.0.0.1', port: receiver.port! }, settleMs: 500, clock,
+      target: { kind: 'tcp', host: '127.0.0.1', port: receiver.port! },
+      settleMs: 500,
+      clock,
       hooks: { onAck: ({ entries }) => acks.push(entries) },
     });
     cleanups.push(() => client.close(0));
     let settled = false;
-    const sent = client.send('t', makeEntries(20)).then(() => { settled = true; });
+    const sent = client.send('t', makeEntries(20)).then(() => {
+      settled = true;
+    });
     while (receiver.records.length < 20) await tick(5);
     await tick(800); // more wall time than settleMs: the ack is in, but the clock has not moved
     expect(settled).toBe(false);
@@ -68,11 +53,17 @@ describe('forward client timing runs on the injected clock', () => {
     receiver.withholdNext(1);
     const clock = standingClock(Date.parse('2026-01-01T00:00:00Z'));
     const client = createForwardClient({
-      target: { kind: 'tcp', host: '127.0.0.1', port: receiver.port! }, settleMs: 0, clock, deliveryTimeoutMs: 5_000, ackTimeoutMs: 60_000,
+      target: { kind: 'tcp', host: '127.0.0.1', port: receiver.port! },
+      settleMs: 0,
+      clock,
+      deliveryTimeoutMs: 5_000,
+      ackTimeoutMs: 60_000,
     });
     cleanups.push(() => client.close(0));
     let failure: unknown;
-    const sent = client.send('t', makeEntries(5)).catch((err: unknown) => { failure = err; });
+    const sent = client.send('t', makeEntries(5)).catch((err: unknown) => {
+      failure = err;
+    });
     await tick(300);
     expect(failure).toBeUndefined();
     clock.advance(4_999);

@@ -2,17 +2,29 @@
 import type { ForwardEntry } from '../../../input/types.js';
 
 /** An event shaped like a DI event whose JSON text is about `size` bytes. */
-export function makeEntries(count: number, opts: { size?: number; start?: number; prefix?: string } = {}): ForwardEntry[] {
+export function makeEntries(
+  count: number,
+  opts: { size?: number; start?: number; prefix?: string } = {},
+): ForwardEntry[] {
   const size = opts.size ?? 300;
   const start = opts.start ?? 0;
   const prefix = opts.prefix ?? 'e';
   const out: ForwardEntry[] = [];
   for (let i = 0; i < count; i++) {
     const n = start + i;
-    const base = { id: `${prefix}${n.toString().padStart(10, '0')}`, timestamp: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.123456789Z`, service: 'directory', event_type: 'user_login', pad: '' };
+    const base = {
+      id: `${prefix}${n.toString().padStart(10, '0')}`,
+      timestamp: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.123456789Z`,
+      service: 'directory',
+      event_type: 'user_login',
+      pad: '',
+    };
     const text0 = JSON.stringify(base);
     base.pad = 'x'.repeat(Math.max(0, size - text0.length));
-    out.push({ time: { sec: 1_767_225_600 + n, nsec: (n * 7919) % 1_000_000_000 }, record: { message: JSON.stringify(base) } });
+    out.push({
+      time: { sec: 1_767_225_600 + n, nsec: (n * 7919) % 1_000_000_000 },
+      record: { message: JSON.stringify(base) },
+    });
   }
   return out;
 }

@@ -27,7 +27,11 @@ const ndjson = (lines: unknown[]): string => lines.map((l) => JSON.stringify(l))
 const DS = 'logs-jumpcloud.directory_insights-default';
 
 async function postBulk(r: BulkReceiver, body: string | Buffer, headers: Record<string, string> = {}, path = '/_bulk') {
-  const res = await fetch(r.url + path, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const res = await fetch(r.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', ...headers },
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
   return { status: res.status, json: (await res.json()) as any };
 }
 
@@ -49,7 +53,8 @@ describe('json-text', () => {
   });
 
   it('rejects malformed text', () => {
-    for (const bad of ['{', '{"a":}', '[1,]', '{"a":1}x', '"\u0001"', 'tru']) expect(() => parseStrict(bad)).toThrow(JsonTextError);
+    for (const bad of ['{', '{"a":}', '[1,]', '{"a":1}x', '"\u0001"', 'tru'])
+      expect(() => parseStrict(bad)).toThrow(JsonTextError);
   });
 
   it('splits concatenated values back into the texts that were joined', () => {
@@ -66,15 +71,26 @@ describe('json-text', () => {
 describe('BulkReceiver', () => {
   it('indexes NDJSON creates into a data stream and answers per item like Elasticsearch', async () => {
     const r = await bulk();
-    const { status, json } = await postBulk(r, ndjson([
-      { create: { _index: DS, _id: 'a' } }, { '@timestamp': '2023-06-16T14:06:45Z', n: 1 },
-      { create: { _index: DS, _id: 'b' } }, { '@timestamp': '2023-06-16T14:06:46Z', n: 2 },
-    ]));
+    const { status, json } = await postBulk(
+      r,
+      ndjson([
+        { create: { _index: DS, _id: 'a' } },
+        { '@timestamp': '2023-06-16T14:06:45Z', n: 1 },
+        { create: { _index: DS, _id: 'b' } },
+        { '@timestamp': '2023-06-16T14:06:46Z', n: 2 },
+      ]),
+    );
     expect(status).toBe(200);
     expect(json.errors).toBe(false);
-    expect(json.items.map((i: any) => [i.create._id, i.create.status, i.create.result])).toEqual([['a', 201, 'created'], ['b', 201, 'created']]);
+    expect(json.items.map((i: any) => [i.create._id, i.create.status, i.create.result])).toEqual([
+      ['a', 201, 'created'],
+      ['b', 201, 'created'],
+    ]);
     expect([...r.documents(DS).keys()]).toEqual(['a', 'b']);
-    expect(r.items().map((i) => [i.op, i.index, i.id, i.status])).toEqual([['create', DS, 'a', 201], ['create', DS, 'b', 201]]);
+    expect(r.items().map((i) => [i.op, i.index, i.id, i.status])).toEqual([
+      ['create', DS, 'a', 201],
+      ['create', DS, 'b', 201],
+    ]);
     expect(r.requests[0]!.contentType).toBe('application/x-ndjson');
   });
 
@@ -90,13 +106,22 @@ describe('BulkReceiver', () => {
 
   it('refuses index ops and documents without @timestamp in a data stream, accepts index ops in an index', async () => {
     const r = await bulk();
-    const { json } = await postBulk(r, ndjson([
-      { index: { _index: DS, _id: 'a' } }, { '@timestamp': 't' },
-      { create: { _index: DS, _id: 'b' } }, { no: 'time' },
-      { index: { _index: 'plain', _id: 'c' } }, { v: 1 },
-      { index: { _index: 'plain', _id: 'c' } }, { v: 2 },
-    ]));
-    expect(json.items.map((i: any) => Object.values(i)[0] as any).map((i: any) => i.status)).toEqual([400, 400, 201, 200]);
+    const { json } = await postBulk(
+      r,
+      ndjson([
+        { index: { _index: DS, _id: 'a' } },
+        { '@timestamp': 't' },
+        { create: { _index: DS, _id: 'b' } },
+        { no: 'time' },
+        { index: { _index: 'plain', _id: 'c' } },
+        { v: 1 },
+        { index: { _index: 'plain', _id: 'c' } },
+        { v: 2 },
+      ]),
+    );
+    expect(json.items.map((i: any) => Object.values(i)[0] as any).map((i: any) => i.status)).toEqual([
+      400, 400, 201, 200,
+    ]);
     expect(r.documents('plain').get('c')).toEqual({ v: 2 });
     expect(r.storedCount()).toBe(1);
   });
@@ -116,7 +141,9 @@ describe('BulkReceiver', () => {
     expect((await postBulk(r, ndjson([{ create: { _index: DS } }, { '@timestamp': 't' }]).trimEnd())).status).toBe(400);
     expect((await postBulk(r, '{"create":\n{}\n')).status).toBe(400);
     expect((await postBulk(r, ndjson([{ upsert: { _index: DS } }, {}]))).status).toBe(400);
-    expect((await postBulk(r, ndjson([{ create: { _index: DS, _type: '_doc' } }, { '@timestamp': 't' }]))).status).toBe(400);
+    expect((await postBulk(r, ndjson([{ create: { _index: DS, _type: '_doc' } }, { '@timestamp': 't' }]))).status).toBe(
+      400,
+    );
     expect((await postBulk(r, ndjson([{ create: {} }, { '@timestamp': 't' }]))).status).toBe(400);
     expect(r.storedCount()).toBe(0);
   });
@@ -131,7 +158,11 @@ describe('BulkReceiver', () => {
 
   it('reads gzip bodies', async () => {
     const r = await bulk();
-    const { json } = await postBulk(r, gzipSync(ndjson([{ create: { _index: DS, _id: 'z' } }, { '@timestamp': 't', s: 'Zoë ☃' }])), { 'content-encoding': 'gzip' });
+    const { json } = await postBulk(
+      r,
+      gzipSync(ndjson([{ create: { _index: DS, _id: 'z' } }, { '@timestamp': 't', s: 'Zoë ☃' }])),
+      { 'content-encoding': 'gzip' },
+    );
     expect(json.errors).toBe(false);
     expect(r.documents(DS).get('z')).toEqual({ '@timestamp': 't', s: 'Zoë ☃' });
   });
@@ -152,11 +183,17 @@ describe('BulkReceiver', () => {
   it('injects an item error by global item number; the other items are stored', async () => {
     const r = await bulk();
     r.failItem(1, { status: 429 });
-    const { json } = await postBulk(r, ndjson([
-      { create: { _index: DS, _id: 'a' } }, { '@timestamp': 't' },
-      { create: { _index: DS, _id: 'b' } }, { '@timestamp': 't' },
-      { create: { _index: DS, _id: 'c' } }, { '@timestamp': 't' },
-    ]));
+    const { json } = await postBulk(
+      r,
+      ndjson([
+        { create: { _index: DS, _id: 'a' } },
+        { '@timestamp': 't' },
+        { create: { _index: DS, _id: 'b' } },
+        { '@timestamp': 't' },
+        { create: { _index: DS, _id: 'c' } },
+        { '@timestamp': 't' },
+      ]),
+    );
     expect(json.errors).toBe(true);
     expect(json.items.map((i: any) => i.create.status)).toEqual([201, 429, 201]);
     expect(json.items[1].create.error.type).toBe('es_rejected_execution_exception');
@@ -166,7 +203,12 @@ describe('BulkReceiver', () => {
   it('fails every item of the next request when asked, then stores the same items on a resend', async () => {
     const r = await bulk();
     r.failAllItemsOfNextRequests(1, { status: 429 });
-    const body = ndjson([{ create: { _index: DS, _id: 'a' } }, { '@timestamp': 't' }, { create: { _index: DS, _id: 'b' } }, { '@timestamp': 't' }]);
+    const body = ndjson([
+      { create: { _index: DS, _id: 'a' } },
+      { '@timestamp': 't' },
+      { create: { _index: DS, _id: 'b' } },
+      { '@timestamp': 't' },
+    ]);
     const first = await postBulk(r, body);
     expect(first.status).toBe(200);
     expect(first.json.errors).toBe(true);
@@ -187,16 +229,24 @@ describe('BulkReceiver', () => {
   it('stores any set of documents exactly as sent (property)', async () => {
     const r = await bulk();
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !/[\u0000-\u001f]/.test(s)), { minLength: 1, maxLength: 20 }), fc.jsonValue(), async (ids, payload) => {
-        const index = `logs-p-${r.requests.length}`;
-        const lines: unknown[] = [];
-        for (const id of ids) lines.push({ create: { _index: index, _id: id } }, { '@timestamp': 't', payload, id });
-        const { json } = await postBulk(r, ndjson(lines));
-        expect(json.errors).toBe(false);
-        const docs = r.documents(index);
-        expect(docs.size).toBe(ids.length);
-        for (const id of ids) expect(docs.get(id)).toEqual(JSON.parse(JSON.stringify({ '@timestamp': 't', payload, id })));
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(
+          fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !/[\u0000-\u001f]/.test(s)),
+          { minLength: 1, maxLength: 20 },
+        ),
+        fc.jsonValue(),
+        async (ids, payload) => {
+          const index = `logs-p-${r.requests.length}`;
+          const lines: unknown[] = [];
+          for (const id of ids) lines.push({ create: { _index: index, _id: id } }, { '@timestamp': 't', payload, id });
+          const { json } = await postBulk(r, ndjson(lines));
+          expect(json.errors).toBe(false);
+          const docs = r.documents(index);
+          expect(docs.size).toBe(ids.length);
+          for (const id of ids)
+            expect(docs.get(id)).toEqual(JSON.parse(JSON.stringify({ '@timestamp': 't', payload, id })));
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -211,7 +261,12 @@ describe('BulkReceiver', () => {
 });
 
 describe('HecReceiver', () => {
-  async function postHec(r: HecReceiver, body: string | Buffer, token: string | null = r.token, headers: Record<string, string> = {}) {
+  async function postHec(
+    r: HecReceiver,
+    body: string | Buffer,
+    token: string | null = r.token,
+    headers: Record<string, string> = {},
+  ) {
     const res = await fetch(r.url + '/services/collector/event', {
       method: 'POST',
       headers: { ...(token === null ? {} : { authorization: `Splunk ${token}` }), ...headers },
@@ -222,8 +277,16 @@ describe('HecReceiver', () => {
 
   it('accepts a batch of concatenated events with their metadata', async () => {
     const r = await hec();
-    const body = JSON.stringify({ time: 1686924405.921, sourcetype: 'jumpcloud:directory_insights', source: 's', index: 'main', event: { a: 1 } }) +
-      '\n' + JSON.stringify({ time: '1686924406', event: 'text', host: 'h' });
+    const body =
+      JSON.stringify({
+        time: 1686924405.921,
+        sourcetype: 'jumpcloud:directory_insights',
+        source: 's',
+        index: 'main',
+        event: { a: 1 },
+      }) +
+      '\n' +
+      JSON.stringify({ time: '1686924406', event: 'text', host: 'h' });
     const { status, json } = await postHec(r, body);
     expect(status).toBe(200);
     expect(json).toEqual({ text: 'Success', code: 0 });
@@ -244,9 +307,17 @@ describe('HecReceiver', () => {
   it('refuses the whole batch on one bad event, like Splunk, and says which', async () => {
     const r = await hec();
     const good = JSON.stringify({ event: { a: 1 } });
-    expect((await postHec(r, good + JSON.stringify({ time: 1 }))).json).toEqual({ text: 'Event field is required', code: 12, 'invalid-event-number': 1 });
+    expect((await postHec(r, good + JSON.stringify({ time: 1 }))).json).toEqual({
+      text: 'Event field is required',
+      code: 12,
+      'invalid-event-number': 1,
+    });
     expect((await postHec(r, good + JSON.stringify({ event: '' }))).json.code).toBe(13);
-    expect((await postHec(r, good + '{"event":')).json).toEqual({ text: 'Invalid data format', code: 6, 'invalid-event-number': 0 });
+    expect((await postHec(r, good + '{"event":')).json).toEqual({
+      text: 'Invalid data format',
+      code: 6,
+      'invalid-event-number': 0,
+    });
     expect((await postHec(r, '')).json).toEqual({ text: 'No data', code: 5 });
     expect(r.events).toHaveLength(0);
   });
@@ -255,7 +326,10 @@ describe('HecReceiver', () => {
     const r = await hec();
     r.failNextRequests(1, 503);
     const body = gzipSync(JSON.stringify({ event: { s: 'Zoë' } }));
-    expect((await postHec(r, body, r.token, { 'content-encoding': 'gzip' })).json).toEqual({ text: 'Server is busy', code: 9 });
+    expect((await postHec(r, body, r.token, { 'content-encoding': 'gzip' })).json).toEqual({
+      text: 'Server is busy',
+      code: 9,
+    });
     expect((await postHec(r, body, r.token, { 'content-encoding': 'gzip' })).status).toBe(200);
     expect(r.events.map((e) => e.event)).toEqual([{ s: 'Zoë' }]);
     expect(r.requests.map((q) => q.status)).toEqual([503, 200]);

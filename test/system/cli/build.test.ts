@@ -15,7 +15,19 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 beforeAll(async () => {
   // Compile into a scratch copy so the suite never races a build of dist/. Type errors elsewhere in input/
   // do not stop tsc from emitting; this test is about the emitted bin.
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(out, 'dist'), '--tsBuildInfoFile', join(out, 'tsbuildinfo')], { cwd: ROOT }).catch((err: { stdout?: string }) => {
+  await run(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.json'),
+      '--outDir',
+      join(out, 'dist'),
+      '--tsBuildInfoFile',
+      join(out, 'tsbuildinfo'),
+    ],
+    { cwd: ROOT },
+  ).catch((err: { stdout?: string }) => {
     if (!existsSync(cli)) throw new Error(`tsc emitted no cli.js: ${err.stdout ?? ''}`);
   });
   copyFileSync(join(ROOT, 'package.json'), join(out, 'package.json'));

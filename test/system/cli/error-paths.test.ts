@@ -18,7 +18,12 @@ chmodSync(dir, 0o755); // a non-root user (below) must reach the directories und
 let sim: Simulator;
 let receiver: ForwardReceiver;
 beforeAll(async () => {
-  sim = await startSimulator({ services: ['directory'], eventsPerMinute: 30, from: Date.now() - 30 * 60_000, to: 'live' });
+  sim = await startSimulator({
+    services: ['directory'],
+    eventsPerMinute: 30,
+    from: Date.now() - 30 * 60_000,
+    to: 'live',
+  });
   receiver = await startForwardReceiver();
 });
 afterAll(async () => {
@@ -34,37 +39,62 @@ interface LogLine {
 }
 
 function logLines(r: CliResult): LogLine[] {
-  return r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+  return r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
 }
 
 /** Every exit code the log states, in order ('collector stopped' and 'exiting'). */
 function loggedExitCodes(r: CliResult): unknown[] {
-  return logLines(r).filter((l) => 'exitCode' in l).map((l) => l.exitCode);
+  return logLines(r)
+    .filter((l) => 'exitCode' in l)
+    .map((l) => l.exitCode);
 }
 
 /** One pass over the simulator's directory service; `since` null leaves --since at its default. */
 function base(state: string, since: string | null = '10m'): string[] {
-  return ['--once', '--api-url', sim.url, '--services', 'directory', '--state-dir', state, ...(since !== null ? ['--since', since] : []), '--lag', '0s'];
+  return [
+    '--once',
+    '--api-url',
+    sim.url,
+    '--services',
+    'directory',
+    '--state-dir',
+    state,
+    ...(since !== null ? ['--since', since] : []),
+    '--lag',
+    '0s',
+  ];
 }
 
 const env = (): Record<string, string> => ({ JUMPCLOUD_API_KEY: sim.apiKey });
 
 describe('the logged exit code is the process exit code', () => {
   it('0: everything delivered', async () => {
-    const r = await runCli([...base(join(dir, 'ok')), '--forward', `127.0.0.1:${receiver.port}`], { env: env(), timeoutMs: 60_000 });
+    const r = await runCli([...base(join(dir, 'ok')), '--forward', `127.0.0.1:${receiver.port}`], {
+      env: env(),
+      timeoutMs: 60_000,
+    });
     expect(r.code).toBe(0);
     expect(loggedExitCodes(r)).toEqual([0, 0]);
     expect(receiver.records.length).toBeGreaterThan(0);
   });
 
   it('1: Fluent Bit never acknowledged (delivery timeout)', async () => {
-    const r = await runCli([...base(join(dir, 'undelivered')), '--forward', '127.0.0.1:1', '--delivery-timeout', '1s'], { env: env(), timeoutMs: 60_000 });
+    const r = await runCli(
+      [...base(join(dir, 'undelivered')), '--forward', '127.0.0.1:1', '--delivery-timeout', '1s'],
+      { env: env(), timeoutMs: 60_000 },
+    );
     expect(r.code).toBe(1);
     expect(loggedExitCodes(r)).toEqual([1, 1]);
   });
 
   it('3: the API refused the key; the collector stopped line says 3 too', async () => {
-    const r = await runCli([...base(join(dir, 'refused')), '--forward', `127.0.0.1:${receiver.port}`], { env: { JUMPCLOUD_API_KEY: 'not-the-key' }, timeoutMs: 60_000 });
+    const r = await runCli([...base(join(dir, 'refused')), '--forward', `127.0.0.1:${receiver.port}`], {
+      env: { JUMPCLOUD_API_KEY: 'not-the-key' },
+      timeoutMs: 60_000,
+    });
     expect(r.code).toBe(3);
     const stopped = logLines(r).find((l) => l.msg === 'collector stopped');
     expect(stopped?.exitCode).toBe(3);
@@ -82,9 +112,12 @@ const asRoot = process.getuid?.() === 0;
 function runAsUser(args: readonly string[], childEnv: Record<string, string> = env()): Promise<CliResult> {
   const caps = '-dac_override,-dac_read_search';
   const cmd = asRoot ? 'setpriv' : process.execPath;
-  const argv = asRoot ? [`--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath, '--import', 'tsx', CLI, ...args] : ['--import', 'tsx', CLI, ...args];
+  const argv = asRoot
+    ? [`--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath, '--import', 'tsx', CLI, ...args]
+    : ['--import', 'tsx', CLI, ...args];
   const child = spawn(cmd, argv, { env: cleanEnv({ ...childEnv, HOME: dir }), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
+  let stdout = '',
+    stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -112,7 +145,9 @@ describe('an unreadable key file', () => {
     const key = join(mkdtempSync(join(dir, 'key-')), 'api-key');
     writeFileSync(key, sim.apiKey);
     chmodSync(key, 0);
-    const r = await runAsUser([...base(join(dir, 'key-state')), '--forward', `127.0.0.1:${receiver.port}`], { JUMPCLOUD_API_KEY_FILE: key });
+    const r = await runAsUser([...base(join(dir, 'key-state')), '--forward', `127.0.0.1:${receiver.port}`], {
+      JUMPCLOUD_API_KEY_FILE: key,
+    });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/invalid --api-key \(from env JUMPCLOUD_API_KEY_FILE\): cannot read .*EACCES/);
   });
@@ -150,25 +185,41 @@ describe('an unwritable state directory', () => {
   });
 });
 
-
 describe('a --forward host that does not resolve', () => {
   // `.invalid` never resolves (RFC 2606), with or without a DNS server reachable.
   const host = 'nope.invalid';
 
   it('is reported as a name-resolution failure naming the host, not as "no Fluent Bit listening"', async () => {
-    const r = await runCli([...base(join(dir, 'dns')), '--forward', `${host}:24224`, '--delivery-timeout', '2s'], { env: env(), timeoutMs: 60_000 });
+    const r = await runCli([...base(join(dir, 'dns')), '--forward', `${host}:24224`, '--delivery-timeout', '2s'], {
+      env: env(),
+      timeoutMs: 60_000,
+    });
     expect(r.code).toBe(1);
     const warn = logLines(r).find((l) => l.level === 'warn' && /cannot resolve/.test(l.msg));
     expect(warn?.msg).toContain(`cannot resolve the host of --forward ${host}:24224`);
-    expect(String(warn?.error)).toMatch(new RegExp(`cannot resolve the Fluent Bit host "${host}" \\((ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NODATA|EAI_NONAME)\\)`));
+    expect(String(warn?.error)).toMatch(
+      new RegExp(
+        `cannot resolve the Fluent Bit host "${host}" \\((ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NODATA|EAI_NONAME)\\)`,
+      ),
+    );
     expect(r.stderr).not.toMatch(/Is its forward input listening there/);
     expect(loggedExitCodes(r)).toEqual([1, 1]);
   });
 
   it('in the demo, too', async () => {
-    const cli = startCli(['--forward', `${host}:24224`, '--since', '5m', '--services', 'directory', '--state-dir', join(dir, 'dns-demo')]);
+    const cli = startCli([
+      '--forward',
+      `${host}:24224`,
+      '--since',
+      '5m',
+      '--services',
+      'directory',
+      '--state-dir',
+      join(dir, 'dns-demo'),
+    ]);
     const deadline = Date.now() + 30_000;
-    while (!/does not resolve/.test(cli.output().stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!/does not resolve/.test(cli.output().stderr) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     cli.child.kill('SIGINT');
     setTimeout(() => cli.child.kill('SIGKILL'), 5_000).unref();
     const r = await cli.done;
@@ -176,7 +227,6 @@ describe('a --forward host that does not resolve', () => {
     expect(r.stderr).not.toMatch(/No Fluent Bit is listening/);
   });
 });
-
 
 async function waitFor<T>(fn: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -193,21 +243,38 @@ const KEY = { org: '', service: 'directory' };
 describe('a checkpoint later than now', () => {
   it('is a warning naming the file and the fix, and /healthz answers 503 saying why', async () => {
     const state = join(dir, 'future');
-    const first = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], { env: env(), timeoutMs: 60_000 });
+    const first = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], {
+      env: env(),
+      timeoutMs: 60_000,
+    });
     expect(first.code).toBe(0);
     const paths = streamPaths(state, KEY);
     const future = new Date(Date.now() + 86_400_000).toISOString();
     const saved = JSON.parse(readFileSync(paths.state, 'utf8')) as Record<string, unknown>;
     writeFileSync(paths.state, JSON.stringify({ ...saved, checkpoint: future }));
 
-    const once = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], { env: env(), timeoutMs: 60_000 });
+    const once = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], {
+      env: env(),
+      timeoutMs: 60_000,
+    });
     const warn = logLines(once).find((l) => l.level === 'warn' && /later than now/.test(l.msg));
     expect(warn?.msg).toContain(`checkpoint ${future} in ${paths.state} is later than now`);
     expect(warn?.msg).toContain('nothing is fetched until the clock passes it');
     expect(warn?.msg).toContain(`rm -f ${paths.state} ${paths.backup} ${paths.journal}`);
     expect(once.code).toBe(0);
 
-    const cli = startCli([...base(state).filter((a) => a !== '--once'), '--forward', `127.0.0.1:${receiver.port}`, '--metrics-port', '0', '--interval', '1s'], { env: env() });
+    const cli = startCli(
+      [
+        ...base(state).filter((a) => a !== '--once'),
+        '--forward',
+        `127.0.0.1:${receiver.port}`,
+        '--metrics-port',
+        '0',
+        '--interval',
+        '1s',
+      ],
+      { env: env() },
+    );
     try {
       const port = await waitFor(() => {
         const m = /"port":(\d+)[^\n]*metrics listening/.exec(cli.output().stderr);
@@ -264,7 +331,10 @@ describe('a --since that differs from the stored start', () => {
     mkdirSync(paths.dir, { recursive: true });
     const checkpoint = new Date(Date.now() - 5 * 60_000).toISOString();
     writeFileSync(paths.state, JSON.stringify({ version: 1, org: '', service: 'directory', checkpoint }));
-    const r = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], { env: env(), timeoutMs: 60_000 });
+    const r = await runCli([...base(state), '--forward', `127.0.0.1:${receiver.port}`], {
+      env: env(),
+      timeoutMs: 60_000,
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(paths.state, 'utf8')).since).toBe(checkpoint);
   });

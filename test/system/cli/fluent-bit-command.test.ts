@@ -16,18 +16,33 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const probe = join(dir, 'report');
 writeFileSync(probe, '#!/bin/sh\necho "cwd=$(pwd)"\nfor a in "$@"; do echo "arg=$a"; done\nenv\n');
 chmodSync(probe, 0o755);
-const sh = (line: string): string => execFileSync('sh', ['-c', line], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+const sh = (line: string): string =>
+  execFileSync('sh', ['-c', line], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
 
 describe('fluent-bit-command', () => {
   it('shellWord keeps any string one word, byte for byte', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', minLength: 0, maxLength: 40 }).filter((s) => !s.includes('\0')), (s) => {
-      expect(sh(`printf %s ${shellWord(s)}`)).toBe(s);
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', minLength: 0, maxLength: 40 }).filter((s) => !s.includes('\0')),
+        (s) => {
+          expect(sh(`printf %s ${shellWord(s)}`)).toBe(s);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('loads conf/jumpcloud.env, overrides the paths and the forward address, passes extra arguments', () => {
     const storage = join(dir, "store with 'quote'");
-    const out = sh(fluentBitCommand({ fluentBit: probe, storagePath: storage, forward: { kind: 'tcp', host: '::1', port: 24300 }, yaml: true, extraArgs: ['--dry-run'] }));
+    const out = sh(
+      fluentBitCommand({
+        fluentBit: probe,
+        storagePath: storage,
+        forward: { kind: 'tcp', host: '::1', port: 24300 },
+        yaml: true,
+        extraArgs: ['--dry-run'],
+      }),
+    );
     const root = packageInfo().root;
     expect(out).toContain(`cwd=${root}\n`);
     expect(out).toContain('arg=-c\narg=fluent-bit.yaml\narg=--dry-run\n');
@@ -58,6 +73,8 @@ describe('fluent-bit-command', () => {
     expect(bad.stderr).toMatch(/unknown argument --nope\nRun node \S+\/dist\/input\/cli\.js fluent-bit-command --help/);
     const missing = await runCli(['fluent-bit-command', '--wasm', join(dir, 'none.aot')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/no such file \(in a checkout build it: npm run build:filter, .*for an installed package see the README/);
+    expect(missing.stderr).toMatch(
+      /no such file \(in a checkout build it: npm run build:filter, .*for an installed package see the README/,
+    );
   });
 });

@@ -31,13 +31,34 @@ function states(root: string): { checkpoint: string; since: string }[] {
 describe('--once with Fluent Bit unreachable', () => {
   it('gives up after --delivery-timeout: exit 1, says what to check, the checkpoint does not move', async () => {
     const now = Date.now();
-    const sim = await startSimulator({ seed: 3, services: ['directory'], eventsPerMinute: 20, from: now - 30 * MIN, to: now, indexDelay: { lateFraction: 0 } });
+    const sim = await startSimulator({
+      seed: 3,
+      services: ['directory'],
+      eventsPerMinute: 20,
+      from: now - 30 * MIN,
+      to: now,
+      indexDelay: { lateFraction: 0 },
+    });
     try {
       const state = mkdtempSync(join(dir, 'state-'));
       const port = await closedPort();
       const t0 = Date.now();
       const r = await runCli(
-        ['--once', '--api-url', sim.url, '--services', 'directory', '--since', '20m', '--state-dir', state, '--forward', `127.0.0.1:${port}`, '--delivery-timeout', '2s'],
+        [
+          '--once',
+          '--api-url',
+          sim.url,
+          '--services',
+          'directory',
+          '--since',
+          '20m',
+          '--state-dir',
+          state,
+          '--forward',
+          `127.0.0.1:${port}`,
+          '--delivery-timeout',
+          '2s',
+        ],
         { env: { JUMPCLOUD_API_KEY: sim.apiKey }, timeoutMs: 45_000 },
       );
       const took = Date.now() - t0;
@@ -58,12 +79,33 @@ describe('--once with Fluent Bit unreachable', () => {
 
   it('--delivery-timeout 0 keeps retrying (the old behaviour, for whoever wants it)', async () => {
     const now = Date.now();
-    const sim = await startSimulator({ seed: 4, services: ['directory'], eventsPerMinute: 20, from: now - 30 * MIN, to: now, indexDelay: { lateFraction: 0 } });
+    const sim = await startSimulator({
+      seed: 4,
+      services: ['directory'],
+      eventsPerMinute: 20,
+      from: now - 30 * MIN,
+      to: now,
+      indexDelay: { lateFraction: 0 },
+    });
     try {
       const state = mkdtempSync(join(dir, 'state-'));
       const port = await closedPort();
       const r = await runCli(
-        ['--once', '--api-url', sim.url, '--services', 'directory', '--since', '20m', '--state-dir', state, '--forward', `127.0.0.1:${port}`, '--delivery-timeout', '0'],
+        [
+          '--once',
+          '--api-url',
+          sim.url,
+          '--services',
+          'directory',
+          '--since',
+          '20m',
+          '--state-dir',
+          state,
+          '--forward',
+          `127.0.0.1:${port}`,
+          '--delivery-timeout',
+          '0',
+        ],
         { env: { JUMPCLOUD_API_KEY: sim.apiKey }, timeoutMs: 6_000 },
       );
       expect(r.signal).toBe('SIGKILL'); // still waiting when the test gave up on it

@@ -4,7 +4,19 @@
 // still held, i.e. which ones it may flush a second time after its restart).
 import { decodeMulti } from '@msgpack/msgpack';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import type { Simulator } from '../../../input/simulator/server.js';
@@ -18,7 +30,10 @@ export interface FluentBitFiles {
 }
 
 /** A classic config: forward input (threaded, filesystem storage) → file output, one JSON line per record. */
-/** `httpPort`: also Fluent Bit's HTTP server on 127.0.0.1 (its /api/v1/uptime and /api/v1/metrics serve --fluent-bit-http; the input's alias is the shipped one). */
+/**
+ * `httpPort`: also Fluent Bit's HTTP server on 127.0.0.1 (its /api/v1/uptime and /api/v1/metrics serve
+ * --fluent-bit-http; the input's alias is the shipped one).
+ */
 export function writeFluentBitConfig(dir: string, port: number, httpPort?: number): FluentBitFiles {
   const storagePath = path.join(dir, 'storage');
   const outDir = path.join(dir, 'out');
@@ -40,7 +55,12 @@ export function writeFluentBitConfig(dir: string, port: number, httpPort?: numbe
     storage.path              ${storagePath}
     storage.sync              normal
     storage.backlog.mem_limit 16M
-${httpPort === undefined ? '' : `    http_server               on\n    http_listen               127.0.0.1\n    http_port                 ${httpPort}\n`}
+${
+  httpPort === undefined
+    ? ''
+    : `    http_server               on\n    http_listen               127.0.0.1\n    ` +
+      `http_port                 ${httpPort}\n`
+}
 [INPUT]
     name                      forward
     alias                     jumpcloud_forward
@@ -98,8 +118,13 @@ export class FluentBitProcess {
     const listening = new RegExp(`listening on 127\\.0\\.0\\.1:${this.port}\\b`);
     const deadline = Date.now() + timeoutMs;
     while (!listening.test(this.err)) {
-      if (!this.running) throw new Error(`Fluent Bit exited while starting; log ${this.files.logFile}:\n${this.err.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`Fluent Bit did not listen on ${this.port} within ${timeoutMs} ms; log ${this.files.logFile}:\n${this.err.slice(-3000)}`);
+      if (!this.running)
+        throw new Error(`Fluent Bit exited while starting; log ${this.files.logFile}:\n${this.err.slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `Fluent Bit did not listen on ${this.port} within ${timeoutMs} ms; log ` +
+            `${this.files.logFile}:\n${this.err.slice(-3000)}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -207,7 +232,14 @@ export class OutputReader {
       if (typeof record.message !== 'string') throw new Error('no message');
       const ev = JSON.parse(record.message) as { id?: unknown };
       if (typeof ev.id !== 'string') throw new Error('no id');
-      this.records.push({ tag: m[1]!, sec: Number(m[2]), nsec: Number(m[3]), message: record.message, id: ev.id, seenAt: now });
+      this.records.push({
+        tag: m[1]!,
+        sec: Number(m[2]),
+        nsec: Number(m[3]),
+        message: record.message,
+        id: ev.id,
+        seenAt: now,
+      });
     } catch {
       this.junk.push(line.length > 300 ? `${line.slice(0, 300)}…` : line);
     }
@@ -292,7 +324,10 @@ export interface FluentBitCase {
   passed: boolean;
 }
 
-/** A FluentBitCase whose processes an afterEach kills, then empties it for the next case (a failure keeps its work directory for the diagnosis). */
+/**
+ * A FluentBitCase whose processes an afterEach kills, then empties it for the next case (a failure keeps its work
+ * directory for the diagnosis).
+ */
 export function fluentBitCase(): FluentBitCase {
   const c: FluentBitCase = { children: [], passed: false };
   afterEach(async () => {

@@ -14,11 +14,21 @@ import { prng } from '../../../input/simulator/render.js';
 import { startSimulator } from '../../../input/simulator/server.js';
 import { freePort } from '../e2e/pipeline-harness.js';
 import { FluentBitProcess, OutputReader, fluentBitCase, writeFluentBitConfig } from './fluent-bit-support.js';
-import { compareIds, expectNoLoss, expectedIds, spawnCollector, until, type CollectorChild } from '../../support/collector.js';
+import {
+  compareIds,
+  expectNoLoss,
+  expectedIds,
+  spawnCollector,
+  until,
+  type CollectorChild,
+} from '../../support/collector.js';
 
 const FLUENT_BIT_BIN = process.env.FLUENT_BIT_BIN || undefined;
 if (!FLUENT_BIT_BIN) {
-  console.warn('kill-repeats-fluent-bit.test.ts skipped: FLUENT_BIT_BIN is not set (e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npx vitest run test/system/collector/kill-repeats-fluent-bit.test.ts)');
+  console.warn(
+    'kill-repeats-fluent-bit.test.ts skipped: FLUENT_BIT_BIN is not set (e.g. ' +
+      'FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npx vitest run test/system/collector/kill-repeats-fluent-bit.test.ts)',
+  );
 }
 
 const MIN = 60_000;
@@ -54,21 +64,59 @@ async function killRun(mode: 'backfill' | 'live', seed: number): Promise<void> {
   const to = live ? V + 90 * MIN : Date.now() - 30 * MIN;
   const since = live ? V - 2 * MIN : to - 2 * 24 * 60 * MIN;
   t.sim = await startSimulator({
-    seed: 70 + seed, ...(clock ? { clock } : {}), orgs: [org], services: ['directory'], eventsPerMinute: live ? 1500 : 60,
-    from: since, to, pageLatencyMs: live ? 20 : 200, indexDelay: { lateFraction: 0 },
+    seed: 70 + seed,
+    ...(clock ? { clock } : {}),
+    orgs: [org],
+    services: ['directory'],
+    eventsPerMinute: live ? 1500 : 60,
+    from: since,
+    to,
+    pageLatencyMs: live ? 20 : 200,
+    indexDelay: { lateFraction: 0 },
   });
   const expected = expectedIds(t.sim, [{ orgId: org, service: 'directory' }], since, to);
   const args = [
-    '--import', 'tsx', 'input/cli.ts',
-    '--api-url', t.sim.url, '--org-ids', org, '--services', 'directory', '--forward', `127.0.0.1:${port}`,
-    '--state-dir', path.join(t.work, 'state'), '--since', new Date(since).toISOString(), '--lag', '1m', '--overlap', '1h', '--interval', '1m',
+    '--import',
+    'tsx',
+    'input/cli.ts',
+    '--api-url',
+    t.sim.url,
+    '--org-ids',
+    org,
+    '--services',
+    'directory',
+    '--forward',
+    `127.0.0.1:${port}`,
+    '--state-dir',
+    path.join(t.work, 'state'),
+    '--since',
+    new Date(since).toISOString(),
+    '--lag',
+    '1m',
+    '--overlap',
+    '1h',
+    '--interval',
+    '1m',
     // backfill: pages of 1,000 at 200 ms in 2 slices (up to ~10,000 events/s), so ten runs fit in it.
-    '--slices', '2', '--page-limit', '1000', '--request-timeout', '30s', '--log-level', 'info', '--fluent-bit-http', `127.0.0.1:${httpPort}`,
+    '--slices',
+    '2',
+    '--page-limit',
+    '1000',
+    '--request-timeout',
+    '30s',
+    '--log-level',
+    'info',
+    '--fluent-bit-http',
+    `127.0.0.1:${httpPort}`,
   ];
   let runs = 0;
   let log = '';
   const start = (): CollectorChild => {
-    const c = spawnCollector(args, { JUMPCLOUD_API_KEY: t.sim!.apiKey, ...(spec ? { FLUENT_BIT_JUMPCLOUD_CLOCK: spec } : {}) }, path.join(t.work!, `collector-${String(runs++).padStart(2, '0')}.log`));
+    const c = spawnCollector(
+      args,
+      { JUMPCLOUD_API_KEY: t.sim!.apiKey, ...(spec ? { FLUENT_BIT_JUMPCLOUD_CLOCK: spec } : {}) },
+      path.join(t.work!, `collector-${String(runs++).padStart(2, '0')}.log`),
+    );
     t.children.push(c.child);
     void c.exited.then(() => (log += c.log()));
     return c;
@@ -82,11 +130,14 @@ async function killRun(mode: 'backfill' | 'live', seed: number): Promise<void> {
       await c.ready;
       // Killed while it sends: once Fluent Bit's input stored 1,000 to 8,000 more records (live: 500 to 3,000;
       // its file output lags by its 1 s flush).
-      const target = (await storedRecords(httpPort)) + (live ? 500 + Math.floor(random() * 2_500) : 1_000 + Math.floor(random() * 7_000));
+      const target =
+        (await storedRecords(httpPort)) +
+        (live ? 500 + Math.floor(random() * 2_500) : 1_000 + Math.floor(random() * 7_000));
       let exited = false;
       void c.exited.then(() => (exited = true));
       for (const deadline = Date.now() + 60_000; !exited && (await storedRecords(httpPort)) < target; await sleep(20)) {
-        if (Date.now() > deadline) throw new Error(`run ${k}: Fluent Bit's input did not reach ${target} records within 60 s`);
+        if (Date.now() > deadline)
+          throw new Error(`run ${k}: Fluent Bit's input did not reach ${target} records within 60 s`);
       }
       expect(exited, `run ${k} ended before its kill`).toBe(false);
       c.child.kill('SIGKILL');
@@ -97,7 +148,14 @@ async function killRun(mode: 'backfill' | 'live', seed: number): Promise<void> {
     }
     const last = start();
     await last.ready;
-    await until(() => (reader.poll(), (clock ? clock.now() > to + 2 * MIN : true) && new Set(reader.records.map((r) => r.id)).size >= expected.size), 120_000, 'every event after the kills');
+    await until(
+      () => (
+        reader.poll(),
+        (clock ? clock.now() > to + 2 * MIN : true) && new Set(reader.records.map((r) => r.id)).size >= expected.size
+      ),
+      120_000,
+      'every event after the kills',
+    );
     await sleep(1_000);
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
@@ -125,15 +183,24 @@ async function killRun(mode: 'backfill' | 'live', seed: number): Promise<void> {
     if (run === 0) return void withinFirstRun++;
     repeatsPerKill[(run < 0 ? KILLS : run) - 1]!++;
   });
-  const decisions = log.split('\n').filter((l) => l.includes('events written to Fluent Bit just before the collector stopped')).map((l) => {
-    const o = JSON.parse(l) as { stored: number; resent: number };
-    return `${o.stored}/${o.resent}`;
-  });
-  const summary = `${expected.size} events, ${ids.length} lines; repeats after each kill [${repeatsPerKill.join(', ')}]; in flight at the kills, found stored/sent again [${decisions.join(', ')}]; torn lines ${reader.torn}; work dir ${t.work}`;
+  const decisions = log
+    .split('\n')
+    .filter((l) => l.includes('events written to Fluent Bit just before the collector stopped'))
+    .map((l) => {
+      const o = JSON.parse(l) as { stored: number; resent: number };
+      return `${o.stored}/${o.resent}`;
+    });
+  const summary =
+    `${expected.size} events, ${ids.length} lines; repeats after each kill ` +
+    `[${repeatsPerKill.join(', ')}]; in flight at the kills, found stored/sent again [${decisions.join(', ')}]; ` +
+    `torn lines ${reader.torn}; work dir ${t.work}`;
   console.log(`kill-repeats real Fluent Bit, ${mode} (${FLUENT_BIT_BIN}): ${summary}`);
-  expect(log, summary).toContain('Fluent Bit\'s input counted the first ones as stored');
+  expect(log, summary).toContain("Fluent Bit's input counted the first ones as stored");
   expect(log, summary).not.toContain('cannot tell which chunks written');
-  expect({ withinFirstRun, repeatsPerKill }, summary).toEqual({ withinFirstRun: 0, repeatsPerKill: new Array<number>(KILLS).fill(0) });
+  expect({ withinFirstRun, repeatsPerKill }, summary).toEqual({
+    withinFirstRun: 0,
+    repeatsPerKill: new Array<number>(KILLS).fill(0),
+  });
 }
 
 describe.skipIf(!FLUENT_BIT_BIN)('repeats per kill -9 of the collector, real Fluent Bit up, --fluent-bit-http', () => {

@@ -20,7 +20,14 @@ import { startSimulator } from '../../../input/simulator/server.js';
 import { createForwardClient } from '../../../input/forward/client.js';
 import { startForwardReceiver, type ForwardReceiver } from '../../support/forward-receiver.js';
 import { memoryLogger } from '../../support/fakes.js';
-import { compareIds, expectNoLoss, expectedIds, spawnCollector, until, type CollectorChild } from '../../support/collector.js';
+import {
+  compareIds,
+  expectNoLoss,
+  expectedIds,
+  spawnCollector,
+  until,
+  type CollectorChild,
+} from '../../support/collector.js';
 
 const MIN = 60_000;
 const DEFAULT_KILLS = 10;
@@ -45,11 +52,17 @@ afterEach(async () => {
 interface KillRun {
   /** Copies of already stored events that arrived after each kill (sent again by the next runs). */
   readonly repeatsPerKill: number[];
-  /** Events Fluent Bit acked within SETTLE_MS (+ LOOP_SLACK_MS) before each kill, plus one send: the bound without the check. */
+  /**
+   * Events Fluent Bit acked within SETTLE_MS (+ LOOP_SLACK_MS) before each kill, plus one send: the bound without the
+   * check.
+   */
   readonly boundPerKill: number[];
   /** Most entries of one chunk. */
   readonly maxChunkEntries: number;
-  /** Events stored in each run that its id journal did not hold at the kill (neither delivered nor acked@): what the kill makes unknown. */
+  /**
+   * Events stored in each run that its id journal did not hold at the kill (neither delivered nor acked@): what the
+   * kill makes unknown.
+   */
   readonly unjournaledPerKill: number[];
   readonly events: number;
   readonly log: string;
@@ -80,7 +93,14 @@ function otherSender(port: number, everyMs: number): () => Promise<void> {
   const client = createForwardClient({ target: { kind: 'tcp', host: '127.0.0.1', port }, logger: memoryLogger() });
   let n = 0;
   const timer = setInterval(() => {
-    void client.send(OTHER_TAG, [{ time: { sec: Math.floor(Date.now() / 1000), nsec: 0 }, record: { message: JSON.stringify({ id: `other-${n++}` }) } }]).catch(() => {});
+    void client
+      .send(OTHER_TAG, [
+        {
+          time: { sec: Math.floor(Date.now() / 1000), nsec: 0 },
+          record: { message: JSON.stringify({ id: `other-${n++}` }) },
+        },
+      ])
+      .catch(() => {});
   }, everyMs);
   return async () => {
     clearInterval(timer);
@@ -97,7 +117,12 @@ async function acksGrow(rx: ForwardReceiver, n: number, child: CollectorChild, t
   await until(() => acks() >= target || exited, timeoutMs, `${n} more acks of the collector`);
 }
 
-async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number, opts: { kills?: number; otherSenderEveryMs?: number } = {}): Promise<KillRun> {
+async function killRun(
+  mode: 'backfill' | 'live',
+  http: boolean,
+  seed: number,
+  opts: { kills?: number; otherSenderEveryMs?: number } = {},
+): Promise<KillRun> {
   const KILLS = opts.kills ?? DEFAULT_KILLS;
   const random = prng(seed);
   const org = '5f0c1a2b3c4d5e6f7a8b9c0d';
@@ -110,8 +135,15 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number, o
   const since = live ? V - 2 * MIN : Date.now() - 2 * 24 * 60 * MIN;
   const to = live ? V + 90 * MIN : Date.now() - 30 * MIN;
   const sim = await startSimulator({
-    seed: 40 + seed, ...(clock ? { clock } : {}), orgs: [org], services: ['directory'],
-    eventsPerMinute: live ? 1500 : 45, from: since, to, pageLatencyMs: live ? 20 : 0, indexDelay: { lateFraction: 0 },
+    seed: 40 + seed,
+    ...(clock ? { clock } : {}),
+    orgs: [org],
+    services: ['directory'],
+    eventsPerMinute: live ? 1500 : 45,
+    from: since,
+    to,
+    pageLatencyMs: live ? 20 : 0,
+    indexDelay: { lateFraction: 0 },
   });
   cleanup.push(() => sim.close());
   const rx = await startForwardReceiver({ seed, commitEveryMs: 250, httpUptime: true });
@@ -125,10 +157,35 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number, o
   const logDir = mkdtempSync(path.join(tmpdir(), 'kill-repeats-logs-'));
   const expected = expectedIds(sim, [{ orgId: org, service: 'directory' }], since, to);
   const args = [
-    '--import', 'tsx', 'input/cli.ts',
-    '--api-url', sim.url, '--org-ids', org, '--services', 'directory', '--forward', `127.0.0.1:${rx.port}`,
-    '--state-dir', stateDir, '--since', new Date(since).toISOString(), '--lag', '1m', '--overlap', '1h', '--interval', '1m',
-    '--slices', '4', '--request-timeout', '30s', '--log-level', 'info', '--ack-settle', `${SETTLE_MS}ms`,
+    '--import',
+    'tsx',
+    'input/cli.ts',
+    '--api-url',
+    sim.url,
+    '--org-ids',
+    org,
+    '--services',
+    'directory',
+    '--forward',
+    `127.0.0.1:${rx.port}`,
+    '--state-dir',
+    stateDir,
+    '--since',
+    new Date(since).toISOString(),
+    '--lag',
+    '1m',
+    '--overlap',
+    '1h',
+    '--interval',
+    '1m',
+    '--slices',
+    '4',
+    '--request-timeout',
+    '30s',
+    '--log-level',
+    'info',
+    '--ack-settle',
+    `${SETTLE_MS}ms`,
     ...(http ? ['--fluent-bit-http', `127.0.0.1:${rx.httpPort}`] : []),
   ];
   const env = { JUMPCLOUD_API_KEY: sim.apiKey, ...(spec ? { FLUENT_BIT_JUMPCLOUD_CLOCK: spec } : {}) };
@@ -153,7 +210,11 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number, o
     const killAt = Date.now();
     p.child.kill('SIGKILL');
     await p.exited;
-    boundPerKill.push(rx.ackLog.filter((a) => a.tag !== OTHER_TAG && a.at >= killAt - SETTLE_MS - LOOP_SLACK_MS).reduce((n, a) => n + a.entries, 0) + SEND);
+    boundPerKill.push(
+      rx.ackLog
+        .filter((a) => a.tag !== OTHER_TAG && a.at >= killAt - SETTLE_MS - LOOP_SLACK_MS)
+        .reduce((n, a) => n + a.entries, 0) + SEND,
+    );
     // Fluent Bit stays up: what it acked reaches storage at its next ring flush.
     await new Promise((r) => setTimeout(r, 300));
     storedAtKill.push(rx.records.length);
@@ -179,9 +240,15 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number, o
   const last = start();
   await last.ready;
   try {
-    await until(() => (clock ? clock.now() > to + 2 * MIN : true) && distinct(rx) >= expected.size, 90_000, 'every event after the kills');
+    await until(
+      () => (clock ? clock.now() > to + 2 * MIN : true) && distinct(rx) >= expected.size,
+      90_000,
+      'every event after the kills',
+    );
   } catch (err) {
-    throw new Error(`${(err as Error).message}: ${distinct(rx)} of ${expected.size} ids; last run's log: ${last.log().slice(-3000)}`);
+    throw new Error(
+      `${(err as Error).message}: ${distinct(rx)} of ${expected.size} ids; last run's log: ${last.log().slice(-3000)}`,
+    );
   }
   await new Promise((r) => setTimeout(r, 1000));
   last.child.kill('SIGTERM');
@@ -194,7 +261,8 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number, o
   // run nothing is sent twice). Ids the journal held at a kill must never be sent again.
   const seenBefore = new Set<string>();
   const repeatsPerKill = new Array<number>(KILLS).fill(0);
-  let withinFirstRun = 0, journaledRepeats = 0;
+  let withinFirstRun = 0,
+    journaledRepeats = 0;
   all.forEach((id, i) => {
     if (id === undefined) return;
     if (!seenBefore.has(id)) return void seenBefore.add(id);
@@ -203,7 +271,11 @@ async function killRun(mode: 'backfill' | 'live', http: boolean, seed: number, o
     const k = (run < 0 ? KILLS : run) - 1;
     repeatsPerKill[k]!++;
     if (journaledInRun.some((j, r) => r <= k && j.has(id))) {
-      if (++journaledRepeats <= 3) console.log(`sent again although journaled: ${id} (event time ${expected.get(id)}), copy ${i} after kill ${k}; journal lines at the kills: ${journalLines.map((m, r) => `${r}: ${m.get(id) ?? '-'}`).join(' | ')}`);
+      if (++journaledRepeats <= 3)
+        console.log(
+          `sent again although journaled: ${id} (event time ${expected.get(id)}), copy ${i} after kill ${k}; ` +
+            `journal lines at the kills: ${journalLines.map((m, r) => `${r}: ${m.get(id) ?? '-'}`).join(' | ')}`,
+        );
     }
   });
   expect({ withinFirstRun, journaledRepeats }).toEqual({ withinFirstRun: 0, journaledRepeats: 0 });
@@ -232,81 +304,139 @@ function ledgerDecisions(log: string): string {
       out.push('?');
     }
   }
-  return (out.length > 0 ? `; in flight at the kills, found stored/sent again [${out.join(', ')}]` : '') +
-    (undecided.length > 0 ? `; undecided: ${undecided.join(' | ')}` : '');
+  return (
+    (out.length > 0 ? `; in flight at the kills, found stored/sent again [${out.join(', ')}]` : '') +
+    (undecided.length > 0 ? `; undecided: ${undecided.join(' | ')}` : '')
+  );
 }
 
 const summary = (r: KillRun): string =>
-  `${r.events} events; stored in the run and unknown to its journal at each kill [${r.unjournaledPerKill.join(', ')}] ` +
-  `(total ${r.unjournaledPerKill.reduce((a, b) => a + b, 0)}); repeats arriving after each kill [${r.repeatsPerKill.join(', ')}] (total ${r.repeatsPerKill.reduce((a, b) => a + b, 0)}); ` +
-  `acked within ${SETTLE_MS} + ${LOOP_SLACK_MS} ms before each kill + one send [${r.boundPerKill.join(', ')}]; largest chunk ${r.maxChunkEntries} events${ledgerDecisions(r.log)}`;
+  `${r.events} events; stored in the run and unknown to its journal at each kill ` +
+  `[${r.unjournaledPerKill.join(', ')}] ` +
+  `(total ${r.unjournaledPerKill.reduce((a, b) => a + b, 0)}); repeats arriving after each kill ` +
+  `[${r.repeatsPerKill.join(', ')}] (total ${r.repeatsPerKill.reduce((a, b) => a + b, 0)}); ` +
+  `acked within ${SETTLE_MS} + ${LOOP_SLACK_MS} ms before each kill + one send [${r.boundPerKill.join(', ')}]; ` +
+  `largest chunk ${r.maxChunkEntries} events${ledgerDecisions(r.log)}`;
 
 describe('repeats per kill -9 of the collector', () => {
   for (const mode of ['backfill', 'live'] as const) {
     it(`${mode}, --fluent-bit-http, Fluent Bit up: ${KILLS} kills, nothing lost, nothing stored is sent again`, async () => {
       const r = await killRun(mode, true, mode === 'live' ? 2 : 1);
       console.log(`kill-repeats ${mode} with --fluent-bit-http: ${summary(r)}`);
-      expect(r.log).toContain('Fluent Bit\'s input counted the first ones as stored');
+      expect(r.log).toContain("Fluent Bit's input counted the first ones as stored");
       expect(r.log).not.toContain('cannot tell which chunks written');
       expect(r.log).not.toContain('Fluent Bit restarted since some acks');
       // The chunks in flight at each kill (written, perhaps stored, their ack never read) are decided exactly.
       expect(r.repeatsPerKill, summary(r)).toEqual(new Array<number>(KILLS).fill(0));
     }, 480_000);
 
-    it(`${mode}, no HTTP server: ${KILLS} kills, nothing lost, each kill leaves unknown at most the events acked within --ack-settle + one send`, async () => {
-      const r = await killRun(mode, false, mode === 'live' ? 4 : 3);
-      console.log(`kill-repeats ${mode} without --fluent-bit-http: ${summary(r)}`);
-      r.unjournaledPerKill.forEach((n, k) => expect(n, `kill ${k}: ${summary(r)}`).toBeLessThanOrEqual(r.boundPerKill[k]!));
-    }, 480_000);
+    it(
+      `${mode}, no HTTP server: ${KILLS} kills, nothing lost, each kill leaves unknown at most the events acked ` +
+        `within --ack-settle + one send`,
+      async () => {
+        const r = await killRun(mode, false, mode === 'live' ? 4 : 3);
+        console.log(`kill-repeats ${mode} without --fluent-bit-http: ${summary(r)}`);
+        r.unjournaledPerKill.forEach((n, k) =>
+          expect(n, `kill ${k}: ${summary(r)}`).toBeLessThanOrEqual(r.boundPerKill[k]!),
+        );
+      },
+      480_000,
+    );
   }
 
-  it('another sender on the same input: the ledger decides nothing (its counter moves without the collector); nothing lost', async () => {
-    const r = await killRun('backfill', true, 5, { kills: 3, otherSenderEveryMs: 100 });
-    console.log(`kill-repeats backfill with --fluent-bit-http and another sender: ${summary(r)}`);
-    expect(r.log).toMatch(/kept storing records for \d+ ms while the collector sent nothing/);
-    expect(r.log).not.toContain('Fluent Bit\'s input counted the first ones as stored');
-    // What is left undecided is sent again, as without the ledger: acked chunks are still confirmed from the uptime.
-    r.unjournaledPerKill.forEach((n, k) => expect(n, `kill ${k}: ${summary(r)}`).toBeLessThanOrEqual(r.boundPerKill[k]! + 8 * r.maxChunkEntries));
-  }, 480_000);
+  it(
+    'another sender on the same input: the ledger decides nothing (its counter moves without the collector); ' +
+      'nothing lost',
+    async () => {
+      const r = await killRun('backfill', true, 5, { kills: 3, otherSenderEveryMs: 100 });
+      console.log(`kill-repeats backfill with --fluent-bit-http and another sender: ${summary(r)}`);
+      expect(r.log).toMatch(/kept storing records for \d+ ms while the collector sent nothing/);
+      expect(r.log).not.toContain("Fluent Bit's input counted the first ones as stored");
+      // What is left undecided is sent again, as without the ledger: acked chunks are still confirmed from the uptime.
+      r.unjournaledPerKill.forEach((n, k) =>
+        expect(n, `kill ${k}: ${summary(r)}`).toBeLessThanOrEqual(r.boundPerKill[k]! + 8 * r.maxChunkEntries),
+      );
+    },
+    480_000,
+  );
 
-  it('Fluent Bit killed just before the collector: the uptime shows its restart, so unsettled acks are sent again; nothing lost', async () => {
-    const to = Date.now() - 30 * MIN;
-    const since = to - 24 * 60 * MIN;
-    const org = '5f0c1a2b3c4d5e6f7a8b9c0e';
-    const sim = await startSimulator({ seed: 61, orgs: [org], services: ['directory'], eventsPerMinute: 60, from: since, to, pageLatencyMs: 0, indexDelay: { lateFraction: 0 } });
-    cleanup.push(() => sim.close());
-    const rx = await startForwardReceiver({ seed: 9, commitEveryMs: 250, httpUptime: true });
-    cleanup.push(() => rx.close());
-    const stateDir = mkdtempSync(path.join(tmpdir(), 'kill-both-'));
-    cleanup.push(() => rmSync(stateDir, { recursive: true, force: true }));
-    const expected = expectedIds(sim, [{ orgId: org, service: 'directory' }], since, to);
-    const args = [
-      '--import', 'tsx', 'input/cli.ts', '--api-url', sim.url, '--org-ids', org, '--services', 'directory', '--forward', `127.0.0.1:${rx.port}`,
-      '--state-dir', stateDir, '--since', new Date(since).toISOString(), '--lag', '1m', '--slices', '4', '--log-level', 'info',
-      '--fluent-bit-http', `127.0.0.1:${rx.httpPort}`, '--once',
-    ];
-    let lost = 0;
-    let log = '';
-    for (let k = 0; k < 3; k++) {
-      const c = spawnCollector(args, { JUMPCLOUD_API_KEY: sim.apiKey }, path.join(stateDir, `run-${k}.log`));
+  it(
+    'Fluent Bit killed just before the collector: the uptime shows its restart, so unsettled acks are sent again; ' +
+      'nothing lost',
+    async () => {
+      const to = Date.now() - 30 * MIN;
+      const since = to - 24 * 60 * MIN;
+      const org = '5f0c1a2b3c4d5e6f7a8b9c0e';
+      const sim = await startSimulator({
+        seed: 61,
+        orgs: [org],
+        services: ['directory'],
+        eventsPerMinute: 60,
+        from: since,
+        to,
+        pageLatencyMs: 0,
+        indexDelay: { lateFraction: 0 },
+      });
+      cleanup.push(() => sim.close());
+      const rx = await startForwardReceiver({ seed: 9, commitEveryMs: 250, httpUptime: true });
+      cleanup.push(() => rx.close());
+      const stateDir = mkdtempSync(path.join(tmpdir(), 'kill-both-'));
+      cleanup.push(() => rmSync(stateDir, { recursive: true, force: true }));
+      const expected = expectedIds(sim, [{ orgId: org, service: 'directory' }], since, to);
+      const args = [
+        '--import',
+        'tsx',
+        'input/cli.ts',
+        '--api-url',
+        sim.url,
+        '--org-ids',
+        org,
+        '--services',
+        'directory',
+        '--forward',
+        `127.0.0.1:${rx.port}`,
+        '--state-dir',
+        stateDir,
+        '--since',
+        new Date(since).toISOString(),
+        '--lag',
+        '1m',
+        '--slices',
+        '4',
+        '--log-level',
+        'info',
+        '--fluent-bit-http',
+        `127.0.0.1:${rx.httpPort}`,
+        '--once',
+      ];
+      let lost = 0;
+      let log = '';
+      for (let k = 0; k < 3; k++) {
+        const c = spawnCollector(args, { JUMPCLOUD_API_KEY: sim.apiKey }, path.join(stateDir, `run-${k}.log`));
+        children.push(c.child);
+        await c.ready;
+        await acksGrow(rx, 4 + 3 * k, c, 60_000);
+        // Fluent Bit dies with acked records still in its ring; the collector dies before the connection loss
+        // reaches it.
+        lost += rx.crash();
+        c.child.kill('SIGKILL');
+        await c.exited;
+        log += c.log();
+      }
+      expect(lost).toBeGreaterThan(0);
+      const c = spawnCollector(args, { JUMPCLOUD_API_KEY: sim.apiKey }, path.join(stateDir, 'run-last.log'));
       children.push(c.child);
-      await c.ready;
-      await acksGrow(rx, 4 + 3 * k, c, 60_000);
-      // Fluent Bit dies with acked records still in its ring; the collector dies before the connection loss reaches it.
-      lost += rx.crash();
-      c.child.kill('SIGKILL');
-      await c.exited;
+      expect(await c.exited).toBe(0);
       log += c.log();
-    }
-    expect(lost).toBeGreaterThan(0);
-    const c = spawnCollector(args, { JUMPCLOUD_API_KEY: sim.apiKey }, path.join(stateDir, 'run-last.log'));
-    children.push(c.child);
-    expect(await c.exited).toBe(0);
-    log += c.log();
-    rx.commit();
-    expect(log).toContain('Fluent Bit restarted since some acks');
-    const cmp = compareIds(rx.ids(), expected);
-    expectNoLoss(cmp, expected.size);
-    console.log(`kill-repeats both: ${expected.size} events, ${lost} acked records lost by 3 Fluent Bit kills, all delivered; ${cmp.extraCopies} repeats`);
-  }, 480_000);
+      rx.commit();
+      expect(log).toContain('Fluent Bit restarted since some acks');
+      const cmp = compareIds(rx.ids(), expected);
+      expectNoLoss(cmp, expected.size);
+      console.log(
+        `kill-repeats both: ${expected.size} events, ${lost} acked records lost by 3 Fluent Bit kills, all ` +
+          `delivered; ${cmp.extraCopies} repeats`,
+      );
+    },
+    480_000,
+  );
 });

@@ -10,7 +10,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { formatClockSpec, parseClockSpec } from '../../../input/clock.js';
 import { startSimulator } from '../../../input/simulator/server.js';
 import { startForwardReceiver } from '../../support/forward-receiver.js';
-import { compareIds, expectNoLoss, expectedIds, until, spawnCollector, type CollectorChild } from '../../support/collector.js';
+import {
+  compareIds,
+  expectNoLoss,
+  expectedIds,
+  until,
+  spawnCollector,
+  type CollectorChild,
+} from '../../support/collector.js';
 import { prng } from '../../../input/simulator/render.js';
 
 const MIN = 60_000;
@@ -27,7 +34,6 @@ afterEach(async () => {
   cleanup = [];
 });
 
-
 describe('kill -9 and restart', () => {
   it(`forwards every event once across ${KILLS} random kill -9 points (backfill and windows, late events)`, async () => {
     const seed = Number(process.env.KILL_SEED ?? Date.now() % 100000);
@@ -40,24 +46,67 @@ describe('kill -9 and restart', () => {
     const since = V - 3 * 24 * 60 * MIN;
     // Events keep coming through the kill phase (about 25 s real = 50 min of clock), some indexed 30 min late.
     const to = V + 50 * MIN;
-    const sim = await startSimulator({ seed: 11, clock, orgs: [org], services, eventsPerMinute: 4, from: since, to, pageLatencyMs: 150, indexDelay: { lateFraction: 0.05, maxMs: 30 * MIN } });
+    const sim = await startSimulator({
+      seed: 11,
+      clock,
+      orgs: [org],
+      services,
+      eventsPerMinute: 4,
+      from: since,
+      to,
+      pageLatencyMs: 150,
+      indexDelay: { lateFraction: 0.05, maxMs: 30 * MIN },
+    });
     cleanup.push(() => sim.close());
     const rx = await startForwardReceiver({ seed: 3 });
     cleanup.push(() => rx.close());
     const stateDir = mkdtempSync(path.join(tmpdir(), 'kill-state-'));
     const logDir = mkdtempSync(path.join(tmpdir(), 'kill-logs-'));
-    const expected = expectedIds(sim, services.map((service) => ({ orgId: org, service })), since, to);
+    const expected = expectedIds(
+      sim,
+      services.map((service) => ({ orgId: org, service })),
+      since,
+      to,
+    );
     const args = [
-      '--import', 'tsx', 'input/cli.ts',
-      '--api-url', sim.url, '--org-ids', org, '--services', services.join(','), '--forward', `127.0.0.1:${rx.port}`,
-      '--state-dir', stateDir, '--since', new Date(since).toISOString(), '--lag', '2m', '--overlap', '1h', '--interval', '1m',
-      '--page-limit', String(PAGE), '--slices', '4', '--request-timeout', '5s', '--log-level', 'info',
+      '--import',
+      'tsx',
+      'input/cli.ts',
+      '--api-url',
+      sim.url,
+      '--org-ids',
+      org,
+      '--services',
+      services.join(','),
+      '--forward',
+      `127.0.0.1:${rx.port}`,
+      '--state-dir',
+      stateDir,
+      '--since',
+      new Date(since).toISOString(),
+      '--lag',
+      '2m',
+      '--overlap',
+      '1h',
+      '--interval',
+      '1m',
+      '--page-limit',
+      String(PAGE),
+      '--slices',
+      '4',
+      '--request-timeout',
+      '5s',
+      '--log-level',
+      'info',
     ];
     let run = 0;
     const start = (): CollectorChild => {
       // The receiver's ack means stored: no settle time, so repeats measure the engine's own hand-off.
-      const c = spawnCollector(args, { FLUENT_BIT_JUMPCLOUD_CLOCK: spec, JUMPCLOUD_API_KEY: sim.apiKey, FLUENT_BIT_ACK_SETTLE: '0' },
-        path.join(logDir, `run-${String(run++).padStart(2, '0')}.log`));
+      const c = spawnCollector(
+        args,
+        { FLUENT_BIT_JUMPCLOUD_CLOCK: spec, JUMPCLOUD_API_KEY: sim.apiKey, FLUENT_BIT_ACK_SETTLE: '0' },
+        path.join(logDir, `run-${String(run++).padStart(2, '0')}.log`),
+      );
       children.push(c.child);
       return c;
     };
@@ -76,7 +125,11 @@ describe('kill -9 and restart', () => {
     const last = start();
     await last.ready; // SIGTERM before the CLI installed its handler would just end the process
     await new Promise((r) => setTimeout(r, 1000));
-    await until(() => clock.now() > to + 33 * MIN && new Set(rx.ids()).size >= expected.size, 45_000, 'every event after the kills');
+    await until(
+      () => clock.now() > to + 33 * MIN && new Set(rx.ids()).size >= expected.size,
+      45_000,
+      'every event after the kills',
+    );
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
 
@@ -97,7 +150,9 @@ describe('kill -9 and restart', () => {
     expect(unexplained.slice(0, 5), diag).toEqual([]);
     expect(cmp.extraCopies, diag).toBeLessThanOrEqual(KILLS * 8 * PAGE);
     // The kills hit the backfill (it resumed) and the windows after it.
-    const logs = readdirSync(logDir).map((f) => readFileSync(path.join(logDir, f), 'utf8')).join('\n');
+    const logs = readdirSync(logDir)
+      .map((f) => readFileSync(path.join(logDir, f), 'utf8'))
+      .join('\n');
     expect(logs, diag).toContain('backfill resumed');
     expect(logs, diag).toContain('backfill complete');
     console.log(`kill test: ${expected.size} events, ${KILLS} kills, ${cmp.extraCopies} repeated copies; seed ${seed}`);

@@ -16,10 +16,18 @@ const DIR = join(REPO, 'test/conformance');
 const BIN = process.env.SCHEMATHESIS_BIN || join(REPO, '.venv-conformance/bin/schemathesis');
 const ROUTES = ['/events', '/events/count', '/events/interval', '/events/distinct'];
 const CHECKS = [
-  'not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_headers_conformance',
-  'response_schema_conformance', 'ignored_auth', 'unsupported_method', 'di_paging_headers',
+  'not_a_server_error',
+  'status_code_conformance',
+  'content_type_conformance',
+  'response_headers_conformance',
+  'response_schema_conformance',
+  'ignored_auth',
+  'unsupported_method',
+  'di_paging_headers',
 ];
-const MISSING = `schemathesis is not installed at ${BIN}: python3 -m venv .venv-conformance && .venv-conformance/bin/pip install -r test/conformance/requirements.txt (or set SCHEMATHESIS_BIN)`;
+const MISSING =
+  `schemathesis is not installed at ${BIN}: python3 -m venv .venv-conformance && ` +
+  `.venv-conformance/bin/pip install -r test/conformance/requirements.txt (or set SCHEMATHESIS_BIN)`;
 
 if (!existsSync(BIN) && !IN_CI) console.warn(`test/conformance: skipped: ${MISSING}`);
 
@@ -50,7 +58,9 @@ function answers(ndjson: string): Map<string, Map<number, number>> {
 describe.skipIf(!existsSync(BIN) && !IN_CI)('simulator vs. di-openapi.yaml (schemathesis)', () => {
   let sim: Simulator;
   const work = mkdtempSync(join(tmpdir(), 'conformance-'));
-  beforeAll(async () => { sim = await startSimulator({ eventsPerMinute: 30 }); });
+  beforeAll(async () => {
+    sim = await startSimulator({ eventsPerMinute: 30 });
+  });
   afterAll(async () => {
     await sim?.close();
     rmSync(work, { recursive: true, force: true });
@@ -60,22 +70,51 @@ describe.skipIf(!existsSync(BIN) && !IN_CI)('simulator vs. di-openapi.yaml (sche
     if (!existsSync(BIN)) throw new Error(MISSING);
     const ndjson = join(work, 'run.ndjson');
     const args = [
-      'run', join(DIR, 'di-openapi.yaml'), '--url', sim.url, '-H', `x-api-key: ${sim.apiKey}`,
-      '--include-path-regex', '^/events', '-c', CHECKS.join(','),
-      '--max-examples', process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '50', '--seed', process.env.SCHEMATHESIS_SEED ?? '1',
-      '--no-color', '--report', 'ndjson', '--report-ndjson-path', ndjson,
+      'run',
+      join(DIR, 'di-openapi.yaml'),
+      '--url',
+      sim.url,
+      '-H',
+      `x-api-key: ${sim.apiKey}`,
+      '--include-path-regex',
+      '^/events',
+      '-c',
+      CHECKS.join(','),
+      '--max-examples',
+      process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '50',
+      '--seed',
+      process.env.SCHEMATHESIS_SEED ?? '1',
+      '--no-color',
+      '--report',
+      'ndjson',
+      '--report-ndjson-path',
+      ndjson,
     ];
     // cwd: the temp dir, where schemathesis leaves its .schemathesis/ cache, not the repository.
-    const child = spawn(BIN, args, { cwd: work, env: { ...process.env, SCHEMATHESIS_HOOKS: 'hooks', PYTHONPATH: DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, args, {
+      cwd: work,
+      env: { ...process.env, SCHEMATHESIS_HOOKS: 'hooks', PYTHONPATH: DIR },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { out += s; });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     // The summary in CI's output: what was tested and what it found.
-    console.log(out.slice(out.lastIndexOf('=== SUMMARY') >= 0 ? out.lastIndexOf('=================================== SUMMARY') : 0));
+    console.log(
+      out.slice(
+        out.lastIndexOf('=== SUMMARY') >= 0 ? out.lastIndexOf('=================================== SUMMARY') : 0,
+      ),
+    );
     expect(code, `schemathesis found non-conforming answers:\n${out.slice(-12_000)}`).toBe(0);
     const seen = answers(readFileSync(ndjson, 'utf8'));
-    const table = ROUTES.map((r) => `${r}: ${JSON.stringify(Object.fromEntries(seen.get(`POST ${r}`) ?? []))}`).join('\n');
+    const table = ROUTES.map((r) => `${r}: ${JSON.stringify(Object.fromEntries(seen.get(`POST ${r}`) ?? []))}`).join(
+      '\n',
+    );
     console.log(`answers by status:\n${table}`);
     // Each route answered with data (200) as well as with its documented errors, so the 200 schemas and
     // the paging headers were checked, not only 400s.

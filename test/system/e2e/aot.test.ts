@@ -10,7 +10,11 @@ import { expected as referenceMapping } from '../../unit/filter/reference.js';
 import { WASM, skipReason, tempDir } from './pipeline-harness.js';
 import { countIds, docId, runScenario, seeds, type Scenario } from './scenario.js';
 
-const reason = skipReason() ?? (process.env.WAMRC ? undefined : 'WAMRC is not set (point it at the wamrc of WAMR 2.4.1 to test the AOT-compiled filter)');
+const reason =
+  skipReason() ??
+  (process.env.WAMRC
+    ? undefined
+    : 'WAMRC is not set (point it at the wamrc of WAMR 2.4.1 to test the AOT-compiled filter)');
 if (reason !== undefined) console.warn(`test/system/e2e/aot.test.ts skipped: ${reason}`);
 
 const TIMEOUT_MS = 90_000;
@@ -24,7 +28,10 @@ describe.skipIf(reason !== undefined)('jumpcloud_ecs compiled ahead of time (wam
     const aot = join(tmp.path, 'jumpcloud.aot');
     compileAot(findWamrc(), WASM, aot);
     s = await runScenario({
-      format: 'conf', outputs: ['stdout'], generated: 2_000, collectorTimeoutMs: TIMEOUT_MS,
+      format: 'conf',
+      outputs: ['stdout'],
+      generated: 2_000,
+      collectorTimeoutMs: TIMEOUT_MS,
       fluentBitEnv: { JUMPCLOUD_WASM_PATH: aot, JUMPCLOUD_WASM_DIR: dirname(aot) },
     });
     expect(s.collector.code, s.collector.stderr.slice(-2000)).toBe(0);
@@ -49,7 +56,10 @@ describe.skipIf(reason !== undefined)('jumpcloud_ecs compiled ahead of time (wam
     const bad: unknown[] = [];
     for (const d of s.fb.stdoutDocs) {
       const id = docId(d);
-      const want = id !== undefined && golden.has(id) ? golden.get(id) : referenceMapping('ecs', JSON.stringify({ message: d.message }));
+      const want =
+        id !== undefined && golden.has(id)
+          ? golden.get(id)
+          : referenceMapping('ecs', JSON.stringify({ message: d.message }));
       if (!isDeepStrictEqual(d, want) && bad.length < 3) bad.push({ got: d, want });
     }
     expect(bad).toEqual([]);

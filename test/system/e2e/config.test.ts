@@ -5,9 +5,26 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FLUENT_BIT_BIN, REPO, WASM, fluentBitLine, shippedEnv, skipReason, tempDir, writeConfig, type FluentBitLine, type Format } from './pipeline-harness.js';
+import {
+  FLUENT_BIT_BIN,
+  REPO,
+  WASM,
+  fluentBitLine,
+  shippedEnv,
+  skipReason,
+  tempDir,
+  writeConfig,
+  type FluentBitLine,
+  type Format,
+} from './pipeline-harness.js';
 
-const FILES = ['fluent-bit.conf', 'fluent-bit.yaml', ...readdirSync(join(REPO, 'conf')).filter((f) => /\.(conf|yaml)$/.test(f)).map((f) => `conf/${f}`)];
+const FILES = [
+  'fluent-bit.conf',
+  'fluent-bit.yaml',
+  ...readdirSync(join(REPO, 'conf'))
+    .filter((f) => /\.(conf|yaml)$/.test(f))
+    .map((f) => `conf/${f}`),
+];
 const read = (f: string) => readFileSync(join(REPO, f), 'utf8');
 /** Lines that are not comments. */
 const live = (text: string) => text.split('\n').filter((l) => !/^\s*#/.test(l));
@@ -23,7 +40,11 @@ describe('shipped configuration files', () => {
       for (const v of vars(read(f))) anywhere.add(v);
     }
     expect([...active].filter((v) => !(v in env)).sort()).toEqual([]);
-    expect(Object.keys(env).filter((v) => !anywhere.has(v)).sort()).toEqual([]);
+    expect(
+      Object.keys(env)
+        .filter((v) => !anywhere.has(v))
+        .sort(),
+    ).toEqual([]);
   });
 
   it('no generic option (tls*, storage.*, threaded) is fed a variable whose default is empty', () => {
@@ -77,7 +98,8 @@ describe.skipIf(reason !== undefined)('Fluent Bit --dry-run accepts the shipped 
     JUMPCLOUD_WASM_DIR: dirname(WASM),
     SPLUNK_HEC_TOKEN: 'dry-run-token',
   });
-  const dryRun = (config: string) => spawnSync(FLUENT_BIT_BIN!, ['-c', config, '--dry-run'], { env: env(), encoding: 'utf8', timeout: 30_000 });
+  const dryRun = (config: string) =>
+    spawnSync(FLUENT_BIT_BIN!, ['-c', config, '--dry-run'], { env: env(), encoding: 'utf8', timeout: 30_000 });
 
   it.each(['conf', 'yaml'] as Format[])('fluent-bit.%s with all four outputs', (format) => {
     const dir = join(tmp.path, format);
@@ -101,10 +123,15 @@ describe.skipIf(reason !== undefined)('Fluent Bit --dry-run accepts the shipped 
     expect(readFileSync(path, 'utf8')).toMatch(/^    bogus_option on$/m);
     const r = dryRun(path);
     if (UNKNOWN_OPTION[line] === 'refused') {
-      expect(r.status, `Fluent Bit ${line} accepted an unknown option: update UNKNOWN_OPTION and the README`).not.toBe(0);
+      expect(r.status, `Fluent Bit ${line} accepted an unknown option: update UNKNOWN_OPTION and the README`).not.toBe(
+        0,
+      );
       expect(r.stderr + r.stdout).toMatch(/unknown configuration property 'bogus_option'/);
     } else {
-      expect(r.status, `Fluent Bit ${line} now refuses an unknown option: update UNKNOWN_OPTION and the README\n${r.stderr}`).toBe(0);
+      expect(
+        r.status,
+        `Fluent Bit ${line} now refuses an unknown option: update UNKNOWN_OPTION and the README\n${r.stderr}`,
+      ).toBe(0);
       expect(r.stdout + r.stderr).toMatch(/configuration test is successful/);
     }
   });

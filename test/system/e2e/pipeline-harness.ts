@@ -17,9 +17,18 @@ export const WASM = join(REPO, 'build/jumpcloud.wasm');
  * its input (a FLUENT_BIT_BIN that does not exist, no build/jumpcloud.wasm), it fails: it never passes as skipped.
  */
 export function skipReason(): string | undefined {
-  if (FLUENT_BIT_BIN === undefined) return 'FLUENT_BIT_BIN is not set (point it at a Fluent Bit 4.2+ binary, e.g. FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npm run e2e)';
-  if (!existsSync(FLUENT_BIT_BIN)) throw new Error(`FLUENT_BIT_BIN=${FLUENT_BIT_BIN} does not exist: point it at a Fluent Bit 4.2+ binary, or unset it to skip the tests that need one`);
-  if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run npm run build:filter (npm test and npm run e2e build it)`);
+  if (FLUENT_BIT_BIN === undefined)
+    return (
+      'FLUENT_BIT_BIN is not set (point it at a Fluent Bit 4.2+ binary, e.g. ' +
+      'FLUENT_BIT_BIN=/usr/local/bin/fluent-bit npm run e2e)'
+    );
+  if (!existsSync(FLUENT_BIT_BIN))
+    throw new Error(
+      `FLUENT_BIT_BIN=${FLUENT_BIT_BIN} does not exist: point it at a Fluent Bit 4.2+ binary, or unset it to skip ` +
+        `the tests that need one`,
+    );
+  if (!existsSync(WASM))
+    throw new Error(`${WASM} is missing: run npm run build:filter (npm test and npm run e2e build it)`);
   return undefined;
 }
 
@@ -45,7 +54,10 @@ export function fluentBitVersion(): FluentBitVersion {
   const m = /Fluent Bit v(\d+)\.(\d+)\.(\d+)/.exec(`${r.stdout}${r.stderr}`);
   if (!m) throw new Error(`${FLUENT_BIT_BIN} --version printed no "Fluent Bit vX.Y.Z": ${r.stdout}${r.stderr}`);
   const line = `${m[1]}.${m[2]}`;
-  versionCache = { text: `${m[1]}.${m[2]}.${m[3]}`, line: (KNOWN_LINES as readonly string[]).includes(line) ? (line as FluentBitLine) : undefined };
+  versionCache = {
+    text: `${m[1]}.${m[2]}.${m[3]}`,
+    line: (KNOWN_LINES as readonly string[]).includes(line) ? (line as FluentBitLine) : undefined,
+  };
   return versionCache;
 }
 
@@ -53,7 +65,10 @@ export function fluentBitVersion(): FluentBitVersion {
 export function fluentBitLine(): FluentBitLine {
   const v = fluentBitVersion();
   if (v.line === undefined) {
-    throw new Error(`Fluent Bit ${v.text} is not a release line this suite knows (${KNOWN_LINES.join(', ')}): run test/e2e on it and add what it does to the per-version expectations`);
+    throw new Error(
+      `Fluent Bit ${v.text} is not a release line this suite knows (${KNOWN_LINES.join(', ')}): run test/e2e on it ` +
+        `and add what it does to the per-version expectations`,
+    );
   }
   return v.line;
 }
@@ -93,7 +108,8 @@ export interface ConfigChoice {
 }
 
 function edit(text: string, name: string, re: RegExp, replacement: string): string {
-  if (!re.test(text)) throw new Error(`${name} has no line matching ${re}: the shipped file changed, update the e2e harness`);
+  if (!re.test(text))
+    throw new Error(`${name} has no line matching ${re}: the shipped file changed, update the e2e harness`);
   return text.replace(re, replacement);
 }
 
@@ -113,21 +129,49 @@ export function writeConfig(dir: string, choice: ConfigChoice): string {
     const file = `conf/output-${out}.${choice.format}`;
     const esc = file.replace('.', '\\.');
     const on = choice.outputs.includes(out);
-    text = choice.format === 'conf'
-      ? edit(text, name, new RegExp(`^#?@INCLUDE ${esc}$`, 'm'), `${on ? '' : '#'}@INCLUDE ${file}`)
-      : edit(text, name, new RegExp(`^  (# )?- ${esc}$`, 'm'), `  ${on ? '' : '# '}- ${file}`);
+    text =
+      choice.format === 'conf'
+        ? edit(text, name, new RegExp(`^#?@INCLUDE ${esc}$`, 'm'), `${on ? '' : '#'}@INCLUDE ${file}`)
+        : edit(text, name, new RegExp(`^  (# )?- ${esc}$`, 'm'), `  ${on ? '' : '# '}- ${file}`);
     let outText = readFileSync(join(REPO, file), 'utf8');
     if (elastic && (out === 'es' || out === 'opensearch')) {
-      outText = choice.format === 'conf'
-        ? edit(edit(outText, file, /^    Id_Key              \$jumpcloud\['id'\]$/m, "    #Id_Key             $jumpcloud['id']"), file, /^    #Id_Key             \$event\['id'\]$/m, "    Id_Key              $event['id']")
-        : edit(outText, file, /^      id_key: \$jumpcloud\['id'\]$/m, "      id_key: $event['id']");
+      outText =
+        choice.format === 'conf'
+          ? edit(
+              edit(
+                outText,
+                file,
+                /^    Id_Key              \$jumpcloud\['id'\]$/m,
+                "    #Id_Key             $jumpcloud['id']",
+              ),
+              file,
+              /^    #Id_Key             \$event\['id'\]$/m,
+              "    Id_Key              $event['id']",
+            )
+          : edit(outText, file, /^      id_key: \$jumpcloud\['id'\]$/m, "      id_key: $event['id']");
     }
     writeFileSync(join(dir, file), outText);
   }
   if (elastic) {
-    text = choice.format === 'conf'
-      ? edit(edit(text, name, /^    function_name             jumpcloud_ecs$/m, '    #function_name            jumpcloud_ecs'), name, /^    #function_name            jumpcloud_elastic$/m, '    function_name             jumpcloud_elastic')
-      : edit(edit(text, name, /^      function_name: jumpcloud_ecs$/m, '      # function_name: jumpcloud_ecs'), name, /^      # function_name: jumpcloud_elastic$/m, '      function_name: jumpcloud_elastic');
+    text =
+      choice.format === 'conf'
+        ? edit(
+            edit(
+              text,
+              name,
+              /^    function_name             jumpcloud_ecs$/m,
+              '    #function_name            jumpcloud_ecs',
+            ),
+            name,
+            /^    #function_name            jumpcloud_elastic$/m,
+            '    function_name             jumpcloud_elastic',
+          )
+        : edit(
+            edit(text, name, /^      function_name: jumpcloud_ecs$/m, '      # function_name: jumpcloud_ecs'),
+            name,
+            /^      # function_name: jumpcloud_elastic$/m,
+            '      function_name: jumpcloud_elastic',
+          );
   }
   if (choice.threaded === false) {
     text = edit(text, name, choice.format === 'conf' ? /^(    threaded\s+)on$/m : /^(      threaded: )on$/m, '$1off');
@@ -195,8 +239,12 @@ export async function startFluentBit(configPath: string, env: Record<string, str
   const waitFor = async (predicate: () => boolean, timeoutMs: number, what: string): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
-      if (exited !== undefined) throw new Error(`Fluent Bit exited (${exited}) while waiting for ${what}:\n${err.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; Fluent Bit stderr tail:\n${err.slice(-3000)}`);
+      if (exited !== undefined)
+        throw new Error(`Fluent Bit exited (${exited}) while waiting for ${what}:\n${err.slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; Fluent Bit stderr tail:\n${err.slice(-3000)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -209,12 +257,24 @@ export async function startFluentBit(configPath: string, env: Record<string, str
     return code;
   };
   try {
-    await waitFor(() => new RegExp(`listening on [^ ]+:${forwardPort}\\b`).test(err), 20_000, 'the forward input to listen');
+    await waitFor(
+      () => new RegExp(`listening on [^ ]+:${forwardPort}\\b`).test(err),
+      20_000,
+      'the forward input to listen',
+    );
   } catch (e) {
     await stop();
     throw e;
   }
-  return { forwardPort, storagePath: env.JUMPCLOUD_STORAGE_PATH!, stdoutDocs, stdoutJunk, stderr: () => err, waitFor, stop };
+  return {
+    forwardPort,
+    storagePath: env.JUMPCLOUD_STORAGE_PATH!,
+    stdoutDocs,
+    stdoutJunk,
+    stderr: () => err,
+    waitFor,
+    stop,
+  };
 }
 
 export interface CollectorRun {
@@ -223,7 +283,11 @@ export interface CollectorRun {
 }
 
 /** Runs `node --import tsx input/cli.ts --once ...` to the end. */
-export async function runCollector(args: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<CollectorRun> {
+export async function runCollector(
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<CollectorRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'input/cli.ts'), ...args], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), ...env },

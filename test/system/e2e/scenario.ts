@@ -43,7 +43,10 @@ export function seeds(): Seed[] {
     .map((f) => {
       const text = readFileSync(join(dir, f), 'utf8').trim();
       const ev = JSON.parse(text) as { id: string; service: string };
-      const golden = JSON.parse(readFileSync(join(dir, f.replace('.input.json', '.expected.json')), 'utf8')) as Record<string, unknown>;
+      const golden = JSON.parse(readFileSync(join(dir, f.replace('.input.json', '.expected.json')), 'utf8')) as Record<
+        string,
+        unknown
+      >;
       return { name: f.replace('.input.json', ''), id: ev.id, service: ev.service, text, golden };
     });
 }
@@ -132,13 +135,19 @@ export async function runScenario(o: ScenarioOptions): Promise<Scenario> {
     const started = Date.now();
     const collector = await runCollector(
       [
-        '--api-url', sim.url,
-        '--api-key', sim.apiKey,
-        '--forward', `127.0.0.1:${fb.forwardPort}`,
-        '--state-dir', join(tmp.path, 'state'),
-        '--since', '2023-06-01T00:00:00Z',
+        '--api-url',
+        sim.url,
+        '--api-key',
+        sim.apiKey,
+        '--forward',
+        `127.0.0.1:${fb.forwardPort}`,
+        '--state-dir',
+        join(tmp.path, 'state'),
+        '--since',
+        '2023-06-01T00:00:00Z',
         '--once',
-        '--log-level', 'warn',
+        '--log-level',
+        'warn',
         ...(o.collectorArgs ?? []),
       ],
       { FLUENT_BIT_JUMPCLOUD_CLOCK: spec },

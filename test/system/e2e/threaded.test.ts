@@ -34,12 +34,28 @@ describe.skipIf(reason !== undefined)('the forward input must be threaded', () =
   beforeAll(async () => {
     line = fluentBitLine();
     for (const mode of ['off', 'on'] as const) {
-      const s = await runScenario({ format: 'conf', outputs: ['stdout'], threaded: mode === 'on', generated: GENERATED, collectorTimeoutMs: TIMEOUT_MS });
+      const s = await runScenario({
+        format: 'conf',
+        outputs: ['stdout'],
+        threaded: mode === 'on',
+        generated: GENERATED,
+        collectorTimeoutMs: TIMEOUT_MS,
+      });
       runs[mode] = s;
       const n = s.expectedIds.length;
       const dropping = mode === 'off' && THREADED_OFF[line] === 'drops every record';
-      if (dropping) await s.fb.waitFor(() => (s.fb.stderr().match(/native stack overflow/g) ?? []).length >= n, TIMEOUT_MS, `${n} filter failures`);
-      else await s.fb.waitFor(() => s.fb.stdoutDocs.length >= n, TIMEOUT_MS, `${n} documents (threaded ${mode}, Fluent Bit ${line})`);
+      if (dropping)
+        await s.fb.waitFor(
+          () => (s.fb.stderr().match(/native stack overflow/g) ?? []).length >= n,
+          TIMEOUT_MS,
+          `${n} filter failures`,
+        );
+      else
+        await s.fb.waitFor(
+          () => s.fb.stdoutDocs.length >= n,
+          TIMEOUT_MS,
+          `${n} documents (threaded ${mode}, Fluent Bit ${line})`,
+        );
       // Flush interval is 1 s: anything that survived, or any duplicate, would be out by now.
       await new Promise((r) => setTimeout(r, 3_000));
       await s.fb.stop();
@@ -51,7 +67,8 @@ describe.skipIf(reason !== undefined)('the forward input must be threaded', () =
   });
 
   it('threaded off on 5.1: the collector is acked for every event, and every record is dropped', ({ skip }) => {
-    if (THREADED_OFF[line] !== 'drops every record') skip(`Fluent Bit ${line}: threaded off ${THREADED_OFF[line]} (asserted below)`);
+    if (THREADED_OFF[line] !== 'drops every record')
+      skip(`Fluent Bit ${line}: threaded off ${THREADED_OFF[line]} (asserted below)`);
     const s = runs.off!;
     expect(s.collector.code, 'the collector saw every chunk acked').toBe(0);
     expect(s.fb.stdoutDocs).toHaveLength(0);
@@ -60,7 +77,8 @@ describe.skipIf(reason !== undefined)('the forward input must be threaded', () =
   });
 
   it('threaded off on 4.2: every event arrives, once (threaded on is shipped for 5.1)', ({ skip }) => {
-    if (THREADED_OFF[line] !== 'delivers every record') skip(`Fluent Bit ${line}: threaded off ${THREADED_OFF[line]} (asserted above)`);
+    if (THREADED_OFF[line] !== 'delivers every record')
+      skip(`Fluent Bit ${line}: threaded off ${THREADED_OFF[line]} (asserted above)`);
     expectAllOnce(runs.off!);
   });
 

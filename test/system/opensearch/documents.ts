@@ -10,7 +10,10 @@ import { REPO } from '../e2e/pipeline-harness.js';
 import type { FilterHost } from '../../../input/wasm/filter-host.js';
 
 export type Profile = 'jumpcloud_ecs' | 'jumpcloud_elastic';
-export interface Doc { readonly id: string; readonly doc: Record<string, any> }
+export interface Doc {
+  readonly id: string;
+  readonly doc: Record<string, any>;
+}
 
 const FIXTURES = join(REPO, 'fixtures');
 const read = (rel: string): string => readFileSync(join(FIXTURES, rel), 'utf8');
@@ -18,7 +21,8 @@ const read = (rel: string): string => readFileSync(join(FIXTURES, rel), 'utf8');
 /** The _id the output's Id_Key takes: $jumpcloud['id'] (ecs) or $event['id'] (elastic). */
 export function idOf(profile: Profile, doc: Record<string, any>): string {
   const id = profile === 'jumpcloud_ecs' ? doc.jumpcloud?.id : doc.event?.id;
-  if (typeof id !== 'string' || id === '') throw new Error(`${profile} document without the event id its Id_Key reads: ${JSON.stringify(doc).slice(0, 300)}`);
+  if (typeof id !== 'string' || id === '')
+    throw new Error(`${profile} document without the event id its Id_Key reads: ${JSON.stringify(doc).slice(0, 300)}`);
   return id;
 }
 
@@ -26,20 +30,39 @@ export function idOf(profile: Profile, doc: Record<string, any>): string {
 export function asSent(profile: Profile, doc: Record<string, any>, rawTimestamp: string): Doc {
   const t = parseRfc3339(rawTimestamp);
   if (t === undefined) throw new Error(`not an RFC 3339 timestamp: ${rawTimestamp}`);
-  return { id: idOf(profile, doc), doc: { ...doc, 'jumpcloud.record_time': rawTimestamp.replace(/(\.\d+)?Z$/, (m, f?: string) => `${(f ?? '.').padEnd(10, '0')}Z`) } };
+  return {
+    id: idOf(profile, doc),
+    doc: {
+      ...doc,
+      'jumpcloud.record_time': rawTimestamp.replace(/(\.\d+)?Z$/, (m, f?: string) => `${(f ?? '.').padEnd(10, '0')}Z`),
+    },
+  };
 }
 
-export interface Golden { readonly name: string; readonly input: string; readonly expected: Record<string, any> }
+export interface Golden {
+  readonly name: string;
+  readonly input: string;
+  readonly expected: Record<string, any>;
+}
 
 /** Both profiles' golden files with their raw inputs. */
 export function goldens(profile: Profile): Golden[] {
-  const samples = readdirSync(join(FIXTURES, 'samples')).filter((f) => f.endsWith('.input.json')).map((f) => f.replace('.input.json', '')).sort();
+  const samples = readdirSync(join(FIXTURES, 'samples'))
+    .filter((f) => f.endsWith('.input.json'))
+    .map((f) => f.replace('.input.json', ''))
+    .sort();
   if (profile === 'jumpcloud_ecs') {
-    return samples.map((name) => ({ name, input: read(`samples/${name}.input.json`).trim(), expected: JSON.parse(read(`samples/${name}.expected.json`)) }));
+    return samples.map((name) => ({
+      name,
+      input: read(`samples/${name}.input.json`).trim(),
+      expected: JSON.parse(read(`samples/${name}.expected.json`)),
+    }));
   }
   return ['seed_admin_login', ...samples].map((name) => ({
     name,
-    input: read(name === 'seed_admin_login' ? 'elastic/seed_admin_login.input.json' : `samples/${name}.input.json`).trim(),
+    input: read(
+      name === 'seed_admin_login' ? 'elastic/seed_admin_login.input.json' : `samples/${name}.input.json`,
+    ).trim(),
     expected: JSON.parse(read(`elastic/${name}.expected.json`)),
   }));
 }

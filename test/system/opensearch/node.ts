@@ -20,8 +20,11 @@ export function opensearchTarget(): { url: string; reason?: undefined } | { url?
   const url = process.env.OPENSEARCH_URL;
   if (url) return { url: url.replace(/\/+$/, '') };
   return {
-    reason: 'OPENSEARCH_URL is not set: `bash .ci/run` starts a real node; by hand: mvn -q -f test/opensearch/pom.xml package && ' +
-      'java -Xms512m -Xmx512m -jar test/opensearch/target/opensearch-node.jar 9200 /tmp/os-data, then OPENSEARCH_URL=http://127.0.0.1:9200',
+    reason:
+      'OPENSEARCH_URL is not set: `bash .ci/run` starts a real node; by hand: mvn -q -f test/opensearch/pom.xml ' +
+      'package && ' +
+      'java -Xms512m -Xmx512m -jar test/opensearch/target/opensearch-node.jar 9200 /tmp/os-data, then ' +
+      'OPENSEARCH_URL=http://127.0.0.1:9200',
   };
 }
 
@@ -41,12 +44,23 @@ export interface Node {
 export async function startNode(port: number, dataDir: string, timeoutMs = 180_000): Promise<Node> {
   if (!existsSync(NODE_JAR)) throw new Error(`${NODE_JAR} is missing: run mvn -q -f test/opensearch/pom.xml package`);
   const t0 = Date.now();
-  const child: ChildProcess = spawn('java', [...NODE_JVM, '-jar', NODE_JAR, String(port), dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('java', [...NODE_JVM, '-jar', NODE_JAR, String(port), dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out = (out + s).slice(-20_000); });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { out = (out + s).slice(-20_000); });
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    out = (out + s).slice(-20_000);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    out = (out + s).slice(-20_000);
+  });
   let exited: number | null | undefined;
-  const exit = new Promise<void>((r) => child.once('exit', (c) => { exited = c; r(); }));
+  const exit = new Promise<void>((r) =>
+    child.once('exit', (c) => {
+      exited = c;
+      r();
+    }),
+  );
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const stop = async () => {
@@ -59,7 +73,8 @@ export async function startNode(port: number, dataDir: string, timeoutMs = 180_0
     process.removeListener('exit', killOnExit);
   };
   while (!/opensearch-node ready/.test(out)) {
-    if (exited !== undefined) throw new Error(`the OpenSearch node exited (${exited}) before it was ready:\n${out.slice(-4000)}`);
+    if (exited !== undefined)
+      throw new Error(`the OpenSearch node exited (${exited}) before it was ready:\n${out.slice(-4000)}`);
     if (Date.now() - t0 > timeoutMs) {
       await stop();
       throw new Error(`the OpenSearch node was not ready after ${timeoutMs} ms:\n${out.slice(-4000)}`);

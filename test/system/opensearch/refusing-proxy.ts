@@ -14,7 +14,11 @@ export class RefusingProxy {
   /** After this many _bulk answers of 200, further _bulk connections are dropped until pass(). */
   private holdAfter = Infinity;
 
-  private constructor(private readonly server: Server, readonly port: number, private readonly upstreamPort: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    private readonly upstreamPort: number,
+  ) {}
 
   static async start(upstreamPort: number): Promise<RefusingProxy> {
     let self: RefusingProxy | undefined;
@@ -49,7 +53,10 @@ export class RefusingProxy {
       req.resume();
       req.once('end', () => {
         this.count('429');
-        const body = JSON.stringify({ error: { type: 'es_rejected_execution_exception', reason: 'rejected execution (test proxy)' }, status: 429 });
+        const body = JSON.stringify({
+          error: { type: 'es_rejected_execution_exception', reason: 'rejected execution (test proxy)' },
+          status: 429,
+        });
         res.writeHead(429, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       });
@@ -61,11 +68,14 @@ export class RefusingProxy {
       res.socket?.destroy();
       return;
     }
-    const up = request({ host: '127.0.0.1', port: this.upstreamPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      if (isBulk) this.count(String(r.statusCode));
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      { host: '127.0.0.1', port: this.upstreamPort, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        if (isBulk) this.count(String(r.statusCode));
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.once('error', () => {
       if (isBulk) this.count('dropped');
       res.socket?.destroy();

@@ -19,9 +19,17 @@ const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
 const optionEnvs = new Set(OPTIONS.flatMap((o) => (o.env ? [o.env, ...(o.fileVariant ? [`${o.env}_FILE`] : [])] : [])));
 
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
-if (!hasSystemdAnalyze) console.warn('test/system/package/deploy.test.ts: systemd-analyze is not installed, so `systemd-analyze verify` of the unit is skipped (apt-get install systemd)');
+if (!hasSystemdAnalyze)
+  console.warn(
+    'test/system/package/deploy.test.ts: systemd-analyze is not installed, so `systemd-analyze verify` of the unit ' +
+      'is skipped (apt-get install systemd)',
+  );
 const fluentBit = process.env.FLUENT_BIT_BIN;
-if (!fluentBit) console.warn('test/system/package/deploy.test.ts: the side-by-side run is skipped: set FLUENT_BIT_BIN to a fluent-bit 4.2+ binary');
+if (!fluentBit)
+  console.warn(
+    'test/system/package/deploy.test.ts: the side-by-side run is skipped: set FLUENT_BIT_BIN to a fluent-bit 4.2+ ' +
+      'binary',
+  );
 
 let packed: string[] = [];
 beforeAll(async () => {
@@ -41,10 +49,16 @@ describe('deploy/systemd/fluent-bit-jumpcloud.service', () => {
     expect(unit).toMatch(/^RestartPreventExitStatus=2 3$/m);
   });
 
-  /** `systemd-analyze verify` of the unit with ExecStart pointing at this checkout's bin (the installed one is not on this machine). */
+  /**
+   * `systemd-analyze verify` of the unit with ExecStart pointing at this checkout's bin (the installed one is not on
+   * this machine).
+   */
   function verify(text: string): { status: number | null; stderr: string } {
     const file = join(work, 'fluent-bit-jumpcloud.service');
-    writeFileSync(file, text.replace(/^ExecStart=.*$/m, `ExecStart=${process.execPath} ${join(ROOT, 'dist/input/cli.js')}`));
+    writeFileSync(
+      file,
+      text.replace(/^ExecStart=.*$/m, `ExecStart=${process.execPath} ${join(ROOT, 'dist/input/cli.js')}`),
+    );
     const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
     return { status: r.status, stderr: r.stderr };
   }
@@ -58,7 +72,10 @@ describe('deploy/systemd/fluent-bit-jumpcloud.service', () => {
 
 describe('deploy/Containerfile', () => {
   const file = read('deploy/Containerfile');
-  const copies = [...file.matchAll(/^COPY\s+(--from=\S+\s+)?(.+)$/gm)].map((m) => ({ from: m[1]?.trim(), parts: m[2]!.trim().split(/\s+/) }));
+  const copies = [...file.matchAll(/^COPY\s+(--from=\S+\s+)?(.+)$/gm)].map((m) => ({
+    from: m[1]?.trim(),
+    parts: m[2]!.trim().split(/\s+/),
+  }));
 
   it('copies only paths that exist in the repository', () => {
     const local = copies.filter((c) => c.from === undefined).flatMap((c) => c.parts.slice(0, -1));
@@ -67,14 +84,27 @@ describe('deploy/Containerfile', () => {
   });
 
   it('takes what the images use from the npm package, and everything the package needs is copied into the build', () => {
-    const fromPkg = copies.filter((c) => c.from === '--from=build').flatMap((c) => c.parts.slice(0, -1)).filter((p) => p.startsWith('/pkg/'));
+    const fromPkg = copies
+      .filter((c) => c.from === '--from=build')
+      .flatMap((c) => c.parts.slice(0, -1))
+      .filter((p) => p.startsWith('/pkg/'));
     expect(fromPkg.length).toBeGreaterThanOrEqual(3);
     for (const p of fromPkg.map((x) => x.slice('/pkg/'.length).replace(/\/$/, ''))) {
-      expect(packed.some((f) => f === p || f.startsWith(`${p}/`)), p).toBe(true);
+      expect(
+        packed.some((f) => f === p || f.startsWith(`${p}/`)),
+        p,
+      ).toBe(true);
     }
     // Every top-level entry of the package (other than what npm adds) comes from a COPY into the build stage.
-    const copied = new Set(copies.filter((c) => c.from === undefined).flatMap((c) => c.parts.slice(0, -1)).map((p) => p.replace(/\/$/, '')));
-    const tops = new Set(packed.map((f) => f.split('/')[0]!).filter((t) => !['package.json', 'dist', 'build'].includes(t)));
+    const copied = new Set(
+      copies
+        .filter((c) => c.from === undefined)
+        .flatMap((c) => c.parts.slice(0, -1))
+        .map((p) => p.replace(/\/$/, '')),
+    );
+    const tops = new Set(
+      packed.map((f) => f.split('/')[0]!).filter((t) => !['package.json', 'dist', 'build'].includes(t)),
+    );
     expect([...tops].filter((t) => !copied.has(t))).toEqual([]);
   });
 
@@ -92,8 +122,10 @@ describe('deploy/compose.yaml', () => {
   it('builds both targets of the Containerfile and loads the shipped env file', () => {
     const containerfile = read('deploy/Containerfile');
     for (const [, f] of compose.matchAll(/dockerfile: (\S+)/g)) expect(existsSync(join(ROOT, f!)), f).toBe(true);
-    for (const [, t] of compose.matchAll(/target: (\S+)/g)) expect(containerfile).toMatch(new RegExp(`^FROM \\S+ AS ${t}$`, 'm'));
-    for (const [, f] of compose.matchAll(/env_file: (\S+)/g)) expect(existsSync(join(ROOT, 'deploy', f!)), f).toBe(true);
+    for (const [, t] of compose.matchAll(/target: (\S+)/g))
+      expect(containerfile).toMatch(new RegExp(`^FROM \\S+ AS ${t}$`, 'm'));
+    for (const [, f] of compose.matchAll(/env_file: (\S+)/g))
+      expect(existsSync(join(ROOT, 'deploy', f!)), f).toBe(true);
     expect(compose).toMatch(/FLUENT_BIT_FORWARD: fluent-bit:24224/);
     expect(optionEnvs.has('FLUENT_BIT_FORWARD')).toBe(true);
   });
@@ -102,9 +134,13 @@ describe('deploy/compose.yaml', () => {
 describe('deploy/side-by-side.sh', () => {
   it('is valid sh and says what is missing when no Fluent Bit is found', async () => {
     await run('sh', ['-n', join(ROOT, 'deploy/side-by-side.sh')]);
-    const r = await run(join(ROOT, 'deploy/side-by-side.sh'), [], { env: cleanEnv({ FLUENT_BIT_BIN: join(work, 'no-such-fluent-bit') }) }).catch((e: { code: number; stderr: string }) => e);
+    const r = await run(join(ROOT, 'deploy/side-by-side.sh'), [], {
+      env: cleanEnv({ FLUENT_BIT_BIN: join(work, 'no-such-fluent-bit') }),
+    }).catch((e: { code: number; stderr: string }) => e);
     expect((r as { code: number }).code).toBe(2);
-    expect((r as { stderr: string }).stderr).toMatch(/no Fluent Bit at .*: install Fluent Bit 4\.2\+ or set FLUENT_BIT_BIN/);
+    expect((r as { stderr: string }).stderr).toMatch(
+      /no Fluent Bit at .*: install Fluent Bit 4\.2\+ or set FLUENT_BIT_BIN/,
+    );
   });
 
   it('refuses a forward port that something else already listens on', async () => {
@@ -112,44 +148,53 @@ describe('deploy/side-by-side.sh', () => {
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     const port = (busy.address() as AddressInfo).port;
     try {
-      const r = await run(join(ROOT, 'deploy/side-by-side.sh'), [], { env: cleanEnv({ FLUENT_BIT_BIN: process.execPath, FORWARD_PORT: String(port) }) }).catch((e: { code: number; stderr: string }) => e);
+      const r = await run(join(ROOT, 'deploy/side-by-side.sh'), [], {
+        env: cleanEnv({ FLUENT_BIT_BIN: process.execPath, FORWARD_PORT: String(port) }),
+      }).catch((e: { code: number; stderr: string }) => e);
       expect((r as { code: number }).code).toBe(2);
-      expect((r as { stderr: string }).stderr).toContain(`something already listens on 127.0.0.1:${port}: stop it or set FORWARD_PORT`);
+      expect((r as { stderr: string }).stderr).toContain(
+        `something already listens on 127.0.0.1:${port}: stop it or set FORWARD_PORT`,
+      );
     } finally {
       await new Promise((r) => busy.close(r));
     }
   });
 
-  it.skipIf(!fluentBit)('runs a real Fluent Bit beside the demo collector: ECS documents come out of Fluent Bit', async () => {
-    const free = createServer();
-    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
-    const port = (free.address() as AddressInfo).port;
-    await new Promise((r) => free.close(r));
-    const child = spawn(join(ROOT, 'deploy/side-by-side.sh'), ['--since', '2m', '--services', 'directory'], {
-      env: cleanEnv({ FLUENT_BIT_BIN: fluentBit!, FORWARD_PORT: String(port) }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, so the test can stop Fluent Bit and the collector together, like Ctrl-C
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const closed = new Promise((r) => child.on('close', r));
-    const deadline = Date.now() + 60_000;
-    const ecs = (): Record<string, any> | undefined => {
-      for (const line of stdout.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const doc = JSON.parse(line) as Record<string, any>;
-        if (doc.observer?.vendor === 'Jumpcloud') return doc;
-      }
-      return undefined;
-    };
-    while (ecs() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    process.kill(-child.pid!, 'SIGINT');
-    await closed;
-    expect(stderr).toContain(`A Fluent Bit is listening on 127.0.0.1:${port}: the demo forwards`);
-    const doc = ecs();
-    expect(doc, stderr.slice(-3000)).toBeDefined();
-    expect(typeof doc!.event.action).toBe('string');
-  }, 90_000);
+  it.skipIf(!fluentBit)(
+    'runs a real Fluent Bit beside the demo collector: ECS documents come out of Fluent Bit',
+    async () => {
+      const free = createServer();
+      await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+      const port = (free.address() as AddressInfo).port;
+      await new Promise((r) => free.close(r));
+      const child = spawn(join(ROOT, 'deploy/side-by-side.sh'), ['--since', '2m', '--services', 'directory'], {
+        env: cleanEnv({ FLUENT_BIT_BIN: fluentBit!, FORWARD_PORT: String(port) }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group, so the test can stop Fluent Bit and the collector together, like Ctrl-C.
+        detached: true,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const closed = new Promise((r) => child.on('close', r));
+      const deadline = Date.now() + 60_000;
+      const ecs = (): Record<string, any> | undefined => {
+        for (const line of stdout.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const doc = JSON.parse(line) as Record<string, any>;
+          if (doc.observer?.vendor === 'Jumpcloud') return doc;
+        }
+        return undefined;
+      };
+      while (ecs() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      process.kill(-child.pid!, 'SIGINT');
+      await closed;
+      expect(stderr).toContain(`A Fluent Bit is listening on 127.0.0.1:${port}: the demo forwards`);
+      const doc = ecs();
+      expect(doc, stderr.slice(-3000)).toBeDefined();
+      expect(typeof doc!.event.action).toBe('string');
+    },
+    90_000,
+  );
 });

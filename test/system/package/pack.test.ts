@@ -18,34 +18,71 @@ let packed: string[] = [];
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const fluentBit = process.env.FLUENT_BIT_BIN;
-if (!fluentBit) console.warn('test/system/package/pack.test.ts: the Fluent Bit --dry-run part is skipped: set FLUENT_BIT_BIN to a fluent-bit 4.2+ binary');
+if (!fluentBit)
+  console.warn(
+    'test/system/package/pack.test.ts: the Fluent Bit --dry-run part is skipped: set FLUENT_BIT_BIN to a fluent-bit ' +
+      '4.2+ binary',
+  );
 
 beforeAll(async () => {
   // npm test builds first; the package is made from what the build produced.
   for (const f of ['dist/input/cli.js', 'build/jumpcloud.wasm']) {
-    if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run npm run build (npm test does) before this test`);
+    if (!existsSync(join(ROOT, f)))
+      throw new Error(`${f} is missing: run npm run build (npm test does) before this test`);
   }
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const [info] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   packed = info!.files.map((f) => f.path);
   // Dependencies come from the npm registry (or npm's cache, which npm ci filled).
-  await run('npm', ['install', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', join(work, info!.filename)], { cwd: work, maxBuffer: 64 * 1024 * 1024 });
+  await run(
+    'npm',
+    [
+      'install',
+      '--prefix',
+      prefix,
+      '--omit=dev',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      join(work, info!.filename),
+    ],
+    { cwd: work, maxBuffer: 64 * 1024 * 1024 },
+  );
 }, 300_000);
 
 /** Paths the shipped Fluent Bit configuration includes. */
 function includedPaths(): string[] {
-  const conf = [...readFileSync(join(ROOT, 'fluent-bit.conf'), 'utf8').matchAll(/^#?@INCLUDE\s+(\S+)/gm)].map((m) => m[1]!);
-  const yaml = [...readFileSync(join(ROOT, 'fluent-bit.yaml'), 'utf8').matchAll(/^\s*#?\s*-\s+(conf\/\S+\.yaml)/gm)].map((m) => m[1]!);
+  const conf = [...readFileSync(join(ROOT, 'fluent-bit.conf'), 'utf8').matchAll(/^#?@INCLUDE\s+(\S+)/gm)].map(
+    (m) => m[1]!,
+  );
+  const yaml = [
+    ...readFileSync(join(ROOT, 'fluent-bit.yaml'), 'utf8').matchAll(/^\s*#?\s*-\s+(conf\/\S+\.yaml)/gm),
+  ].map((m) => m[1]!);
   return [...conf, ...yaml];
 }
 
 describe('npm pack + install into an empty prefix', () => {
   it('contains everything the README tells users to use', () => {
     const want = [
-      'dist/input/cli.js', 'build/jumpcloud.wasm', 'scripts/build-aot.mjs', 'fluent-bit.conf', 'fluent-bit.yaml',
-      'conf/jumpcloud.env', 'templates/elasticsearch-index-template.json', 'templates/splunk/props.conf',
-      'docs/ecs-mapping.md', 'docs/fluent-bit.md', 'deploy/systemd/fluent-bit-jumpcloud.service', 'deploy/Containerfile',
-      'deploy/compose.yaml', 'deploy/side-by-side.sh', 'README.md', 'package.json',
+      'dist/input/cli.js',
+      'build/jumpcloud.wasm',
+      'scripts/build-aot.mjs',
+      'fluent-bit.conf',
+      'fluent-bit.yaml',
+      'conf/jumpcloud.env',
+      'templates/elasticsearch-index-template.json',
+      'templates/splunk/props.conf',
+      'docs/ecs-mapping.md',
+      'docs/fluent-bit.md',
+      'deploy/systemd/fluent-bit-jumpcloud.service',
+      'deploy/Containerfile',
+      'deploy/compose.yaml',
+      'deploy/side-by-side.sh',
+      'README.md',
+      'package.json',
       ...includedPaths(),
     ];
     expect(includedPaths().length).toBeGreaterThanOrEqual(6);
@@ -64,12 +101,17 @@ describe('npm pack + install into an empty prefix', () => {
 
   it('the installed demo maps events to ECS documents with no Fluent Bit listening', async () => {
     const ndjson = join(work, 'demo.ndjson');
-    const child = spawn(bin, ['--forward', '127.0.0.1:1', '--since', '2m', '--services', 'directory', '--demo-output', ndjson], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      bin,
+      ['--forward', '127.0.0.1:1', '--since', '2m', '--services', 'directory', '--demo-output', ndjson],
+      { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const closed = new Promise<number | null>((r) => child.on('close', r));
     const deadline = Date.now() + 60_000;
-    const first = (): string | undefined => (existsSync(ndjson) ? readFileSync(ndjson, 'utf8').split('\n')[0] || undefined : undefined);
+    const first = (): string | undefined =>
+      existsSync(ndjson) ? readFileSync(ndjson, 'utf8').split('\n')[0] || undefined : undefined;
     while (first() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGINT');
     expect(await closed, stderr.slice(-2000)).toBe(0);
@@ -95,13 +137,29 @@ describe('npm pack + install into an empty prefix', () => {
     expect(stdout).toMatch(/^JUMPCLOUD_STORAGE_PATH=\/\S+fluent-bit-jumpcloud-storage$/m);
     expect(existsSync(join(installed, 'build', 'jumpcloud.wasm'))).toBe(true);
     // The production defaults stay in the installed env file.
-    expect(readFileSync(join(installed, 'conf', 'jumpcloud.env'), 'utf8')).toContain('JUMPCLOUD_WASM_PATH=/usr/local/share/fluent-bit-jumpcloud/jumpcloud.wasm');
+    expect(readFileSync(join(installed, 'conf', 'jumpcloud.env'), 'utf8')).toContain(
+      'JUMPCLOUD_WASM_PATH=/usr/local/share/fluent-bit-jumpcloud/jumpcloud.wasm',
+    );
   });
 
-  it.skipIf(!fluentBit).each(['conf', 'yaml'])('a real Fluent Bit accepts the installed fluent-bit.%s as printed (--dry-run)', async (format) => {
-    const args = ['fluent-bit-command', '--fluent-bit', fluentBit!, '--storage-path', join(work, `storage-${format}`), ...(format === 'yaml' ? ['--yaml'] : []), '--', '--dry-run'];
-    const { stdout: line } = await run(bin, args, { env: cleanEnv() });
-    const r = await run('sh', ['-c', line.trim()], { env: cleanEnv() }).catch((err: { code: number; stdout: string; stderr: string }) => err);
-    expect(`${r.stdout}${r.stderr}`).toMatch(/configuration test is successful/);
-  });
+  it.skipIf(!fluentBit).each(['conf', 'yaml'])(
+    'a real Fluent Bit accepts the installed fluent-bit.%s as printed (--dry-run)',
+    async (format) => {
+      const args = [
+        'fluent-bit-command',
+        '--fluent-bit',
+        fluentBit!,
+        '--storage-path',
+        join(work, `storage-${format}`),
+        ...(format === 'yaml' ? ['--yaml'] : []),
+        '--',
+        '--dry-run',
+      ];
+      const { stdout: line } = await run(bin, args, { env: cleanEnv() });
+      const r = await run('sh', ['-c', line.trim()], { env: cleanEnv() }).catch(
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+      expect(`${r.stdout}${r.stderr}`).toMatch(/configuration test is successful/);
+    },
+  );
 });

@@ -5,7 +5,15 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import {
-  ConfigError, OPTIONS, REGIONS, loadConfig, parseForward, redactConfig, renderHelp, renderMarkdownTable, type LoadedConfig,
+  ConfigError,
+  OPTIONS,
+  REGIONS,
+  loadConfig,
+  parseForward,
+  redactConfig,
+  renderHelp,
+  renderMarkdownTable,
+  type LoadedConfig,
 } from '../../../input/config.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -60,21 +68,54 @@ describe('defaults', () => {
   });
 
   it('takes the API URL from the region', () => {
-    expect(load(['--region', 'eu', '--api-key', 'k1234']).config.apiUrl).toBe('https://api.eu.jumpcloud.com/insights/directory/v1');
-    expect(load(['--api-key', 'k1234'], { JUMPCLOUD_REGION: 'IN' }).config.apiUrl).toBe('https://api.in.jumpcloud.com/insights/directory/v1');
+    expect(load(['--region', 'eu', '--api-key', 'k1234']).config.apiUrl).toBe(
+      'https://api.eu.jumpcloud.com/insights/directory/v1',
+    );
+    expect(load(['--api-key', 'k1234'], { JUMPCLOUD_REGION: 'IN' }).config.apiUrl).toBe(
+      'https://api.in.jumpcloud.com/insights/directory/v1',
+    );
   });
 
   it('parses every flag form', () => {
     const { config } = load([
-      '--api-key=k1234', '--services', 'directory,sso', '--services', 'radius', '--org-ids', 'a1,b2', '--forward', 'unix:/tmp/fb.sock',
-      '--since', '2026-02-20T00:00:00Z', '--lag', '5m', '--overlap', '2h', '--interval', '90s', '--once', '--slices', '8',
-      '--page-limit', '500', '--request-timeout', '10s', '--max-seen-ids', '1_000', '--metrics-port', '0', '--tag', 'jc.{org}.{service}',
+      '--api-key=k1234',
+      '--services',
+      'directory,sso',
+      '--services',
+      'radius',
+      '--org-ids',
+      'a1,b2',
+      '--forward',
+      'unix:/tmp/fb.sock',
+      '--since',
+      '2026-02-20T00:00:00Z',
+      '--lag',
+      '5m',
+      '--overlap',
+      '2h',
+      '--interval',
+      '90s',
+      '--once',
+      '--slices',
+      '8',
+      '--page-limit',
+      '500',
+      '--request-timeout',
+      '10s',
+      '--max-seen-ids',
+      '1_000',
+      '--metrics-port',
+      '0',
+      '--tag',
+      'jc.{org}.{service}',
     ]);
     expect(config.services).toEqual(['directory', 'sso', 'radius']);
     expect(config.orgIds).toEqual(['a1', 'b2']);
     expect(config.forward).toEqual({ kind: 'unix', path: '/tmp/fb.sock' });
     expect(config.sinceMs).toBe(Date.parse('2026-02-20T00:00:00Z'));
-    expect([config.lagMs, config.overlapMs, config.intervalMs, config.requestTimeoutMs]).toEqual([300_000, 7_200_000, 90_000, 10_000]);
+    expect([config.lagMs, config.overlapMs, config.intervalMs, config.requestTimeoutMs]).toEqual([
+      300_000, 7_200_000, 90_000, 10_000,
+    ]);
     expect(config.once).toBe(true);
     expect([config.backfillSlices, config.pageLimit, config.maxSeenIds]).toEqual([8, 500, 1000]);
     expect(config.metrics).toEqual({ host: '127.0.0.1', port: 0 });
@@ -85,7 +126,12 @@ describe('defaults', () => {
     const secret = file('client-secret', '  s3cr3t-client\n');
     const { config, demo } = load(['--client-id', 'cid', '--client-secret-file', secret, '--org-ids', 'o1']);
     expect(demo).toBe(false);
-    expect(config.auth).toEqual({ kind: 'oauth', clientId: 'cid', clientSecret: 's3cr3t-client', tokenUrl: 'https://admin-oauth.id.jumpcloud.com/oauth2/token' });
+    expect(config.auth).toEqual({
+      kind: 'oauth',
+      clientId: 'cid',
+      clientSecret: 's3cr3t-client',
+      tokenUrl: 'https://admin-oauth.id.jumpcloud.com/oauth2/token',
+    });
   });
 
   it('takes the OAuth token URL from the region unless --token-url is given', () => {
@@ -100,10 +146,16 @@ describe('defaults', () => {
     expect(tokenUrl(['--region', 'eu'])).toBe('https://admin-oauth.id.eu.jumpcloud.com/oauth2/token');
     expect(tokenUrl([], { JUMPCLOUD_REGION: 'IN' })).toBe('https://admin-oauth.id.in.jumpcloud.com/oauth2/token');
     // An explicit token URL wins over the region, from any source.
-    expect(tokenUrl(['--region', 'eu', '--token-url', 'https://proxy.example/oauth2/token'])).toBe('https://proxy.example/oauth2/token');
-    expect(tokenUrl(['--region', 'in'], { JUMPCLOUD_TOKEN_URL: 'https://proxy.example/t' })).toBe('https://proxy.example/t');
+    expect(tokenUrl(['--region', 'eu', '--token-url', 'https://proxy.example/oauth2/token'])).toBe(
+      'https://proxy.example/oauth2/token',
+    );
+    expect(tokenUrl(['--region', 'in'], { JUMPCLOUD_TOKEN_URL: 'https://proxy.example/t' })).toBe(
+      'https://proxy.example/t',
+    );
     // --api-url moves the API host only; the region still picks the token endpoint.
-    expect(tokenUrl(['--region', 'eu', '--api-url', 'https://di-proxy.example/insights/directory/v1'])).toBe('https://admin-oauth.id.eu.jumpcloud.com/oauth2/token');
+    expect(tokenUrl(['--region', 'eu', '--api-url', 'https://di-proxy.example/insights/directory/v1'])).toBe(
+      'https://admin-oauth.id.eu.jumpcloud.com/oauth2/token',
+    );
   });
 
   it('parses --services-check (default 1h, 0 turns the check off)', () => {
@@ -115,7 +167,20 @@ describe('defaults', () => {
 
   it('builds TLS and forward authentication', () => {
     const ca = file('ca.pem', 'x');
-    const { config } = load(['--api-key', 'k1234', '--tls', '--tls-ca-file', ca, '--no-tls-verify', '--shared-key', 'sk123', '--username', 'u', '--password', 'pw123']);
+    const { config } = load([
+      '--api-key',
+      'k1234',
+      '--tls',
+      '--tls-ca-file',
+      ca,
+      '--no-tls-verify',
+      '--shared-key',
+      'sk123',
+      '--username',
+      'u',
+      '--password',
+      'pw123',
+    ]);
     expect(config.tls).toEqual({ verify: false, caFile: ca });
     expect([config.sharedKey, config.username, config.password]).toEqual(['sk123', 'u', 'pw123']);
   });
@@ -123,8 +188,15 @@ describe('defaults', () => {
 
 describe('precedence: flags > env > config file > defaults', () => {
   it('applies each source in order, per option', () => {
-    const cfg = file('p.json', JSON.stringify({ lag: '3m', overlap: '3h', interval: '3s', services: ['x1', 'x2'], once: true }));
-    const r = load(['--config', cfg, '--lag', '1m'], { JUMPCLOUD_LAG: '2m', JUMPCLOUD_OVERLAP: '2h', JUMPCLOUD_API_KEY: 'k1234' });
+    const cfg = file(
+      'p.json',
+      JSON.stringify({ lag: '3m', overlap: '3h', interval: '3s', services: ['x1', 'x2'], once: true }),
+    );
+    const r = load(['--config', cfg, '--lag', '1m'], {
+      JUMPCLOUD_LAG: '2m',
+      JUMPCLOUD_OVERLAP: '2h',
+      JUMPCLOUD_API_KEY: 'k1234',
+    });
     expect(r.config.lagMs).toBe(60_000); // flag
     expect(r.config.overlapMs).toBe(7_200_000); // env over file
     expect(r.config.intervalMs).toBe(3_000); // file over default
@@ -147,7 +219,10 @@ describe('precedence: flags > env > config file > defaults', () => {
     const cfg = file('kf.json', JSON.stringify({ 'api-key-file': key }));
     expect(load(['--config', cfg]).config.auth).toEqual({ kind: 'apiKey', apiKey: 'abc-key-123' });
     // A flag beats the env file variant.
-    expect(load(['--api-key', 'flagkey'], { JUMPCLOUD_API_KEY_FILE: key }).config.auth).toEqual({ kind: 'apiKey', apiKey: 'flagkey' });
+    expect(load(['--api-key', 'flagkey'], { JUMPCLOUD_API_KEY_FILE: key }).config.auth).toEqual({
+      kind: 'apiKey',
+      apiKey: 'flagkey',
+    });
   });
 
   it('lets an explicit --api-url win over the default region', () => {
@@ -172,10 +247,20 @@ describe('validation errors name the setting, its source and what is expected', 
     [[], { JUMPCLOUD_REGION: 'ap' }, 'region', /from env JUMPCLOUD_REGION/],
     [['--client-id', 'c', '--client-secret', 'sec123'], {}, 'org-ids', /needs --org-ids/],
     [['--client-id', 'c', '--org-ids', 'o'], {}, 'client-secret', /needs --client-secret/],
-    [['--api-key', 'k1234', '--client-id', 'c', '--client-secret', 's', '--org-ids', 'o'], {}, 'api-key', /both set: use one of them/],
+    [
+      ['--api-key', 'k1234', '--client-id', 'c', '--client-secret', 's', '--org-ids', 'o'],
+      {},
+      'api-key',
+      /both set: use one of them/,
+    ],
     [['--api-key-file', '/nonexistent/key'], {}, 'api-key', /cannot read \/nonexistent\/key: ENOENT/],
     [['--api-key', 'k1234'], { JUMPCLOUD_API_KEY: 'x' }, undefined, undefined],
-    [[], { JUMPCLOUD_API_KEY: 'k1234', JUMPCLOUD_API_KEY_FILE: '/x' }, 'api-key', /both JUMPCLOUD_API_KEY and JUMPCLOUD_API_KEY_FILE/],
+    [
+      [],
+      { JUMPCLOUD_API_KEY: 'k1234', JUMPCLOUD_API_KEY_FILE: '/x' },
+      'api-key',
+      /both JUMPCLOUD_API_KEY and JUMPCLOUD_API_KEY_FILE/,
+    ],
     [['--slices', '33'], {}, 'slices', /33 is out of range: expected 1 to 32/],
     [['--slices', 'four'], {}, 'slices', /not a whole number/],
     [['--page-limit', '10001'], {}, 'page-limit', /out of range/],
@@ -206,13 +291,19 @@ describe('validation errors name the setting, its source and what is expected', 
   });
 
   it('checks the config file', () => {
-    expect(error(['--config', join(dir, 'missing.json')]).message).toMatch(/cannot read config file .*missing.json \(from flag --config\): ENOENT/);
+    expect(error(['--config', join(dir, 'missing.json')]).message).toMatch(
+      /cannot read config file .*missing.json \(from flag --config\): ENOENT/,
+    );
     expect(error(['--config', file('bad.json', '{nope')]).message).toMatch(/not valid JSON/);
     expect(error(['--config', file('arr.json', '[]')]).message).toMatch(/must hold a JSON object/);
-    expect(error(['--config', file('unk.json', '{"lagg": "1m"}')]).message).toMatch(/unknown key "lagg": did you mean "lag"\?/);
+    expect(error(['--config', file('unk.json', '{"lagg": "1m"}')]).message).toMatch(
+      /unknown key "lagg": did you mean "lag"\?/,
+    );
     const e = error(['--config', file('type.json', '{"lag": "1x"}')]);
     expect(e.message).toMatch(/invalid --lag \(from config file key "lag" of .*type.json\)/);
-    expect(error(['--config', file('t2.json', '{"services": 3}')]).message).toMatch(/expected a list of strings or a comma-separated string, got number/);
+    expect(error(['--config', file('t2.json', '{"services": 3}')]).message).toMatch(
+      /expected a list of strings or a comma-separated string, got number/,
+    );
     expect(error(['--config', file('t3.json', '{"once": [1]}')]).message).toMatch(/expected true or false/);
   });
 
@@ -222,7 +313,16 @@ describe('validation errors name the setting, its source and what is expected', 
   });
 
   it('never echoes a secret in an error', () => {
-    const e = error(['--api-key', 'TOPSECRETKEY', '--client-id', 'c', '--client-secret', 'OTHERSECRET', '--org-ids', 'o']);
+    const e = error([
+      '--api-key',
+      'TOPSECRETKEY',
+      '--client-id',
+      'c',
+      '--client-secret',
+      'OTHERSECRET',
+      '--org-ids',
+      'o',
+    ]);
     expect(e.message).not.toContain('TOPSECRETKEY');
     expect(e.message).not.toContain('OTHERSECRET');
   });
@@ -255,20 +355,26 @@ describe('parseForward', () => {
     expect(parseForward(text)).toEqual(target);
   });
   it('round-trips host:port and rejects garbage with a message', () => {
-    fc.assert(fc.property(fc.ipV4(), fc.integer({ min: 1, max: 65_535 }), (host, port) => {
-      expect(parseForward(`${host}:${port}`)).toEqual({ kind: 'tcp', host, port });
-    }));
-    fc.assert(fc.property(fc.ipV6(), fc.integer({ min: 1, max: 65_535 }), (host, port) => {
-      expect(parseForward(`[${host}]:${port}`)).toEqual({ kind: 'tcp', host, port });
-    }));
-    fc.assert(fc.property(fc.string(), (text) => {
-      try {
-        const t = parseForward(text);
-        if (t.kind === 'tcp') expect(t.port).toBeGreaterThanOrEqual(1);
-      } catch (err) {
-        expect((err as Error).message.length).toBeGreaterThan(5);
-      }
-    }));
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 1, max: 65_535 }), (host, port) => {
+        expect(parseForward(`${host}:${port}`)).toEqual({ kind: 'tcp', host, port });
+      }),
+    );
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 1, max: 65_535 }), (host, port) => {
+        expect(parseForward(`[${host}]:${port}`)).toEqual({ kind: 'tcp', host, port });
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        try {
+          const t = parseForward(text);
+          if (t.kind === 'tcp') expect(t.port).toBeGreaterThanOrEqual(1);
+        } catch (err) {
+          expect((err as Error).message.length).toBeGreaterThan(5);
+        }
+      }),
+    );
   });
 });
 
@@ -290,7 +396,16 @@ describe('help, README table and redaction', () => {
   });
 
   it('redacts every secret', () => {
-    const r = load(['--api-key', 'AKEY12345', '--shared-key', 'SKEY12345', '--username', 'u', '--password', 'PWD12345']);
+    const r = load([
+      '--api-key',
+      'AKEY12345',
+      '--shared-key',
+      'SKEY12345',
+      '--username',
+      'u',
+      '--password',
+      'PWD12345',
+    ]);
     const text = JSON.stringify(redactConfig(r.config));
     for (const s of ['AKEY12345', 'SKEY12345', 'PWD12345']) expect(text).not.toContain(s);
     const o = load(['--client-id', 'cid', '--client-secret', 'CSECRET123', '--org-ids', 'o1']);
@@ -313,33 +428,51 @@ describe('precedence, as a property', () => {
 
   it('the highest source that sets an option wins: flag > env > file > default', () => {
     let n = 0;
-    fc.assert(fc.property(fc.array(fc.tuple(seconds, seconds, seconds), { minLength: 3, maxLength: 3 }), (sets) => {
-      const argv: string[] = [];
-      const env: Record<string, string> = {};
-      const json: Record<string, string> = {};
-      const expected: Record<string, number> = {};
-      durations.forEach((name, i) => {
-        const [flagS, envS, fileS] = sets[i]!;
-        if (flagS !== undefined) argv.push(`--${name}`, `${flagS}s`);
-        if (envS !== undefined) env[envOf[name]] = `${envS}s`;
-        if (fileS !== undefined) json[name] = `${fileS}s`;
-        const winner = flagS ?? envS ?? fileS;
-        expected[name] = winner === undefined ? defaults[name] : winner * 1000;
-      });
-      const path = file(`prop-${n++}.json`, JSON.stringify(json));
-      const { config } = load(['--config', path, ...argv], env);
-      for (const name of durations) expect(config[fieldOf[name]]).toBe(expected[name]);
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(seconds, seconds, seconds), { minLength: 3, maxLength: 3 }), (sets) => {
+        const argv: string[] = [];
+        const env: Record<string, string> = {};
+        const json: Record<string, string> = {};
+        const expected: Record<string, number> = {};
+        durations.forEach((name, i) => {
+          const [flagS, envS, fileS] = sets[i]!;
+          if (flagS !== undefined) argv.push(`--${name}`, `${flagS}s`);
+          if (envS !== undefined) env[envOf[name]] = `${envS}s`;
+          if (fileS !== undefined) json[name] = `${fileS}s`;
+          const winner = flagS ?? envS ?? fileS;
+          expected[name] = winner === undefined ? defaults[name] : winner * 1000;
+        });
+        const path = file(`prop-${n++}.json`, JSON.stringify(json));
+        const { config } = load(['--config', path, ...argv], env);
+        for (const name of durations) expect(config[fieldOf[name]]).toBe(expected[name]);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 
 describe('--fluent-bit-http and --fluent-bit-input', () => {
-  it('names the shipped forward input by default, takes another name from the flag or FLUENT_BIT_INPUT, refuses one with spaces', () => {
-    expect(load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020']).config).toMatchObject({ fluentBitHttp: { host: '127.0.0.1', port: 2020 }, fluentBitInput: 'jumpcloud_forward' });
-    expect(load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020', '--fluent-bit-input', 'forward.0']).config.fluentBitInput).toBe('forward.0');
-    expect(load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020'], { FLUENT_BIT_INPUT: 'dedicated' }).config.fluentBitInput).toBe('dedicated');
-    // Without the HTTP server there is no counter to read: the name is not part of the configuration.
-    expect(load(['--api-key', 'k1234']).config.fluentBitInput).toBeUndefined();
-    expect(error(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020', '--fluent-bit-input', 'two words']).message).toMatch(/--fluent-bit-input.*not an input name.*Alias/);
-  });
+  it(
+    'names the shipped forward input by default, takes another name from the flag or FLUENT_BIT_INPUT, refuses one ' +
+      'with spaces',
+    () => {
+      expect(load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020']).config).toMatchObject({
+        fluentBitHttp: { host: '127.0.0.1', port: 2020 },
+        fluentBitInput: 'jumpcloud_forward',
+      });
+      expect(
+        load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020', '--fluent-bit-input', 'forward.0']).config
+          .fluentBitInput,
+      ).toBe('forward.0');
+      expect(
+        load(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020'], { FLUENT_BIT_INPUT: 'dedicated' }).config
+          .fluentBitInput,
+      ).toBe('dedicated');
+      // Without the HTTP server there is no counter to read: the name is not part of the configuration.
+      expect(load(['--api-key', 'k1234']).config.fluentBitInput).toBeUndefined();
+      expect(
+        error(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020', '--fluent-bit-input', 'two words']).message,
+      ).toMatch(/--fluent-bit-input.*not an input name.*Alias/);
+    },
+  );
 });

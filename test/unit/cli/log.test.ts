@@ -22,10 +22,19 @@ describe('logger', () => {
 
   it('redacts secret keys at any depth up to four levels', () => {
     const { logger, lines } = capture();
-    logger.info({
-      apiKey: 'S1-secret', config: { auth: { apiKey: 'S2-secret', clientSecret: 'S3-secret' }, sharedKey: 'S4-secret', password: 'S5-secret' },
-      headers: { 'x-api-key': 'S6-secret', authorization: 'Bearer S7-secret' }, token: 'S8-secret',
-    }, 'with secrets');
+    logger.info(
+      {
+        apiKey: 'S1-secret',
+        config: {
+          auth: { apiKey: 'S2-secret', clientSecret: 'S3-secret' },
+          sharedKey: 'S4-secret',
+          password: 'S5-secret',
+        },
+        headers: { 'x-api-key': 'S6-secret', authorization: 'Bearer S7-secret' },
+        token: 'S8-secret',
+      },
+      'with secrets',
+    );
     const text = lines.join('');
     for (let i = 1; i <= 8; i++) expect(text).not.toContain(`S${i}-secret`);
     expect(text).toContain(REDACTED);
@@ -43,16 +52,27 @@ describe('secretScrubber', () => {
   });
 
   it('leaves no secret in any text (property)', () => {
-    const secret = fc.string({ minLength: 3, maxLength: 20 }).filter((s) => !`"${SCRUBBED}"`.includes(s) && !JSON.stringify(SCRUBBED).includes(JSON.stringify(s).slice(1, -1)));
-    fc.assert(fc.property(fc.array(secret, { minLength: 1, maxLength: 3 }), fc.array(fc.string(), { maxLength: 5 }), (secrets, parts) => {
-      const text = parts.map((p, i) => p + secrets[i % secrets.length]!).join('') + JSON.stringify({ e: secrets.join(' ') });
-      const out = secretScrubber(secrets)(text);
-      for (const s of secrets) {
-        // A secret can only survive where replacing a longer one created it out of '[redacted]' and text around.
-        if (!out.includes(s)) continue;
-        expect(out.split(SCRUBBED).join('').includes(s)).toBe(false);
-      }
-    }));
+    const secret = fc
+      .string({ minLength: 3, maxLength: 20 })
+      .filter(
+        (s) => !`"${SCRUBBED}"`.includes(s) && !JSON.stringify(SCRUBBED).includes(JSON.stringify(s).slice(1, -1)),
+      );
+    fc.assert(
+      fc.property(
+        fc.array(secret, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.string(), { maxLength: 5 }),
+        (secrets, parts) => {
+          const text =
+            parts.map((p, i) => p + secrets[i % secrets.length]!).join('') + JSON.stringify({ e: secrets.join(' ') });
+          const out = secretScrubber(secrets)(text);
+          for (const s of secrets) {
+            // A secret can only survive where replacing a longer one created it out of '[redacted]' and text around.
+            if (!out.includes(s)) continue;
+            expect(out.split(SCRUBBED).join('').includes(s)).toBe(false);
+          }
+        },
+      ),
+    );
   });
 });
 
@@ -66,6 +86,8 @@ describe('statusLine', () => {
     s.writeLog('{"msg":"b"}\n');
     s.write('\r\x1b[2Kbackfill all ██ 100.0%\n');
     s.writeLog('{"msg":"c"}\n');
-    expect(out.join('')).toBe('{"msg":"a"}\n\r\x1b[2Kbackfill all ░░ 1.0%\r\x1b[2K{"msg":"b"}\n\r\x1b[2Kbackfill all ██ 100.0%\n{"msg":"c"}\n');
+    expect(out.join('')).toBe(
+      '{"msg":"a"}\n\r\x1b[2Kbackfill all ░░ 1.0%\r\x1b[2K{"msg":"b"}\n\r\x1b[2Kbackfill all ██ 100.0%\n{"msg":"c"}\n',
+    );
   });
 });

@@ -8,15 +8,28 @@ import { StateError } from '../../../input/collector/state/state.js';
 import { TimestampError } from '../../../input/collector/state/timestamp.js';
 import { ConfigError } from '../../../input/config.js';
 import {
-  DiBadPageError, DiBodyLengthError, DiError, DiFatalError, DiQueryError, DiRetriesExhaustedError, DiTransientError,
+  DiBadPageError,
+  DiBodyLengthError,
+  DiError,
+  DiFatalError,
+  DiQueryError,
+  DiRetriesExhaustedError,
+  DiTransientError,
 } from '../../../input/di/errors.js';
 import { networkFault } from '../../../input/di/http-faults.js';
 import { DurationError } from '../../../input/duration.js';
 import { errorCode, isAbortError, isFatal, JumpCloudError } from '../../../input/errors.js';
 import { ConnectionClosedError } from '../../../input/forward/connection.js';
 import {
-  ForwardAuthError, ForwardClosedError, ForwardConfigError, ForwardConnectionError, ForwardDeliveryTimeoutError,
-  ForwardEncodeError, ForwardError, ForwardRecordTooLargeError, ForwardUnsettledError,
+  ForwardAuthError,
+  ForwardClosedError,
+  ForwardConfigError,
+  ForwardConnectionError,
+  ForwardDeliveryTimeoutError,
+  ForwardEncodeError,
+  ForwardError,
+  ForwardRecordTooLargeError,
+  ForwardUnsettledError,
 } from '../../../input/forward/errors.js';
 import { MsgpackScanError } from '../../../input/forward/msgpack-scan.js';
 import { MetricsServerError } from '../../../input/metrics-server.js';
@@ -51,7 +64,7 @@ const ours: Array<[Error & { code: string; fatal: boolean }, boolean]> = [
 ];
 
 describe('error classification', () => {
-  it('every class has its own stable code (none of undici\'s) and the right fatal flag', () => {
+  it("every class has its own stable code (none of undici's) and the right fatal flag", () => {
     const codes = ours.map(([e]) => e.code);
     expect(new Set(codes).size).toBe(codes.length);
     for (const [e, fatal] of ours) {
@@ -74,16 +87,24 @@ describe('error classification', () => {
 
   it('instanceof checks the code: it holds for an error made by another copy of the module, and nothing else', () => {
     const refused = new DiFatalError('401', 401);
-    expect(refused instanceof DiFatalError && refused instanceof DiError && refused instanceof JumpCloudError).toBe(true);
+    expect(refused instanceof DiFatalError && refused instanceof DiError && refused instanceof JumpCloudError).toBe(
+      true,
+    );
     expect(refused instanceof DiTransientError || refused instanceof ForwardError).toBe(false);
     const page = new DiBadPageError('not an array');
-    expect([page instanceof DiTransientError, page instanceof DiError, page instanceof DiFatalError]).toEqual([true, true, false]);
+    expect([page instanceof DiTransientError, page instanceof DiError, page instanceof DiFatalError]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     // Another copy of the module: another class, the same code under the same global symbol.
     const copy = Object.setPrototypeOf(new DiFatalError('403', 403), Error.prototype) as Error;
     expect(copy instanceof DiFatalError).toBe(true);
     expect(errorCode(copy)).toBe('DI_REFUSED');
     // Named like ours, or carrying our code as a plain property: not ours.
-    expect(Object.assign(new Error('x'), { name: 'DiFatalError', code: 'DI_REFUSED' }) instanceof DiFatalError).toBe(false);
+    expect(Object.assign(new Error('x'), { name: 'DiFatalError', code: 'DI_REFUSED' }) instanceof DiFatalError).toBe(
+      false,
+    );
     expect(new Error('x') instanceof JumpCloudError).toBe(false);
     expect((null as unknown as object) instanceof DiError).toBe(false);
   });

@@ -9,7 +9,11 @@ const slice = (cursor: number, done = false): SliceState[] => [{ start: 0, end: 
 function ttyBoard(): { board: BackfillBoard; out: string[]; clock: { t: number } } {
   const clock = { t: 1_000_000 };
   const out: string[] = [];
-  const board = new BackfillBoard({ logger: memoryLogger(), out: { isTTY: true, write: (s: string) => out.push(s) }, clock: { now: () => clock.t } });
+  const board = new BackfillBoard({
+    logger: memoryLogger(),
+    out: { isTTY: true, write: (s: string) => out.push(s) },
+    clock: { now: () => clock.t },
+  });
   return { board, out, clock };
 }
 
@@ -18,7 +22,13 @@ function etas(out: readonly string[]): number[] {
   return out.flatMap((l) => {
     const m = /ETA (?:(\d+)h(\d+)m|(\d+)m(\d+)s|(\d+)s)/.exec(l);
     if (!m) return [];
-    return [m[1] !== undefined ? Number(m[1]) * 3600 + Number(m[2]) * 60 : m[3] !== undefined ? Number(m[3]) * 60 + Number(m[4]) : Number(m[5])];
+    return [
+      m[1] !== undefined
+        ? Number(m[1]) * 3600 + Number(m[2]) * 60
+        : m[3] !== undefined
+          ? Number(m[3]) * 60 + Number(m[4])
+          : Number(m[5]),
+    ];
   });
 }
 
@@ -104,7 +114,12 @@ describe('BackfillBoard', () => {
   it('without a TTY: aggregate log lines every logEveryMs, then one "backfill finished"', () => {
     const clock = { t: 0 };
     const logger = memoryLogger();
-    const board = new BackfillBoard({ logger, out: { isTTY: false, write: () => true }, logEveryMs: 10_000, clock: { now: () => clock.t } });
+    const board = new BackfillBoard({
+      logger,
+      out: { isTTY: false, write: () => true },
+      logEveryMs: 10_000,
+      clock: { now: () => clock.t },
+    });
     const tracks = ['a', 'b', 'c'].map((org) => board.join({ org, service: 'all' }, slice(0), 1000));
     for (let sec = 1; sec <= 30; sec++) {
       clock.t += 1000;
@@ -114,7 +129,17 @@ describe('BackfillBoard', () => {
     const lines = logger.lines.filter((l) => String(l.msg).startsWith('backfill '));
     expect(lines.filter((l) => l.msg === 'backfill progress').length).toBe(3);
     expect(lines.filter((l) => l.msg === 'backfill finished')).toHaveLength(1);
-    expect(lines[0]!.obj).toMatchObject({ streams: 3, streamsDone: 0, percent: 33.3, events: 1000, eventsTotal: 3000, eventsPerSecond: 100 });
-    expect(lines.at(-1)).toMatchObject({ msg: 'backfill finished', obj: { streams: 3, streamsDone: 3, percent: 100, events: 3000, eventsTotal: 3000 } });
+    expect(lines[0]!.obj).toMatchObject({
+      streams: 3,
+      streamsDone: 0,
+      percent: 33.3,
+      events: 1000,
+      eventsTotal: 3000,
+      eventsPerSecond: 100,
+    });
+    expect(lines.at(-1)).toMatchObject({
+      msg: 'backfill finished',
+      obj: { streams: 3, streamsDone: 3, percent: 100, events: 3000, eventsTotal: 3000 },
+    });
   });
 });

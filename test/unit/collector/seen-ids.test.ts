@@ -28,7 +28,11 @@ function journal(opts: { journalAcks?: boolean; journalWrites?: boolean } = {}):
 }
 
 /** An oracle that answers from the test's tables; `ackError` makes the uptime question fail. */
-function oracle(o: { write?: (seq: number) => boolean | undefined; ack?: (at: number) => boolean; ackError?: Error }): RestartOracle & {
+function oracle(o: {
+  write?: (seq: number) => boolean | undefined;
+  ack?: (at: number) => boolean;
+  ackError?: Error;
+}): RestartOracle & {
   asked: number[];
 } {
   const asked: number[] = [];
@@ -43,7 +47,10 @@ function oracle(o: { write?: (seq: number) => boolean | undefined; ack?: (at: nu
   };
 }
 
-const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+const lines = (file: string): string[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 
 describe('journal lines', () => {
   it('writeLine with an ack time writes `id<TAB>ts<TAB>acked@ms`, the same bytes as the text form (property)', () => {
@@ -111,34 +118,38 @@ describe('journal lines', () => {
 });
 
 describe('a run: in flight, delivered, forgotten', () => {
-  it('per chunk: acked ranges are journaled at the ack, delivered ones at the settle; a restart finds the unsettled ones', async () => {
-    const j = journal({ journalAcks: true });
-    const seen = await j.open();
-    const batch = IdBatch.of(Array.from({ length: 10 }, (_, i) => ({ id: hex(i), ts: 1000 + i })));
-    for (let i = 0; i < 10; i++) seen.reserve(batch.id(i));
-    seen.acked(batch, 0, 4, 5000);
-    seen.commit(batch, 0, 4); // chunk 1 settled
-    seen.acked(batch, 4, 10, 5100); // chunk 2 acked, not settled: the collector dies here
-    expect(seen.size).toBe(4);
-    await seen.close();
-    const text = readFileSync(j.file, 'utf8');
-    expect(text.split('\n').filter((l) => l.endsWith('acked@5100'))).toHaveLength(6);
-    const again = await j.open();
-    expect(again.size).toBe(4);
-    expect(again.leftInFlight).toEqual({ acked: 6, written: 0, newestAckedAt: 5100, oldestAckedAt: 5100 });
-    expect(again.has(hex(5))).toBe(false);
-    const logger = memoryLogger();
-    await decideRestart(again, oracle({ ack: (at) => at === 5100 }), { logger, labels: stream });
-    expect(again.has(hex(5))).toBe(true);
-    expect(logger.lines[0]!.obj).toMatchObject({ confirmed: 6, resent: 0, by: 'test' });
-    expect(again.leftInFlight.acked).toBe(0);
-    await again.close();
-    // Confirmed ids were journaled as delivered: the next start finds nothing to decide.
-    const third = await j.open();
-    expect(third.size).toBe(10);
-    expect(third.leftInFlight.acked).toBe(0);
-    await third.close();
-  });
+  it(
+    'per chunk: acked ranges are journaled at the ack, delivered ones at the settle; a restart finds the unsettled ' +
+      'ones',
+    async () => {
+      const j = journal({ journalAcks: true });
+      const seen = await j.open();
+      const batch = IdBatch.of(Array.from({ length: 10 }, (_, i) => ({ id: hex(i), ts: 1000 + i })));
+      for (let i = 0; i < 10; i++) seen.reserve(batch.id(i));
+      seen.acked(batch, 0, 4, 5000);
+      seen.commit(batch, 0, 4); // chunk 1 settled
+      seen.acked(batch, 4, 10, 5100); // chunk 2 acked, not settled: the collector dies here
+      expect(seen.size).toBe(4);
+      await seen.close();
+      const text = readFileSync(j.file, 'utf8');
+      expect(text.split('\n').filter((l) => l.endsWith('acked@5100'))).toHaveLength(6);
+      const again = await j.open();
+      expect(again.size).toBe(4);
+      expect(again.leftInFlight).toEqual({ acked: 6, written: 0, newestAckedAt: 5100, oldestAckedAt: 5100 });
+      expect(again.has(hex(5))).toBe(false);
+      const logger = memoryLogger();
+      await decideRestart(again, oracle({ ack: (at) => at === 5100 }), { logger, labels: stream });
+      expect(again.has(hex(5))).toBe(true);
+      expect(logger.lines[0]!.obj).toMatchObject({ confirmed: 6, resent: 0, by: 'test' });
+      expect(again.leftInFlight.acked).toBe(0);
+      await again.close();
+      // Confirmed ids were journaled as delivered: the next start finds nothing to decide.
+      const third = await j.open();
+      expect(third.size).toBe(10);
+      expect(third.leftInFlight.acked).toBe(0);
+      await third.close();
+    },
+  );
 
   it('a rewrite (compaction) keeps the acked@ lines of chunks still settling; a failed send forgets them', async () => {
     const j = journal({ journalAcks: true });
@@ -197,11 +208,25 @@ describe('decideRestart', () => {
     return j.open;
   }
 
-  it('decides the writes before the acks: the ledger\'s verdict overrides the uptime\'s, either way', async () => {
+  it("decides the writes before the acks: the ledger's verdict overrides the uptime's, either way", async () => {
     // 1 and 2 were written and acked; the ledger says 1 was stored and 2 was not, the uptime would say the opposite.
-    const open = await leftover([[1, 100], [2, 101], [3, 102]], [[1, 9000], [2, 9001], [4, 9002]]);
+    const open = await leftover(
+      [
+        [1, 100],
+        [2, 101],
+        [3, 102],
+      ],
+      [
+        [1, 9000],
+        [2, 9001],
+        [4, 9002],
+      ],
+    );
     const seen = await open();
-    const o = oracle({ write: (seq) => (seq === 100 ? true : seq === 101 ? false : undefined), ack: (at) => at !== 9000 });
+    const o = oracle({
+      write: (seq) => (seq === 100 ? true : seq === 101 ? false : undefined),
+      ack: (at) => at !== 9000,
+    });
     const logger = memoryLogger();
     await decideRestart(seen, o, { logger, labels: stream });
     // 1: stored by the ledger; 2: not stored (sent again) whatever its ack; 3: no verdict, never acked: sent again;
@@ -216,9 +241,18 @@ describe('decideRestart', () => {
   });
 
   it('a write stored by any of its writes (a resend) is delivered', async () => {
-    const open = await leftover([[1, 100], [1, 200]], []);
+    const open = await leftover(
+      [
+        [1, 100],
+        [1, 200],
+      ],
+      [],
+    );
     const seen = await open();
-    await decideRestart(seen, oracle({ write: (seq) => (seq === 200 ? true : undefined) }), { logger: memoryLogger(), labels: stream });
+    await decideRestart(seen, oracle({ write: (seq) => (seq === 200 ? true : undefined) }), {
+      logger: memoryLogger(),
+      labels: stream,
+    });
     expect(seen.has(hex(1))).toBe(true);
     await seen.close();
   });

@@ -8,7 +8,13 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecordsReading } from '../../../input/collector/oracle/records.js';
-import { LEDGER_FILE, SendLedger, parseLedger, storedPrefix, type SendLedgerOptions } from '../../../input/collector/oracle/send-ledger.js';
+import {
+  LEDGER_FILE,
+  SendLedger,
+  parseLedger,
+  storedPrefix,
+  type SendLedgerOptions,
+} from '../../../input/collector/oracle/send-ledger.js';
 import { manualClock, memoryLogger } from '../../support/fakes.js';
 
 let dirs: string[] = [];
@@ -25,7 +31,10 @@ function stateDir(): string {
 
 const clock = manualClock(Date.parse('2026-03-01T12:00:00Z'));
 
-/** A Fluent Bit whose input has stored `count()` records (1,000 bytes each, unless given) and which started at `startedAt`. */
+/**
+ * A Fluent Bit whose input has stored `count()` records (1,000 bytes each, unless given) and which started at
+ * `startedAt`.
+ */
 function fluentBit(
   count: () => number | { records: number; bytes: number },
   startedAt: number,
@@ -46,22 +55,34 @@ function fluentBit(
 
 describe('storedPrefix', () => {
   it('finds the one prefix of the writes whose entries add up to the count, and no other (property)', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 2000 }), { maxLength: 30 }), fc.nat(30), fc.integer({ min: 1, max: 1999 }), (writes, k0, off) => {
-      const k = Math.min(k0, writes.length);
-      const sum = writes.slice(0, k).reduce((a, b) => a + b, 0);
-      expect(storedPrefix(writes, sum)).toBe(k);
-      // A count between two prefix sums, or beyond them all, or negative, decides nothing.
-      const between = sum + (k < writes.length ? off % writes[k]! : off);
-      if (between !== sum) expect(storedPrefix(writes, between)).toBeUndefined();
-      expect(storedPrefix(writes, -1)).toBeUndefined();
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 2000 }), { maxLength: 30 }),
+        fc.nat(30),
+        fc.integer({ min: 1, max: 1999 }),
+        (writes, k0, off) => {
+          const k = Math.min(k0, writes.length);
+          const sum = writes.slice(0, k).reduce((a, b) => a + b, 0);
+          expect(storedPrefix(writes, sum)).toBe(k);
+          // A count between two prefix sums, or beyond them all, or negative, decides nothing.
+          const between = sum + (k < writes.length ? off % writes[k]! : off);
+          if (between !== sum) expect(storedPrefix(writes, between)).toBeUndefined();
+          expect(storedPrefix(writes, -1)).toBeUndefined();
+        },
+      ),
+    );
   });
 });
 
 describe('parseLedger', () => {
   it('reads a baseline, delivered ranges and writes; drops a torn last line', () => {
     const l = parseLedger('B 100 1700000000000 42 4200\nD 50 60\nW 1000 990000 1\nW 7 7100 1\nW 3');
-    expect(l).toEqual({ baseline: { firstSeq: 100, at: 1_700_000_000_000, records: 42, bytes: 4200 }, delivered: [[50, 60]], writes: [1000, 7], bytes: [990000, 7100] });
+    expect(l).toEqual({
+      baseline: { firstSeq: 100, at: 1_700_000_000_000, records: 42, bytes: 4200 },
+      delivered: [[50, 60]],
+      writes: [1000, 7],
+      bytes: [990000, 7100],
+    });
   });
 
   it('is void when the writes span connections, after an X, or when a line is not understood', () => {
@@ -88,7 +109,11 @@ describe('SendLedger', () => {
     let secondRead!: () => void;
     const reading = new Promise<void>((r) => (secondRead = r));
     const killed = SendLedger.open({
-      stateDir: dir, settleMs, logger: memoryLogger(), uptime: fb.uptime, clock,
+      stateDir: dir,
+      settleMs,
+      logger: memoryLogger(),
+      uptime: fb.uptime,
+      clock,
       records: {
         input: 'jumpcloud_forward',
         read: () => (++reads === 1 ? fb.records.read() : (secondRead(), new Promise<RecordsReading>(() => undefined))),
@@ -120,43 +145,81 @@ describe('SendLedger', () => {
     // The new baseline is the counter now; its sequence numbers follow the old ones.
     const next = second.ledger.written(10, 10000, 1);
     expect(next).toBeGreaterThan(seqs[3]!);
-    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(new RegExp(`^B \\d+ \\d+ ${counter} ${1000 * counter}\nD ${seqs[0]} ${seqs[2]}\nW 10 10000 1\n$`));
+    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(
+      new RegExp(`^B \\d+ \\d+ ${counter} ${1000 * counter}\nD ${seqs[0]} ${seqs[2]}\nW 10 10000 1\n$`),
+    );
     await second.ledger.close();
   });
 
-  it('decides nothing when the count is no prefix (another sender), after a restart of Fluent Bit, or across connections', async () => {
-    for (const [what, run] of [
-      ['another sender', (l: SendLedger, fb: { counter: number }) => { l.written(100, 100000, 1); l.written(100, 100000, 1); fb.counter += 150; }],
-      ['reconnect', (l: SendLedger, fb: { counter: number }) => { l.written(100, 100000, 1); l.written(100, 100000, 2); fb.counter += 200; }],
-      // As many records as the first write, not as many bytes: another sender's 100 records.
-      ['same records, other bytes', (l: SendLedger, fb: { counter: number; extraBytes: number }) => { l.written(100, 100000, 1); l.written(100, 100000, 1); fb.counter += 100; fb.extraBytes = -37; }],
-    ] as const) {
+  it(
+    'decides nothing when the count is no prefix (another sender), after a restart of Fluent Bit, or across ' +
+      'connections',
+    async () => {
+      for (const [what, run] of [
+        [
+          'another sender',
+          (l: SendLedger, fb: { counter: number }) => {
+            l.written(100, 100000, 1);
+            l.written(100, 100000, 1);
+            fb.counter += 150;
+          },
+        ],
+        [
+          'reconnect',
+          (l: SendLedger, fb: { counter: number }) => {
+            l.written(100, 100000, 1);
+            l.written(100, 100000, 2);
+            fb.counter += 200;
+          },
+        ],
+        // As many records as the first write, not as many bytes: another sender's 100 records.
+        [
+          'same records, other bytes',
+          (l: SendLedger, fb: { counter: number; extraBytes: number }) => {
+            l.written(100, 100000, 1);
+            l.written(100, 100000, 1);
+            fb.counter += 100;
+            fb.extraBytes = -37;
+          },
+        ],
+      ] as const) {
+        const dir = stateDir();
+        const fb = { counter: 0, extraBytes: 0 };
+        const opts = {
+          stateDir: dir,
+          ...fluentBit(() => ({ records: fb.counter, bytes: 1000 * fb.counter + fb.extraBytes }), clock.now() - 60_000),
+          settleMs,
+          logger: memoryLogger(),
+        };
+        const a = await SendLedger.open(opts);
+        run(a.ledger, fb);
+        await a.ledger.close();
+        const b = await SendLedger.open(opts);
+        expect(b.resolution.stored, what).toBe(0);
+        expect(b.resolution.undecided, what).toBeDefined();
+        await b.ledger.close();
+      }
+      // Restarted: its uptime began after the baseline (the counter starting again from 0 happens to match a prefix).
       const dir = stateDir();
-      const fb = { counter: 0, extraBytes: 0 };
-      const opts = { stateDir: dir, ...fluentBit(() => ({ records: fb.counter, bytes: 1000 * fb.counter + fb.extraBytes }), clock.now() - 60_000), settleMs, logger: memoryLogger() };
-      const a = await SendLedger.open(opts);
-      run(a.ledger, fb);
+      let counter = 0;
+      let started = clock.now() - 60_000;
+      const opts = (): SendLedgerOptions => ({
+        stateDir: dir,
+        ...fluentBit(() => counter, started),
+        settleMs,
+        logger: memoryLogger(),
+      });
+      const a = await SendLedger.open(opts());
+      const seq = a.ledger.written(100, 100000, 1);
       await a.ledger.close();
-      const b = await SendLedger.open(opts);
-      expect(b.resolution.stored, what).toBe(0);
-      expect(b.resolution.undecided, what).toBeDefined();
+      counter = 100;
+      started = clock.now();
+      const b = await SendLedger.open(opts());
+      expect(b.resolution.undecided).toMatch(/restarted/);
+      expect(b.ledger.delivered(seq)).toBeUndefined();
       await b.ledger.close();
-    }
-    // Restarted: its uptime began after the baseline (the counter starting again from 0 happens to match a prefix).
-    const dir = stateDir();
-    let counter = 0;
-    let started = clock.now() - 60_000;
-    const opts = (): SendLedgerOptions => ({ stateDir: dir, ...fluentBit(() => counter, started), settleMs, logger: memoryLogger() });
-    const a = await SendLedger.open(opts());
-    const seq = a.ledger.written(100, 100000, 1);
-    await a.ledger.close();
-    counter = 100;
-    started = clock.now();
-    const b = await SendLedger.open(opts());
-    expect(b.resolution.undecided).toMatch(/restarted/);
-    expect(b.ledger.delivered(seq)).toBeUndefined();
-    await b.ledger.close();
-  });
+    },
+  );
 
   it('takes no baseline while the counter keeps moving, and one at the first moment nothing is in flight', async () => {
     const dir = stateDir();
@@ -170,7 +233,9 @@ describe('SendLedger', () => {
     const seq = a.ledger.written(10, 10000, 1);
     a.ledger.done(seq);
     await a.ledger.idle();
-    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(new RegExp(`^B ${seq + 1} \\d+ ${counter} ${1000 * counter}\n$`));
+    expect(readFileSync(path.join(dir, LEDGER_FILE), 'latin1')).toMatch(
+      new RegExp(`^B ${seq + 1} \\d+ ${counter} ${1000 * counter}\n$`),
+    );
     await a.ledger.close();
   });
 

@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, mkdi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StateError, StateWriter, loadState, streamPaths, type StreamState } from '../../../input/collector/state/state.js';
+import {
+  StateError,
+  StateWriter,
+  loadState,
+  streamPaths,
+  type StreamState,
+} from '../../../input/collector/state/state.js';
 import fc from 'fast-check';
 import { IdBatch, IdBatchBuilder, SeenIds } from '../../../input/collector/delivery/index.js';
 import { writeLine } from '../../../input/collector/delivery/journal-codec.js';
@@ -16,22 +22,46 @@ function tmp(): string {
 }
 
 describe('state files', () => {
-  it('a fresh state dir has no state; written state round-trips with its backfill, and the previous one is kept as .bak', async () => {
-    const dir = tmp();
-    expect(await loadState(dir, key)).toBeUndefined();
-    const w = new StateWriter(dir, key);
-    const s1: StreamState = { ...key, since: T0, checkpoint: T0 + 1 };
-    await w.write(s1);
-    const s2: StreamState = { ...s1, checkpoint: T0 + 2, backfill: { end: T0 + 100, slices: [{ start: T0 - 5, end: T0 + 50, cursor: T0 + 7, done: false }, { start: T0 + 50, end: T0 + 100, cursor: T0 + 100, done: true }] } };
-    await w.write(s2);
-    expect(await loadState(dir, key)).toEqual(s2);
-    const p = streamPaths(dir, key);
-    expect(JSON.parse(readFileSync(p.backup, 'utf8')).checkpoint).toBe(new Date(T0 + 1).toISOString());
-    expect(readdirSync(p.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    const onDisk = JSON.parse(readFileSync(p.state, 'utf8'));
-    expect(onDisk).toMatchObject({ version: 1, org: key.org, service: 'directory', checkpoint: '2026-03-01T00:00:00.002Z' });
-    expect(onDisk.backfill.slices[0]).toEqual({ start: '2026-02-28T23:59:59.995Z', end: '2026-03-01T00:00:00.050Z', done: false, cursorTime: '2026-03-01T00:00:00.007Z' });
-  });
+  it(
+    'a fresh state dir has no state; written state round-trips with its backfill, and the previous one is kept as ' +
+      '.bak',
+    async () => {
+      const dir = tmp();
+      expect(await loadState(dir, key)).toBeUndefined();
+      const w = new StateWriter(dir, key);
+      const s1: StreamState = { ...key, since: T0, checkpoint: T0 + 1 };
+      await w.write(s1);
+      const s2: StreamState = {
+        ...s1,
+        checkpoint: T0 + 2,
+        backfill: {
+          end: T0 + 100,
+          slices: [
+            { start: T0 - 5, end: T0 + 50, cursor: T0 + 7, done: false },
+            { start: T0 + 50, end: T0 + 100, cursor: T0 + 100, done: true },
+          ],
+        },
+      };
+      await w.write(s2);
+      expect(await loadState(dir, key)).toEqual(s2);
+      const p = streamPaths(dir, key);
+      expect(JSON.parse(readFileSync(p.backup, 'utf8')).checkpoint).toBe(new Date(T0 + 1).toISOString());
+      expect(readdirSync(p.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      const onDisk = JSON.parse(readFileSync(p.state, 'utf8'));
+      expect(onDisk).toMatchObject({
+        version: 1,
+        org: key.org,
+        service: 'directory',
+        checkpoint: '2026-03-01T00:00:00.002Z',
+      });
+      expect(onDisk.backfill.slices[0]).toEqual({
+        start: '2026-02-28T23:59:59.995Z',
+        end: '2026-03-01T00:00:00.050Z',
+        done: false,
+        cursorTime: '2026-03-01T00:00:00.007Z',
+      });
+    },
+  );
 
   it('coalesces concurrent writes and ends with the newest', async () => {
     const dir = tmp();
@@ -50,10 +80,42 @@ describe('state files', () => {
 
   const corrupt: [string, string, RegExp][] = [
     ['bad JSON', '{"version":1,', /not valid JSON/],
-    ['wrong version', JSON.stringify({ version: 7, org: key.org, service: 'directory', checkpoint: '2026-03-01T00:00:00.000Z' }), /version 7/],
-    ['bad checkpoint', JSON.stringify({ version: 1, org: key.org, service: 'directory', checkpoint: 'yesterday' }), /"checkpoint" is "yesterday"/],
-    ['other stream', JSON.stringify({ version: 1, org: key.org, service: 'sso', checkpoint: '2026-03-01T00:00:00.000Z' }), /belongs to/],
-    ['bad slice', JSON.stringify({ version: 1, org: key.org, service: 'directory', checkpoint: '2026-03-01T00:00:00.000Z', backfill: { end: '2026-03-02T00:00:00.000Z', slices: [{ start: '2026-03-01T00:00:00.000Z', end: '2026-03-02T00:00:00.000Z', cursorTime: '2026-03-03T00:00:00.000Z', done: false }] } }), /slice 0/],
+    [
+      'wrong version',
+      JSON.stringify({ version: 7, org: key.org, service: 'directory', checkpoint: '2026-03-01T00:00:00.000Z' }),
+      /version 7/,
+    ],
+    [
+      'bad checkpoint',
+      JSON.stringify({ version: 1, org: key.org, service: 'directory', checkpoint: 'yesterday' }),
+      /"checkpoint" is "yesterday"/,
+    ],
+    [
+      'other stream',
+      JSON.stringify({ version: 1, org: key.org, service: 'sso', checkpoint: '2026-03-01T00:00:00.000Z' }),
+      /belongs to/,
+    ],
+    [
+      'bad slice',
+      JSON.stringify({
+        version: 1,
+        org: key.org,
+        service: 'directory',
+        checkpoint: '2026-03-01T00:00:00.000Z',
+        backfill: {
+          end: '2026-03-02T00:00:00.000Z',
+          slices: [
+            {
+              start: '2026-03-01T00:00:00.000Z',
+              end: '2026-03-02T00:00:00.000Z',
+              cursorTime: '2026-03-03T00:00:00.000Z',
+              done: false,
+            },
+          ],
+        },
+      }),
+      /slice 0/,
+    ],
   ];
   for (const [name, text, re] of corrupt) {
     it(`a corrupt state file (${name}) is an error naming the file and the recovery`, async () => {
@@ -63,7 +125,10 @@ describe('state files', () => {
       await w.write({ ...key, since: T0, checkpoint: T0 + 1 }); // leaves a .bak
       const p = streamPaths(dir, key);
       writeFileSync(p.state, text);
-      const err = await loadState(dir, key).then(() => undefined, (e: unknown) => e);
+      const err = await loadState(dir, key).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(StateError);
       const msg = (err as Error).message;
       expect(msg).toMatch(re);
@@ -102,7 +167,10 @@ describe('id journal', () => {
     const file = path.join(dir, 'all.ids');
     const logger = memoryLogger();
     let seen = await SeenIds.open(file, { maxIds: 100, logger, stream });
-    seen.commit([{ id: 'a', ts: 10 }, { id: 'b', ts: 20 }]);
+    seen.commit([
+      { id: 'a', ts: 10 },
+      { id: 'b', ts: 20 },
+    ]);
     await seen.close();
     appendFileSync(file, 'c\t3'); // kill -9 mid-append
     seen = await SeenIds.open(file, { maxIds: 100, logger, stream });
@@ -118,7 +186,11 @@ describe('id journal', () => {
     const dir = tmp();
     const file = path.join(dir, 'all.ids');
     const seen = await SeenIds.open(file, { maxIds: 100, logger: memoryLogger(), stream });
-    seen.commit([{ id: 'a', ts: 10 }, { id: 'b', ts: 20 }, { id: 'c', ts: 30 }]);
+    seen.commit([
+      { id: 'a', ts: 10 },
+      { id: 'b', ts: 20 },
+      { id: 'c', ts: 30 },
+    ]);
     await seen.compact((ts) => ts >= 20);
     seen.commit([{ id: 'e', ts: 40 }]);
     await seen.close();
@@ -129,7 +201,10 @@ describe('id journal', () => {
   it('compacts a journal bigger than its write buffer (20,000 ObjectIds and UUIDs) to exactly the kept ids', async () => {
     const dir = tmp();
     const file = path.join(dir, 'big.ids');
-    const id = (i: number): string => (i % 3 === 0 ? `${i.toString(16).padStart(8, '0')}-0000-4000-8000-${'0'.repeat(12)}` : i.toString(16).padStart(24, '0'));
+    const id = (i: number): string =>
+      i % 3 === 0
+        ? `${i.toString(16).padStart(8, '0')}-0000-4000-8000-${'0'.repeat(12)}`
+        : i.toString(16).padStart(24, '0');
     let seen = await SeenIds.open(file, { maxIds: 100_000, logger: memoryLogger(), stream });
     const all = Array.from({ length: 20_000 }, (_, i) => ({ id: id(i), ts: T0 + i }));
     for (let i = 0; i < all.length; i += 2000) seen.commit(all.slice(i, i + 2000));
@@ -157,35 +232,50 @@ describe('id journal', () => {
     await seen.close();
   });
 
-  it('writes each line as the reference text `id<TAB>ts` (quoted ids as JSON), and reads back what it wrote (property)', async () => {
-    const id = fc.oneof(fc.stringMatching(/^[0-9a-f]{24}$/), fc.uuid(), fc.string({ minLength: 1, maxLength: 30 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }));
-    const ts = fc.oneof(fc.integer({ min: 0, max: 4_294_967_295_999 }), fc.constantFrom(0, 9, 10, 99, 100, 1e15));
-    fc.assert(fc.property(id, ts, (i, t) => {
-      const buf = Buffer.alloc(3 * i.length + 40);
-      const end = writeLine(buf, 0, i, t);
-      const quoted = /[\t\r\n"]/.test(i);
-      expect(buf.toString('utf8', 0, end)).toBe(`${quoted ? JSON.stringify(i) : i}\t${t}\n`);
-    }), { numRuns: 2000 });
-    const dir = tmp();
-    const file = path.join(dir, 'p.ids');
-    const entries = fc.sample(fc.tuple(id, ts), 500).map(([i, t]) => ({ id: i, ts: t }));
-    let seen = await SeenIds.open(file, { maxIds: 10_000, logger: memoryLogger(), stream });
-    seen.commit(entries);
-    await seen.close();
-    seen = await SeenIds.open(file, { maxIds: 10_000, logger: memoryLogger(), stream });
-    for (const e of entries) expect(seen.has(e.id), e.id).toBe(true);
-    await seen.close();
-  });
+  it(
+    'writes each line as the reference text `id<TAB>ts` (quoted ids as JSON), and reads back what it wrote ' +
+      '(property)',
+    async () => {
+      const id = fc.oneof(
+        fc.stringMatching(/^[0-9a-f]{24}$/),
+        fc.uuid(),
+        fc.string({ minLength: 1, maxLength: 30 }),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }),
+      );
+      const ts = fc.oneof(fc.integer({ min: 0, max: 4_294_967_295_999 }), fc.constantFrom(0, 9, 10, 99, 100, 1e15));
+      fc.assert(
+        fc.property(id, ts, (i, t) => {
+          const buf = Buffer.alloc(3 * i.length + 40);
+          const end = writeLine(buf, 0, i, t);
+          const quoted = /[\t\r\n"]/.test(i);
+          expect(buf.toString('utf8', 0, end)).toBe(`${quoted ? JSON.stringify(i) : i}\t${t}\n`);
+        }),
+        { numRuns: 2000 },
+      );
+      const dir = tmp();
+      const file = path.join(dir, 'p.ids');
+      const entries = fc.sample(fc.tuple(id, ts), 500).map(([i, t]) => ({ id: i, ts: t }));
+      let seen = await SeenIds.open(file, { maxIds: 10_000, logger: memoryLogger(), stream });
+      seen.commit(entries);
+      await seen.close();
+      seen = await SeenIds.open(file, { maxIds: 10_000, logger: memoryLogger(), stream });
+      for (const e of entries) expect(seen.has(e.id), e.id).toBe(true);
+      await seen.close();
+    },
+  );
 
   it('IdBatch: joined ids split back exactly (property), and commit/release of a batch act as of the same entries', async () => {
     const id = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
-    fc.assert(fc.property(fc.array(fc.tuple(id, fc.integer({ min: 0, max: 2 ** 45 })), { maxLength: 50 }), (list) => {
-      const b = new IdBatchBuilder(list.length);
-      for (const [i, t] of list) b.add(i, t);
-      const batch = b.finish();
-      expect(batch.length).toBe(list.length);
-      expect(Array.from({ length: batch.length }, (_, k) => [batch.id(k), batch.ts[k]])).toEqual(list);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(id, fc.integer({ min: 0, max: 2 ** 45 })), { maxLength: 50 }), (list) => {
+        const b = new IdBatchBuilder(list.length);
+        for (const [i, t] of list) b.add(i, t);
+        const batch = b.finish();
+        expect(batch.length).toBe(list.length);
+        expect(Array.from({ length: batch.length }, (_, k) => [batch.id(k), batch.ts[k]])).toEqual(list);
+      }),
+      { numRuns: 500 },
+    );
     expect(() => {
       const b = new IdBatchBuilder(1);
       b.add('a', 1);
@@ -193,8 +283,12 @@ describe('id journal', () => {
     }).toThrow(RangeError);
 
     const dir = tmp();
-    const ids = Array.from({ length: 300 }, (_, k) => ({ id: k % 3 === 0 ? `x${k}` : k.toString(16).padStart(24, '0'), ts: 1000 + k }));
-    const viaBatch = path.join(dir, 'batch.ids'), viaArray = path.join(dir, 'array.ids');
+    const ids = Array.from({ length: 300 }, (_, k) => ({
+      id: k % 3 === 0 ? `x${k}` : k.toString(16).padStart(24, '0'),
+      ts: 1000 + k,
+    }));
+    const viaBatch = path.join(dir, 'batch.ids'),
+      viaArray = path.join(dir, 'array.ids');
     const a = await SeenIds.open(viaBatch, { maxIds: 10_000, logger: memoryLogger(), stream });
     const r = await SeenIds.open(viaArray, { maxIds: 10_000, logger: memoryLogger(), stream });
     for (const e of ids) {

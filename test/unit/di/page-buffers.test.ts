@@ -16,7 +16,7 @@ describe('PageBufferPool', () => {
     expect(c.buffer).not.toBe(b.buffer);
   });
 
-  it('never takes back memory it did not allocate (e.g. a slice of Node\'s shared pool), nor twice', () => {
+  it("never takes back memory it did not allocate (e.g. a slice of Node's shared pool), nor twice", () => {
     const pool = new PageBufferPool();
     pool.release(Buffer.from('small, from the shared pool'));
     pool.release(Buffer.allocUnsafeSlow(100));

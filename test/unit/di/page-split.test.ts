@@ -24,7 +24,10 @@ const anyText = fc.string({ unit: 'binary', maxLength: 40 });
 /** Strings that stress the scanner: quotes, backslashes, brackets, control characters, non-ASCII. */
 const nasty = fc.oneof(
   anyText,
-  fc.string({ unit: fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', ':', '\n', '\u0000', 'é', '😀', '\ud800', 'a', ' '), maxLength: 30 }),
+  fc.string({
+    unit: fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', ':', '\n', '\u0000', 'é', '😀', '\ud800', 'a', ' '),
+    maxLength: 30,
+  }),
 );
 const value = fc.letrec((tie) => ({
   v: fc.oneof(
@@ -41,14 +44,23 @@ const value = fc.letrec((tie) => ({
 
 /** An event object: string id and timestamp plus arbitrary other fields, keys in any order. */
 const event = fc
-  .tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }), fc.string({ minLength: 1, maxLength: 35 }), fc.dictionary(nasty, value, { maxKeys: 6 }), fc.nat())
+  .tuple(
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
+    fc.string({ minLength: 1, maxLength: 35 }),
+    fc.dictionary(nasty, value, { maxKeys: 6 }),
+    fc.nat(),
+  )
   .map(([id, timestamp, extra, rot]) => {
     const entries = Object.entries(extra).filter(([k]) => k !== 'id' && k !== 'timestamp');
     entries.push(['id', id], ['timestamp', timestamp]);
     const r = rot % entries.length;
     const ordered = [...entries.slice(r), ...entries.slice(0, r)];
     // Build as JSON text so that keys like __proto__ stay plain keys.
-    return { id, timestamp, json: `{${ordered.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}` };
+    return {
+      id,
+      timestamp,
+      json: `{${ordered.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`,
+    };
   });
 const events = fc.array(event, { maxLength: 12 });
 
@@ -86,11 +98,17 @@ function refuses(body: string | Uint8Array): boolean {
 
 describe('splitJsonArray', () => {
   it('returns each element with its exact text, id and timestamp', () => {
-    const body = '[{"id":"a\\"b","timestamp":"2026-01-01T00:00:00Z","x":["]}",{"y":"\\\\"}]},{"timestamp":"t2","n":-1.5e+3,"id":"\\u0062"}]';
+    const body =
+      '[{"id":"a\\"b","timestamp":"2026-01-01T00:00:00Z","x":["]}",{"y":"\\\\"}]},' +
+      '{"timestamp":"t2","n":-1.5e+3,"id":"\\u0062"}]';
     const bytes = Buffer.from(body, 'utf8');
     const got = split(bytes);
     expect(texts(got)).toEqual([
-      { id: 'a"b', timestamp: '2026-01-01T00:00:00Z', text: '{"id":"a\\"b","timestamp":"2026-01-01T00:00:00Z","x":["]}",{"y":"\\\\"}]}' },
+      {
+        id: 'a"b',
+        timestamp: '2026-01-01T00:00:00Z',
+        text: '{"id":"a\\"b","timestamp":"2026-01-01T00:00:00Z","x":["]}",{"y":"\\\\"}]}',
+      },
       { id: 'b', timestamp: 't2', text: '{"timestamp":"t2","n":-1.5e+3,"id":"\\u0062"}' },
     ]);
     // Views into the page's buffer, not copies.
@@ -119,7 +137,9 @@ describe('splitJsonArray', () => {
 
   it('accepts whitespace around tokens and an empty array', () => {
     expect(split(' [ ]\n')).toEqual([]);
-    expect(texts(split('[\n  { "id" : "x" ,\t"timestamp": "y" }\r\n]'))).toEqual([{ id: 'x', timestamp: 'y', text: '{ "id" : "x" ,\t"timestamp": "y" }' }]);
+    expect(texts(split('[\n  { "id" : "x" ,\t"timestamp": "y" }\r\n]'))).toEqual([
+      { id: 'x', timestamp: 'y', text: '{ "id" : "x" ,\t"timestamp": "y" }' },
+    ]);
   });
 
   it.each([
@@ -164,7 +184,13 @@ describe('splitJsonArray', () => {
           expect(g.timestamp).toBe(evs[i]!.timestamp);
           expect(g.raw.buffer).toBe(bytes.buffer);
         });
-        expect(Buffer.concat([Buffer.from('['), ...got.flatMap((g, i) => (i === 0 ? [g.raw] : [Buffer.from(','), g.raw])), Buffer.from(']')])).toEqual(bytes);
+        expect(
+          Buffer.concat([
+            Buffer.from('['),
+            ...got.flatMap((g, i) => (i === 0 ? [g.raw] : [Buffer.from(','), g.raw])),
+            Buffer.from(']'),
+          ]),
+        ).toEqual(bytes);
       }),
       { numRuns: 400 },
     );
@@ -184,23 +210,36 @@ describe('splitJsonArray', () => {
 
   it('property: every truncation of a non-empty page is refused (at any byte, inside characters too)', () => {
     fc.assert(
-      fc.property(events.filter((e) => e.length > 0), fc.double({ min: 0, max: 1, noNaN: true }), (evs, f) => {
-        const body = Buffer.from(`[${evs.map((e) => e.json).join(',')}]`, 'utf8');
-        const cut = Math.min(body.length - 1, Math.floor(f * body.length));
-        expect(refuses(body.subarray(0, cut))).toBe(true);
-      }),
+      fc.property(
+        events.filter((e) => e.length > 0),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (evs, f) => {
+          const body = Buffer.from(`[${evs.map((e) => e.json).join(',')}]`, 'utf8');
+          const cut = Math.min(body.length - 1, Math.floor(f * body.length));
+          expect(refuses(body.subarray(0, cut))).toBe(true);
+        },
+      ),
       { numRuns: 600 },
     );
   });
 
   it('property: a mutated page is split exactly when JSON.parse accepts it as a page, else refused', () => {
-    const mutation = fc.tuple(fc.nat(), fc.constantFrom('delete', 'insert', 'replace'), fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', ':', 'x', '1', ' ', '\u0001', '-', 'e', 'n'));
+    const mutation = fc.tuple(
+      fc.nat(),
+      fc.constantFrom('delete', 'insert', 'replace'),
+      fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', ':', 'x', '1', ' ', '\u0001', '-', 'e', 'n'),
+    );
     fc.assert(
       fc.property(events, fc.array(mutation, { minLength: 1, maxLength: 3 }), (evs, muts) => {
         let body = `[${evs.map((e) => e.json).join(',')}]`;
         for (const [pos, op, ch] of muts) {
           const p = body.length === 0 ? 0 : pos % (body.length + (op === 'insert' ? 1 : 0));
-          body = op === 'delete' ? body.slice(0, p) + body.slice(p + 1) : op === 'insert' ? body.slice(0, p) + ch + body.slice(p) : body.slice(0, p) + ch + body.slice(p + 1);
+          body =
+            op === 'delete'
+              ? body.slice(0, p) + body.slice(p + 1)
+              : op === 'insert'
+                ? body.slice(0, p) + ch + body.slice(p)
+                : body.slice(0, p) + ch + body.slice(p + 1);
         }
         const expected = oracle(body);
         if (expected === undefined) {
@@ -228,48 +267,64 @@ describe('splitJsonArray', () => {
 });
 
 describe('PageEvents (columnar page)', () => {
-  it('property: spans of the element and of its id/timestamp tokens, escape bits, and index access agree with iteration', () => {
-    fc.assert(
-      fc.property(events, fc.nat(3), (evs, ws) => {
-        const sep = ' \n\t'.slice(0, ws);
-        const body = Buffer.from(`${sep}[${sep}${evs.map((e) => e.json).join(`${sep},${sep}`)}${sep}]${sep}`, 'utf8');
-        const page = splitJsonArray(body);
-        expect(page.length).toBe(evs.length);
-        expect(page.body).toBe(body);
-        const iterated = [...page];
-        for (let i = 0; i < page.length; i++) {
-          expect(body.toString('utf8', page.start[i], page.end[i])).toBe(evs[i]!.json);
-          const idToken = body.toString('utf8', page.idStart[i], page.idEnd[i]);
-          const tsToken = body.toString('utf8', page.tsStart[i], page.tsEnd[i]);
-          expect(JSON.parse(idToken)).toBe(evs[i]!.id);
-          expect(JSON.parse(tsToken)).toBe(page.timestamp(i));
-          expect(page.idStart[i]).toBeGreaterThan(page.start[i]!);
-          expect(page.tsEnd[i]).toBeLessThan(page.end[i]!);
-          expect((page.escapes[i]! & ESCAPED_ID) !== 0).toBe(idToken.includes('\\'));
-          expect((page.escapes[i]! & ESCAPED_TIMESTAMP) !== 0).toBe(tsToken.includes('\\'));
-          expect(iterated[i]).toEqual({ id: page.id(i), timestamp: page.timestamp(i), raw: page.raw(i) });
-          expect(page.id(i)).toBe(evs[i]!.id);
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
+  it(
+    'property: spans of the element and of its id/timestamp tokens, escape bits, and index access agree with ' +
+      'iteration',
+    () => {
+      fc.assert(
+        fc.property(events, fc.nat(3), (evs, ws) => {
+          const sep = ' \n\t'.slice(0, ws);
+          const body = Buffer.from(`${sep}[${sep}${evs.map((e) => e.json).join(`${sep},${sep}`)}${sep}]${sep}`, 'utf8');
+          const page = splitJsonArray(body);
+          expect(page.length).toBe(evs.length);
+          expect(page.body).toBe(body);
+          const iterated = [...page];
+          for (let i = 0; i < page.length; i++) {
+            expect(body.toString('utf8', page.start[i], page.end[i])).toBe(evs[i]!.json);
+            const idToken = body.toString('utf8', page.idStart[i], page.idEnd[i]);
+            const tsToken = body.toString('utf8', page.tsStart[i], page.tsEnd[i]);
+            expect(JSON.parse(idToken)).toBe(evs[i]!.id);
+            expect(JSON.parse(tsToken)).toBe(page.timestamp(i));
+            expect(page.idStart[i]).toBeGreaterThan(page.start[i]!);
+            expect(page.tsEnd[i]).toBeLessThan(page.end[i]!);
+            expect((page.escapes[i]! & ESCAPED_ID) !== 0).toBe(idToken.includes('\\'));
+            expect((page.escapes[i]! & ESCAPED_TIMESTAMP) !== 0).toBe(tsToken.includes('\\'));
+            expect(iterated[i]).toEqual({ id: page.id(i), timestamp: page.timestamp(i), raw: page.raw(i) });
+            expect(page.id(i)).toBe(evs[i]!.id);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 
   it('takes the last of repeated keys, escaped keys too, and forgets an id overwritten by a non-string', () => {
-    const page = splitJsonArray(Buffer.from('[{"id":"a","timestamp":"t\\u0031","id":"b\\n"},{"\\u0069d":"c","timestamp":"u","timestamp":"v"}]'));
-    expect([...page].map((e) => [e.id, e.timestamp])).toEqual([['b\n', 't1'], ['c', 'v']]);
+    const page = splitJsonArray(
+      Buffer.from('[{"id":"a","timestamp":"t\\u0031","id":"b\\n"},{"\\u0069d":"c","timestamp":"u","timestamp":"v"}]'),
+    );
+    expect([...page].map((e) => [e.id, e.timestamp])).toEqual([
+      ['b\n', 't1'],
+      ['c', 'v'],
+    ]);
     expect(page.escapes[0]).toBe(ESCAPED_ID | ESCAPED_TIMESTAMP);
     expect(page.escapes[1]).toBe(0);
-    expect(() => splitJsonArray(Buffer.from('[{"id":"a","timestamp":"t","id":null}]'))).toThrow(/element 0 of the answer has no string "id"/);
-    expect(() => splitJsonArray(Buffer.from('[{"id":"a\\"b","timestamp":"t","timestamp":{}}]'))).toThrow(/event a"b of the answer has no string "timestamp"/);
+    expect(() => splitJsonArray(Buffer.from('[{"id":"a","timestamp":"t","id":null}]'))).toThrow(
+      /element 0 of the answer has no string "id"/,
+    );
+    expect(() => splitJsonArray(Buffer.from('[{"id":"a\\"b","timestamp":"t","timestamp":{}}]'))).toThrow(
+      /event a"b of the answer has no string "timestamp"/,
+    );
   });
 
   it('holds a page in a few typed arrays whatever its size (grown past the first guess, sized exactly)', () => {
     const n = 5000;
-    const body = Buffer.from(`[${Array.from({ length: n }, (_, i) => `{"id":"${i.toString(16).padStart(24, '0')}","timestamp":"2026-01-01T00:00:00Z"}`).join(',')}]`);
+    const event = (i: number): string =>
+      `{"id":"${i.toString(16).padStart(24, '0')}","timestamp":"2026-01-01T00:00:00Z"}`;
+    const body = Buffer.from(`[${Array.from({ length: n }, (_, i) => event(i)).join(',')}]`);
     const page = splitJsonArray(body);
     expect(page.length).toBe(n);
-    for (const col of [page.start, page.end, page.idStart, page.idEnd, page.tsStart, page.tsEnd]) expect(col.length).toBe(n);
+    for (const col of [page.start, page.end, page.idStart, page.idEnd, page.tsStart, page.tsEnd])
+      expect(col.length).toBe(n);
     expect(page.escapes.length).toBe(n);
     expect(page.id(n - 1)).toBe((n - 1).toString(16).padStart(24, '0'));
     // The next page does not overwrite this one (the splitter reuses its scratch arrays).

@@ -47,7 +47,12 @@ describe('withRetries', () => {
     let calls = 0;
     const seen: number[] = [];
     const result = await withRetries(
-      { policy: { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1000 }, clock, random: () => 0.5, onRetry: (_e, d) => seen.push(d) },
+      {
+        policy: { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1000 },
+        clock,
+        random: () => 0.5,
+        onRetry: (_e, d) => seen.push(d),
+      },
       async () => {
         calls++;
         if (calls < 4) throw new DiTransientError('boom', 'http_500', 500);
@@ -69,16 +74,23 @@ describe('withRetries', () => {
     expect(calls).toBe(1);
   });
   it('gives up after maxAttempts with the last fault', async () => {
-    const err = await withRetries({ policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 }, clock: manualClock(0) }, async () => {
-      throw new DiTransientError('down', 'http_503', 503);
-    }).catch((e: unknown) => e);
+    const err = await withRetries(
+      { policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 }, clock: manualClock(0) },
+      async () => {
+        throw new DiTransientError('down', 'http_503', 503);
+      },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiRetriesExhaustedError);
     expect((err as DiRetriesExhaustedError).attempts).toBe(3);
     expect((err as DiRetriesExhaustedError).lastError.reason).toBe('http_503');
   });
   it('stops waiting when aborted', async () => {
     const ac = new AbortController();
-    const clock = { now: () => 0, sleep: (_ms: number, signal?: AbortSignal) => new Promise<void>((r) => signal?.addEventListener('abort', () => r())) };
+    const clock = {
+      now: () => 0,
+      sleep: (_ms: number, signal?: AbortSignal) =>
+        new Promise<void>((r) => signal?.addEventListener('abort', () => r())),
+    };
     const p = withRetries({ policy: DEFAULT_RETRY_POLICY, clock, signal: ac.signal }, async () => {
       throw new DiTransientError('down', 'http_503', 503);
     });

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { checkDocument, mappedLeaves, type IndexTemplate } from './mapping-check.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const template = JSON.parse(readFileSync(join(repo, 'templates/elasticsearch-index-template.json'), 'utf8')) as IndexTemplate & {
+const template = JSON.parse(
+  readFileSync(join(repo, 'templates/elasticsearch-index-template.json'), 'utf8'),
+) as IndexTemplate & {
   data_stream?: object;
   template: { settings?: Record<string, unknown> };
 };
@@ -58,7 +60,9 @@ describe('templates/elasticsearch-index-template.json', () => {
 
   it('maps every field of the Elastic integration field table with the table type', () => {
     const leaves = mappedLeaves(template);
-    const rows = [...readFileSync(INTEGRATION_DOC, 'utf8').matchAll(/^\| (jumpcloud\.event\.[^ |]+) \|[^|]*\| (\w+) \|$/gm)];
+    const rows = [
+      ...readFileSync(INTEGRATION_DOC, 'utf8').matchAll(/^\| (jumpcloud\.event\.[^ |]+) \|[^|]*\| (\w+) \|$/gm),
+    ];
     expect(rows.length).toBeGreaterThan(100);
     for (const [, field, type] of rows) expect({ field, type: leaves.get(field!) }).toEqual({ field, type });
   });
@@ -78,7 +82,10 @@ describe('templates/elasticsearch-index-template.json', () => {
   });
 
   it.each(ecsDocs)('maps %s as the es output sends it (with jumpcloud.record_time)', (_name, doc) => {
-    const sent = { ...doc, 'jumpcloud.record_time': (doc['@timestamp'] as string).replace(/(\.\d+)?Z$/, '.123456789Z') };
+    const sent = {
+      ...doc,
+      'jumpcloud.record_time': (doc['@timestamp'] as string).replace(/(\.\d+)?Z$/, '.123456789Z'),
+    };
     expect(checkDocument(template, sent)).toEqual([]);
   });
 });
@@ -93,7 +100,11 @@ describe('the mapping check fails when it should', () => {
     ['a @timestamp that is not a date', (d) => (d['@timestamp'] = '16/06/2023 14:06'), /@timestamp.*date field/],
     ['a @timestamp with an impossible month', (d) => (d['@timestamp'] = '2023-13-16T14:06:45Z'), /@timestamp/],
     ['a keyword that is a number', (d) => (d.user_agent.version = 114), /user_agent\.version.*keyword/],
-    ['an object where a keyword is mapped', (d) => (d.observer.vendor = { name: 'Jumpcloud' }), /observer\.vendor.*object/],
+    [
+      'an object where a keyword is mapped',
+      (d) => (d.observer.vendor = { name: 'Jumpcloud' }),
+      /observer\.vendor.*object/,
+    ],
     ['a scalar where an object is mapped', (d) => (d.source.user = 'john'), /source\.user.*object/],
     ['an empty value', (d) => (d.event.category = []), /event\.category.*empty/],
     ['a null', (d) => (d.client.address = null), /client\.address.*null/],
@@ -107,7 +118,10 @@ describe('the mapping check fails when it should', () => {
   });
 
   it('flags wrong types in the typed jumpcloud.event.* fields (elastic profile)', () => {
-    const doc = { '@timestamp': '2023-01-14T08:16:06.495Z', jumpcloud: { event: { mfa: 'yes', error_code: 1.5, geoip: { latitude: 'north' }, other: { deep: 3 } } } };
+    const doc = {
+      '@timestamp': '2023-01-14T08:16:06.495Z',
+      jumpcloud: { event: { mfa: 'yes', error_code: 1.5, geoip: { latitude: 'north' }, other: { deep: 3 } } },
+    };
     const problems = checkDocument(template, doc).map((p) => p.path);
     expect(problems).toEqual(['jumpcloud.event.mfa', 'jumpcloud.event.error_code', 'jumpcloud.event.geoip.latitude']);
   });

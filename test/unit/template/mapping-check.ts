@@ -30,7 +30,8 @@ export interface MappingProblem {
   readonly problem: string;
 }
 
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+const ISO_DATE =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 
 /** The JSON type name Elasticsearch's dynamic mapping sees for a scalar. */
 function jsonMappingType(v: unknown): string {
@@ -41,7 +42,14 @@ function jsonMappingType(v: unknown): string {
 }
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return new RegExp(
+    '^' +
+      glob
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
 }
 
 /** Paths (dotted) whose value is free-form under these mappings: each must be documented by the caller. */
@@ -56,7 +64,8 @@ export function checkDocument(template: IndexTemplate, doc: Record<string, unkno
     const bad = (problem: string) => problems.push({ path, problem: `${problem} (value ${JSON.stringify(v)})` });
     switch (m.type) {
       case 'keyword':
-        if (typeof v !== 'string' && (strictKeyword || (typeof v !== 'number' && typeof v !== 'boolean'))) bad('keyword field needs a string');
+        if (typeof v !== 'string' && (strictKeyword || (typeof v !== 'number' && typeof v !== 'boolean')))
+          bad('keyword field needs a string');
         return;
       case 'match_only_text':
       case 'text':
@@ -67,7 +76,8 @@ export function checkDocument(template: IndexTemplate, doc: Record<string, unkno
         return;
       case 'date':
       case 'date_nanos':
-        if (typeof v !== 'string' || !ISO_DATE.test(v) || Number.isNaN(Date.parse(v))) bad(`${m.type} field needs an RFC 3339 / strict_date_optional_time string`);
+        if (typeof v !== 'string' || !ISO_DATE.test(v) || Number.isNaN(Date.parse(v)))
+          bad(`${m.type} field needs an RFC 3339 / strict_date_optional_time string`);
         return;
       case 'boolean':
         if (typeof v !== 'boolean') bad('boolean field needs true or false');
@@ -81,8 +91,15 @@ export function checkDocument(template: IndexTemplate, doc: Record<string, unkno
         return;
       case 'geo_point': {
         const p = v as { lat?: unknown; lon?: unknown };
-        const ok = typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).every((k) => k === 'lat' || k === 'lon') &&
-          typeof p.lat === 'number' && typeof p.lon === 'number' && Math.abs(p.lat) <= 90 && Math.abs(p.lon) <= 180;
+        const ok =
+          typeof v === 'object' &&
+          v !== null &&
+          !Array.isArray(v) &&
+          Object.keys(v).every((k) => k === 'lat' || k === 'lon') &&
+          typeof p.lat === 'number' &&
+          typeof p.lon === 'number' &&
+          Math.abs(p.lat) <= 90 &&
+          Math.abs(p.lon) <= 180;
         if (!ok) bad('geo_point field needs {lat, lon} in range');
         return;
       }
@@ -132,9 +149,17 @@ export function checkDocument(template: IndexTemplate, doc: Record<string, unkno
       return;
     }
     const t = jsonMappingType(v);
-    const dyn = dynamic.find((d) => d.re !== undefined && d.re.test(path) && (d.t.match_mapping_type === undefined || d.t.match_mapping_type === t || d.t.match_mapping_type === '*'));
+    const dyn = dynamic.find(
+      (d) =>
+        d.re !== undefined &&
+        d.re.test(path) &&
+        (d.t.match_mapping_type === undefined || d.t.match_mapping_type === t || d.t.match_mapping_type === '*'),
+    );
     if (dyn === undefined) {
-      problems.push({ path, problem: `no mapping (only scoped dynamic templates count; the catch-all is for fields added upstream)` });
+      problems.push({
+        path,
+        problem: `no mapping (only scoped dynamic templates count; the catch-all is for fields added upstream)`,
+      });
       return;
     }
     checkLeaf(path, dyn.t.mapping, v, false);

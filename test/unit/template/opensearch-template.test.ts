@@ -26,7 +26,7 @@ describe('OpenSearch index template', () => {
     expect(osMeta.description).toMatch(/opensearch output/);
   });
 
-  it('has both of Elasticsearch\'s flattened fields, and no Elasticsearch-only type left', () => {
+  it("has both of Elasticsearch's flattened fields, and no Elasticsearch-only type left", () => {
     const text = JSON.stringify(os);
     expect(text.match(/"flat_object"/g)).toHaveLength(2);
     expect(text).not.toMatch(/"type":"(flattened|wildcard|constant_keyword|version|semantic_text|dense_vector)"/);
@@ -34,7 +34,9 @@ describe('OpenSearch index template', () => {
 
   it('maps unknown jumpcloud.event.* values as keywords up to 8192 characters, in both templates', () => {
     for (const t of [es, os]) {
-      const dyn = t.template.mappings.dynamic_templates.map((e: Record<string, any>) => Object.values(e)[0]).filter((d: any) => d.path_match === 'jumpcloud.event.*');
+      const dyn = t.template.mappings.dynamic_templates
+        .map((e: Record<string, any>) => Object.values(e)[0])
+        .filter((d: any) => d.path_match === 'jumpcloud.event.*');
       expect(dyn).toHaveLength(4);
       for (const d of dyn) expect(d.mapping).toStrictEqual({ type: 'keyword', ignore_above: 8192 });
     }
