@@ -73,6 +73,13 @@ function expectExactlyOnce(received: readonly string[], sent: readonly string[])
   expect(received.length).toBe(sent.length);
 }
 
+/** Waits until `cond` holds (the receiver runs in real time), failing after 10 s. */
+async function until(cond: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 2))) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+  }
+}
+
 describe('forward client faults', () => {
   it('connections dropped before storing (10% of frames): every entry arrives exactly once', async () => {
     const { receiver, client, reconnects } = await setup(
@@ -128,9 +135,8 @@ describe('forward client faults', () => {
     const { receiver, client, reconnects } = await setup({}, { maxChunkBytes: 8_000 });
     receiver.pause();
     const sending = sendAll(client, 5, 100, 1);
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => receiver.stats.refused > 2);
     expect(receiver.records).toHaveLength(0);
-    expect(receiver.stats.refused).toBeGreaterThan(2);
     receiver.resume();
     const sent = await sending;
     expectExactlyOnce(receiver.ids(), sent);
@@ -222,7 +228,7 @@ describe('forward client faults', () => {
     const { receiver, client } = await setup({ faults: { ackDelayMs: 150 } }, { maxChunkBytes: 4_000 });
     const entries = makeEntries(100);
     const sending = client.send('t', entries);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => receiver.stats.frames > 0); // in flight, its ack 150 ms away
     expect(await client.close(5000)).toBe(true);
     await sending;
     expect(receiver.ids()).toEqual(idsOf(entries));
@@ -235,7 +241,7 @@ describe('forward client faults', () => {
     async () => {
       const { receiver, client } = await setup({ faults: { withholdProbability: 1 } }, { ackTimeoutMs: 60_000 });
       const sending = client.send('t', makeEntries(10)).catch((e: unknown) => e);
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => receiver.stats.frames > 0);
       const t0 = Date.now();
       expect(await client.close(300)).toBe(false);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
