@@ -2,7 +2,7 @@
 // written (sent@) or acked (acked@) become delivered or forgotten. One ordered function; the order matters (index.ts).
 import type { Logger } from '../../types.js';
 import type { SeenEntry } from './id-batch.js';
-import type { RestartOracle } from './oracle.js';
+import type { AckVerdict, RestartOracle } from './oracle.js';
 import type { InFlightAtStop, SeenIds } from './seen-ids.js';
 
 export interface RestartContext {
@@ -89,7 +89,7 @@ async function decideAcks(
   }
   let newest = -Infinity;
   for (const [, ackedAt] of atStop.acked.values()) if (ackedAt > newest) newest = ackedAt;
-  let verdict;
+  let verdict: AckVerdict;
   try {
     verdict = await oracle.acksStored(newest, ctx.signal);
   } catch (err) {

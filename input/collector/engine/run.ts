@@ -315,14 +315,8 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   warnIfBudgetTight(config, keys.length, logger);
   let results: StreamResult[];
   try {
-    results = await runStreams(
-      config,
-      deps,
-      keys,
-      clients,
-      { ...settings, maxConcurrentStreams: tuning.maxConcurrentStreams },
-      stop,
-    );
+    const permits = new Semaphore(tuning.maxConcurrentStreams);
+    results = await runStreams({ config, deps, keys, clients, settings, stop, permits });
   } finally {
     stop.end();
     pollLog.flush();
@@ -334,16 +328,20 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   return finish(results, allAcked, deps, logger);
 }
 
+/** What the streams of a run share. */
+interface RunParts {
+  readonly config: CollectorConfig;
+  readonly deps: CollectorDeps;
+  readonly keys: readonly StreamKey[];
+  readonly clients: Clients;
+  readonly settings: StreamSettings;
+  readonly stop: Stop;
+  /** Taken for each poll, so that at most tuning.maxConcurrentStreams streams fetch at once. */
+  readonly permits: Semaphore;
+}
+
 /** Every stream (and the services check's catch-up streams) until they end; the restart oracle opened first. */
-async function runStreams(
-  config: CollectorConfig,
-  deps: CollectorDeps,
-  keys: readonly StreamKey[],
-  clients: Clients,
-  settings: StreamSettings & { readonly maxConcurrentStreams: number },
-  stop: Stop,
-): Promise<StreamResult[]> {
-  const { maxConcurrentStreams } = settings;
+async function runStreams({ config, deps, keys, clients, settings, stop, permits }: RunParts): Promise<StreamResult[]> {
   const { logger } = deps;
   // Before any stream writes: decides what the last run had in flight, then takes a baseline of the counter.
   const oracle = config.fluentBitHttp
@@ -358,7 +356,7 @@ async function runStreams(
     : undefined;
   try {
     const streamDeps: StreamDeps = {
-      permits: new Semaphore(maxConcurrentStreams),
+      permits,
       di: clients.di,
       forward: clients.forward,
       logger,
