@@ -6,7 +6,12 @@ import { StateLockedError, StateLockError } from '../../../input/collector/state
 import { StateDirError } from '../../../input/collector/state/files.js';
 import { StateError } from '../../../input/collector/state/state.js';
 import { TimestampError } from '../../../input/collector/state/timestamp.js';
+import { FluentBitHttpError } from '../../../input/collector/oracle/http.js';
+import { FluentBitInputMissingError } from '../../../input/collector/oracle/records.js';
+import { LedgerUnstableError } from '../../../input/collector/oracle/send-ledger.js';
 import { ConfigError } from '../../../input/config.js';
+import { BudgetAbortedError } from '../../../input/di/byte-budget.js';
+import { ShardSpecError } from '../../../input/shard.js';
 import {
   DiBadPageError,
   DiBodyLengthError,
@@ -61,6 +66,11 @@ const ours: Array<[Error & { code: string; fatal: boolean }, boolean]> = [
   [new MetricsServerError('in use'), true],
   [new TimestampError('x', 'bad'), false],
   [new MsgpackScanError('bad'), false],
+  [new FluentBitHttpError('no answer'), false],
+  [new FluentBitInputMissingError('jumpcloud_forward', ['forward.0'], 'http://127.0.0.1:2020/api/v1/metrics'), false],
+  [new LedgerUnstableError('kept moving'), false],
+  [new ShardSpecError('bad shard'), true],
+  [new BudgetAbortedError('stopped'), false],
 ];
 
 describe('error classification', () => {
