@@ -42,3 +42,19 @@ export function standingClock(start: number): StandingClock {
 export async function settled(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }
+
+/**
+ * Moves `clock` on by `stepMs` at a time, letting real I/O (sockets to a test double) run between steps, until `p`
+ * settles; its result. For code on a standing clock whose waits (backoff, timeouts) must pass while it talks to a
+ * real socket.
+ */
+export async function drive<T>(clock: StandingClock, p: Promise<T>, stepMs = 50, maxSteps = 10_000): Promise<T> {
+  let done = false;
+  const result = p.finally(() => (done = true));
+  result.catch(() => undefined);
+  for (let i = 0; !done && i < maxSteps; i++) {
+    clock.advance(stepMs);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return result;
+}

@@ -1,6 +1,7 @@
 // Per-chunk ack and settle hooks (SendOptions.onChunkAcked / onChunkSettled): what the collector journals per chunk.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createForwardClient } from '../../../input/forward/index.js';
+import { drive, settled, standingClock } from '../../support/clock.js';
 import { startForwardReceiver } from '../../support/forward-receiver.js';
 import { makeEntries } from './helpers.js';
 
@@ -40,14 +41,17 @@ describe('per-chunk hooks', () => {
   it('a connection closed within the settle time: no settle hook for the unsettled chunks, the send rejects', async () => {
     const rx = await startForwardReceiver({ commitEveryMs: 250 });
     cleanups.push(() => rx.close());
+    // On a clock that stands still unless the test moves it: no ack settles by itself, and 2.3 s pass at once.
+    const clock = standingClock(Date.parse('2026-03-01T12:00:00Z'));
     const client = createForwardClient({
       target: { kind: 'tcp', host: '127.0.0.1', port: rx.port! },
       maxChunkBytes: 4096,
       settleMs: 2000,
       settleResend: 'caller',
       backoff: { baseMs: 20, maxMs: 100 },
+      clock,
     });
-    cleanups.push(() => client.close(1000));
+    cleanups.push(() => drive(clock, client.close(1000)));
     // The crash comes inside the first ack's hook, so no timer delay on a loaded machine lets that chunk settle
     // first. Chunks acked later (resent on the next connection) may settle; the ones acked before the crash may not.
     const ackedBeforeCrash: number[] = [];
@@ -62,10 +66,12 @@ describe('per-chunk hooks', () => {
       },
       onChunkSettled: (from) => settledFrom.push(from),
     });
-    await expect(p).rejects.toMatchObject({ name: 'ForwardUnsettledError' });
+    // Small steps: the reconnect's backoff passes, never the chunk's settle time before its connection's close is read.
+    await expect(drive(clock, p, 5)).rejects.toMatchObject({ name: 'ForwardUnsettledError' });
     expect(ackedBeforeCrash).toEqual([0]);
     // Past the settle time, so a settle hook for the chunk acked before the crash would have run by now.
-    await new Promise((r) => setTimeout(r, 2300));
+    clock.advance(2300);
+    await settled();
     expect(settledFrom).not.toContain(0);
   });
 });

@@ -9,6 +9,7 @@ import {
   type ForwardReceiver,
   type ForwardReceiverOptions,
 } from '../../support/forward-receiver.js';
+import { drive, standingClock } from '../../support/clock.js';
 import { idsOf, makeEntries } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -155,16 +156,27 @@ describe('forward client against the protocol-level receiver', () => {
   });
 
   it('a shared key against an input without one: retries saying no HELO came, and close() ends the wait at once', async () => {
+    // The handshake timeout runs on the client's clock: moved on until the first attempt gave up waiting for HELO.
+    const clock = standingClock(Date.parse('2026-03-01T12:00:00Z'));
     const errors: string[] = [];
+    let reconnecting!: () => void;
+    const firstFailure = new Promise<void>((r) => (reconnecting = r));
+    const onReconnect = (i: { error?: string }): void => {
+      errors.push(i.error ?? '');
+      reconnecting();
+    };
     const { receiver, client } = await setup(
       {},
-      { sharedKey: 'k', handshakeTimeoutMs: 100, hooks: { onReconnect: (i) => errors.push(i.error ?? '') } },
+      { sharedKey: 'k', handshakeTimeoutMs: 100, clock, hooks: { onReconnect } },
     );
     const sending = client.send('t', makeEntries(2)).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 350));
+    await drive(clock, firstFailure, 10);
     expect(errors[0]).toMatch(/no HELO .* within 100 ms.*is shared_key set on its forward input/);
+    // close(50) on a clock moved 50 ms only: no handshake timeout (100 ms) can end the send, close() itself must.
     const t0 = Date.now();
-    expect(await client.close(50)).toBe(false);
+    const closing = client.close(50);
+    clock.advance(50);
+    expect(await closing).toBe(false);
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(((await sending) as Error).name).toBe('ForwardClosedError');
     expect(receiver.records).toHaveLength(0);
