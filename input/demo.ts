@@ -13,7 +13,7 @@ import { scenarioMark, scenarioNotes, scenarioRun } from './demo/scenario.js';
 import { createLocalFilter, type LocalFilter } from './demo/local-filter.js';
 import { isNameResolutionError, unresolvedMessage } from './forward/connect.js';
 import { fluentBitCommand } from './fluent-bit-command.js';
-import type { EngineTuning } from './collector/run.js';
+import type { EngineTuning } from './collector/engine/run.js';
 import type { Clock, CollectorConfig, ForwardClient, ForwardTarget, Logger } from './types.js';
 import { WASM_PATH } from './wasm/filter-host.js';
 

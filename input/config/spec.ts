@@ -1,5 +1,6 @@
 // What an option is (a row of the options table in ../config.ts), where a value came from, and the error that
 // names both.
+import { JumpCloudError } from '../errors.js';
 
 type Kind =
   | 'string' | 'secret' | 'boolean' | 'duration' | 'since' | 'int' | 'list' | 'forward' | 'region' | 'url' | 'path'
@@ -39,10 +40,9 @@ export interface Source {
   readonly label: string;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
-  readonly fatal = true;
+export class ConfigError extends JumpCloudError {
+  static override readonly code: string = 'CONFIG_INVALID';
+  override readonly fatal = true;
   /** The option name (`lag`), or undefined for argv-level problems. */
   readonly setting: string | undefined;
   readonly source: Source | undefined;

@@ -1,6 +1,6 @@
 // The Directory Insights event catalog: every event type of the "Event Types" tables in the description of
 // JumpCloud's OpenAPI document (test/conformance/di-openapi.yaml), with the service whose stream carries it, the
-// family of its shape (how render/ builds its body) and its relative frequency. test/simulator/catalog.test.ts
+// family of its shape (how render/ builds its body) and its relative frequency. test/unit/simulator/catalog.test.ts
 // holds this list equal to those tables. One declaration: the generator, the scenarios and sampleEvent read it.
 //
 // Services are the query names of the API (its `service` enum). Where the description's attribute tables spell

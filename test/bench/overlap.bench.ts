@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
 import { createDiClient } from '../../input/di/client.js';
-import { runCollector } from '../../input/collector/run.js';
+import { runCollector } from '../../input/collector/engine/run.js';
 import { startSimulator } from '../../input/simulator/server.js';
 import type { CollectorConfig, DiClient, Logger } from '../../input/types.js';
 import { startForwardReceiver } from '../support/forward-receiver.js';
