@@ -42,7 +42,8 @@ export interface Demo {
 /** True when something accepts connections at the target within `timeoutMs`. */
 function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = target.kind === 'unix' ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
+    const socket =
+      target.kind === 'unix' ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
     const done = (ok: boolean): void => {
       clearTimeout(timer);
       socket.destroy();
@@ -56,10 +57,20 @@ function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean>
 
 /** How to start a Fluent Bit that the demo forwards to (a command that works as printed for this install). */
 function fluentBitHint(target: ForwardTarget): string {
-  const lines = target.kind === 'tcp'
-    ? ['To see the same through a real Fluent Bit (4.2+), start one with the shipped pipeline of this install:', `    ${fluentBitCommand({ forward: target })}`]
-    : [`The shipped pipeline listens on TCP; for ${formatTarget(target)} give Fluent Bit's forward input unix_path=${target.path}.`];
-  return [...lines, 'and start the demo again: it forwards to a Fluent Bit that listens on --forward (env FLUENT_BIT_FORWARD).', ''].join('\n');
+  const lines =
+    target.kind === 'tcp'
+      ? [
+          'To see the same through a real Fluent Bit (4.2+), start one with the shipped pipeline of this install:',
+          `    ${fluentBitCommand({ forward: target })}`,
+        ]
+      : [
+          `The shipped pipeline listens on TCP; for ${formatTarget(target)} give Fluent Bit's forward input unix_path=${target.path}.`,
+        ];
+  return [
+    ...lines,
+    'and start the demo again: it forwards to a Fluent Bit that listens on --forward (env FLUENT_BIT_FORWARD).',
+    '',
+  ].join('\n');
 }
 
 /** The lookup error code when `host` does not resolve, else undefined. */
@@ -123,24 +134,31 @@ export async function startDemo(options: {
     ...(options.defaults?.interval ? { intervalMs: DEMO_INTERVAL_MS } : {}),
     ...(options.defaults?.pageLimit ? { pageLimit: DEMO_PAGE_LIMIT } : {}),
   };
-  out.write([
-    '',
-    'fluent-bit-jumpcloud demo: no JumpCloud credentials were given, so events come from the built-in Directory Insights',
-    `simulator at ${sim.url} (live, about one event per second per service).`,
-    tempState
-      ? `Demo state is temporary (${tempState}): it is removed when the demo stops, and nothing is kept for a next run.`
-      : `Demo state is kept in ${config.stateDir} (--state-dir): a next run resumes from it.`,
-    'To collect for real: JUMPCLOUD_API_KEY=... (or --api-key-file FILE, or --client-id/--client-secret with --org-ids).',
-    '',
-  ].join('\n'));
+  out.write(
+    [
+      '',
+      'fluent-bit-jumpcloud demo: no JumpCloud credentials were given, so events come from the built-in Directory Insights',
+      `simulator at ${sim.url} (live, about one event per second per service).`,
+      tempState
+        ? `Demo state is temporary (${tempState}): it is removed when the demo stops, and nothing is kept for a next run.`
+        : `Demo state is kept in ${config.stateDir} (--state-dir): a next run resumes from it.`,
+      'To collect for real: JUMPCLOUD_API_KEY=... (or --api-key-file FILE, or --client-id/--client-secret with --org-ids).',
+      '',
+    ].join('\n'),
+  );
   if (scenario) out.write(scenarioNotes(scenario, options.scenario!, sim.scenarioEvents));
 
   let local: LocalFilter | undefined;
   let view: EcsView | undefined;
   const listening = await probeForward(config.forward);
-  const unresolvedCode = !listening && config.forward.kind === 'tcp' && isIP(config.forward.host) === 0 ? await unresolvable(config.forward.host) : undefined;
+  const unresolvedCode =
+    !listening && config.forward.kind === 'tcp' && isIP(config.forward.host) === 0
+      ? await unresolvable(config.forward.host)
+      : undefined;
   if (listening) {
-    out.write(`A Fluent Bit is listening on ${formatTarget(config.forward)}: the demo forwards the raw events there; Fluent Bit maps them to ECS.\n\n`);
+    out.write(
+      `A Fluent Bit is listening on ${formatTarget(config.forward)}: the demo forwards the raw events there; Fluent Bit maps them to ECS.\n\n`,
+    );
     logger.info({ forward: formatTarget(config.forward) }, 'demo: Fluent Bit is listening; forwarding there');
   } else if (unresolvedCode !== undefined && config.forward.kind === 'tcp') {
     // A name that does not resolve is a typo in --forward, not a Fluent Bit to start.
@@ -156,16 +174,21 @@ export async function startDemo(options: {
       ndjsonPath,
       onDocument: shown ? (doc, tag) => shown.show(doc, tag) : (doc) => docsOut.write(`${doc}\n`),
     });
-    out.write([
-      `No Fluent Bit is listening on ${formatTarget(config.forward)}, so the demo maps the events to ECS itself: it runs`,
-      `${existsSync(WASM_PATH) ? WASM_PATH : 'build/jumpcloud.wasm'} in this process, through the same ABI Fluent Bit's wasm filter uses`,
-      '(function jumpcloud_ecs). In production Fluent Bit does this mapping: collector --forward--> Fluent Bit --wasm filter--> your SIEM.',
-      `Every ECS document is written to ${ndjsonPath} (NDJSON, kept after the demo)${view ? '; each is shown below as time, tag, event.action, outcome, user, source' : ' and to stdout'}.`,
-      fluentBitHint(config.forward),
-    ].join('\n'));
+    out.write(
+      [
+        `No Fluent Bit is listening on ${formatTarget(config.forward)}, so the demo maps the events to ECS itself: it runs`,
+        `${existsSync(WASM_PATH) ? WASM_PATH : 'build/jumpcloud.wasm'} in this process, through the same ABI Fluent Bit's wasm filter uses`,
+        '(function jumpcloud_ecs). In production Fluent Bit does this mapping: collector --forward--> Fluent Bit --wasm filter--> your SIEM.',
+        `Every ECS document is written to ${ndjsonPath} (NDJSON, kept after the demo)${view ? '; each is shown below as time, tag, event.action, outcome, user, source' : ' and to stdout'}.`,
+        fluentBitHint(config.forward),
+      ].join('\n'),
+    );
     logger.info({ ndjson: ndjsonPath, wasm: WASM_PATH }, 'demo: no Fluent Bit listening; mapping in-process');
   }
-  logger.info({ simulator: sim.url, stateDir: config.stateDir, temporary: tempState !== undefined }, 'demo: collecting from the simulator');
+  logger.info(
+    { simulator: sim.url, stateDir: config.stateDir, temporary: tempState !== undefined },
+    'demo: collecting from the simulator',
+  );
 
   return {
     config,
@@ -173,8 +196,12 @@ export async function startDemo(options: {
     tuning: { closeTimeoutMs: DEMO_CLOSE_TIMEOUT_MS },
     temporaryState: tempState !== undefined,
     exitMeaning(code) {
-      if (code === 0) return local ? `ok: every event fetched was mapped and written (${local.documents} documents)` : 'ok: everything fetched was acknowledged by Fluent Bit';
-      if (code === 1 && tempState) return 'some demo events were not delivered; the demo state is temporary, so nothing is kept and a next demo starts over';
+      if (code === 0)
+        return local
+          ? `ok: every event fetched was mapped and written (${local.documents} documents)`
+          : 'ok: everything fetched was acknowledged by Fluent Bit';
+      if (code === 1 && tempState)
+        return 'some demo events were not delivered; the demo state is temporary, so nothing is kept and a next demo starts over';
       return undefined;
     },
     async stop() {

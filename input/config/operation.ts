@@ -24,7 +24,11 @@ export function operationSettings(s: Settings): OperationSettings {
   const levelRaw = s.req('log-level');
   const logLevel = toText(s.opt('log-level'), levelRaw).trim().toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw invalid(s.opt('log-level'), levelRaw.source, `"${logLevel}" is not a level: expected one of ${LOG_LEVELS.join(', ')}`);
+    throw invalid(
+      s.opt('log-level'),
+      levelRaw.source,
+      `"${logLevel}" is not a level: expected one of ${LOG_LEVELS.join(', ')}`,
+    );
   }
   const demoOutputRaw = s.get('demo-output');
   const scenarioRaw = s.get('scenario');

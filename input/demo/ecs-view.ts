@@ -54,7 +54,10 @@ export interface EcsView {
  * `pinned` marks (a scenario's) are always shown, after the mark.
  */
 export function createEcsView(
-  out: { write(s: string): unknown }, ndjsonPath: string, perSecond = 5, now: () => number = Date.now,
+  out: { write(s: string): unknown },
+  ndjsonPath: string,
+  perSecond = 5,
+  now: () => number = Date.now,
   pinned: (docText: string) => string | undefined = () => undefined,
 ): EcsView {
   let second = -1;

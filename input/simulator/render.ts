@@ -5,8 +5,20 @@ import type { CatalogEntry, Family } from './catalog.js';
 import { prng } from './random.js';
 import { radiusAuth, ssoAuth, ldap, systemAuth, systemEvent } from './render/access.js';
 import {
-  accessManagement, ai, alert, asset, certificate, mdm, notificationChannel, objectStorage, passwordManager,
-  passwordVault, report, risk, saasManagement, software,
+  accessManagement,
+  ai,
+  alert,
+  asset,
+  certificate,
+  mdm,
+  notificationChannel,
+  objectStorage,
+  passwordManager,
+  passwordVault,
+  report,
+  risk,
+  saasManagement,
+  software,
 } from './render/apps.js';
 import { ORG_HOLE, PROVIDER_HOLE, type Body, type RenderContext } from './render/common.js';
 import { account, association, command, mfaEnrollment, objectChange, portalAuth } from './render/directory.js';

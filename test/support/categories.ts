@@ -13,7 +13,10 @@ export function expand(pattern: string): string[] {
   if (close < 0) throw new Error(`filter/categories.ts: pattern ${pattern} has a { without its }`);
   const head = pattern.slice(0, open);
   const tail = pattern.slice(close + 1);
-  return pattern.slice(open + 1, close).split(',').flatMap((alt) => expand(head + alt + tail));
+  return pattern
+    .slice(open + 1, close)
+    .split(',')
+    .flatMap((alt) => expand(head + alt + tail));
 }
 
 export interface Categorized {
@@ -31,7 +34,8 @@ export function categoryTable(): Map<string, Categorized> {
   const out = new Map<string, Categorized>();
   for (const row of ROWS) {
     for (const t of expand(row.pattern)) {
-      if (out.has(t)) throw new Error(`filter/categories.ts: ${t} is declared twice (${out.get(t)!.row.pattern}, ${row.pattern})`);
+      if (out.has(t))
+        throw new Error(`filter/categories.ts: ${t} is declared twice (${out.get(t)!.row.pattern}, ${row.pattern})`);
       const outcome = row.outcome === '' ? undefined : (row.outcome as 'success' | 'failure');
       out.set(t, { kind: row.kind, category: list(row.category), type: list(row.types), outcome, row });
     }
@@ -39,7 +43,8 @@ export function categoryTable(): Map<string, Categorized> {
   return out;
 }
 
-const BEGIN = '<!-- categories: written by `node --import tsx test/unit/filter/make-categories-doc.ts` from filter/categories.ts -->';
+const BEGIN =
+  '<!-- categories: written by `node --import tsx test/unit/filter/make-categories-doc.ts` from filter/categories.ts -->';
 const END = '<!-- end of categories -->';
 const code = (s: string): string => '`' + s + '`';
 const codes = (list: string): string => list.split(',').map(code).join(', ');
@@ -55,7 +60,10 @@ export function categoriesDoc(): string {
     '',
     '| event type | count | `event.kind` | `event.category` | `event.type` | `event.outcome` |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...ROWS.map((r) => `| ${code(r.pattern)} | ${expand(r.pattern).length} | ${code(r.kind)} | ${codes(r.category)} | ${codes(r.types)} | ${r.outcome ? code(r.outcome) : ''} |`),
+    ...ROWS.map(
+      (r) =>
+        `| ${code(r.pattern)} | ${expand(r.pattern).length} | ${code(r.kind)} | ${codes(r.category)} | ${codes(r.types)} | ${r.outcome ? code(r.outcome) : ''} |`,
+    ),
     '',
     'A `resource` of these types fills, besides `jumpcloud.event.resource`:',
     '',
@@ -71,6 +79,7 @@ export function categoriesDoc(): string {
 export function withCategoriesDoc(doc: string, part: string): string {
   const a = doc.indexOf(BEGIN);
   const b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`docs/ecs-mapping.md: the markers of the categories table are missing (${BEGIN} … ${END})`);
+  if (a < 0 || b < a)
+    throw new Error(`docs/ecs-mapping.md: the markers of the categories table are missing (${BEGIN} … ${END})`);
   return doc.slice(0, a) + part + doc.slice(b + END.length);
 }

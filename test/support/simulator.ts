@@ -7,7 +7,10 @@ import type { Clock, Logger } from '../../input/types.js';
  * For a test file: `sim(opts)` starts a simulator and `closers` takes anything else to close; all of it is closed
  * after each test.
  */
-export function closedAfterEach(): { closers: (() => Promise<unknown>)[]; sim: (opts: SimulatorOptions) => Promise<Simulator> } {
+export function closedAfterEach(): {
+  closers: (() => Promise<unknown>)[];
+  sim: (opts: SimulatorOptions) => Promise<Simulator>;
+} {
   const closers: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     await Promise.all(closers.splice(0).map((c) => c()));
@@ -21,7 +24,9 @@ export function closedAfterEach(): { closers: (() => Promise<unknown>)[]; sim: (
 }
 
 /** A clock that stands still until the test moves it; sleeps advance it and resolve at once. Records sleeps. */
-export function manualClock(start: number): Clock & { set(ms: number): void; advance(ms: number): void; sleeps: number[] } {
+export function manualClock(
+  start: number,
+): Clock & { set(ms: number): void; advance(ms: number): void; sleeps: number[] } {
   let t = start;
   const sleeps: number[] = [];
   return {

@@ -4,7 +4,15 @@
 import type { CatalogEntry } from '../catalog.js';
 import { objectId, pick, type Rng } from '../random.js';
 import {
-  homeCountry, ipIn, PLACES, randomAdmin, randomSystem, randomUser, USER_AGENTS, type Identity, type Machine,
+  homeCountry,
+  ipIn,
+  PLACES,
+  randomAdmin,
+  randomSystem,
+  randomUser,
+  USER_AGENTS,
+  type Identity,
+  type Machine,
   type Person,
 } from '../vocab.js';
 
@@ -83,7 +91,8 @@ export const outcome = (ctx: RenderContext, p: number): boolean => ctx.success ?
 
 /** The resource object of a person: users by username, admins by email. */
 export function personResource(p: Person): Body {
-  return p.kind === 'user' ? { id: p.id, type: 'user', username: p.username, email: p.email }
+  return p.kind === 'user'
+    ? { id: p.id, type: 'user', username: p.username, email: p.email }
     : { id: p.id, type: 'admin', email: p.email };
 }
 
@@ -96,8 +105,19 @@ function providerValue(ctx: RenderContext): Json | undefined {
   const s = ctx.entry.service;
   if (s === 'sso') return '';
   if (ctx.stream === 'provider' || ctx.byProvider) return PROVIDER_HOLE;
-  if (['radius', 'ldap', 'mdm', 'notifications', 'object_storage', 'alerts', 'saas_app_management', 'asset_management']
-    .includes(s)) return undefined;
+  if (
+    [
+      'radius',
+      'ldap',
+      'mdm',
+      'notifications',
+      'object_storage',
+      'alerts',
+      'saas_app_management',
+      'asset_management',
+    ].includes(s)
+  )
+    return undefined;
   return null;
 }
 

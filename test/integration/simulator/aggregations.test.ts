@@ -6,14 +6,23 @@ import { iso, manualClock } from '../../support/simulator.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 let s: Simulator | undefined;
-afterEach(async () => { await s?.close(); s = undefined; });
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
 
 async function post(path: string, body: unknown): Promise<{ status: number; json: any; allow: string | null }> {
-  const res = await fetch(s!.url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': s!.apiKey }, body: JSON.stringify(body) });
+  const res = await fetch(s!.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': s!.apiKey },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json(), allow: res.headers.get('allow') };
 }
 
-async function allEvents(q: Record<string, unknown>): Promise<Array<{ id: string; timestamp: string; event_type: string }>> {
+async function allEvents(
+  q: Record<string, unknown>,
+): Promise<Array<{ id: string; timestamp: string; event_type: string }>> {
   const out: any[] = [];
   let after: unknown;
   for (;;) {
@@ -28,7 +37,12 @@ describe('simulator aggregations', () => {
   const q = { service: ['all'], start_time: iso(T0 - 3_600_000), end_time: iso(T0) };
 
   it('/events/interval: 5-minute buckets (in -05:30) count exactly the events of each', async () => {
-    s = await startSimulator({ clock: manualClock(T0), eventsPerMinute: 20, from: T0 - 3_600_000, indexDelay: { maxMs: 0 } });
+    s = await startSimulator({
+      clock: manualClock(T0),
+      eventsPerMinute: 20,
+      from: T0 - 3_600_000,
+      indexDelay: { maxMs: 0 },
+    });
     const events = await allEvents(q);
     const r = await post('/events/interval', { ...q, interval_unit: 'm', interval_value: '5', timezone: '-0530' });
     expect(r.status).toBe(200);
@@ -44,7 +58,12 @@ describe('simulator aggregations', () => {
   });
 
   it('/events/distinct: every event_type with its count, commonest first', async () => {
-    s = await startSimulator({ clock: manualClock(T0), eventsPerMinute: 20, from: T0 - 3_600_000, indexDelay: { maxMs: 0 } });
+    s = await startSimulator({
+      clock: manualClock(T0),
+      eventsPerMinute: 20,
+      from: T0 - 3_600_000,
+      indexDelay: { maxMs: 0 },
+    });
     const events = await allEvents(q);
     const r = await post('/events/distinct', { ...q, field: 'event_type' });
     expect(r.status).toBe(200);
@@ -60,8 +79,13 @@ describe('simulator aggregations', () => {
     s = await startSimulator({ clock: manualClock(T0), eventsPerMinute: 1, from: T0 - 3_600_000 });
     expect((await post('/events/interval', { ...q })).json.message).toMatch(/interval_unit is required/);
     expect((await post('/events/interval', { ...q, interval_unit: 'h', interval_value: '0' })).status).toBe(400);
-    expect((await post('/events/interval', { ...q, interval_unit: 'h', timezone: 'Mars/Olympus' })).json.message).toMatch(/invalid timezone/);
-    expect((await post('/events/interval', { ...q, interval_unit: 's', start_time: iso(T0 - 30 * 86_400_000) })).json.message).toMatch(/more than 10000 buckets/);
+    expect(
+      (await post('/events/interval', { ...q, interval_unit: 'h', timezone: 'Mars/Olympus' })).json.message,
+    ).toMatch(/invalid timezone/);
+    expect(
+      (await post('/events/interval', { ...q, interval_unit: 's', start_time: iso(T0 - 30 * 86_400_000) })).json
+        .message,
+    ).toMatch(/more than 10000 buckets/);
     expect((await post('/events/distinct', { ...q })).json.message).toMatch(/field is required/);
     const get = await fetch(s.url + '/events/distinct', { headers: { 'x-api-key': s.apiKey } });
     expect(get.status).toBe(405);

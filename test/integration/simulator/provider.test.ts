@@ -19,8 +19,15 @@ afterEach(async () => {
 
 async function sim(opts: SimulatorOptions = {}): Promise<Simulator> {
   const s = await startSimulator({
-    clock: manualClock(T0), seed: 9, orgs: ORGS, providers: PROVIDERS, services: ['directory', 'sso'],
-    eventsPerMinute: 60, from: T0 - 2 * 3_600_000, indexDelay: { maxMs: 0 }, ...opts,
+    clock: manualClock(T0),
+    seed: 9,
+    orgs: ORGS,
+    providers: PROVIDERS,
+    services: ['directory', 'sso'],
+    eventsPerMinute: 60,
+    from: T0 - 2 * 3_600_000,
+    indexDelay: { maxMs: 0 },
+    ...opts,
   });
   sims.push(s);
   return s;
@@ -28,7 +35,8 @@ async function sim(opts: SimulatorOptions = {}): Promise<Simulator> {
 
 async function post(s: Simulator, path: string, body: unknown, headers: Record<string, string>) {
   const res = await fetch(s.url + path, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': s.apiKey, ...headers },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': s.apiKey, ...headers },
     body: JSON.stringify(body),
   });
   const text = await res.text();
@@ -52,7 +60,7 @@ async function all(s: Simulator, body: Record<string, unknown>, headers: Record<
 const window = { service: ['all'], start_time: iso(T0 - 2 * 3_600_000), end_time: iso(T0) };
 
 describe('x-provider-id', () => {
-  it('returns the provider\'s Multi-Tenant-Portal events only, as directory events naming it', async () => {
+  it("returns the provider's Multi-Tenant-Portal events only, as directory events naming it", async () => {
     const s = await sim();
     const events = await all(s, window, { 'x-provider-id': 'msp-north' });
     expect(events.length).toBeGreaterThan(150);
@@ -68,8 +76,12 @@ describe('x-provider-id', () => {
       if (e.initiated_by?.type === 'admin') expect(e.initiated_by.provider).toBe(provider);
     }
     expect(new Set(events.map((e) => e.event_type))).toContain('admin_login_attempt');
-    const expected = s.expectedEvents({ providerId: 'msp-north', service: 'all', start: window.start_time,
-      end: window.end_time });
+    const expected = s.expectedEvents({
+      providerId: 'msp-north',
+      service: 'all',
+      start: window.start_time,
+      end: window.end_time,
+    });
     expect(events.map((e) => e.id)).toEqual(expected.map((e) => e.id));
     // Other services have no portal events; the other provider's are its own.
     expect(await all(s, { ...window, service: ['sso'] }, { 'x-provider-id': 'msp-north' })).toEqual([]);
@@ -82,8 +94,9 @@ describe('x-provider-id', () => {
     const s = await sim();
     const both = await post(s, '/events', window, { 'x-provider-id': 'msp-north', 'x-org-id': ORGS[0]! });
     expect(both.status).toBe(400);
-    expect((both.json as { message: string }).message)
-      .toMatch(/x-provider-id and x-org-id cannot be sent together: send x-provider-id alone/);
+    expect((both.json as { message: string }).message).toMatch(
+      /x-provider-id and x-org-id cannot be sent together: send x-provider-id alone/,
+    );
     const unknown = await post(s, '/events', window, { 'x-provider-id': 'msp-west' });
     const refused = 'Forbidden: provider msp-west is not accessible with these credentials';
     expect(unknown).toEqual({ status: 403, json: { message: refused } });
@@ -94,7 +107,7 @@ describe('x-provider-id', () => {
 });
 
 describe('exclude_provider_activity', () => {
-  it('leaves out exactly the org events done by a provider\'s admin, in every route', async () => {
+  it("leaves out exactly the org events done by a provider's admin, in every route", async () => {
     const s = await sim();
     const org = { 'x-org-id': ORGS[1]! };
     const every = await all(s, window, org);
@@ -110,8 +123,13 @@ describe('exclude_provider_activity', () => {
     expect(count.json).toEqual({ count: kept.length });
     const whole = await post(s, '/events/count', { ...window, exclude_provider_activity: false }, org);
     expect(whole.json).toEqual({ count: every.length });
-    const expected = s.expectedEvents({ orgId: ORGS[1], service: 'all', start: window.start_time, end: window.end_time,
-      excludeProviderActivity: true });
+    const expected = s.expectedEvents({
+      orgId: ORGS[1],
+      service: 'all',
+      start: window.start_time,
+      end: window.end_time,
+      excludeProviderActivity: true,
+    });
     expect(expected.map((e) => e.id)).toEqual(kept.map((e) => e.id));
     // On the provider's own stream every event is provider activity.
     expect(await all(s, { ...window, exclude_provider_activity: true }, { 'x-provider-id': 'msp-south' })).toEqual([]);

@@ -34,8 +34,10 @@ const failures = (es: Ev[]): Ev[] => es.filter((e) => e.success === false);
 
 describe('shipped scenarios', () => {
   it('are every file of scenarios/ and scenarios/near-misses/, each with a description', () => {
-    const files = [...readdirSync(DIR).filter((f) => f.endsWith('.yaml')),
-      ...readdirSync(join(DIR, 'near-misses')).map((f) => `near-misses/${f}`)];
+    const files = [
+      ...readdirSync(DIR).filter((f) => f.endsWith('.yaml')),
+      ...readdirSync(join(DIR, 'near-misses')).map((f) => `near-misses/${f}`),
+    ];
     expect(files.length).toBe(7 + 16);
     for (const f of files) expect(loadScenario(join(DIR, f)).description.length, f).toBeGreaterThan(60);
   });
@@ -73,8 +75,11 @@ describe('shipped scenarios', () => {
 
   it('MFA removed: TOTP deleted and MFA excluded by an admin, then a login without MFA; near miss adds MFA', () => {
     const [del, update, login] = run('mfa-removed.yaml');
-    expect([del!.event_type, update!.event_type, login!.event_type])
-      .toEqual(['totp_delete_enrollment', 'user_update', 'user_login_attempt']);
+    expect([del!.event_type, update!.event_type, login!.event_type]).toEqual([
+      'totp_delete_enrollment',
+      'user_update',
+      'user_login_attempt',
+    ]);
     expect(target(del!)).toBe('lukasz.wojcik');
     expect(del!.changes).toEqual([{ field: 'totp_enabled', from: true, to: false }]);
     expect(update!.changes).toContainEqual({ field: 'enable_user_portal_multifactor', from: true, to: false });
@@ -147,21 +152,24 @@ describe('scenario events', () => {
 
   it('take any field by dotted path, and spell RADIUS as RADIUS does', () => {
     const file = join(work, 'sudo.yaml');
-    writeFileSync(file, [
-      'description: a user bound to a device with sudo, then a RADIUS login',
-      'steps:',
-      '  - type: association_change',
-      '    actor: admin[0]',
-      '    target: user[2]',
-      '    set: { association.attributes.sudo.enabled: true, association.attributes.sudo.withoutPassword: true }',
-      '  - at: 1500ms',
-      '    type: radius_auth_attempt',
-      '    actor: user[2]',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'description: a user bound to a device with sudo, then a RADIUS login',
+        'steps:',
+        '  - type: association_change',
+        '    actor: admin[0]',
+        '    target: user[2]',
+        '    set: { association.attributes.sudo.enabled: true, association.attributes.sudo.withoutPassword: true }',
+        '  - at: 1500ms',
+        '    type: radius_auth_attempt',
+        '    actor: user[2]',
+      ].join('\n'),
+    );
     const [assoc, radius] = run(file);
     const attributes = (assoc!.association as Record<string, unknown>).attributes;
     expect(attributes).toEqual({ sudo: { enabled: true, withoutPassword: true } });
-    expect(((assoc!.association as { connection: { to: { name: string } } }).connection.to.name)).toBe('jose.alvarez');
+    expect((assoc!.association as { connection: { to: { name: string } } }).connection.to.name).toBe('jose.alvarez');
     expect(radius!.timestamp).toBe('2026-06-01T12:00:01Z');
     expect(radius!.id).toMatch(/^[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}$/);
   });
@@ -171,8 +179,10 @@ describe('scenario events', () => {
     const cases: [string, RegExp][] = [
       ['steps: []', /bad\.yaml: no description: say what the scenario produces/],
       ['description: d\nsteps: []', /bad\.yaml: steps: the list is empty/],
-      ['description: d\nsteps:\n  - type: user_login_atempt',
-        /steps\[0\]\.type: unknown event type "user_login_atempt"; did you mean "user_login_attempt"\?/],
+      [
+        'description: d\nsteps:\n  - type: user_login_atempt',
+        /steps\[0\]\.type: unknown event type "user_login_atempt"; did you mean "user_login_attempt"\?/,
+      ],
       [`${step}    repat: 3`, /steps\[0\]: unknown key "repat"; did you mean "repeat"\? Accepted keys:\n {2}at: /],
       [`${step}    repeat: 3`, /steps\[0\]: repeat 3 needs every: the gap between the events/],
       [`${step}  - type: user_delete\n    at: 10`, /steps\[1\]\.at: "10" has no unit/],
@@ -194,23 +204,32 @@ describe('scenario events', () => {
 });
 
 describe('the simulator with scenarios', () => {
-  it('serves each scenario event exactly, among generated ones, in an org\'s and a provider\'s streams', async () => {
+  it("serves each scenario event exactly, among generated ones, in an org's and a provider's streams", async () => {
     const portal = join(work, 'portal.yaml');
     const steps = 'steps:\n  - type: admin_lockout\n    stream: provider\n    at: 5m';
     writeFileSync(portal, `description: an MSP admin locked out\n${steps}`);
     const sim = await startSimulator({
-      clock: manualClock(START + 40 * MIN), orgs: ['o1', 'o2'], providers: ['msp'], services: ['directory'],
-      eventsPerMinute: 30, from: START - 60 * MIN, indexDelay: { maxMs: 0 },
+      clock: manualClock(START + 40 * MIN),
+      orgs: ['o1', 'o2'],
+      providers: ['msp'],
+      services: ['directory'],
+      eventsPerMinute: 30,
+      from: START - 60 * MIN,
+      indexDelay: { maxMs: 0 },
       scenarios: [
-        { scenario: join(DIR, 'password-spray.yaml'), start: START, orgId: 'o2' }, { scenario: portal, start: START },
+        { scenario: join(DIR, 'password-spray.yaml'), start: START, orgId: 'o2' },
+        { scenario: portal, start: START },
       ],
     });
     try {
       expect(sim.scenarioEvents).toHaveLength(9);
       const post = async (headers: Record<string, string>): Promise<string[]> => {
-        const res = await fetch(`${sim.url}/events`, { method: 'POST', headers: { 'x-api-key': sim.apiKey, ...headers },
-          body: JSON.stringify({ service: ['all'], start_time: iso(START - 60 * MIN), limit: 10_000 }) });
-        return (await res.json() as unknown[]).map((e) => JSON.stringify(e));
+        const res = await fetch(`${sim.url}/events`, {
+          method: 'POST',
+          headers: { 'x-api-key': sim.apiKey, ...headers },
+          body: JSON.stringify({ service: ['all'], start_time: iso(START - 60 * MIN), limit: 10_000 }),
+        });
+        return ((await res.json()) as unknown[]).map((e) => JSON.stringify(e));
       };
       const o2 = await post({ 'x-org-id': 'o2' });
       const spray = sim.scenarioEvents.filter((e) => e.orgId === 'o2').map((e) => JSON.stringify(JSON.parse(e.event)));

@@ -15,7 +15,11 @@ let all: Ev[];
 const q = { service: ['all'], start_time: iso(FROM), end_time: iso(T0) };
 
 async function post(sim: Simulator, path: string, body: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(sim.url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': sim.apiKey }, body: JSON.stringify(body) });
+  const res = await fetch(sim.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': sim.apiKey },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -32,10 +36,18 @@ async function events(sim: Simulator, body: Record<string, unknown>): Promise<Ev
 }
 
 beforeAll(async () => {
-  s = await startSimulator({ clock: manualClock(T0), eventsPerMinute: 30, from: FROM, indexDelay: { maxMs: 0 }, services: ['directory', 'sso', 'radius'] });
+  s = await startSimulator({
+    clock: manualClock(T0),
+    eventsPerMinute: 30,
+    from: FROM,
+    indexDelay: { maxMs: 0 },
+    services: ['directory', 'sso', 'radius'],
+  });
   all = await events(s, q);
 });
-afterAll(async () => { await s.close(); });
+afterAll(async () => {
+  await s.close();
+});
 
 // ---- the reference: the documented semantics, read independently of input/simulator/search-term.ts ----
 /** An RFC 3339 UTC time (Z) to nanoseconds since the epoch: timestamps carry up to 9 fraction digits. */
@@ -52,12 +64,18 @@ function holds(c: Crit, e: Ev): boolean {
   const v = e[c.field];
   const t = nanos(e.timestamp);
   switch (c.operator) {
-    case 'eq': return String(v).toLowerCase() === String(c.value).toLowerCase();
-    case 'in': return (c.value as unknown[]).some((x) => String(x).toLowerCase() === String(v).toLowerCase());
-    case 'not_in': return !(c.value as unknown[]).some((x) => String(x).toLowerCase() === String(v).toLowerCase());
-    case 'before': return t < nanos(String(c.value));
-    case 'after': return t > nanos(String(c.value));
-    default: throw new Error(`reference has no ${c.operator}`);
+    case 'eq':
+      return String(v).toLowerCase() === String(c.value).toLowerCase();
+    case 'in':
+      return (c.value as unknown[]).some((x) => String(x).toLowerCase() === String(v).toLowerCase());
+    case 'not_in':
+      return !(c.value as unknown[]).some((x) => String(x).toLowerCase() === String(v).toLowerCase());
+    case 'before':
+      return t < nanos(String(c.value));
+    case 'after':
+      return t > nanos(String(c.value));
+    default:
+      throw new Error(`reference has no ${c.operator}`);
   }
 }
 
@@ -76,16 +94,22 @@ describe('search_term against the simulator', () => {
       fc.constantFrom(...times).map((v) => ({ field: 'timestamp', operator: 'after', value: v })),
     );
     const term = fc.letrec<{ t: Crit }>((tie) => ({
-      t: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf,
+      t: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
         fc.array(tie('t'), { minLength: 1, maxLength: 3 }).map((a) => ({ and: a })),
         fc.array(tie('t'), { minLength: 1, maxLength: 3 }).map((a) => ({ or: a })),
-        fc.array(tie('t'), { minLength: 1, maxLength: 2 }).map((a) => ({ not: a }))),
+        fc.array(tie('t'), { minLength: 1, maxLength: 2 }).map((a) => ({ not: a })),
+      ),
     })).t;
-    await fc.assert(fc.asyncProperty(term, async (t) => {
-      const top = 'and' in t || 'or' in t || 'not' in t ? t : { and: [t] };
-      const got = await events(s, { ...q, search_term: top });
-      expect(got.map((e) => e.id)).toEqual(all.filter((e) => holds(top, e)).map((e) => e.id));
-    }), { numRuns: 60 });
+    await fc.assert(
+      fc.asyncProperty(term, async (t) => {
+        const top = 'and' in t || 'or' in t || 'not' in t ? t : { and: [t] };
+        const got = await events(s, { ...q, search_term: top });
+        expect(got.map((e) => e.id)).toEqual(all.filter((e) => holds(top, e)).map((e) => e.id));
+      }),
+      { numRuns: 60 },
+    );
   }, 120_000);
 
   it('the original form: a field mapped to a value or a list (in); /events/count and /events/interval count the same', async () => {
@@ -95,8 +119,15 @@ describe('search_term against the simulator', () => {
     expect(want.length).toBeGreaterThan(2);
     expect((await events(s, { ...q, search_term: term })).map((e) => e.id)).toEqual(want.map((e) => e.id));
     expect((await post(s, '/events/count', { ...q, search_term: term })).json).toEqual({ count: want.length });
-    const iv = await post(s, '/events/interval', { ...q, search_term: { and: [{ event_type: [a, b] }] }, interval_unit: 'm', interval_value: '5' });
-    expect(iv.json.buckets.reduce((n: number, x: { doc_count: number }) => n + x.doc_count, 0)).toBe(all.filter((e) => e.event_type === a || e.event_type === b).length);
+    const iv = await post(s, '/events/interval', {
+      ...q,
+      search_term: { and: [{ event_type: [a, b] }] },
+      interval_unit: 'm',
+      interval_value: '5',
+    });
+    expect(iv.json.buckets.reduce((n: number, x: { doc_count: number }) => n + x.doc_count, 0)).toBe(
+      all.filter((e) => e.event_type === a || e.event_type === b).length,
+    );
   });
 
   it('a malformed term is a 400 that says what is wrong', async () => {
@@ -120,14 +151,29 @@ describe('search_term against the simulator', () => {
     const [a] = [...new Set(all.map((e) => e.event_type))];
     expect((await events(s, { ...q, search_term: { and: {}, not: {}, or: {} } })).length).toBe(all.length);
     expect((await events(s, { ...q, search_term: { xor: [{ id: 'x' }] } })).length).toBe(all.length); // not a conjunction: ignored
-    const got = await events(s, { ...q, search_term: { and: [{ event_type: a }], not: [{ id: all.find((e) => e.event_type === a)!.id }] } });
-    expect(got.map((e) => e.id)).toEqual(all.filter((e) => e.event_type === a).slice(1).map((e) => e.id));
+    const got = await events(s, {
+      ...q,
+      search_term: { and: [{ event_type: a }], not: [{ id: all.find((e) => e.event_type === a)!.id }] },
+    });
+    expect(got.map((e) => e.id)).toEqual(
+      all
+        .filter((e) => e.event_type === a)
+        .slice(1)
+        .map((e) => e.id),
+    );
   });
 
   it('--search-term ignore answers as if the term were absent; refuse answers 400', async () => {
     const term = { and: [{ field: 'id', operator: 'in', value: [all[0]!.id] }] };
     for (const mode of ['ignore', 'refuse'] as const) {
-      const sim = await startSimulator({ clock: manualClock(T0), eventsPerMinute: 30, from: FROM, indexDelay: { maxMs: 0 }, services: ['directory', 'sso', 'radius'], searchTerm: mode });
+      const sim = await startSimulator({
+        clock: manualClock(T0),
+        eventsPerMinute: 30,
+        from: FROM,
+        indexDelay: { maxMs: 0 },
+        services: ['directory', 'sso', 'radius'],
+        searchTerm: mode,
+      });
       try {
         if (mode === 'ignore') expect((await events(sim, { ...q, search_term: term })).length).toBe(all.length);
         else expect((await post(sim, '/events', { ...q, search_term: term })).status).toBe(400);

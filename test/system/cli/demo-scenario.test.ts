@@ -11,12 +11,28 @@ const dir = mkdtempSync(join(tmpdir(), 'fbjc-demo-scenario-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('demo --scenario', () => {
-  it('forwards the scenario\'s events among the simulator\'s, and lists them', async () => {
+  it("forwards the scenario's events among the simulator's, and lists them", async () => {
     const receiver = await startForwardReceiver();
     try {
       const scenario = 'scenarios/mass-user-deletion.yaml';
-      const r = await runCli(['--once', '--since', '30m', '--lag', '0', '--forward', `127.0.0.1:${receiver.port}`,
-        '--services', 'directory', '--state-dir', join(dir, 'state'), '--scenario', scenario], { timeoutMs: 90_000 });
+      const r = await runCli(
+        [
+          '--once',
+          '--since',
+          '30m',
+          '--lag',
+          '0',
+          '--forward',
+          `127.0.0.1:${receiver.port}`,
+          '--services',
+          'directory',
+          '--state-dir',
+          join(dir, 'state'),
+          '--scenario',
+          scenario,
+        ],
+        { timeoutMs: 90_000 },
+      );
       expect(r.code, r.stderr.slice(-3000)).toBe(0);
       expect(r.stderr).toMatch(/Scenario mass-user-deletion \(\S*scenarios\/mass-user-deletion\.yaml\): A mass user/);
       expect(r.stderr).toMatch(/Its 12 events are among the simulator's, each marked ★ mass-user-deletion below/);
@@ -24,8 +40,12 @@ describe('demo --scenario', () => {
       const listed = [...r.stderr.matchAll(/^ {2}(\S+Z) +user_delete +(maurice\.moss@\S+) /gm)].map((m) => m[1]!);
       expect(listed).toHaveLength(12);
       const events = receiver.records.map((x) => JSON.parse(String(x.record['message'])) as Record<string, unknown>);
-      const deleted = events.filter((e) => e.event_type === 'user_delete' && listed.includes(String(e.timestamp))
-        && (e.initiated_by as { email?: string }).email?.startsWith('maurice.moss@'));
+      const deleted = events.filter(
+        (e) =>
+          e.event_type === 'user_delete' &&
+          listed.includes(String(e.timestamp)) &&
+          (e.initiated_by as { email?: string }).email?.startsWith('maurice.moss@'),
+      );
       expect(deleted.map((e) => e.timestamp)).toEqual(listed);
       expect(new Set(deleted.map((e) => (e.resource as { username: string }).username)).size).toBe(12);
       expect(receiver.ids().length).toBeGreaterThan(100);

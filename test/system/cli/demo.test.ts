@@ -23,10 +23,25 @@ describe('built-in demo', () => {
   it('--once forwards the simulator events to a listening Fluent Bit, each once, with the shared key', async () => {
     const receiver = await startForwardReceiver({ sharedKey: 'demo-shared-key' });
     try {
-      const r = await runCli(['--once', '--since', '10m', '--lag', '0', '--forward', `127.0.0.1:${receiver.port}`, '--services', 'directory,sso', '--state-dir', join(dir, 'once')], {
-        env: { FLUENT_BIT_SHARED_KEY: 'demo-shared-key' },
-        timeoutMs: 60_000,
-      });
+      const r = await runCli(
+        [
+          '--once',
+          '--since',
+          '10m',
+          '--lag',
+          '0',
+          '--forward',
+          `127.0.0.1:${receiver.port}`,
+          '--services',
+          'directory,sso',
+          '--state-dir',
+          join(dir, 'once'),
+        ],
+        {
+          env: { FLUENT_BIT_SHARED_KEY: 'demo-shared-key' },
+          timeoutMs: 60_000,
+        },
+      );
       expect(r.stderr).toMatch(/demo: no JumpCloud credentials/);
       expect(r.code, r.stderr.slice(-3000)).toBe(0);
       const ids = receiver.ids();
@@ -41,14 +56,29 @@ describe('built-in demo', () => {
 
   it('without Fluent Bit, maps the events in-process with the wasm filter, shows them and writes them as NDJSON', async () => {
     const ndjson = join(dir, 'local.ndjson');
-    const cli = startCli(['--forward', '127.0.0.1:1', '--since', '5m', '--services', 'directory,sso', '--demo-output', ndjson]);
-    await waitFor(() => cli.output().stdout.split('\n').length > 50, 30_000, () => cli.output().stderr);
+    const cli = startCli([
+      '--forward',
+      '127.0.0.1:1',
+      '--since',
+      '5m',
+      '--services',
+      'directory,sso',
+      '--demo-output',
+      ndjson,
+    ]);
+    await waitFor(
+      () => cli.output().stdout.split('\n').length > 50,
+      30_000,
+      () => cli.output().stderr,
+    );
     const { stderr } = cli.output();
     expect(stderr).toMatch(/No Fluent Bit is listening on 127\.0\.0\.1:1, so the demo maps the events to ECS itself/);
     expect(stderr).toMatch(/In production Fluent Bit does this mapping/);
     expect(stderr).toContain(`Every ECS document is written to ${ndjson}`);
     // The printed Fluent Bit command names this install's module and a temporary storage path, on the same port.
-    expect(stderr).toMatch(/JUMPCLOUD_WASM_PATH=\S+\/build\/jumpcloud\.wasm .*JUMPCLOUD_STORAGE_PATH=\S+ FORWARD_LISTEN=127\.0\.0\.1 FORWARD_PORT=1 exec fluent-bit -c fluent-bit\.conf\)/);
+    expect(stderr).toMatch(
+      /JUMPCLOUD_WASM_PATH=\S+\/build\/jumpcloud\.wasm .*JUMPCLOUD_STORAGE_PATH=\S+ FORWARD_LISTEN=127\.0\.0\.1 FORWARD_PORT=1 exec fluent-bit -c fluent-bit\.conf\)/,
+    );
     const stateDir = /Demo state is temporary \(([^)]+)\)/.exec(stderr)?.[1];
     expect(stateDir).toBeDefined();
     expect(existsSync(stateDir!)).toBe(true);
@@ -63,7 +93,10 @@ describe('built-in demo', () => {
     const lines = readFileSync(ndjson, 'utf8').trimEnd().split('\n');
     const printed = r.stdout.trimEnd().split('\n');
     expect(printed.length).toBe(lines.length);
-    expect(printed.every((l, i) => l === lines[i]), 'stdout and the NDJSON file differ').toBe(true);
+    expect(
+      printed.every((l, i) => l === lines[i]),
+      'stdout and the NDJSON file differ',
+    ).toBe(true);
     const docs = lines.map((l) => JSON.parse(l) as Record<string, any>);
     expect(docs.length).toBeGreaterThan(100);
     for (const d of docs) {
@@ -75,44 +108,57 @@ describe('built-in demo', () => {
     expect(new Set(docs.map((d) => d.jumpcloud?.id)).size).toBe(docs.length);
   });
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('with a Fluent Bit that never acks, one %s stops within 2 s, says nothing is kept and removes the temporary state', async (signal) => {
-    const sockets: Socket[] = [];
-    const silent = createServer((s) => sockets.push(s.on('error', () => undefined)));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const port = (silent.address() as AddressInfo).port;
-    try {
-      const cli = startCli(['--forward', `127.0.0.1:${port}`, '--since', '5m', '--services', 'directory']);
-      await waitFor(() => sockets.length > 0 && /new stream/.test(cli.output().stderr), 30_000, () => cli.output().stderr);
-      await new Promise((r) => setTimeout(r, 500)); // the first page is sent and waits for its ack
-      const stderr = cli.output().stderr;
-      expect(stderr).toMatch(/A Fluent Bit is listening on 127\.0\.0\.1:\d+: the demo forwards the raw events there/);
-      const stateDir = /Demo state is temporary \(([^)]+)\)/.exec(stderr)?.[1];
-      expect(existsSync(stateDir!)).toBe(true);
-      const stopAt = Date.now();
-      cli.child.kill(signal);
-      const r = await cli.done;
-      expect(Date.now() - stopAt).toBeLessThan(2000);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/the demo state is temporary, so nothing is kept/);
-      expect(r.stderr).not.toMatch(/fetched again on the next start/);
-      expect(existsSync(stateDir!)).toBe(false);
-    } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => silent.close(r));
-    }
-  });
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'with a Fluent Bit that never acks, one %s stops within 2 s, says nothing is kept and removes the temporary state',
+    async (signal) => {
+      const sockets: Socket[] = [];
+      const silent = createServer((s) => sockets.push(s.on('error', () => undefined)));
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      const port = (silent.address() as AddressInfo).port;
+      try {
+        const cli = startCli(['--forward', `127.0.0.1:${port}`, '--since', '5m', '--services', 'directory']);
+        await waitFor(
+          () => sockets.length > 0 && /new stream/.test(cli.output().stderr),
+          30_000,
+          () => cli.output().stderr,
+        );
+        await new Promise((r) => setTimeout(r, 500)); // the first page is sent and waits for its ack
+        const stderr = cli.output().stderr;
+        expect(stderr).toMatch(/A Fluent Bit is listening on 127\.0\.0\.1:\d+: the demo forwards the raw events there/);
+        const stateDir = /Demo state is temporary \(([^)]+)\)/.exec(stderr)?.[1];
+        expect(existsSync(stateDir!)).toBe(true);
+        const stopAt = Date.now();
+        cli.child.kill(signal);
+        const r = await cli.done;
+        expect(Date.now() - stopAt).toBeLessThan(2000);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/the demo state is temporary, so nothing is kept/);
+        expect(r.stderr).not.toMatch(/fetched again on the next start/);
+        expect(existsSync(stateDir!)).toBe(false);
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise((r) => silent.close(r));
+      }
+    },
+  );
 
   it('a second SIGINT exits at once and still removes the temporary state', async () => {
     const sockets: Socket[] = [];
     let received = 0;
-    const silent = createServer((s) => sockets.push(s.on('error', () => undefined).on('data', (d: Buffer) => (received += d.length))));
+    const silent = createServer((s) =>
+      sockets.push(s.on('error', () => undefined).on('data', (d: Buffer) => (received += d.length))),
+    );
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as AddressInfo).port;
     try {
       const cli = startCli(['--forward', `127.0.0.1:${port}`, '--since', '5m', '--services', 'directory']);
       // Events in flight (sent, never acked): the first signal then waits for their acks, so the second one
       // lands while the demo is stopping (with nothing in flight it could be gone before the second signal).
-      await waitFor(() => /new stream/.test(cli.output().stderr) && received > 0, 30_000, () => cli.output().stderr);
+      await waitFor(
+        () => /new stream/.test(cli.output().stderr) && received > 0,
+        30_000,
+        () => cli.output().stderr,
+      );
       const stateDir = /Demo state is temporary \(([^)]+)\)/.exec(cli.output().stderr)?.[1];
       expect(existsSync(stateDir!)).toBe(true);
       cli.child.kill('SIGINT');

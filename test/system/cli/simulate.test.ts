@@ -11,7 +11,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('simulate subcommand + collector --once', () => {
   it('collects every simulated event once, and a second run forwards no duplicate', async () => {
-    const sim = startCli(['simulate', '--port', '0', '--from', '20m', '--max-index-delay', '0', '--services', 'directory,sso', '--api-key', 'sim-key-123']);
+    const sim = startCli([
+      'simulate',
+      '--port',
+      '0',
+      '--from',
+      '20m',
+      '--max-index-delay',
+      '0',
+      '--services',
+      'directory,sso',
+      '--api-key',
+      'sim-key-123',
+    ]);
     const receiver = await startForwardReceiver();
     try {
       const deadline = Date.now() + 30_000;
@@ -22,7 +34,21 @@ describe('simulate subcommand + collector --once', () => {
       }
       expect(url, sim.output().stderr).toBeDefined();
       const state = join(dir, 'state');
-      const args = ['--once', '--api-url', url!, '--forward', `127.0.0.1:${receiver.port}`, '--services', 'directory,sso', '--since', '10m', '--lag', '0', '--state-dir', state];
+      const args = [
+        '--once',
+        '--api-url',
+        url!,
+        '--forward',
+        `127.0.0.1:${receiver.port}`,
+        '--services',
+        'directory,sso',
+        '--since',
+        '10m',
+        '--lag',
+        '0',
+        '--state-dir',
+        state,
+      ];
       const first = await runCli(args, { env: { JUMPCLOUD_API_KEY: 'sim-key-123' }, timeoutMs: 60_000 });
       expect(first.code, first.stderr.slice(-2000)).toBe(0);
       const afterFirst = receiver.ids().length;
@@ -44,7 +70,21 @@ describe('simulate subcommand + collector --once', () => {
 
   it('collects with an OAuth service account and an org id, never printing the client secret', async () => {
     const secret = 'oauth-secret-value-987';
-    const sim = startCli(['simulate', '--port', '0', '--from', '10m', '--max-index-delay', '0', '--services', 'sso', '--orgs', 'org-a,org-b', '--oauth-client', `cid-1:${secret}`]);
+    const sim = startCli([
+      'simulate',
+      '--port',
+      '0',
+      '--from',
+      '10m',
+      '--max-index-delay',
+      '0',
+      '--services',
+      'sso',
+      '--orgs',
+      'org-a,org-b',
+      '--oauth-client',
+      `cid-1:${secret}`,
+    ]);
     const receiver = await startForwardReceiver();
     try {
       const deadline = Date.now() + 30_000;
@@ -57,7 +97,31 @@ describe('simulate subcommand + collector --once', () => {
       const secretFile = join(dir, 'client-secret');
       writeFileSync(secretFile, `${secret}\n`);
       const r = await runCli(
-        ['--once', '--api-url', m![1]!, '--token-url', m![2]!, '--client-id', 'cid-1', '--org-ids', 'org-a,org-b', '--services', 'sso', '--since', '5m', '--lag', '0', '--forward', `127.0.0.1:${receiver.port}`, '--state-dir', join(dir, 'oauth'), '--log-level', 'debug', '--tag', 'jc.{org}.{service}'],
+        [
+          '--once',
+          '--api-url',
+          m![1]!,
+          '--token-url',
+          m![2]!,
+          '--client-id',
+          'cid-1',
+          '--org-ids',
+          'org-a,org-b',
+          '--services',
+          'sso',
+          '--since',
+          '5m',
+          '--lag',
+          '0',
+          '--forward',
+          `127.0.0.1:${receiver.port}`,
+          '--state-dir',
+          join(dir, 'oauth'),
+          '--log-level',
+          'debug',
+          '--tag',
+          'jc.{org}.{service}',
+        ],
         { env: { JUMPCLOUD_CLIENT_SECRET_FILE: secretFile }, timeoutMs: 60_000 },
       );
       expect(r.code, r.stderr.slice(-2000)).toBe(0);

@@ -12,7 +12,28 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 describe('simulator CLI', () => {
   it('parses its flags into options', () => {
     const { options } = parseSimulatorArgs(
-      ['--port', '0', '--orgs', 'a,b', '--rate', '120', '--fault-rate', '0.05', '--fault-kinds', '429,reset', '--page-latency', '200ms', '--max-index-delay', '30m', '--oauth-client', 'id:se:cret', '--from', '2h', '--hidden-from-all', 'password_manager,genai'],
+      [
+        '--port',
+        '0',
+        '--orgs',
+        'a,b',
+        '--rate',
+        '120',
+        '--fault-rate',
+        '0.05',
+        '--fault-kinds',
+        '429,reset',
+        '--page-latency',
+        '200ms',
+        '--max-index-delay',
+        '30m',
+        '--oauth-client',
+        'id:se:cret',
+        '--from',
+        '2h',
+        '--hidden-from-all',
+        'password_manager,genai',
+      ],
       {},
     );
     expect(options).toMatchObject({
@@ -30,7 +51,9 @@ describe('simulator CLI', () => {
   });
 
   it('names the bad flag', () => {
-    expect(() => parseSimulatorArgs(['--fault-rate', '2'], {})).toThrow(/--fault-rate "2" must be a number from 0 to 1/);
+    expect(() => parseSimulatorArgs(['--fault-rate', '2'], {})).toThrow(
+      /--fault-rate "2" must be a number from 0 to 1/,
+    );
     expect(() => parseSimulatorArgs(['--fault-kinds', 'meteor'], {})).toThrow(/unknown kind "meteor"/);
     expect(() => parseSimulatorArgs(['--page-latency', 'fast'], {})).toThrow(ArgvError);
     expect(() => parseSimulatorArgs(['--prot', '1'], {})).toThrow(/--port/);
@@ -38,19 +61,36 @@ describe('simulator CLI', () => {
   });
 
   it('reads providers and scenarios', () => {
-    const { options } = parseSimulatorArgs(['--providers', 'p1,p2', '--scenario', 'a.yaml,b.yaml', '--scenario',
-      'c.yaml', '--scenario-start', '2026-06-01T12:00:00Z', '--scenario-org', 'o2', '--orgs', 'o1,o2'], {});
+    const { options } = parseSimulatorArgs(
+      [
+        '--providers',
+        'p1,p2',
+        '--scenario',
+        'a.yaml,b.yaml',
+        '--scenario',
+        'c.yaml',
+        '--scenario-start',
+        '2026-06-01T12:00:00Z',
+        '--scenario-org',
+        'o2',
+        '--orgs',
+        'o1,o2',
+      ],
+      {},
+    );
     const start = Date.UTC(2026, 5, 1, 12);
     expect(options.providers).toEqual(['p1', 'p2']);
     const runs = ['a.yaml', 'b.yaml', 'c.yaml'].map((scenario) => ({ scenario, start, orgId: 'o2' }));
     expect(options.scenarios).toEqual(runs);
-    expect(() => parseSimulatorArgs(['--scenario-start', '1h'], {}))
-      .toThrow(/--scenario-start and --scenario-org need --scenario FILE/);
-    expect(() => parseSimulatorArgs(['--scenario', 'a.yaml', '--scenario-start', 'soon'], {}))
-      .toThrow(/--scenario-start: /);
+    expect(() => parseSimulatorArgs(['--scenario-start', '1h'], {})).toThrow(
+      /--scenario-start and --scenario-org need --scenario FILE/,
+    );
+    expect(() => parseSimulatorArgs(['--scenario', 'a.yaml', '--scenario-start', 'soon'], {})).toThrow(
+      /--scenario-start: /,
+    );
   });
 
-  it('--print writes a scenario\'s events exactly; --list-types the catalog; a bad scenario exits 2', () => {
+  it("--print writes a scenario's events exactly; --list-types the catalog; a bad scenario exits 2", () => {
     const main = ['--import', 'tsx', 'input/simulator/main.ts'];
     const sim = (...args: string[]) => spawnSync(process.execPath, [...main, ...args], { cwd: root, encoding: 'utf8' });
     const file = 'scenarios/brute-force-success.yaml';
@@ -69,7 +109,11 @@ describe('simulator CLI', () => {
   });
 
   it('runs standalone until SIGTERM and serves the API', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'input/simulator/main.ts', '--port', '0', '--rate', '30'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'input/simulator/main.ts', '--port', '0', '--rate', '30'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       let out = '';
       const url = await new Promise<string>((resolve, reject) => {

@@ -11,7 +11,9 @@ import type { MessageBatch } from '../../../input/types.js';
 const dir = mkdtempSync(join(tmpdir(), 'fbjc-demo-view-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const raw = readFileSync(new URL('../../../fixtures/samples/admin_login.input.json', import.meta.url), 'utf8').trim();
-const expected = JSON.parse(readFileSync(new URL('../../../fixtures/samples/admin_login.expected.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const expected = JSON.parse(
+  readFileSync(new URL('../../../fixtures/samples/admin_login.expected.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
 
 function batch(events: string[]): MessageBatch {
   const parts = events.map((e) => Buffer.from(e, 'utf8'));
@@ -19,15 +21,30 @@ function batch(events: string[]): MessageBatch {
   const start = new Uint32Array(parts.length);
   const end = new Uint32Array(parts.length);
   let at = 0;
-  parts.forEach((p, i) => { start[i] = at; at += p.length; end[i] = at; });
-  return { length: parts.length, body, start, end, sec: new Uint32Array(parts.length).fill(1_686_924_405), nsec: new Uint32Array(parts.length) };
+  parts.forEach((p, i) => {
+    start[i] = at;
+    at += p.length;
+    end[i] = at;
+  });
+  return {
+    length: parts.length,
+    body,
+    start,
+    end,
+    sec: new Uint32Array(parts.length).fill(1_686_924_405),
+    nsec: new Uint32Array(parts.length),
+  };
 }
 
 describe('demo in-process mapping', () => {
   it('writes the document Fluent Bit would produce, once per event, before the send resolves', async () => {
     const path = join(dir, 'a.ndjson');
     const seen: string[] = [];
-    const local = createLocalFilter({ functionName: 'jumpcloud_ecs', ndjsonPath: path, onDocument: (d) => seen.push(d) });
+    const local = createLocalFilter({
+      functionName: 'jumpcloud_ecs',
+      ndjsonPath: path,
+      onDocument: (d) => seen.push(d),
+    });
     let encoded = false;
     await local.send('jumpcloud.directory', batch([raw, raw]), { onEncoded: () => (encoded = true) });
     expect(encoded).toBe(true);
@@ -57,7 +74,9 @@ describe('demo in-process mapping', () => {
 describe('demo view', () => {
   it('one compact line: time, tag, action, outcome, user, source', () => {
     const line = compactLine(JSON.stringify(expected), 'jumpcloud.directory');
-    expect(line).toMatch(/^2023-06-16T14:06:45\.921000Z  jumpcloud\.directory\s+admin_login_attempt\s+success\s+user=john\.doe@sekoia\.io  src=1\.2\.3\.4$/);
+    expect(line).toMatch(
+      /^2023-06-16T14:06:45\.921000Z  jumpcloud\.directory\s+admin_login_attempt\s+success\s+user=john\.doe@sekoia\.io  src=1\.2\.3\.4$/,
+    );
     expect(compactLine('not json', 'jumpcloud.sso')).toMatch(/\(not JSON\) not json/);
   });
 
@@ -74,7 +93,7 @@ describe('demo view', () => {
     expect(lines[2]).toBe('   … 3 more documents (all in /tmp/x.ndjson)');
   });
 
-  it('always shows a scenario\'s documents, after its mark', () => {
+  it("always shows a scenario's documents, after its mark", () => {
     let out = '';
     const mark = (doc: string): string | undefined => (doc.includes('"pinned"') ? '★ spray' : undefined);
     const view = createEcsView({ write: (s: string) => (out += s) }, '/tmp/x.ndjson', 1, () => 0, mark);

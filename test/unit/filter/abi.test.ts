@@ -7,7 +7,9 @@ import { prng } from '../../../input/simulator/render.js';
 
 let host: FilterHost;
 
-beforeAll(() => { host = new FilterHost(); });
+beforeAll(() => {
+  host = new FilterHost();
+});
 
 const raw = readFileSync(new URL('../../../fixtures/samples/admin_login.input.json', import.meta.url), 'utf8').trim();
 
@@ -40,12 +42,14 @@ describe('filter ABI', () => {
     const put = (b: Uint8Array): number => {
       const p = host.alloc(b.length + 1);
       const m = new Uint8Array(host.exports.memory.buffer);
-      m.set(b, p); m[p + b.length] = 0;
+      m.set(b, p);
+      m[p + b.length] = 0;
       return p;
     };
     const tag = enc.encode('jumpcloud.directory');
     const rec = enc.encode(JSON.stringify({ message: raw }));
-    const tp = put(tag), rp = put(rec);
+    const tp = put(tag),
+      rp = put(rec);
     const out = f(tp, tag.length, 1, 2, rp, rec.length);
     host.release(tp);
     host.release(rp);
@@ -67,7 +71,9 @@ describe('filter ABI', () => {
       ptrs.forEach((p, i) => expect(mem.subarray(p, p + sizes[i]! + 1).every((b) => b === i + 1)).toBe(true));
       (round % 2 ? ptrs : [...ptrs].reverse()).forEach((p) => host.release(p));
     }
-    expect((host.map('jumpcloud_ecs', JSON.stringify({ message: raw })) as any).jumpcloud.id).toBe('648c6c758c2ac07fa1fdee94');
+    expect((host.map('jumpcloud_ecs', JSON.stringify({ message: raw })) as any).jumpcloud.id).toBe(
+      '648c6c758c2ac07fa1fdee94',
+    );
   });
 
   it('accepts a length that counts the NUL terminator', () => {

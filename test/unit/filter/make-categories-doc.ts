@@ -8,7 +8,9 @@ const doc = readFileSync(path, 'utf8');
 const want = withCategoriesDoc(doc, categoriesDoc());
 if (process.argv.includes('--check')) {
   if (want !== doc) {
-    console.error('docs/ecs-mapping.md: the categories table differs from filter/categories.ts; run node --import tsx test/unit/filter/make-categories-doc.ts');
+    console.error(
+      'docs/ecs-mapping.md: the categories table differs from filter/categories.ts; run node --import tsx test/unit/filter/make-categories-doc.ts',
+    );
     process.exit(1);
   }
   console.log('docs/ecs-mapping.md: the categories table matches filter/categories.ts');

@@ -15,7 +15,9 @@ const original = (JSON.parse(seed) as { event: { original: string } }).event.ori
 writeFileSync(new URL('seed_admin_login.input.json', out), original + '\n');
 
 const inputs: [string, string][] = [['seed_admin_login', original]];
-for (const f of readdirSync(samples).filter((f) => f.endsWith('.input.json')).sort()) {
+for (const f of readdirSync(samples)
+  .filter((f) => f.endsWith('.input.json'))
+  .sort()) {
   inputs.push([f.replace('.input.json', ''), readFileSync(new URL(f, samples), 'utf8').trim()]);
 }
 for (const [name, raw] of inputs) {

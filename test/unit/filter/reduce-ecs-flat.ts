@@ -14,12 +14,15 @@ interface FlatField {
 
 const path = process.argv[2];
 if (!path) {
-  console.error('usage: node --import tsx test/unit/filter/reduce-ecs-flat.ts <ecs_flat.yml of elastic/ecs at v8.11.0>');
+  console.error(
+    'usage: node --import tsx test/unit/filter/reduce-ecs-flat.ts <ecs_flat.yml of elastic/ecs at v8.11.0>',
+  );
   process.exit(2);
 }
 const text = readFileSync(path, 'utf8');
 const flat = parse(text) as Record<string, FlatField>;
-if (!flat['event.category']?.allowed_values) throw new Error(`${path} has no event.category allowed values: not an ecs_flat.yml`);
+if (!flat['event.category']?.allowed_values)
+  throw new Error(`${path} has no event.category allowed values: not an ecs_flat.yml`);
 
 const fields: Record<string, unknown> = {};
 for (const name of Object.keys(flat).sort()) {
@@ -29,7 +32,8 @@ for (const name of Object.keys(flat).sort()) {
   if (f.allowed_values) {
     out.allowed = f.allowed_values.map((v) => v.name);
     const expected = f.allowed_values.filter((v) => v.expected_event_types);
-    if (expected.length) out.expected_event_types = Object.fromEntries(expected.map((v) => [v.name, v.expected_event_types]));
+    if (expected.length)
+      out.expected_event_types = Object.fromEntries(expected.map((v) => [v.name, v.expected_event_types]));
   }
   fields[name] = out;
 }
@@ -38,5 +42,8 @@ const doc = { source: 'elastic/ecs, tag v8.11.0, generated/ecs/ecs_flat.yml', so
 const out = new URL('../../fixtures/ecs/ecs-8.11.0.json', import.meta.url);
 // One field a line: reviewable, and diffs of a later ECS version stay readable.
 const lines = Object.entries(fields).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
-writeFileSync(out, `{\n "source": ${JSON.stringify(doc.source)},\n "source_sha256": "${sha256}",\n "fields": {\n${lines.join(',\n')}\n }\n}\n`);
+writeFileSync(
+  out,
+  `{\n "source": ${JSON.stringify(doc.source)},\n "source_sha256": "${sha256}",\n "fields": {\n${lines.join(',\n')}\n }\n}\n`,
+);
 console.log(`wrote ${Object.keys(fields).length} fields to ${out.pathname} (source sha256 ${sha256})`);

@@ -8,7 +8,16 @@ type Obj = { [k: string]: Json };
 
 const AUTH = ['ldap_bind', 'user_login_attempt', 'sso_auth', 'admin_login_attempt', 'login_attempt'];
 const IAM = ['user_password_warning_email', 'user_password_reset_request', 'user_activation_email', 'user_unlocked'];
-const KEPT = ['activated', 'password_date', 'state', 'suspended', 'enable_user_portal_multifactor', 'mfa.exclusion', 'mfa.exclusionUntil', 'totp_enabled'];
+const KEPT = [
+  'activated',
+  'password_date',
+  'state',
+  'suspended',
+  'enable_user_portal_multifactor',
+  'mfa.exclusion',
+  'mfa.exclusionUntil',
+  'totp_enabled',
+];
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -18,7 +27,9 @@ const sub = (o: Obj, k: string): Obj => (isObj(o[k]) ? (o[k] as Obj) : {});
 export const validIp = (v: unknown): v is string => typeof v === 'string' && !v.includes('%') && isIP(v) !== 0;
 
 /** Own property even for "__proto__" (JSON.parse makes it one; plain assignment would set the prototype). */
-const define = (o: Obj, k: string, v: Json): void => { Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true }); };
+const define = (o: Obj, k: string, v: Json): void => {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+};
 
 /** Removes empty values (null, "", {}, []) recursively; undefined when nothing is left. */
 export function prune(v: Json | undefined): Json | undefined {
@@ -56,7 +67,8 @@ export function parseTs(v: unknown): [number, number] | undefined {
   if (mo! < 1 || mo! > 12 || d! < 1 || d! > dim || h! > 23 || mi! > 59 || s! > 59) return undefined;
   let off = 0;
   if (m[9]) {
-    const oh = Number(m[10]), om = Number(m[11]);
+    const oh = Number(m[10]),
+      om = Number(m[11]);
     if (oh > 23 || om > 59) return undefined;
     off = (oh * 3600 + om * 60) * (m[9] === '-' ? -1 : 1);
   }
@@ -123,7 +135,10 @@ export function ecs(ev: Obj, message: string): Obj {
   set(o, 'event.action', et);
   set(o, 'jumpcloud.event_type', et);
   const cat = category(et);
-  if (cat) { set(o, 'event.category', [cat]); set(o, 'event.type', ['info']); }
+  if (cat) {
+    set(o, 'event.category', [cat]);
+    set(o, 'event.type', ['info']);
+  }
   set(o, 'jumpcloud.id', str(ev.id));
   set(o, 'observer.vendor', 'Jumpcloud');
   let ok = bool(ev.success);
@@ -136,7 +151,12 @@ export function ecs(ev: Obj, message: string): Obj {
   set(o, '@timestamp', micros(ev.timestamp));
   const ip = str(ev.client_ip);
   set(o, 'client.address', ip);
-  if (validIp(ip)) { set(o, 'client.ip', ip); set(o, 'source.address', ip); set(o, 'source.ip', ip); set(o, 'related.ip', [ip]); }
+  if (validIp(ip)) {
+    set(o, 'client.ip', ip);
+    set(o, 'source.address', ip);
+    set(o, 'source.ip', ip);
+    set(o, 'related.ip', [ip]);
+  }
   set(o, 'user.name', str(ev.username));
   const ib = sub(ev, 'initiated_by');
   set(o, 'source.user.name', str(ib.username));
@@ -174,7 +194,21 @@ export function ecs(ev: Obj, message: string): Obj {
   return o;
 }
 
-const DROPPED = ['@version', 'version', 'timestamp', 'client_ip', 'src_ip', 'id', 'message', 'username', 'useragent', 'user_agent', 'event_type', 'service', 'process_name'];
+const DROPPED = [
+  '@version',
+  'version',
+  'timestamp',
+  'client_ip',
+  'src_ip',
+  'id',
+  'message',
+  'username',
+  'useragent',
+  'user_agent',
+  'event_type',
+  'service',
+  'process_name',
+];
 
 /** jumpcloud_elastic of a raw event; `original` is event.original. */
 export function elastic(ev: Obj, original: string): Obj {
@@ -188,7 +222,10 @@ export function elastic(ev: Obj, original: string): Obj {
   set(o, 'event.module', str(ev.service));
   const c = et === undefined ? undefined : CATEGORIES.get(et);
   set(o, 'event.kind', c?.kind ?? 'event');
-  if (c) { set(o, 'event.category', c.category); set(o, 'event.type', c.type); }
+  if (c) {
+    set(o, 'event.category', c.category);
+    set(o, 'event.type', c.type);
+  }
   let outcome = c?.outcome ?? 'unknown';
   if (bool(ev.sso_token_success) !== undefined) outcome = ev.sso_token_success ? 'success' : 'failure';
   if (bool(ev.success) !== undefined) outcome = ev.success ? 'success' : 'failure';
@@ -201,7 +238,8 @@ export function elastic(ev: Obj, original: string): Obj {
   const geo = sub(ev, 'geoip');
   set(o, 'client.geo.country_iso_code', str(geo.country_code));
   set(o, 'client.geo.continent_code', str(geo.continent_code));
-  if (str(geo.country_code) && str(geo.region_code)) set(o, 'client.geo.region_iso_code', `${geo.country_code}-${geo.region_code}`);
+  if (str(geo.country_code) && str(geo.region_code))
+    set(o, 'client.geo.region_iso_code', `${geo.country_code}-${geo.region_code}`);
   set(o, 'client.geo.region_name', str(geo.region_name));
   set(o, 'client.geo.timezone', str(geo.timezone));
   if (typeof geo.latitude === 'number' && typeof geo.longitude === 'number') {
@@ -223,7 +261,7 @@ export function elastic(ev: Obj, original: string): Obj {
     set(o, 'group.id', str(res.id));
     set(o, 'group.name', str(res.name));
   }
-  const targetName = target === 'user.target' ? str(res.username) ?? str(res.name) : undefined;
+  const targetName = target === 'user.target' ? (str(res.username) ?? str(res.name)) : undefined;
   if (target === 'user.target') {
     set(o, 'user.target.id', str(res.id));
     set(o, 'user.target.email', str(res.email));
@@ -242,10 +280,15 @@ export function elastic(ev: Obj, original: string): Obj {
   const tree: Obj = {};
   for (const [k, v] of Object.entries(ev)) {
     if (DROPPED.includes(k)) continue;
-    if (k === 'changes') { if (prune(v) !== undefined) define(tree, k, v); continue; }
+    if (k === 'changes') {
+      if (prune(v) !== undefined) define(tree, k, v);
+      continue;
+    }
     let x = v;
-    if (k === 'initiated_by' && isObj(v)) x = Object.fromEntries(Object.entries(v).filter(([kk]) => !['id', 'email', 'username'].includes(kk)));
-    if (k === 'system' && isObj(v)) x = Object.fromEntries(Object.entries(v).filter(([kk]) => !['id', 'hostname'].includes(kk)));
+    if (k === 'initiated_by' && isObj(v))
+      x = Object.fromEntries(Object.entries(v).filter(([kk]) => !['id', 'email', 'username'].includes(kk)));
+    if (k === 'system' && isObj(v))
+      x = Object.fromEntries(Object.entries(v).filter(([kk]) => !['id', 'hostname'].includes(kk)));
     const p = prune(x);
     if (p !== undefined) define(tree, k, p);
   }
@@ -259,7 +302,9 @@ export function locate(record: Obj, recordText: string): { event: Obj; text: str
     try {
       const v: unknown = JSON.parse(record.message);
       if (isObj(v)) return { event: v, text: record.message, form: 1 };
-    } catch { /* not JSON: try form 2 */ }
+    } catch {
+      /* not JSON: try form 2 */
+    }
   }
   if ('event_type' in record || 'service' in record) return { event: record, text: recordText, form: 2 };
   return undefined;

@@ -4,7 +4,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
-  CATALOG, CATALOG_SERVICES, MTP_SECTION, REAL_DATA_SECTION, REAL_DATA_TYPES, sampleEvent, serviceFormat, streamEntries,
+  CATALOG,
+  CATALOG_SERVICES,
+  MTP_SECTION,
+  REAL_DATA_SECTION,
+  REAL_DATA_TYPES,
+  sampleEvent,
+  serviceFormat,
+  streamEntries,
 } from '../../../input/simulator/catalog.js';
 import { VALID_SERVICES } from '../../../input/simulator/server.js';
 
@@ -37,8 +44,9 @@ describe('the catalog', () => {
   });
 
   it('holds every type the description lists, under the section it is listed in', () => {
-    const missing = described
-      .filter(([section, type]) => !CATALOG.some((e) => e.type === type && e.sections.includes(section)));
+    const missing = described.filter(
+      ([section, type]) => !CATALOG.some((e) => e.type === type && e.sections.includes(section)),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -59,8 +67,11 @@ describe('the catalog', () => {
       expect(VALID_SERVICES).toContain([...services][0]);
     }
     for (const s of CATALOG_SERVICES) expect(streamEntries(s, 'org').length, s).toBeGreaterThan(0);
-    expect(streamEntries('directory', 'provider').map((e) => e.type).sort()).toEqual(
-      [...new Set(described.filter(([s]) => s === MTP_SECTION).map(([, t]) => t))].sort());
+    expect(
+      streamEntries('directory', 'provider')
+        .map((e) => e.type)
+        .sort(),
+    ).toEqual([...new Set(described.filter(([s]) => s === MTP_SECTION).map(([, t]) => t))].sort());
   });
 
   it('serves radius_auth_attempt, as real RADIUS events are named, and keeps radius_auth ungenerated', () => {
@@ -98,16 +109,24 @@ describe('the catalog', () => {
 
 describe('family shapes', () => {
   /** 20 samples of every entry of a family. */
-  const samples = (family: string): Record<string, unknown>[] => CATALOG.filter((e) => e.family === family)
-    .flatMap((e) => Array.from({ length: 20 }, (_, i) => sampleEvent(e.type, i, 'org-a', { service: e.service })));
+  const samples = (family: string): Record<string, unknown>[] =>
+    CATALOG.filter((e) => e.family === family).flatMap((e) =>
+      Array.from({ length: 20 }, (_, i) => sampleEvent(e.type, i, 'org-a', { service: e.service })),
+    );
   const step = (v: unknown, k: string): unknown =>
-    (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined);
+    v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
   const has = (o: Record<string, unknown>, path: string): boolean => path.split('.').reduce(step, o) !== undefined;
 
   it('object changes: who, what (resource id and type), how, from where', () => {
     for (const e of samples('object_change')) {
-      for (const f of ['initiated_by.type', 'resource.type', 'auth_method', 'client_ip', 'geoip.country_code',
-        'useragent']) {
+      for (const f of [
+        'initiated_by.type',
+        'resource.type',
+        'auth_method',
+        'client_ip',
+        'geoip.country_code',
+        'useragent',
+      ]) {
         expect(has(e, f), `${String(e.event_type)} ${f}`).toBe(true);
       }
       for (const c of (e.changes ?? []) as Record<string, unknown>[]) expect(typeof c.field).toBe('string');
@@ -140,7 +159,10 @@ describe('family shapes', () => {
     for (const e of assoc) expect(has(e, 'association.connection.to.type')).toBe(true);
     expect(assoc.some((e) => has(e, 'association.attributes.sudo.enabled'))).toBe(true);
     for (const e of samples('command')) expect(has(e, 'resource.name'), String(e.event_type)).toBe(true);
-    expect(samples('system_event').filter((e) => e.event_type === 'system_fde_key_decrypt')
-      .every((e) => (e.initiated_by as { type: string }).type === 'admin')).toBe(true);
+    expect(
+      samples('system_event')
+        .filter((e) => e.event_type === 'system_fde_key_decrypt')
+        .every((e) => (e.initiated_by as { type: string }).type === 'admin'),
+    ).toBe(true);
   });
 });

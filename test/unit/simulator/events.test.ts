@@ -32,7 +32,7 @@ describe('EventStore generator', () => {
     expect(c.scan(everything(c), 2000).map((s) => s.id)).not.toEqual(sa.map((s) => s.id));
   });
 
-  it('makes unique ids in (ms, id) order, with millisecond ties and each service\'s fraction digits', () => {
+  it("makes unique ids in (ms, id) order, with millisecond ties and each service's fraction digits", () => {
     const store = new EventStore(base);
     const all = [...store.scan(everything(store, ['', 'org-b']), Infinity)];
     expect(all.length).toBeGreaterThan(30_000);
@@ -80,11 +80,18 @@ describe('EventStore generator', () => {
     for (let i = 0; i < split.length; i++) {
       const e = split[i]!;
       const text = Buffer.from(e.raw).toString('utf8');
-      const o = JSON.parse(text) as { id: string; timestamp: string; service: string; event_type: string; organization: string };
+      const o = JSON.parse(text) as {
+        id: string;
+        timestamp: string;
+        service: string;
+        event_type: string;
+        organization: string;
+      };
       const stream = store.streams[sample[i]!.stream]!;
       expect([o.id, o.timestamp, o.service]).toEqual([sample[i]!.id, sample[i]!.timestamp, stream.service]);
       expect(o.organization).toMatch(/^[0-9a-f]{24}$/);
-      if (o.service === 'radius') expect(o.id).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
+      if (o.service === 'radius')
+        expect(o.id).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
       else expect(o.id).toMatch(/^[0-9a-f]{24}$/);
       types.add(o.event_type);
       const size = e.raw.length;
@@ -96,12 +103,29 @@ describe('EventStore generator', () => {
     expect(avg).toBeGreaterThan(500);
     expect(avg).toBeLessThan(3000);
     expect(nonAscii).toBeGreaterThan(split.length / 10);
-    for (const t of ['admin_login_attempt', 'user_update', 'association_change', 'sso_auth', 'radius_auth_attempt', 'ldap_bind', 'ldap_search', 'login_attempt']) expect(types).toContain(t);
+    for (const t of [
+      'admin_login_attempt',
+      'user_update',
+      'association_change',
+      'sso_auth',
+      'radius_auth_attempt',
+      'ldap_bind',
+      'ldap_search',
+      'login_attempt',
+    ])
+      expect(types).toContain(t);
     expect([...types].some((t) => t.startsWith('passwordmanager_'))).toBe(true);
   });
 
   it('keeps 30 days of history cheap: counted lazily, memory bounded by the cache', () => {
-    const store = new EventStore({ ...base, orgs: [''], services: ['directory'], eventsPerMinute: 5, fromMs: T0 - 30 * 86_400_000, cacheLimit: 20_000 });
+    const store = new EventStore({
+      ...base,
+      orgs: [''],
+      services: ['directory'],
+      eventsPerMinute: 5,
+      fromMs: T0 - 30 * 86_400_000,
+      cacheLimit: 20_000,
+    });
     const before = process.memoryUsage().heapUsed;
     const n = store.count({ ...everything(store, [''], 'directory'), start: { ms: T0 - 30 * 86_400_000, subNs: 0 } });
     expect(n).toBeGreaterThan(150_000);
@@ -111,7 +135,12 @@ describe('EventStore generator', () => {
 
   it('keeps generating as the clock advances when live', () => {
     const store = new EventStore({ ...base, toMs: 'live' });
-    const range = (now: number) => ({ streams: store.streamsFor([''], 'sso'), start: { ms: T0, subNs: 0 }, end: { ms: T0 + 3_600_000, subNs: 0 }, visibleAt: now });
+    const range = (now: number) => ({
+      streams: store.streamsFor([''], 'sso'),
+      start: { ms: T0, subNs: 0 },
+      end: { ms: T0 + 3_600_000, subNs: 0 },
+      visibleAt: now,
+    });
     const early = store.count(range(T0 + 600_000));
     const later = store.count(range(T0 + 3_600_000 + 30 * 60_000));
     expect(early).toBeGreaterThan(0);

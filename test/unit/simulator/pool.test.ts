@@ -21,7 +21,7 @@ describe('body pools', () => {
       // Every variant's high 16 bits, once: the exact share of each type.
       const seen = new Map<string, number>();
       for (let hi = 0; hi < 65_536; hi++) {
-        const t = pool.body((hi << 16) >>> 0 | (hi * 7919 & 0xffff)).entry.type;
+        const t = pool.body(((hi << 16) >>> 0) | ((hi * 7919) & 0xffff)).entry.type;
         seen.set(t, (seen.get(t) ?? 0) + 1);
       }
       expect([...seen.keys()].sort(), service).toEqual(entries.map((e) => e.type).sort());
@@ -37,10 +37,17 @@ describe('body pools', () => {
     expect(types).toBe(330 + 43);
   });
 
-  it('fill each org\'s id into shared bodies: two orgs\' events differ in their ids alone', () => {
+  it("fill each org's id into shared bodies: two orgs' events differ in their ids alone", () => {
     const T = Date.UTC(2026, 0, 1);
-    const store = new EventStore({ seed: 5, orgs: ['a', 'b'], services: ['directory'], eventsPerMinute: 60,
-      fromMs: T - 600_000, toMs: T, indexDelay: { typicalMaxMs: 0, lateFraction: 0, maxMs: 0 } });
+    const store = new EventStore({
+      seed: 5,
+      orgs: ['a', 'b'],
+      services: ['directory'],
+      eventsPerMinute: 60,
+      fromMs: T - 600_000,
+      toMs: T,
+      indexDelay: { typicalMaxMs: 0, lateFraction: 0, maxMs: 0 },
+    });
     const [a, b] = [store.stream('a', 'directory')!, store.stream('b', 'directory')!];
     const range = { streams: [a], start: { ms: T - 600_000, subNs: 0 }, end: { ms: T, subNs: 0 }, visibleAt: Infinity };
     const ev = store.scan(range, 1)[0]!;
