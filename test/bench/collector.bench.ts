@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../../input/simulator/server.js';
 import type { CollectorConfig } from '../../input/types.js';
 import { startForwardReceiver } from '../support/forward-receiver.js';
+import { writeResult } from './result.js';
 
 const MIN = 60_000;
 /**
@@ -227,4 +228,5 @@ export async function run(): Promise<Record<string, number>> {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const r = await run();
   for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(32)} ${v}`);
+  writeResult(r);
 }

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { FilterHost, WASM_PATH } from '../../input/wasm/filter-host.js';
 import { seedMix, mix29, avgBytes } from './records.js';
 import { findWamrc, compileAot } from '../../scripts/build-aot.mjs';
+import { slug } from './markdown.js';
+import { writeResult } from './result.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const IDENTITY = join(root, 'build/identity.wasm');
@@ -201,8 +203,9 @@ function instructionsTable(bin: string, out: Record<string, number>, aot: Return
     const counted = runs.map(([name, filter]) => [name, fluentBitInstructions(bin, recs, filter, n)] as const);
     const lua = counted.find(([name]) => name.startsWith('Lua'))![1].total;
     for (const [name, c] of counted) {
-      const key = `fb_${label}_${name.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}_kinstr`;
+      const key = `fb_${label}_${slug(name)}_kinstr`;
       out[key] = Math.round(c.total * 10) / 10;
+      for (const [f, v] of Object.entries(c.parts)) out[`${key}_in_${f}`] = Math.round(v * 10) / 10;
       const parts = Object.entries(c.parts)
         .map(([f, v]) => `${ATTRIBUTION.find(([x]) => x === f)![1]} ${v.toFixed(1)}`)
         .join(', ');
@@ -228,7 +231,7 @@ function fluentBitPerRecord(bin: string, records: string[], filter: string, n: n
 }
 
 // The alternative a Fluent Bit user would write by hand: the native json parser on `message`, then a Lua mapping
-// to the same Sekoia shape (test/bench/peer-lua/jumpcloud_ecs.lua, copied from the issue's benchmark peer).
+// to the same Sekoia shape (test/bench/peer-lua/jumpcloud_ecs.lua).
 const LUA_PEER = join(root, 'test/bench/peer-lua/jumpcloud_ecs.lua');
 const luaPeer = (): string =>
   `[FILTER]\n    Name parser\n    Match *\n    Key_Name message\n    Parser json\n    Preserve_Key On\n    Reserve_Data On\n` +
@@ -342,7 +345,7 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  run().catch((e: unknown) => {
+  run().then(writeResult, (e: unknown) => {
     console.error(e);
     process.exit(1);
   });

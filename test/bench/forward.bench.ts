@@ -7,6 +7,7 @@ import { fork } from 'node:child_process';
 import { createForwardClient, Utf8Bytes } from '../../input/forward/index.js';
 import { ChunkEncoder } from '../../input/forward/frames.js';
 import type { ForwardEntry } from '../../input/types.js';
+import { writeResult } from './result.js';
 
 function events(count: number, size = 1500): ForwardEntry[] {
   const out: ForwardEntry[] = [];
@@ -107,7 +108,10 @@ export async function run(): Promise<Record<string, number>> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   run().then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      writeResult(r);
+    },
     (err: unknown) => {
       console.error(err);
       process.exitCode = 1;

@@ -1,11 +1,11 @@
-// Overlap cost benchmark (issue 11 part 1): in steady live mode, how many events the collector downloads per event
+// Overlap cost benchmark: in steady live mode, how many events the collector downloads per event
 // it forwards, and how many API requests it makes per poll per stream. Default overlap (1 h), interval (1 m) and
 // lag (2 m); the simulator indexes 2 % of events late (5 s to 30 min). An accelerated clock (60×) shared by the
 // simulator and the in-process engine; steady state is measured after the first polls (the first one fetches the
 // hour before the start). Three modes in the same run: `counts` (/events/interval, then one /events query for the
 // differing buckets, their ranges OR-ed in search_term), `counts_no_search_term` (the same against a simulator
 // that ignores search_term: one query per part) and `rescan` (the DI client without /events/interval: every poll
-// re-fetches its whole overlap, as before).
+// re-fetches its whole overlap as a collector without counts does).
 // `run()` returns the numbers; `node --import tsx test/bench/overlap.bench.ts` prints them.
 // Knobs (env): BENCH_OVERLAP_RATES=0.5,5,20 (events/s per stream), BENCH_OVERLAP_MINUTES=30 (measured, virtual).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { runCollector } from '../../input/collector/engine/run.js';
 import { startSimulator } from '../../input/simulator/server.js';
 import type { CollectorConfig, DiClient, Logger } from '../../input/types.js';
 import { startForwardReceiver } from '../support/forward-receiver.js';
+import { writeResult } from './result.js';
 
 const MIN = 60_000;
 const SPEED = 60;
@@ -220,4 +221,5 @@ export async function run(): Promise<Record<string, number>> {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const r = await run();
   for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(56)} ${v}`);
+  writeResult(r);
 }

@@ -1,4 +1,4 @@
-// Scale benchmark (issue 11): many orgs on one collector, and a multi-stream backfill at full speed.
+// Scale benchmark: many orgs on one collector, and a multi-stream backfill at full speed.
 // - live: BENCH_ORGS (1000) orgs × BENCH_SERVICES (directory) against a live simulator (1.2 events/min per stream,
 //   2 % indexed late), the collector's polling loop for BENCH_RUN_S (90) s with the request budget BENCH_RPS (50;
 //   0 = none): time until every stream caught up, requests/s at the API (mean and the busiest second), peak RSS,
@@ -16,6 +16,7 @@ import { startSimulator, type Simulator } from '../../input/simulator/server.js'
 import type { CollectorConfig } from '../../input/types.js';
 import { startForwardReceiver } from '../support/forward-receiver.js';
 import { ENGINE, runChild } from './collector.bench.js';
+import { writeResult } from './result.js';
 
 const MIN = 60_000;
 
@@ -228,4 +229,5 @@ export async function run(): Promise<Record<string, number>> {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const r = await run();
   for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(36)} ${v}`);
+  writeResult(r);
 }
