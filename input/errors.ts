@@ -3,7 +3,7 @@
 // checks exactly that code (undici's pattern: a brand under a Symbol.for key, read by Symbol.hasInstance), so it
 // holds across two copies of a module, and narrows types where a plain code comparison would not.
 
-/** Carried by every error class of ours; the codes are listed in the README ("Error codes"). */
+/** Carried by every error class of ours; the codes are listed in docs/errors.md. */
 export interface CodedError {
   /** Stable, machine-readable: `DI_REFUSED`, `FORWARD_AUTH`, `STATE_INVALID`, … */
   readonly code: string;

@@ -1,4 +1,4 @@
-// Errors are told apart by their stable `code` and `fatal` flag, never by class name; the README lists every code.
+// Errors are told apart by their stable `code` and `fatal` flag, never by class name; docs/errors.md lists every code.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ArgvError } from '../../../input/argv.js';
@@ -25,6 +25,7 @@ import { networkFault } from '../../../input/di/http-faults.js';
 import { DurationError } from '../../../input/duration.js';
 import { errorCode, isAbortError, isFatal, JumpCloudError } from '../../../input/errors.js';
 import { ConnectionClosedError } from '../../../input/forward/connection.js';
+import { NoPongError } from '../../../input/forward/dial.js';
 import {
   ForwardAuthError,
   ForwardClosedError,
@@ -55,6 +56,7 @@ const ours: Array<[Error & { code: string; fatal: boolean }, boolean]> = [
   [new ForwardDeliveryTimeoutError('nothing acked'), true],
   [new ForwardConnectionError('reset'), false],
   [new ConnectionClosedError('closed'), false],
+  [new NoPongError('closed after PING'), false],
   [new ForwardUnsettledError('unsettled', 3), false],
   [new StateError('/s/x.json', 'bad JSON', 'restore the backup'), true],
   [new StateDirError('/s', 'cannot write /s'), true],
@@ -129,14 +131,15 @@ describe('error classification', () => {
     expect(networkFault(new DiBodyLengthError('ended after 3 of 9 bytes'), 'POST /events').reason).toBe('truncated');
   });
 
-  it('the README lists every code with its fatal flag', () => {
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  it('docs/errors.md lists every code with its fatal flag, and no code that does not exist', () => {
+    const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
     const rows = new Map<string, string>();
-    for (const line of readme.split('\n')) {
+    for (const line of doc.split('\n')) {
       const cells = line.split('|').map((c) => c.trim());
       if (cells.length < 5 || !cells[1]!.startsWith('`')) continue;
       for (const m of cells[1]!.matchAll(/`([A-Z_]+)`/g)) rows.set(m[1]!, cells[3]!);
     }
     for (const [e, fatal] of ours) expect(rows.get(e.code), e.code).toBe(fatal ? 'yes' : 'no');
+    expect([...rows.keys()].filter((code) => !ours.some(([e]) => e.code === code))).toEqual([]);
   });
 });
