@@ -39,8 +39,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  * the source, as users run it; otherwise the TypeScript source through tsx (its loader thread adds ~40 MB RSS).
  */
 export const ENGINE = ((): { module: string; nodeArgs: string[]; compiled: boolean } => {
-  const dist = path.join(ROOT, 'dist/input/collector/run.js');
-  const src = path.join(ROOT, 'input/collector/run.ts');
+  const dist = path.join(ROOT, 'dist/input/collector/engine/run.js');
+  const src = path.join(ROOT, 'input/collector/engine/run.ts');
   const newestSource = (dir: string): number =>
     Math.max(
       0,
