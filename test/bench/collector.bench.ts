@@ -38,8 +38,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  * the source, as users run it; otherwise the TypeScript source through tsx (its loader thread adds ~40 MB RSS).
  */
 export const ENGINE = ((): { module: string; nodeArgs: string[]; compiled: boolean } => {
-  const dist = path.join(ROOT, 'dist/input/collector/run.js');
-  const src = path.join(ROOT, 'input/collector/run.ts');
+  const dist = path.join(ROOT, 'dist/input/collector/engine/run.js');
+  const src = path.join(ROOT, 'input/collector/engine/run.ts');
   const newestSource = (dir: string): number =>
     Math.max(
       0,
@@ -67,6 +67,14 @@ export interface ChildResult {
   readonly checkpoints?: Record<string, number>;
   /** Most DI requests the collector sent in any 1 s (its onRequest hook; 0 for an engine without it). */
   readonly busiestSentSecond?: number;
+  /** Seconds from the start to the first event forwarded (null: none). */
+  readonly firstForwardedSeconds?: number | null;
+  /** Loop runs, from one interval after the catch-up to the stop: its length, the largest lag of any stream. */
+  readonly steadySeconds?: number;
+  readonly steadyMaxLagMs?: number;
+  /** DI requests sent and polls completed (one per stream and poll) in that time. */
+  readonly steadyRequests?: number;
+  readonly steadyPolls?: number;
 }
 
 /** The collector in its own process (collector-child.mjs): one `once` pass, or the polling loop for `runMs`. */
