@@ -86,7 +86,30 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'JUMPCLOUD_ORG_IDS',
     defaultText: 'none',
     metavar: 'ID,ID',
-    description: 'Organizations to collect (x-org-id), one stream each; required with a service account.',
+    description:
+      'Organizations to collect (x-org-id), each with its own state; read --org-batch-size at a time. Required with a service account.',
+  },
+  {
+    name: 'org-batch-size',
+    kind: 'int',
+    group: 'JumpCloud API',
+    env: 'JUMPCLOUD_ORG_BATCH_SIZE',
+    default: '100',
+    min: 1,
+    max: 1000,
+    metavar: 'N',
+    description:
+      'Orgs of --org-ids read with one request per service (x-org-id repeated); each event goes to its org by its "organization" (README: Many orgs). 1: a request per org.',
+  },
+  {
+    name: 'provider-id',
+    kind: 'string',
+    group: 'JumpCloud API',
+    env: 'JUMPCLOUD_PROVIDER_ID',
+    defaultText: 'none',
+    metavar: 'ID',
+    description:
+      "An MSP's provider id: also collect the Multi-Tenant Portal's own events (x-provider-id), one more stream tagged jumpcloud.provider.<ID> (README: Provider events).",
   },
   {
     name: 'shard',
@@ -116,7 +139,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '1h',
     metavar: 'DURATION',
     description:
-      'With --services all: how often to check which services "all" misses (3 requests per org); those are collected too (README: Services). 0: never check.',
+      'With --services all: how often to check which services "all" misses (a few requests per --org-batch-size orgs); those are collected too (README: Services). 0: never check.',
   },
   {
     name: 'page-limit',
@@ -542,6 +565,8 @@ export function loadConfig(input: LoadInput): LoadResult {
     pageLimit: api.pageLimit,
     maxRequestsPerSecond: api.maxRequestsPerSecond,
     ...(api.shard ? { shard: api.shard } : {}),
+    orgBatchSize: api.orgBatchSize,
+    ...(api.providerId !== undefined ? { providerId: api.providerId } : {}),
     requestTimeoutMs: api.requestTimeoutMs,
     forward: fb.forward,
     ackSettleMs: fb.ackSettleMs,
