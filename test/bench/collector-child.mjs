@@ -3,8 +3,9 @@
 // (or, with runMs and a config without `once`, the polling loop for runMs) and prints {exitCode, seconds, maxRssMb,
 // forwarded, firstForwardedSeconds} as JSON on stdout; a loop run adds catchUpSeconds (every stream's checkpoint at
 // or past start − lag), stoppedAt, checkpoints (epoch ms per "org/service") and the steady state after the catch-up
-// (from one interval after it to the stop): the largest lag of any stream (now − checkpoint, sampled every second),
-// the DI requests sent and the polls completed (one per stream and poll). Plain JS so that, with the compiled engine
+// (from when every stream has completed a poll after it, to the stop): the largest lag of any stream (now −
+// checkpoint, sampled every second), the longest time between two polls of a stream, the DI requests sent and the
+// polls completed (one per stream and poll). Plain JS so that, with the compiled engine
 // (dist/, after `npm run build:input`), no TypeScript loader thread inflates the measured memory.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -65,16 +66,34 @@ const checkpoints = new Map();
 const streams = (config.orgIds.length || 1) * config.services.length;
 const target = Date.now() - config.lagMs;
 let caughtUpAt;
+let steadyFrom;
+const polledAfterCatchUp = new Set();
 const noop = () => {};
 let firstForwardedAt;
 /** Completed polls (success per stream), with their times. */
 const successes = [];
+const lastSuccess = new Map();
+let steadyMaxPollGapMs = 0;
 const metrics = {
   eventsForwarded: (_org, _service, n) => {
     if (firstForwardedAt === undefined && n > 0) firstForwardedAt = Date.now();
   },
   duplicatesSkipped: noop,
-  success: () => successes.push(Date.now()),
+  success: (org, service) => {
+    const now = Date.now();
+    successes.push(now);
+    // The steady state's longest time between two polls of a stream: the interval plus a poll's duration.
+    const key = `${org}/${service}`;
+    const last = lastSuccess.get(key);
+    if (last !== undefined && steadyFrom !== undefined && last >= steadyFrom)
+      steadyMaxPollGapMs = Math.max(steadyMaxPollGapMs, now - last);
+    lastSuccess.set(key, now);
+    // The steady state starts once every stream has polled again after the catch-up.
+    if (caughtUpAt !== undefined && now > caughtUpAt && steadyFrom === undefined) {
+      polledAfterCatchUp.add(key);
+      if (polledAfterCatchUp.size === streams) steadyFrom = now;
+    }
+  },
   streamFailed: noop,
   streamStarted: noop,
   completenessRefetch: noop,
@@ -89,14 +108,14 @@ const metrics = {
       caughtUpAt = Date.now();
   },
 };
-// The steady state: from one interval after the catch-up on, the largest now − checkpoint of any stream.
+// The steady state's largest now − checkpoint of any stream.
 let steadyMaxLagMs = 0;
 const lagSampler =
   runMs === undefined
     ? undefined
     : setInterval(() => {
         const now = Date.now();
-        if (caughtUpAt === undefined || now < caughtUpAt + config.intervalMs) return;
+        if (steadyFrom === undefined) return;
         for (const c of checkpoints.values()) steadyMaxLagMs = Math.max(steadyMaxLagMs, now - c);
       }, 1000);
 const t0 = process.hrtime.bigint();
@@ -116,7 +135,6 @@ const r = await runCollector(config, {
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const stoppedAt = Date.now();
 clearInterval(lagSampler);
-const steadyFrom = caughtUpAt === undefined ? undefined : caughtUpAt + config.intervalMs;
 const after = (times) => (steadyFrom === undefined ? 0 : times.filter((t) => t >= steadyFrom).length);
 const loop =
   runMs === undefined
@@ -127,8 +145,10 @@ const loop =
         checkpoints: Object.fromEntries(checkpoints),
         steadySeconds: steadyFrom === undefined ? 0 : Math.max(0, (stoppedAt - steadyFrom) / 1000),
         steadyMaxLagMs,
+        steadyMaxPollGapMs,
         steadyRequests: after(sent),
         steadyPolls: after(successes),
+        polls: successes.length,
         busiestSentSecond: (() => {
           let most = 0;
           for (let i = 0, j = 0; j < sent.length; j++) {

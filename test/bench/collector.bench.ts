@@ -72,9 +72,13 @@ export interface ChildResult {
   /** Loop runs, from one interval after the catch-up to the stop: its length, the largest lag of any stream. */
   readonly steadySeconds?: number;
   readonly steadyMaxLagMs?: number;
+  /** The longest time between two polls of a stream in that time (the interval plus a poll's duration). */
+  readonly steadyMaxPollGapMs?: number;
   /** DI requests sent and polls completed (one per stream and poll) in that time. */
   readonly steadyRequests?: number;
   readonly steadyPolls?: number;
+  /** Polls completed in the whole run (one per stream and poll). */
+  readonly polls?: number;
 }
 
 /** The collector in its own process (collector-child.mjs): one `once` pass, or the polling loop for `runMs`. */

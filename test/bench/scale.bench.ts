@@ -180,9 +180,11 @@ async function live(out: Record<string, number>): Promise<void> {
     out['live_catch_up_s'] = r.catchUpSeconds ?? -1;
     out['live_steady_s'] = Number((r.steadySeconds ?? 0).toFixed(1));
     out['live_steady_max_lag_s'] = r.catchUpSeconds ? Number(((r.steadyMaxLagMs ?? 0) / 1000).toFixed(1)) : -1;
+    out['live_steady_max_poll_gap_s'] = Number(((r.steadyMaxPollGapMs ?? 0) / 1000).toFixed(1));
     out['live_steady_requests_per_batch_poll'] =
       batchPolls > 0 ? Number(((r.steadyRequests ?? 0) / batchPolls).toFixed(2)) : -1;
     out['live_requests_total'] = requests;
+    out['live_polls_completed'] = r.polls ?? 0;
     out['live_requests_per_s_mean'] = Number((requests / r.seconds).toFixed(1));
     out['live_peak_rss_mb'] = Math.round(r.maxRssMb);
     out['live_events_forwarded'] = r.forwarded;
