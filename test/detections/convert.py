@@ -160,15 +160,22 @@ def timespan_min(rule):
     return int(float(span[:-1]) * units[span[-1]])
 
 
+def profile_name(field, profile):
+    """A raw field's name in the profile, by the pipeline's name and prefix mappings (in their order)."""
+    for name in PROFILES[profile]:
+        for t in yaml.safe_load((PIPELINES / name).read_text())["transformations"]:
+            if t["type"] == "field_name_mapping" and field in t["mapping"]:
+                field = t["mapping"][field]
+            elif t["type"] == "field_name_prefix_mapping":
+                prefix = next((p for p in t["mapping"] if field.startswith(p)), None)
+                field = field if prefix is None else t["mapping"][prefix] + field[len(prefix):]
+    return field
+
+
 def group_by(rule, profile):
     """The correlation's group-by fields as the profile names them (for alert suppression), [] for none."""
     fields = (rule["meta"].get("correlation") or {}).get("group-by") or []
-    mapping = {}
-    for name in PROFILES[profile]:
-        for t in yaml.safe_load((PIPELINES / name).read_text())["transformations"]:
-            if t["type"] == "field_name_mapping":
-                mapping.update(t["mapping"])
-    return [mapping.get(f, f) for f in fields]
+    return [profile_name(f, profile) for f in fields]
 
 
 def kibana_rule(doc, rule, note):

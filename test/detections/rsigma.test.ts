@@ -4,9 +4,9 @@
 // says, 0 where it says nothing; mixed into the background, each scenario raises its own alerts plus the
 // background's. In CI a missing rsigma fails; elsewhere this file skips, saying how to get one.
 import { rmSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_CI } from '../opensearch/node.js';
-import { expectedCounts, mixed, mixedCounts, readSample, ruleDir, rulesFor } from './cases.js';
+import { expectedCounts, mixed, mixedCounts, readSample, ruleDir, rulesFor, type Sample } from './cases.js';
 import { runRsigma } from './rsigma.js';
 import { BACKGROUND, loadSpec, PROFILES, scenarioFiles, type Profile } from './spec.js';
 import { rsigmaBin } from './tools.js';
@@ -34,9 +34,13 @@ describe.runIf(rsigma.path !== undefined)('the rules on rsigma', () => {
 
   describe.each(PROFILES)('%s', (profile: Profile) => {
     const rules = rulesFor(profile);
-    const dir = ruleDir(rules);
-    dirs.push(dir);
-    const background = readSample(BACKGROUND, profile);
+    let dir = '';
+    let background: Sample;
+    beforeAll(() => {
+      dir = ruleDir(rules);
+      dirs.push(dir);
+      background = readSample(BACKGROUND, profile);
+    });
 
     it.each(cases)('%s', async (c) => {
       const sample = readSample(c, profile);
