@@ -44,6 +44,7 @@ const out = new URL('../../fixtures/ecs/ecs-8.11.0.json', import.meta.url);
 const lines = Object.entries(fields).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
 writeFileSync(
   out,
-  `{\n "source": ${JSON.stringify(doc.source)},\n "source_sha256": "${sha256}",\n "fields": {\n${lines.join(',\n')}\n }\n}\n`,
+  `{\n "source": ${JSON.stringify(doc.source)},\n "source_sha256": "${sha256}",\n` +
+    ` "fields": {\n${lines.join(',\n')}\n }\n}\n`,
 );
 console.log(`wrote ${Object.keys(fields).length} fields to ${out.pathname} (source sha256 ${sha256})`);
