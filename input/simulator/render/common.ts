@@ -1,7 +1,7 @@
 // What every family renderer shares: the render context (seeded randomness plus a scenario's choices), who did
 // it, from where, and the fields that close every event. Bodies are plain objects, serialized by JSON.stringify,
 // so quotes, backslashes and non-ASCII text come out as the API writes them.
-import type { CatalogEntry } from '../catalog.js';
+import type { CatalogEntry } from '../entry.js';
 import { objectId, pick, type Rng } from '../random.js';
 import {
   homeCountry,
