@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { categoriesDoc, withCategoriesDoc } from '../../support/categories.js';
 
-const path = new URL('../../docs/ecs-mapping.md', import.meta.url);
+const path = new URL('../../../docs/ecs-mapping.md', import.meta.url);
 const doc = readFileSync(path, 'utf8');
 const want = withCategoriesDoc(doc, categoriesDoc());
 if (process.argv.includes('--check')) {
