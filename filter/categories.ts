@@ -2,11 +2,11 @@
 // API description), one line per type or type pattern: event.category, event.type, and where it is not `event`,
 // event.kind; an outcome where the type itself says it. jumpcloud_elastic looks the event's type up in a hash
 // built from these lines at start-up (categorize.ts); a type not listed keeps event.kind "event" and gets no
-// category (no guess). docs/ecs-mapping.md shows this table (test/filter/make-categories-doc.ts writes it).
+// category (no guess). docs/ecs-mapping.md shows this table (test/unit/filter/make-categories-doc.ts writes it).
 //
 // Plain data, valid TypeScript as well as AssemblyScript: the tests and the doc generator read it too.
 // Values are ECS 8.11's allowed values; every event.type is among the expected types of every category of its
-// row (test/filter/ecs-schema.test.ts checks both against Elastic's own field definitions).
+// row (test/unit/filter/ecs-schema.test.ts checks both against Elastic's own field definitions).
 //
 // A pattern's `{a,b}` stands for each alternative (expanded at start-up: still exact types, never a wildcard).
 // Choices the whole table follows:

@@ -1,11 +1,14 @@
 // A strict GNU-style argv parser: `--name value`, `--name=value`, `--flag`, `--no-flag`, `--flag=false`.
 // It knows nothing of the options' meaning beyond "takes a value or not"; config.ts does the rest.
+import { JumpCloudError } from './errors.js';
 
-export class ArgvError extends Error {
-  override readonly name = 'ArgvError';
-  readonly code = 'ARGV_INVALID';
-  readonly fatal = true;
-  constructor(message: string, readonly flag?: string) {
+export class ArgvError extends JumpCloudError {
+  static override readonly code: string = 'ARGV_INVALID';
+  override readonly fatal = true;
+  constructor(
+    message: string,
+    readonly flag?: string,
+  ) {
     super(message);
   }
 }
@@ -62,7 +65,10 @@ export function parseArgv(
     }
     if (kind === undefined) {
       const hint = suggest(name);
-      throw new ArgvError(`unknown option --${name}${hint ? `: did you mean --${hint}?` : ''} (see --help)`, `--${name}`);
+      throw new ArgvError(
+        `unknown option --${name}${hint ? `: did you mean --${hint}?` : ''} (see --help)`,
+        `--${name}`,
+      );
     }
     const realName = negated ? name.slice(3) : name;
     if (kind === 'boolean') {

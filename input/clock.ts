@@ -1,3 +1,6 @@
+// Where time comes from (the Clock interface: types.ts): the wall clock, or a shared accelerated clock in tests and the
+// demo. Engine code reads and waits for time only through an injected Clock (a lint rule holds it to that), so that
+// tests drive it with a manual clock instead of sleeping.
 import type { Clock } from './types.js';
 
 function abortableDelay(realMs: number, signal?: AbortSignal): Promise<void> {
@@ -38,7 +41,39 @@ export function parseClockSpec(spec: string): Clock {
   const m = /^(.+)@(\d+)x(\d+(?:\.\d+)?)$/.exec(spec);
   const virtualStart = m ? Date.parse(m[1]!) : NaN;
   if (!m || Number.isNaN(virtualStart) || !(Number(m[3]) > 0)) {
-    throw new Error(`invalid clock spec "${spec}": expected <ISO time>@<real epoch ms>x<speed>, e.g. 2026-01-01T00:00:00Z@1767225600000x60`);
+    throw new Error(
+      `invalid clock spec "${spec}": expected <ISO time>@<real epoch ms>x<speed>, e.g. ` +
+        `2026-01-01T00:00:00Z@1767225600000x60`,
+    );
   }
   return acceleratedClock(virtualStart, Number(m[2]), Number(m[3]));
+}
+
+/** A one-shot timer on a clock (a sleep that can be called off): what engine code arms instead of setTimeout. */
+export class ClockTimer {
+  private pending: AbortController | undefined;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Waiting to fire. */
+  get armed(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /** Calls `fire` after `ms` on the clock; replaces a timer already armed. */
+  arm(ms: number, fire: () => void): void {
+    this.clear();
+    const pending = new AbortController();
+    this.pending = pending;
+    void this.clock.sleep(ms, pending.signal).then(() => {
+      if (this.pending !== pending) return; // cleared or re-armed meanwhile
+      this.pending = undefined;
+      fire();
+    });
+  }
+
+  clear(): void {
+    this.pending?.abort();
+    this.pending = undefined;
+  }
 }

@@ -1,10 +1,10 @@
 // Durations (`90s`, `15m`, `4h`, `30d`, `1h30m`, `500ms`) and `--since` instants (a duration ago, an ISO date or an
 // RFC 3339 time). Parsers return numbers or throw DurationError with a message that says what is expected.
+import { JumpCloudError } from './errors.js';
 
-export class DurationError extends Error {
-  override readonly name = 'DurationError';
-  readonly code = 'DURATION_INVALID';
-  readonly fatal = true;
+export class DurationError extends JumpCloudError {
+  static override readonly code: string = 'DURATION_INVALID';
+  override readonly fatal = true;
 }
 
 /** Milliseconds per unit, largest first: the order in which a combined duration must list them. */
@@ -76,7 +76,8 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:\d{2})?$/;
 
 export const SINCE_HINT =
-  `a duration ago (${DURATION_HINT}) or a date: 2026-01-31 (UTC midnight) or an RFC 3339 time like 2026-01-31T08:00:00Z`;
+  `a duration ago (${DURATION_HINT}) or a date: 2026-01-31 (UTC midnight) or an RFC 3339 ` +
+  `time like 2026-01-31T08:00:00Z`;
 
 /** Parses an ISO date (UTC midnight) or an RFC 3339 date-time with a zone into epoch milliseconds. */
 export function parseInstant(text: string): number {
@@ -100,14 +101,27 @@ export function parseInstant(text: string): number {
 }
 
 function checkedUtc(
-  text: string, y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, offsetMin: number,
+  text: string,
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  ms: number,
+  offsetMin: number,
 ): number {
   const local = Date.UTC(y, mo - 1, d, h, mi, s, ms);
   const back = new Date(local);
   // Date.UTC rolls Feb 30 over into March: a round trip catches impossible dates and times.
   if (
-    back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d ||
-    back.getUTCHours() !== h || back.getUTCMinutes() !== mi || back.getUTCSeconds() !== s || y < 1970
+    back.getUTCFullYear() !== y ||
+    back.getUTCMonth() !== mo - 1 ||
+    back.getUTCDate() !== d ||
+    back.getUTCHours() !== h ||
+    back.getUTCMinutes() !== mi ||
+    back.getUTCSeconds() !== s ||
+    y < 1970
   ) {
     throw new DurationError(`"${text}" is not a valid date or time`);
   }

@@ -42,13 +42,19 @@ export function fluentBitCommand(options: FluentBitCommandOptions = {}): string 
     ['JUMPCLOUD_WASM_DIR', dirname(wasm)],
     ['JUMPCLOUD_STORAGE_PATH', options.storagePath ?? demoStoragePath()],
   ];
-  if (options.forward?.kind === 'tcp') overrides.push(['FORWARD_LISTEN', options.forward.host], ['FORWARD_PORT', String(options.forward.port)]);
+  if (options.forward?.kind === 'tcp')
+    overrides.push(['FORWARD_LISTEN', options.forward.host], ['FORWARD_PORT', String(options.forward.port)]);
   const conf = options.yaml ? 'fluent-bit.yaml' : 'fluent-bit.conf';
   const args = [options.fluentBit ?? 'fluent-bit', '-c', conf, ...(options.extraArgs ?? [])].map(shellWord);
-  return `(cd ${shellWord(root)} && set -a && . ./conf/jumpcloud.env && set +a && ${overrides.map(([k, v]) => `${k}=${shellWord(v)}`).join(' ')} exec ${args.join(' ')})`;
+  return (
+    `(cd ${shellWord(root)} && set -a && . ./conf/jumpcloud.env && set +a && ` +
+    `${overrides.map(([k, v]) => `${k}=${shellWord(v)}`).join(' ')} exec ${args.join(' ')})`
+  );
 }
 
-const help = (root: string, self: string): string => `Usage: fluent-bit-jumpcloud fluent-bit-command [--yaml] [--wasm FILE] [--storage-path DIR] [--forward HOST:PORT] [--fluent-bit BIN] [-- FLUENT-BIT-ARGS...]
+const help = (root: string, self: string): string =>
+  `Usage: fluent-bit-jumpcloud fluent-bit-command [--yaml] [--wasm FILE] [--storage-path DIR] [--forward ` +
+  `HOST:PORT] [--fluent-bit BIN] [-- FLUENT-BIT-ARGS...]
 
 Prints a shell command (POSIX sh, one line) that starts Fluent Bit with the pipeline shipped in this install:
   ${root}/fluent-bit.conf (or .yaml), its variables loaded from ${root}/conf/jumpcloud.env, except
@@ -72,13 +78,23 @@ Run it:  sh -c "$(${self} fluent-bit-command)"   or paste the printed line.
 
 /** The subcommand: 0 printed, 2 bad arguments. */
 export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
-  const options: { yaml?: boolean; wasm?: string; storagePath?: string; forward?: ForwardTarget; fluentBit?: string; extraArgs?: string[] } = {};
+  const options: {
+    yaml?: boolean;
+    wasm?: string;
+    storagePath?: string;
+    forward?: ForwardTarget;
+    fluentBit?: string;
+    extraArgs?: string[];
+  } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string | undefined => {
       const v = argv[++i];
       if (v === undefined || v.startsWith('--')) {
-        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: ${a} needs a value\nRun ${selfCommand()} fluent-bit-command --help to see every option.\n`);
+        process.stderr.write(
+          `fluent-bit-jumpcloud fluent-bit-command: ${a} needs a value\nRun ${selfCommand()} fluent-bit-command ` +
+            `--help to see every option.\n`,
+        );
         return undefined;
       }
       return v;
@@ -96,7 +112,11 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
       const v = value();
       if (v === undefined) return 2;
       if (!existsSync(v)) {
-        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --wasm ${v}: no such file (in a checkout build it: npm run build:filter, or npm run build:aot for the .aot; for an installed package see the README's "Ahead-of-time compilation")\n`);
+        process.stderr.write(
+          `fluent-bit-jumpcloud fluent-bit-command: --wasm ${v}: no such file (in a checkout build it: npm run ` +
+            `build:filter, or npm run build:aot for the .aot; for an installed package see the README's ` +
+            `"Ahead-of-time compilation")\n`,
+        );
         return 2;
       }
       options.wasm = v;
@@ -110,7 +130,10 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
         return 2;
       }
       if (options.forward.kind !== 'tcp') {
-        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --forward ${v}: the shipped pipeline listens on TCP: give HOST:PORT\n`);
+        process.stderr.write(
+          `fluent-bit-jumpcloud fluent-bit-command: --forward ${v}: the shipped pipeline listens on TCP: give ` +
+            `HOST:PORT\n`,
+        );
         return 2;
       }
     } else if (a === '--fluent-bit') {
@@ -121,11 +144,16 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
       options.extraArgs = argv.slice(i + 1);
       break;
     } else {
-      process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: unknown argument ${a}\nRun ${selfCommand()} fluent-bit-command --help to see every option.\n`);
+      process.stderr.write(
+        `fluent-bit-jumpcloud fluent-bit-command: unknown argument ${a}\nRun ${selfCommand()} fluent-bit-command ` +
+          `--help to see every option.\n`,
+      );
       return 2;
     }
   }
-  const bin = options.fluentBit ?? (env.FLUENT_BIT_BIN !== undefined && env.FLUENT_BIT_BIN !== '' ? env.FLUENT_BIT_BIN : undefined);
+  const bin =
+    options.fluentBit ??
+    (env.FLUENT_BIT_BIN !== undefined && env.FLUENT_BIT_BIN !== '' ? env.FLUENT_BIT_BIN : undefined);
   process.stdout.write(`${fluentBitCommand({ ...options, ...(bin !== undefined ? { fluentBit: bin } : {}) })}\n`);
   return 0;
 }

@@ -6,13 +6,26 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const SECRET_KEYS = [
-  'apiKey', 'api_key', 'api-key', 'x-api-key',
-  'clientSecret', 'client_secret', 'client-secret',
-  'sharedKey', 'shared_key', 'shared-key',
-  'password', 'authorization', 'Authorization', 'token', 'access_token',
+  'apiKey',
+  'api_key',
+  'api-key',
+  'x-api-key',
+  'clientSecret',
+  'client_secret',
+  'client-secret',
+  'sharedKey',
+  'shared_key',
+  'shared-key',
+  'password',
+  'authorization',
+  'Authorization',
+  'token',
+  'access_token',
 ];
 
-/** pino redaction paths: each secret key at the top level and up to three levels down (config.auth.apiKey, headers…). */
+/**
+ * pino redaction paths: each secret key at the top level and up to three levels down (config.auth.apiKey, headers…).
+ */
 const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => {
   const plain = /^[A-Za-z_$][\w$]*$/.test(k);
   const at = (prefix: string): string => (plain ? `${prefix}.${k}` : `${prefix}["${k}"]`);
@@ -28,7 +41,10 @@ export function createLogger(options: {
   readonly name?: string;
 }): PinoLogger {
   const dest = options.destination ?? 2;
-  const stream = typeof dest === 'number' ? pino.destination({ dest, sync: true }) : { write: (line: string) => void dest.write(line) };
+  const stream =
+    typeof dest === 'number'
+      ? pino.destination({ dest, sync: true })
+      : { write: (line: string) => void dest.write(line) };
   return pino(
     {
       name: options.name ?? 'fluent-bit-jumpcloud',

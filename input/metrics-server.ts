@@ -1,6 +1,7 @@
 // The optional HTTP endpoint: GET /metrics (Prometheus text) and GET /healthz (JSON, 200 healthy / 503 not).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { JumpCloudError } from './errors.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Logger } from './types.js';
 
@@ -10,10 +11,9 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export class MetricsServerError extends Error {
-  override readonly name = 'MetricsServerError';
-  readonly code = 'METRICS_LISTEN';
-  readonly fatal = true;
+export class MetricsServerError extends JumpCloudError {
+  static override readonly code: string = 'METRICS_LISTEN';
+  override readonly fatal = true;
 }
 
 export async function startMetricsServer(options: {
@@ -38,7 +38,8 @@ export async function startMetricsServer(options: {
     }
     if (path === '/healthz') {
       const report = metrics.health();
-      res.writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json' })
+      res
+        .writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json' })
         .end(req.method === 'HEAD' ? undefined : `${JSON.stringify(report)}\n`);
       return;
     }
@@ -57,8 +58,12 @@ export async function startMetricsServer(options: {
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new MetricsServerError(`cannot listen on ${options.host}:${options.port} for metrics: ${err.code ?? err.message}` +
-        (err.code === 'EADDRINUSE' ? ' (port in use: choose another --metrics-port)' : '')));
+      reject(
+        new MetricsServerError(
+          `cannot listen on ${options.host}:${options.port} for metrics: ${err.code ?? err.message}` +
+            (err.code === 'EADDRINUSE' ? ' (port in use: choose another --metrics-port)' : ''),
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(options.port, options.host, () => {

@@ -2,7 +2,7 @@
 // (`metrics.eventsForwarded(org, service, n)`); the network clients feed it through the DiHooks / ForwardHooks
 // built here, so neither client knows about prom-client.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ServiceCoverageEntry } from './collector/services.js';
+import type { EngineMetrics, ServiceCoverageEntry } from './collector/metrics.js';
 import type { Clock, DiHooks, DiQuery, ForwardHooks } from './types.js';
 
 /** Label value for a stream without `x-org-id` (single-org API key). */
@@ -38,42 +38,16 @@ export interface HealthReport {
   readonly services?: readonly ServiceCoverageEntry[];
 }
 
-/** What the engine reports. `org` may be undefined (no `x-org-id`). */
-export interface CollectorMetrics {
+/** The engine's metrics (collector/metrics.ts), and what the clients' hooks and the HTTP endpoint need. */
+export interface CollectorMetrics extends Required<EngineMetrics> {
   readonly registry: Registry;
   /** Events received from the API. Fed by `diHooks().onPage`; call it directly only when not using the hooks. */
   eventsFetched(org: string | undefined, service: string, n: number): void;
-  /** Events acknowledged by Fluent Bit. */
-  eventsForwarded(org: string | undefined, service: string, n: number): void;
-  /** Events dropped because their id was already forwarded (overlap re-scan). */
-  duplicatesSkipped(org: string | undefined, service: string, n: number): void;
-  /** The persisted checkpoint (epoch ms); lag is now − checkpoint at scrape time. */
-  checkpoint(org: string | undefined, service: string, checkpointMs: number): void;
-  /** A poll of the stream completed (or a batch was acked); `atMs` defaults to the clock's now. */
-  success(org: string | undefined, service: string, atMs?: number): void;
-  /** The stream stopped for good (e.g. 401); health turns 503 and says why. */
-  streamFailed(org: string | undefined, service: string, reason: string): void;
-  /**
-   * The stream cannot fetch anything yet, for this reason (its checkpoint is later than now): health turns 503 and
-   * says why, until its next completed window. `undefined` clears it.
-   */
-  streamWaiting(org: string | undefined, service: string, reason: string | undefined): void;
-  /** Registers a stream so health knows it before its first success. */
-  streamStarted(org: string | undefined, service: string): void;
   apiRetry(reason: string): void;
   apiError(status: number): void;
   forwardReconnect(): void;
   forwardInflight(chunks: number): void;
   forwardChunkAcked(entries: number): void;
-  completenessRefetch(org: string | undefined, service: string): void;
-  /** A window still disagreed with /events/count after its re-fetch (the overlap re-scan recovers late events). */
-  windowIncomplete(org: string | undefined, service: string): void;
-  /** A poll was run again at once: Fluent Bit's connection closed within the settle time of acked events. */
-  unsettledRefetch(org: string | undefined, service: string): void;
-  /** Which services are collected and why (services.ts), replacing the previous report. */
-  servicesCollected(entries: readonly ServiceCoverageEntry[]): void;
-  /** A catch-up stream finished its part for good: health no longer expects polls from it. */
-  streamRetired(org: string | undefined, service: string): void;
   health(): HealthReport;
   /** The Prometheus text exposition. */
   render(): Promise<string>;
@@ -103,155 +77,225 @@ interface StreamState {
 }
 
 export function createMetrics(options: MetricsOptions): CollectorMetrics {
-  const { clock, staleAfterMs } = options;
-  const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
-  const createdMs = clock.now();
-  const streams = new Map<string, StreamState>();
+  return new PromMetrics(options);
+}
 
-  const stream = (org: string | undefined, service: string): StreamState => {
-    const o = orgLabel(org);
-    const key = `${o}\u0000${service}`;
-    let s = streams.get(key);
-    if (!s) {
-      s = { org: o, service, startedMs: clock.now() };
-      streams.set(key, s);
-    }
-    return s;
-  };
-
+/** The Prometheus metrics of a collector process (one registry each: tests run several in one process). */
+function instruments(registry: Registry, lag: (gauge: Gauge) => void) {
   const registers = [registry];
   const streamLabels = ['org', 'service'] as const;
-  const fetched = new Counter({ name: 'jumpcloud_events_fetched_total', help: 'Events received from the Directory Insights API', labelNames: streamLabels, registers });
-  const forwarded = new Counter({ name: 'jumpcloud_events_forwarded_total', help: 'Events acknowledged by Fluent Bit', labelNames: streamLabels, registers });
-  const duplicates = new Counter({ name: 'jumpcloud_events_duplicate_skipped_total', help: 'Events skipped because their id was already forwarded (overlap re-scan)', labelNames: streamLabels, registers });
+  const counter = (name: string, help: string, labelNames: readonly string[] = streamLabels): Counter =>
+    new Counter({ name, help, labelNames, registers });
+  const gauge = (name: string, help: string, labelNames: readonly string[] = streamLabels): Gauge =>
+    new Gauge({ name, help, labelNames, registers });
   new Gauge({
     name: 'jumpcloud_lag_seconds',
     help: 'Seconds between now and the persisted checkpoint of the stream',
     labelNames: streamLabels,
     registers,
     collect() {
-      const now = clock.now();
-      for (const s of streams.values()) {
-        if (s.checkpointMs !== undefined) this.set({ org: s.org, service: s.service }, Math.max(0, (now - s.checkpointMs) / 1000));
-      }
+      lag(this);
     },
   });
-  const lastSuccess = new Gauge({ name: 'jumpcloud_last_success_timestamp_seconds', help: 'Time of the last completed poll of the stream (Unix seconds)', labelNames: streamLabels, registers });
-  const retries = new Counter({ name: 'jumpcloud_api_retries_total', help: 'Retried API requests by reason (429, 503, 5xx, timeout, reset, bad_body…)', labelNames: ['reason'], registers });
-  const apiErrors = new Counter({ name: 'jumpcloud_api_errors_total', help: 'API answers with an error status, by status', labelNames: ['status'], registers });
-  const reconnects = new Counter({ name: 'jumpcloud_forward_reconnects_total', help: 'Reconnections to Fluent Bit', registers });
-  const inflight = new Gauge({ name: 'jumpcloud_forward_inflight_chunks', help: 'Chunks sent to Fluent Bit and not yet acknowledged', registers });
-  const chunksAcked = new Counter({ name: 'jumpcloud_forward_chunks_acked_total', help: 'Chunks acknowledged by Fluent Bit', registers });
-  const refetches = new Counter({ name: 'jumpcloud_completeness_refetch_total', help: 'Windows fetched again because /events/count disagreed with the events received', labelNames: streamLabels, registers });
-  const incomplete = new Counter({ name: 'jumpcloud_window_incomplete_total', help: 'Windows whose event count still disagreed with /events/count after the re-fetch', labelNames: streamLabels, registers });
-  const unsettled = new Counter({ name: 'jumpcloud_unsettled_refetch_total', help: 'Polls run again at once because Fluent Bit\'s connection closed within the ack settle time of events it had acked (they may not have been stored)', labelNames: streamLabels, registers });
-  const serviceCollected = new Gauge({ name: 'jumpcloud_service_collected', help: '1 per service collected with --services all, by reason: configured (all itself), via_all (returned by all), missed_by_all (named in the all query; its earlier events by a catch-up stream)', labelNames: ['org', 'service', 'reason'], registers });
-  let services: readonly ServiceCoverageEntry[] | undefined;
-  const failed = new Gauge({ name: 'jumpcloud_stream_failed', help: '1 when the stream stopped on a fatal error (bad key, DI not licensed…)', labelNames: streamLabels, registers });
+  return {
+    fetched: counter('jumpcloud_events_fetched_total', 'Events received from the Directory Insights API'),
+    forwarded: counter('jumpcloud_events_forwarded_total', 'Events acknowledged by Fluent Bit'),
+    duplicates: counter(
+      'jumpcloud_events_duplicate_skipped_total',
+      'Events skipped because their id was already forwarded (overlap re-scan)',
+    ),
+    lastSuccess: gauge(
+      'jumpcloud_last_success_timestamp_seconds',
+      'Time of the last completed poll of the stream (Unix seconds)',
+    ),
+    retries: counter(
+      'jumpcloud_api_retries_total',
+      'Retried API requests by reason (429, 503, 5xx, timeout, reset, bad_body…)',
+      ['reason'],
+    ),
+    apiErrors: counter('jumpcloud_api_errors_total', 'API answers with an error status, by status', ['status']),
+    reconnects: counter('jumpcloud_forward_reconnects_total', 'Reconnections to Fluent Bit', []),
+    inflight: gauge('jumpcloud_forward_inflight_chunks', 'Chunks sent to Fluent Bit and not yet acknowledged', []),
+    chunksAcked: counter('jumpcloud_forward_chunks_acked_total', 'Chunks acknowledged by Fluent Bit', []),
+    refetches: counter(
+      'jumpcloud_completeness_refetch_total',
+      'Windows fetched again because /events/count disagreed with the events received',
+    ),
+    incomplete: counter(
+      'jumpcloud_window_incomplete_total',
+      'Windows whose event count still disagreed with /events/count after the re-fetch',
+    ),
+    unsettled: counter(
+      'jumpcloud_unsettled_refetch_total',
+      "Polls run again at once because Fluent Bit's connection closed within the ack settle time of events it " +
+        'had acked (they may not have been stored)',
+    ),
+    serviceCollected: gauge(
+      'jumpcloud_service_collected',
+      '1 per service collected with --services all, by reason: configured (all itself), via_all (returned by ' +
+        'all), missed_by_all (named in the all query; its earlier events by a catch-up stream)',
+      ['org', 'service', 'reason'],
+    ),
+    failed: gauge('jumpcloud_stream_failed', '1 when the stream stopped on a fatal error (bad key, DI not licensed…)'),
+  };
+}
 
-  const labels = (s: StreamState) => ({ org: s.org, service: s.service });
+const labels = (s: StreamState) => ({ org: s.org, service: s.service });
 
-  function streamHealth(s: StreamState, now: number): StreamHealth {
-    const base = {
-      org: s.org,
-      service: s.service,
-      ...(s.lastSuccessMs !== undefined ? { lastSuccess: new Date(s.lastSuccessMs).toISOString() } : {}),
-      ...(s.lastProgressMs !== undefined ? { lastForwarded: new Date(s.lastProgressMs).toISOString() } : {}),
-      ...(s.checkpointMs !== undefined ? { lagSeconds: Math.max(0, Math.round((now - s.checkpointMs) / 1000)) } : {}),
-    };
-    if (s.error !== undefined) return { ...base, status: 'failed', error: s.error };
-    if (s.waiting !== undefined) return { ...base, status: 'waiting', reason: s.waiting };
-    const since = Math.max(s.lastSuccessMs ?? s.startedMs, s.lastProgressMs ?? 0);
-    if (now - since > staleAfterMs) return { ...base, status: 'stale' };
-    return { ...base, status: s.lastSuccessMs === undefined && s.lastProgressMs === undefined ? 'starting' : 'ok' };
+class PromMetrics implements CollectorMetrics {
+  readonly registry = new Registry();
+  readonly contentType: string;
+  private readonly clock: Clock;
+  private readonly createdMs: number;
+  private readonly streams = new Map<string, StreamState>();
+  private readonly m: ReturnType<typeof instruments>;
+  private services: readonly ServiceCoverageEntry[] | undefined;
+
+  constructor(private readonly options: MetricsOptions) {
+    this.clock = options.clock;
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.contentType = this.registry.contentType;
+    this.createdMs = this.clock.now();
+    this.m = instruments(this.registry, (gauge) => {
+      const now = this.clock.now();
+      for (const s of this.streams.values()) {
+        if (s.checkpointMs !== undefined) gauge.set(labels(s), Math.max(0, (now - s.checkpointMs) / 1000));
+      }
+    });
   }
 
-  return {
-    registry,
-    contentType: registry.contentType,
-    eventsFetched(org, service, n) {
-      fetched.inc(labels(stream(org, service)), n);
-    },
-    eventsForwarded(org, service, n) {
-      const s = stream(org, service);
-      forwarded.inc(labels(s), n);
-      if (n > 0) s.lastProgressMs = clock.now();
-    },
-    duplicatesSkipped(org, service, n) {
-      duplicates.inc(labels(stream(org, service)), n);
-    },
-    checkpoint(org, service, checkpointMs) {
-      stream(org, service).checkpointMs = checkpointMs;
-    },
-    success(org, service, atMs) {
-      const s = stream(org, service);
-      s.lastSuccessMs = atMs ?? clock.now();
-      s.waiting = undefined;
-      lastSuccess.set(labels(s), s.lastSuccessMs / 1000);
-    },
-    streamFailed(org, service, reason) {
-      const s = stream(org, service);
-      s.error = reason;
-      failed.set(labels(s), 1);
-    },
-    streamWaiting(org, service, reason) {
-      stream(org, service).waiting = reason;
-    },
-    streamStarted(org, service) {
-      const s = stream(org, service);
-      failed.set(labels(s), 0);
-    },
-    apiRetry(reason) {
-      retries.inc({ reason });
-    },
-    apiError(status) {
-      apiErrors.inc({ status: String(status) });
-    },
-    forwardReconnect() {
-      reconnects.inc();
-    },
-    forwardInflight(chunks) {
-      inflight.set(chunks);
-    },
-    forwardChunkAcked(_entries) {
-      chunksAcked.inc();
-    },
-    completenessRefetch(org, service) {
-      refetches.inc(labels(stream(org, service)));
-    },
-    windowIncomplete(org, service) {
-      incomplete.inc(labels(stream(org, service)));
-    },
-    unsettledRefetch(org, service) {
-      unsettled.inc(labels(stream(org, service)));
-    },
-    servicesCollected(entries) {
-      services = entries.map((e) => ({ ...e, org: orgLabel(e.org) }));
-      serviceCollected.reset();
-      for (const e of entries) serviceCollected.set({ org: orgLabel(e.org), service: e.service, reason: e.reason }, 1);
-    },
-    streamRetired(org, service) {
-      streams.delete(`${orgLabel(org)}\u0000${service}`);
-    },
-    health() {
-      const now = clock.now();
-      const list = [...streams.values()].map((s) => streamHealth(s, now));
-      const starting = list.length === 0 && now - createdMs <= staleAfterMs;
-      const healthy = starting || (options.idle === true && list.length === 0) || (list.length > 0 && list.every((s) => s.status === 'ok' || s.status === 'starting'));
-      return {
-        healthy,
-        status: healthy ? (list.length === 0 || list.some((s) => s.status === 'starting') ? 'starting' : 'ok') : 'degraded',
-        now: new Date(now).toISOString(),
-        staleAfterSeconds: staleAfterMs / 1000,
-        streams: list,
-        ...(services ? { services } : {}),
-      };
-    },
-    render() {
-      return registry.metrics();
-    },
+  private stream(org: string | undefined, service: string): StreamState {
+    const o = orgLabel(org);
+    const key = `${o}\u0000${service}`;
+    let s = this.streams.get(key);
+    if (!s) {
+      s = { org: o, service, startedMs: this.clock.now() };
+      this.streams.set(key, s);
+    }
+    return s;
+  }
+
+  eventsFetched(org: string | undefined, service: string, n: number): void {
+    this.m.fetched.inc(labels(this.stream(org, service)), n);
+  }
+
+  eventsForwarded(org: string | undefined, service: string, n: number): void {
+    const s = this.stream(org, service);
+    this.m.forwarded.inc(labels(s), n);
+    if (n > 0) s.lastProgressMs = this.clock.now();
+  }
+
+  duplicatesSkipped(org: string | undefined, service: string, n: number): void {
+    this.m.duplicates.inc(labels(this.stream(org, service)), n);
+  }
+
+  checkpoint(org: string | undefined, service: string, checkpointMs: number): void {
+    this.stream(org, service).checkpointMs = checkpointMs;
+  }
+
+  success(org: string | undefined, service: string, atMs?: number): void {
+    const s = this.stream(org, service);
+    s.lastSuccessMs = atMs ?? this.clock.now();
+    s.waiting = undefined;
+    this.m.lastSuccess.set(labels(s), s.lastSuccessMs / 1000);
+  }
+
+  streamFailed(org: string | undefined, service: string, reason: string): void {
+    const s = this.stream(org, service);
+    s.error = reason;
+    this.m.failed.set(labels(s), 1);
+  }
+
+  streamWaiting(org: string | undefined, service: string, reason: string | undefined): void {
+    this.stream(org, service).waiting = reason;
+  }
+
+  streamStarted(org: string | undefined, service: string): void {
+    this.m.failed.set(labels(this.stream(org, service)), 0);
+  }
+
+  apiRetry(reason: string): void {
+    this.m.retries.inc({ reason });
+  }
+
+  apiError(status: number): void {
+    this.m.apiErrors.inc({ status: String(status) });
+  }
+
+  forwardReconnect(): void {
+    this.m.reconnects.inc();
+  }
+
+  forwardInflight(chunks: number): void {
+    this.m.inflight.set(chunks);
+  }
+
+  forwardChunkAcked(_entries: number): void {
+    this.m.chunksAcked.inc();
+  }
+
+  completenessRefetch(org: string | undefined, service: string): void {
+    this.m.refetches.inc(labels(this.stream(org, service)));
+  }
+
+  windowIncomplete(org: string | undefined, service: string): void {
+    this.m.incomplete.inc(labels(this.stream(org, service)));
+  }
+
+  unsettledRefetch(org: string | undefined, service: string): void {
+    this.m.unsettled.inc(labels(this.stream(org, service)));
+  }
+
+  servicesCollected(entries: readonly ServiceCoverageEntry[]): void {
+    this.services = entries.map((e) => ({ ...e, org: orgLabel(e.org) }));
+    this.m.serviceCollected.reset();
+    for (const e of entries) {
+      this.m.serviceCollected.set({ org: orgLabel(e.org), service: e.service, reason: e.reason }, 1);
+    }
+  }
+
+  streamRetired(org: string | undefined, service: string): void {
+    this.streams.delete(`${orgLabel(org)}\u0000${service}`);
+  }
+
+  health(): HealthReport {
+    const { staleAfterMs } = this.options;
+    const now = this.clock.now();
+    const list = [...this.streams.values()].map((s) => streamHealth(s, now, staleAfterMs));
+    const starting = list.length === 0 && now - this.createdMs <= staleAfterMs;
+    const healthy =
+      starting ||
+      (this.options.idle === true && list.length === 0) ||
+      (list.length > 0 && list.every((s) => s.status === 'ok' || s.status === 'starting'));
+    const begun = list.length > 0 && !list.some((s) => s.status === 'starting');
+    return {
+      healthy,
+      status: healthy ? (begun ? 'ok' : 'starting') : 'degraded',
+      now: new Date(now).toISOString(),
+      staleAfterSeconds: staleAfterMs / 1000,
+      streams: list,
+      ...(this.services ? { services: this.services } : {}),
+    };
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+function streamHealth(s: StreamState, now: number, staleAfterMs: number): StreamHealth {
+  const base = {
+    org: s.org,
+    service: s.service,
+    ...(s.lastSuccessMs !== undefined ? { lastSuccess: new Date(s.lastSuccessMs).toISOString() } : {}),
+    ...(s.lastProgressMs !== undefined ? { lastForwarded: new Date(s.lastProgressMs).toISOString() } : {}),
+    ...(s.checkpointMs !== undefined ? { lagSeconds: Math.max(0, Math.round((now - s.checkpointMs) / 1000)) } : {}),
   };
+  if (s.error !== undefined) return { ...base, status: 'failed', error: s.error };
+  if (s.waiting !== undefined) return { ...base, status: 'waiting', reason: s.waiting };
+  const since = Math.max(s.lastSuccessMs ?? s.startedMs, s.lastProgressMs ?? 0);
+  if (now - since > staleAfterMs) return { ...base, status: 'stale' };
+  return { ...base, status: s.lastSuccessMs === undefined && s.lastProgressMs === undefined ? 'starting' : 'ok' };
 }
 
 function queryOrg(query: DiQuery): string | undefined {

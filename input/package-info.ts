@@ -26,7 +26,8 @@ export function packageInfo(): PackageInfo {
       }
     }
     const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the package.json of fluent-bit-jumpcloud above ' + fileURLToPath(import.meta.url));
+    if (up === dir)
+      throw new Error('cannot find the package.json of fluent-bit-jumpcloud above ' + fileURLToPath(import.meta.url));
     dir = up;
   }
 }
@@ -36,7 +37,10 @@ export function packageInfo(): PackageInfo {
  * on PATH (a global or linked install), otherwise `node <this install>/dist/input/cli.js` (a checkout, or a local
  * install whose bin directory is not on PATH), so that printed commands work as printed.
  */
-export function selfCommand(argv1: string | undefined = process.argv[1], path: string | undefined = process.env.PATH): string {
+export function selfCommand(
+  argv1: string | undefined = process.argv[1],
+  path: string | undefined = process.env.PATH,
+): string {
   if (argv1 !== undefined && basename(argv1) === 'fluent-bit-jumpcloud') {
     const dirs = (path ?? '').split(delimiter).filter((d) => d !== '');
     if (dirs.some((d) => resolve(d) === dirname(resolve(argv1)))) return 'fluent-bit-jumpcloud';

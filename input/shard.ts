@@ -5,6 +5,7 @@
 // ids in 2 of 3 shards), and it runs once per org at start. This mapping is part of the product's contract
 // (state directories are laid out by it): it must never change.
 import { createHash } from 'node:crypto';
+import { JumpCloudError } from './errors.js';
 // Jump hash rather than hash mod N: going from N to N + 1 shards moves only the ~1/(N + 1) of the orgs that land
 // on the new shard N; every other org stays where it was (with mod N most orgs would move).
 
@@ -42,8 +43,9 @@ export function shardOf(orgId: string, count: number): number {
   return jumpHash(orgKey(orgId), count);
 }
 
-export class ShardSpecError extends Error {
-  override readonly name = 'ShardSpecError';
+export class ShardSpecError extends JumpCloudError {
+  static override readonly code: string = 'SHARD_INVALID';
+  override readonly fatal = true;
 }
 
 /**
@@ -53,16 +55,26 @@ export class ShardSpecError extends Error {
 export function parseShard(text: string): Shard {
   const t = text.trim();
   const m = /^(.+)\/(\d+)$/.exec(t);
-  if (!m) throw new ShardSpecError(`"${t}" is not a shard: expected K/N, e.g. 0/3 (K from 0 to N − 1), or POD_NAME/N with a StatefulSet pod name such as collector-2/3`);
+  if (!m)
+    throw new ShardSpecError(
+      `"${t}" is not a shard: expected K/N, e.g. 0/3 (K from 0 to N − 1), or POD_NAME/N with a StatefulSet pod name ` +
+        `such as collector-2/3`,
+    );
   const count = Number(m[2]);
   if (count < 1 || count > MAX_SHARDS) throw new ShardSpecError(`"${t}": N must be from 1 to ${MAX_SHARDS}`);
   const who = m[1]!;
   const ordinal = /^\d+$/.test(who) ? who : /-(\d+)$/.exec(who)?.[1];
   if (ordinal === undefined) {
-    throw new ShardSpecError(`"${t}": "${who}" is neither a number nor a pod name ending in -<ordinal> (e.g. collector-0)`);
+    throw new ShardSpecError(
+      `"${t}": "${who}" is neither a number nor a pod name ending in -<ordinal> (e.g. collector-0)`,
+    );
   }
   const index = Number(ordinal);
-  if (index >= count) throw new ShardSpecError(`"${t}": K is ${index} but must be from 0 to ${count - 1} (N − 1); with ${count} shard${count === 1 ? '' : 's'} run replicas 0 … ${count - 1}, or raise N`);
+  if (index >= count)
+    throw new ShardSpecError(
+      `"${t}": K is ${index} but must be from 0 to ${count - 1} (N − 1); with ${count} ` +
+        `shard${count === 1 ? '' : 's'} run replicas 0 … ${count - 1}, or raise N`,
+    );
   return { index, count };
 }
 

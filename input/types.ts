@@ -38,7 +38,10 @@ export interface PageEvents extends Iterable<RawEvent> {
   /** Byte span of event i's `timestamp` string token, quotes included. */
   readonly tsStart: Uint32Array;
   readonly tsEnd: Uint32Array;
-  /** Per event: bit 1 when the id token, bit 2 when the timestamp token holds a backslash escape (then decode it as JSON). */
+  /**
+   * Per event: bit 1 when the id token, bit 2 when the timestamp token holds a backslash escape (then decode it as
+   * JSON).
+   */
   readonly escapes: Uint8Array;
   /** The event's `id`, decoded (a string of its own, not a slice of the page). */
   id(i: number): string;
@@ -72,7 +75,8 @@ export type SearchTerm =
   | { readonly and: readonly SearchCriterion[] }
   | { readonly or: readonly SearchCriterion[] }
   | { readonly not: readonly SearchCriterion[] };
-export type SearchCriterion = SearchTerm | { readonly field: string; readonly operator: string; readonly value: unknown };
+export type SearchCriterion =
+  SearchTerm | { readonly field: string; readonly operator: string; readonly value: unknown };
 
 export interface DistinctBucket {
   readonly key: string;
@@ -238,7 +242,13 @@ export interface CollectorConfig {
    * where acks reached). Unset or 0: wait forever. Optional for backward compatibility; the CLI sets it (5 min).
    */
   readonly deliveryTimeoutMs?: number;
-  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly verify: boolean; readonly servername?: string };
+  readonly tls?: {
+    readonly caFile?: string;
+    readonly certFile?: string;
+    readonly keyFile?: string;
+    readonly verify: boolean;
+    readonly servername?: string;
+  };
   readonly sharedKey?: string;
   readonly username?: string;
   readonly password?: string;
@@ -258,7 +268,9 @@ export interface CollectorConfig {
   /** Bound on remembered ids per stream. */
   readonly maxSeenIds: number;
   readonly metrics?: { readonly host: string; readonly port: number };
-  /** Requests per second to the DI API, shared fairly by every stream (--max-requests-per-second); 0 or unset: no limit. */
+  /**
+   * Requests per second to the DI API, shared fairly by every stream (--max-requests-per-second); 0 or unset: no limit.
+   */
   readonly maxRequestsPerSecond?: number;
   /** Collect only the orgs of `orgIds` in this shard (--shard K/N; input/shard.ts). */
   readonly shard?: { readonly index: number; readonly count: number };

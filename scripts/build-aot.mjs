@@ -40,8 +40,10 @@ export function findWamrc(env = process.env) {
   const bin = env.WAMRC || 'wamrc';
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new AotError(`cannot run wamrc (${bin}): ${r.error?.message ?? r.stderr.trim()}. ` +
-      `Set WAMRC to the wamrc of WAMR ${EXPECTED_WAMR} (the WAMR Fluent Bit 5.1 vendors), from WAMR's release WAMR-${EXPECTED_WAMR}: https://github.com/bytecodealliance/wasm-micro-runtime/releases`);
+    throw new AotError(
+      `cannot run wamrc (${bin}): ${r.error?.message ?? r.stderr.trim()}. ` +
+        `Set WAMRC to the wamrc of WAMR ${EXPECTED_WAMR} (the WAMR Fluent Bit 5.1 vendors), from WAMR's release WAMR-${EXPECTED_WAMR}: https://github.com/bytecodealliance/wasm-micro-runtime/releases`,
+    );
   }
   const version = /(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? 'unknown';
   return { bin, version };
@@ -52,20 +54,26 @@ export function targetFor(arch = process.arch, env = process.env) {
   const known = { x64: ['x86_64', 'x86-64'], arm64: ['aarch64v8', 'generic'] }[arch];
   const target = env.WAMRC_TARGET || known?.[0];
   const cpu = env.WAMRC_CPU || known?.[1];
-  if (!target || !cpu) throw new AotError(`no default wamrc target for the architecture ${arch}: set WAMRC_TARGET and WAMRC_CPU`);
+  if (!target || !cpu)
+    throw new AotError(`no default wamrc target for the architecture ${arch}: set WAMRC_TARGET and WAMRC_CPU`);
   return { target, cpu };
 }
 
 /** Compiles `input` (.wasm) to `output` (.aot); returns the output's size in bytes. */
 export function compileAot(wamrc, input, output, env = process.env) {
-  if (!existsSync(input)) throw new AotError(`${input} is missing: run npm run build:filter first (in a checkout; an installed package ships build/jumpcloud.wasm: give its path)`);
+  if (!existsSync(input))
+    throw new AotError(
+      `${input} is missing: run npm run build:filter first (in a checkout; an installed package ships ` +
+        'build/jumpcloud.wasm: give its path)',
+    );
   const { target, cpu } = targetFor(process.arch, env);
   const args = [`--target=${target}`, `--cpu=${cpu}`, '--disable-simd', '-o', output, input];
   // Without hardware bounds checks (Fluent Bit on Windows), the compiled code must check every access itself.
   if (process.platform === 'win32') args.unshift('--bounds-checks=1');
   const r = spawnSync(wamrc.bin, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0 || !existsSync(output)) {
-    throw new AotError(`wamrc ${args.join(' ')} failed (exit ${r.status}): ${(r.error?.message ?? r.stderr + r.stdout).trim().slice(-2000)}`);
+    const detail = (r.error?.message ?? r.stderr + r.stdout).trim().slice(-2000);
+    throw new AotError(`wamrc ${args.join(' ')} failed (exit ${r.status}): ${detail}`);
   }
   return statSync(output).size;
 }
@@ -79,10 +87,16 @@ function main(argv) {
   try {
     const wamrc = findWamrc();
     if (wamrc.version !== EXPECTED_WAMR) {
-      console.warn(`warning: ${wamrc.bin} is wamrc ${wamrc.version}; Fluent Bit 5.1 vendors WAMR ${EXPECTED_WAMR} and refuses .aot files of another AOT format version at start-up`);
+      console.warn(
+        `warning: ${wamrc.bin} is wamrc ${wamrc.version}; Fluent Bit 5.1 vendors WAMR ${EXPECTED_WAMR} and refuses ` +
+          '.aot files of another AOT format version at start-up',
+      );
     }
     const size = compileAot(wamrc, input, output);
-    console.log(`${output}: ${size.toLocaleString('en-US')} bytes (wamrc ${wamrc.version}, ${targetFor().target}). In the [FILTER]: Wasm_Path ${output}`);
+    console.log(
+      `${output}: ${size.toLocaleString('en-US')} bytes (wamrc ${wamrc.version}, ${targetFor().target}). ` +
+        `In the [FILTER]: Wasm_Path ${output}`,
+    );
     return 0;
   } catch (e) {
     if (e instanceof AotError) {
@@ -93,4 +107,5 @@ function main(argv) {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = main(process.argv.slice(2));
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  process.exitCode = main(process.argv.slice(2));

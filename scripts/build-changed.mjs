@@ -18,7 +18,8 @@ function newest(path, exts = ['.ts']) {
   if (!st.isDirectory()) return st.mtimeMs;
   let max = 0;
   for (const e of readdirSync(path, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && exts.some((x) => e.name.endsWith(x))) max = Math.max(max, statSync(join(e.parentPath, e.name)).mtimeMs);
+    if (e.isFile() && exts.some((x) => e.name.endsWith(x)))
+      max = Math.max(max, statSync(join(e.parentPath, e.name)).mtimeMs);
   }
   return max;
 }
@@ -30,15 +31,35 @@ const steps = [
     name: 'filter',
     what: 'filter/ -> build/jumpcloud.wasm (AssemblyScript, optimized; about 20-40 s)',
     output: at('build', 'jumpcloud.wasm'),
-    inputs: () => Math.max(newest(at('filter')), mtime(at('asconfig.json')), mtime(at('node_modules', 'assemblyscript', 'package.json'))),
-    command: [process.execPath, [at('node_modules', 'assemblyscript', 'bin', 'asc.js'), 'filter/index.ts', '--config', 'asconfig.json', '--target', 'release']],
+    inputs: () =>
+      Math.max(
+        newest(at('filter')),
+        mtime(at('asconfig.json')),
+        mtime(at('node_modules', 'assemblyscript', 'package.json')),
+      ),
+    command: [
+      process.execPath,
+      [
+        at('node_modules', 'assemblyscript', 'bin', 'asc.js'),
+        'filter/index.ts',
+        '--config',
+        'asconfig.json',
+        '--target',
+        'release',
+      ],
+    ],
   },
   {
     name: 'collector',
     what: 'input/ -> dist/ (TypeScript; about 10-20 s)',
     // tsc (incremental) rewrites only changed outputs, so a stamp marks the last complete build.
     output: at('build', 'collector.stamp'),
-    inputs: () => Math.max(newest(at('input')), mtime(at('tsconfig.json')), mtime(at('node_modules', 'typescript', 'package.json'))),
+    inputs: () =>
+      Math.max(
+        newest(at('input')),
+        mtime(at('tsconfig.json')),
+        mtime(at('node_modules', 'typescript', 'package.json')),
+      ),
     command: [process.execPath, [at('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']],
     // Its mtime is the stamp.
     after: () => writeFileSync(at('build', 'collector.stamp'), `${new Date().toISOString()}\n`),
@@ -51,21 +72,31 @@ function run(step) {
     const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
     process.stderr.write(`fluent-bit-jumpcloud: building the ${step.name}: ${step.what}\n`);
     // A line every 5 s, so a long first build visibly progresses (also when two builds run side by side).
-    const ticker = setInterval(() => process.stderr.write(`fluent-bit-jumpcloud: still building the ${step.name} (${seconds()} s)\n`), 5000);
+    const ticker = setInterval(
+      () => process.stderr.write(`fluent-bit-jumpcloud: still building the ${step.name} (${seconds()} s)\n`),
+      5000,
+    );
     const [cmd, args] = step.command;
     const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', (err) => {
       clearInterval(ticker);
-      process.stderr.write(`fluent-bit-jumpcloud: cannot run the ${step.name} build: ${err.message}. Run npm install first.\n`);
+      process.stderr.write(
+        `fluent-bit-jumpcloud: cannot run the ${step.name} build: ${err.message}. Run npm install first.\n`,
+      );
       resolve(1);
     });
     child.on('close', (code) => {
       clearInterval(ticker);
       if (code === 0) {
         step.after?.();
-        process.stderr.write(`fluent-bit-jumpcloud: ${step.name} built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        process.stderr.write(
+          `fluent-bit-jumpcloud: ${step.name} built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        );
       } else {
-        process.stderr.write(`fluent-bit-jumpcloud: the ${step.name} build failed (exit ${code}); fix the error above, then run npm start again.\n`);
+        process.stderr.write(
+          `fluent-bit-jumpcloud: the ${step.name} build failed (exit ${code}); fix the error above, ` +
+            'then run npm start again.\n',
+        );
       }
       resolve(code ?? 1);
     });

@@ -6,7 +6,10 @@ import type { Settings } from './sources.js';
 import { ConfigError, invalid, type Source } from './spec.js';
 import { toDuration, toInt, toList, toText, toUrl } from './values.js';
 
-export interface ApiSettings extends Pick<CollectorConfig, 'apiUrl' | 'orgIds' | 'services' | 'servicesCheckMs' | 'pageLimit' | 'requestTimeoutMs' | 'maxRequestsPerSecond'> {
+export interface ApiSettings extends Pick<
+  CollectorConfig,
+  'apiUrl' | 'orgIds' | 'services' | 'servicesCheckMs' | 'pageLimit' | 'requestTimeoutMs' | 'maxRequestsPerSecond'
+> {
   /** Only with more than one shard. */
   readonly shard: Shard | undefined;
   readonly region: DiRegion;
@@ -21,20 +24,36 @@ export function apiSettings(s: Settings): ApiSettings {
   const demo = auth === undefined && urlSource === undefined;
   if (auth === undefined && !demo) {
     throw new ConfigError(
-      `--api-url is set (${urlSource!.label}) but no credentials: set --api-key / JUMPCLOUD_API_KEY(_FILE), or --client-id and --client-secret (or unset --api-url to run the built-in demo)`,
-      'api-key');
+      `--api-url is set (${urlSource!.label}) but no credentials: set --api-key / JUMPCLOUD_API_KEY(_FILE), or ` +
+        `--client-id and --client-secret (or unset --api-url to run the built-in demo)`,
+      'api-key',
+    );
   }
   if (apiUrl.startsWith('http://') && !/^http:\/\/(127\.|localhost|\[::1\])/.test(apiUrl)) {
     s.warnings.push(`--api-url ${apiUrl} is not encrypted: credentials travel in clear text`);
   }
   const services = toList(s.opt('services'), s.req('services'));
-  if (services.length === 0) throw invalid(s.opt('services'), s.req('services').source, 'names no service: expected e.g. all or directory,sso');
+  if (services.length === 0)
+    throw invalid(s.opt('services'), s.req('services').source, 'names no service: expected e.g. all or directory,sso');
   const requestTimeoutMs = toDuration(s.opt('request-timeout'), s.req('request-timeout'));
-  if (requestTimeoutMs <= 0) throw invalid(s.opt('request-timeout'), s.req('request-timeout').source, 'must be more than 0');
+  if (requestTimeoutMs <= 0)
+    throw invalid(s.opt('request-timeout'), s.req('request-timeout').source, 'must be more than 0');
   const servicesCheckMs = toDuration(s.opt('services-check'), s.req('services-check'));
   const maxRequestsPerSecond = toInt(s.opt('max-requests-per-second'), s.req('max-requests-per-second'));
   const shard = shardOf(s, orgIds);
-  return { region, apiUrl, auth, demo, orgIds, services, servicesCheckMs, pageLimit: toInt(s.opt('page-limit'), s.req('page-limit')), requestTimeoutMs, maxRequestsPerSecond, shard };
+  return {
+    region,
+    apiUrl,
+    auth,
+    demo,
+    orgIds,
+    services,
+    servicesCheckMs,
+    pageLimit: toInt(s.opt('page-limit'), s.req('page-limit')),
+    requestTimeoutMs,
+    maxRequestsPerSecond,
+    shard,
+  };
 }
 
 /** --shard K/N: a part of --org-ids (README "Sharding"). */
@@ -49,11 +68,19 @@ function shardOf(s: Settings, orgIds: readonly string[]): Shard | undefined {
     throw err;
   }
   if (orgIds.length === 0 && shard.count > 1) {
-    throw invalid(s.opt('shard'), shardRaw.source,
-      'shards split the orgs of --org-ids between instances, and no --org-ids is set: without it there is one org (the API key\'s own) and every shard would collect it; set --org-ids (an MSP key or a service account) or drop --shard');
+    throw invalid(
+      s.opt('shard'),
+      shardRaw.source,
+      'shards split the orgs of --org-ids between instances, and no --org-ids is set: without it there is one org ' +
+        "(the API key's own) and every shard would collect it; set --org-ids (an MSP key or a service account) or " +
+        'drop --shard',
+    );
   }
   if (orgIds.length > 0 && orgsOfShard(orgIds, shard).length === 0) {
-    s.warnings.push(`--shard ${shard.index}/${shard.count}: none of the ${orgIds.length} orgs of --org-ids falls in this shard; this instance collects nothing (fewer shards, or more orgs)`);
+    s.warnings.push(
+      `--shard ${shard.index}/${shard.count}: none of the ${orgIds.length} orgs of --org-ids falls in this shard; ` +
+        `this instance collects nothing (fewer shards, or more orgs)`,
+    );
   }
   return shard.count > 1 ? shard : undefined;
 }
@@ -62,7 +89,8 @@ function shardOf(s: Settings, orgIds: readonly string[]): Shard | undefined {
 function endpoint(s: Settings): { region: DiRegion; apiUrl: string; urlSource: Source | undefined } {
   const regionRaw = s.req('region');
   const regionText = toText(s.opt('region'), regionRaw).trim().toLowerCase();
-  if (!(regionText in DI_REGIONS)) throw invalid(s.opt('region'), regionRaw.source, `"${regionText}" is not a region: expected us, eu or in`);
+  if (!(regionText in DI_REGIONS))
+    throw invalid(s.opt('region'), regionRaw.source, `"${regionText}" is not a region: expected us, eu or in`);
   const region = regionText as DiRegion;
   const urlRaw = s.get('api-url');
   const rank = (src: Source): number => ['default', 'file', 'env', 'flag'].indexOf(src.kind);
@@ -73,7 +101,10 @@ function endpoint(s: Settings): { region: DiRegion; apiUrl: string; urlSource: S
       apiUrl = DI_REGIONS[region];
       s.warnings.push(`--region ${region} (${regionRaw.source.label}) overrides --api-url from ${urlRaw.source.label}`);
     } else if (regionRaw.source.kind !== 'default') {
-      s.warnings.push(`--api-url (${urlRaw.source.label}) is used; --region ${region} (${regionRaw.source.label}) only picks the default --token-url`);
+      s.warnings.push(
+        `--api-url (${urlRaw.source.label}) is used; --region ${region} (${regionRaw.source.label}) only picks the ` +
+          `default --token-url`,
+      );
     }
   }
   return { region, apiUrl, urlSource: urlRaw?.source };
@@ -91,8 +122,11 @@ function credentials(s: Settings, region: DiRegion): { auth: DiAuth | undefined;
   if (apiKeyRaw && (clientIdRaw || clientSecretRaw)) {
     const other = (clientIdRaw ?? clientSecretRaw)!;
     throw new ConfigError(
-      `an API key (${apiKeyRaw.source.label}) and a service account (${other.source.label}) are both set: use one of them`,
-      'api-key', apiKeyRaw.source);
+      `an API key (${apiKeyRaw.source.label}) and a service account (${other.source.label}) are both set: use one ` +
+        `of them`,
+      'api-key',
+      apiKeyRaw.source,
+    );
   }
   if (apiKeyRaw) {
     const apiKey = toText(s.opt('api-key'), apiKeyRaw).trim();
@@ -100,10 +134,23 @@ function credentials(s: Settings, region: DiRegion): { auth: DiAuth | undefined;
     return { auth: { kind: 'apiKey', apiKey }, orgIds };
   }
   if (!clientIdRaw && !clientSecretRaw) return { auth: undefined, orgIds };
-  if (!clientIdRaw) throw new ConfigError(`--client-secret (${clientSecretRaw!.source.label}) needs --client-id (env JUMPCLOUD_CLIENT_ID)`, 'client-id');
-  if (!clientSecretRaw) throw new ConfigError(`--client-id (${clientIdRaw.source.label}) needs --client-secret (env JUMPCLOUD_CLIENT_SECRET or JUMPCLOUD_CLIENT_SECRET_FILE)`, 'client-secret');
+  if (!clientIdRaw)
+    throw new ConfigError(
+      `--client-secret (${clientSecretRaw!.source.label}) needs --client-id (env JUMPCLOUD_CLIENT_ID)`,
+      'client-id',
+    );
+  if (!clientSecretRaw)
+    throw new ConfigError(
+      `--client-id (${clientIdRaw.source.label}) needs --client-secret (env JUMPCLOUD_CLIENT_SECRET or ` +
+        `JUMPCLOUD_CLIENT_SECRET_FILE)`,
+      'client-secret',
+    );
   if (orgIds.length === 0) {
-    throw new ConfigError('a service account (--client-id) needs --org-ids (env JUMPCLOUD_ORG_IDS): JumpCloud requires x-org-id with OAuth tokens', 'org-ids');
+    throw new ConfigError(
+      'a service account (--client-id) needs --org-ids (env JUMPCLOUD_ORG_IDS): JumpCloud requires x-org-id with ' +
+        'OAuth tokens',
+      'org-ids',
+    );
   }
   const tokenUrlRaw = s.get('token-url');
   const auth: DiAuth = {

@@ -11,8 +11,18 @@ import { toBool, toDuration, toInt, toText } from './values.js';
 /** DI keeps events 90 days (15 on the lowest plan); --since further back is clamped. */
 const RETENTION_MS = 90 * 86_400_000;
 
-export type CollectionSettings = Pick<CollectorConfig,
-  'stateDir' | 'sinceMs' | 'sinceGiven' | 'lagMs' | 'overlapMs' | 'intervalMs' | 'once' | 'backfillSlices' | 'maxSeenIds'>;
+export type CollectionSettings = Pick<
+  CollectorConfig,
+  | 'stateDir'
+  | 'sinceMs'
+  | 'sinceGiven'
+  | 'lagMs'
+  | 'overlapMs'
+  | 'intervalMs'
+  | 'once'
+  | 'backfillSlices'
+  | 'maxSeenIds'
+>;
 
 export function collectionSettings(s: Settings): CollectionSettings {
   const lagMs = toDuration(s.opt('lag'), s.req('lag'));
@@ -23,7 +33,10 @@ export function collectionSettings(s: Settings): CollectionSettings {
   // Given (not the default): a stored stream start that differs gets a note that it is ignored.
   const sinceGiven = s.req('since').source.kind !== 'default';
   if (overlapMs > 0 && overlapMs < lagMs) {
-    s.warnings.push(`--overlap ${formatDuration(overlapMs)} is shorter than --lag ${formatDuration(lagMs)}: events indexed later than the lag may be missed`);
+    s.warnings.push(
+      `--overlap ${formatDuration(overlapMs)} is shorter than --lag ${formatDuration(lagMs)}: events indexed later ` +
+        `than the lag may be missed`,
+    );
   }
   return {
     stateDir: stateDir(s),
@@ -49,11 +62,18 @@ function since(s: Settings): number {
     throw err;
   }
   if (sinceMs >= s.now) {
-    throw invalid(s.opt('since'), sinceRaw.source, `${new Date(sinceMs).toISOString()} is not in the past: expected ${SINCE_HINT}`);
+    throw invalid(
+      s.opt('since'),
+      sinceRaw.source,
+      `${new Date(sinceMs).toISOString()} is not in the past: expected ${SINCE_HINT}`,
+    );
   }
   if (s.now - sinceMs > RETENTION_MS) {
     const clamped = s.now - RETENTION_MS;
-    s.warnings.push(`--since ${new Date(sinceMs).toISOString()} is older than the 90-day retention of Directory Insights: starting at ${new Date(clamped).toISOString()} instead`);
+    s.warnings.push(
+      `--since ${new Date(sinceMs).toISOString()} is older than the 90-day retention of Directory Insights: ` +
+        `starting at ${new Date(clamped).toISOString()} instead`,
+    );
     sinceMs = clamped;
   }
   return sinceMs;
@@ -64,10 +84,12 @@ function stateDir(s: Settings): string {
   const raw = s.req('state-dir');
   const dir = resolvePath(s.cwd, toText(s.opt('state-dir'), raw).trim());
   try {
-    if (!statSync(dir).isDirectory()) throw invalid(s.opt('state-dir'), raw.source, `${dir} exists and is not a directory`);
+    if (!statSync(dir).isDirectory())
+      throw invalid(s.opt('state-dir'), raw.source, `${dir} exists and is not a directory`);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw invalid(s.opt('state-dir'), raw.source, `cannot use ${dir}: ${errCode(err)}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw invalid(s.opt('state-dir'), raw.source, `cannot use ${dir}: ${errCode(err)}`);
   }
   return dir;
 }

@@ -6,7 +6,10 @@ import type { Settings } from './sources.js';
 import { ConfigError, invalid } from './spec.js';
 import { FORWARD_HINT, checkReadable, parseForward, toBool, toDuration, toText } from './values.js';
 
-export interface FluentBitSettings extends Pick<CollectorConfig, 'forward' | 'tag' | 'ackSettleMs' | 'fluentBitHttp' | 'fluentBitInput' | 'tls' | 'sharedKey' | 'username' | 'password'> {
+export interface FluentBitSettings extends Pick<
+  CollectorConfig,
+  'forward' | 'tag' | 'ackSettleMs' | 'fluentBitHttp' | 'fluentBitInput' | 'tls' | 'sharedKey' | 'username' | 'password'
+> {
   /** 0: wait forever. */
   readonly deliveryTimeoutMs: number;
 }
@@ -24,17 +27,44 @@ export function fluentBitSettings(s: Settings): FluentBitSettings {
   const tag = toText(s.opt('tag'), tagRaw).trim();
   const badPlaceholder = /\{(?!service\}|org\})[^}]*\}?/.exec(tag);
   if (tag === '' || /\s/.test(tag) || badPlaceholder) {
-    throw invalid(s.opt('tag'), tagRaw.source, `"${tag}" is not a tag template: expected text without spaces using {service} and {org}, e.g. jumpcloud.{service}`);
+    throw invalid(
+      s.opt('tag'),
+      tagRaw.source,
+      `"${tag}" is not a tag template: expected text without spaces using {service} and {org}, e.g. ` +
+        `jumpcloud.{service}`,
+    );
   }
   const tls = tlsSettings(s);
   const { sharedKey, username, password } = handshake(s);
   const ackSettleMs = toDuration(s.opt('ack-settle'), s.req('ack-settle'));
-  if (ackSettleMs > 60_000) throw invalid(s.opt('ack-settle'), s.req('ack-settle').source, 'must be at most 1m: events wait this long after their ack before they count as delivered');
+  if (ackSettleMs > 60_000)
+    throw invalid(
+      s.opt('ack-settle'),
+      s.req('ack-settle').source,
+      'must be at most 1m: events wait this long after their ack before they count as delivered',
+    );
   const deliveryTimeoutMs = toDuration(s.opt('delivery-timeout'), s.req('delivery-timeout'));
   const fluentBitHttp = httpServer(s);
   const fluentBitInput = s.text('fluent-bit-input')!.trim();
-  if (fluentBitInput === '' || /\s/.test(fluentBitInput)) throw invalid(s.opt('fluent-bit-input'), s.req('fluent-bit-input').source, `"${fluentBitInput}" is not an input name: expected the Alias of the forward input (no spaces), e.g. jumpcloud_forward`);
-  return { forward, tag, ackSettleMs, ...(fluentBitHttp ? { fluentBitHttp } : {}), fluentBitInput, deliveryTimeoutMs, tls, sharedKey, username, password };
+  if (fluentBitInput === '' || /\s/.test(fluentBitInput))
+    throw invalid(
+      s.opt('fluent-bit-input'),
+      s.req('fluent-bit-input').source,
+      `"${fluentBitInput}" is not an input name: expected the Alias of the forward input (no spaces), e.g. ` +
+        `jumpcloud_forward`,
+    );
+  return {
+    forward,
+    tag,
+    ackSettleMs,
+    ...(fluentBitHttp ? { fluentBitHttp } : {}),
+    fluentBitInput,
+    deliveryTimeoutMs,
+    tls,
+    sharedKey,
+    username,
+    password,
+  };
 }
 
 /** --fluent-bit-http: Fluent Bit's own HTTP server (TCP, with a port), whose uptime confirms acks after a kill. */
@@ -43,12 +73,17 @@ function httpServer(s: Settings): { host: string; port: number } | undefined {
   if (!raw) return undefined;
   const text = toText(s.opt('fluent-bit-http'), raw).trim();
   try {
-    if (text.startsWith('unix:')) throw new Error('Fluent Bit\'s HTTP server listens on TCP only');
+    if (text.startsWith('unix:')) throw new Error("Fluent Bit's HTTP server listens on TCP only");
     if (!/:\d+$/.test(text)) throw new Error('names no port');
     const t = parseForward(text) as { host: string; port: number };
     return { host: t.host, port: t.port };
   } catch (err) {
-    throw invalid(s.opt('fluent-bit-http'), raw.source, `"${text}": ${(err as Error).message}; expected HOST:PORT of http_listen and http_port in Fluent Bit's [SERVICE] section, e.g. 127.0.0.1:2020`);
+    throw invalid(
+      s.opt('fluent-bit-http'),
+      raw.source,
+      `"${text}": ${(err as Error).message}; expected HOST:PORT of http_listen and http_port in Fluent Bit's ` +
+        `[SERVICE] section, e.g. 127.0.0.1:2020`,
+    );
   }
 }
 
@@ -82,14 +117,26 @@ function tlsSettings(s: Settings): CollectorConfig['tls'] {
 }
 
 /** A user needs a password and the shared key: Fluent Bit checks users only inside the shared-key handshake. */
-function handshake(s: Settings): { sharedKey: string | undefined; username: string | undefined; password: string | undefined } {
+function handshake(s: Settings): {
+  sharedKey: string | undefined;
+  username: string | undefined;
+  password: string | undefined;
+} {
   const sharedKey = s.text('shared-key');
   const username = s.text('username');
   const password = s.text('password');
-  if (username !== undefined && password === undefined) throw new ConfigError('--username needs --password (env FLUENT_BIT_PASSWORD or FLUENT_BIT_PASSWORD_FILE)', 'password');
-  if (password !== undefined && username === undefined) throw new ConfigError('--password needs --username (env FLUENT_BIT_USERNAME)', 'username');
+  if (username !== undefined && password === undefined)
+    throw new ConfigError(
+      '--username needs --password (env FLUENT_BIT_PASSWORD or FLUENT_BIT_PASSWORD_FILE)',
+      'password',
+    );
+  if (password !== undefined && username === undefined)
+    throw new ConfigError('--password needs --username (env FLUENT_BIT_USERNAME)', 'username');
   if (username !== undefined && sharedKey === undefined) {
-    throw new ConfigError('--username needs --shared-key: Fluent Bit checks users only inside the shared-key handshake', 'shared-key');
+    throw new ConfigError(
+      '--username needs --shared-key: Fluent Bit checks users only inside the shared-key handshake',
+      'shared-key',
+    );
   }
   return { sharedKey, username, password };
 }

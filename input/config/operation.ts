@@ -1,5 +1,5 @@
-// The "Operation" options (metrics endpoint, log level, the demo's output file, --print-config) and the "Testing" ones (the shared
-// accelerated clock).
+// The "Operation" options (metrics endpoint, log level, the demo's output file, --print-config) and the "Testing"
+// ones (the shared accelerated clock).
 import { resolve as resolvePath } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { CollectorConfig } from '../types.js';
@@ -24,7 +24,11 @@ export function operationSettings(s: Settings): OperationSettings {
   const levelRaw = s.req('log-level');
   const logLevel = toText(s.opt('log-level'), levelRaw).trim().toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw invalid(s.opt('log-level'), levelRaw.source, `"${logLevel}" is not a level: expected one of ${LOG_LEVELS.join(', ')}`);
+    throw invalid(
+      s.opt('log-level'),
+      levelRaw.source,
+      `"${logLevel}" is not a level: expected one of ${LOG_LEVELS.join(', ')}`,
+    );
   }
   const demoOutputRaw = s.get('demo-output');
   const scenarioRaw = s.get('scenario');

@@ -1,9 +1,22 @@
 // What an option is (a row of the options table in ../config.ts), where a value came from, and the error that
 // names both.
+import { JumpCloudError } from '../errors.js';
 
 type Kind =
-  | 'string' | 'secret' | 'boolean' | 'duration' | 'since' | 'int' | 'list' | 'forward' | 'region' | 'url' | 'path'
-  | 'file' | 'level' | 'tag';
+  | 'string'
+  | 'secret'
+  | 'boolean'
+  | 'duration'
+  | 'since'
+  | 'int'
+  | 'list'
+  | 'forward'
+  | 'region'
+  | 'url'
+  | 'path'
+  | 'file'
+  | 'level'
+  | 'tag';
 
 /** The option groups, in --help order; each has its validator (../config.ts: VALIDATORS). */
 export const GROUPS = ['JumpCloud API', 'Fluent Bit', 'Collection', 'Operation', 'Testing'] as const;
@@ -39,10 +52,9 @@ export interface Source {
   readonly label: string;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
-  readonly fatal = true;
+export class ConfigError extends JumpCloudError {
+  static override readonly code: string = 'CONFIG_INVALID';
+  override readonly fatal = true;
   /** The option name (`lag`), or undefined for argv-level problems. */
   readonly setting: string | undefined;
   readonly source: Source | undefined;
@@ -54,13 +66,23 @@ export class ConfigError extends Error {
 }
 
 export function invalid(opt: OptionSpec, src: Source, what: string): ConfigError {
-  const where = src.kind === 'default' ? 'default' : `from ${src.kind === 'flag' ? 'flag' : src.kind === 'env' ? 'env' : 'config file'} ${src.label}`;
+  const where =
+    src.kind === 'default'
+      ? 'default'
+      : `from ${src.kind === 'flag' ? 'flag' : src.kind === 'env' ? 'env' : 'config file'} ${src.label}`;
   return new ConfigError(`invalid --${opt.name} (${where}): ${what}`, opt.name, src);
 }
 
 /** A file system error as a reader understands it: `ENOENT (no such file)`. */
 export function errCode(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+  const reason =
+    e.code === 'ENOENT'
+      ? 'no such file'
+      : e.code === 'EACCES'
+        ? 'permission denied'
+        : e.code === 'EISDIR'
+          ? 'is a directory'
+          : e.message;
   return e.code ? `${e.code} (${reason})` : reason;
 }

@@ -45,7 +45,11 @@ export function toInt(opt: OptionSpec, raw: Raw): number {
   const text = toText(opt, raw).trim();
   // Group separators help with big numbers: 1_000_000 or 1,000,000.
   if (!/^\d{1,3}([_,]?\d{3})*$|^\d+$/.test(text)) {
-    throw invalid(opt, raw.source, `"${text}" is not a whole number: expected an integer from ${opt.min} to ${opt.max}`);
+    throw invalid(
+      opt,
+      raw.source,
+      `"${text}" is not a whole number: expected an integer from ${opt.min} to ${opt.max}`,
+    );
   }
   const n = Number(text.replace(/[_,]/g, ''));
   if (n < (opt.min ?? 0) || n > (opt.max ?? Number.MAX_SAFE_INTEGER)) {
@@ -69,7 +73,11 @@ export function toList(opt: OptionSpec, raw: Raw): string[] {
   for (const item of items) {
     // Service names are never whitelisted (the API grows them); only the shape is checked.
     if (!/^[A-Za-z0-9_.-]+$/.test(item)) {
-      throw invalid(opt, raw.source, `"${item}" is not a valid name: expected letters, digits, _ . - separated by commas`);
+      throw invalid(
+        opt,
+        raw.source,
+        `"${item}" is not a valid name: expected letters, digits, _ . - separated by commas`,
+      );
     }
   }
   return items;
@@ -86,7 +94,12 @@ export function toUrl(opt: OptionSpec, raw: Raw): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw invalid(opt, raw.source, `"${text}" must use http or https`);
   }
-  if (url.username || url.password) throw invalid(opt, raw.source, 'credentials do not belong in the URL: use --api-key or the service account options');
+  if (url.username || url.password)
+    throw invalid(
+      opt,
+      raw.source,
+      'credentials do not belong in the URL: use --api-key or the service account options',
+    );
   if (url.search || url.hash) throw invalid(opt, raw.source, `"${text}" must not have a query or fragment`);
   return url.toString().replace(/\/+$/, '');
 }
@@ -109,7 +122,13 @@ export function parseForward(text: string): ForwardTarget {
     const colons = s.split(':').length - 1;
     if (colons > 1) throw new Error(`"${text}" looks like an IPv6 address: write it in brackets, e.g. [::1]:24224`);
     [host, portText] = colons === 1 ? (s.split(':') as [string, string]) : [s, undefined];
-    if (host === '' || !(isIP(host) === 4 || /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host))) {
+    if (
+      host === '' ||
+      !(
+        isIP(host) === 4 ||
+        /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)
+      )
+    ) {
       throw new Error(`"${host}" is not a host name or address`);
     }
   }

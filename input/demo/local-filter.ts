@@ -42,7 +42,8 @@ function* recordsOf(entries: readonly ForwardEntry[] | MessageBatch): Generator<
     }
     return;
   }
-  for (const e of entries) yield { json: JSON.stringify(decodeUtf8Values(e.record)), sec: e.time.sec, nsec: e.time.nsec };
+  for (const e of entries)
+    yield { json: JSON.stringify(decodeUtf8Values(e.record)), sec: e.time.sec, nsec: e.time.nsec };
 }
 
 export function createLocalFilter(options: LocalFilterOptions): LocalFilter {

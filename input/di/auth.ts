@@ -117,7 +117,12 @@ class OAuthProvider implements AuthProvider {
           detail || undefined,
         );
       }
-      throw statusFault(res.statusCode, res.headers, this.opts.clock.now(), `OAuth token request${detail ? `: ${detail}` : ''}`);
+      throw statusFault(
+        res.statusCode,
+        res.headers,
+        this.opts.clock.now(),
+        `OAuth token request${detail ? `: ${detail}` : ''}`,
+      );
     }
     let body: { access_token?: unknown; expires_in?: unknown };
     try {
@@ -146,7 +151,9 @@ function basic(id: string, secret: string): string {
 function oauthErrorText(text: string): string {
   try {
     const j = JSON.parse(text) as Record<string, unknown>;
-    const parts = [j.error, j.error_description, j.message].filter((v): v is string => typeof v === 'string' && v !== '');
+    const parts = [j.error, j.error_description, j.message].filter(
+      (v): v is string => typeof v === 'string' && v !== '',
+    );
     if (parts.length > 0) return parts.join(': ').slice(0, 300);
   } catch {
     // not JSON: fall through to the raw text

@@ -3,9 +3,10 @@
 // stream, every backfill slice) held its page and the one prefetched behind it: 2 services × 4 slices × 2 pages ×
 // 13 MB was most of a 423 MB backfill. Waiters are served in order (a big page is not starved by small ones);
 // one reservation always fits when nothing else is held, so a page bigger than the budget still goes through.
+import { JumpCloudError } from '../errors.js';
 
-export class BudgetAbortedError extends Error {
-  override readonly name = 'BudgetAbortedError';
+export class BudgetAbortedError extends JumpCloudError {
+  static override readonly code: string = 'DI_BUDGET_ABORTED';
 }
 
 export interface Reservation {

@@ -4,7 +4,19 @@
 import { isUtf8 } from 'node:buffer';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock } from '../clock.js';
-import type { Clock, DiAuth, DiBucket, DiClient, DiHooks, DiInterval, DiPage, DiQuery, DistinctBucket, Logger, PageEvents } from '../types.js';
+import type {
+  Clock,
+  DiAuth,
+  DiBucket,
+  DiClient,
+  DiHooks,
+  DiInterval,
+  DiPage,
+  DiQuery,
+  DistinctBucket,
+  Logger,
+  PageEvents,
+} from '../types.js';
 import { createAuthProvider, type AuthProvider } from './auth.js';
 import { DiBadPageError, DiBodyLengthError, DiFatalError, DiQueryError, DiTransientError } from './errors.js';
 import { isRetryableStatus, networkFault, statusFault } from './http-faults.js';
@@ -46,7 +58,8 @@ export interface DiClientOptions {
    */
   readonly maxRequestsPerSecond?: number;
   /**
-   * Bytes of page bodies held at once, over every stream and slice (default 32 MiB: two 10,000-event pages): a page request waits
+   * Bytes of page bodies held at once, over every stream and slice (default 32 MiB: two 10,000-event pages): a page
+   * request waits
    * until its expected size fits, and the page counts until its consumer releases it (or asks for the next).
    */
   readonly pageBudgetBytes?: number;
@@ -85,7 +98,9 @@ class UndiciDiClient implements DiClient {
     this.base = normalizeApiUrl(opts.apiUrl);
     const limit = opts.pageLimit ?? MAX_PAGE_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
-      throw new RangeError(`page limit ${limit} is out of range: the DI API serves 1 to ${MAX_PAGE_LIMIT} events per page`);
+      throw new RangeError(
+        `page limit ${limit} is out of range: the DI API serves 1 to ${MAX_PAGE_LIMIT} events per page`,
+      );
     }
     this.limit = limit;
     const timeout = opts.requestTimeoutMs ?? 60_000;
@@ -108,7 +123,11 @@ class UndiciDiClient implements DiClient {
 
   /** Page bytes held now and at most so far, and requests waiting for their turn (for tests and diagnostics). */
   budgets(): { pageBytes: number; peakPageBytes: number; requestsWaiting: number } {
-    return { pageBytes: this.pageMemory.held, peakPageBytes: this.pageMemory.peak, requestsWaiting: this.requests.waiting };
+    return {
+      pageBytes: this.pageMemory.held,
+      peakPageBytes: this.pageMemory.peak,
+      requestsWaiting: this.requests.waiting,
+    };
   }
 
   async *pages(query: DiQuery, signal?: AbortSignal): AsyncIterable<DiPage> {
@@ -137,7 +156,10 @@ class UndiciDiClient implements DiClient {
           const cursor = page.searchAfter ?? fallbackCursor(page.events, this.logger, query);
           if (cursor === previousCursor) {
             // Asking again with the same cursor would loop forever; this is an API fault worth a loud error.
-            throw new DiFatalError(`the DI API returned the same X-Search_after ${cursor} twice for ${describe(query)}: paging cannot advance`);
+            throw new DiFatalError(
+              `the DI API returned the same X-Search_after ${cursor} twice for ${describe(query)}: paging cannot ` +
+                `advance`,
+            );
           }
           previousCursor = cursor;
           if (this.opts.prefetch === false) {
@@ -156,71 +178,99 @@ class UndiciDiClient implements DiClient {
       if (next) {
         ahead.abort(new Error('pages() was not consumed to the end'));
         // A prefetched page nobody will see: its buffer and its share of the budget go back.
-        next.then((p) => p.release?.(), () => {});
+        next.then(
+          (p) => p.release?.(),
+          () => {},
+        );
       }
     }
   }
 
   async count(query: DiQuery, callerSignal?: AbortSignal): Promise<number> {
     this.checkQuery(query);
-    return followingCaller(callerSignal, (signal) => this.retrying(query, signal, async (state) => {
-      const text = (await this.post('/events/count', query, countBody(query), signal, state)).toString('utf8');
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new DiTransientError(`/events/count answered 200 with a body that is not JSON`, 'bad_count');
-      }
-      const n = (parsed as { count?: unknown } | null)?.count;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-        throw new DiTransientError(`/events/count answered without a numeric "count"`, 'bad_count');
-      }
-      return n;
-    }));
+    return followingCaller(callerSignal, (signal) =>
+      this.retrying(query, signal, async (state) => {
+        const text = (await this.post('/events/count', query, countBody(query), signal, state)).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          throw new DiTransientError(`/events/count answered 200 with a body that is not JSON`, 'bad_count');
+        }
+        const n = (parsed as { count?: unknown } | null)?.count;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+          throw new DiTransientError(`/events/count answered without a numeric "count"`, 'bad_count');
+        }
+        return n;
+      }),
+    );
   }
 
   async distinct(query: DiQuery, field: string, callerSignal?: AbortSignal): Promise<DistinctBucket[]> {
     this.checkQuery(query);
     const body = JSON.stringify({ service: queryServices(query), start_time: query.start, end_time: query.end, field });
-    return followingCaller(callerSignal, (signal) => this.retrying(query, signal, async (state) => {
-      const text = (await this.post('/events/distinct', query, body, signal, state)).toString('utf8');
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new DiFatalError('/events/distinct answered 200 with a body that is not JSON');
-      }
-      const buckets = (parsed as { buckets?: unknown } | null)?.buckets;
-      // Not retried: an API (or proxy) without this endpoint answers the same every time.
-      if (!Array.isArray(buckets)) throw new DiFatalError('/events/distinct answered without "buckets"');
-      return buckets
-        .filter((b): b is { key: string; doc_count: number } => typeof b?.key === 'string' && Number.isInteger(b?.doc_count))
-        .map((b) => ({ key: b.key, count: b.doc_count }));
-    }));
+    return followingCaller(callerSignal, (signal) =>
+      this.retrying(query, signal, async (state) => {
+        const text = (await this.post('/events/distinct', query, body, signal, state)).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          throw new DiFatalError('/events/distinct answered 200 with a body that is not JSON');
+        }
+        const buckets = (parsed as { buckets?: unknown } | null)?.buckets;
+        // Not retried: an API (or proxy) without this endpoint answers the same every time.
+        if (!Array.isArray(buckets)) throw new DiFatalError('/events/distinct answered without "buckets"');
+        return buckets
+          .filter(
+            (b): b is { key: string; doc_count: number } =>
+              typeof b?.key === 'string' && Number.isInteger(b?.doc_count),
+          )
+          .map((b) => ({ key: b.key, count: b.doc_count }));
+      }),
+    );
   }
 
   async interval(query: DiQuery, interval: DiInterval, callerSignal?: AbortSignal): Promise<DiBucket[]> {
     this.checkQuery(query);
-    const body = JSON.stringify({ service: queryServices(query), start_time: query.start, end_time: query.end, interval_unit: interval.unit, interval_value: String(interval.value) });
-    return followingCaller(callerSignal, (signal) => this.retrying(query, signal, async (state) => {
-      const text = (await this.post('/events/interval', query, body, signal, state)).toString('utf8');
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new DiTransientError('/events/interval answered 200 with a body that is not JSON', 'bad_interval');
-      }
-      const buckets = (parsed as { buckets?: unknown } | null)?.buckets;
-      if (!Array.isArray(buckets)) throw new DiTransientError('/events/interval answered without a "buckets" array', 'bad_interval');
-      return buckets.map((b: unknown) => {
-        const key = (b as { key?: unknown } | null)?.key;
-        const n = (b as { doc_count?: unknown } | null)?.doc_count;
-        if (typeof key !== 'number' || !Number.isFinite(key) || typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-          throw new DiTransientError('/events/interval answered a bucket without a numeric "key" and "doc_count"', 'bad_interval');
+    const body = JSON.stringify({
+      service: queryServices(query),
+      start_time: query.start,
+      end_time: query.end,
+      interval_unit: interval.unit,
+      interval_value: String(interval.value),
+    });
+    return followingCaller(callerSignal, (signal) =>
+      this.retrying(query, signal, async (state) => {
+        const text = (await this.post('/events/interval', query, body, signal, state)).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          throw new DiTransientError('/events/interval answered 200 with a body that is not JSON', 'bad_interval');
         }
-        return { key, count: n };
-      });
-    }));
+        const buckets = (parsed as { buckets?: unknown } | null)?.buckets;
+        if (!Array.isArray(buckets))
+          throw new DiTransientError('/events/interval answered without a "buckets" array', 'bad_interval');
+        return buckets.map((b: unknown) => {
+          const key = (b as { key?: unknown } | null)?.key;
+          const n = (b as { doc_count?: unknown } | null)?.doc_count;
+          if (
+            typeof key !== 'number' ||
+            !Number.isFinite(key) ||
+            typeof n !== 'number' ||
+            !Number.isInteger(n) ||
+            n < 0
+          ) {
+            throw new DiTransientError(
+              '/events/interval answered a bucket without a numeric "key" and "doc_count"',
+              'bad_interval',
+            );
+          }
+          return { key, count: n };
+        });
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -236,27 +286,44 @@ class UndiciDiClient implements DiClient {
     if (!end) throw new DiQueryError(`DI query end "${query.end}" is not an RFC 3339 time`);
     if (compareInstants(start, end) >= 0) {
       throw new DiQueryError(
-        `DI query window is empty: start ${query.start} is not before end ${query.end} (the API would answer "Start Time not after End Time")`,
+        `DI query window is empty: start ${query.start} is not before end ${query.end} (the API would answer "Start ` +
+          `Time not after End Time")`,
       );
     }
     if (this.auth.kind === 'oauth' && !query.orgId) {
-      throw new DiFatalError('an OAuth service account must name the organization (x-org-id): set --org-ids (JUMPCLOUD_ORG_IDS)');
+      throw new DiFatalError(
+        'an OAuth service account must name the organization (x-org-id): set --org-ids (JUMPCLOUD_ORG_IDS)',
+      );
     }
   }
 
-  private retrying<T>(query: DiQuery, signal: AbortSignal | undefined, attempt: (state: AttemptState) => Promise<T>): Promise<T> {
+  private retrying<T>(
+    query: DiQuery,
+    signal: AbortSignal | undefined,
+    attempt: (state: AttemptState) => Promise<T>,
+  ): Promise<T> {
     const state: AttemptState = { renewedToken: false };
     return withRetries(
       {
         // A filtered query has an unfiltered way (the collector's per-part fetches): a fault that keeps coming (the
         // API's 500 for "extremely complex searches") is not waited out.
-        policy: query.searchTerm === undefined ? this.policy : { ...this.policy, maxAttempts: Math.min(this.policy.maxAttempts, SEARCH_TERM_MAX_ATTEMPTS) },
+        policy:
+          query.searchTerm === undefined
+            ? this.policy
+            : { ...this.policy, maxAttempts: Math.min(this.policy.maxAttempts, SEARCH_TERM_MAX_ATTEMPTS) },
         clock: this.clock,
         signal,
         random: this.opts.random,
         onRetry: (err, delayMs, n) => {
           this.hooks.onRetry?.({ reason: err.reason, status: err.status, delayMs, query });
-          const entry = { service: query.service, orgId: query.orgId, reason: err.reason, status: err.status, attempt: n, delayMs };
+          const entry = {
+            service: query.service,
+            orgId: query.orgId,
+            reason: err.reason,
+            status: err.status,
+            attempt: n,
+            delayMs,
+          };
           // A token renewal after a 401 is routine, not worth a warning.
           if (err.reason === 'token_renewal') this.logger?.info(entry, 'DI answered 401; renewing the OAuth token');
           else this.logger?.warn({ ...entry, error: this.auth.redact(err.message) }, 'DI request failed; retrying');
@@ -266,15 +333,33 @@ class UndiciDiClient implements DiClient {
     );
   }
 
-  private async fetchPage(query: DiQuery, req: PageRequest, signal: AbortSignal | undefined, state: AttemptState): Promise<DiPage> {
+  private async fetchPage(
+    query: DiQuery,
+    req: PageRequest,
+    signal: AbortSignal | undefined,
+    state: AttemptState,
+  ): Promise<DiPage> {
     state.headers = undefined;
     state.reservation = undefined;
     const key = streamKeyOf(query);
     let body: Buffer;
     try {
-      body = await this.post('/events', query, pageBody(query, this.limit, req.searchAfter), signal, state, (headers) => {
-        state.headers = headers;
-      }, this.buffers, (declared) => this.pageMemory.acquire(declared ?? this.lastPageBytes.get(key) ?? this.limit * BYTES_PER_EVENT_GUESS, signal));
+      body = await this.post(
+        '/events',
+        query,
+        pageBody(query, this.limit, req.searchAfter),
+        signal,
+        state,
+        (headers) => {
+          state.headers = headers;
+        },
+        this.buffers,
+        (declared) =>
+          this.pageMemory.acquire(
+            declared ?? this.lastPageBytes.get(key) ?? this.limit * BYTES_PER_EVENT_GUESS,
+            signal,
+          ),
+      );
     } catch (err) {
       (state.reservation as Reservation | undefined)?.release();
       throw err;
@@ -296,7 +381,10 @@ class UndiciDiClient implements DiClient {
     if (!isUtf8(body)) {
       // JSON is UTF-8; a text decoder would have replaced the bad sequences with U+FFFD, and so does this (rare) path,
       // so the events still go out (nothing is lost) as valid UTF-8 strings.
-      this.logger?.warn({ service: query.service, orgId: query.orgId, bytes: body.length }, 'DI answer is not valid UTF-8: replacing the invalid byte sequences with U+FFFD');
+      this.logger?.warn(
+        { service: query.service, orgId: query.orgId, bytes: body.length },
+        'DI answer is not valid UTF-8: replacing the invalid byte sequences with U+FFFD',
+      );
       body = Buffer.from(body.toString('utf8'), 'utf8');
     }
     const events = splitJsonArray(body);
@@ -380,8 +468,13 @@ class UndiciDiClient implements DiClient {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.clock.now());
     if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
       // The limit is JumpCloud's for the whole key or org, not this request's: every stream holds back.
-      const pauseMs = this.requests.throttled(retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.policy.maxRetryAfterMs));
-      this.logger?.warn({ service: query.service, orgId: query.orgId, status, retryAfterMs, pauseMs }, `DI answered ${status}: pausing every request for ${Math.ceil(pauseMs / 1000)} s`);
+      const pauseMs = this.requests.throttled(
+        retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.policy.maxRetryAfterMs),
+      );
+      this.logger?.warn(
+        { service: query.service, orgId: query.orgId, status, retryAfterMs, pauseMs },
+        `DI answered ${status}: pausing every request for ${Math.ceil(pauseMs / 1000)} s`,
+      );
     }
     const text = bytes.toString('utf8');
     this.hooks.onApiError?.({ status, query });
@@ -391,7 +484,12 @@ class UndiciDiClient implements DiClient {
       throw new DiTransientError(`POST ${path}: HTTP 401 with an OAuth token; renewing it`, 'token_renewal', 401, 0);
     }
     if (isRetryableStatus(status)) {
-      throw statusFault(status, res.headers, this.clock.now(), `POST ${path}${messagePart(this.auth.redact(apiMessage(text)))}`);
+      throw statusFault(
+        status,
+        res.headers,
+        this.clock.now(),
+        `POST ${path}${messagePart(this.auth.redact(apiMessage(text)))}`,
+      );
     }
     throw this.fatal(status, this.auth.redact(apiMessage(text)), query, path);
   }
@@ -401,26 +499,46 @@ class UndiciDiClient implements DiClient {
     const said = message ? `: ${message}` : '';
     switch (status) {
       case 400:
-        return new DiFatalError(`the DI API refused the query for ${what} (400${said}); check --services (names as the API spells them) and the time window`, status, message);
+        return new DiFatalError(
+          `the DI API refused the query for ${what} (400${said}); check --services (names as the API spells them) ` +
+            `and the time window`,
+          status,
+          message,
+        );
       case 401:
         return new DiFatalError(
           this.auth.kind === 'apiKey'
-            ? `the JumpCloud API key was refused (401${said}): it is invalid or expired — set JUMPCLOUD_API_KEY (or JUMPCLOUD_API_KEY_FILE) to a valid admin API key`
-            : `the OAuth access token was refused even after renewal (401${said}): check that the service account still exists and may read Directory Insights`,
+            ? `the JumpCloud API key was refused (401${said}): it is invalid or expired — set JUMPCLOUD_API_KEY (or ` +
+                `JUMPCLOUD_API_KEY_FILE) to a valid admin API key`
+            : `the OAuth access token was refused even after renewal (401${said}): check that the service account ` +
+                `still exists and may read Directory Insights`,
           status,
           message,
         );
       case 402:
-        return new DiFatalError(`Directory Insights is not licensed or not enabled for ${query.orgId ? `org ${query.orgId}` : 'this organization'} (402${said}): enable it in the JumpCloud admin portal, or remove the org from --org-ids`, status, message);
+        return new DiFatalError(
+          `Directory Insights is not licensed or not enabled for ` +
+            `${query.orgId ? `org ${query.orgId}` : 'this organization'} (402${said}): enable it in the JumpCloud ` +
+            `admin portal, or remove the org from --org-ids`,
+          status,
+          message,
+        );
       case 403:
         return new DiFatalError(
-          `access to Directory Insights denied for ${what} (403${said}): the key may be of the wrong type (a Command Runner key cannot read events — use an admin API key), ` +
-            (query.orgId ? `or org ${query.orgId} is not administered by this key — check --org-ids` : 'or the request needs an org id (MSP key or service account) — set --org-ids'),
+          `access to Directory Insights denied for ${what} (403${said}): the key may be of the wrong type (a ` +
+            `Command Runner key cannot read events — use an admin API key), ` +
+            (query.orgId
+              ? `or org ${query.orgId} is not administered by this key — check --org-ids`
+              : 'or the request needs an org id (MSP key or service account) — set --org-ids'),
           status,
           message,
         );
       case 404:
-        return new DiFatalError(`POST ${path} was not found (404${said}): check --api-url, which must end with /insights/directory/v1`, status, message);
+        return new DiFatalError(
+          `POST ${path} was not found (404${said}): check --api-url, which must end with /insights/directory/v1`,
+          status,
+          message,
+        );
       default:
         return new DiFatalError(`the DI API refused POST ${path} for ${what} (HTTP ${status}${said})`, status, message);
     }
@@ -463,11 +581,13 @@ async function readBody(res: Dispatcher.ResponseData, pool?: PageBufferPool): Pr
   try {
     for await (const chunk of res.body) {
       const b = chunk as Buffer;
-      if (at + b.length > declared) throw new DiBodyLengthError(`response body is longer than its Content-Length ${declared}`);
+      if (at + b.length > declared)
+        throw new DiBodyLengthError(`response body is longer than its Content-Length ${declared}`);
       b.copy(out, at);
       at += b.length;
     }
-    if (at !== declared) throw new DiBodyLengthError(`response body ended after ${at} of ${declared} bytes (Content-Length)`);
+    if (at !== declared)
+      throw new DiBodyLengthError(`response body ended after ${at} of ${declared} bytes (Content-Length)`);
   } catch (err) {
     pool?.release(out);
     throw err;
@@ -479,14 +599,25 @@ async function readBody(res: Dispatcher.ResponseData, pool?: PageBufferPool): Pr
 export const SEARCH_TERM_MAX_ATTEMPTS = 4;
 
 function pageBody(q: DiQuery, limit: number, searchAfter: unknown): string {
-  const body: Record<string, unknown> = { service: queryServices(q), start_time: q.start, end_time: q.end, limit, sort: 'ASC' };
+  const body: Record<string, unknown> = {
+    service: queryServices(q),
+    start_time: q.start,
+    end_time: q.end,
+    limit,
+    sort: 'ASC',
+  };
   if (q.searchTerm !== undefined) body.search_term = q.searchTerm;
   if (searchAfter !== undefined) body.search_after = searchAfter;
   return JSON.stringify(body);
 }
 
 function countBody(q: DiQuery): string {
-  return JSON.stringify({ service: queryServices(q), start_time: q.start, end_time: q.end, ...(q.searchTerm !== undefined ? { search_term: q.searchTerm } : {}) });
+  return JSON.stringify({
+    service: queryServices(q),
+    start_time: q.start,
+    end_time: q.end,
+    ...(q.searchTerm !== undefined ? { search_term: q.searchTerm } : {}),
+  });
 }
 
 function queryServices(q: DiQuery): string[] {
@@ -526,8 +657,14 @@ function fallbackCursor(events: PageEvents, logger: Logger | undefined, query: D
   const last = events.length - 1;
   const timestamp = events.timestamp(last);
   const t = parseRfc3339(timestamp);
-  if (!t) throw new DiBadPageError(`a full page came without X-Search_after and its last event's timestamp "${timestamp}" is not RFC 3339`);
-  logger?.warn({ service: query.service, orgId: query.orgId }, 'DI answer had no X-Search_after; continuing after the last event');
+  if (!t)
+    throw new DiBadPageError(
+      `a full page came without X-Search_after and its last event's timestamp "${timestamp}" is not RFC 3339`,
+    );
+  logger?.warn(
+    { service: query.service, orgId: query.orgId },
+    'DI answer had no X-Search_after; continuing after the last event',
+  );
   return JSON.stringify([t.ms, events.id(last)]);
 }
 
@@ -537,7 +674,10 @@ function fallbackCursor(events: PageEvents, logger: Logger | undefined, query: D
  * reachable until the call settles: an AbortSignal.timeout() nobody else holds would be collected with its timer,
  * and a call retrying a refused connection would never stop.
  */
-function followingCaller<T>(callerSignal: AbortSignal | undefined, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+function followingCaller<T>(
+  callerSignal: AbortSignal | undefined,
+  call: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
   if (!callerSignal) return call(undefined);
   return call(AbortSignal.any([callerSignal])).finally(() => callerSignal.aborted);
 }

@@ -1,15 +1,10 @@
 // Typed errors of the DI client. Messages say what happened and what to fix; they never carry a secret.
 // Each class has a stable `code` and says whether it is `fatal` (../errors.ts).
-import type { CodedError } from '../errors.js';
+import { JumpCloudError } from '../errors.js';
 
 /** Base of every error the DI client throws. */
-export class DiError extends Error implements CodedError {
-  readonly code: string = 'DI_ERROR';
-  readonly fatal: boolean = false;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export class DiError extends JumpCloudError {
+  static override readonly code: string = 'DI_ERROR';
 }
 
 /**
@@ -17,7 +12,7 @@ export class DiError extends Error implements CodedError {
  * The collector stops that org/service and shows `message`, which names the setting to change.
  */
 export class DiFatalError extends DiError {
-  override readonly code: string = 'DI_REFUSED';
+  static override readonly code: string = 'DI_REFUSED';
   override readonly fatal: boolean = true;
   constructor(
     message: string,
@@ -32,13 +27,13 @@ export class DiFatalError extends DiError {
 
 /** The query itself is wrong (start not before end, bad bound): a bug in the caller, refused before any call. */
 export class DiQueryError extends DiError {
-  override readonly code: string = 'DI_BAD_QUERY';
+  static override readonly code: string = 'DI_BAD_QUERY';
   override readonly fatal: boolean = true;
 }
 
 /** A fault worth retrying: 429/5xx, connection reset, timeout, truncated or unparsable page. */
 export class DiTransientError extends DiError {
-  override readonly code: string = 'DI_TRANSIENT';
+  static override readonly code: string = 'DI_TRANSIENT';
   constructor(
     message: string,
     /** Short machine-friendly reason, used as a metric label: `http_503`, `timeout`, `reset`, `bad_page`, … */
@@ -54,7 +49,7 @@ export class DiTransientError extends DiError {
 
 /** A 200 answer whose body is not a complete JSON array of events with string `id` and `timestamp`. Retried whole. */
 export class DiBadPageError extends DiTransientError {
-  override readonly code: string = 'DI_BAD_PAGE';
+  static override readonly code: string = 'DI_BAD_PAGE';
   constructor(
     message: string,
     /** Byte offset (UTF-16 index) where the body stopped making sense, when known. */
@@ -66,7 +61,7 @@ export class DiBadPageError extends DiTransientError {
 
 /** A transient fault outlived the retry limit (only when a finite `maxAttempts` was configured). */
 export class DiRetriesExhaustedError extends DiError {
-  override readonly code: string = 'DI_RETRIES_EXHAUSTED';
+  static override readonly code: string = 'DI_RETRIES_EXHAUSTED';
   constructor(
     readonly attempts: number,
     readonly lastError: DiTransientError,
@@ -77,5 +72,5 @@ export class DiRetriesExhaustedError extends DiError {
 
 /** A response body shorter or longer than its Content-Length; always wrapped in a DiTransientError (`truncated`). */
 export class DiBodyLengthError extends DiError {
-  override readonly code: string = 'DI_BODY_LENGTH';
+  static override readonly code: string = 'DI_BODY_LENGTH';
 }

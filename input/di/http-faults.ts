@@ -9,8 +9,15 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 408 || status === 425 || status >= 500;
 }
 
-/** A transient fault for a retryable status; Retry-After is honoured for 429 and 503 (and any other status sending it). */
-export function statusFault(status: number, headers: IncomingHttpHeaders, nowMs: number, what: string): DiTransientError {
+/**
+ * A transient fault for a retryable status; Retry-After is honoured for 429 and 503 (and any other status sending it).
+ */
+export function statusFault(
+  status: number,
+  headers: IncomingHttpHeaders,
+  nowMs: number,
+  what: string,
+): DiTransientError {
   const retryAfterMs = parseRetryAfter(headers['retry-after'], nowMs);
   const hint = retryAfterMs !== undefined ? ` (Retry-After ${Math.round(retryAfterMs / 1000)} s)` : '';
   return new DiTransientError(`${what}: HTTP ${status}${hint}`, `http_${status}`, status, retryAfterMs);
@@ -39,6 +46,9 @@ export function networkFault(err: unknown, what: string): DiTransientError {
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
   const reason = (code && REASONS[code]) ?? 'network';
   const msg = typeof e?.message === 'string' ? e.message : String(err);
-  const hint = reason === 'dns' ? ' (check the API URL / --region)' : reason === 'refused' ? ' (is the API URL right?)' : '';
-  return new DiTransientError(`${what} failed: ${code ? `${code} ` : ''}${msg}${hint}`, reason, undefined, undefined, { cause: err });
+  const hint =
+    reason === 'dns' ? ' (check the API URL / --region)' : reason === 'refused' ? ' (is the API URL right?)' : '';
+  return new DiTransientError(`${what} failed: ${code ? `${code} ` : ''}${msg}${hint}`, reason, undefined, undefined, {
+    cause: err,
+  });
 }

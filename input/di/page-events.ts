@@ -23,7 +23,12 @@ export class ColumnarPageEvents implements PageEvents {
    * `offsets` holds the events' spans interleaved (FIELDS numbers per event) and `escapes` one flag byte per
    * event, as the splitter collects them; both are copied into arrays of exactly `length` events.
    */
-  constructor(readonly body: Buffer, readonly length: number, offsets: Uint32Array, escapes: Uint8Array) {
+  constructor(
+    readonly body: Buffer,
+    readonly length: number,
+    offsets: Uint32Array,
+    escapes: Uint8Array,
+  ) {
     // One allocation for all six columns.
     const cols = new Uint32Array(FIELDS * length);
     this.start = cols.subarray(0, length);
@@ -61,7 +66,9 @@ export class ColumnarPageEvents implements PageEvents {
 
   /** A string token [from, to) of the body, quotes included; JSON-decoded when it holds an escape. */
   private token(from: number, to: number, escaped: boolean): string {
-    return escaped ? (JSON.parse(this.body.toString('utf8', from, to)) as string) : this.body.toString('utf8', from + 1, to - 1);
+    return escaped
+      ? (JSON.parse(this.body.toString('utf8', from, to)) as string)
+      : this.body.toString('utf8', from + 1, to - 1);
   }
 }
 
@@ -80,7 +87,15 @@ export class PageEventsBuilder {
     this.length = 0;
   }
 
-  add(start: number, end: number, idStart: number, idEnd: number, tsStart: number, tsEnd: number, escapes: number): void {
+  add(
+    start: number,
+    end: number,
+    idStart: number,
+    idEnd: number,
+    tsStart: number,
+    tsEnd: number,
+    escapes: number,
+  ): void {
     const n = this.length;
     if (n === this.flags.length) this.grow();
     const o = n * FIELDS;
@@ -115,7 +130,9 @@ export class PageEventsBuilder {
  * holds them, with the id and timestamp tokens written as JSON strings after each event (outside its span; the body
  * is not one JSON document, which nothing reading PageEvents requires).
  */
-export function pageEventsOf(events: Iterable<{ readonly id: string; readonly timestamp: string; readonly raw: Uint8Array }>): ColumnarPageEvents {
+export function pageEventsOf(
+  events: Iterable<{ readonly id: string; readonly timestamp: string; readonly raw: Uint8Array }>,
+): ColumnarPageEvents {
   const parts: Buffer[] = [];
   const b = new PageEventsBuilder(16);
   let at = 0;

@@ -43,9 +43,13 @@ const builder = new PageEventsBuilder(1024);
  * The elements of a JSON array of event objects, each with its exact text and its string `id` and `timestamp`.
  * Throws DiBadPageError when the body is not one complete, valid JSON array of such objects.
  */
+/* eslint-disable-next-line max-lines-per-function -- the DI client's hot loop: one pass over a page's bytes (12 MB,
+   10,000 events) as a state machine whose states share its locals; cut into functions it would hand them over per
+   token (measured by `npm run bench -- di`). Its states (S_VALUE, S_KEY, …) are the blocks of its one loop. */
 export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
   const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (body.length > 0xffffffff) throw new DiBadPageError(`answer of ${body.length} bytes is too big to index (4 GiB at most)`, 0);
+  if (body.length > 0xffffffff)
+    throw new DiBadPageError(`answer of ${body.length} bytes is too big to index (4 GiB at most)`, 0);
   const n = body.length;
   const out = builder;
   out.reset();
@@ -61,13 +65,17 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
   let state = S_FIRST_VALUE;
   let elementStart = -1;
   // Spans of the element's id and timestamp string tokens (quotes included); idStart -1: none (yet).
-  let idStart = -1, idEnd = -1, tsStart = -1, tsEnd = -1;
+  let idStart = -1,
+    idEnd = -1,
+    tsStart = -1,
+    tsEnd = -1;
   let escapes = 0;
   let field = F_NONE;
 
   for (;;) {
     i = skipWs(body, i);
-    if (i >= n) throw new DiBadPageError(`answer is truncated: it ends inside the array after ${out.length} complete events`, i);
+    if (i >= n)
+      throw new DiBadPageError(`answer is truncated: it ends inside the array after ${out.length} complete events`, i);
     const c = body[i]!;
 
     if (state === S_VALUE || state === S_FIRST_VALUE) {
@@ -81,7 +89,8 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
         continue;
       }
       if (stack.length === 1) {
-        if (c !== LBRACE) throw new DiBadPageError(`element ${out.length} of the answer is not a JSON object: ${snippet(body, i)}`, i);
+        if (c !== LBRACE)
+          throw new DiBadPageError(`element ${out.length} of the answer is not a JSON object: ${snippet(body, i)}`, i);
         elementStart = i;
         idStart = -1;
         tsStart = -1;
@@ -123,9 +132,18 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
         else if (field === F_TIMESTAMP) tsStart = -1;
         field = F_NONE;
         if (c === MINUS || (c >= 0x30 && c <= 0x39)) i = numberEnd(body, i);
-        else if (c === 0x74 && body[i + 1] === 0x72 && body[i + 2] === 0x75 && body[i + 3] === 0x65) i += 4; // true
-        else if (c === 0x66 && body[i + 1] === 0x61 && body[i + 2] === 0x6c && body[i + 3] === 0x73 && body[i + 4] === 0x65) i += 5; // false
-        else if (c === 0x6e && body[i + 1] === 0x75 && body[i + 2] === 0x6c && body[i + 3] === 0x6c) i += 4; // null
+        else if (c === 0x74 && body[i + 1] === 0x72 && body[i + 2] === 0x75 && body[i + 3] === 0x65)
+          i += 4; // true
+        else if (
+          c === 0x66 &&
+          body[i + 1] === 0x61 &&
+          body[i + 2] === 0x6c &&
+          body[i + 3] === 0x73 &&
+          body[i + 4] === 0x65
+        )
+          i += 5; // false
+        else if (c === 0x6e && body[i + 1] === 0x75 && body[i + 2] === 0x6c && body[i + 3] === 0x6c)
+          i += 4; // null
         else throw new DiBadPageError(`invalid JSON value at offset ${i}: ${snippet(body, i)}`, i);
       }
       state = S_AFTER_VALUE;
@@ -148,7 +166,10 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
             throw new DiBadPageError(`element ${out.length} of the answer has no string "id"`, elementStart);
           }
           if (tsStart < 0 || tsEnd - tsStart === 2) {
-            const id = (escapes & ESCAPED_ID) !== 0 ? (JSON.parse(body.toString('utf8', idStart, idEnd)) as string) : body.toString('utf8', idStart + 1, idEnd - 1);
+            const id =
+              (escapes & ESCAPED_ID) !== 0
+                ? (JSON.parse(body.toString('utf8', idStart, idEnd)) as string)
+                : body.toString('utf8', idStart + 1, idEnd - 1);
             throw new DiBadPageError(`event ${id} of the answer has no string "timestamp"`, elementStart);
           }
           out.add(elementStart, i, idStart, idEnd, tsStart, tsEnd, escapes);
@@ -164,7 +185,8 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
       if (c === RBRACE && state === S_FIRST_KEY) {
         stack.pop();
         i++;
-        if (stack.length === 1) throw new DiBadPageError(`element ${out.length} of the answer is an empty object`, elementStart);
+        if (stack.length === 1)
+          throw new DiBadPageError(`element ${out.length} of the answer is an empty object`, elementStart);
         state = S_AFTER_VALUE;
         continue;
       }
@@ -212,7 +234,8 @@ function startsWithBom(b: Buffer): boolean {
 
 function finish(body: Buffer, i: number, out: PageEventsBuilder): ColumnarPageEvents {
   const end = skipWs(body, i);
-  if (end !== body.length) throw new DiBadPageError(`unexpected data after the array at offset ${end}: ${snippet(body, end)}`, end);
+  if (end !== body.length)
+    throw new DiBadPageError(`unexpected data after the array at offset ${end}: ${snippet(body, end)}`, end);
   return out.finish(body);
 }
 
@@ -243,7 +266,16 @@ function stringEnd(s: Buffer, i: number): number {
           throw new DiBadPageError(`invalid \\u escape at offset ${j}`, j);
         }
         j += 5;
-      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+      } else if (
+        e === QUOTE ||
+        e === BACKSLASH ||
+        e === 0x2f ||
+        e === 0x62 ||
+        e === 0x66 ||
+        e === 0x6e ||
+        e === 0x72 ||
+        e === 0x74
+      ) {
         j += 1;
       } else if (j + 1 < n) {
         throw new DiBadPageError(`invalid escape at offset ${j}`, j);

@@ -3,7 +3,8 @@
 // are paced 1/rate apart rather than handed out a second's worth at once: bursts of `rate` requests each second,
 // sent as fast as the code resumes, reached the API as 60+ in one second. A late timer on a busy machine is made
 // up (up to MAX_CATCH_UP_MS of turns at once, never more than the budget in a second), so the average is the
-// budget. Turns are handed out round-robin over the waiting stream keys, so a stream with many requests queued (a backfill's slices)
+// budget. Turns are handed out round-robin over the waiting stream keys, so a stream with many requests queued (a
+// backfill's slices)
 // gets the same share as one with a single request, and no stream waits behind more than one turn of each other
 // stream. A 429 pauses every stream (Retry-After when the API sends one), not just the request that got it.
 //
@@ -15,7 +16,9 @@ import type { Clock } from '../types.js';
 /** Requests a stream makes per poll at the least: one page and one count. */
 export const MIN_REQUESTS_PER_POLL = 2;
 
-/** How often each of `streams` streams gets polled: every interval, or less often when the budget cannot serve them all. */
+/**
+ * How often each of `streams` streams gets polled: every interval, or less often when the budget cannot serve them all.
+ */
 export function effectivePollIntervalMs(intervalMs: number, streams: number, perSecond: number | undefined): number {
   if (!perSecond || perSecond <= 0) return intervalMs;
   return Math.max(intervalMs, (streams * MIN_REQUESTS_PER_POLL * 1000) / perSecond);
@@ -55,7 +58,10 @@ export class RequestBudget {
   private wake?: AbortController;
 
   /** `perSecond` 0 or Infinity: no rate limit (a 429 still pauses everyone). */
-  constructor(readonly perSecond: number, private readonly clock: Clock) {
+  constructor(
+    readonly perSecond: number,
+    private readonly clock: Clock,
+  ) {
     if (!(perSecond >= 0)) throw new RangeError(`request budget ${perSecond}/s must be 0 (none) or more`);
     this.capacity = perSecond > 0 && Number.isFinite(perSecond) ? Math.max(1, Math.floor(perSecond)) : 0;
     this.windowMs = this.capacity > 0 ? (this.capacity * 1000) / perSecond : 0;

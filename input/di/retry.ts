@@ -1,6 +1,7 @@
 // When and how long to wait before repeating a request. The collector must not lose data, so transient faults
-// are retried without a limit by default, with exponential backoff and full jitter capped at `maxDelayMs`;
-// a server's Retry-After wins over the backoff.
+// are retried without a limit by default, with exponential backoff and full jitter capped at `maxDelayMs`
+// (../backoff.ts); a server's Retry-After wins over the backoff.
+import { backoffDelay } from '../backoff.js';
 import type { Clock } from '../types.js';
 import { DiRetriesExhaustedError, DiTransientError } from './errors.js';
 
@@ -22,12 +23,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxRetryAfterMs: 3_600_000,
 };
 
-/** Full jitter (AWS architecture blog): uniform in [0, min(max, base·2^retry)]; `retry` counts from 0. */
-export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(retry, 52));
-  return Math.floor(random() * ceiling);
-}
-
 /**
  * Retry-After as ms to wait: delta-seconds (`120`) or an HTTP date, relative to `nowMs`.
  * Undefined when absent or unparsable (the caller then backs off on its own).
@@ -46,7 +41,7 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
 /** The delay before retry number `retry` (0-based) after `error`. */
 export function retryDelay(error: DiTransientError, retry: number, policy: RetryPolicy, random?: () => number): number {
   if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, policy.maxRetryAfterMs);
-  return backoffDelay(retry, policy, random);
+  return backoffDelay(retry, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 'full' }, random);
 }
 
 export interface RetryContext {

@@ -5,14 +5,22 @@ import { Decoder } from '@msgpack/msgpack';
 import type { Clock, ForwardClient, ForwardEntry, ForwardHooks, Logger, MessageBatch, SendOptions } from '../types.js';
 import type { ForwardConnection } from './connection.js';
 import { dial, type DialOptions } from './dial.js';
-import { ForwardAuthError, ForwardClosedError, ForwardConfigError, ForwardConnectionError, ForwardDeliveryTimeoutError, ForwardError, ForwardUnsettledError } from './errors.js';
+import {
+  ForwardAuthError,
+  ForwardClosedError,
+  ForwardConfigError,
+  ForwardConnectionError,
+  ForwardDeliveryTimeoutError,
+  ForwardError,
+  ForwardUnsettledError,
+} from './errors.js';
 import { ChunkEncoder, type EncodedChunk } from './frames.js';
 import { isHelo } from './handshake.js';
 import { resolveForwardOptions, type ForwardClientOptions } from './options.js';
 import { Reconnects } from './reconnect.js';
 import { SettleQueue, type SettlingChunk } from './settle-queue.js';
 import { InFlightSlots } from './slots.js';
-import { ClockTimer } from './timer.js';
+import { ClockTimer } from '../clock.js';
 
 export type { ForwardClientOptions } from './options.js';
 
@@ -85,8 +93,20 @@ class FluentForwardClient implements ForwardClient {
     this.clock = o.clock;
     this.log = o.log;
     this.hooks = o.hooks;
-    this.reconnects = new Reconnects({ backoff: o.backoff, random: o.random, clock: o.clock, hooks: o.hooks, log: o.log, where: o.where });
-    this.settling = new SettleQueue<PendingChunk, ChunkSpan>(o.clock, o.settleMs, (s) => this.delivered(s), () => this.checkIdle());
+    this.reconnects = new Reconnects({
+      backoff: o.backoff,
+      random: o.random,
+      clock: o.clock,
+      hooks: o.hooks,
+      log: o.log,
+      where: o.where,
+    });
+    this.settling = new SettleQueue<PendingChunk, ChunkSpan>(
+      o.clock,
+      o.settleMs,
+      (s) => this.delivered(s),
+      () => this.checkIdle(),
+    );
     this.ackTimer = new ClockTimer(o.clock);
     this.deliveryTimer = new ClockTimer(o.clock);
     this.loop = this.run();
@@ -95,7 +115,8 @@ class FluentForwardClient implements ForwardClient {
   send(tag: string, entries: readonly ForwardEntry[] | MessageBatch, opts?: SendOptions): Promise<void> {
     if (this.fatal) return Promise.reject(this.fatal);
     if (this.closing) return Promise.reject(new ForwardClosedError('forward client is closed: send() after close()'));
-    if (typeof tag !== 'string' || tag.length === 0) return Promise.reject(new ForwardConfigError('forward tag must be a non-empty string'));
+    if (typeof tag !== 'string' || tag.length === 0)
+      return Promise.reject(new ForwardConfigError('forward tag must be a non-empty string'));
     if (entries.length === 0) return Promise.resolve();
     this.activeSends++;
     // Not an async function: its suspended frame would hold `entries` (and the page bytes and per-event objects
@@ -117,13 +138,18 @@ class FluentForwardClient implements ForwardClient {
     if (failed) throw failed.reason;
   }
 
-  private async encodeAll(tag: string, entries: readonly ForwardEntry[] | MessageBatch, opts: SendOptions | undefined): Promise<{ acks: Promise<void>[]; stopError: unknown }> {
+  private async encodeAll(
+    tag: string,
+    entries: readonly ForwardEntry[] | MessageBatch,
+    opts: SendOptions | undefined,
+  ): Promise<{ acks: Promise<void>[]; stopError: unknown }> {
     const acks: Promise<void>[] = [];
     try {
       // The slot first, then the chunk: a chunk encoded before its slot would be a frame held while waiting
       // (one per send waiting for a slot, ~1 MB each).
       const chunks = this.encoder.chunks(tag, entries);
-      const perChunk = opts?.onChunkAcked !== undefined || opts?.onChunkSettled !== undefined || opts?.onChunkWritten !== undefined;
+      const perChunk =
+        opts?.onChunkAcked !== undefined || opts?.onChunkSettled !== undefined || opts?.onChunkWritten !== undefined;
       let from = 0;
       for (;;) {
         await this.acquireSlot();
@@ -159,7 +185,10 @@ class FluentForwardClient implements ForwardClient {
     const lost = [...this.settling.values(), ...this.unacked.values()];
     if (lost.length > 0) {
       const entries = lost.reduce((n, c) => n + c.entries, 0);
-      const err = new ForwardClosedError(`forward client closed with ${lost.length} chunk(s) (${entries} entries) not acknowledged by Fluent Bit at ${this.where} within ${timeoutMs} ms; they were not confirmed and must be sent again`);
+      const err = new ForwardClosedError(
+        `forward client closed with ${lost.length} chunk(s) (${entries} entries) not acknowledged by Fluent Bit at ` +
+          `${this.where} within ${timeoutMs} ms; they were not confirmed and must be sent again`,
+      );
       this.rejectAll(err);
     }
     this.slots.rejectWaiters(new ForwardClosedError('forward client closed while send() waited for an in-flight slot'));
@@ -225,8 +254,17 @@ class FluentForwardClient implements ForwardClient {
     const keep = this.settleResend === 'frames' && this.settling.settleMs > 0;
     // Not kept: its memory serves the next chunks at once; a resend is the caller's (ForwardUnsettledError).
     if (!keep) this.encoder.recycle(chunk.frame);
-    this.settling.add({ chunk: keep ? chunk : undefined, id, entries: chunk.entries, span: chunk.span, resolve: chunk.resolve, reject: chunk.reject },
-      (a) => a.span?.opts.onChunkAcked?.(a.span.from, a.span.to, a.ackedAt));
+    this.settling.add(
+      {
+        chunk: keep ? chunk : undefined,
+        id,
+        entries: chunk.entries,
+        span: chunk.span,
+        resolve: chunk.resolve,
+        reject: chunk.reject,
+      },
+      (a) => a.span?.opts.onChunkAcked?.(a.span.from, a.span.to, a.ackedAt),
+    );
     return true;
   }
 
@@ -247,12 +285,16 @@ class FluentForwardClient implements ForwardClient {
     const { settleMs } = this.settling;
     if (this.settleResend === 'caller') {
       const err = new ForwardUnsettledError(
-        `the connection to Fluent Bit at ${this.where} closed within ${settleMs} ms of acknowledging ${lost.length} chunk(s) (${entries} entries): ` +
+        `the connection to Fluent Bit at ${this.where} closed within ${settleMs} ms of acknowledging ${lost.length} ` +
+          `chunk(s) (${entries} entries): ` +
           'Fluent Bit may not have stored them; they must be sent again',
         entries,
       );
-      this.log.warn({ target: this.where, chunks: lost.length, entries, settleMs },
-        'forward: connection closed within the settle time of acked chunks; the sender sends them again (Fluent Bit may not have stored them)');
+      this.log.warn(
+        { target: this.where, chunks: lost.length, entries, settleMs },
+        'forward: connection closed within the settle time of acked chunks; the sender sends them again (Fluent Bit ' +
+          'may not have stored them)',
+      );
       for (const s of lost) s.reject(err);
       this.checkIdle();
       return;
@@ -267,8 +309,11 @@ class FluentForwardClient implements ForwardClient {
     for (const [id, c] of this.unacked) back.set(id, c);
     this.unacked = back;
     if (!this.deliveryTimer.armed) this.armDeliveryTimer();
-    this.log.warn({ target: this.where, chunks: lost.length, entries, settleMs },
-      'forward: connection closed within the settle time of acked chunks; sending them again (Fluent Bit may not have stored them yet)');
+    this.log.warn(
+      { target: this.where, chunks: lost.length, entries, settleMs },
+      'forward: connection closed within the settle time of acked chunks; sending them again (Fluent Bit may not ' +
+        'have stored them yet)',
+    );
   }
 
   // ---- delivery timeout: some ack within deliveryTimeoutMs while chunks wait ---------------------------------
@@ -280,11 +325,16 @@ class FluentForwardClient implements ForwardClient {
       if (this.unacked.size === 0 || this.stopped) return;
       const entries = [...this.unacked.values()].reduce((n, c) => n + c.entries, 0);
       const lastError = this.reconnects.lastError;
-      this.failFatal(new ForwardDeliveryTimeoutError(
-        `Fluent Bit at ${this.where} acknowledged nothing for ${timeoutMs} ms while ${this.unacked.size} chunk(s) (${entries} entries) waited` +
-          `${lastError ? ` (last error: ${lastError})` : ''}: giving up; they were not confirmed and are fetched and sent again on the next run. ` +
-          'Check that Fluent Bit is running and that its forward input listens at that address (--forward), or allow more time (--delivery-timeout).',
-      ));
+      this.failFatal(
+        new ForwardDeliveryTimeoutError(
+          `Fluent Bit at ${this.where} acknowledged nothing for ${timeoutMs} ms while ${this.unacked.size} chunk(s) ` +
+            `(${entries} entries) waited` +
+            `${lastError ? ` (last error: ${lastError})` : ''}: giving up; they were not confirmed and are fetched ` +
+            `and sent again on the next run. ` +
+            'Check that Fluent Bit is running and that its forward input listens at that address (--forward), or ' +
+            'allow more time (--delivery-timeout).',
+        ),
+      );
     });
   }
 
@@ -297,9 +347,13 @@ class FluentForwardClient implements ForwardClient {
     const wait = Math.max(0, oldest.writtenAt + this.ackTimeoutMs - this.clock.now());
     this.ackTimer.arm(wait, () => {
       if (this.conn !== conn || this.unacked.get(oldest.id) !== oldest) return this.armAckTimer();
-      this.log.warn({ chunk: oldest.id, entries: oldest.entries, ackTimeoutMs: this.ackTimeoutMs, target: this.where },
-        'forward: no ack in time; reconnecting and resending unacked chunks');
-      conn.destroy(new ForwardConnectionError(`no ack for chunk ${oldest.id} from ${this.where} within ${this.ackTimeoutMs} ms`));
+      this.log.warn(
+        { chunk: oldest.id, entries: oldest.entries, ackTimeoutMs: this.ackTimeoutMs, target: this.where },
+        'forward: no ack in time; reconnecting and resending unacked chunks',
+      );
+      conn.destroy(
+        new ForwardConnectionError(`no ack for chunk ${oldest.id} from ${this.where} within ${this.ackTimeoutMs} ms`),
+      );
     });
   }
 
@@ -403,21 +457,31 @@ class FluentForwardClient implements ForwardClient {
         conn.destroy(new ForwardConnectionError(`undecodable answer from ${this.where}: ${(err as Error).message}`));
         return;
       }
-      if (decoded !== null && typeof decoded === 'object' && !Array.isArray(decoded) && typeof (decoded as { ack?: unknown }).ack === 'string') {
+      if (
+        decoded !== null &&
+        typeof decoded === 'object' &&
+        !Array.isArray(decoded) &&
+        typeof (decoded as { ack?: unknown }).ack === 'string'
+      ) {
         if (this.onAck((decoded as { ack: string }).ack)) progressed = true;
         return;
       }
       if (!this.dialOptions.cred && isHelo(msg)) {
-        this.failFatal(new ForwardAuthError(
-          `Fluent Bit at ${this.where} asks for the shared-key handshake (it sent HELO) but the collector has no shared key: set the collector's shared key (and username/password if security.users is set) to match its forward input`,
-          'shared_key_required',
-        ));
+        this.failFatal(
+          new ForwardAuthError(
+            `Fluent Bit at ${this.where} asks for the shared-key handshake (it sent HELO) but the collector has no ` +
+              `shared key: set the collector's shared key (and username/password if security.users is set) to match ` +
+              `its forward input`,
+            'shared_key_required',
+          ),
+        );
         return;
       }
       this.log.warn({ target: this.where }, 'forward: ignoring an unexpected message from the server');
     });
     for (const chunk of this.unacked.values()) this.write(conn, chunk);
-    if (this.unacked.size > 0) this.log.debug({ target: this.where, chunks: this.unacked.size }, 'forward: (re)sent unacked chunks');
+    if (this.unacked.size > 0)
+      this.log.debug({ target: this.where, chunks: this.unacked.size }, 'forward: (re)sent unacked chunks');
     return conn.closed.then((err) => {
       if (this.conn === conn) this.conn = undefined;
       this.ackTimer.clear();

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ForwardTarget } from '../types.js';
+import { ClockTimer } from '../clock.js';
+import type { Clock, ForwardTarget } from '../types.js';
 import { ForwardConfigError, ForwardConnectionError } from './errors.js';
 
 export interface ForwardTlsOptions {
@@ -58,19 +59,29 @@ export function isNameResolutionError(err: unknown): boolean {
 
 /** What to say when the host of the forward target does not resolve: a name problem, not a Fluent Bit one. */
 export function unresolvedMessage(host: string, code: string | undefined): string {
-  return `cannot resolve the Fluent Bit host "${host}" (${code ?? 'DNS'}): the name does not resolve here, so no connection was tried; ` +
-    'check the host name in --forward (env FLUENT_BIT_FORWARD), e.g. --forward 127.0.0.1:24224';
+  return (
+    `cannot resolve the Fluent Bit host "${host}" (${code ?? 'DNS'}): the name does not resolve here, so no ` +
+    `connection was tried; ` +
+    'check the host name in --forward (env FLUENT_BIT_FORWARD), e.g. --forward 127.0.0.1:24224'
+  );
 }
 
 /** Resolves with a connected (and TLS-established) socket, or rejects with ForwardConnectionError. */
-export function openSocket(target: ForwardTarget, tlsOpts: LoadedTls | undefined, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+export function openSocket(
+  target: ForwardTarget,
+  tlsOpts: LoadedTls | undefined,
+  timeoutMs: number,
+  clock: Clock,
+  signal?: AbortSignal,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new ForwardConnectionError('connect aborted: the client is closing'));
     let socket: net.Socket;
     const where = describeTarget(target);
     const conn = target.kind === 'tcp' ? { host: target.host, port: target.port } : { path: target.path };
     if (tlsOpts) {
-      const servername = tlsOpts.servername ?? (target.kind === 'tcp' && net.isIP(target.host) === 0 ? target.host : undefined);
+      const servername =
+        tlsOpts.servername ?? (target.kind === 'tcp' && net.isIP(target.host) === 0 ? target.host : undefined);
       socket = tls.connect({
         ...conn,
         ca: tlsOpts.ca,
@@ -82,33 +93,39 @@ export function openSocket(target: ForwardTarget, tlsOpts: LoadedTls | undefined
     } else {
       socket = net.connect(conn);
     }
+    const timer = new ClockTimer(clock);
     const onAbort = (): void => {
-      clearTimeout(timer);
+      timer.clear();
       socket.destroy();
       reject(new ForwardConnectionError('connect aborted: the client is closing'));
     };
-    const timer = setTimeout(() => {
+    timer.arm(timeoutMs, () => {
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(new ForwardConnectionError(`connecting to ${where} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
+    });
     signal?.addEventListener('abort', onAbort, { once: true });
     const onError = (err: Error): void => {
-      clearTimeout(timer);
+      timer.clear();
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      const tlsHint = tlsOpts && /certificate|self.signed|unable to verify|SSL|TLS/i.test(err.message)
-        ? ' (TLS: check caFile/servername, or disable verification only for testing)'
-        : '';
+      const tlsHint =
+        tlsOpts && /certificate|self.signed|unable to verify|SSL|TLS/i.test(err.message)
+          ? ' (TLS: check caFile/servername, or disable verification only for testing)'
+          : '';
       if (target.kind === 'tcp' && isNameResolutionError(err)) {
-        reject(new ForwardConnectionError(unresolvedMessage(target.host, (err as NodeJS.ErrnoException).code), 'unresolved'));
+        reject(
+          new ForwardConnectionError(unresolvedMessage(target.host, (err as NodeJS.ErrnoException).code), 'unresolved'),
+        );
         return;
       }
-      reject(new ForwardConnectionError(`cannot connect to Fluent Bit forward input at ${where}: ${err.message}${tlsHint}`));
+      reject(
+        new ForwardConnectionError(`cannot connect to Fluent Bit forward input at ${where}: ${err.message}${tlsHint}`),
+      );
     };
     socket.once('error', onError);
     socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
+      timer.clear();
       signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       socket.setNoDelay(true);

@@ -1,13 +1,14 @@
 // One live socket to Fluent Bit, turned into whole msgpack messages: awaited one by one during the
 // handshake, then pushed to a handler (acks) once the connection carries data.
 import type { Socket } from 'node:net';
+import { ClockTimer } from '../clock.js';
+import type { Clock } from '../types.js';
 import { ForwardConnectionError } from './errors.js';
 import { MsgpackScanError, MsgpackStreamReader } from './msgpack-scan.js';
 
 /** The server closed the connection while we waited for a message. */
 export class ConnectionClosedError extends ForwardConnectionError {
-  override readonly name = 'ConnectionClosedError';
-  override readonly code: string = 'FORWARD_CONNECTION_CLOSED';
+  static override readonly code: string = 'FORWARD_CONNECTION_CLOSED';
 }
 
 export class ForwardConnection {
@@ -20,7 +21,11 @@ export class ForwardConnection {
   /** Resolves once the socket is gone, with the error that ended it (undefined: a clean close by the peer). */
   readonly closed: Promise<Error | undefined>;
 
-  constructor(private readonly socket: Socket, private readonly where: string) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly where: string,
+    private readonly clock: Clock,
+  ) {
     this.closed = new Promise((resolve) => {
       socket.on('close', () => {
         this.isClosed = true;
@@ -48,7 +53,11 @@ export class ForwardConnection {
         msg = this.reader.next();
       } catch (err) {
         const detail = err instanceof MsgpackScanError ? err.message : String(err);
-        this.destroy(new ForwardConnectionError(`Fluent Bit at ${this.where} sent bytes that are not msgpack (${detail}): is this a forward input?`));
+        this.destroy(
+          new ForwardConnectionError(
+            `Fluent Bit at ${this.where} sent bytes that are not msgpack (${detail}): is this a forward input?`,
+          ),
+        );
         return;
       }
       if (!msg) return;
@@ -69,17 +78,27 @@ export class ForwardConnection {
   next(timeoutMs: number, what: string): Promise<Buffer> {
     const q = this.queued.shift();
     if (q) return Promise.resolve(q);
-    if (this.isClosed) return Promise.reject(this.closeError ?? new ConnectionClosedError(`Fluent Bit at ${this.where} closed the connection`));
+    if (this.isClosed)
+      return Promise.reject(
+        this.closeError ?? new ConnectionClosedError(`Fluent Bit at ${this.where} closed the connection`),
+      );
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = new ClockTimer(this.clock);
+      timer.arm(timeoutMs, () => {
         this.waiter = undefined;
         const err = new ForwardConnectionError(`no ${what} from ${this.where} within ${timeoutMs} ms`);
         reject(err);
         this.destroy(err);
-      }, timeoutMs);
+      });
       this.waiter = {
-        resolve: (b) => { clearTimeout(timer); resolve(b); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (b) => {
+          timer.clear();
+          resolve(b);
+        },
+        reject: (e) => {
+          timer.clear();
+          reject(e);
+        },
       };
     });
   }

@@ -1,6 +1,6 @@
 // One connection attempt: open the socket (TCP or unix, TLS when configured) and, with a shared key, run the
 // HELO/PING/PONG handshake exactly as in_forward checks it.
-import type { ForwardTarget, Logger } from '../types.js';
+import type { Clock, ForwardTarget, Logger } from '../types.js';
 import { openSocket, type LoadedTls } from './connect.js';
 import { ConnectionClosedError, ForwardConnection } from './connection.js';
 import { ForwardConnectionError } from './errors.js';
@@ -8,8 +8,7 @@ import { buildPing, checkPong, parseHelo, type HandshakeCredentials } from './ha
 
 /** Closed after PING without PONG: Fluent Bit's answer to a shared_key mismatch (or a pause at that instant). */
 export class NoPongError extends ForwardConnectionError {
-  override readonly name = 'NoPongError';
-  override readonly code: string = 'FORWARD_NO_PONG';
+  static override readonly code: string = 'FORWARD_NO_PONG';
 }
 
 export interface DialOptions {
@@ -19,6 +18,8 @@ export interface DialOptions {
   readonly cred: HandshakeCredentials | undefined;
   readonly connectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
+  /** The client's clock: the connect and handshake timeouts run on it. */
+  readonly clock: Clock;
   readonly log: Logger;
 }
 
@@ -26,9 +27,13 @@ export interface DialOptions {
  * A connection ready for frames. `opened` sees it as soon as the socket is open (the client destroys it on close(),
  * so that a HELO/PONG wait ends at once). A failed handshake destroys it and throws.
  */
-export async function dial(o: DialOptions, signal: AbortSignal, opened: (conn: ForwardConnection) => void): Promise<ForwardConnection> {
-  const socket = await openSocket(o.target, o.tls, o.connectTimeoutMs, signal);
-  const conn = new ForwardConnection(socket, o.where);
+export async function dial(
+  o: DialOptions,
+  signal: AbortSignal,
+  opened: (conn: ForwardConnection) => void,
+): Promise<ForwardConnection> {
+  const socket = await openSocket(o.target, o.tls, o.connectTimeoutMs, o.clock, signal);
+  const conn = new ForwardConnection(socket, o.where, o.clock);
   opened(conn);
   try {
     if (o.cred) await handshake(conn, o.cred, o);
@@ -45,7 +50,10 @@ async function handshake(conn: ForwardConnection, cred: HandshakeCredentials, o:
     heloBytes = await conn.next(o.handshakeTimeoutMs, 'HELO');
   } catch (err) {
     if (err instanceof ConnectionClosedError) throw err;
-    throw new ForwardConnectionError(`${(err as Error).message}: a shared key is configured, but Fluent Bit sent no HELO — is shared_key set on its forward input?`);
+    throw new ForwardConnectionError(
+      `${(err as Error).message}: a shared key is configured, but Fluent Bit sent no HELO — is shared_key set on ` +
+        `its forward input?`,
+    );
   }
   const helo = parseHelo(heloBytes);
   const { frame, salt } = buildPing(helo, cred);
@@ -54,7 +62,8 @@ async function handshake(conn: ForwardConnection, cred: HandshakeCredentials, o:
   try {
     pong = await conn.next(o.handshakeTimeoutMs, 'PONG');
   } catch (err) {
-    if (err instanceof ConnectionClosedError) throw new NoPongError(`Fluent Bit at ${o.where} closed the connection after PING without PONG`);
+    if (err instanceof ConnectionClosedError)
+      throw new NoPongError(`Fluent Bit at ${o.where} closed the connection after PING without PONG`);
     throw err;
   }
   const { serverHostname } = checkPong(pong, helo, salt, cred);

@@ -1,12 +1,10 @@
 // Typed errors of the forward client. Each says what happened and what to fix; none carries a secret.
 // Each class has a stable `code` and says whether it is `fatal` (../errors.ts).
-import type { CodedError } from '../errors.js';
+import { JumpCloudError } from '../errors.js';
 
 /** Base class: every error the forward client raises. */
-export class ForwardError extends Error implements CodedError {
-  override readonly name: string = 'ForwardError';
-  readonly code: string = 'FORWARD_ERROR';
-  readonly fatal: boolean = false;
+export class ForwardError extends JumpCloudError {
+  static override readonly code: string = 'FORWARD_ERROR';
 }
 
 /**
@@ -14,42 +12,44 @@ export class ForwardError extends Error implements CodedError {
  * was not configured. Fatal: retrying cannot help until the configuration changes.
  */
 export class ForwardAuthError extends ForwardError {
-  override readonly name: string = 'ForwardAuthError';
-  override readonly code: string = 'FORWARD_AUTH';
+  static override readonly code: string = 'FORWARD_AUTH';
   override readonly fatal: boolean = true;
-  constructor(message: string, readonly reason: 'shared_key' | 'user' | 'shared_key_required' | 'server_digest') {
+  constructor(
+    message: string,
+    readonly reason: 'shared_key' | 'user' | 'shared_key_required' | 'server_digest',
+  ) {
     super(message);
   }
 }
 
 /** The client was closed (or is closing) before the data could be sent or acknowledged. */
 export class ForwardClosedError extends ForwardError {
-  override readonly name: string = 'ForwardClosedError';
-  override readonly code: string = 'FORWARD_CLOSED';
+  static override readonly code: string = 'FORWARD_CLOSED';
   override readonly fatal: boolean = true;
 }
 
 /** One entry alone encodes to more bytes than a forward frame may carry (Fluent Bit's buffer_max_size). */
 export class ForwardRecordTooLargeError extends ForwardError {
-  override readonly name: string = 'ForwardRecordTooLargeError';
-  override readonly code: string = 'FORWARD_RECORD_TOO_LARGE';
+  static override readonly code: string = 'FORWARD_RECORD_TOO_LARGE';
   override readonly fatal: boolean = true;
-  constructor(message: string, readonly index: number, readonly bytes: number) {
+  constructor(
+    message: string,
+    readonly index: number,
+    readonly bytes: number,
+  ) {
     super(message);
   }
 }
 
 /** An entry the protocol cannot carry (time out of EventTime's range, non-integer seconds, ...). */
 export class ForwardEncodeError extends ForwardError {
-  override readonly name: string = 'ForwardEncodeError';
-  override readonly code: string = 'FORWARD_ENCODE';
+  static override readonly code: string = 'FORWARD_ENCODE';
   override readonly fatal: boolean = true;
 }
 
 /** Bad options given to createForwardClient (unreadable TLS file, non-positive limits, ...). */
 export class ForwardConfigError extends ForwardError {
-  override readonly name: string = 'ForwardConfigError';
-  override readonly code: string = 'FORWARD_CONFIG';
+  static override readonly code: string = 'FORWARD_CONFIG';
   override readonly fatal: boolean = true;
 }
 
@@ -58,17 +58,18 @@ export class ForwardConfigError extends ForwardError {
  * never acking). Fatal: the client gives up, so that a one-pass run ends instead of waiting forever.
  */
 export class ForwardDeliveryTimeoutError extends ForwardError {
-  override readonly name: string = 'ForwardDeliveryTimeoutError';
-  override readonly code: string = 'FORWARD_DELIVERY_TIMEOUT';
+  static override readonly code: string = 'FORWARD_DELIVERY_TIMEOUT';
   override readonly fatal: boolean = true;
 }
 
 /** A connection-level failure that the client retries: refused, reset, ack timeout, no HELO, bad answer. */
 export class ForwardConnectionError extends ForwardError {
-  override readonly name: string = 'ForwardConnectionError';
-  override readonly code: string = 'FORWARD_CONNECTION';
+  static override readonly code: string = 'FORWARD_CONNECTION';
   /** 'unresolved': the host name did not resolve (DNS), so no connection was even tried. */
-  constructor(message: string, readonly reason?: 'unresolved') {
+  constructor(
+    message: string,
+    readonly reason?: 'unresolved',
+  ) {
     super(message);
   }
 }
@@ -79,9 +80,11 @@ export class ForwardConnectionError extends ForwardError {
  * from its own source (the collector re-reads them from the API; its checkpoint never passed them).
  */
 export class ForwardUnsettledError extends ForwardError {
-  override readonly name: string = 'ForwardUnsettledError';
-  override readonly code: string = 'FORWARD_UNSETTLED';
-  constructor(message: string, readonly entries: number) {
+  static override readonly code: string = 'FORWARD_UNSETTLED';
+  constructor(
+    message: string,
+    readonly entries: number,
+  ) {
     super(message);
   }
 }

@@ -39,7 +39,9 @@ function checkEventTime(time: EventTime, index: number): void {
 
 function checkTimeParts(sec: number, nsec: number, index: number): void {
   if (!Number.isInteger(sec) || sec < 0 || sec > 0xffffffff) {
-    throw new ForwardEncodeError(`entry #${index}: time.sec ${sec} is not an integer in 0..4294967295 (EventTime carries unsigned 32-bit seconds)`);
+    throw new ForwardEncodeError(
+      `entry #${index}: time.sec ${sec} is not an integer in 0..4294967295 (EventTime carries unsigned 32-bit seconds)`,
+    );
   }
   if (!Number.isInteger(nsec) || nsec < 0 || nsec > 999_999_999) {
     throw new ForwardEncodeError(`entry #${index}: time.nsec ${nsec} is not an integer in 0..999999999`);
@@ -48,7 +50,10 @@ function checkTimeParts(sec: number, nsec: number, index: number): void {
 
 /** Codec for decoding (and encoding, via EventTimeValue) ext type 0 with @msgpack/msgpack. */
 class EventTimeValue implements EventTime {
-  constructor(readonly sec: number, readonly nsec: number) {}
+  constructor(
+    readonly sec: number,
+    readonly nsec: number,
+  ) {}
 }
 
 export function createEventTimeCodec(): ExtensionCodec {
@@ -92,9 +97,20 @@ export function flatStringBound(record: Readonly<Record<string, unknown>>): numb
 
 /** Writes a msgpack str header for `n` bytes at `at`; returns its length. */
 function writeStrHeader(buf: Buffer, at: number, n: number): number {
-  if (n < 32) { buf[at] = 0xa0 | n; return 1; }
-  if (n < 0x100) { buf[at] = 0xd9; buf[at + 1] = n; return 2; }
-  if (n < 0x10000) { buf[at] = 0xda; buf.writeUInt16BE(n, at + 1); return 3; }
+  if (n < 32) {
+    buf[at] = 0xa0 | n;
+    return 1;
+  }
+  if (n < 0x100) {
+    buf[at] = 0xd9;
+    buf[at + 1] = n;
+    return 2;
+  }
+  if (n < 0x10000) {
+    buf[at] = 0xda;
+    buf.writeUInt16BE(n, at + 1);
+    return 3;
+  }
   buf[at] = 0xdb;
   buf.writeUInt32BE(n, at + 1);
   return 5;
@@ -119,12 +135,20 @@ function isAscii(str: string): boolean {
 }
 
 /** Writes a flat string record (checked by flatStringBound) as msgpack at `at`; returns the bytes written. */
-export function writeFlatStringRecord(buf: Buffer, at: number, record: Readonly<Record<string, string | Utf8Bytes>>): number {
+export function writeFlatStringRecord(
+  buf: Buffer,
+  at: number,
+  record: Readonly<Record<string, string | Utf8Bytes>>,
+): number {
   let keys = 0;
   for (const _ in record) keys++;
   let p = at;
   if (keys < 16) buf[p++] = 0x80 | keys;
-  else { buf[p++] = 0xde; buf.writeUInt16BE(keys, p); p += 2; }
+  else {
+    buf[p++] = 0xde;
+    buf.writeUInt16BE(keys, p);
+    p += 2;
+  }
   for (const key in record) {
     p += writeStr(buf, p, key);
     const v = record[key]!;
@@ -209,7 +233,8 @@ export class ChunkEncoder {
         const bound = flatStringBound(entry.record);
         if (bound >= 0) {
           this.ensure(pos + 11 + bound + 128);
-          entryLen = 11 + writeFlatStringRecord(this.scratch, pos + 11, entry.record as Record<string, string | Utf8Bytes>);
+          entryLen =
+            11 + writeFlatStringRecord(this.scratch, pos + 11, entry.record as Record<string, string | Utf8Bytes>);
         } else {
           record = this.encoder.encodeSharedRef(decodeUtf8Values(entry.record));
           entryLen = 1 + 10 + record.length;
@@ -236,9 +261,14 @@ export class ChunkEncoder {
     const tagBytes = Buffer.from(this.encoder.encode(tag));
     const headerLen = 1 + tagBytes.length + 5;
     const { length, start, end, sec, nsec } = batch;
-    const body = Buffer.isBuffer(batch.body) ? batch.body : Buffer.from(batch.body.buffer, batch.body.byteOffset, batch.body.byteLength);
+    const body = Buffer.isBuffer(batch.body)
+      ? batch.body
+      : Buffer.from(batch.body.buffer, batch.body.byteOffset, batch.body.byteLength);
     if (start.length < length || end.length < length || sec.length < length || nsec.length < length) {
-      throw new ForwardEncodeError(`message batch of ${length} entries has shorter columns (start ${start.length}, end ${end.length}, sec ${sec.length}, nsec ${nsec.length})`);
+      throw new ForwardEncodeError(
+        `message batch of ${length} entries has shorter columns (start ${start.length}, end ${end.length}, sec ` +
+          `${sec.length}, nsec ${nsec.length})`,
+      );
     }
     const keyLen = MESSAGE_KEY.length;
     let i = 0;
@@ -246,9 +276,12 @@ export class ChunkEncoder {
       const first = i;
       let pos = headerLen;
       while (i < length) {
-        const s0 = start[i]!, s1 = end[i]!;
+        const s0 = start[i]!,
+          s1 = end[i]!;
         if (!(s0 <= s1 && s1 <= body.length)) {
-          throw new ForwardEncodeError(`entry #${i}: message span ${s0}..${s1} lies outside the batch's ${body.length}-byte body`);
+          throw new ForwardEncodeError(
+            `entry #${i}: message span ${s0}..${s1} lies outside the batch's ${body.length}-byte body`,
+          );
         }
         checkTimeParts(sec[i]!, nsec[i]!, i);
         const n = s1 - s0;
@@ -274,7 +307,9 @@ export class ChunkEncoder {
     }
   }
 
-  /** Whether an entry of `entryLen` bytes at `pos` must start the next chunk instead. 64 bytes cover the options map. */
+  /**
+   * Whether an entry of `entryLen` bytes at `pos` must start the next chunk instead. 64 bytes cover the options map.
+   */
   private closesChunk(headerLen: number, pos: number, entryLen: number): boolean {
     const bodyAfter = pos + entryLen - headerLen;
     return bodyAfter > this.opts.maxChunkBytes || headerLen + bodyAfter + 64 > this.opts.maxFrameBytes;
@@ -285,7 +320,8 @@ export class ChunkEncoder {
     const { maxFrameBytes } = this.opts;
     if (headerLen + entryLen + 64 <= maxFrameBytes) return;
     throw new ForwardRecordTooLargeError(
-      `entry #${i} encodes to ${entryLen} bytes, more than one forward frame may carry (${maxFrameBytes} bytes, under Fluent Bit's buffer_max_size ${FLUENT_BIT_BUFFER_MAX_SIZE}); entries before it were sent`,
+      `entry #${i} encodes to ${entryLen} bytes, more than one forward frame may carry (${maxFrameBytes} bytes, ` +
+        `under Fluent Bit's buffer_max_size ${FLUENT_BIT_BUFFER_MAX_SIZE}); entries before it were sent`,
       i,
       entryLen,
     );

@@ -36,8 +36,15 @@ export function isHelo(bytes: Uint8Array): boolean {
 
 export function parseHelo(bytes: Uint8Array): Helo {
   const msg = rawDecoder.decode(bytes);
-  if (!Array.isArray(msg) || asBuffer(msg[0])?.toString('latin1') !== 'HELO' || typeof msg[1] !== 'object' || msg[1] === null) {
-    throw new ForwardConnectionError('expected HELO as the first message of a shared-key forward connection, got something else');
+  if (
+    !Array.isArray(msg) ||
+    asBuffer(msg[0])?.toString('latin1') !== 'HELO' ||
+    typeof msg[1] !== 'object' ||
+    msg[1] === null
+  ) {
+    throw new ForwardConnectionError(
+      'expected HELO as the first message of a shared-key forward connection, got something else',
+    );
   }
   const opts = msg[1] as Record<string, unknown>;
   const nonce = asBuffer(opts['nonce']);
@@ -65,7 +72,12 @@ export function buildPing(helo: Helo, cred: HandshakeCredentials): { frame: Buff
 }
 
 /** Checks PONG; throws ForwardAuthError on refusal or when the server cannot prove it knows the key. */
-export function checkPong(bytes: Uint8Array, helo: Helo, salt: string, cred: HandshakeCredentials): { serverHostname: string } {
+export function checkPong(
+  bytes: Uint8Array,
+  helo: Helo,
+  salt: string,
+  cred: HandshakeCredentials,
+): { serverHostname: string } {
   const msg = rawDecoder.decode(bytes);
   if (!Array.isArray(msg) || asBuffer(msg[0])?.toString('latin1') !== 'PONG' || msg.length < 5) {
     throw new ForwardConnectionError('expected PONG after PING, got something else');
@@ -76,8 +88,9 @@ export function checkPong(bytes: Uint8Array, helo: Helo, salt: string, cred: Han
     throw new ForwardAuthError(
       `Fluent Bit refused the forward handshake: "${reason}". ` +
         (/user|password/i.test(reason)
-          ? 'The username/password do not match an entry of security.users on its forward input: fix the username and password given to the collector (or the users in Fluent Bit).'
-          : 'Check shared_key and security.users on its forward input against the collector\'s settings.'),
+          ? 'The username/password do not match an entry of security.users on its forward input: fix the username ' +
+            'and password given to the collector (or the users in Fluent Bit).'
+          : "Check shared_key and security.users on its forward input against the collector's settings."),
       /user|password/i.test(reason) ? 'user' : 'shared_key',
     );
   }
@@ -86,7 +99,8 @@ export function checkPong(bytes: Uint8Array, helo: Helo, salt: string, cred: Han
   const expected = sha512Hex(salt, asBuffer(msg[3]) ?? Buffer.alloc(0), helo.nonce, cred.sharedKey);
   if (digest !== expected) {
     throw new ForwardAuthError(
-      `the forward server "${serverHostname}" answered PONG with a digest that does not match our shared key: it does not know the same shared_key (or is not Fluent Bit's forward input); fix shared_key on one side`,
+      `the forward server "${serverHostname}" answered PONG with a digest that does not match our shared key: it ` +
+        `does not know the same shared_key (or is not Fluent Bit's forward input); fix shared_key on one side`,
       'server_digest',
     );
   }

@@ -1,11 +1,10 @@
 // Finds where one msgpack object ends without decoding it, so a stream reader knows when a frame is
 // complete (TCP splits and joins frames arbitrarily) and decodes each frame exactly once.
+import { JumpCloudError } from '../errors.js';
 
 /** Thrown on a byte that starts no msgpack object (0xc1) or on nesting beyond the limit. */
-export class MsgpackScanError extends Error {
-  override readonly name = 'MsgpackScanError';
-  readonly code = 'MSGPACK_SCAN';
-  readonly fatal = false;
+export class MsgpackScanError extends JumpCloudError {
+  static override readonly code: string = 'MSGPACK_SCAN';
 }
 
 const INCOMPLETE = -1;
@@ -14,6 +13,8 @@ const INCOMPLETE = -1;
  * Byte length of the msgpack object starting at `start`, or -1 when `buf[start..end)` holds only part of it.
  * Iterative (an explicit count of objects still to skip), so deep nesting cannot overflow the stack.
  */
+/* eslint-disable-next-line max-lines-per-function -- one case per msgpack format byte, in the order of the format's
+   table: read side by side with it, a single switch is the clearest form. */
 export function msgpackLength(buf: Uint8Array, start = 0, end = buf.length): number {
   let pos = start;
   let pending = 1; // objects still to skip
@@ -33,28 +34,105 @@ export function msgpackLength(buf: Uint8Array, start = 0, end = buf.length): num
       pos += 1 + (b & 0x1f);
     } else {
       switch (b) {
-        case 0xc0: case 0xc2: case 0xc3: pos += 1; break;
-        case 0xc4: case 0xd9: { if (pos + 2 > end) return INCOMPLETE; pos += 2 + buf[pos + 1]!; break; }
-        case 0xc5: case 0xda: { if (pos + 3 > end) return INCOMPLETE; pos += 3 + readU16(buf, pos + 1); break; }
-        case 0xc6: case 0xdb: { if (pos + 5 > end) return INCOMPLETE; pos += 5 + readU32(buf, pos + 1); break; }
-        case 0xc7: { if (pos + 2 > end) return INCOMPLETE; pos += 3 + buf[pos + 1]!; break; }
-        case 0xc8: { if (pos + 3 > end) return INCOMPLETE; pos += 4 + readU16(buf, pos + 1); break; }
-        case 0xc9: { if (pos + 5 > end) return INCOMPLETE; pos += 6 + readU32(buf, pos + 1); break; }
-        case 0xca: pos += 5; break;
-        case 0xcb: pos += 9; break;
-        case 0xcc: case 0xd0: pos += 2; break;
-        case 0xcd: case 0xd1: pos += 3; break;
-        case 0xce: case 0xd2: pos += 5; break;
-        case 0xcf: case 0xd3: pos += 9; break;
-        case 0xd4: pos += 3; break;
-        case 0xd5: pos += 4; break;
-        case 0xd6: pos += 6; break;
-        case 0xd7: pos += 10; break;
-        case 0xd8: pos += 18; break;
-        case 0xdc: { if (pos + 3 > end) return INCOMPLETE; pending += readU16(buf, pos + 1); pos += 3; break; }
-        case 0xdd: { if (pos + 5 > end) return INCOMPLETE; pending += readU32(buf, pos + 1); pos += 5; break; }
-        case 0xde: { if (pos + 3 > end) return INCOMPLETE; pending += readU16(buf, pos + 1) * 2; pos += 3; break; }
-        case 0xdf: { if (pos + 5 > end) return INCOMPLETE; pending += readU32(buf, pos + 1) * 2; pos += 5; break; }
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          pos += 1;
+          break;
+        case 0xc4:
+        case 0xd9: {
+          if (pos + 2 > end) return INCOMPLETE;
+          pos += 2 + buf[pos + 1]!;
+          break;
+        }
+        case 0xc5:
+        case 0xda: {
+          if (pos + 3 > end) return INCOMPLETE;
+          pos += 3 + readU16(buf, pos + 1);
+          break;
+        }
+        case 0xc6:
+        case 0xdb: {
+          if (pos + 5 > end) return INCOMPLETE;
+          pos += 5 + readU32(buf, pos + 1);
+          break;
+        }
+        case 0xc7: {
+          if (pos + 2 > end) return INCOMPLETE;
+          pos += 3 + buf[pos + 1]!;
+          break;
+        }
+        case 0xc8: {
+          if (pos + 3 > end) return INCOMPLETE;
+          pos += 4 + readU16(buf, pos + 1);
+          break;
+        }
+        case 0xc9: {
+          if (pos + 5 > end) return INCOMPLETE;
+          pos += 6 + readU32(buf, pos + 1);
+          break;
+        }
+        case 0xca:
+          pos += 5;
+          break;
+        case 0xcb:
+          pos += 9;
+          break;
+        case 0xcc:
+        case 0xd0:
+          pos += 2;
+          break;
+        case 0xcd:
+        case 0xd1:
+          pos += 3;
+          break;
+        case 0xce:
+        case 0xd2:
+          pos += 5;
+          break;
+        case 0xcf:
+        case 0xd3:
+          pos += 9;
+          break;
+        case 0xd4:
+          pos += 3;
+          break;
+        case 0xd5:
+          pos += 4;
+          break;
+        case 0xd6:
+          pos += 6;
+          break;
+        case 0xd7:
+          pos += 10;
+          break;
+        case 0xd8:
+          pos += 18;
+          break;
+        case 0xdc: {
+          if (pos + 3 > end) return INCOMPLETE;
+          pending += readU16(buf, pos + 1);
+          pos += 3;
+          break;
+        }
+        case 0xdd: {
+          if (pos + 5 > end) return INCOMPLETE;
+          pending += readU32(buf, pos + 1);
+          pos += 5;
+          break;
+        }
+        case 0xde: {
+          if (pos + 3 > end) return INCOMPLETE;
+          pending += readU16(buf, pos + 1) * 2;
+          pos += 3;
+          break;
+        }
+        case 0xdf: {
+          if (pos + 5 > end) return INCOMPLETE;
+          pending += readU32(buf, pos + 1) * 2;
+          pos += 5;
+          break;
+        }
         default:
           throw new MsgpackScanError(`byte 0x${b.toString(16)} at offset ${pos} starts no msgpack object`);
       }

@@ -3,7 +3,7 @@
 import { hostname as osHostname } from 'node:os';
 import { systemClock } from '../clock.js';
 import type { Clock, ForwardHooks, ForwardTarget, Logger } from '../types.js';
-import type { BackoffOptions } from './backoff.js';
+import type { Backoff } from '../backoff.js';
 import { describeTarget, loadTls, type ForwardTlsOptions } from './connect.js';
 import type { DialOptions } from './dial.js';
 import { ForwardConfigError } from './errors.js';
@@ -53,8 +53,11 @@ export interface ForwardClientOptions {
   /** Time allowed for HELO and for PONG (default 10 s). */
   readonly handshakeTimeoutMs?: number;
   /** Reconnect backoff (default base 200 ms, max 30 s). */
-  readonly backoff?: Partial<BackoffOptions>;
-  /** Clock for every time the client reads or waits for: settle, ack and delivery timeouts, backoff (default the wall clock). */
+  readonly backoff?: Partial<Pick<Backoff, 'baseMs' | 'maxMs'>>;
+  /**
+   * Clock for every time the client reads or waits for: settle, ack and delivery timeouts, backoff (default the wall
+   * clock).
+   */
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly logger?: Logger;
@@ -71,7 +74,7 @@ export interface ResolvedForwardOptions {
   readonly settleMs: number;
   readonly settleResend: 'frames' | 'caller';
   readonly deliveryTimeoutMs: number | undefined;
-  readonly backoff: BackoffOptions;
+  readonly backoff: Backoff;
   readonly clock: Clock;
   readonly random: () => number;
   readonly log: Logger;
@@ -82,7 +85,8 @@ const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function positive(name: string, value: number | undefined, dflt: number): number {
   const v = value ?? dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new ForwardConfigError(`forward option ${name} must be a positive number, got ${value}`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new ForwardConfigError(`forward option ${name} must be a positive number, got ${value}`);
   return v;
 }
 
@@ -90,39 +94,65 @@ export function resolveForwardOptions(opts: ForwardClientOptions): ResolvedForwa
   const where = describeTarget(opts.target);
   const tls = opts.tls ? loadTls(opts.tls) : undefined;
   if ((opts.username !== undefined || opts.password !== undefined) && opts.sharedKey === undefined) {
-    throw new ForwardConfigError('forward username/password need a shared key: Fluent Bit checks users only inside the shared-key handshake');
+    throw new ForwardConfigError(
+      'forward username/password need a shared key: Fluent Bit checks users only inside the shared-key handshake',
+    );
   }
   if (opts.sharedKey !== undefined && opts.sharedKey.length === 0) {
-    throw new ForwardConfigError('forward shared key is empty: leave it unset or give the shared_key of the forward input');
+    throw new ForwardConfigError(
+      'forward shared key is empty: leave it unset or give the shared_key of the forward input',
+    );
   }
-  const cred = opts.sharedKey !== undefined
-    ? { sharedKey: opts.sharedKey, username: opts.username, password: opts.password, hostname: opts.hostname ?? osHostname() }
-    : undefined;
+  const cred =
+    opts.sharedKey !== undefined
+      ? {
+          sharedKey: opts.sharedKey,
+          username: opts.username,
+          password: opts.password,
+          hostname: opts.hostname ?? osHostname(),
+        }
+      : undefined;
   const maxFrameBytes = positive('maxFrameBytes', opts.maxFrameBytes, 6_000_000);
   if (maxFrameBytes > FLUENT_BIT_BUFFER_MAX_SIZE) {
-    throw new ForwardConfigError(`forward maxFrameBytes ${maxFrameBytes} is above Fluent Bit's buffer_max_size ${FLUENT_BIT_BUFFER_MAX_SIZE}: such frames are dropped without ack`);
+    throw new ForwardConfigError(
+      `forward maxFrameBytes ${maxFrameBytes} is above Fluent Bit's buffer_max_size ${FLUENT_BIT_BUFFER_MAX_SIZE}: ` +
+        `such frames are dropped without ack`,
+    );
   }
   const maxChunkBytes = Math.min(positive('maxChunkBytes', opts.maxChunkBytes, 1_000_000), maxFrameBytes - 1024);
   const maxInFlight = Math.floor(positive('maxInFlight', opts.maxInFlight, 8));
   const ackTimeoutMs = positive('ackTimeoutMs', opts.ackTimeoutMs, 30_000);
   const settleMs = opts.settleMs ?? 500;
-  if (!Number.isFinite(settleMs) || settleMs < 0) throw new ForwardConfigError(`forward option settleMs must be a number >= 0, got ${opts.settleMs}`);
+  if (!Number.isFinite(settleMs) || settleMs < 0)
+    throw new ForwardConfigError(`forward option settleMs must be a number >= 0, got ${opts.settleMs}`);
   const settleResend = opts.settleResend ?? 'frames';
-  if (settleResend !== 'frames' && settleResend !== 'caller') throw new ForwardConfigError(`forward option settleResend must be 'frames' or 'caller', got ${String(opts.settleResend)}`);
+  if (settleResend !== 'frames' && settleResend !== 'caller')
+    throw new ForwardConfigError(
+      `forward option settleResend must be 'frames' or 'caller', got ${String(opts.settleResend)}`,
+    );
   const connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
   const handshakeTimeoutMs = positive('handshakeTimeoutMs', opts.handshakeTimeoutMs, 10_000);
-  const deliveryTimeoutMs = opts.deliveryTimeoutMs === undefined ? undefined : positive('deliveryTimeoutMs', opts.deliveryTimeoutMs, 1);
-  const backoff: BackoffOptions = {
+  const deliveryTimeoutMs =
+    opts.deliveryTimeoutMs === undefined ? undefined : positive('deliveryTimeoutMs', opts.deliveryTimeoutMs, 1);
+  // Equal jitter: never zero, so no hot reconnect loop (../backoff.ts).
+  const backoff: Backoff = {
     baseMs: positive('backoff.baseMs', opts.backoff?.baseMs, 200),
     maxMs: positive('backoff.maxMs', opts.backoff?.maxMs, 30_000),
+    jitter: 'equal',
   };
   const log = opts.logger ?? silentLogger;
+  const clock = opts.clock ?? systemClock;
   return {
     where,
-    dial: { target: opts.target, where, tls, cred, connectTimeoutMs, handshakeTimeoutMs, log },
+    dial: { target: opts.target, where, tls, cred, connectTimeoutMs, handshakeTimeoutMs, clock, log },
     encoder: { mode: opts.mode ?? 'packed', maxChunkBytes, maxFrameBytes },
-    maxInFlight, ackTimeoutMs, settleMs, settleResend, deliveryTimeoutMs, backoff,
-    clock: opts.clock ?? systemClock,
+    maxInFlight,
+    ackTimeoutMs,
+    settleMs,
+    settleResend,
+    deliveryTimeoutMs,
+    backoff,
+    clock,
     random: opts.random ?? Math.random,
     log,
     hooks: opts.hooks ?? {},

@@ -2,7 +2,7 @@
 // Bit's threaded input acks records still in memory). Settled in ack order, on the injected clock; a connection
 // that closes first takes the whole queue back (drain) to be sent again.
 import type { Clock } from '../types.js';
-import { ClockTimer } from './timer.js';
+import { ClockTimer } from '../clock.js';
 
 export interface SettlingChunk<C, S = undefined> {
   /** The chunk with its frame, when the client keeps frames until they settle (settleResend 'frames'). */

@@ -42,6 +42,8 @@ export function decodeUtf8Values(value: unknown, depth = 0): unknown {
   if (decoded.every((d, i) => d === values[i])) return value;
   // defineProperty, not assignment: a "__proto__" key stays a plain key.
   const out = Object.create(proto) as Record<string, unknown>;
-  keys.forEach((k, i) => Object.defineProperty(out, k, { value: decoded[i], enumerable: true, writable: true, configurable: true }));
+  keys.forEach((k, i) =>
+    Object.defineProperty(out, k, { value: decoded[i], enumerable: true, writable: true, configurable: true }),
+  );
   return out;
 }

@@ -12,8 +12,15 @@ export const MAX_BUCKETS = 10_000;
 /** Distinct values returned; the rest is summed in sum_other_doc_count, as a terms aggregation does. */
 export const MAX_DISTINCT = 1_000;
 
-export interface IntervalBucket { key: number; key_as_string: string; doc_count: number }
-export interface DistinctBucket { key: string; doc_count: number }
+export interface IntervalBucket {
+  key: number;
+  key_as_string: string;
+  doc_count: number;
+}
+export interface DistinctBucket {
+  key: string;
+  doc_count: number;
+}
 
 /** "+0530", "-05:00", "Z" or "" → offset in ms east of UTC. */
 function offsetMs(tz: unknown): number {
@@ -24,15 +31,25 @@ function offsetMs(tz: unknown): number {
 }
 
 /** Bucketed counts: buckets of interval_value × interval_unit, aligned in the caller's timezone. */
-export function intervalBuckets(store: EventStore, range: ScanRange, body: Record<string, unknown>): { buckets: IntervalBucket[] } {
+export function intervalBuckets(
+  store: EventStore,
+  range: ScanRange,
+  body: Record<string, unknown>,
+): { buckets: IntervalBucket[] } {
   const unit = body.interval_unit;
-  if (typeof unit !== 'string' || !(unit in UNIT_MS)) throw new AggregationError(`interval_unit is required: one of ${Object.keys(UNIT_MS).join(', ')}`);
+  if (typeof unit !== 'string' || !(unit in UNIT_MS))
+    throw new AggregationError(`interval_unit is required: one of ${Object.keys(UNIT_MS).join(', ')}`);
   const raw = body.interval_value ?? '1';
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,5}$/.test(raw)) throw new AggregationError(`invalid interval_value "${String(raw)}": a positive whole number, as a string (e.g. "2")`);
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,5}$/.test(raw))
+    throw new AggregationError(
+      `invalid interval_value "${String(raw)}": a positive whole number, as a string (e.g. "2")`,
+    );
   const width = Number(raw) * UNIT_MS[unit as Unit];
   const shift = offsetMs(body.timezone);
   if ((range.end.ms - range.start.ms) / width > MAX_BUCKETS) {
-    throw new AggregationError(`the range needs more than ${MAX_BUCKETS} buckets of ${raw}${unit}: use a larger interval or a shorter range`);
+    throw new AggregationError(
+      `the range needs more than ${MAX_BUCKETS} buckets of ${raw}${unit}: use a larger interval or a shorter range`,
+    );
   }
   const counts = new Map<number, number>();
   store.each(range, (s) => {
@@ -40,7 +57,9 @@ export function intervalBuckets(store: EventStore, range: ScanRange, body: Recor
     counts.set(key, (counts.get(key) ?? 0) + 1);
     return true;
   });
-  const buckets = [...counts].sort((a, b) => a[0] - b[0]).map(([key, doc_count]) => ({ key, key_as_string: new Date(key).toISOString(), doc_count }));
+  const buckets = [...counts]
+    .sort((a, b) => a[0] - b[0])
+    .map(([key, doc_count]) => ({ key, key_as_string: new Date(key).toISOString(), doc_count }));
   return { buckets };
 }
 
@@ -54,15 +73,21 @@ function fieldValue(event: unknown, path: readonly string[]): unknown {
 }
 
 /** Distinct values of `field` (a dotted path) with their counts, commonest first. */
-export function distinctBuckets(store: EventStore, range: ScanRange, body: Record<string, unknown>): { buckets: DistinctBucket[]; doc_count_error_upper_bound: number; sum_other_doc_count: number } {
+export function distinctBuckets(
+  store: EventStore,
+  range: ScanRange,
+  body: Record<string, unknown>,
+): { buckets: DistinctBucket[]; doc_count_error_upper_bound: number; sum_other_doc_count: number } {
   const field = body.field;
-  if (typeof field !== 'string' || field.trim() === '') throw new AggregationError('field is required: the event field to list the values of, e.g. event_type');
+  if (typeof field !== 'string' || field.trim() === '')
+    throw new AggregationError('field is required: the event field to list the values of, e.g. event_type');
   const path = field.split('.');
   const counts = new Map<string, number>();
   store.each(range, (s) => {
     const v = fieldValue(JSON.parse(store.text(s)), path);
     for (const x of Array.isArray(v) ? v : [v]) {
-      if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') counts.set(String(x), (counts.get(String(x)) ?? 0) + 1);
+      if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')
+        counts.set(String(x), (counts.get(String(x)) ?? 0) + 1);
     }
     return true;
   });

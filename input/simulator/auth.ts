@@ -94,8 +94,11 @@ export class Auth {
    */
   private provider(ids: readonly string[], orgIds: readonly string[]): Caller {
     if (orgIds.length > 0) {
-      throw new HttpError(400, 'x-provider-id and x-org-id cannot be sent together: send x-provider-id alone for the '
-        + 'Multi-Tenant Portal\'s events, or x-org-id alone for those of the organizations');
+      throw new HttpError(
+        400,
+        'x-provider-id and x-org-id cannot be sent together: send x-provider-id alone for the ' +
+          "Multi-Tenant Portal's events, or x-org-id alone for those of the organizations",
+      );
     }
     if (ids.length !== 1) throw new HttpError(400, `x-provider-id takes one provider id (got ${ids.length})`);
     const id = ids[0]!;

@@ -209,7 +209,11 @@ export class EventStore {
   }
 
   /** Writes the events, comma-separated, from position 1; returns the position after the last. */
-  private fill(events: readonly Skeleton[], pieces: readonly Piece[], suffixes: readonly string[], out: Buffer,
+  private fill(
+    events: readonly Skeleton[],
+    pieces: readonly Piece[],
+    suffixes: readonly string[],
+    out: Buffer,
   ): number {
     let pos = 1;
     for (let i = 0; i < events.length; i++) {
@@ -347,7 +351,8 @@ export class EventStore {
     if (i === undefined) {
       i = this.streams.length;
       const own = providerObjectId(providerId, this.opts.seed);
-      const children = this.opts.orgs.filter((o) => this.providerOf(o) === providerId)
+      const children = this.opts.orgs
+        .filter((o) => this.providerOf(o) === providerId)
         .map((o) => ascii(organizationId(o, this.opts.seed)));
       this.streams.push({ kind: 'provider', orgId: '', service: 'directory', organization: own, providerId });
       this.holes.push({ org: ascii(own), provider: ascii(own), ...(children.length ? { children } : {}) });
@@ -364,14 +369,23 @@ export class EventStore {
     }
     const t = parseRfc3339(obj.timestamp);
     if (!t) throw new Error(`explicit simulator event ${obj.id}: timestamp "${obj.timestamp}" is not RFC 3339`);
-    const stream = e.providerId !== undefined ? this.addProviderStream(e.providerId)
-      : this.addStream(e.orgId ?? '', e.service);
+    const stream =
+      e.providerId !== undefined ? this.addProviderStream(e.providerId) : this.addStream(e.orgId ?? '', e.service);
     const b = Math.floor(t.ms / this.bucketMs);
     const key = `${stream}:${b}`;
     const list = this.explicit.get(key) ?? [];
     const providerActivity = e.providerId !== undefined || providerActivityOf(obj as Body, this.streams[stream]!);
-    list.push({ ms: t.ms, subNs: t.subNs, id: obj.id, timestamp: obj.timestamp, visibleAt: e.visibleAt ?? t.ms, stream,
-      variant: 0, text, providerActivity });
+    list.push({
+      ms: t.ms,
+      subNs: t.subNs,
+      id: obj.id,
+      timestamp: obj.timestamp,
+      visibleAt: e.visibleAt ?? t.ms,
+      stream,
+      variant: 0,
+      text,
+      providerActivity,
+    });
     this.explicit.set(key, list);
     this.explicitMinMs = Math.min(this.explicitMinMs, t.ms);
     this.explicitMaxMs = Math.max(this.explicitMaxMs, t.ms);

@@ -1,7 +1,16 @@
 // Seeded fault injection for the simulator: which request fails, and how.
 import { prng, type Rng } from './render.js';
 
-export const FAULT_KINDS = ['429', '429-retry-after', '503', '500', 'reset', 'timeout', 'truncated', 'not-array'] as const;
+export const FAULT_KINDS = [
+  '429',
+  '429-retry-after',
+  '503',
+  '500',
+  'reset',
+  'timeout',
+  'truncated',
+  'not-array',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultOptions {
@@ -26,7 +35,8 @@ export class FaultPlan {
     this.rate = opts?.rate ?? 0;
     this.kinds = opts?.kinds?.length ? opts.kinds : FAULT_KINDS;
     this.rng = prng(opts?.seed ?? seed ^ 0xfa017);
-    for (const k of this.kinds) if (!isFaultKind(k)) throw new Error(`unknown fault kind "${k}": use ${FAULT_KINDS.join(', ')}`);
+    for (const k of this.kinds)
+      if (!isFaultKind(k)) throw new Error(`unknown fault kind "${k}": use ${FAULT_KINDS.join(', ')}`);
     if (!(this.rate >= 0 && this.rate <= 1)) throw new Error(`fault rate ${this.rate} must be between 0 and 1`);
   }
 

@@ -63,8 +63,15 @@ export function generateBucket(g: BucketSpec): Skeleton[] {
     const delay = indexDelayMs(r, g.indexDelay);
     const id = eventId(format.id, t.ms, machine, k, r);
     if (t.ms < g.fromMs || t.ms > g.toMs) continue;
-    out.push({ ms: t.ms, subNs: t.subNs, id, timestamp: t.timestamp, visibleAt: t.ms + delay, stream: g.stream,
-      variant });
+    out.push({
+      ms: t.ms,
+      subNs: t.subNs,
+      id,
+      timestamp: t.timestamp,
+      visibleAt: t.ms + delay,
+      stream: g.stream,
+      variant,
+    });
   }
   return out.sort(byMsThenId);
 }

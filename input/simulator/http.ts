@@ -4,7 +4,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** An answer with this status and `{"message": …}` body, as the API gives its errors. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -17,7 +20,12 @@ export function header(req: IncomingMessage, name: string): string | undefined {
 /** A comma-separated header (repeated headers arrive joined) as its non-empty values. */
 export function headerList(req: IncomingMessage, name: string): string[] | undefined {
   const raw = header(req, name);
-  return raw === undefined ? undefined : raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return raw === undefined
+    ? undefined
+    : raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
 }
 
 export class Responder {

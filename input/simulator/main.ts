@@ -12,7 +12,11 @@ import { GENERATED_SERVICES } from './events.js';
 import { FAULT_KINDS, isFaultKind, type FaultKind } from './faults.js';
 import { ScenarioError } from './scenario/events.js';
 import {
-  injectedEvents, SEARCH_TERM_MODES, startSimulator, type SearchTermMode, type SimulatorOptions,
+  injectedEvents,
+  SEARCH_TERM_MODES,
+  startSimulator,
+  type SearchTermMode,
+  type SimulatorOptions,
 } from './server.js';
 
 const PROGRAM = 'fluent-bit-jumpcloud simulate';
@@ -32,7 +36,7 @@ const OPTIONS: Record<string, { kind: 'value' | 'boolean'; help: string }> = {
   scenario: { kind: 'value', help: 'scenario files (YAML) to inject, comma-separated (scenarios/README.md)' },
   'scenario-start': { kind: 'value', help: 'when scenarios start: a duration ago or an RFC 3339 time (default now)' },
   'scenario-org': { kind: 'value', help: 'the org whose stream carries the scenarios (default the first of --orgs)' },
-  print: { kind: 'boolean', help: 'print the scenarios\' events (NDJSON, exactly as served) and exit' },
+  print: { kind: 'boolean', help: "print the scenarios' events (NDJSON, exactly as served) and exit" },
   'list-types': { kind: 'boolean', help: 'print the event catalog (type, service, family, weights) and exit' },
   'api-key': { kind: 'value', help: 'accepted x-api-key values, comma-separated (default sim-api-key)' },
   'oauth-client': { kind: 'value', help: 'accepted service account as CLIENT_ID:CLIENT_SECRET (POST /oauth2/token)' },
@@ -49,8 +53,9 @@ const OPTIONS: Record<string, { kind: 'value' | 'boolean'; help: string }> = {
 };
 
 export function simulatorUsage(): string {
-  const lines = Object.entries(OPTIONS)
-    .map(([name, o]) => `  --${(name + (o.kind === 'value' ? ' VALUE' : '')).padEnd(24)} ${o.help}`);
+  const lines = Object.entries(OPTIONS).map(
+    ([name, o]) => `  --${(name + (o.kind === 'value' ? ' VALUE' : '')).padEnd(24)} ${o.help}`,
+  );
   return [
     'Usage: fluent-bit-jumpcloud simulate [options]',
     '',
@@ -87,7 +92,10 @@ class Flags {
   list(n: string): string[] | undefined {
     const vs = this.flags.filter((f) => f.name === n && typeof f.value === 'string');
     if (vs.length === 0) return undefined;
-    return vs.flatMap((f) => String(f.value).split(',')).map((s) => s.trim()).filter((s) => s !== '');
+    return vs
+      .flatMap((f) => String(f.value).split(','))
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   }
 
   num(n: string, min: number, max: number): number | undefined {
@@ -114,7 +122,11 @@ class Flags {
 
 /** Parses simulator flags into options; throws ArgvError naming the bad flag. */
 export function parseSimulatorArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SimulatorArgs {
-  const parsed = parseArgv(argv, (n) => OPTIONS[n]?.kind, (n) => closest(n, Object.keys(OPTIONS)));
+  const parsed = parseArgv(
+    argv,
+    (n) => OPTIONS[n]?.kind,
+    (n) => closest(n, Object.keys(OPTIONS)),
+  );
   if (parsed.positionals.length > 0) throw new ArgvError(`unexpected argument "${parsed.positionals[0]}"`);
   const f = new Flags(parsed.flags);
   const clockSpec = f.str('clock') ?? env[CLOCK_ENV];
@@ -127,14 +139,27 @@ export function parseSimulatorArgs(argv: readonly string[], env: NodeJS.ProcessE
     }
   }
   const options: SimulatorOptions = {
-    port: f.num('port', 0, 65535) ?? 8080, host: f.str('host'), seed: f.num('seed', 0, 2 ** 32 - 1),
-    orgs: f.list('orgs'), providers: f.list('providers'), services: f.list('services'),
-    hiddenFromAll: f.list('hidden-from-all'), ...searchTermOf(f), eventsPerMinute: f.num('rate', 0, 1e7),
-    from: f.parsed('from', (s) => parseSince(s, clock.now()).ms), to: f.str('to') ?? 'live',
-    apiKeys: f.list('api-key'), oauthClients: oauthClientOf(f), unlicensedOrgs: f.list('unlicensed-orgs'),
-    tokenTtlSec: f.parsed('token-ttl', (s) => parseDuration(s) / 1000), faults: faultsOf(f),
-    pageLatencyMs: f.parsed('page-latency', parseDuration), indexDelay: indexDelayOf(f),
-    retentionDays: f.num('retention-days', 1, 3650), clock, ...scenariosOf(f, clock),
+    port: f.num('port', 0, 65535) ?? 8080,
+    host: f.str('host'),
+    seed: f.num('seed', 0, 2 ** 32 - 1),
+    orgs: f.list('orgs'),
+    providers: f.list('providers'),
+    services: f.list('services'),
+    hiddenFromAll: f.list('hidden-from-all'),
+    ...searchTermOf(f),
+    eventsPerMinute: f.num('rate', 0, 1e7),
+    from: f.parsed('from', (s) => parseSince(s, clock.now()).ms),
+    to: f.str('to') ?? 'live',
+    apiKeys: f.list('api-key'),
+    oauthClients: oauthClientOf(f),
+    unlicensedOrgs: f.list('unlicensed-orgs'),
+    tokenTtlSec: f.parsed('token-ttl', (s) => parseDuration(s) / 1000),
+    faults: faultsOf(f),
+    pageLatencyMs: f.parsed('page-latency', parseDuration),
+    indexDelay: indexDelayOf(f),
+    retentionDays: f.num('retention-days', 1, 3650),
+    clock,
+    ...scenariosOf(f, clock),
   };
   return { options, help: f.bool('help'), print: f.bool('print'), listTypes: f.bool('list-types') };
 }
@@ -193,7 +218,8 @@ function scenariosOf(f: Flags, clock: Clock): Pick<SimulatorOptions, 'scenarios'
 
 /** The `simulate` command: starts the simulator and resolves with the exit code once SIGINT/SIGTERM stops it. */
 export async function runSimulatorCli(
-  argv: readonly string[], out: NodeJS.WritableStream = process.stdout,
+  argv: readonly string[],
+  out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
   let parsed: SimulatorArgs;
   try {
@@ -236,14 +262,14 @@ function banner(o: SimulatorOptions, sim: Awaited<ReturnType<typeof startSimulat
   const body = `{"service":["all"],"start_time":"${since}","limit":2}`;
   const ev = sim.scenarioEvents;
   const iso = (ms: number): string => new Date(ms).toISOString();
-  const scripted = ev.length === 0 ? []
-    : [`  scenarios: ${ev.length} events, ${iso(ev[0]!.ms)} to ${iso(ev.at(-1)!.ms)}`];
+  const scripted =
+    ev.length === 0 ? [] : [`  scenarios: ${ev.length} events, ${iso(ev[0]!.ms)} to ${iso(ev.at(-1)!.ms)}`];
   const headers = `-H 'x-api-key: ${sim.apiKey}' -H 'content-type: application/json'`;
   return [
     `Directory Insights simulator listening at ${sim.url}`,
     `  API key: ${sim.apiKey}${o.oauthClients ? `; OAuth token URL: ${sim.tokenUrl}` : ''}`,
-    `  orgs: ${o.orgs?.join(',') || '(single org, no x-org-id)'}; `
-      + `${o.eventsPerMinute ?? 60} events/min per org and service`,
+    `  orgs: ${o.orgs?.join(',') || '(single org, no x-org-id)'}; ` +
+      `${o.eventsPerMinute ?? 60} events/min per org and service`,
     ...(o.providers?.length ? [`  providers (x-provider-id): ${o.providers.join(',')}`] : []),
     ...scripted,
     `  try: curl -s -X POST ${headers} --data '${body}' -D - ${sim.url}/events`,

@@ -83,8 +83,8 @@ export class BodyPool {
   private render(entry: CatalogEntry, t: number, k: number): Rendered {
     const { seed, service, stream, withProviders } = this.opts;
     const s = hash32(seed, hashString(service), stream === 'org' ? 1 : 2, t, k);
-    const byProvider = stream === 'org' && withProviders && canBeProviderAdmin(entry)
-      && (s % 1000) / 1000 < PROVIDER_ADMIN_SHARE;
+    const byProvider =
+      stream === 'org' && withProviders && canBeProviderAdmin(entry) && (s % 1000) / 1000 < PROVIDER_ADMIN_SHARE;
     const body = renderBody(entry, s, { stream, byProvider });
     const text = `${JSON.stringify(body).slice(0, -1)},`;
     const { kinds, offsets } = findHoles(text);

@@ -8,9 +8,28 @@ import { compileSearchTerm, SearchTermError } from './search-term.js';
 
 /** Service names the API accepts (the OpenAPI enum). Anything else gets a 400 listing these. */
 export const VALID_SERVICES = [
-  'alerts', 'all', 'directory', 'ldap', 'mdm', 'notifications', 'object_storage', 'password_manager', 'password_vault',
-  'radius', 'reports', 'saas_app_management', 'software', 'sso', 'systems', 'access_management', 'asset_management',
-  'workflows', 'genai', 'aigw', 'ai_admin', 'generic_di',
+  'alerts',
+  'all',
+  'directory',
+  'ldap',
+  'mdm',
+  'notifications',
+  'object_storage',
+  'password_manager',
+  'password_vault',
+  'radius',
+  'reports',
+  'saas_app_management',
+  'software',
+  'sso',
+  'systems',
+  'access_management',
+  'asset_management',
+  'workflows',
+  'genai',
+  'aigw',
+  'ai_admin',
+  'generic_di',
 ] as const;
 
 export const DEFAULT_PAGE_LIMIT = 1000;
@@ -46,15 +65,23 @@ export function parseQuery(text: string, caller: Caller, ctx: QueryContext): Que
   // Retention: older history is gone; the API clamps the start.
   const oldest = ctx.now - ctx.retentionMs;
   const from = start.ms < oldest ? { ms: oldest, subNs: 0 } : start;
-  const select = (s: string): number[] => (caller.kind === 'provider'
-    ? ctx.store.providerStreamsFor(caller.providerId, s, ctx.hiddenFromAll)
-    : ctx.store.streamsFor(caller.orgIds, s, ctx.hiddenFromAll));
+  const select = (s: string): number[] =>
+    caller.kind === 'provider'
+      ? ctx.store.providerStreamsFor(caller.providerId, s, ctx.hiddenFromAll)
+      : ctx.store.streamsFor(caller.orgIds, s, ctx.hiddenFromAll);
   const streams = [...new Set(services.flatMap(select))];
   const after = searchAfter(body.search_after);
   const match = matcher(body, ctx);
   return {
-    streams, start: from, end, after, visibleAt: ctx.now, limit, body,
-    ...(after ? { rawAfter: JSON.stringify(body.search_after) } : {}), ...(match ? { match } : {}),
+    streams,
+    start: from,
+    end,
+    after,
+    visibleAt: ctx.now,
+    limit,
+    body,
+    ...(after ? { rawAfter: JSON.stringify(body.search_after) } : {}),
+    ...(match ? { match } : {}),
   };
 }
 
@@ -124,10 +151,12 @@ function matcher(body: Record<string, unknown>, ctx: QueryContext): ((s: Skeleto
     throw new HttpError(400, `exclude_provider_activity must be true or false (got ${JSON.stringify(exclude)})`);
   }
   const store = ctx.store;
-  const byTerm = term && ((s: Skeleton) => {
-    let parsed: Record<string, unknown> | undefined;
-    return term({ s, event: () => (parsed ??= JSON.parse(store.text(s)) as Record<string, unknown>) });
-  });
+  const byTerm =
+    term &&
+    ((s: Skeleton) => {
+      let parsed: Record<string, unknown> | undefined;
+      return term({ s, event: () => (parsed ??= JSON.parse(store.text(s)) as Record<string, unknown>) });
+    });
   if (!exclude) return byTerm;
   return byTerm ? (s) => !store.isProviderActivity(s) && byTerm(s) : (s) => !store.isProviderActivity(s);
 }

@@ -36,7 +36,10 @@ export function hashString(s: string): number {
 
 /** The low `width` hex digits of a 32-bit value, zero-padded. */
 export function hex(n: number, width: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0').slice(8 - width);
+  return (n >>> 0)
+    .toString(16)
+    .padStart(8, '0')
+    .slice(8 - width);
 }
 
 export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

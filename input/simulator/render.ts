@@ -1,12 +1,24 @@
 // Event bodies of the simulator: one renderer per family of the catalog (render/), chosen by the entry's family.
 // A body is everything of an event but its id and timestamp, with the org's and provider's ids left as holes
 // (render/common.ts) that the store fills per stream: one rendered body serves every org.
-import type { CatalogEntry, Family } from './catalog.js';
+import type { CatalogEntry, Family } from './entry.js';
 import { prng } from './random.js';
 import { radiusAuth, ssoAuth, ldap, systemAuth, systemEvent } from './render/access.js';
 import {
-  accessManagement, ai, alert, asset, certificate, mdm, notificationChannel, objectStorage, passwordManager,
-  passwordVault, report, risk, saasManagement, software,
+  accessManagement,
+  ai,
+  alert,
+  asset,
+  certificate,
+  mdm,
+  notificationChannel,
+  objectStorage,
+  passwordManager,
+  passwordVault,
+  report,
+  risk,
+  saasManagement,
+  software,
 } from './render/apps.js';
 import { ORG_HOLE, PROVIDER_HOLE, type Body, type RenderContext } from './render/common.js';
 import { account, association, command, mfaEnrollment, objectChange, portalAuth } from './render/directory.js';

@@ -50,11 +50,20 @@ export async function answerEvents(c: RouteContext, res: ServerResponse, q: Quer
 
 /** /events/count, /events/interval, /events/distinct. */
 export function answerAggregate(
-  c: RouteContext, res: ServerResponse, route: string, q: Query, fault?: FaultKind,
+  c: RouteContext,
+  res: ServerResponse,
+  route: string,
+  q: Query,
+  fault?: FaultKind,
 ): void {
-  const answer = route === '/events/count' ? { count: c.store.count(q) }
-    : route === '/events/interval' ? intervalBuckets(c.store, q, q.body)
-      : q.body.field === 'service' ? serviceBuckets(c.store, q) : distinctBuckets(c.store, q, q.body);
+  const answer =
+    route === '/events/count'
+      ? { count: c.store.count(q) }
+      : route === '/events/interval'
+        ? intervalBuckets(c.store, q, q.body)
+        : q.body.field === 'service'
+          ? serviceBuckets(c.store, q)
+          : distinctBuckets(c.store, q, q.body);
   const body = JSON.stringify(answer);
   if (fault === 'truncated') return truncate(c, res, route, body, {});
   c.responder.send(res, route, 200, body);
@@ -67,13 +76,18 @@ function serviceBuckets(store: EventStore, q: Query): object {
     const n = store.count({ ...q, streams: [i] });
     if (n > 0) counts.set(store.serviceOf(i), (counts.get(store.serviceOf(i)) ?? 0) + n);
   }
-  const buckets = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+  const buckets = [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([key, doc_count]) => ({ key, doc_count }));
   return { buckets, doc_count_error_upper_bound: 0, sum_other_doc_count: 0 };
 }
 
 function truncate(
-  c: RouteContext, res: ServerResponse, route: string, text: Buffer | string, headers: Record<string, string>,
+  c: RouteContext,
+  res: ServerResponse,
+  route: string,
+  text: Buffer | string,
+  headers: Record<string, string>,
 ): void {
   const body = Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8');
   const cut = body.subarray(0, Math.floor(body.length / 2));
@@ -119,8 +133,7 @@ export function injectFault(c: RouteContext, res: ServerResponse, route: string,
     case 'not-array':
       if (c.faults.coin()) {
         send(res, route, 200, '<html><body><h1>502 Bad Gateway</h1></body></html>', { 'content-type': 'text/html' });
-      }
-      else send(res, route, 200, { message: 'internal error' });
+      } else send(res, route, 200, { message: 'internal error' });
       return true;
     case 'truncated':
       return false;

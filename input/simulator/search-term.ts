@@ -1,8 +1,9 @@
 // `search_term`, the API's filter (di-openapi.yaml, "Search" and "Operator-based search terms"), compiled to a
-// predicate over the store's events. A term holds conjunctions (other keys are ignored): `and` (all criteria), `or` (any), `not` (none),
-// all of them applying when several are given, each a list of criteria (or, as the schema's TermConjunction object, a map of field → value). A criterion is a
-// nested term, the operator form `{field, operator, value}`, or the original form `{field: value | [values]}`
-// (a list means `in`). Strings compare lower-cased: the API lower-cases field values on insert.
+// predicate over the store's events. A term holds conjunctions (other keys are ignored): `and` (all criteria), `or`
+// (any), `not` (none), all of them applying when several are given, each a list of criteria (or, as the schema's
+// TermConjunction object, a map of field → value). A criterion is a nested term, the operator form `{field, operator,
+// value}`, or the original form `{field: value | [values]}` (a list means `in`). Strings compare lower-cased: the API
+// lower-cases field values on insert.
 import { parseRfc3339, type Instant } from '../di/rfc3339.js';
 import type { Skeleton } from './events.js';
 
@@ -15,11 +16,28 @@ export interface TermSubject {
 }
 
 type Predicate = (x: TermSubject) => boolean;
-interface Size { n: number; depth: number }
+interface Size {
+  n: number;
+  depth: number;
+}
 
 const CONJUNCTIONS = ['and', 'or', 'not'] as const;
 const NOT_SEARCHABLE = new Set(['changes', 'useragent', 'system_timestamp']);
-const OPERATORS = new Set(['eq', 'ne', 'contains', 'startsWith', 'endsWith', 'in', 'not_in', 'lt', 'gt', 'lte', 'gte', 'before', 'after']);
+const OPERATORS = new Set([
+  'eq',
+  'ne',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'in',
+  'not_in',
+  'lt',
+  'gt',
+  'lte',
+  'gte',
+  'before',
+  'after',
+]);
 /** Criteria and listed values in one term at most: the API answers "extremely complex searches" with a 500. */
 export const MAX_TERM_SIZE = 10_000;
 /** Nesting of conjunctions at most. */
@@ -33,15 +51,18 @@ export function compileSearchTerm(term: unknown): Predicate | undefined {
 }
 
 function conjunction(term: unknown, size: Size, where: string): Predicate {
-  if (typeof term !== 'object' || term === null || Array.isArray(term)) throw new SearchTermError(`${where} must be an object holding and, or, not`);
+  if (typeof term !== 'object' || term === null || Array.isArray(term))
+    throw new SearchTermError(`${where} must be an object holding and, or, not`);
   // Other keys are ignored, as the API's own decoding of its SearchTerm type does; several conjunctions all apply, as
   // in Elasticsearch's bool query (the published example sends all three, empty).
   const keys = Object.keys(term).filter(isConjunction);
   const all = keys.map((op) => {
     const raw = (term as Record<string, unknown>)[op];
-    const list = Array.isArray(raw) ? raw
-      : typeof raw === 'object' && raw !== null ? Object.entries(raw).map(([k, v]) => ({ [k]: v }))
-      : undefined;
+    const list = Array.isArray(raw)
+      ? raw
+      : typeof raw === 'object' && raw !== null
+        ? Object.entries(raw).map(([k, v]) => ({ [k]: v }))
+        : undefined;
     if (!list) throw new SearchTermError(`${where}.${op} must be a list of criteria`);
     const parts = list.map((c, i) => criterion(c, size, `${where}.${op}[${i}]`));
     // An empty list constrains nothing.
@@ -59,7 +80,8 @@ function isConjunction(k: string): boolean {
 
 function criterion(c: unknown, size: Size, where: string): Predicate {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new SearchTermError(`${where} must be an object`);
-  if (++size.n > MAX_TERM_SIZE) throw new SearchTermError(`search_term too complex: more than ${MAX_TERM_SIZE} criteria and values`);
+  if (++size.n > MAX_TERM_SIZE)
+    throw new SearchTermError(`search_term too complex: more than ${MAX_TERM_SIZE} criteria and values`);
   const keys = Object.keys(c);
   if (keys.length > 0 && keys.every(isConjunction)) {
     if (++size.depth > MAX_TERM_DEPTH) throw new SearchTermError(`search_term nested more than ${MAX_TERM_DEPTH} deep`);
@@ -69,9 +91,12 @@ function criterion(c: unknown, size: Size, where: string): Predicate {
   }
   const o = c as Record<string, unknown>;
   if ('operator' in o || ('field' in o && 'value' in o)) {
-    if (typeof o.field !== 'string' || o.field === '') throw new SearchTermError(`${where}.field must name an event field`);
+    if (typeof o.field !== 'string' || o.field === '')
+      throw new SearchTermError(`${where}.field must name an event field`);
     if (typeof o.operator !== 'string' || !OPERATORS.has(o.operator)) {
-      throw new SearchTermError(`${where}.operator "${String(o.operator)}" is not supported; use one of ${[...OPERATORS].join(', ')}`);
+      throw new SearchTermError(
+        `${where}.operator "${String(o.operator)}" is not supported; use one of ${[...OPERATORS].join(', ')}`,
+      );
     }
     return compare(o.field, o.operator, o.value, size, where);
   }
@@ -81,18 +106,26 @@ function criterion(c: unknown, size: Size, where: string): Predicate {
   const parts = keys.map((k): Predicate => {
     const v = o[k];
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) return () => false;
-    return compare(k, Array.isArray(v) ? 'in' : 'eq', Array.isArray(v) ? v.filter((x) => typeof x !== 'object' || x === null) : v, size, `${where}.${k}`);
+    return compare(
+      k,
+      Array.isArray(v) ? 'in' : 'eq',
+      Array.isArray(v) ? v.filter((x) => typeof x !== 'object' || x === null) : v,
+      size,
+      `${where}.${k}`,
+    );
   });
   return (x) => parts.every((p) => p(x));
 }
 
 function compare(field: string, operator: string, value: unknown, size: Size, where: string): Predicate {
-  if (NOT_SEARCHABLE.has(field.split('.')[0]!)) throw new SearchTermError(`${where}: field "${field}" is not searchable`);
+  if (NOT_SEARCHABLE.has(field.split('.')[0]!))
+    throw new SearchTermError(`${where}: field "${field}" is not searchable`);
   const get = getter(field);
   if (operator === 'in' || operator === 'not_in') {
     if (!Array.isArray(value)) throw new SearchTermError(`${where}: ${operator} takes a list of values`);
     size.n += value.length;
-    if (size.n > MAX_TERM_SIZE) throw new SearchTermError(`search_term too complex: more than ${MAX_TERM_SIZE} criteria and values`);
+    if (size.n > MAX_TERM_SIZE)
+      throw new SearchTermError(`search_term too complex: more than ${MAX_TERM_SIZE} criteria and values`);
     if (field === 'timestamp') {
       const set = new Set(value.map((v) => instantOf(v, where).ms));
       return operator === 'in' ? (x) => set.has(x.s.ms) : (x) => !set.has(x.s.ms);
@@ -101,9 +134,11 @@ function compare(field: string, operator: string, value: unknown, size: Size, wh
     const has = (x: TermSubject): boolean => anyValue(get(x), (v) => set.has(v));
     return operator === 'in' ? has : (x) => !has(x);
   }
-  if (Array.isArray(value) || (typeof value === 'object' && value !== null)) throw new SearchTermError(`${where}: ${operator} takes one value`);
+  if (Array.isArray(value) || (typeof value === 'object' && value !== null))
+    throw new SearchTermError(`${where}: ${operator} takes one value`);
   if (field === 'timestamp') {
-    if (!['eq', 'ne', 'before', 'after'].includes(operator)) throw new SearchTermError(`${where}: timestamp takes eq, before, after, in, not_in`);
+    if (!['eq', 'ne', 'before', 'after'].includes(operator))
+      throw new SearchTermError(`${where}: timestamp takes eq, before, after, in, not_in`);
     const t = instantOf(value, where);
     const cmp = (x: TermSubject): number => x.s.ms - t.ms || x.s.subNs - t.subNs;
     if (operator === 'before') return (x) => cmp(x) < 0;
@@ -114,15 +149,27 @@ function compare(field: string, operator: string, value: unknown, size: Size, wh
   if (['lt', 'gt', 'lte', 'gte'].includes(operator)) {
     const n = Number(value);
     if (!Number.isFinite(n)) throw new SearchTermError(`${where}: ${operator} takes a number`);
-    const test = operator === 'lt' ? (v: number) => v < n : operator === 'gt' ? (v: number) => v > n : operator === 'lte' ? (v: number) => v <= n : (v: number) => v >= n;
+    const test =
+      operator === 'lt'
+        ? (v: number) => v < n
+        : operator === 'gt'
+          ? (v: number) => v > n
+          : operator === 'lte'
+            ? (v: number) => v <= n
+            : (v: number) => v >= n;
     return (x) => anyRaw(get(x), (v) => typeof v === 'number' && test(v));
   }
-  if (operator === 'before' || operator === 'after') throw new SearchTermError(`${where}: ${operator} is for timestamps`);
+  if (operator === 'before' || operator === 'after')
+    throw new SearchTermError(`${where}: ${operator} is for timestamps`);
   const want = scalar(value);
-  const test = operator === 'contains' ? (v: string) => v.includes(want)
-    : operator === 'startsWith' ? (v: string) => v.startsWith(want)
-    : operator === 'endsWith' ? (v: string) => v.endsWith(want)
-    : (v: string) => v === want;
+  const test =
+    operator === 'contains'
+      ? (v: string) => v.includes(want)
+      : operator === 'startsWith'
+        ? (v: string) => v.startsWith(want)
+        : operator === 'endsWith'
+          ? (v: string) => v.endsWith(want)
+          : (v: string) => v === want;
   if (operator === 'ne') return (x) => !anyValue(get(x), (v) => v === want);
   return (x) => anyValue(get(x), test);
 }

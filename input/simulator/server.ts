@@ -18,9 +18,7 @@ import { parseQuery, type QueryContext, type SearchTermMode } from './query.js';
 import { answerAggregate, answerEvents, injectFault, type RouteContext, type SimulatorStats } from './routes.js';
 import { scenarioEvents, type Scenario, type ScenarioEvent } from './scenario/events.js';
 
-export {
-  DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, SEARCH_TERM_MODES, VALID_SERVICES, type SearchTermMode,
-} from './query.js';
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, SEARCH_TERM_MODES, VALID_SERVICES, type SearchTermMode } from './query.js';
 export type { SimulatorStats } from './routes.js';
 
 /** The query routes under /insights/directory/v1 (all POST, same query body and auth). */
@@ -147,7 +145,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const providers = opts.providers ?? [];
   const scripted = injectedEvents(opts, clock.now());
   const store = new EventStore({
-    seed, orgs, providers, services: opts.services ?? GENERATED_SERVICES,
+    seed,
+    orgs,
+    providers,
+    services: opts.services ?? GENERATED_SERVICES,
     eventsPerMinute: opts.eventsPerMinute ?? 60,
     fromMs: toMs(opts.from, clock.now() - 3_600_000, 'from'),
     toMs: opts.to === undefined || opts.to === 'live' ? 'live' : toMs(opts.to, 0, 'to'),
@@ -156,8 +157,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   const stats: SimulatorStats = { requests: {}, faults: {}, events: 0, pages: 0 };
   const state: State = {
-    opts, store, clock, stats, responder: new Responder(stats.requests), faults: new FaultPlan(opts.faults, seed),
-    pageLatencyMs: opts.pageLatencyMs, hiddenFromAll: new Set(opts.hiddenFromAll ?? []),
+    opts,
+    store,
+    clock,
+    stats,
+    responder: new Responder(stats.requests),
+    faults: new FaultPlan(opts.faults, seed),
+    pageLatencyMs: opts.pageLatencyMs,
+    hiddenFromAll: new Set(opts.hiddenFromAll ?? []),
     auth: authOf(opts, orgs, providers, clock),
   };
   const sockets = new Set<Socket>();
@@ -169,9 +176,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
 function authOf(opts: SimulatorOptions, orgs: readonly string[], providers: readonly string[], clock: Clock): Auth {
   return new Auth({
-    clock, orgs, providers, apiKeys: opts.apiKeys ?? ['sim-api-key'], commandRunnerKeys: opts.commandRunnerKeys ?? [],
-    oauthClients: opts.oauthClients ?? [], tokenTtlSec: opts.tokenTtlSec ?? 3600,
-    requireOrgId: opts.requireOrgId ?? orgs.some((o) => o !== ''), unlicensedOrgs: opts.unlicensedOrgs ?? [],
+    clock,
+    orgs,
+    providers,
+    apiKeys: opts.apiKeys ?? ['sim-api-key'],
+    commandRunnerKeys: opts.commandRunnerKeys ?? [],
+    oauthClients: opts.oauthClients ?? [],
+    tokenTtlSec: opts.tokenTtlSec ?? 3600,
+    requireOrgId: opts.requireOrgId ?? orgs.some((o) => o !== ''),
+    unlicensedOrgs: opts.unlicensedOrgs ?? [],
   });
 }
 
@@ -255,12 +268,23 @@ async function route(state: State, req: IncomingMessage, res: ServerResponse, te
 
 function queryContext(state: State): QueryContext {
   const o = state.opts;
-  return { store: state.store, now: state.clock.now(), retentionMs: (o.retentionDays ?? 90) * 86_400_000,
-    hiddenFromAll: state.hiddenFromAll, searchTerm: o.searchTerm ?? 'apply' };
+  return {
+    store: state.store,
+    now: state.clock.now(),
+    retentionMs: (o.retentionDays ?? 90) * 86_400_000,
+    hiddenFromAll: state.hiddenFromAll,
+    searchTerm: o.searchTerm ?? 'apply',
+  };
 }
 
-function handle(state: State, server: Server, sockets: Set<Socket>, origin: string, port: number,
-  scripted: readonly ScenarioEvent[]): Simulator {
+function handle(
+  state: State,
+  server: Server,
+  sockets: Set<Socket>,
+  origin: string,
+  port: number,
+  scripted: readonly ScenarioEvent[],
+): Simulator {
   const { store, faults } = state;
   return {
     url: origin + DI_BASE_PATH,
@@ -271,8 +295,10 @@ function handle(state: State, server: Server, sockets: Set<Socket>, origin: stri
     store,
     scenarioEvents: scripted,
     expectedEvents(q) {
-      const streams = q.providerId !== undefined ? store.providerStreamsFor(q.providerId, q.service)
-        : store.streamsFor([q.orgId ?? ''], q.service);
+      const streams =
+        q.providerId !== undefined
+          ? store.providerStreamsFor(q.providerId, q.service)
+          : store.streamsFor([q.orgId ?? ''], q.service);
       const match = q.excludeProviderActivity ? { match: (s: Skeleton) => !store.isProviderActivity(s) } : {};
       const start = toInstant(q.start, 'start');
       const end = toInstant(q.end, 'end');

@@ -49,7 +49,12 @@ const ADMINS: readonly (readonly [string, string])[] = [
   ['secops', 'SecOps Bot'],
 ];
 const HOSTS = ['JDOE-LAPTOP', 'build-runner-07', 'MÜNCHEN-WS-12', 'srv-ldap\\replica', 'db-01.internal', 'MAC-C02XK1'];
-const OSES = [['Mac OS X', '13.4'], ['Windows', '10.0.19045'], ['Ubuntu', '22.04'], ['Mac OS X', '14.2.1']] as const;
+const OSES = [
+  ['Mac OS X', '13.4'],
+  ['Windows', '10.0.19045'],
+  ['Ubuntu', '22.04'],
+  ['Mac OS X', '14.2.1'],
+] as const;
 
 /** Users the generated background draws from; scenarios may address any index. */
 export const BACKGROUND_USERS = 40;
@@ -60,8 +65,7 @@ const stableId = (kind: number, k: number): string => objectId(prng(hash32(0x5ee
 
 /** The k-th user (k ≥ 0): the first twelve are the seed samples' people, then first.last combinations. */
 export function user(k: number): Person {
-  const [username, name] = k < PEOPLE.length ? PEOPLE[k]!
-    : combo(k - PEOPLE.length);
+  const [username, name] = k < PEOPLE.length ? PEOPLE[k]! : combo(k - PEOPLE.length);
   return { kind: 'user', id: stableId(1, k), username, name, email: `${username}@${DOMAINS[k % DOMAINS.length]}` };
 }
 
@@ -98,10 +102,22 @@ interface Place {
 }
 
 const place = (
-  cc: string, tz: string, lat: number, cont: string, region: string, lon: number, code: string, net: string,
+  cc: string,
+  tz: string,
+  lat: number,
+  cont: string,
+  region: string,
+  lon: number,
+  code: string,
+  net: string,
 ): Place => ({
   geoip: {
-    country_code: cc, timezone: tz, latitude: lat, continent_code: cont, region_name: region, longitude: lon,
+    country_code: cc,
+    timezone: tz,
+    latitude: lat,
+    continent_code: cont,
+    region_name: region,
+    longitude: lon,
     region_code: code,
   },
   net,
@@ -142,15 +158,56 @@ export function ipIn(r: Rng, country?: string): string {
 }
 
 export const USER_AGENTS: readonly Readonly<Record<string, string>>[] = [
-  { os: 'Mac OS X', minor: '0', os_minor: '15', os_version: '10.15.7', os_major: '10', version: '114.0.0.0',
-    os_patch: '7', patch: '0', os_full: 'Mac OS X 10.15.7', major: '114', name: 'Chrome', os_name: 'Mac OS X',
-    device: 'Mac' },
-  { os_full: 'Mac OS X 10.15', minor: '0', os: 'Mac OS X', major: '114', os_minor: '15', os_major: '10',
-    os_version: '10.15', name: 'Firefox', os_name: 'Mac OS X', device: 'Mac', version: '114.0' },
-  { os_full: 'Windows 10', minor: '0', os: 'Windows', major: '120', os_version: '10', name: 'Edge', os_name: 'Windows',
-    device: 'Other', version: '120.0.2210.91' },
-  { patch: '0', os_full: 'Other', minor: '68', major: '7', os: 'Other', name: 'curl', os_name: 'Other', device: 'Other',
-    version: '7.68.0' },
+  {
+    os: 'Mac OS X',
+    minor: '0',
+    os_minor: '15',
+    os_version: '10.15.7',
+    os_major: '10',
+    version: '114.0.0.0',
+    os_patch: '7',
+    patch: '0',
+    os_full: 'Mac OS X 10.15.7',
+    major: '114',
+    name: 'Chrome',
+    os_name: 'Mac OS X',
+    device: 'Mac',
+  },
+  {
+    os_full: 'Mac OS X 10.15',
+    minor: '0',
+    os: 'Mac OS X',
+    major: '114',
+    os_minor: '15',
+    os_major: '10',
+    os_version: '10.15',
+    name: 'Firefox',
+    os_name: 'Mac OS X',
+    device: 'Mac',
+    version: '114.0',
+  },
+  {
+    os_full: 'Windows 10',
+    minor: '0',
+    os: 'Windows',
+    major: '120',
+    os_version: '10',
+    name: 'Edge',
+    os_name: 'Windows',
+    device: 'Other',
+    version: '120.0.2210.91',
+  },
+  {
+    patch: '0',
+    os_full: 'Other',
+    minor: '68',
+    major: '7',
+    os: 'Other',
+    name: 'curl',
+    os_name: 'Other',
+    device: 'Other',
+    version: '7.68.0',
+  },
   { os_full: 'Other', os: 'Other', name: 'Other', os_name: 'Other', device: 'Other' },
 ];
 
@@ -163,10 +220,19 @@ export const APPS: readonly (readonly [string, string, string])[] = [
 ];
 
 export const GROUPS = ['Engineering', 'Sales – EMEA', 'Contractors', 'Finance "restricted"', 'All Users', 'Mac fleet'];
-export const POLICY_NAMES = ['Disable USB storage – macOS', 'FileVault 2', 'Windows Defender', 'Screen lock 5 min',
-  'Software updates (Ubuntu)', 'BitLocker'];
+export const POLICY_NAMES = [
+  'Disable USB storage – macOS',
+  'FileVault 2',
+  'Windows Defender',
+  'Screen lock 5 min',
+  'Software updates (Ubuntu)',
+  'BitLocker',
+];
 export const AUTH_POLICIES = [
-  'Global Policy', 'Require MFA – Contractors', 'Block "legacy" clients', 'Geo fence (EU only)',
+  'Global Policy',
+  'Require MFA – Contractors',
+  'Block "legacy" clients',
+  'Geo fence (EU only)',
 ];
 export const COMMANDS: readonly (readonly [string, string, string])[] = [
   ['Install Chrome', 'mac', 'curl -sSL https://dl.google.com/chrome/mac/stable/googlechrome.dmg -o /tmp/chrome.dmg'],
@@ -175,7 +241,19 @@ export const COMMANDS: readonly (readonly [string, string, string])[] = [
   ['Add SSH key', 'linux', 'echo "ssh-ed25519 AAAAC3Nza… ops@example.com" >> ~/.ssh/authorized_keys'],
   ['Reboot', 'mac', 'shutdown -r now'],
 ];
-export const ADMIN_ROLES = ['Administrator with Billing', 'Administrator', 'Manager', 'Help Desk', 'Read Only',
-  'Command Runner', 'Command Runner with Billing'];
-export const PASSWORD_ITEMS = ['VPN – Büro München', 'AWS root "break-glass"', 'Wi-Fi guest', 'Payroll \\\\share',
-  'GitHub deploy key'];
+export const ADMIN_ROLES = [
+  'Administrator with Billing',
+  'Administrator',
+  'Manager',
+  'Help Desk',
+  'Read Only',
+  'Command Runner',
+  'Command Runner with Billing',
+];
+export const PASSWORD_ITEMS = [
+  'VPN – Büro München',
+  'AWS root "break-glass"',
+  'Wi-Fi guest',
+  'Payroll \\\\share',
+  'GitHub deploy key',
+];

@@ -45,7 +45,9 @@ export class FilterHost {
     const x = this.exports;
     if (x.malloc) return x.malloc(size) >>> 0;
     if (x.__new && x.__pin) return x.__pin(x.__new(size, 0)) >>> 0;
-    throw new Error('the module exports neither malloc nor __new/__pin: WAMR would allocate from its own small app heap');
+    throw new Error(
+      'the module exports neither malloc nor __new/__pin: WAMR would allocate from its own small app heap',
+    );
   }
 
   /** WAMR's wasm_runtime_module_free: the exported free, else __unpin. */
@@ -64,7 +66,12 @@ export class FilterHost {
   }
 
   /** Calls `fn` on one record (JSON text or raw bytes) and returns the result's raw bytes (before the NUL). */
-  callBytes(fn: string, record: Uint8Array | string, tag = 'jumpcloud.directory', time: [number, number] = [0, 0]): Uint8Array {
+  callBytes(
+    fn: string,
+    record: Uint8Array | string,
+    tag = 'jumpcloud.directory',
+    time: [number, number] = [0, 0],
+  ): Uint8Array {
     const f = this.exports[fn] as FilterFn | undefined;
     if (typeof f !== 'function') throw new Error(`the module exports no function ${fn}`);
     const tagBytes = this.enc.encode(tag);

@@ -11,21 +11,39 @@ const { runCollector } = await import(pathToFileURL(process.argv[2]).href);
 const config = JSON.parse(readFileSync(process.argv[3], 'utf8'));
 const tuning = JSON.parse(readFileSync(process.argv[4], 'utf8'));
 const t00 = Date.now();
-const verbose = (o, m) => void (process.env.BENCH_VERBOSE && process.stderr.write(`${Date.now() - t00} ${m} ${JSON.stringify(o).slice(0, 200)}\n`));
-const quiet = { debug: verbose, info: verbose, warn: verbose, error: (o, m) => process.stderr.write(JSON.stringify({ ...o, msg: m }) + '\n') };
+const verbose = (o, m) =>
+  void (
+    process.env.BENCH_VERBOSE && process.stderr.write(`${Date.now() - t00} ${m} ${JSON.stringify(o).slice(0, 200)}\n`)
+  );
+const quiet = {
+  debug: verbose,
+  info: verbose,
+  warn: verbose,
+  error: (o, m) => process.stderr.write(JSON.stringify({ ...o, msg: m }) + '\n'),
+};
 const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
 // Sampled only with BENCH_MEMORY (process.memoryUsage() walks the heap spaces: ~2 % of the child's CPU);
 // the reported peak RSS is the kernel's maxRSS either way. BENCH_MEMORY=2 also prints the timeline.
 const timeline = [];
 const tStart = Date.now();
-const sampler = process.env.BENCH_MEMORY ? setInterval(() => {
-  const m = process.memoryUsage();
-  for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], m[k] / 2 ** 20);
-  if (process.env.BENCH_MEMORY === '2') timeline.push([Date.now() - tStart, m.rss, m.heapTotal, m.heapUsed, m.arrayBuffers].map((v, i) => (i === 0 ? v : Math.round(v / 2 ** 20))).join(' '));
-}, 25) : undefined;
+const sampler = process.env.BENCH_MEMORY
+  ? setInterval(() => {
+      const m = process.memoryUsage();
+      for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], m[k] / 2 ** 20);
+      if (process.env.BENCH_MEMORY === '2')
+        timeline.push(
+          [Date.now() - tStart, m.rss, m.heapTotal, m.heapUsed, m.arrayBuffers]
+            .map((v, i) => (i === 0 ? v : Math.round(v / 2 ** 20)))
+            .join(' '),
+        );
+    }, 25)
+  : undefined;
 if (process.env.BENCH_HEAPSNAP) {
   const { writeHeapSnapshot } = await import('node:v8');
-  setTimeout(() => process.stderr.write(`heap snapshot: ${writeHeapSnapshot()}\n`), Number(process.env.BENCH_HEAPSNAP)).unref();
+  setTimeout(
+    () => process.stderr.write(`heap snapshot: ${writeHeapSnapshot()}\n`),
+    Number(process.env.BENCH_HEAPSNAP),
+  ).unref();
 }
 // BENCH_HEAPPROF=<file>: sampled allocations (including objects already collected) of the whole run, by stack.
 let heapProf;
@@ -33,7 +51,11 @@ if (process.env.BENCH_HEAPPROF) {
   const { Session } = await import('node:inspector/promises');
   heapProf = new Session();
   heapProf.connect();
-  await heapProf.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await heapProf.post('HeapProfiler.startSampling', {
+    samplingInterval: 32768,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
 }
 const runMs = process.argv[5] ? Number(process.argv[5]) : undefined;
 const stop = new AbortController();
@@ -43,10 +65,21 @@ const target = Date.now() - config.lagMs;
 let caughtUpAt;
 const noop = () => {};
 const metrics = {
-  eventsForwarded: noop, duplicatesSkipped: noop, success: noop, streamFailed: noop, streamStarted: noop, completenessRefetch: noop,
+  eventsForwarded: noop,
+  duplicatesSkipped: noop,
+  success: noop,
+  streamFailed: noop,
+  streamStarted: noop,
+  completenessRefetch: noop,
   checkpoint: (org, service, ms) => {
     checkpoints.set(`${org}/${service}`, ms);
-    if (caughtUpAt === undefined && ms >= target && checkpoints.size === streams && [...checkpoints.values()].every((c) => c >= target)) caughtUpAt = Date.now();
+    if (
+      caughtUpAt === undefined &&
+      ms >= target &&
+      checkpoints.size === streams &&
+      [...checkpoints.values()].every((c) => c >= target)
+    )
+      caughtUpAt = Date.now();
   },
 };
 const t0 = process.hrtime.bigint();
@@ -55,29 +88,48 @@ if (runMs !== undefined) setTimeout(() => stop.abort(), runMs);
 // When each DI request left (its turn in the request budget): the busiest second as the collector sent them.
 const sent = [];
 const diHooks = { onRequest: () => sent.push(Date.now()) };
-const r = await runCollector(config, { logger: quiet, progressOut: { isTTY: false, write: () => true }, tuning, metrics, signal: stop.signal, diHooks });
+const r = await runCollector(config, {
+  logger: quiet,
+  progressOut: { isTTY: false, write: () => true },
+  tuning,
+  metrics,
+  signal: stop.signal,
+  diHooks,
+});
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const stoppedAt = Date.now();
-const loop = runMs === undefined ? {} : {
-  catchUpSeconds: caughtUpAt === undefined ? null : (caughtUpAt - tStartMs) / 1000,
-  stoppedAt,
-  checkpoints: Object.fromEntries(checkpoints),
-  busiestSentSecond: (() => {
-    let most = 0;
-    for (let i = 0, j = 0; j < sent.length; j++) {
-      while (sent[j] - sent[i] >= 1000) i++;
-      most = Math.max(most, j - i + 1);
-    }
-    return most;
-  })(),
-};
+const loop =
+  runMs === undefined
+    ? {}
+    : {
+        catchUpSeconds: caughtUpAt === undefined ? null : (caughtUpAt - tStartMs) / 1000,
+        stoppedAt,
+        checkpoints: Object.fromEntries(checkpoints),
+        busiestSentSecond: (() => {
+          let most = 0;
+          for (let i = 0, j = 0; j < sent.length; j++) {
+            while (sent[j] - sent[i] >= 1000) i++;
+            most = Math.max(most, j - i + 1);
+          }
+          return most;
+        })(),
+      };
 clearInterval(sampler);
 if (heapProf) {
   const { profile } = await heapProf.post('HeapProfiler.stopSampling');
   (await import('node:fs')).writeFileSync(process.env.BENCH_HEAPPROF, JSON.stringify(profile));
   heapProf.disconnect();
 }
-if (process.env.BENCH_MEMORY === '2') process.stderr.write(`ms rss heapTotal heapUsed arrayBuffers (MB)\n${timeline.join('\n')}\n`);
+if (process.env.BENCH_MEMORY === '2')
+  process.stderr.write(`ms rss heapTotal heapUsed arrayBuffers (MB)\n${timeline.join('\n')}\n`);
 if (process.env.BENCH_MEMORY) process.stderr.write(`peak MB: ${JSON.stringify(peak)}\n`);
-process.stdout.write(JSON.stringify({ exitCode: r.exitCode, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, forwarded: r.forwarded, ...loop }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    exitCode: r.exitCode,
+    seconds,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    forwarded: r.forwarded,
+    ...loop,
+  }) + '\n',
+);
 process.exitCode = r.exitCode;

@@ -1,7 +1,8 @@
 // Collector benchmark: events/s from the DI simulator into the forward receiver with 10,000-event pages, peak
 // RSS, and the backfill speed-up with N = 1, 2, 4, 8 slices at 200 ms simulated page latency.
 // `run()` returns the numbers; `node --import tsx test/bench/collector.bench.ts` prints them.
-// Profiling knobs (env): BENCH_ONLY=throughput|backfill, BENCH_SLICES=1,8, BENCH_BACKFILL_EVENTS=100000, BENCH_TUNING='{"pipelineBytes":8388608}',
+// Profiling knobs (env): BENCH_ONLY=throughput|backfill, BENCH_SLICES=1,8, BENCH_BACKFILL_EVENTS=100000,
+// BENCH_TUNING='{"pipelineBytes":8388608}',
 // BENCH_NODE_FLAGS='--max-old-space-size=192', BENCH_CPU_PROF=<dir> (node --cpu-prof of the collector),
 // BENCH_MEMORY=1 (peak heap/external; =2 also a timeline), BENCH_HEAPSNAP=<ms> (heap snapshot), BENCH_HEAPPROF=<file>
 // (sampled allocations of the whole run, collected objects included), BENCH_VERBOSE=1 (engine logs),
@@ -41,12 +42,19 @@ export const ENGINE = ((): { module: string; nodeArgs: string[]; compiled: boole
   const dist = path.join(ROOT, 'dist/input/collector/run.js');
   const src = path.join(ROOT, 'input/collector/run.ts');
   const newestSource = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestSource(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newestSource(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs,
+      ),
+    );
   // tsc (incremental) rewrites only the outputs that changed, but always its build info: that is the build's time.
   const info = path.join(ROOT, 'build/tsconfig.tsbuildinfo');
   const built = Math.max(existsSync(dist) ? statSync(dist).mtimeMs : 0, existsSync(info) ? statSync(info).mtimeMs : 0);
   const fresh = existsSync(dist) && built >= newestSource(path.join(ROOT, 'input'));
-  return fresh ? { module: dist, nodeArgs: [], compiled: true } : { module: src, nodeArgs: ['--import', 'tsx'], compiled: false };
+  return fresh
+    ? { module: dist, nodeArgs: [], compiled: true }
+    : { module: src, nodeArgs: ['--import', 'tsx'], compiled: false };
 })();
 
 export interface ChildResult {
@@ -54,7 +62,10 @@ export interface ChildResult {
   readonly seconds: number;
   readonly maxRssMb: number;
   readonly forwarded: number;
-  /** Loop runs (runMs): when every stream's checkpoint reached start − lag (null: never), the stop, each stream's checkpoint ("org/service"). */
+  /**
+   * Loop runs (runMs): when every stream's checkpoint reached start − lag (null: never), the stop, each stream's
+   * checkpoint ("org/service").
+   */
   readonly catchUpSeconds?: number | null;
   readonly stoppedAt?: number;
   readonly checkpoints?: Record<string, number>;
@@ -63,10 +74,27 @@ export interface ChildResult {
 }
 
 /** The collector in its own process (collector-child.mjs): one `once` pass, or the polling loop for `runMs`. */
-export function runChild(configFile: string, tuningFile: string, cpuProfDir?: string, runMs?: number): Promise<ChildResult> {
+export function runChild(
+  configFile: string,
+  tuningFile: string,
+  cpuProfDir?: string,
+  runMs?: number,
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const args = [...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...ENGINE.nodeArgs, 'test/bench/collector-child.mjs', ENGINE.module, configFile, tuningFile, ...(runMs !== undefined ? [String(runMs)] : [])];
-    const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = [
+      ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+      ...ENGINE.nodeArgs,
+      'test/bench/collector-child.mjs',
+      ENGINE.module,
+      configFile,
+      tuningFile,
+      ...(runMs !== undefined ? [String(runMs)] : []),
+    ];
+    const child = spawn(
+      process.execPath,
+      [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...args],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.on('error', reject);
@@ -87,35 +115,75 @@ export function runChild(configFile: string, tuningFile: string, cpuProfDir?: st
  * One `once` pass over [from, to] of one stream, the collector in a child process (the simulator and the
  * receiver stay here); `to` is 10 min in the past and nothing is indexed late, so one pass gets everything.
  */
-async function pass(opts: { events: number; pageLimit: number; slices: number; pageLatencyMs: number; spanMs: number; backfill: boolean }): Promise<Pass> {
+async function pass(opts: {
+  events: number;
+  pageLimit: number;
+  slices: number;
+  pageLatencyMs: number;
+  spanMs: number;
+  backfill: boolean;
+}): Promise<Pass> {
   const now = Date.now();
   const to = now - 10 * MIN;
   const from = to - opts.spanMs;
   const perMinute = opts.events / (opts.spanMs / MIN);
-  const sim = await startSimulator({ seed: 9, services: ['directory'], eventsPerMinute: perMinute, from, to, pageLatencyMs: opts.pageLatencyMs, indexDelay: { lateFraction: 0 } });
+  const sim = await startSimulator({
+    seed: 9,
+    services: ['directory'],
+    eventsPerMinute: perMinute,
+    from,
+    to,
+    pageLatencyMs: opts.pageLatencyMs,
+    indexDelay: { lateFraction: 0 },
+  });
   const fbInput = process.env.BENCH_FLUENT_BIT_INPUT;
   const rx = await startForwardReceiver({ seed: 1, ...(fbInput ? { httpUptime: true, commitEveryMs: 250 } : {}) });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-collector-'));
   try {
     // The simulator generates events in [from, to] (both ends); its query reading is half-open, hence to + 1 ms.
-    const expectedIds = new Set(sim.expectedEvents({ service: 'directory', start: from, end: to + 1 }).map((e) => e.id));
+    const expectedIds = new Set(
+      sim.expectedEvents({ service: 'directory', start: from, end: to + 1 }).map((e) => e.id),
+    );
     const expected = expectedIds.size;
     const config: CollectorConfig = {
-      apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, orgIds: [], services: ['directory'], pageLimit: opts.pageLimit,
-      requestTimeoutMs: 60_000, forward: { kind: 'tcp', host: '127.0.0.1', port: rx.port! }, tag: 'jumpcloud.{service}', stateDir: path.join(dir, 'state'),
-      sinceMs: from, lagMs: 2 * MIN, overlapMs: 60 * MIN, intervalMs: MIN, once: true, backfillSlices: opts.slices, maxSeenIds: 2_000_000,
+      apiUrl: sim.url,
+      auth: { kind: 'apiKey', apiKey: sim.apiKey },
+      orgIds: [],
+      services: ['directory'],
+      pageLimit: opts.pageLimit,
+      requestTimeoutMs: 60_000,
+      forward: { kind: 'tcp', host: '127.0.0.1', port: rx.port! },
+      tag: 'jumpcloud.{service}',
+      stateDir: path.join(dir, 'state'),
+      sinceMs: from,
+      lagMs: 2 * MIN,
+      overlapMs: 60 * MIN,
+      intervalMs: MIN,
+      once: true,
+      backfillSlices: opts.slices,
+      maxSeenIds: 2_000_000,
       // The CLI's default (--ack-settle); BENCH_ACK_SETTLE_MS measures another.
       ackSettleMs: Number(process.env.BENCH_ACK_SETTLE_MS ?? 500),
       ...(fbInput ? { fluentBitHttp: { host: '127.0.0.1', port: rx.httpPort! }, fluentBitInput: fbInput } : {}),
     };
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-    writeFileSync(path.join(dir, 'tuning.json'), JSON.stringify({ backfillThresholdMs: opts.backfill ? 1 : 365 * 24 * 60 * MIN, progressLogEveryMs: 1e9, ...(process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : {}) }));
+    writeFileSync(
+      path.join(dir, 'tuning.json'),
+      JSON.stringify({
+        backfillThresholdMs: opts.backfill ? 1 : 365 * 24 * 60 * MIN,
+        progressLogEveryMs: 1e9,
+        ...(process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : {}),
+      }),
+    );
     const r = await runChild(path.join(dir, 'config.json'), path.join(dir, 'tuning.json'), process.env.BENCH_CPU_PROF);
     const gotIds = new Set(rx.ids());
     const missing = [...expectedIds].filter((id) => !gotIds.has(id)).length;
     const extra = [...gotIds].filter((id) => !expectedIds.has(id));
     if (r.exitCode !== 0 || missing > 0 || extra.length > 0) {
-      throw new Error(`bench pass incomplete: exit ${r.exitCode}, ${gotIds.size} distinct ids received, ${missing} of ${expected} expected missing, ${extra.length} unexpected (${extra.slice(0, 3).join(', ')})`);
+      throw new Error(
+        `bench pass incomplete: exit ${r.exitCode}, ${gotIds.size} distinct ids received, ` +
+          `${missing} of ${expected} expected missing, ${extra.length} unexpected (${extra.slice(0, 3).join(', ')})`,
+      );
     }
     return { events: expected, seconds: r.seconds, peakRssMb: r.maxRssMb };
   } finally {
@@ -128,10 +196,17 @@ async function pass(opts: { events: number; pageLimit: number; slices: number; p
 export async function run(): Promise<Record<string, number>> {
   const out: Record<string, number> = { collector_engine_compiled: ENGINE.compiled ? 1 : 0 };
   if (process.env.BENCH_ONLY !== 'backfill') {
-  // Throughput: 300,000 events over 2 hours in one window, 10,000-event pages.
-  const tp = await pass({ events: 300_000, pageLimit: 10_000, slices: 1, pageLatencyMs: 0, spanMs: 120 * MIN, backfill: false });
-  out['collector_events_per_s'] = Math.round(tp.events / tp.seconds);
-  out['collector_peak_rss_mb'] = Math.round(tp.peakRssMb);
+    // Throughput: 300,000 events over 2 hours in one window, 10,000-event pages.
+    const tp = await pass({
+      events: 300_000,
+      pageLimit: 10_000,
+      slices: 1,
+      pageLatencyMs: 0,
+      spanMs: 120 * MIN,
+      backfill: false,
+    });
+    out['collector_events_per_s'] = Math.round(tp.events / tp.seconds);
+    out['collector_peak_rss_mb'] = Math.round(tp.peakRssMb);
   }
   if (process.env.BENCH_ONLY === 'throughput') return out;
   // Backfill speed-up: 33,000 events in pages of 250 at 200 ms each (133 requests for one chain; about 17 per
@@ -139,7 +214,14 @@ export async function run(): Promise<Record<string, number>> {
   // pages the 2-core machine's CPU (simulator + receiver + collector) would be the limit instead.
   let base = 0;
   for (const n of (process.env.BENCH_SLICES ?? '1,2,4,8').split(',').map(Number)) {
-    const b = await pass({ events: BACKFILL_EVENTS, pageLimit: 250, slices: n, pageLatencyMs: 200, spanMs: 3 * 24 * 60 * MIN, backfill: true });
+    const b = await pass({
+      events: BACKFILL_EVENTS,
+      pageLimit: 250,
+      slices: n,
+      pageLatencyMs: 200,
+      spanMs: 3 * 24 * 60 * MIN,
+      backfill: true,
+    });
     if (n === 1) base = b.seconds;
     out[`backfill_${n}_slices_s`] = Number(b.seconds.toFixed(2));
     out[`backfill_${n}_slices_speedup`] = Number((base / b.seconds).toFixed(2));

@@ -18,10 +18,23 @@ const perStream = 3000;
 
 function splitterBench(): void {
   const store = new EventStore({
-    seed: 1, orgs: [''], services, eventsPerMinute: perStream, fromMs: end - minutes * 60_000, toMs: end,
+    seed: 1,
+    orgs: [''],
+    services,
+    eventsPerMinute: perStream,
+    fromMs: end - minutes * 60_000,
+    toMs: end,
     indexDelay: { typicalMaxMs: 0, lateFraction: 0, maxMs: 0 },
   });
-  const page = store.scan({ streams: store.streamsFor([''], 'all'), start: { ms: end - minutes * 60_000, subNs: 0 }, end: { ms: end, subNs: 0 }, visibleAt: Infinity }, 10_000);
+  const page = store.scan(
+    {
+      streams: store.streamsFor([''], 'all'),
+      start: { ms: end - minutes * 60_000, subNs: 0 },
+      end: { ms: end, subNs: 0 },
+      visibleAt: Infinity,
+    },
+    10_000,
+  );
   const bytes = store.page(page);
   const body = bytes.toString('utf8');
   const best = (f: () => unknown): number => {
@@ -38,14 +51,38 @@ function splitterBench(): void {
   const decode = best(() => bytes.toString('utf8'));
   const mb = bytes.length / 1e6;
   console.log(`page: ${page.length} events, ${mb.toFixed(1)} MB (${Math.round(bytes.length / page.length)} B/event)`);
-  console.log(`splitJsonArray: ${split.toFixed(1)} ms = ${(mb / split * 1000).toFixed(0)} MB/s = ${Math.round(page.length / split * 1000)} events/s`);
-  console.log(`  for comparison JSON.parse: ${parse.toFixed(1)} ms = ${(mb / parse * 1000).toFixed(0)} MB/s; UTF-8 decode: ${decode.toFixed(1)} ms`);
+  console.log(
+    `splitJsonArray: ${split.toFixed(1)} ms = ${((mb / split) * 1000).toFixed(0)} MB/s = ` +
+      `${Math.round((page.length / split) * 1000)} events/s`,
+  );
+  console.log(
+    `  for comparison JSON.parse: ${parse.toFixed(1)} ms = ${((mb / parse) * 1000).toFixed(0)} MB/s; ` +
+      `UTF-8 decode: ${decode.toFixed(1)} ms`,
+  );
 }
 
 async function clientBench(): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'input/simulator/main.ts', '--port', '0', '--rate', String(perStream),
-    '--services', services.join(','),
-    '--from', new Date(end - minutes * 60_000).toISOString(), '--to', new Date(end).toISOString(), '--max-index-delay', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'input/simulator/main.ts',
+      '--port',
+      '0',
+      '--rate',
+      String(perStream),
+      '--services',
+      services.join(','),
+      '--from',
+      new Date(end - minutes * 60_000).toISOString(),
+      '--to',
+      new Date(end).toISOString(),
+      '--max-index-delay',
+      '0',
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -56,8 +93,16 @@ async function clientBench(): Promise<void> {
       });
       child.once('exit', (code) => reject(new Error(`simulator exited ${code}`)));
     });
-    const client = createDiClient({ apiUrl: url, auth: { kind: 'apiKey', apiKey: 'sim-api-key' }, prefetch: process.env.DI_PREFETCH !== '0' });
-    const q = { service: 'all', start: new Date(end - minutes * 60_000).toISOString(), end: new Date(end).toISOString() };
+    const client = createDiClient({
+      apiUrl: url,
+      auth: { kind: 'apiKey', apiKey: 'sim-api-key' },
+      prefetch: process.env.DI_PREFETCH !== '0',
+    });
+    const q = {
+      service: 'all',
+      start: new Date(end - minutes * 60_000).toISOString(),
+      end: new Date(end).toISOString(),
+    };
     for (let run = 0; run < 3; run++) {
       const t = performance.now();
       let n = 0;
@@ -67,7 +112,10 @@ async function clientBench(): Promise<void> {
         rss = Math.max(rss, process.memoryUsage().rss);
       }
       const s = (performance.now() - t) / 1000;
-      console.log(`client.pages(): ${n} events in ${s.toFixed(2)} s = ${Math.round(n / s)} events/s, peak RSS ${Math.round(rss / 1e6)} MB (10,000-event pages; simulator in its own process)`);
+      console.log(
+        `client.pages(): ${n} events in ${s.toFixed(2)} s = ${Math.round(n / s)} events/s, ` +
+          `peak RSS ${Math.round(rss / 1e6)} MB (10,000-event pages; simulator in its own process)`,
+      );
     }
     await client.close();
   } finally {

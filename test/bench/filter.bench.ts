@@ -17,11 +17,16 @@ const IDENTITY = join(root, 'build/identity.wasm');
 
 function buildIdentity(): void {
   // Its own asconfig: asc would otherwise pick up the filter's and overwrite build/jumpcloud.*.
-  execFileSync(join(root, 'node_modules/.bin/asc'), ['test/bench/identity/identity.ts', '--config', 'test/bench/identity/asconfig.json', '--target', 'release'],
-    { cwd: root, stdio: 'inherit' });
+  execFileSync(
+    join(root, 'node_modules/.bin/asc'),
+    ['test/bench/identity/identity.ts', '--config', 'test/bench/identity/asconfig.json', '--target', 'release'],
+    { cwd: root, stdio: 'inherit' },
+  );
 }
 
-/** build/jumpcloud.aot and build/identity.aot from the .wasm files (npm run build:aot's compiler), if a wamrc is found. */
+/**
+ * build/jumpcloud.aot and build/identity.aot from the .wasm files (npm run build:aot's compiler), if a wamrc is found.
+ */
 function buildAot(): { filter: string; identity: string; version: string } | undefined {
   let wamrc: ReturnType<typeof findWamrc>;
   try {
@@ -53,7 +58,9 @@ function harnessRate(host: FilterHost, fn: string, records: string[], ms = 1500)
 function writeConf(dir: string, file: string, filter: string): string {
   const conf = join(dir, 'bench.conf');
   writeFileSync(join(dir, 'parsers.conf'), '[PARSER]\n    Name json\n    Format json\n');
-  writeFileSync(conf, `[SERVICE]
+  writeFileSync(
+    conf,
+    `[SERVICE]
     Flush 1
     Grace 1
     Log_Level error
@@ -71,14 +78,18 @@ ${filter}
 [OUTPUT]
     Name null
     Match *
-`);
+`,
+  );
   return conf;
 }
 
 function fluentBitRun(bin: string, dir: string, file: string, filter: string): number {
   const conf = writeConf(dir, file, filter);
   // CPU time of all its threads (perf's task-clock): steadier than wall time on a busy machine.
-  const r = spawnSync('perf', ['stat', '-x', ',', '-e', 'task-clock', '--', bin, '-c', conf], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync('perf', ['stat', '-x', ',', '-e', 'task-clock', '--', bin, '-c', conf], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   if (r.status !== 0) throw new Error(`fluent-bit exited ${r.status}: ${r.stderr.slice(-2000)}`);
   const lines = r.stderr.trim().split('\n');
   const fbLog = lines.slice(0, -1).join('\n');
@@ -102,14 +113,23 @@ const ATTRIBUTION: [string, string][] = [
   ['flb_lua_tomsgpack', 'result from Lua'],
 ];
 
-interface Counted { total: number; parts: Record<string, number> }
+interface Counted {
+  total: number;
+  parts: Record<string, number>;
+}
 
 function callgrindRun(bin: string, dir: string, file: string, filter: string): Counted {
   const conf = writeConf(dir, file, filter);
   const out = join(dir, 'callgrind.out');
-  const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, bin, '-c', conf], { encoding: 'utf8', timeout: 1_800_000 });
+  const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, bin, '-c', conf], {
+    encoding: 'utf8',
+    timeout: 1_800_000,
+  });
   if (r.status !== 0) throw new Error(`valgrind fluent-bit exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  const ann = spawnSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const ann = spawnSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (ann.status !== 0) throw new Error(`callgrind_annotate failed: ${ann.stderr.slice(-500)}`);
   const parts: Record<string, number> = {};
   let total = 0;
@@ -117,7 +137,10 @@ function callgrindRun(bin: string, dir: string, file: string, filter: string): C
     const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
     if (!m) continue;
     const n = Number(m[1]!.replaceAll(',', ''));
-    if (m[2]!.startsWith('PROGRAM TOTALS')) { total = n; continue; }
+    if (m[2]!.startsWith('PROGRAM TOTALS')) {
+      total = n;
+      continue;
+    }
     // `file:function [object]`; recursive entries (`function'2`) are already inside the outer one.
     const f = /:([\w.]+) \[/.exec(m[2]!)?.[1];
     if (f && ATTRIBUTION.some(([name]) => name === f)) parts[f] = Math.max(parts[f] ?? 0, n);
@@ -145,7 +168,8 @@ function withRecordFiles<T>(records: string[], n: number, fn: (dir: string, smal
   try {
     const small = join(dir, 'small.log');
     const large = join(dir, 'large.log');
-    const lines = (k: number): string => Array.from({ length: k }, (_, i) => records[i % records.length]).join('\n') + '\n';
+    const lines = (k: number): string =>
+      Array.from({ length: k }, (_, i) => records[i % records.length]).join('\n') + '\n';
     writeFileSync(small, lines(n));
     writeFileSync(large, lines(3 * n));
     return fn(dir, small, large);
@@ -156,8 +180,14 @@ function withRecordFiles<T>(records: string[], n: number, fn: (dir: string, smal
 
 function instructionsTable(bin: string, out: Record<string, number>, aot: ReturnType<typeof buildAot>): void {
   const n = Number(process.env.BENCH_FB_RECORDS ?? 300);
-  console.log(`== filter: instructions inside ${bin} (valgrind callgrind; tail -> filter -> null; slope of ${n} vs ${3 * n} records; thousands per record)`);
-  for (const [label, recs] of [['seed', seedMix], ['2.9KB', mix29]] as const) {
+  console.log(
+    `== filter: instructions inside ${bin} (valgrind callgrind; tail -> filter -> null; ` +
+      `slope of ${n} vs ${3 * n} records; thousands per record)`,
+  );
+  for (const [label, recs] of [
+    ['seed', seedMix],
+    ['2.9KB', mix29],
+  ] as const) {
     const runs: [string, string][] = [
       ['no filter', ''],
       ['identity wasm', wasmFilter(IDENTITY, 'identity')],
@@ -166,14 +196,23 @@ function instructionsTable(bin: string, out: Record<string, number>, aot: Return
       ['jumpcloud_ecs', wasmFilter(WASM_PATH, 'jumpcloud_ecs')],
       ['jumpcloud_elastic', wasmFilter(WASM_PATH, 'jumpcloud_elastic')],
     ];
-    if (aot) runs.push(['jumpcloud_ecs AOT', wasmFilter(aot.filter, 'jumpcloud_ecs')], ['jumpcloud_elastic AOT', wasmFilter(aot.filter, 'jumpcloud_elastic')]);
+    if (aot)
+      runs.push(
+        ['jumpcloud_ecs AOT', wasmFilter(aot.filter, 'jumpcloud_ecs')],
+        ['jumpcloud_elastic AOT', wasmFilter(aot.filter, 'jumpcloud_elastic')],
+      );
     const counted = runs.map(([name, filter]) => [name, fluentBitInstructions(bin, recs, filter, n)] as const);
     const lua = counted.find(([name]) => name.startsWith('Lua'))![1].total;
     for (const [name, c] of counted) {
       const key = `fb_${label}_${name.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}_kinstr`;
       out[key] = Math.round(c.total * 10) / 10;
-      const parts = Object.entries(c.parts).map(([f, v]) => `${ATTRIBUTION.find(([x]) => x === f)![1]} ${v.toFixed(1)}`).join(', ');
-      console.log(`  ${label.padEnd(6)} ${name.padEnd(34)} ${c.total.toFixed(1).padStart(8)}k = ${(c.total / lua).toFixed(2)}x the Lua peer${parts ? ` (${parts})` : ''}`);
+      const parts = Object.entries(c.parts)
+        .map(([f, v]) => `${ATTRIBUTION.find(([x]) => x === f)![1]} ${v.toFixed(1)}`)
+        .join(', ');
+      console.log(
+        `  ${label.padEnd(6)} ${name.padEnd(34)} ${c.total.toFixed(1).padStart(8)}k = ` +
+          `${(c.total / lua).toFixed(2)}x the Lua peer${parts ? ` (${parts})` : ''}`,
+      );
     }
   }
 }
@@ -196,28 +235,40 @@ function fluentBitPerRecord(bin: string, records: string[], filter: string, n: n
 // to the same Sekoia shape (test/bench/peer-lua/jumpcloud_ecs.lua, copied from the issue's benchmark peer).
 const LUA_PEER = join(root, 'test/bench/peer-lua/jumpcloud_ecs.lua');
 const luaPeer = (): string =>
-  `[FILTER]\n    Name parser\n    Match *\n    Key_Name message\n    Parser json\n    Preserve_Key On\n    Reserve_Data On\n` +
+  `[FILTER]\n    Name parser\n    Match *\n    Key_Name message\n    Parser json\n` +
+  `    Preserve_Key On\n    Reserve_Data On\n` +
   `[FILTER]\n    Name lua\n    Match *\n    script ${LUA_PEER}\n    call cb\n`;
 
 const wasmFilter = (path: string, fn: string): string =>
-  `[FILTER]\n    Name wasm\n    Match *\n    Wasm_Path ${path}\n    Function_Name ${fn}\n    Event_Format json\n    Accessible_Paths ${root}\n`;
+  `[FILTER]\n    Name wasm\n    Match *\n    Wasm_Path ${path}\n    Function_Name ${fn}\n` +
+  `    Event_Format json\n    Accessible_Paths ${root}\n`;
 
 export async function run(): Promise<Record<string, number>> {
   if (!existsSync(WASM_PATH)) throw new Error('build/jumpcloud.wasm is missing: run npm run build:filter');
   if (!existsSync(LUA_PEER)) throw new Error(`${LUA_PEER} is missing: the Lua peer the filter is measured against`);
   buildIdentity();
   const out: Record<string, number> = {};
-  console.log(`\n== filter: harness (Node's wasm engine), seed mix of ${seedMix.length} records, avg ${avgBytes(seedMix)} B; 2.9 KB mix avg ${avgBytes(mix29)} B`);
+  console.log(
+    `\n== filter: harness (Node's wasm engine), seed mix of ${seedMix.length} records, avg ${avgBytes(seedMix)} B; ` +
+      `2.9 KB mix avg ${avgBytes(mix29)} B`,
+  );
   const host = new FilterHost();
   const id = new FilterHost(IDENTITY);
-  for (const [label, recs] of [['seed', seedMix], ['2.9KB', mix29]] as const) {
+  for (const [label, recs] of [
+    ['seed', seedMix],
+    ['2.9KB', mix29],
+  ] as const) {
     const base = harnessRate(id, 'identity', recs);
     const ecs = harnessRate(host, 'jumpcloud_ecs', recs);
     const el = harnessRate(host, 'jumpcloud_elastic', recs);
     out[`harness_${label}_identity_rps`] = Math.round(base);
     out[`harness_${label}_ecs_rps`] = Math.round(ecs);
     out[`harness_${label}_elastic_rps`] = Math.round(el);
-    console.log(`  ${label.padEnd(6)} identity ${Math.round(base).toLocaleString()} rec/s | jumpcloud_ecs ${Math.round(ecs).toLocaleString()} rec/s (${(base / ecs).toFixed(2)}x identity time) | jumpcloud_elastic ${Math.round(el).toLocaleString()} rec/s (${(base / el).toFixed(2)}x)`);
+    console.log(
+      `  ${label.padEnd(6)} identity ${Math.round(base).toLocaleString()} rec/s | ` +
+        `jumpcloud_ecs ${Math.round(ecs).toLocaleString()} rec/s (${(base / ecs).toFixed(2)}x identity time) | ` +
+        `jumpcloud_elastic ${Math.round(el).toLocaleString()} rec/s (${(base / el).toFixed(2)}x)`,
+    );
   }
 
   const mem = new FilterHost();
@@ -225,10 +276,14 @@ export async function run(): Promise<Record<string, number>> {
   for (let i = 0; i < 10_000; i++) mem.callBytes('jumpcloud_ecs', bytes[i % bytes.length]!);
   const before = mem.memoryBytes;
   const t0 = performance.now();
-  for (let i = 0; i < 2_000_000; i++) mem.callBytes(i & 1 ? 'jumpcloud_ecs' : 'jumpcloud_elastic', bytes[i % bytes.length]!);
+  for (let i = 0; i < 2_000_000; i++)
+    mem.callBytes(i & 1 ? 'jumpcloud_ecs' : 'jumpcloud_elastic', bytes[i % bytes.length]!);
   out.memory_after_10k_bytes = before;
   out.memory_after_2m_bytes = mem.memoryBytes;
-  console.log(`  memory: ${before} bytes after 10,000 calls, ${mem.memoryBytes} bytes after 2,000,000 more (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `  memory: ${before} bytes after 10,000 calls, ${mem.memoryBytes} bytes after 2,000,000 more ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 
   const bin = process.env.FLUENT_BIT_BIN;
   if (!bin) {
@@ -242,32 +297,72 @@ export async function run(): Promise<Record<string, number>> {
     return out;
   }
   const n = Number(process.env.BENCH_FB_RECORDS ?? 20_000);
-  console.log(`== filter: inside ${bin} (tail -> filter -> null; CPU time, slope of ${n} vs ${3 * n} records, median of 3)`);
-  for (const [label, recs] of [['2.9KB', mix29], ['seed', seedMix]] as const) {
+  console.log(
+    `== filter: inside ${bin} (tail -> filter -> null; CPU time, slope of ${n} vs ${3 * n} records, median of 3)`,
+  );
+  for (const [label, recs] of [
+    ['2.9KB', mix29],
+    ['seed', seedMix],
+  ] as const) {
     const none = fluentBitPerRecord(bin, recs, '', n);
     const ident = fluentBitPerRecord(bin, recs, wasmFilter(IDENTITY, 'identity'), n);
     const pass = fluentBitPerRecord(bin, recs, wasmFilter(IDENTITY, 'one_pass'), n);
     const ecs = fluentBitPerRecord(bin, recs, wasmFilter(WASM_PATH, 'jumpcloud_ecs'), n);
     const el = fluentBitPerRecord(bin, recs, wasmFilter(WASM_PATH, 'jumpcloud_elastic'), n);
     const lua = fluentBitPerRecord(bin, recs, luaPeer(), n);
-    Object.assign(out, { [`fb_${label}_none_us`]: none, [`fb_${label}_identity_us`]: ident, [`fb_${label}_one_pass_us`]: pass, [`fb_${label}_ecs_us`]: ecs, [`fb_${label}_elastic_us`]: el,
-      [`fb_${label}_lua_peer_us`]: lua, [`fb_${label}_ecs_over_identity`]: ecs / ident, [`fb_${label}_elastic_over_identity`]: el / ident,
-      [`fb_${label}_ecs_over_lua`]: ecs / lua, [`fb_${label}_elastic_over_lua`]: el / lua });
-    console.log(`  ${label.padEnd(6)} no filter ${none.toFixed(1)} µs | identity wasm ${ident.toFixed(1)} µs | identity + one 8-byte-step pass ${pass.toFixed(1)} µs = ${(pass / ident).toFixed(2)}x | Lua peer (parser + lua) ${lua.toFixed(1)} µs`);
-    console.log(`  ${label.padEnd(6)} jumpcloud_ecs ${ecs.toFixed(1)} µs = ${(ecs / ident).toFixed(2)}x identity, ${(ecs / lua).toFixed(2)}x the Lua peer (target <= 1.0x) | jumpcloud_elastic ${el.toFixed(1)} µs = ${(el / ident).toFixed(2)}x identity, ${(el / lua).toFixed(2)}x the Lua peer (target <= 1.5x)`);
+    Object.assign(out, {
+      [`fb_${label}_none_us`]: none,
+      [`fb_${label}_identity_us`]: ident,
+      [`fb_${label}_one_pass_us`]: pass,
+      [`fb_${label}_ecs_us`]: ecs,
+      [`fb_${label}_elastic_us`]: el,
+      [`fb_${label}_lua_peer_us`]: lua,
+      [`fb_${label}_ecs_over_identity`]: ecs / ident,
+      [`fb_${label}_elastic_over_identity`]: el / ident,
+      [`fb_${label}_ecs_over_lua`]: ecs / lua,
+      [`fb_${label}_elastic_over_lua`]: el / lua,
+    });
+    console.log(
+      `  ${label.padEnd(6)} no filter ${none.toFixed(1)} µs | identity wasm ${ident.toFixed(1)} µs | ` +
+        `identity + one 8-byte-step pass ${pass.toFixed(1)} µs = ${(pass / ident).toFixed(2)}x | ` +
+        `Lua peer (parser + lua) ${lua.toFixed(1)} µs`,
+    );
+    console.log(
+      `  ${label.padEnd(6)} jumpcloud_ecs ${ecs.toFixed(1)} µs = ${(ecs / ident).toFixed(2)}x identity, ` +
+        `${(ecs / lua).toFixed(2)}x the Lua peer (target <= 1.0x) | ` +
+        `jumpcloud_elastic ${el.toFixed(1)} µs = ${(el / ident).toFixed(2)}x identity, ` +
+        `${(el / lua).toFixed(2)}x the Lua peer (target <= 1.5x)`,
+    );
     if (aot) {
       const identAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.identity, 'identity'), n);
       const ecsAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.filter, 'jumpcloud_ecs'), n);
       const elAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.filter, 'jumpcloud_elastic'), n);
-      Object.assign(out, { [`fb_${label}_identity_aot_us`]: identAot, [`fb_${label}_ecs_aot_us`]: ecsAot, [`fb_${label}_elastic_aot_us`]: elAot,
-        [`fb_${label}_ecs_aot_over_identity`]: ecsAot / ident, [`fb_${label}_elastic_aot_over_identity`]: elAot / ident });
-      Object.assign(out, { [`fb_${label}_ecs_aot_over_lua`]: ecsAot / lua, [`fb_${label}_elastic_aot_over_lua`]: elAot / lua });
-      console.log(`  ${label.padEnd(6)} AOT (wamrc ${aot.version}): identity ${identAot.toFixed(1)} µs | jumpcloud_ecs ${ecsAot.toFixed(1)} µs = ${(ecsAot / ident).toFixed(2)}x identity wasm, ${(ecsAot / lua).toFixed(2)}x the Lua peer | jumpcloud_elastic ${elAot.toFixed(1)} µs = ${(elAot / ident).toFixed(2)}x, ${(elAot / lua).toFixed(2)}x the Lua peer`);
+      Object.assign(out, {
+        [`fb_${label}_identity_aot_us`]: identAot,
+        [`fb_${label}_ecs_aot_us`]: ecsAot,
+        [`fb_${label}_elastic_aot_us`]: elAot,
+        [`fb_${label}_ecs_aot_over_identity`]: ecsAot / ident,
+        [`fb_${label}_elastic_aot_over_identity`]: elAot / ident,
+      });
+      Object.assign(out, {
+        [`fb_${label}_ecs_aot_over_lua`]: ecsAot / lua,
+        [`fb_${label}_elastic_aot_over_lua`]: elAot / lua,
+      });
+      console.log(
+        `  ${label.padEnd(6)} AOT (wamrc ${aot.version}): identity ${identAot.toFixed(1)} µs | ` +
+          `jumpcloud_ecs ${ecsAot.toFixed(1)} µs = ${(ecsAot / ident).toFixed(2)}x identity wasm, ` +
+          `${(ecsAot / lua).toFixed(2)}x the Lua peer | ` +
+          `jumpcloud_elastic ${elAot.toFixed(1)} µs = ${(elAot / ident).toFixed(2)}x, ` +
+          `${(elAot / lua).toFixed(2)}x the Lua peer`,
+      );
     }
   }
   return out;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  run().catch((e: unknown) => { console.error(e); process.exit(1); });
+  run().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

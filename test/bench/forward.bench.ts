@@ -20,27 +20,40 @@ function events(count: number, size = 1500): ForwardEntry[] {
       pad: '',
     };
     e.pad = 'x'.repeat(Math.max(0, size - JSON.stringify(e).length));
-    out.push({ time: { sec: 1_767_225_600 + (i % 86400), nsec: 123_456_789 }, record: { message: new Utf8Bytes(Buffer.from(JSON.stringify(e))) } }); // as the collector sends: the raw bytes
+    out.push({
+      time: { sec: 1_767_225_600 + (i % 86400), nsec: 123_456_789 },
+      record: { message: new Utf8Bytes(Buffer.from(JSON.stringify(e))) },
+    }); // as the collector sends: the raw bytes
   }
   return out;
 }
 
-function startReceiverWorker(): Promise<{ port: number; request(m: string): Promise<Record<string, number | boolean>>; stop(): Promise<void> }> {
-  const child = fork(new URL('./forward-receiver.worker.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  const request = (m: string): Promise<Record<string, number | boolean>> => new Promise((resolve) => {
-    child.once('message', (x) => resolve(x as Record<string, number | boolean>));
-    child.send(m);
+function startReceiverWorker(): Promise<{
+  port: number;
+  request(m: string): Promise<Record<string, number | boolean>>;
+  stop(): Promise<void>;
+}> {
+  const child = fork(new URL('./forward-receiver.worker.ts', import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'inherit',
   });
+  const request = (m: string): Promise<Record<string, number | boolean>> =>
+    new Promise((resolve) => {
+      child.once('message', (x) => resolve(x as Record<string, number | boolean>));
+      child.send(m);
+    });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('message', (m) => resolve({
-      port: (m as { port: number }).port,
-      request,
-      stop: async () => {
-        await request('close');
-        child.disconnect();
-      },
-    }));
+    child.once('message', (m) =>
+      resolve({
+        port: (m as { port: number }).port,
+        request,
+        stop: async () => {
+          await request('close');
+          child.disconnect();
+        },
+      }),
+    );
   });
 }
 
@@ -68,16 +81,19 @@ export async function run(): Promise<Record<string, number>> {
     const cpu0 = process.cpuUsage();
     t0 = process.hrtime.bigint();
     let next = 0;
-    await Promise.all([0, 1].map(async () => {
-      while (next < sends) {
-        next++;
-        await client.send('jumpcloud.directory', batch);
-      }
-    }));
+    await Promise.all(
+      [0, 1].map(async () => {
+        while (next < sends) {
+          next++;
+          await client.send('jumpcloud.directory', batch);
+        }
+      }),
+    );
     sec = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = process.cpuUsage(cpu0);
     const { count } = await receiver.request('count');
-    if (count !== 1000 + sends * batch.length) throw new Error(`receiver stored ${String(count)} records, expected ${1000 + sends * batch.length}`);
+    if (count !== 1000 + sends * batch.length)
+      throw new Error(`receiver stored ${String(count)} records, expected ${1000 + sends * batch.length}`);
     results['forward_send_ack_events_per_s'] = Math.round((sends * batch.length) / sec);
     results['forward_send_ack_MB_per_s'] = Math.round((sends * batch.length * 1500) / sec / 1e6);
     // CPU the client side spent per event (encode + socket writes + ack handling): its share of a core.
@@ -90,8 +106,11 @@ export async function run(): Promise<Record<string, number>> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  run().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  run().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

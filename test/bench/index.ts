@@ -19,6 +19,9 @@ for (const [name, file] of benches) {
   if (only && !file.includes(only)) continue;
   console.log(`\n######## ${name} (${file})`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) { failed++; console.log(`######## ${name}: exited ${r.status}`); }
+  if (r.status !== 0) {
+    failed++;
+    console.log(`######## ${name}: exited ${r.status}`);
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -38,11 +38,25 @@ function requestsSoFar(sim: Simulator): number {
   return n;
 }
 
-function baseConfig(sim: Simulator, port: number, dir: string): Omit<CollectorConfig, 'orgIds' | 'services' | 'sinceMs' | 'once'> {
+function baseConfig(
+  sim: Simulator,
+  port: number,
+  dir: string,
+): Omit<CollectorConfig, 'orgIds' | 'services' | 'sinceMs' | 'once'> {
   return {
-    apiUrl: sim.url, auth: { kind: 'apiKey', apiKey: sim.apiKey }, pageLimit: 10_000, requestTimeoutMs: 60_000,
-    forward: { kind: 'tcp', host: '127.0.0.1', port }, tag: 'jumpcloud.{service}', stateDir: path.join(dir, 'state'),
-    lagMs: 10_000, overlapMs: 60 * MIN, intervalMs: 30_000, backfillSlices: 4, maxSeenIds: 2_000_000, ackSettleMs: 500,
+    apiUrl: sim.url,
+    auth: { kind: 'apiKey', apiKey: sim.apiKey },
+    pageLimit: 10_000,
+    requestTimeoutMs: 60_000,
+    forward: { kind: 'tcp', host: '127.0.0.1', port },
+    tag: 'jumpcloud.{service}',
+    stateDir: path.join(dir, 'state'),
+    lagMs: 10_000,
+    overlapMs: 60 * MIN,
+    intervalMs: 30_000,
+    backfillSlices: 4,
+    maxSeenIds: 2_000_000,
+    ackSettleMs: 500,
   };
 }
 
@@ -53,14 +67,40 @@ async function live(out: Record<string, number>): Promise<void> {
   const rps = Number(process.env.BENCH_RPS ?? 50);
   const now = Date.now();
   const arrivals: number[] = [];
-  const sim = await startSimulator({ seed: 11, orgs, services, eventsPerMinute: 1.2, from: now - 60 * MIN, to: 'live', onRequest: (r) => arrivals.push(r.at) });
+  const sim = await startSimulator({
+    seed: 11,
+    orgs,
+    services,
+    eventsPerMinute: 1.2,
+    from: now - 60 * MIN,
+    to: 'live',
+    onRequest: (r) => arrivals.push(r.at),
+  });
   const rx = await startForwardReceiver({ seed: 2 });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-scale-'));
   try {
-    const config: CollectorConfig = { ...baseConfig(sim, rx.port!, dir), orgIds: orgs, services, sinceMs: now - 60 * MIN, once: false, maxRequestsPerSecond: rps };
+    const config: CollectorConfig = {
+      ...baseConfig(sim, rx.port!, dir),
+      orgIds: orgs,
+      services,
+      sinceMs: now - 60 * MIN,
+      once: false,
+      maxRequestsPerSecond: rps,
+    };
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-    writeFileSync(path.join(dir, 'tuning.json'), JSON.stringify({ progressLogEveryMs: 1e9, ...(process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : {}) }));
-    const r = await runChild(path.join(dir, 'config.json'), path.join(dir, 'tuning.json'), process.env.BENCH_CPU_PROF, runMs);
+    writeFileSync(
+      path.join(dir, 'tuning.json'),
+      JSON.stringify({
+        progressLogEveryMs: 1e9,
+        ...(process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : {}),
+      }),
+    );
+    const r = await runChild(
+      path.join(dir, 'config.json'),
+      path.join(dir, 'tuning.json'),
+      process.env.BENCH_CPU_PROF,
+      runMs,
+    );
     // The busiest second as the API saw it: most arrivals in any sliding 1 s window (arrival times carry this
     // process's event-loop delay, so a little above the budget is jitter, not the client).
     let busiest = 0;
@@ -76,15 +116,32 @@ async function live(out: Record<string, number>): Promise<void> {
     const distinct = new Set(got);
     const lags: number[] = [];
     let missing = 0;
-    for (const org of orgs) for (const service of services) {
-      const c = checkpoints[`${org}/${service}`];
-      if (c === undefined) continue;
-      lags.push(r.stoppedAt! - c);
-      for (const e of sim.expectedEvents({ orgId: org, service, start: now - 60 * MIN, end: c - 1, visibleAt: c + config.lagMs })) if (!distinct.has(e.id)) missing++;
-    }
+    for (const org of orgs)
+      for (const service of services) {
+        const c = checkpoints[`${org}/${service}`];
+        if (c === undefined) continue;
+        lags.push(r.stoppedAt! - c);
+        for (const e of sim.expectedEvents({
+          orgId: org,
+          service,
+          start: now - 60 * MIN,
+          end: c - 1,
+          visibleAt: c + config.lagMs,
+        }))
+          if (!distinct.has(e.id)) missing++;
+      }
     lags.sort((a, b) => a - b);
-    if (r.exitCode !== 0 || distinct.size !== got.length || lags.length !== orgs.length * services.length || missing > 0) {
-      throw new Error(`live run failed: exit ${r.exitCode}, ${got.length - distinct.size} duplicates, ${lags.length} of ${orgs.length * services.length} streams with a checkpoint, ${missing} events before their stream's checkpoint missing`);
+    if (
+      r.exitCode !== 0 ||
+      distinct.size !== got.length ||
+      lags.length !== orgs.length * services.length ||
+      missing > 0
+    ) {
+      throw new Error(
+        `live run failed: exit ${r.exitCode}, ${got.length - distinct.size} duplicates, ` +
+          `${lags.length} of ${orgs.length * services.length} streams with a checkpoint, ` +
+          `${missing} events before their stream's checkpoint missing`,
+      );
     }
     out['live_streams'] = orgs.length * services.length;
     out['live_rps_budget'] = rps;
@@ -94,7 +151,8 @@ async function live(out: Record<string, number>): Promise<void> {
     out['live_requests_per_s_busiest_second_sent'] = r.busiestSentSecond ?? 0;
     out['live_peak_rss_mb'] = Math.round(r.maxRssMb);
     out['live_events_forwarded'] = r.forwarded;
-    // The API cost of the whole run (catch-up of the first hour included): events in /events answers per event forwarded.
+    // The API cost of the whole run (catch-up of the first hour included): events in /events answers per event
+    // forwarded.
     out['live_events_downloaded_per_forwarded'] = Number((sim.stats.events / Math.max(1, r.forwarded)).toFixed(3));
     out['live_lag_p50_s'] = Number((percentile(lags, 50) / 1000).toFixed(1));
     out['live_lag_p99_s'] = Number((percentile(lags, 99) / 1000).toFixed(1));
@@ -113,19 +171,46 @@ async function backfill(out: Record<string, number>): Promise<void> {
   const now = Date.now();
   const to = now - 10 * MIN;
   const from = to - 2 * 24 * 60 * MIN;
-  const sim = await startSimulator({ seed: 12, services, eventsPerMinute: perMinute, from, to, indexDelay: { lateFraction: 0 } });
+  const sim = await startSimulator({
+    seed: 12,
+    services,
+    eventsPerMinute: perMinute,
+    from,
+    to,
+    indexDelay: { lateFraction: 0 },
+  });
   const rx = await startForwardReceiver({ seed: 3 });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-scale-'));
   try {
-    const expected = new Set(services.flatMap((service) => sim.expectedEvents({ service, start: from, end: to + 1 }).map((e) => e.id)));
-    const config: CollectorConfig = { ...baseConfig(sim, rx.port!, dir), lagMs: 2 * MIN, orgIds: [], services, sinceMs: from, once: true, maxRequestsPerSecond: Number(process.env.BENCH_RPS ?? 0) };
+    const expected = new Set(
+      services.flatMap((service) => sim.expectedEvents({ service, start: from, end: to + 1 }).map((e) => e.id)),
+    );
+    const config: CollectorConfig = {
+      ...baseConfig(sim, rx.port!, dir),
+      lagMs: 2 * MIN,
+      orgIds: [],
+      services,
+      sinceMs: from,
+      once: true,
+      maxRequestsPerSecond: Number(process.env.BENCH_RPS ?? 0),
+    };
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-    writeFileSync(path.join(dir, 'tuning.json'), JSON.stringify({ backfillThresholdMs: 1, progressLogEveryMs: 1e9, ...(process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : {}) }));
+    writeFileSync(
+      path.join(dir, 'tuning.json'),
+      JSON.stringify({
+        backfillThresholdMs: 1,
+        progressLogEveryMs: 1e9,
+        ...(process.env.BENCH_TUNING ? JSON.parse(process.env.BENCH_TUNING) : {}),
+      }),
+    );
     const r = await runChild(path.join(dir, 'config.json'), path.join(dir, 'tuning.json'), process.env.BENCH_CPU_PROF);
     const got = new Set(rx.ids());
     const missing = [...expected].filter((id) => !got.has(id)).length;
     if (r.exitCode !== 0 || missing > 0 || got.size !== expected.size) {
-      throw new Error(`backfill run incomplete: exit ${r.exitCode}, ${missing} of ${expected.size} missing, ${got.size} distinct received`);
+      throw new Error(
+        `backfill run incomplete: exit ${r.exitCode}, ${missing} of ${expected.size} missing, ` +
+          `${got.size} distinct received`,
+      );
     }
     out['backfill_2x2d_events'] = expected.size;
     out['backfill_2x2d_events_per_s'] = Math.round(expected.size / r.seconds);

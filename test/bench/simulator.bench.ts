@@ -26,14 +26,25 @@ function best(f: () => unknown, runs = 15): number {
   return b;
 }
 
-const window = (streams: number[], fromMs: number) =>
-  ({ streams, start: { ms: fromMs, subNs: 0 }, end: { ms: end, subNs: 0 }, visibleAt: Infinity });
+const window = (streams: number[], fromMs: number) => ({
+  streams,
+  start: { ms: fromMs, subNs: 0 },
+  end: { ms: end, subNs: 0 },
+  visibleAt: Infinity,
+});
 
 /** One org, every service: 10,000-event pages of `all`, assembled from the body pools. */
 function pageServing(): void {
   const fromMs = end - 6 * 60_000;
-  const store = new EventStore({ seed: 1, orgs: [''], services, eventsPerMinute: 3000, fromMs, toMs: end,
-    indexDelay: noDelay });
+  const store = new EventStore({
+    seed: 1,
+    orgs: [''],
+    services,
+    eventsPerMinute: 3000,
+    fromMs,
+    toMs: end,
+    indexDelay: noDelay,
+  });
   const range = window(store.streamsFor([''], 'all'), fromMs);
   const page = store.scan(range, 10_000);
   const first = performance.now();
@@ -43,10 +54,14 @@ function pageServing(): void {
   const assemble = best(() => store.page(page));
   const mb = bytes.length / 1e6;
   console.log(`services: ${services.length} (${services.join(',')})`);
-  console.log(`page: ${page.length} events, ${mb.toFixed(1)} MB (${Math.round(bytes.length / page.length)} B/event); `
-    + `first page ${cold.toFixed(0)} ms (renders the pools)`);
-  console.log(`store.scan (cached buckets): ${scan.toFixed(1)} ms; store.page: ${assemble.toFixed(1)} ms = `
-    + `${Math.round((page.length / assemble) * 1000)} events/s = ${((mb / assemble) * 1000).toFixed(0)} MB/s`);
+  console.log(
+    `page: ${page.length} events, ${mb.toFixed(1)} MB (${Math.round(bytes.length / page.length)} B/event); ` +
+      `first page ${cold.toFixed(0)} ms (renders the pools)`,
+  );
+  console.log(
+    `store.scan (cached buckets): ${scan.toFixed(1)} ms; store.page: ${assemble.toFixed(1)} ms = ` +
+      `${Math.round((page.length / assemble) * 1000)} events/s = ${((mb / assemble) * 1000).toFixed(0)} MB/s`,
+  );
 }
 
 /** `orgs` orgs × services: one page of each stream served, then the heap and RSS that stay. */
@@ -55,8 +70,15 @@ function manyStreams(orgs: number): void {
   const rss0 = process.memoryUsage().rss;
   const ids = Array.from({ length: orgs }, (_, i) => `5f${(i + 1).toString(16).padStart(22, '0')}`);
   const fromMs = end - 3_600_000;
-  const store = new EventStore({ seed: 11, orgs: ids, services, eventsPerMinute: 1.2, fromMs, toMs: end,
-    indexDelay: noDelay });
+  const store = new EventStore({
+    seed: 11,
+    orgs: ids,
+    services,
+    eventsPerMinute: 1.2,
+    fromMs,
+    toMs: end,
+    indexDelay: noDelay,
+  });
   const t = performance.now();
   let events = 0;
   let bytes = 0;
@@ -72,9 +94,11 @@ function manyStreams(orgs: number): void {
   const m = process.memoryUsage();
   const stopped = i < store.streams.length ? ` STOPPED at ${i} streams (RSS over ${maxRss / 1e6} MB)` : '';
   const mb = (n: number): number => Math.round(n / 1e6);
-  console.log(`${orgs} orgs × ${services.length} services = ${store.streams.length} streams${stopped}: `
-    + `${events} events (${mb(bytes)} MB) served in ${s.toFixed(1)} s; then heap ${mb(m.heapUsed)} MB, `
-    + `RSS +${mb(m.rss - rss0)} MB`);
+  console.log(
+    `${orgs} orgs × ${services.length} services = ${store.streams.length} streams${stopped}: ` +
+      `${events} events (${mb(bytes)} MB) served in ${s.toFixed(1)} s; then heap ${mb(m.heapUsed)} MB, ` +
+      `RSS +${mb(m.rss - rss0)} MB`,
+  );
 }
 
 pageServing();

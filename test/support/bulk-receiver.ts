@@ -54,7 +54,10 @@ export interface BulkReceiverOptions {
   readonly authorization?: string;
   /** Keep each request's body and each item's raw lines (default true); false for very large runs. */
   readonly retainBodies?: boolean;
-  /** Names treated as data streams (create only, @timestamp required). Default: names starting with `logs-`, `metrics-`, `traces-`. */
+  /**
+   * Names treated as data streams (create only, @timestamp required). Default: names starting with `logs-`, `metrics-`,
+   * `traces-`.
+   */
   readonly isDataStream?: (index: string) => boolean;
 }
 
@@ -205,7 +208,10 @@ export class BulkReceiver {
 
     if (this.options.authorization !== undefined && req.headers.authorization !== this.options.authorization) {
       record(401, '', []);
-      this.send(res, 401, { error: { type: 'security_exception', reason: 'missing authentication credentials' }, status: 401 });
+      this.send(res, 401, {
+        error: { type: 'security_exception', reason: 'missing authentication credentials' },
+        status: 401,
+      });
       return;
     }
     let body: string;
@@ -213,7 +219,10 @@ export class BulkReceiver {
       body = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
     } catch (e) {
       record(400, '', []);
-      this.send(res, 400, { error: { type: 'parse_exception', reason: `bad gzip body: ${(e as Error).message}` }, status: 400 });
+      this.send(res, 400, {
+        error: { type: 'parse_exception', reason: `bad gzip body: ${(e as Error).message}` },
+        status: 400,
+      });
       return;
     }
     const fault = this.requestFaults.shift();
@@ -245,8 +254,16 @@ export class BulkReceiver {
     }
     const allFail = this.requestItemFaults.shift();
     const results = parsed.map(({ item, sourceError }) => this.apply(item, sourceError, allFail));
-    record(200, body, parsed.map((p) => p.item));
-    this.send(res, 200, { took: 1, errors: results.some((r) => r.status >= 300), items: results.map((r) => ({ [r.op]: r.body })) });
+    record(
+      200,
+      body,
+      parsed.map((p) => p.item),
+    );
+    this.send(res, 200, {
+      took: 1,
+      errors: results.some((r) => r.status >= 300),
+      items: results.map((r) => ({ [r.op]: r.body })),
+    });
   }
 
   /** Splits the NDJSON into items; a malformed action line fails the whole request like Elasticsearch. */
@@ -258,7 +275,7 @@ export class BulkReceiver {
     const lines = body.split('\n');
     lines.pop(); // the text after the final newline is empty
     const out: Array<{ item: BulkItem; sourceError?: string }> = [];
-    for (let i = 0; i < lines.length; ) {
+    for (let i = 0; i < lines.length;) {
       const actionLine = lines[i]!;
       if (actionLine.trim() === '') {
         i++;
@@ -275,7 +292,10 @@ export class BulkReceiver {
       }
       const [opName, metaRaw] = Object.entries(action)[0]!;
       if (!['create', 'index', 'update', 'delete'].includes(opName)) {
-        return `Malformed action/metadata line [${i + 1}], expected one of [create, delete, index, update] but found [${opName}]`;
+        return (
+          `Malformed action/metadata line [${i + 1}], expected one of [create, delete, index, update] but ` +
+          `found [${opName}]`
+        );
       }
       const meta = (metaRaw ?? {}) as Record<string, unknown>;
       if ('_type' in meta) return `Action/metadata line [${i + 1}] contains an unknown parameter [_type]`;
@@ -290,7 +310,8 @@ export class BulkReceiver {
         if (sourceLine === undefined) return `The bulk request must be terminated by a newline [\\n]`;
         try {
           const v = parseStrict(sourceLine);
-          if (typeof v !== 'object' || v === null || Array.isArray(v)) sourceError = 'the document is not a JSON object';
+          if (typeof v !== 'object' || v === null || Array.isArray(v))
+            sourceError = 'the document is not a JSON object';
           else source = v as Record<string, unknown>;
         } catch (e) {
           sourceError = (e as Error).message;
@@ -301,27 +322,52 @@ export class BulkReceiver {
       }
       const id = typeof meta._id === 'string' ? meta._id : undefined;
       const keep = this.options.retainBodies !== false;
-      const item: BulkItem = { request, op, index, id, actionLine, sourceLine: keep ? sourceLine : undefined, source, status: 0 };
+      const item: BulkItem = {
+        request,
+        op,
+        index,
+        id,
+        actionLine,
+        sourceLine: keep ? sourceLine : undefined,
+        source,
+        status: 0,
+      };
       out.push(sourceError === undefined ? { item } : { item, sourceError });
     }
     return out;
   }
 
-  private apply(item: BulkItem, sourceError: string | undefined, allFail: ItemFault | undefined): { op: BulkOp; status: number; body: Record<string, unknown> } {
+  private apply(
+    item: BulkItem,
+    sourceError: string | undefined,
+    allFail: ItemFault | undefined,
+  ): { op: BulkOp; status: number; body: Record<string, unknown> } {
     const seq = this.itemSeq++;
     const fail = (status: number, type: string, reason: string) => {
       item.status = status;
-      return { op: item.op, status, body: { _index: item.index, _id: item.id ?? null, status, error: { type, reason } } };
+      return {
+        op: item.op,
+        status,
+        body: { _index: item.index, _id: item.id ?? null, status, error: { type, reason } },
+      };
     };
     const injected = allFail ?? this.itemFaults.get(seq);
     if (injected !== undefined) {
       this.itemFaults.delete(seq);
-      return fail(injected.status, injected.type ?? ERROR_TYPES[injected.status] ?? 'exception', injected.reason ?? `injected item fault ${injected.status}`);
+      return fail(
+        injected.status,
+        injected.type ?? ERROR_TYPES[injected.status] ?? 'exception',
+        injected.reason ?? `injected item fault ${injected.status}`,
+      );
     }
     if (sourceError !== undefined) return fail(400, 'document_parsing_exception', `failed to parse: ${sourceError}`);
     const dataStream = this.isDataStream(item.index);
     if (dataStream && item.op !== 'create') {
-      return fail(400, 'illegal_argument_exception', `only write ops with an op_type of create are allowed in data streams`);
+      return fail(
+        400,
+        'illegal_argument_exception',
+        `only write ops with an op_type of create are allowed in data streams`,
+      );
     }
     if (item.op === 'update' || item.op === 'delete') {
       return fail(400, 'action_request_validation_exception', `${item.op} is not supported by this receiver`);
@@ -337,7 +383,11 @@ export class BulkReceiver {
     const id = item.id ?? randomUUID();
     const existing = docs.get(id);
     if (existing !== undefined && item.op === 'create') {
-      return fail(409, 'version_conflict_engine_exception', `[${id}]: version conflict, document already exists (current version [${existing.version}])`);
+      return fail(
+        409,
+        'version_conflict_engine_exception',
+        `[${id}]: version conflict, document already exists (current version [${existing.version}])`,
+      );
     }
     const version = (existing?.version ?? 0) + 1;
     docs.set(id, { source: item.source!, version });

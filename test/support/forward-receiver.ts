@@ -25,9 +25,13 @@ export type FrameMode = 'message' | 'forward' | 'packed' | 'compressed';
 export interface ReceiverFaults {
   /** Probability that a complete frame makes the receiver drop the connection before storing anything. */
   dropProbability?: number;
-  /** Probability that a chunk is neither stored nor acked (an input that did not accept it); the connection stays up. */
+  /**
+   * Probability that a chunk is neither stored nor acked (an input that did not accept it); the connection stays up.
+   */
   withholdProbability?: number;
-  /** Probability that a chunk is stored and then the connection dies before the ack (a legitimate duplicate on resend). */
+  /**
+   * Probability that a chunk is stored and then the connection dies before the ack (a legitimate duplicate on resend).
+   */
   loseAckProbability?: number;
   /** Delay before each ack, ms. */
   ackDelayMs?: number;
@@ -59,6 +63,8 @@ export interface ForwardReceiverOptions {
   httpUptime?: boolean;
   /** The forward input's name in /api/v1/metrics (default jumpcloud_forward, the shipped Alias). */
   inputName?: string;
+  /** The clock of the uptime (default the wall clock): a test moves it by hand instead of sleeping. */
+  uptimeClock?: { now(): number };
 }
 
 export interface ReceiverStats {
@@ -104,7 +110,10 @@ export interface ForwardReceiver {
   loseAckNext(n: number): void;
   /** Like Fluent Bit pausing its input: close every connection and refuse new ones until resume(). */
   pause(): void;
-  /** kill -9 of a threaded Fluent Bit: what the ring buffer holds is lost, every connection closes. Returns the entries lost. */
+  /**
+   * kill -9 of a threaded Fluent Bit: what the ring buffer holds is lost, every connection closes. Returns the entries
+   * lost.
+   */
   crash(): number;
   /** Moves what the ring buffer holds into `records` now (the engine's timer firing). */
   commit(): void;
@@ -113,7 +122,6 @@ export interface ForwardReceiver {
   waitForRecords(n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
-
 
 function sha512Hex(...parts: (string | Uint8Array)[]): string {
   const h = createHash('sha512');
@@ -165,17 +173,27 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   const timers = new Set<NodeJS.Timeout>();
   const records: ReceivedRecord[] = [];
   const ackLog: Array<{ at: number; entries: number; tag: string }> = [];
-  let startedAt = Date.now();
+  const uptimeNow = (): number => opts.uptimeClock?.now() ?? Date.now();
+  let startedAt = uptimeNow();
   /** records.length at the last (re)start: the metrics count from there; the bytes of those stored since. */
   let storedBeforeStart = 0;
   let storedBytes = 0;
   const authFailures: string[] = [];
   const protocolErrors: string[] = [];
   const stats: ReceiverStats = {
-    connections: 0, refused: 0, frames: 0, acks: 0,
+    connections: 0,
+    refused: 0,
+    frames: 0,
+    acks: 0,
     modes: { message: 0, forward: 0, packed: 0, compressed: 0 },
-    drops: 0, withheld: 0, lostAckChunks: 0, lostAckEntries: 0, maxPendingAcks: 0, maxFrameBytes: 0,
-    pingSplit: 0, handshakes: 0,
+    drops: 0,
+    withheld: 0,
+    lostAckChunks: 0,
+    lostAckEntries: 0,
+    maxPendingAcks: 0,
+    maxFrameBytes: 0,
+    pingSplit: 0,
+    handshakes: 0,
   };
 
   const decide = (next: number, probability: number | undefined): [boolean, number] => {
@@ -184,10 +202,18 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
   };
 
   function sendHelo(c: Conn): void {
-    c.socket.write(Buffer.concat([
-      Buffer.from([0x92, 0xa4]), Buffer.from('HELO'), Buffer.from([0x82, 0xa5]), Buffer.from('nonce'), rawStr(c.nonce),
-      Buffer.from([0xa4]), Buffer.from('auth'), rawStr(c.auth),
-    ]));
+    c.socket.write(
+      Buffer.concat([
+        Buffer.from([0x92, 0xa4]),
+        Buffer.from('HELO'),
+        Buffer.from([0x82, 0xa5]),
+        Buffer.from('nonce'),
+        rawStr(c.nonce),
+        Buffer.from([0xa4]),
+        Buffer.from('auth'),
+        rawStr(c.auth),
+      ]),
+    );
   }
 
   function handlePing(c: Conn, msg: Buffer): void {
@@ -210,8 +236,12 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       return;
     }
     if (opts.users && opts.users.length > 0) {
-      const ok = opts.users.some((u) => Buffer.from(u.username).equals(username!) && passwordDigest!.length === 128
-        && sha512Hex(c.auth, u.username, u.password) === passwordDigest!.toString('latin1'));
+      const ok = opts.users.some(
+        (u) =>
+          Buffer.from(u.username).equals(username!) &&
+          passwordDigest!.length === 128 &&
+          sha512Hex(c.auth, u.username, u.password) === passwordDigest!.toString('latin1'),
+      );
       if (!ok) {
         authFailures.push('username/password mismatch');
         c.socket.end(Buffer.from(encode(['PONG', false, 'username/password mismatch', '', ''])));
@@ -242,7 +272,8 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     // Fluent Bit 2+ also accepts [[time, metadata], record].
     const t = Array.isArray(entry[0]) ? entry[0][0] : entry[0];
     const record = entry[1];
-    if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new ProtocolError('record is not a map');
+    if (record === null || typeof record !== 'object' || Array.isArray(record))
+      throw new ProtocolError('record is not a map');
     return { tag, time: toTime(t, false), record: record as Record<string, unknown>, mode };
   }
 
@@ -263,17 +294,21 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       mode = 'forward';
       optionsAt = 2;
       entries = second.map((e) => entryToRecord(tag, e, mode));
-    } else if (typeof second === 'number' || (second !== null && typeof second === 'object' && (second as { __eventTime?: boolean }).__eventTime)) {
+    } else if (
+      typeof second === 'number' ||
+      (second !== null && typeof second === 'object' && (second as { __eventTime?: boolean }).__eventTime)
+    ) {
       mode = 'message';
       optionsAt = 3;
       if (root.length < 3) throw new ProtocolError('message mode requires 3 elements');
       const rec = root[2];
-      if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw new ProtocolError('message mode record is not a map');
+      if (rec === null || typeof rec !== 'object' || Array.isArray(rec))
+        throw new ProtocolError('message mode record is not a map');
       entries = [{ tag, time: toTime(second, true), record: rec as Record<string, unknown>, mode }];
     } else if (second instanceof Uint8Array || typeof second === 'string') {
       optionsAt = 2;
       const options = root[2] as Record<string, unknown> | undefined;
-      let bytes = second instanceof Uint8Array ? second : (rawDecoder.decode(msg) as unknown[])[1] as Uint8Array;
+      let bytes = second instanceof Uint8Array ? second : ((rawDecoder.decode(msg) as unknown[])[1] as Uint8Array);
       mode = options && typeof options === 'object' && options['compressed'] === 'gzip' ? 'compressed' : 'packed';
       if (mode === 'compressed') bytes = gunzipSync(bytes);
       entries = [];
@@ -357,10 +392,12 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
         if (c.socket.destroyed) return;
         const msg = c.reader.next();
         if (!msg) {
-          if (c.reader.buffered > bufferMaxSize) throw new ProtocolError(`frame above buffer_max_size ${bufferMaxSize}`);
+          if (c.reader.buffered > bufferMaxSize)
+            throw new ProtocolError(`frame above buffer_max_size ${bufferMaxSize}`);
           return;
         }
-        if (msg.length > bufferMaxSize) throw new ProtocolError(`frame of ${msg.length} bytes above buffer_max_size ${bufferMaxSize}`);
+        if (msg.length > bufferMaxSize)
+          throw new ProtocolError(`frame of ${msg.length} bytes above buffer_max_size ${bufferMaxSize}`);
         if (c.state === 'ping') handlePing(c, msg);
         else processFrame(c, msg);
       }
@@ -381,8 +418,12 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     const c: Conn = {
-      socket, reader: new MsgpackStreamReader(), state: opts.sharedKey ? 'ping' : 'ready',
-      nonce: randomBytes(16), auth: randomBytes(16), readsSinceHelo: 0,
+      socket,
+      reader: new MsgpackStreamReader(),
+      state: opts.sharedKey ? 'ping' : 'ready',
+      nonce: randomBytes(16),
+      auth: randomBytes(16),
+      readsSinceHelo: 0,
     };
     socket.on('data', (d: Buffer) => onData(c, d));
     if (opts.sharedKey) sendHelo(c);
@@ -409,22 +450,32 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     // Fluent Bit's api/v1/uptime: time(NULL) − the start's time(NULL), in whole seconds.
     httpServer = http.createServer((req, res) => {
       if (req.method === 'GET' && req.url === '/api/v1/metrics') {
-        const input = { [opts.inputName ?? 'jumpcloud_forward']: { records: records.length - storedBeforeStart, bytes: storedBytes }, 'storage_backlog.1': { records: 0, bytes: 0 } };
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ input, filter: {}, output: {} }));
+        const input = {
+          [opts.inputName ?? 'jumpcloud_forward']: { records: records.length - storedBeforeStart, bytes: storedBytes },
+          'storage_backlog.1': { records: 0, bytes: 0 },
+        };
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ input, filter: {}, output: {} }));
         return;
       }
       if (req.method !== 'GET' || req.url !== '/api/v1/uptime') {
         res.writeHead(404).end();
         return;
       }
-      const sec = Math.floor(Date.now() / 1000) - Math.floor(startedAt / 1000);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ uptime_sec: sec, uptime_hr: `Fluent Bit has been running: ${sec} seconds` }));
+      const sec = Math.floor(uptimeNow() / 1000) - Math.floor(startedAt / 1000);
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ uptime_sec: sec, uptime_hr: `Fluent Bit has been running: ${sec} seconds` }));
     });
     await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
     httpPort = (httpServer.address() as net.AddressInfo).port;
   }
   let ring: ReceivedRecord[] | undefined;
-  /** Date.now() each ring entry arrived: Fluent Bit's engine flushes within commitEveryMs, whatever this process is busy with. */
+  /**
+   * Date.now() each ring entry arrived: Fluent Bit's engine flushes within commitEveryMs, whatever this process is busy
+   * with.
+   */
   const ringAt: number[] = [];
   const ringBytes: number[] = [];
   /** Moves the first `n` ring entries into storage. */
@@ -449,11 +500,22 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
     authFailures,
     protocolErrors,
     ids: () => records.map((r) => (JSON.parse(String(r.record['message'])) as { id: string }).id),
-    setFaults: (f) => { faults = { ...f }; },
-    dropNext: (n) => { dropCount += n; },
-    withholdNext: (n) => { withholdCount += n; },
-    loseAckNext: (n) => { loseAckCount += n; },
-    pause: () => { paused = true; closeAll(); },
+    setFaults: (f) => {
+      faults = { ...f };
+    },
+    dropNext: (n) => {
+      dropCount += n;
+    },
+    withholdNext: (n) => {
+      withholdCount += n;
+    },
+    loseAckNext: (n) => {
+      loseAckCount += n;
+    },
+    pause: () => {
+      paused = true;
+      closeAll();
+    },
     commit: () => {
       if (ring) flushRing(ring.length);
     },
@@ -468,17 +530,20 @@ export async function startForwardReceiver(opts: ForwardReceiverOptions = {}): P
       ringAt.length = 0;
       ringBytes.length = 0;
       closeAll();
-      startedAt = Date.now(); // restarted
+      startedAt = uptimeNow(); // restarted
       storedBeforeStart = records.length;
       storedBytes = 0;
       return lost;
     },
-    resume: () => { paused = false; },
+    resume: () => {
+      paused = false;
+    },
     closeAll,
     async waitForRecords(n, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (records.length < n) {
-        if (Date.now() > deadline) throw new Error(`receiver got ${records.length} of ${n} records within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`receiver got ${records.length} of ${n} records within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },

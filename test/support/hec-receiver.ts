@@ -119,11 +119,15 @@ export class HecReceiver {
         body: this.retain ? body : '',
       });
       const text = JSON.stringify(response);
-      res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=UTF-8',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
     };
     if (req.method !== 'POST') return answer(405, { text: 'Method not allowed', code: 404 });
-    if (!EVENT_PATHS.has(path)) return answer(404, { text: 'The requested URL was not found on this server.', code: 404 });
+    if (!EVENT_PATHS.has(path))
+      return answer(404, { text: 'The requested URL was not found on this server.', code: 404 });
     const auth = req.headers.authorization;
     if (auth === undefined) return answer(401, { text: 'Token is required', code: 2 });
     const m = /^Splunk\s+(\S+)$/.exec(auth);
@@ -136,7 +140,10 @@ export class HecReceiver {
     }
     const fault = this.faults.shift();
     if (fault !== undefined) {
-      return answer(fault, fault === 503 ? { text: 'Server is busy', code: 9 } : { text: `Injected ${fault}`, code: 8 });
+      return answer(
+        fault,
+        fault === 503 ? { text: 'Server is busy', code: 9 } : { text: `Injected ${fault}`, code: 8 },
+      );
     }
     let texts: string[];
     try {

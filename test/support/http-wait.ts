@@ -2,7 +2,13 @@
 import { request, type Server } from 'node:http';
 
 /** Resolves when `predicate` holds, re-checked whenever a request wakes `waiters` (and every 250 ms). */
-export async function waitFor(waiters: Array<() => void>, predicate: () => boolean, timeoutMs: number, what: string, who: string): Promise<void> {
+export async function waitFor(
+  waiters: Array<() => void>,
+  predicate: () => boolean,
+  timeoutMs: number,
+  what: string,
+  who: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     const left = deadline - Date.now();
@@ -27,7 +33,12 @@ export function httpGet(port: number, path: string): Promise<{ status: number; b
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject).end();
+      res
+        .setEncoding('utf8')
+        .on('data', (d: string) => (body += d))
+        .on('end', () => resolve({ status: res.statusCode!, body }));
+    })
+      .on('error', reject)
+      .end();
   });
 }

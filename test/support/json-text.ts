@@ -3,7 +3,10 @@
 // (Elasticsearch rejects `{"@timestamp":…,"@timestamp":…}`; JSON.parse silently keeps the last one).
 
 export class JsonTextError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at offset ${offset}`);
     this.name = 'JsonTextError';
   }

@@ -3,7 +3,18 @@
 import { between, pick, uuid } from '../random.js';
 import { APPS } from '../vocab.js';
 import {
-  adminBy, initiatedBy, oid, ORG_HOLE, origin, outcome, person, systemObject, tail, targetSystem, userAgent, type Body,
+  adminBy,
+  initiatedBy,
+  oid,
+  ORG_HOLE,
+  origin,
+  outcome,
+  person,
+  systemObject,
+  tail,
+  targetSystem,
+  userAgent,
+  type Body,
   type RenderContext,
 } from './common.js';
 import { policiesApplied } from './directory.js';
@@ -23,14 +34,22 @@ export function ssoAuth(ctx: RenderContext): Body {
   const [name, label, url] = pick(r, APPS);
   const where = origin(ctx, p);
   // An MFA step shows as sso_token_success false with no error message.
-  const error = ok ? ''
+  const error = ok
+    ? ''
     : pick(r, ['application unreachable', 'not authorized', '', 'SAML response rejected: "Audience" mismatch']);
   return {
-    initiated_by: initiatedBy(ctx, p), error_message: error, geoip: where.geoip, sso_token_success: ok,
+    initiated_by: initiatedBy(ctx, p),
+    error_message: error,
+    geoip: where.geoip,
+    sso_token_success: ok,
     useragent: userAgent(r),
-    auth_context: authContext(ctx, ok, mfa), mfa, event_type: ctx.entry.type,
-    application: { display_label: label, sso_type: 'saml', name, id: oid(ctx), sso_url: url }, provider: '',
-    idp_initiated: r() < 0.3, ...tail(ctx, { success: undefined, ip: where.ip }),
+    auth_context: authContext(ctx, ok, mfa),
+    mfa,
+    event_type: ctx.entry.type,
+    application: { display_label: label, sso_type: 'saml', name, id: oid(ctx), sso_url: url },
+    provider: '',
+    idp_initiated: r() < 0.3,
+    ...tail(ctx, { success: undefined, ip: where.ip }),
   };
 }
 
@@ -41,26 +60,44 @@ export function radiusAuth(ctx: RenderContext): Body {
   const mfa = ctx.mfa ?? false;
   const where = origin(ctx, p);
   const err = 'mschap: MS-CHAP2-Response is incorrect';
-  const rejected = 'eap_peap: The users session was previously rejected: returning reject (again.), '
-    + `eap: Failed continuing EAP PEAP (25) session.  EAP sub-module failed: ${err}`;
-  const outer: Body = ok ? { eap_type: 'PEAP', username: p.username }
+  const rejected =
+    'eap_peap: The users session was previously rejected: returning reject (again.), ' +
+    `eap: Failed continuing EAP PEAP (25) session.  EAP sub-module failed: ${err}`;
+  const outer: Body = ok
+    ? { eap_type: 'PEAP', username: p.username }
     : { error_message: rejected, eap_type: 'PEAP', username: p.username };
   if (ok && r() < 0.3) outer.error_message = null;
   const out: Body = ok ? {} : { error_message: err };
   Object.assign(out, {
-    initiated_by: { type: 'user', username: p.username }, auth_type: 'eap', nas_mfa_state: mfa ? 'ENABLED' : 'DISABLED',
-    geoip: where.geoip, eap_type: 'MSCHAPv2', outer, mfa,
+    initiated_by: { type: 'user', username: p.username },
+    auth_type: 'eap',
+    nas_mfa_state: mfa ? 'ENABLED' : 'DISABLED',
+    geoip: where.geoip,
+    eap_type: 'MSCHAPv2',
+    outer,
+    mfa,
   });
   if (mfa) out.mfa_meta = { type: 'totp' };
   out.auth_meta = {
-    user_password_enabled: true, device_cert_enabled: false, user_cert_enabled: false, auth_idp: 'JUMPCLOUD',
+    user_password_enabled: true,
+    device_cert_enabled: false,
+    user_cert_enabled: false,
+    auth_idp: 'JUMPCLOUD',
     userid_type: 'USERNAME',
   };
   out.nas_ip = `10.${between(r, 0, 255)}.${between(r, 0, 255)}.${between(r, 1, 254)}`;
   out.nas_identifier = pick(r, ['ap-lobby-01', 'vpn-gw-fra', 'Wi-Fi «Gäste»']);
   // The order of real RADIUS events: success before service, username last.
-  return { ...out, event_type: ctx.entry.type, success: ok, service: ctx.entry.service, organization: ORG_HOLE,
-    '@version': '1', client_ip: where.ip, username: p.username };
+  return {
+    ...out,
+    event_type: ctx.entry.type,
+    success: ok,
+    service: ctx.entry.service,
+    organization: ORG_HOLE,
+    '@version': '1',
+    client_ip: where.ip,
+    username: p.username,
+  };
 }
 
 export function ldap(ctx: RenderContext): Body {
@@ -70,9 +107,16 @@ export function ldap(ctx: RenderContext): Body {
   const dn = `uid=${p.username},ou=Users,o=${ORG_HOLE},dc=jumpcloud,dc=com`;
   const where = origin(ctx, p);
   const out: Body = {
-    initiated_by: { type: 'user', username: p.username }, auth_method: 'simple', mfa: false, geoip: where.geoip,
-    src_ip: where.ip, connection_id: `${oid(ctx)}/${between(r, 1, 9999)}`, operation_number: between(r, 0, 12),
-    tls_established: r() < 0.9, start_tls: false, username: p.username,
+    initiated_by: { type: 'user', username: p.username },
+    auth_method: 'simple',
+    mfa: false,
+    geoip: where.geoip,
+    src_ip: where.ip,
+    connection_id: `${oid(ctx)}/${between(r, 1, 9999)}`,
+    operation_number: between(r, 0, 12),
+    tls_established: r() < 0.9,
+    start_tls: false,
+    username: p.username,
   };
   if (bind) {
     const ok = outcome(ctx, 0.85);
@@ -82,8 +126,11 @@ export function ldap(ctx: RenderContext): Body {
     return { ...out, ...tail(ctx, { success: ok, ip: where.ip }) };
   }
   Object.assign(out, {
-    base: `ou=Users,o=${ORG_HOLE},dc=jumpcloud,dc=com`, scope: 2, deref: 0,
-    filter: `(&(objectClass=inetOrgPerson)(|(uid=${p.username})(cn=${p.name})))`, attr: 'uid mail memberOf',
+    base: `ou=Users,o=${ORG_HOLE},dc=jumpcloud,dc=com`,
+    scope: 2,
+    deref: 0,
+    filter: `(&(objectClass=inetOrgPerson)(|(uid=${p.username})(cn=${p.name})))`,
+    attr: 'uid mail memberOf',
     number_of_results: between(r, 0, 40),
   });
   return { ...out, ...tail(ctx, { success: ctx.success ?? true, ip: where.ip }) };
@@ -98,10 +145,17 @@ export function systemAuth(ctx: RenderContext): Body {
   const where = origin(ctx, p);
   const proc = m.os === 'Windows' ? 'winlogon.exe' : pick(r, ['loginwindow', 'sshd', 'sudo']);
   const out: Body = {
-    initiated_by: initiatedBy(ctx, p), system: systemObject(m), agent_version: `1.${between(r, 100, 199)}.0`,
-    event_type: ctx.entry.type, auth_method: pick(r, ['password', 'touchid', 'ssh_key']), process_name: proc,
-    mfa: ctx.mfa ?? r() < 0.4, username: p.username, src_ip: where.ip,
-    message: ok ? `User ${p.username} logged in from ${where.ip}, process name: ${proc}`
+    initiated_by: initiatedBy(ctx, p),
+    system: systemObject(m),
+    agent_version: `1.${between(r, 100, 199)}.0`,
+    event_type: ctx.entry.type,
+    auth_method: pick(r, ['password', 'touchid', 'ssh_key']),
+    process_name: proc,
+    mfa: ctx.mfa ?? r() < 0.4,
+    username: p.username,
+    src_ip: where.ip,
+    message: ok
+      ? `User ${p.username} logged in from ${where.ip}, process name: ${proc}`
       : `Authentication failure for user "${p.username}" from C:\\Users\\${p.username}`,
   };
   if (out.mfa) out.mfa_meta = { type: pick(r, ['totp', 'push', 'webauthn']) };

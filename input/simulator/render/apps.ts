@@ -5,8 +5,20 @@
 import { between, hex, pick, uuid } from '../random.js';
 import { PASSWORD_ITEMS, randomSystem } from '../vocab.js';
 import {
-  adminBy, initiatedBy, oid, origin, outcome, person, personResource, tail, targetPerson, targetSystem, userAgent,
-  verbOf, type Body, type RenderContext,
+  adminBy,
+  initiatedBy,
+  oid,
+  origin,
+  outcome,
+  person,
+  personResource,
+  tail,
+  targetPerson,
+  targetSystem,
+  userAgent,
+  verbOf,
+  type Body,
+  type RenderContext,
 } from './common.js';
 
 const ORG_LEVEL = /_(enable|disable)$|_policy_|_settings_update$/;
@@ -51,11 +63,18 @@ export function passwordVault(ctx: RenderContext): Body {
   const where = origin(ctx);
   const p = person(ctx, byAdmin ? 'admin' : 'user');
   const out: Body = { initiated_by: { ...initiatedBy(ctx, p), email: p.email } };
-  const kind = type.includes('website') ? 'website' : type.includes('credential') ? 'credential'
-    : type.includes('folder') ? (type.includes('shared') ? 'shared_folder' : 'personal_folder') : 'user';
+  const kind = type.includes('website')
+    ? 'website'
+    : type.includes('credential')
+      ? 'credential'
+      : type.includes('folder')
+        ? type.includes('shared')
+          ? 'shared_folder'
+          : 'personal_folder'
+        : 'user';
   const names = kind === 'website' ? ['https://github.com', 'https://intranet.example.com'] : PASSWORD_ITEMS;
-  out.resource = kind === 'user' ? personResource(targetPerson(ctx))
-    : { id: oid(ctx), type: kind, name: pick(r, names) };
+  out.resource =
+    kind === 'user' ? personResource(targetPerson(ctx)) : { id: oid(ctx), type: kind, name: pick(r, names) };
   if (/share|_user_|_group_/.test(type) && kind !== 'user') out.association = personResource(targetPerson(ctx));
   if (type.endsWith('_update')) out.changes = [{ field: 'enabled', from: 'false', to: 'true' }];
   const end = tail(ctx, { success: outcome(ctx, 0.995), ip: where.ip });
@@ -77,7 +96,8 @@ export function software(ctx: RenderContext): Body {
   const version = `${between(r, 90, 130)}.${between(r, 0, 9)}`;
   const out: Body = type.endsWith('_request') ? { initiated_by: adminBy(ctx) } : {};
   Object.assign(out, {
-    system: { id: m.id, type: 'system' }, resource: { id: m.id, type: 'system' },
+    system: { id: m.id, type: 'system' },
+    resource: { id: m.id, type: 'system' },
     application: { name, version, path, publisher, uninstall_string: `${path}\\uninstall.exe` },
   });
   if (type.startsWith('software_change')) {
@@ -94,18 +114,30 @@ export function mdm(ctx: RenderContext): Body {
   const windows = type !== 'mdm_command_result' || r() < 0.3;
   const request = pick(r, ['RestartDevice', 'DeviceLock', 'InstallProfile', 'EraseDevice', 'DeviceInformation']);
   const out: Body = {
-    mdm_type: windows ? 'windows' : 'apple', device_object_id: targetSystem(ctx).id, device_manager_object_id: oid(ctx),
+    mdm_type: windows ? 'windows' : 'apple',
+    device_object_id: targetSystem(ctx).id,
+    device_manager_object_id: oid(ctx),
   };
   const h = (): string => hex(between(r, 0, 2 ** 31), 8);
   if (windows) out.windows_device_uuid = `D${h()}${h()}`.toUpperCase();
   out.initiated_by = { email: person(ctx, 'admin').email };
   if (type === 'mdm_command_result') {
-    Object.assign(out, { command_uuid: uuid(r), request_type: request, command: { request_type: request },
-      status: ok ? 'Acknowledged' : 'Error' });
+    Object.assign(out, {
+      command_uuid: uuid(r),
+      request_type: request,
+      command: { request_type: request },
+      status: ok ? 'Acknowledged' : 'Error',
+    });
     const failed = 'Profile installation failed.';
     if (!ok) {
-      out.error_chain = [{ error_code: 12021, error_domain: 'MCMDMErrorDomain', localized_description: failed,
-        us_english_description: failed }];
+      out.error_chain = [
+        {
+          error_code: 12021,
+          error_domain: 'MCMDMErrorDomain',
+          localized_description: failed,
+          us_english_description: failed,
+        },
+      ];
     }
   }
   out.result = ok ? (type === 'device_enrollment' ? 'successful enrollment of device' : 'success') : 'failure';
@@ -119,9 +151,12 @@ export function notificationChannel(ctx: RenderContext): Body {
   return {
     name: pick(r, ['software install failed notification channel', 'Alerts → #secops']),
     type: pick(r, ['email', 'slack', 'webhook']),
-    description: 'This channel will notify the admin when a software install fails', channel_object_id: oid(ctx),
-    correlation: { id: oid(ctx) }, config: [{ name: a.name, email: a.email }, { role_object_id: oid(ctx) }],
-    initiated_by: initiatedBy(ctx, a), ...tail(ctx, { success: outcome(ctx, 0.99), ip: origin(ctx).ip }),
+    description: 'This channel will notify the admin when a software install fails',
+    channel_object_id: oid(ctx),
+    correlation: { id: oid(ctx) },
+    config: [{ name: a.name, email: a.email }, { role_object_id: oid(ctx) }],
+    initiated_by: initiatedBy(ctx, a),
+    ...tail(ctx, { success: outcome(ctx, 0.99), ip: origin(ctx).ip }),
   };
 }
 
@@ -129,12 +164,16 @@ export function objectStorage(ctx: RenderContext): Body {
   const r = ctx.r;
   const type = ctx.entry.type;
   const out: Body = {
-    result: outcome(ctx, 0.97) ? 'Success' : 'Failure', referrer_object_id: oid(ctx), referrer_type: 'SOFTWARE_APP',
-    object_storage_item_object_id: oid(ctx), object_storage_item_version_object_id: oid(ctx),
+    result: outcome(ctx, 0.97) ? 'Success' : 'Failure',
+    referrer_object_id: oid(ctx),
+    referrer_type: 'SOFTWARE_APP',
+    object_storage_item_object_id: oid(ctx),
+    object_storage_item_version_object_id: oid(ctx),
     object_storage_item_version_name: pick(r, ['GoogleChrome.pkg', 'Slack Setup.msi', 'agent-installer (v2).exe']),
     object_storage_item_version_size: between(r, 1e6, 4e8),
     object_storage_item_version_sha_256_sum: Array.from({ length: 8 }, () => hex(between(r, 0, 2 ** 31), 8)).join(''),
-    total_software_item_count: between(r, 10, 400), total_space_used: between(r, 1e9, 2e11),
+    total_software_item_count: between(r, 10, 400),
+    total_space_used: between(r, 1e9, 2e11),
   };
   if (type.endsWith('download_url_request')) out.system_object_id = targetSystem(ctx).id;
   return { ...out, ...tail(ctx, { success: undefined }) };
@@ -147,16 +186,26 @@ export function alert(ctx: RenderContext): Body {
   const u = targetPerson(ctx);
   const out: Body = {
     initiated_by: type === 'alert_created' ? { type: 'system', id: 'rule-engine' } : adminBy(ctx),
-    category: pick(r, ['Directory', 'System', 'Identity']), severity: pick(r, ['Low', 'Medium', 'High', 'Critical']),
-    correlation: { id: oid(ctx) }, geoip: origin(ctx).geoip,
+    category: pick(r, ['Directory', 'System', 'Identity']),
+    severity: pick(r, ['Low', 'Medium', 'High', 'Critical']),
+    correlation: { id: oid(ctx) },
+    geoip: origin(ctx).geoip,
   };
   const rules = ['Failed logins > 10 in 5 min', 'New admin created'];
-  out.resource = rule ? { id: oid(ctx), type: 'rule', name: pick(r, rules) }
-    : { id: oid(ctx), context: JSON.stringify({ user: u.username, reason: 'failed logins' }), source_id: u.id,
-      source_type: 'user', reference_id: oid(ctx) };
+  out.resource = rule
+    ? { id: oid(ctx), type: 'rule', name: pick(r, rules) }
+    : {
+        id: oid(ctx),
+        context: JSON.stringify({ user: u.username, reason: 'failed logins' }),
+        source_id: u.id,
+        source_type: 'user',
+        reference_id: oid(ctx),
+      };
   if (type.endsWith('_updated') || type === 'rule_modified') {
-    out.changes = [{ field: 'Status', from: 'Open', to: pick(r, ['Acknowledged', 'Resolved']) },
-      { field: 'Remark', from: '', to: 'Acked alert' }];
+    out.changes = [
+      { field: 'Status', from: 'Open', to: pick(r, ['Acknowledged', 'Resolved']) },
+      { field: 'Remark', from: '', to: 'Acked alert' },
+    ];
   }
   out.username = u.username;
   return { ...out, ...tail(ctx, { success: ctx.success ?? true, ip: origin(ctx).ip }) };
@@ -166,14 +215,21 @@ export function saasManagement(ctx: RenderContext): Body {
   const r = ctx.r;
   const type = ctx.entry.type;
   const u = targetPerson(ctx);
-  const app = pick(r, [['jumpcloud', 'JumpCloud', 'Identity and Access'], ['notion', 'Notion', 'Productivity'],
-    ['dropbox', 'Dropbox', 'File Storage'], ['chatgpt', 'ChatGPT', 'AI']] as const);
+  const app = pick(r, [
+    ['jumpcloud', 'JumpCloud', 'Identity and Access'],
+    ['notion', 'Notion', 'Productivity'],
+    ['dropbox', 'Dropbox', 'File Storage'],
+    ['chatgpt', 'ChatGPT', 'AI'],
+  ] as const);
   const where = origin(ctx);
   const out: Body = {
     initiated_by: type.endsWith('_discover') || type.endsWith('login_event') ? initiatedBy(ctx, u) : adminBy(ctx),
-    geoip: where.geoip, username: u.username,
+    geoip: where.geoip,
+    username: u.username,
     resource: { application_id: app[0], application_name: app[1], application_category: app[2] },
-    account_id: oid(ctx), catalog_app_id: app[0], login_identifier: u.email,
+    account_id: oid(ctx),
+    catalog_app_id: app[0],
+    login_identifier: u.email,
     detail: `SaaS Management ${verbOf(type) === 'event' ? 'login event captured' : words(type, 'saas_management_')}.`,
   };
   if (type.includes('review') || type.endsWith('_update')) {
@@ -190,11 +246,15 @@ export function accessManagement(ctx: RenderContext): Body {
   const where = origin(ctx);
   const requester = type === 'access_management_access_request';
   const out: Body = {
-    pid: uuid(r), access_request_id: oid(ctx),
+    pid: uuid(r),
+    access_request_id: oid(ctx),
     initiated_by: requester ? { ...initiatedBy(ctx, u), email: u.email } : adminBy(ctx),
     resource: { type: 'systemuser', id: u.id, name: u.username },
     workflow: {
-      type: 'access-workflow', id: oid(ctx), name: 'Temporary admin on device', desc: 'Grants sudo for 4 hours',
+      type: 'access-workflow',
+      id: oid(ctx),
+      name: 'Temporary admin on device',
+      desc: 'Grants sudo for 4 hours',
     },
   };
   if (type === 'access_management_access_request_approval') {
@@ -203,8 +263,11 @@ export function accessManagement(ctx: RenderContext): Body {
   if (type === 'access_management_association_change' || requester) {
     const from = { name: m.hostname, type: 'system', object_id: m.id };
     const to = { name: u.username, type: 'user', object_id: u.id };
-    out.association = { op: 'add', connection: { from, to },
-      additionalAttributes: { sudo: { enabled: r() < 0.6, withoutPassword: false } } };
+    out.association = {
+      op: 'add',
+      connection: { from, to },
+      additionalAttributes: { sudo: { enabled: r() < 0.6, withoutPassword: false } },
+    };
   }
   if (type.includes('flow_') || type.includes('settings')) {
     out.changes = [{ field: 'approvers', from: [], to: [person(ctx, 'admin').email] }];
@@ -220,8 +283,14 @@ export function report(ctx: RenderContext): Body {
   const where = origin(ctx);
   const run = type.startsWith('scheduled_report_run');
   const out: Body = { initiated_by: run ? { type: 'system' } : adminBy(ctx) };
-  out.resource = { name: pick(r, ['users to devices', 'Inactive users (90 d)', 'Admins & roles']), id: oid(ctx),
-    description: 'test example description', resources: ['users', 'devices'], search_request: {}, configuration: {} };
+  out.resource = {
+    name: pick(r, ['users to devices', 'Inactive users (90 d)', 'Admins & roles']),
+    id: oid(ctx),
+    description: 'test example description',
+    resources: ['users', 'devices'],
+    search_request: {},
+    configuration: {},
+  };
   if (type.startsWith('scheduled')) {
     (out.resource as Body).schedule = { cron: '0 7 * * 1', timezone: 'Europe/Paris', format: 'csv' };
   }
@@ -245,9 +314,12 @@ export function asset(ctx: RenderContext): Body {
   const where = origin(ctx);
   const out: Body = { initiated_by: adminBy(ctx), geoip: where.geoip };
   if (type.includes('_asset_')) {
-    out.resource = { id: oid(ctx).toUpperCase(), asset_type: pick(r, ['DEVICE', 'ACCESSORY', 'LICENSE']),
+    out.resource = {
+      id: oid(ctx).toUpperCase(),
+      asset_type: pick(r, ['DEVICE', 'ACCESSORY', 'LICENSE']),
       name: pick(r, ['MacBook Pro 16', 'Dell U2723QE', 'Yubikey 5C']),
-      data_source: pick(r, ['Not Connected', 'JumpCloud']) };
+      data_source: pick(r, ['Not Connected', 'JumpCloud']),
+    };
   }
   if (type.endsWith('_update')) out.changes = [{ field: 'Name', from: 'Desktop-01', to: 'Desktop-02' }];
   out.detail = `Asset Management ${words(type, 'asset_management_')}.`;
@@ -266,8 +338,13 @@ export function ai(ctx: RenderContext): Body {
   } else if (type.startsWith('aigw')) {
     out.resource = { name: pick(r, ['completion', 'embedding']), id: oid(ctx), type: 'inference', session_id: uuid(r) };
   } else {
-    out.resource = { application_id: oid(ctx), id: oid(ctx), name: pick(r, ['github-mcp', 'jira "prod"']),
-      prefix: 'smr', target_url: 'https://mcp.example.com/sse' };
+    out.resource = {
+      application_id: oid(ctx),
+      id: oid(ctx),
+      name: pick(r, ['github-mcp', 'jira "prod"']),
+      prefix: 'smr',
+      target_url: 'https://mcp.example.com/sse',
+    };
   }
   if (type.endsWith('_updated') || type.endsWith('_update')) {
     out.changes = [{ field: 'title', from: 'New chat', to: 'Reset Mfa of user' }];
@@ -288,8 +365,10 @@ export function risk(ctx: RenderContext): Body {
   const out: Body = { initiated_by: created ? { type: 'system', name: 'risk-engine' } : adminBy(ctx) };
   out.resource = { id: u.id, type: 'user', name: u.username };
   out.changes = created
-    ? [{ field: 'risk_level', from: null, to: pick(r, ['low', 'medium', 'high']) },
-      { field: 'reason', from: null, to: pick(r, ['impossible_travel', 'new_device', 'anonymous_ip']) }]
+    ? [
+        { field: 'risk_level', from: null, to: pick(r, ['low', 'medium', 'high']) },
+        { field: 'reason', from: null, to: pick(r, ['impossible_travel', 'new_device', 'anonymous_ip']) },
+      ]
     : [{ field: 'state', from: 'OPEN', to: pick(r, ['RESOLVED', 'DISMISSED']) }];
   return { ...out, geoip: where.geoip, useragent: userAgent(r), ...tail(ctx, { success: undefined, ip: where.ip }) };
 }
@@ -301,9 +380,15 @@ export function certificate(ctx: RenderContext): Body {
   const where = origin(ctx);
   const selfService = type === 'cert_issued_self_service' || type === 'cert_issued_scep';
   const out: Body = { initiated_by: selfService ? initiatedBy(ctx, u) : adminBy(ctx) };
-  out.resource = type === 'ca_created' ? { id: oid(ctx), type: 'ca', name: 'CN=Acme Root CA 2026' }
-    : { id: oid(ctx), type: 'certificate', name: `CN=${u.username}`,
-      serial_number: hex(between(r, 0, 2 ** 31), 8).toUpperCase() };
+  out.resource =
+    type === 'ca_created'
+      ? { id: oid(ctx), type: 'ca', name: 'CN=Acme Root CA 2026' }
+      : {
+          id: oid(ctx),
+          type: 'certificate',
+          name: `CN=${u.username}`,
+          serial_number: hex(between(r, 0, 2 ** 31), 8).toUpperCase(),
+        };
   out.changes = [{ field: 'not_after', from: null, to: `2027-0${between(r, 1, 9)}-15T00:00:00Z` }];
   return { ...out, geoip: where.geoip, useragent: userAgent(r), ...tail(ctx, { success: undefined, ip: where.ip }) };
 }

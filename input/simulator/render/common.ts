@@ -1,11 +1,20 @@
 // What every family renderer shares: the render context (seeded randomness plus a scenario's choices), who did
 // it, from where, and the fields that close every event. Bodies are plain objects, serialized by JSON.stringify,
 // so quotes, backslashes and non-ASCII text come out as the API writes them.
-import type { CatalogEntry } from '../catalog.js';
+import type { CatalogEntry } from '../entry.js';
 import { objectId, pick, type Rng } from '../random.js';
 import {
-  homeCountry, homeCountryOf, ipIn, PLACES, randomAdmin, randomSystem, randomUser, USER_AGENTS, type Identity,
-  type Machine, type Person,
+  homeCountry,
+  homeCountryOf,
+  ipIn,
+  PLACES,
+  randomAdmin,
+  randomSystem,
+  randomUser,
+  USER_AGENTS,
+  type Identity,
+  type Machine,
+  type Person,
 } from '../vocab.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -89,7 +98,8 @@ export const outcome = (ctx: RenderContext, p: number): boolean => ctx.success ?
 
 /** The resource object of a person: users by username, admins by email. */
 export function personResource(p: Person): Body {
-  return p.kind === 'user' ? { id: p.id, type: 'user', username: p.username, email: p.email }
+  return p.kind === 'user'
+    ? { id: p.id, type: 'user', username: p.username, email: p.email }
     : { id: p.id, type: 'admin', email: p.email };
 }
 
@@ -102,8 +112,19 @@ function providerValue(ctx: RenderContext): Json | undefined {
   const s = ctx.entry.service;
   if (s === 'sso') return '';
   if (ctx.stream === 'provider' || ctx.byProvider) return PROVIDER_HOLE;
-  if (['radius', 'ldap', 'mdm', 'notifications', 'object_storage', 'alerts', 'saas_app_management', 'asset_management']
-    .includes(s)) return undefined;
+  if (
+    [
+      'radius',
+      'ldap',
+      'mdm',
+      'notifications',
+      'object_storage',
+      'alerts',
+      'saas_app_management',
+      'asset_management',
+    ].includes(s)
+  )
+    return undefined;
   return null;
 }
 

@@ -4,8 +4,19 @@
 import { between, pick } from '../random.js';
 import { AUTH_POLICIES, randomSystem, randomUser, type Person } from '../vocab.js';
 import {
-  adminBy, initiatedBy, oid, origin, outcome, person, personResource, tail, targetPerson, targetSystem, userAgent,
-  type Body, type RenderContext,
+  adminBy,
+  initiatedBy,
+  oid,
+  origin,
+  outcome,
+  person,
+  personResource,
+  tail,
+  targetPerson,
+  targetSystem,
+  userAgent,
+  type Body,
+  type RenderContext,
 } from './common.js';
 import { adminTarget, changesOf, commandResource, resourceOf, userChanges } from './objects.js';
 
@@ -15,8 +26,11 @@ const MFA_TYPES = ['totp', 'duo', 'webauthn', 'jumpcloud_protect', 'push'];
 export function policiesApplied(ctx: RenderContext): Body[] {
   const out: Body[] = [];
   for (let i = between(ctx.r, 1, 3); i > 0; i--) {
-    out.push({ metadata: { resource_type: 'APPLICATION', action: pick(ctx.r, ['ALLOW', 'MFA', 'DENY']) },
-      name: pick(ctx.r, AUTH_POLICIES), id: oid(ctx) });
+    out.push({
+      metadata: { resource_type: 'APPLICATION', action: pick(ctx.r, ['ALLOW', 'MFA', 'DENY']) },
+      name: pick(ctx.r, AUTH_POLICIES),
+      id: oid(ctx),
+    });
   }
   return out;
 }
@@ -38,9 +52,14 @@ export function portalAuth(ctx: RenderContext): Body {
   out.mfa = mfa;
   if (mfa) out.mfa_meta = { type: pick(r, MFA_TYPES) };
   if (!ok) {
-    out.error_message = admin ? pick(r, ['invalid credentials', 'MFA "push" timed out', 'account locked\\suspended'])
-      : pick(r, ['Invalid username or password', 'TOTP code is invalid', 'Your account has been locked',
-        'password expired']);
+    out.error_message = admin
+      ? pick(r, ['invalid credentials', 'MFA "push" timed out', 'account locked\\suspended'])
+      : pick(r, [
+          'Invalid username or password',
+          'TOTP code is invalid',
+          'Your account has been locked',
+          'password expired',
+        ]);
   } else if (r() < 0.3) out.error_message = null;
   out.target_resource = { type: admin ? 'admin_portal' : 'user_portal' };
   return { ...out, ...tail(ctx, { success: ok, ip: where.ip }) };
@@ -86,8 +105,12 @@ export function association(ctx: RenderContext): Body {
   const grant = type.endsWith('_grant') || type.endsWith('_granted');
   const sudo = { sudo: { enabled: true, withoutPassword: r() < 0.3 } };
   if (type === 'association_change') {
-    out.association = { op: ctx.r() < 0.75 ? 'add' : 'remove', action_source: r() < 0.9 ? 'manual' : 'directory_sync',
-      ...connection(ctx), attributes: null };
+    out.association = {
+      op: ctx.r() < 0.75 ? 'add' : 'remove',
+      action_source: r() < 0.9 ? 'manual' : 'directory_sync',
+      ...connection(ctx),
+      attributes: null,
+    };
     const c = (out.association as Body).connection as { from: Body; to: Body };
     if (c.to.type === 'user' && (c.from.type === 'system' || c.from.type === 'system_group') && r() < 0.3) {
       (out.association as Body).attributes = sudo;
@@ -96,16 +119,24 @@ export function association(ctx: RenderContext): Body {
     const group = { name: pick(r, ['Engineering', 'Mac fleet admins']), type: 'user_group', object_id: oid(ctx) };
     out.resource = { id: group.object_id, type: 'user_group', name: group.name };
     const from = { name: 'All systems', type: 'system_group', object_id: oid(ctx) };
-    out.association = { op: grant ? 'add' : 'remove', action_source: 'manual', connection: { from, to: group },
-      attributes: grant ? sudo : null };
+    out.association = {
+      op: grant ? 'add' : 'remove',
+      action_source: 'manual',
+      connection: { from, to: group },
+      attributes: grant ? sudo : null,
+    };
   } else {
     const u = targetPerson(ctx);
     const m = randomSystem(r);
     out.resource = personResource(u);
     const from = { name: m.hostname, type: 'system', object_id: m.id };
     const to = { name: u.username, type: 'user', object_id: u.id };
-    out.association = { op: grant ? 'add' : 'remove', action_source: 'manual', connection: { from, to },
-      attributes: grant ? sudo : null };
+    out.association = {
+      op: grant ? 'add' : 'remove',
+      action_source: 'manual',
+      connection: { from, to },
+      attributes: grant ? sudo : null,
+    };
   }
   out.auth_method = 'session';
   return { ...out, ...tail(ctx, { success: ctx.success ?? true, ip: where.ip }) };
@@ -150,8 +181,10 @@ export function account(ctx: RenderContext): Body {
   if (type.endsWith('password_change')) out.changes = [{ field: 'password' }];
   if (type.endsWith('_unlocked')) out.changes = [{ field: 'account_locked', from: true, to: false }];
   if (type.endsWith('_suspended')) {
-    out.changes = [{ field: 'suspended', from: false, to: true },
-      { field: 'state', from: 'ACTIVATED', to: 'SUSPENDED' }];
+    out.changes = [
+      { field: 'suspended', from: false, to: true },
+      { field: 'state', from: 'ACTIVATED', to: 'SUSPENDED' },
+    ];
   }
   if (type.endsWith('unsuspended') || type.endsWith('_unsuspend')) {
     out.changes = [{ field: 'suspended', from: true, to: false }];
@@ -170,8 +203,11 @@ export function mfaEnrollment(ctx: RenderContext): Body {
   const removal = type.endsWith('_delete_enrollment') || type.endsWith('_disable');
   const where = origin(ctx);
   const out: Body = {
-    initiated_by: removal ? adminBy(ctx) : initiatedBy(ctx, ctx.actor ?? subject), geoip: where.geoip,
-    resource: personResource(subject), useragent: userAgent(ctx.r), mfa_meta: { type: 'totp' },
+    initiated_by: removal ? adminBy(ctx) : initiatedBy(ctx, ctx.actor ?? subject),
+    geoip: where.geoip,
+    resource: personResource(subject),
+    useragent: userAgent(ctx.r),
+    mfa_meta: { type: 'totp' },
   };
   if (removal) out.changes = [{ field: 'totp_enabled', from: true, to: false }];
   out.auth_method = 'session';
@@ -193,8 +229,13 @@ export function command(ctx: RenderContext): Body {
   } else out.resource = resource;
   if (type === 'command_create') {
     const runAs = script[1] === 'windows' ? '' : '000000000000000000000000';
-    out.changes = [{ field: 'name', to: script[0] }, { field: 'commandType', to: script[1] },
-      { field: 'command', to: script[2] }, { field: 'launchType', to: 'manual' }, { field: 'user', to: runAs }];
+    out.changes = [
+      { field: 'name', to: script[0] },
+      { field: 'commandType', to: script[1] },
+      { field: 'command', to: script[2] },
+      { field: 'launchType', to: 'manual' },
+      { field: 'user', to: runAs },
+    ];
   } else if (type === 'command_update') {
     out.changes = [{ field: 'command', from: script[2], to: `${script[2]} && echo done` }];
   }

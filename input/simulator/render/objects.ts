@@ -3,22 +3,40 @@
 // description's attribute tables; detection-relevant changes (sudo, MFA, roles, policy effects) occur at low rates.
 import { between, pick } from '../random.js';
 import {
-  admin, ADMIN_ROLES, AUTH_POLICIES, BACKGROUND_ADMINS, COMMANDS, GROUPS, POLICY_NAMES, randomAdmin, randomSystem,
+  admin,
+  ADMIN_ROLES,
+  AUTH_POLICIES,
+  BACKGROUND_ADMINS,
+  COMMANDS,
+  GROUPS,
+  POLICY_NAMES,
+  randomAdmin,
+  randomSystem,
   type Person,
 } from '../vocab.js';
 import {
-  oid, ORG_HOLE, personResource, PROVIDER_HOLE, targetPerson, type Body, type Json, type RenderContext,
+  oid,
+  ORG_HOLE,
+  personResource,
+  PROVIDER_HOLE,
+  targetPerson,
+  type Body,
+  type Json,
+  type RenderContext,
 } from './common.js';
 
 type Named = (ctx: RenderContext) => Body;
 
-const named = (type: string, names: readonly string[]): Named =>
+const named =
+  (type: string, names: readonly string[]): Named =>
   (ctx) => ({ id: oid(ctx), type, name: pick(ctx.r, names) });
 
 /** Resource builders by the type's object (its name without the verb). Longest prefix wins. */
 const RESOURCES: readonly (readonly [string, Named])[] = [
   ['application', named('application', ['Google Workspace', 'Salesforce', 'Slack [prod]'])],
-  ['group', (ctx) => ({ id: oid(ctx), type: ctx.r() < 0.7 ? 'user_group' : 'system_group', name: pick(ctx.r, GROUPS) }),
+  [
+    'group',
+    (ctx) => ({ id: oid(ctx), type: ctx.r() < 0.7 ? 'user_group' : 'system_group', name: pick(ctx.r, GROUPS) }),
   ],
   ['integrationattribute', named('integration_attribute', ['department', 'employeeType', 'costCenter'])],
   ['invoice', (ctx) => ({ id: oid(ctx), type: 'invoice', name: `INV-2026-${between(ctx.r, 1000, 9999)}` })],
@@ -26,10 +44,13 @@ const RESOURCES: readonly (readonly [string, Named])[] = [
   ['notification', named('notification', ['Certificate expires in 7 days', 'Agent out of date on 3 devices'])],
   ['organization', () => ({ id: ORG_HOLE, type: 'organization', name: 'Acme Müller GmbH' })],
   ['provider', () => ({ id: PROVIDER_HOLE, type: 'provider', name: 'Northwind MSP' })],
-  ['system', (ctx) => {
-    const m = randomSystem(ctx.r);
-    return { id: m.id, type: 'system', hostname: m.hostname, displayName: m.displayName };
-  }],
+  [
+    'system',
+    (ctx) => {
+      const m = randomSystem(ctx.r);
+      return { id: m.id, type: 'system', hostname: m.hostname, displayName: m.displayName };
+    },
+  ],
   ['radiusserver', named('radius_server', ['Office Wi-Fi', 'VPN (Paris)', 'Meraki «HQ»'])],
   ['admin', (ctx) => personResource(adminTarget(ctx))],
   ['user', (ctx) => personResource(targetPerson(ctx))],
@@ -48,8 +69,11 @@ const RESOURCES: readonly (readonly [string, Named])[] = [
   ['integration_default_domain', named('integration_domain', ['example.com'])],
   ['msp_ticket', named('ticket', ['[JumpCloud] Device offline: JDOE-LAPTOP', '[JumpCloud] User locked out'])],
   ...['connectwise', 'autotask', 'syncro'].flatMap((p): (readonly [string, Named])[] =>
-    ['integration', 'billing_mapping', 'company_mapping', 'settings']
-      .map((k) => [`${p}_${k}`, named(`${p}_${k}`, [`${p} ${k.replace('_', ' ')}`])])),
+    ['integration', 'billing_mapping', 'company_mapping', 'settings'].map((k) => [
+      `${p}_${k}`,
+      named(`${p}_${k}`, [`${p} ${k.replace('_', ' ')}`]),
+    ]),
+  ),
 ];
 
 /** The admin an admin event is about: the scenario's target, a new one for admin_create, else one of the org's. */
@@ -62,13 +86,13 @@ export function adminTarget(ctx: RenderContext): Person {
 /** The object of a type name: `user_activation_schedule_create` → user, `connectwise_billing_mapping_update` → … */
 export function resourceOf(ctx: RenderContext): Body {
   const type = ctx.entry.type;
-  let best: (readonly [string, Named]) | undefined;
+  let best: readonly [string, Named] | undefined;
   for (const row of RESOURCES) if (type.startsWith(row[0]) && (!best || row[0].length > best[0].length)) best = row;
   return best ? best[1](ctx) : { id: oid(ctx), type: type.slice(0, type.lastIndexOf('_')) };
 }
 
 const change = (field: string, from: Json | undefined, to: Json): Body =>
-  (from === undefined ? { field, to } : { field, from, to });
+  from === undefined ? { field, to } : { field, from, to };
 
 /** Changes a user_update makes: the seed samples' kinds, plus the security-relevant ones at low rates. */
 export function userChanges(ctx: RenderContext, p: Person): Body[] {
@@ -77,14 +101,39 @@ export function userChanges(ctx: RenderContext, p: Person): Body[] {
   for (let i = between(r, 1, 4); i > 0; i--) {
     const k = r();
     if (k < 0.25) {
-      out.push(change('attributes', [{ name: 'Division', id: oid(ctx), _id: oid(ctx), value: 'Marketing' }],
-        [{ name: 'Division', id: oid(ctx), _id: oid(ctx), value: pick(r, ['Sales', 'R&D', 'Ventes – Île-de-France']) }],
-      ));
+      out.push(
+        change(
+          'attributes',
+          [{ name: 'Division', id: oid(ctx), _id: oid(ctx), value: 'Marketing' }],
+          [
+            {
+              name: 'Division',
+              id: oid(ctx),
+              _id: oid(ctx),
+              value: pick(r, ['Sales', 'R&D', 'Ventes – Île-de-France']),
+            },
+          ],
+        ),
+      );
     } else if (k < 0.4) {
-      const paris = { country: 'FR', poBox: '', streetAddress: '54 rue des Petites Écuries', postalCode: '75010',
-        locality: 'Paris', id: oid(ctx), type: 'work' };
-      const berlin = { country: 'DE', poBox: '', streetAddress: 'Straße des 17. Juni 135', postalCode: '10623',
-        locality: 'Berlin', id: oid(ctx), type: 'work' };
+      const paris = {
+        country: 'FR',
+        poBox: '',
+        streetAddress: '54 rue des Petites Écuries',
+        postalCode: '75010',
+        locality: 'Paris',
+        id: oid(ctx),
+        type: 'work',
+      };
+      const berlin = {
+        country: 'DE',
+        poBox: '',
+        streetAddress: 'Straße des 17. Juni 135',
+        postalCode: '10623',
+        locality: 'Berlin',
+        id: oid(ctx),
+        type: 'work',
+      };
       out.push(change('addresses', [paris], [berlin]));
     } else if (k < 0.55) {
       out.push(change('displayname', p.name, `${p.name} (${pick(r, ['ext', 'contractor', 'on leave'])})`));
@@ -95,8 +144,7 @@ export function userChanges(ctx: RenderContext, p: Person): Body[] {
     else if (k < 0.89) out.push(change('sudo', false, true));
     else if (k < 0.93) {
       out.push(change('mfa', { configured: true, exclusion: false }, { configured: true, exclusion: true }));
-    }
-    else if (k < 0.96) out.push(change('enable_user_portal_multifactor', true, false));
+    } else if (k < 0.96) out.push(change('enable_user_portal_multifactor', true, false));
     else if (k < 0.98) out.push(change('totp_enabled', true, false));
     else out.push(change('passwordless_sudo', false, true));
   }
@@ -110,12 +158,21 @@ export function changesOf(ctx: RenderContext, resource: Body): Body[] | undefine
   const verb = type.slice(type.lastIndexOf('_') + 1);
   if (verb === 'create' || verb === 'include' || verb === 'add' || verb === 'activate') {
     if (r() < 0.5) return undefined;
-    return [change('name', undefined, (resource.name ?? resource.username ?? resource.email ?? '') as Json),
-      change('description', undefined, pick(r, ['', 'Created by onboarding', 'Managed by "IT"']))];
+    return [
+      change('name', undefined, (resource.name ?? resource.username ?? resource.email ?? '') as Json),
+      change('description', undefined, pick(r, ['', 'Created by onboarding', 'Managed by "IT"'])),
+    ];
   }
   if (verb !== 'update' && verb !== 'patch') return undefined;
-  if (type.startsWith('admin')) return [pick(r, [change('roleName', pick(r, ADMIN_ROLES), pick(r, ADMIN_ROLES)),
-    change('lastname', '', 'Edited'), change('enableMultiFactor', true, false), change('suspended', false, true)])];
+  if (type.startsWith('admin'))
+    return [
+      pick(r, [
+        change('roleName', pick(r, ADMIN_ROLES), pick(r, ADMIN_ROLES)),
+        change('lastname', '', 'Edited'),
+        change('enableMultiFactor', true, false),
+        change('suspended', false, true),
+      ]),
+    ];
   if (type.startsWith('authnpolicy') || type.startsWith('authpolicy')) {
     const mfa = { action: 'allow', obligations: { mfa: { required: true } } };
     const mfaDropped = change('effect', mfa, { action: 'allow' });
@@ -128,12 +185,21 @@ export function changesOf(ctx: RenderContext, resource: Body): Body[] | undefine
     return [change('values', setting(true), setting(false))];
   }
   if (type.startsWith('system')) {
-    return [pick(r, [change('displayName', resource.displayName ?? '', `${String(resource.displayName)}-old`),
-      change('allowSshRootLogin', false, true), change('allowMultiFactorAuthentication', true, false)])];
+    return [
+      pick(r, [
+        change('displayName', resource.displayName ?? '', `${String(resource.displayName)}-old`),
+        change('allowSshRootLogin', false, true),
+        change('allowMultiFactorAuthentication', true, false),
+      ]),
+    ];
   }
   if (type.startsWith('group')) {
-    return [pick(r, [change('name', resource.name ?? '', `${String(resource.name)} (archived)`),
-      change('attributes', null, { sudo: { enabled: true, withoutPassword: false } })])];
+    return [
+      pick(r, [
+        change('name', resource.name ?? '', `${String(resource.name)} (archived)`),
+        change('attributes', null, { sudo: { enabled: true, withoutPassword: false } }),
+      ]),
+    ];
   }
   return [change('name', 'Old name', pick(r, ['New name', 'Nouveau nom – 2026', 'Name with "quotes"']))];
 }

@@ -66,8 +66,11 @@ export function scenarioEvents(scenario: string | Scenario, opts: ScenarioOption
   let counter = 0;
   for (const step of sc.steps) {
     if ((step.stream === 'provider' || step.byProvider) && opts.providerId === undefined) {
-      throw new ScenarioError(`${sc.name}: steps[${step.index}] is a provider's (${step.stream === 'provider'
-        ? 'stream: provider' : 'by_provider'}): start the simulator with a provider (--providers ID)`);
+      throw new ScenarioError(
+        `${sc.name}: steps[${step.index}] is a provider's (${
+          step.stream === 'provider' ? 'stream: provider' : 'by_provider'
+        }): start the simulator with a provider (--providers ID)`,
+      );
     }
     for (let i = 0; i < step.repeat; i++) {
       const r = prng(hash32(seed, hashString(sc.name), step.index, i));
@@ -79,7 +82,11 @@ export function scenarioEvents(scenario: string | Scenario, opts: ScenarioOption
       const json = `${JSON.stringify(body).slice(0, -1)},"id":"${id}","timestamp":"${t.timestamp}"}`;
       const text = fillHoles(json, org, provider);
       out.push({
-        service: step.service, event: text, step: step.index, repeat: i, ms: t.ms,
+        service: step.service,
+        event: text,
+        step: step.index,
+        repeat: i,
+        ms: t.ms,
         ...(step.stream === 'provider' ? { providerId: opts.providerId } : { orgId: opts.orgId ?? '' }),
       });
     }
@@ -93,7 +100,8 @@ function stepBody(sc: Scenario, step: Step, i: number, seed: number): Body {
   const actor = step.actor ? identity(step.actor, i) : undefined;
   const { country, clientIp } = whence(sc, step, i, seed, actor);
   const body = renderBody(entry, hash32(seed, hashString(sc.name), step.index, i, 7), {
-    stream: step.stream, byProvider: step.byProvider,
+    stream: step.stream,
+    byProvider: step.byProvider,
     ...(actor ? { actor } : {}),
     ...(step.target ? { target: identity(step.target, i) } : {}),
     ...(step.success !== undefined ? { success: step.success } : {}),

@@ -58,12 +58,12 @@ const fail = (where: string, what: string): never => {
 };
 
 const text: Check<string> = (v, where) =>
-  (typeof v === 'string' && v.trim() !== '' ? v : fail(where, `expected a non-empty text (got ${show(v)})`));
+  typeof v === 'string' && v.trim() !== '' ? v : fail(where, `expected a non-empty text (got ${show(v)})`);
 const flag: Check<boolean> = (v, where) =>
-  (typeof v === 'boolean' ? v : fail(where, `expected true or false (got ${show(v)})`));
+  typeof v === 'boolean' ? v : fail(where, `expected true or false (got ${show(v)})`);
 const list: Check<unknown[]> = (v, where) => (Array.isArray(v) ? v : fail(where, `expected a list (got ${show(v)})`));
 const object: Check<Record<string, unknown>> = (v, where) =>
-  (isObject(v) ? v : fail(where, `expected a mapping of keys to values (got ${show(v)})`));
+  isObject(v) ? v : fail(where, `expected a mapping of keys to values (got ${show(v)})`);
 
 const duration: Check<number> = (v, where) => {
   if (v === 0) return 0;
@@ -75,8 +75,10 @@ const duration: Check<number> = (v, where) => {
   }
 };
 
-const count: Check<number> = (v, where) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10_000
-  ? (v as number) : fail(where, `expected a whole number from 1 to 10000 (got ${show(v)})`));
+const count: Check<number> = (v, where) =>
+  Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10_000
+    ? (v as number)
+    : fail(where, `expected a whole number from 1 to 10000 (got ${show(v)})`);
 
 const IDENTITY = /^(?:\$\{)?\s*(user|admin|system)\[\s*(i|\d+)\s*(?:\+\s*(\d+)\s*)?\]\s*\}?$/;
 
@@ -103,24 +105,31 @@ const STEP_KEYS: Readonly<Record<string, string>> = {
   every: 'gap between repeats (a duration; needed when repeat > 1)',
   actor: 'who does it: user[N], admin[N], system[N] (N: a number, i = the repeat index, or i+K)',
   target: 'whom or what it is done to, the same way',
-  success: 'true or false', mfa: 'true or false', client_ip: 'the client address',
-  geoip: 'a country code or a geoip object', changes: 'the changes[] list, as is',
+  success: 'true or false',
+  mfa: 'true or false',
+  client_ip: 'the client address',
+  geoip: 'a country code or a geoip object',
+  changes: 'the changes[] list, as is',
   set: 'any fields, by dotted path (association.attributes.sudo.enabled: true)',
-  stream: 'org (default) or provider: the Multi-Tenant Portal\'s stream (needs a provider)',
-  by_provider: 'done by an admin of the org\'s provider (needs a provider)',
+  stream: "org (default) or provider: the Multi-Tenant Portal's stream (needs a provider)",
+  by_provider: "done by an admin of the org's provider (needs a provider)",
   note: 'a comment for readers',
 };
 const FILE_KEYS: Readonly<Record<string, string>> = {
-  name: 'a short name (default: the file name)', description: 'what the scenario produces (required)',
-  vars: 'values for ${name} in the steps', steps: 'the list of steps (required)',
+  name: 'a short name (default: the file name)',
+  description: 'what the scenario produces (required)',
+  vars: 'values for ${name} in the steps',
+  steps: 'the list of steps (required)',
 };
 
 /** Validates a parsed scenario file; `where` prefixes every message (the file name). */
 export function validateScenario(doc: unknown, where: string, fallbackName: string): Scenario {
   const top = object(doc, where);
   knownKeys(top, FILE_KEYS, where);
-  const description = text(top.description ?? fail(where, 'no description: say what the scenario produces'),
-    `${where}: description`);
+  const description = text(
+    top.description ?? fail(where, 'no description: say what the scenario produces'),
+    `${where}: description`,
+  );
   const vars = top.vars === undefined ? {} : scalars(object(top.vars, `${where}: vars`), `${where}: vars`);
   const steps = list(top.steps ?? fail(where, 'no steps: add a steps: list (scenarios/README.md)'), `${where}: steps`);
   if (steps.length === 0) fail(`${where}: steps`, 'the list is empty: add at least one step');
@@ -141,27 +150,44 @@ function validateStep(raw: unknown, index: number, where: string): Step {
   const service = s.service === undefined ? undefined : text(s.service, `${where}.service`);
   const entry = catalogEntry(type, service);
   if (!entry) {
-    const near = closest(type, CATALOG.map((e) => e.type));
+    const near = closest(
+      type,
+      CATALOG.map((e) => e.type),
+    );
     const hint = near ? `; did you mean "${near}"?` : '';
-    fail(`${where}.type`, `unknown event type "${type}"${service ? ` in service ${service}` : ''}${hint} `
-      + '(simulate --list-types lists the catalog)');
+    fail(
+      `${where}.type`,
+      `unknown event type "${type}"${service ? ` in service ${service}` : ''}${hint} ` +
+        '(simulate --list-types lists the catalog)',
+    );
   }
   const repeat = s.repeat === undefined ? 1 : count(s.repeat, `${where}.repeat`);
   if (repeat > 1 && s.every === undefined) {
     fail(where, `repeat ${repeat} needs every: the gap between the events (every: 30s)`);
   }
   const opt = <T>(key: string, check: Check<T>): T | undefined =>
-    (s[key] === undefined ? undefined : check(s[key], `${where}.${key}`));
+    s[key] === undefined ? undefined : check(s[key], `${where}.${key}`);
   const stream = s.stream === undefined ? 'org' : s.stream;
   if (stream !== 'org' && stream !== 'provider') {
     fail(`${where}.stream`, `expected org or provider (got ${show(stream)})`);
   }
   return {
-    index, at: opt('at', duration) ?? 0, type, service: entry!.service, repeat, every: opt('every', duration) ?? 0,
-    actor: opt('actor', identityRef), target: opt('target', identityRef), success: opt('success', flag),
-    mfa: opt('mfa', flag), clientIp: opt('client_ip', text), geoip: opt('geoip', geoip), changes: opt('changes', list),
+    index,
+    at: opt('at', duration) ?? 0,
+    type,
+    service: entry!.service,
+    repeat,
+    every: opt('every', duration) ?? 0,
+    actor: opt('actor', identityRef),
+    target: opt('target', identityRef),
+    success: opt('success', flag),
+    mfa: opt('mfa', flag),
+    clientIp: opt('client_ip', text),
+    geoip: opt('geoip', geoip),
+    changes: opt('changes', list),
     set: opt('set', object) ?? {},
-    stream: stream as Step['stream'], byProvider: opt('by_provider', flag) ?? false,
+    stream: stream as Step['stream'],
+    byProvider: opt('by_provider', flag) ?? false,
   };
 }
 
@@ -169,7 +195,9 @@ function knownKeys(o: Record<string, unknown>, keys: Readonly<Record<string, str
   for (const k of Object.keys(o)) {
     if (k in keys) continue;
     const near = closest(k, Object.keys(keys));
-    const accepted = Object.entries(keys).map(([key, what]) => `  ${key}: ${what}`).join('\n');
+    const accepted = Object.entries(keys)
+      .map(([key, what]) => `  ${key}: ${what}`)
+      .join('\n');
     fail(where, `unknown key "${k}"${near ? `; did you mean "${near}"?` : ''} Accepted keys:\n${accepted}`);
   }
 }
