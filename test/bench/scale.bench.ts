@@ -188,6 +188,7 @@ async function live(out: Record<string, number>): Promise<void> {
     out['live_requests_per_s_mean'] = Number((requests / r.seconds).toFixed(1));
     out['live_peak_rss_mb'] = Math.round(r.maxRssMb);
     out['live_events_forwarded'] = r.forwarded;
+    // The API cost of the whole run (catch-up included): events in /events answers per event forwarded.
     out['live_events_downloaded_per_forwarded'] = Number((sim.stats.events / Math.max(1, r.forwarded)).toFixed(3));
     out['live_429s'] = Object.values(sim.stats.requests).reduce((n, byStatus) => n + (byStatus['429'] ?? 0), 0);
     verdicts(out, {
@@ -260,7 +261,8 @@ async function backfill(out: Record<string, number>): Promise<void> {
     const missing = [...expected].filter((id) => !got.has(id)).length;
     if (r.exitCode !== 0 || missing > 0 || got.size !== expected.size) {
       throw new Error(
-        `backfill run incomplete: exit ${r.exitCode}, ${missing} of ${expected.size} missing, ${got.size} distinct received`,
+        `backfill run incomplete: exit ${r.exitCode}, ${missing} of ${expected.size} missing, ` +
+          `${got.size} distinct received`,
       );
     }
     out['backfill_2x2d_events'] = expected.size;

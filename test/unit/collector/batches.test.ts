@@ -289,7 +289,8 @@ describe('routes', () => {
     ]);
     expect([0, 1, 2, 3].map((i) => routes.routeOf(page, i))).toEqual([1, 0, -1, -1]);
     expect(new Routes('all', [{ org: 'x', seen: a, tag: 'a' }]).routeOf(page, 2)).toBe(0);
-    expect(routes.query(T0, T0 + MIN)).toMatchObject({ orgIds: ['5f00000000000000000000aa', '5f00000000000000000000bb'] });
+    const both = ['5f00000000000000000000aa', '5f00000000000000000000bb'];
+    expect(routes.query(T0, T0 + MIN)).toMatchObject({ orgIds: both });
     expect(new Routes('all', [{ org: 'provider.p1', seen: a, tag: 'p' }], 'p1').query(T0, T0 + MIN)).toEqual({
       service: 'all',
       start: new Date(T0).toISOString(),
