@@ -191,9 +191,9 @@ describe('DiClient paging', () => {
     const s = await sim({ clock, orgs: ['org-a', 'org-b'], eventsPerMinute: 30, from: T0 - 1_800_000 });
     const c = client(s, { clock });
     for (const orgId of ['org-a', 'org-b']) {
-      const q = { service: 'systems', orgId, start: iso(T0 - 1_800_000), end: iso(T0 - 60_000) };
-      const { ids } = await collect(c, q);
-      expect(ids).toEqual(s.expectedEvents({ ...q, visibleAt: T0 }).map((e) => e.id));
+      const window = { service: 'systems', start: iso(T0 - 1_800_000), end: iso(T0 - 60_000) };
+      const { ids } = await collect(c, { ...window, orgIds: [orgId] });
+      expect(ids).toEqual(s.expectedEvents({ ...window, orgId, visibleAt: T0 }).map((e) => e.id));
       expect(ids.length).toBeGreaterThan(400);
     }
     await expect(collect(c, { service: 'systems', start: iso(T0 - 60_000), end: iso(T0) })).rejects.toThrow(
@@ -378,9 +378,10 @@ describe('DiClient OAuth', () => {
     });
     const log = captureLogger();
     const c = client(s, { clock, logger: log, auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl } });
-    const q = { service: 'all', orgIds: ['org-a'], start: iso(T0 - 600_000), end: iso(T0 - 1000) };
+    const window = { service: 'all', start: iso(T0 - 600_000), end: iso(T0 - 1000) };
+    const q = { ...window, orgIds: ['org-a'] };
     const n = (await collect(c, q)).ids.length;
-    expect(n).toBe(s.expectedEvents({ ...q, visibleAt: T0 }).length);
+    expect(n).toBe(s.expectedEvents({ ...window, orgId: 'org-a', visibleAt: T0 }).length);
     await c.count(q);
     expect(s.stats.requests['/oauth2/token']).toEqual({ '200': 1 });
     // 540 s in: inside the renewal margin (a tenth of 600 s) → a new token before the old one expires.
