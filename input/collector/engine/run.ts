@@ -12,7 +12,7 @@ import { orgsOfShard } from '../../shard.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../../types.js';
 import { backfillThresholdMs } from '../fetch/slices.js';
 import { noMetrics, type EngineMetrics } from '../metrics.js';
-import { FluentBitOracle } from '../oracle/index.js';
+import { openOracle } from '../oracle/index.js';
 import { ensureStateDir } from '../state/files.js';
 import { streamPaths, type StreamKey } from '../state/state.js';
 import { PollLog } from './poll-log.js';
@@ -344,14 +344,18 @@ interface RunParts {
 async function runStreams({ config, deps, keys, clients, settings, stop, permits }: RunParts): Promise<StreamResult[]> {
   const { logger } = deps;
   // Before any stream writes: decides what the last run had in flight, then takes a baseline of the counter.
-  const oracle = config.fluentBitHttp
-    ? await FluentBitOracle.open({
+  const http = config.fluentBitHttp;
+  const oracle = http
+    ? await openOracle({
         stateDir: config.stateDir,
-        http: config.fluentBitHttp,
+        http,
+        auto: http.auto === true,
+        forward: config.forward.kind === 'tcp' ? config.forward : http,
         input: config.fluentBitInput ?? 'jumpcloud_forward',
         settleMs: config.ackSettleMs,
         logger,
         clock: deps.wallClock ?? systemClock,
+        signal: stop.signal,
       })
     : undefined;
   try {
