@@ -105,12 +105,12 @@ describe('deploy/helm/values-jumpcloud.yaml', () => {
 
   it('mounts the module from the ConfigMap the header creates, and keeps state and buffer on the claim', () => {
     const wasm = section(parseClassic(renderedConfig()), 'FILTER', 'wasm');
-    const volumes = Object.fromEntries((overlay.extraVolumes as Obj[]).map((v) => [v.name, v]));
+    const volumes: Record<string, Obj> = Object.fromEntries((overlay.extraVolumes as Obj[]).map((v) => [v.name, v]));
     const mounts = Object.fromEntries((overlay.extraVolumeMounts as Obj[]).map((m) => [m.name, m]));
     // kubectl -n jumpcloud create configmap <name> --from-file=<key>=build/jumpcloud.wasm
     const m = /kubectl -n jumpcloud create configmap (\S+) --from-file=(\S+)=build\/jumpcloud\.wasm/.exec(overlayText);
     expect(m, 'the header says how to create the ConfigMap').not.toBeNull();
-    const wasmVolume = Object.values(volumes).find((v) => v.configMap?.name === m![1])!;
+    const wasmVolume = Object.values(volumes as Record<string, Obj>).find((v) => v.configMap?.name === m![1])!;
     expect(path.posix.join(mounts[wasmVolume.name].mountPath, m![2]!)).toBe(wasm.get('wasm_path'));
     expect(wasm.get('accessible_paths')).toBe(mounts[wasmVolume.name].mountPath);
     // The claim deploy/helm/state-pvc.yaml creates; Fluent Bit's storage.path and the collector's state on it.
