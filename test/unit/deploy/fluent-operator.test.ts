@@ -1,8 +1,8 @@
-// deploy/fluent-operator: every Fluent Operator resource validates against its CRD's OpenAPI schema (fluent/fluent-operator
-// v3.10.0, test fixture) with unknown fields refused, as `kubectl apply` (strict field validation) refuses them; the
-// pipeline they make is the shipped fluent-bit.conf's but for the pod's paths and addresses; the collector points at
-// that Fluent Bit's forward input, HTTP server and Alias. The built-in kinds are decoded strictly with Kubernetes'
-// own types in test/system/package/deploy-kubernetes.test.ts.
+// deploy/fluent-operator: every Fluent Operator resource validates against its CRD's OpenAPI schema
+// (fluent/fluent-operator v3.10.0, test fixture) with unknown fields refused, as `kubectl apply` (strict field
+// validation) refuses them; the pipeline they make is the shipped fluent-bit.conf's but for the pod's paths and
+// addresses; the collector points at that Fluent Bit's forward input, HTTP server and Alias. The built-in kinds are
+// decoded strictly with Kubernetes' own types in test/system/package/deploy-kubernetes.test.ts.
 import { Ajv } from 'ajv';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
