@@ -1,7 +1,8 @@
 // Collector benchmark: events/s from the DI simulator into the forward receiver with 10,000-event pages, peak
 // RSS, and the backfill speed-up with N = 1, 2, 4, 8 slices at 200 ms simulated page latency.
 // `run()` returns the numbers; `node --import tsx test/bench/collector.bench.ts` prints them.
-// Profiling knobs (env): BENCH_ONLY=throughput|backfill, BENCH_SLICES=1,8, BENCH_BACKFILL_EVENTS=100000, BENCH_TUNING='{"pipelineBytes":8388608}',
+// Profiling knobs (env): BENCH_ONLY=throughput|backfill, BENCH_SLICES=1,8, BENCH_BACKFILL_EVENTS=100000,
+// BENCH_TUNING='{"pipelineBytes":8388608}',
 // BENCH_NODE_FLAGS='--max-old-space-size=192', BENCH_CPU_PROF=<dir> (node --cpu-prof of the collector),
 // BENCH_MEMORY=1 (peak heap/external; =2 also a timeline), BENCH_HEAPSNAP=<ms> (heap snapshot), BENCH_HEAPPROF=<file>
 // (sampled allocations of the whole run, collected objects included), BENCH_VERBOSE=1 (engine logs),
@@ -61,7 +62,10 @@ export interface ChildResult {
   readonly seconds: number;
   readonly maxRssMb: number;
   readonly forwarded: number;
-  /** Loop runs (runMs): when every stream's checkpoint reached start − lag (null: never), the stop, each stream's checkpoint ("org/service"). */
+  /**
+   * Loop runs (runMs): when every stream's checkpoint reached start − lag (null: never), the stop, each stream's
+   * checkpoint ("org/service").
+   */
   readonly catchUpSeconds?: number | null;
   readonly stoppedAt?: number;
   readonly checkpoints?: Record<string, number>;
@@ -177,7 +181,8 @@ async function pass(opts: {
     const extra = [...gotIds].filter((id) => !expectedIds.has(id));
     if (r.exitCode !== 0 || missing > 0 || extra.length > 0) {
       throw new Error(
-        `bench pass incomplete: exit ${r.exitCode}, ${gotIds.size} distinct ids received, ${missing} of ${expected} expected missing, ${extra.length} unexpected (${extra.slice(0, 3).join(', ')})`,
+        `bench pass incomplete: exit ${r.exitCode}, ${gotIds.size} distinct ids received, ` +
+          `${missing} of ${expected} expected missing, ${extra.length} unexpected (${extra.slice(0, 3).join(', ')})`,
       );
     }
     return { events: expected, seconds: r.seconds, peakRssMb: r.maxRssMb };

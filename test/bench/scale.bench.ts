@@ -138,7 +138,9 @@ async function live(out: Record<string, number>): Promise<void> {
       missing > 0
     ) {
       throw new Error(
-        `live run failed: exit ${r.exitCode}, ${got.length - distinct.size} duplicates, ${lags.length} of ${orgs.length * services.length} streams with a checkpoint, ${missing} events before their stream's checkpoint missing`,
+        `live run failed: exit ${r.exitCode}, ${got.length - distinct.size} duplicates, ` +
+          `${lags.length} of ${orgs.length * services.length} streams with a checkpoint, ` +
+          `${missing} events before their stream's checkpoint missing`,
       );
     }
     out['live_streams'] = orgs.length * services.length;
@@ -149,7 +151,8 @@ async function live(out: Record<string, number>): Promise<void> {
     out['live_requests_per_s_busiest_second_sent'] = r.busiestSentSecond ?? 0;
     out['live_peak_rss_mb'] = Math.round(r.maxRssMb);
     out['live_events_forwarded'] = r.forwarded;
-    // The API cost of the whole run (catch-up of the first hour included): events in /events answers per event forwarded.
+    // The API cost of the whole run (catch-up of the first hour included): events in /events answers per event
+    // forwarded.
     out['live_events_downloaded_per_forwarded'] = Number((sim.stats.events / Math.max(1, r.forwarded)).toFixed(3));
     out['live_lag_p50_s'] = Number((percentile(lags, 50) / 1000).toFixed(1));
     out['live_lag_p99_s'] = Number((percentile(lags, 99) / 1000).toFixed(1));
@@ -205,7 +208,8 @@ async function backfill(out: Record<string, number>): Promise<void> {
     const missing = [...expected].filter((id) => !got.has(id)).length;
     if (r.exitCode !== 0 || missing > 0 || got.size !== expected.size) {
       throw new Error(
-        `backfill run incomplete: exit ${r.exitCode}, ${missing} of ${expected.size} missing, ${got.size} distinct received`,
+        `backfill run incomplete: exit ${r.exitCode}, ${missing} of ${expected.size} missing, ` +
+          `${got.size} distinct received`,
       );
     }
     out['backfill_2x2d_events'] = expected.size;

@@ -3,13 +3,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { categoriesDoc, withCategoriesDoc } from '../../support/categories.js';
 
-const path = new URL('../../docs/ecs-mapping.md', import.meta.url);
+const path = new URL('../../../docs/ecs-mapping.md', import.meta.url);
 const doc = readFileSync(path, 'utf8');
 const want = withCategoriesDoc(doc, categoriesDoc());
 if (process.argv.includes('--check')) {
   if (want !== doc) {
     console.error(
-      'docs/ecs-mapping.md: the categories table differs from filter/categories.ts; run node --import tsx test/unit/filter/make-categories-doc.ts',
+      'docs/ecs-mapping.md: the categories table differs from filter/categories.ts; ' +
+        'run node --import tsx test/unit/filter/make-categories-doc.ts',
     );
     process.exit(1);
   }
