@@ -218,13 +218,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     group: 'Fluent Bit',
     env: 'FLUENT_BIT_HTTP',
-    defaultText: 'off',
-    metavar: 'HOST:PORT',
+    default: 'auto',
+    metavar: 'HOST:PORT|auto|off',
     description:
       "Fluent Bit's built-in HTTP server (http_server on; the shipped configuration listens on 127.0.0.1:2020). " +
       'After a kill of the collector alone, its /api/v1/uptime shows Fluent Bit ran on and /api/v1/metrics counts ' +
       'what --fluent-bit-input stored, so events it stored before the kill (acked or still in flight) are known ' +
-      'stored and not sent again.',
+      "stored and not sent again. auto: with --forward on loopback port 24224 (the shipped pipeline's), " +
+      '127.0.0.1:2020 is used if a Fluent Bit there lists --fluent-bit-input; otherwise one warning says why and ' +
+      'the collector runs without it. off: never.',
   },
   {
     name: 'fluent-bit-input',

@@ -59,6 +59,12 @@ function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean>
   });
 }
 
+/** Mapping in-process, there is no Fluent Bit whose HTTP server could tell what it stored. */
+function withoutFluentBitHttp(config: CollectorConfig): CollectorConfig {
+  const { fluentBitHttp: _http, fluentBitInput: _input, ...rest } = config;
+  return rest;
+}
+
 /** How to start a Fluent Bit that the demo forwards to (a command that works as printed for this install). */
 function fluentBitHint(target: ForwardTarget): string {
   const lines =
@@ -248,7 +254,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   );
 
   return {
-    config,
+    config: local ? withoutFluentBitHttp(config) : config,
     ...(local ? { forwardClient: local } : {}),
     tuning: { closeTimeoutMs: DEMO_CLOSE_TIMEOUT_MS },
     temporaryState: tempState !== undefined,

@@ -247,7 +247,15 @@ export interface CollectorConfig {
    * Fluent Bit's built-in HTTP server (--fluent-bit-http): its uptime tells, after a restart of the collector,
    * whether events acked within the settle time before the stop were stored (no restart of Fluent Bit since).
    */
-  readonly fluentBitHttp?: { readonly host: string; readonly port: number };
+  readonly fluentBitHttp?: {
+    readonly host: string;
+    readonly port: number;
+    /**
+     * --fluent-bit-http auto: the shipped address, not named by the user; used only when a Fluent Bit there lists
+     * fluentBitInput (collector/oracle/probe.ts), otherwise said once and run without.
+     */
+    readonly auto?: boolean;
+  };
   /** With fluentBitHttp: the forward input (its name or Alias in /api/v1/metrics) dedicated to the collector. */
   readonly fluentBitInput?: string;
   /**

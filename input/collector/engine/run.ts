@@ -13,7 +13,7 @@ import { DEFAULT_ORG_BATCH_SIZE, instanceOrgs, orgBatches, pollingStreams, reads
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../../types.js';
 import { backfillThresholdMs } from '../fetch/slices.js';
 import { noMetrics, type EngineMetrics } from '../metrics.js';
-import { FluentBitOracle } from '../oracle/index.js';
+import { openOracle } from '../oracle/index.js';
 import { ensureStateDir } from '../state/files.js';
 import { streamPaths, type StreamKey } from '../state/state.js';
 import { PollLog } from './poll-log.js';
@@ -382,14 +382,18 @@ async function runStreams({
 }: RunParts): Promise<StreamResult[]> {
   const { logger } = deps;
   // Before any stream writes: decides what the last run had in flight, then takes a baseline of the counter.
-  const oracle = config.fluentBitHttp
-    ? await FluentBitOracle.open({
+  const http = config.fluentBitHttp;
+  const oracle = http
+    ? await openOracle({
         stateDir: config.stateDir,
-        http: config.fluentBitHttp,
+        http,
+        auto: http.auto === true,
+        forward: config.forward.kind === 'tcp' ? config.forward : http,
         input: config.fluentBitInput ?? 'jumpcloud_forward',
         settleMs: config.ackSettleMs,
         logger,
         clock: deps.wallClock ?? systemClock,
+        signal: stop.signal,
       })
     : undefined;
   try {
