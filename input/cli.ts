@@ -22,7 +22,7 @@ import { MetricsServerError, startMetricsServer, type MetricsServer } from './me
 import { packageInfo, selfCommand } from './package-info.js';
 import { secretScrubber } from './scrub.js';
 import type { Demo } from './demo.js';
-import { orgsOfShard } from './shard.js';
+import { pollingStreams } from './batches.js';
 import { effectivePollIntervalMs } from './di/request-budget.js';
 import type { Clock, CollectorConfig, ForwardHooks, Logger } from './types.js';
 
@@ -115,8 +115,8 @@ function processLogger(loaded: LoadedConfig): {
 
 /** The metrics of the process: a stream is stale after several missed polls, at the pace the request budget allows. */
 function processMetrics(config: LoadedConfig['config'], clock: Clock): CollectorMetrics {
-  const orgs = config.shard ? orgsOfShard(config.orgIds, config.shard) : config.orgIds;
-  const streams = config.shard && orgs.length === 0 ? 0 : Math.max(1, orgs.length) * config.services.length;
+  // Each query (a batch of orgs of one service, or the provider's portal) is polled once per round.
+  const streams = pollingStreams(config);
   const pollEveryMs = effectivePollIntervalMs(config.intervalMs, streams, config.maxRequestsPerSecond);
   return createMetrics({
     clock,

@@ -50,7 +50,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     fileVariant: true,
     metavar: 'KEY',
     description:
-      'Admin API key (sent as x-api-key). Prefer the _FILE / -file form: flags show in `ps`. Without any credentials the built-in demo runs.',
+      'Admin API key (sent as x-api-key). Prefer the _FILE / -file form: flags show in `ps`. Without any ' +
+      'credentials the built-in demo runs.',
   },
   {
     name: 'client-id',
@@ -86,7 +87,33 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'JUMPCLOUD_ORG_IDS',
     defaultText: 'none',
     metavar: 'ID,ID',
-    description: 'Organizations to collect (x-org-id), one stream each; required with a service account.',
+    description:
+      'Organizations to collect (x-org-id), each with its own state; read --org-batch-size at a time. ' +
+      'Required with a service account.',
+  },
+  {
+    name: 'org-batch-size',
+    kind: 'int',
+    group: 'JumpCloud API',
+    env: 'JUMPCLOUD_ORG_BATCH_SIZE',
+    default: '100',
+    min: 1,
+    max: 1000,
+    metavar: 'N',
+    description:
+      'Orgs of --org-ids read with one request per service (x-org-id repeated); each event goes to its org by ' +
+      'its "organization" (README: Many orgs). 1: a request per org.',
+  },
+  {
+    name: 'provider-id',
+    kind: 'string',
+    group: 'JumpCloud API',
+    env: 'JUMPCLOUD_PROVIDER_ID',
+    defaultText: 'none',
+    metavar: 'ID',
+    description:
+      "An MSP's provider id: also collect the Multi-Tenant Portal's own events (x-provider-id), one more " +
+      'stream tagged jumpcloud.provider.<ID> (README: Provider events).',
   },
   {
     name: 'shard',
@@ -96,7 +123,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: 'every org',
     metavar: 'K/N',
     description:
-      'Collect only the orgs of --org-ids in shard K of N (0 ≤ K < N; jump hash of the org id, README "Sharding"), each instance with its own --state-dir. K may be a StatefulSet pod name ending in -<ordinal> (JUMPCLOUD_SHARD=$(POD_NAME)/3).',
+      'Collect only the orgs of --org-ids in shard K of N (0 ≤ K < N; jump hash of the org id, README "Sharding"), ' +
+      'each instance with its own --state-dir. K may be a StatefulSet pod name ending in -<ordinal> ' +
+      '(JUMPCLOUD_SHARD=$(POD_NAME)/3).',
   },
   {
     name: 'services',
@@ -106,7 +135,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'all',
     metavar: 'NAME,NAME',
     description:
-      'DI services to collect, each its own stream (all, directory, sso, radius, systems, …; any name the API accepts).',
+      'DI services to collect, each its own stream (all, directory, sso, radius, systems, …; any name the API ' +
+      'accepts).',
   },
   {
     name: 'services-check',
@@ -116,7 +146,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '1h',
     metavar: 'DURATION',
     description:
-      'With --services all: how often to check which services "all" misses (3 requests per org); those are collected too (README: Services). 0: never check.',
+      'With --services all: how often to check which services "all" misses (a few requests per ' +
+      '--org-batch-size orgs); those are collected too (README: Services). 0: never check.',
   },
   {
     name: 'page-limit',
@@ -139,7 +170,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 10_000,
     metavar: 'N',
     description:
-      'Requests per second to the DI API, shared fairly by every stream (round-robin over org × service); a 429 pauses them all (Retry-After honoured). JumpCloud publishes no limit; peers use 2 to 10. 0: no limit.',
+      'Requests per second to the DI API, shared fairly by every stream (round-robin over org × service); a 429 ' +
+      'pauses them all (Retry-After honoured). JumpCloud publishes no limit; peers use 2 to 10. 0: no limit.',
   },
   {
     name: 'request-timeout',
@@ -177,17 +209,24 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '500ms',
     metavar: 'DURATION',
     description:
-      'How long an ack must stand on an open connection before its events count as delivered: a threaded forward input acks from memory and stores every 250 ms, so a Fluent Bit killed sooner loses them; they are sent again instead. 0 trusts acks at once.',
+      'How long an ack must stand on an open connection before its events count as delivered: a threaded forward ' +
+      'input acks from memory and stores every 250 ms, so a Fluent Bit killed sooner loses them; they are sent ' +
+      'again instead. 0 trusts acks at once.',
   },
   {
     name: 'fluent-bit-http',
     kind: 'string',
     group: 'Fluent Bit',
     env: 'FLUENT_BIT_HTTP',
-    defaultText: 'off',
-    metavar: 'HOST:PORT',
+    default: 'auto',
+    metavar: 'HOST:PORT|auto|off',
     description:
-      "Fluent Bit's built-in HTTP server (http_server on; the shipped configuration listens on 127.0.0.1:2020). After a kill of the collector alone, its /api/v1/uptime shows Fluent Bit ran on and /api/v1/metrics counts what --fluent-bit-input stored, so events it stored before the kill (acked or still in flight) are known stored and not sent again.",
+      "Fluent Bit's built-in HTTP server (http_server on; the shipped configuration listens on 127.0.0.1:2020). " +
+      'After a kill of the collector alone, its /api/v1/uptime shows Fluent Bit ran on and /api/v1/metrics counts ' +
+      'what --fluent-bit-input stored, so events it stored before the kill (acked or still in flight) are known ' +
+      "stored and not sent again. auto: with --forward on loopback port 24224 (the shipped pipeline's), " +
+      '127.0.0.1:2020 is used if a Fluent Bit there lists --fluent-bit-input; otherwise one warning says why and ' +
+      'the collector runs without it. off: never.',
   },
   {
     name: 'fluent-bit-input',
@@ -197,7 +236,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'jumpcloud_forward',
     metavar: 'NAME',
     description:
-      "With --fluent-bit-http: the name (Alias) of the forward input that receives the collector and nothing else, as in Fluent Bit's /api/v1/metrics. Its stored-records counter tells a restarted collector exactly which chunks in flight at a kill Fluent Bit stored, so none is sent again. Another sender on that input: they are sent again, as without it.",
+      'With --fluent-bit-http: the name (Alias) of the forward input that receives the collector and nothing else, ' +
+      "as in Fluent Bit's /api/v1/metrics. Its stored-records counter tells a restarted collector exactly which " +
+      'chunks in flight at a kill Fluent Bit stored, so none is sent again. Another sender on that input: they are ' +
+      'sent again, as without it.',
   },
   {
     name: 'delivery-timeout',
@@ -207,7 +249,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '5m',
     metavar: 'DURATION',
     description:
-      'With --once: give up when Fluent Bit has acknowledged nothing for this long while events wait (unreachable or not acking): exit 1, the checkpoint stays where acks reached. 0 waits forever. Without --once the collector retries forever.',
+      'With --once: give up when Fluent Bit has acknowledged nothing for this long while events wait (unreachable ' +
+      'or not acking): exit 1, the checkpoint stays where acks reached. 0 waits forever. Without --once the ' +
+      'collector retries forever.',
   },
   {
     name: 'tls',
@@ -321,7 +365,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '1h',
     metavar: 'DURATION',
     description:
-      'Trailing window checked on every poll for late-indexed events: counted per second, only what differs is fetched (deduplicated by id).',
+      'Trailing window checked on every poll for late-indexed events: counted per second, only what differs is ' +
+      'fetched (deduplicated by id).',
   },
   {
     name: 'interval',
@@ -410,7 +455,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: '<temp dir>/fluent-bit-jumpcloud-demo.ndjson',
     metavar: 'FILE',
     description:
-      'Demo only, when no Fluent Bit listens at --forward: the NDJSON file every ECS document mapped in-process is written to (replaced at each start).',
+      'Demo only, when no Fluent Bit listens at --forward: the NDJSON file every ECS document mapped in-process is ' +
+      'written to (replaced at each start).',
   },
   {
     name: 'scenario',
@@ -419,7 +465,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'JUMPCLOUD_DEMO_SCENARIO',
     metavar: 'FILE',
     description:
-      'Demo only: a scenario (YAML, scenarios/README.md) the built-in simulator plays into its events, ending at the start, e.g. scenarios/password-spray.yaml; the demo lists its events as they are mapped.',
+      'Demo only: a scenario (YAML, scenarios/README.md) the built-in simulator plays into its events, ending at ' +
+      'the start, e.g. scenarios/password-spray.yaml; the demo lists its events as they are mapped.',
   },
   {
     name: 'print-config',
@@ -542,6 +589,8 @@ export function loadConfig(input: LoadInput): LoadResult {
     pageLimit: api.pageLimit,
     maxRequestsPerSecond: api.maxRequestsPerSecond,
     ...(api.shard ? { shard: api.shard } : {}),
+    orgBatchSize: api.orgBatchSize,
+    ...(api.providerId !== undefined ? { providerId: api.providerId } : {}),
     requestTimeoutMs: api.requestTimeoutMs,
     forward: fb.forward,
     ackSettleMs: fb.ackSettleMs,
@@ -618,9 +667,11 @@ export function renderHelp(version: string): string {
     '',
     'Usage: fluent-bit-jumpcloud [options]',
     '       fluent-bit-jumpcloud simulate [options]    run the Directory Insights simulator (see simulate --help)',
-    "       fluent-bit-jumpcloud fluent-bit-command    print a command that starts Fluent Bit with this install's pipeline",
+    '       fluent-bit-jumpcloud fluent-bit-command    ' +
+      "print a command that starts Fluent Bit with this install's pipeline",
     '',
-    'Without an API key or service account it runs a built-in demo against the simulator: it forwards to the Fluent Bit',
+    'Without an API key or service account it runs a built-in demo against the simulator: ' +
+      'it forwards to the Fluent Bit',
     'at --forward when one listens, otherwise maps the events to ECS in-process and shows them.',
     'Precedence: flags > environment > config file (--config) > defaults. Durations: 90s, 15m, 4h, 30d, 1h30m.',
   ];
@@ -644,12 +695,14 @@ export function renderHelp(version: string): string {
     '  fluent-bit-jumpcloud                                          # demo against the built-in simulator',
     '  JUMPCLOUD_API_KEY_FILE=/run/secrets/jc fluent-bit-jumpcloud --services directory,sso',
     '  fluent-bit-jumpcloud --api-key-file jc.key --since 30d --slices 8 --once   # backfill 30 days, then exit',
-    '  fluent-bit-jumpcloud --api-key-file jc.key --org-ids ORG1,ORG2,ORG3 --shard 0/3 --state-dir state-0   # shard 0 of 3',
+    '  fluent-bit-jumpcloud --api-key-file jc.key --org-ids ORG1,ORG2,ORG3 --shard 0/3 --state-dir state-0' +
+      '   # shard 0 of 3',
     '  fluent-bit-jumpcloud --client-id ID --client-secret-file s.txt --org-ids ORG1,ORG2 --region eu',
   );
   lines.push(
     '',
-    'Exit codes: 0 ok, 1 events not delivered (--once), 2 configuration error, 3 the API refused (bad key, DI not licensed, missing org id).',
+    'Exit codes: 0 ok, 1 events not delivered (--once), 2 configuration error, 3 the API refused (bad key, DI not ' +
+      'licensed, missing org id).',
   );
   return `${lines.join('\n')}\n`;
 }

@@ -14,10 +14,14 @@ import { createLocalFilter, type LocalFilter } from './demo/local-filter.js';
 import { isNameResolutionError, unresolvedMessage } from './forward/connect.js';
 import { fluentBitCommand } from './fluent-bit-command.js';
 import type { EngineTuning } from './collector/engine/run.js';
+import type { Scenario } from './simulator/scenario/events.js';
+import type { Simulator } from './simulator/server.js';
 import type { Clock, CollectorConfig, ForwardClient, ForwardTarget, Logger } from './types.js';
 import { WASM_PATH } from './wasm/filter-host.js';
 
-/** After a stop, what the demo gives Fluent Bit to ack what is in flight: the demo keeps nothing, so it need not wait. */
+/**
+ * After a stop, what the demo gives Fluent Bit to ack what is in flight: the demo keeps nothing, so it need not wait.
+ */
 const DEMO_CLOSE_TIMEOUT_MS = 1500;
 /** The demo's --lag and --interval when not given. */
 const DEMO_LAG_MS = 5_000;
@@ -55,6 +59,12 @@ function probeForward(target: ForwardTarget, timeoutMs = 1000): Promise<boolean>
   });
 }
 
+/** Mapping in-process, there is no Fluent Bit whose HTTP server could tell what it stored. */
+function withoutFluentBitHttp(config: CollectorConfig): CollectorConfig {
+  const { fluentBitHttp: _http, fluentBitInput: _input, ...rest } = config;
+  return rest;
+}
+
 /** How to start a Fluent Bit that the demo forwards to (a command that works as printed for this install). */
 function fluentBitHint(target: ForwardTarget): string {
   const lines =
@@ -64,7 +74,8 @@ function fluentBitHint(target: ForwardTarget): string {
           `    ${fluentBitCommand({ forward: target })}`,
         ]
       : [
-          `The shipped pipeline listens on TCP; for ${formatTarget(target)} give Fluent Bit's forward input unix_path=${target.path}.`,
+          `The shipped pipeline listens on TCP; for ${formatTarget(target)} give Fluent Bit's forward input ` +
+            `unix_path=${target.path}.`,
         ];
   return [
     ...lines,
@@ -83,7 +94,7 @@ async function unresolvable(host: string): Promise<string | undefined> {
   }
 }
 
-export async function startDemo(options: {
+export interface DemoOptions {
   readonly config: DraftConfig;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -99,10 +110,18 @@ export async function startDemo(options: {
   readonly defaults?: { readonly lag: boolean; readonly interval: boolean; readonly pageLimit: boolean };
   /** --scenario: a scenario file the simulator plays, ending as the demo starts. */
   readonly scenario?: string;
-}): Promise<Demo> {
+}
+
+/** How the documents of a --scenario's events are marked in the view (undefined: not one of them). */
+type Mark = (docText: string) => string | undefined;
+
+/** The simulator the demo collects from, a --scenario played into it, and how the scenario's documents are marked. */
+async function startDemoSimulator(options: DemoOptions): Promise<{
+  readonly sim: Simulator;
+  readonly scenario?: Scenario;
+  readonly mark?: Mark;
+}> {
   const { clock, logger } = options;
-  const out = options.out ?? process.stderr;
-  const docsOut = options.docs ?? process.stdout;
   const { startSimulator } = await import('./simulator/server.js');
   const { loadScenario } = await import('./simulator/scenario/events.js');
   const scenario = options.scenario !== undefined ? loadScenario(options.scenario) : undefined;
@@ -116,14 +135,13 @@ export async function startDemo(options: {
     to: 'live',
     ...(scenario ? { scenarios: [scenarioRun(scenario, orgs[0]!, clock.now(), options.config.sinceMs)] } : {}),
   });
-  const mark = scenario ? scenarioMark(scenario, sim.scenarioEvents) : undefined;
-  const tempState = options.explicitStateDir ? undefined : mkdtempSync(join(tmpdir(), 'fluent-bit-jumpcloud-demo-'));
-  const cleanupSync = (): void => {
-    if (tempState) rmSync(tempState, { recursive: true, force: true });
-  };
-  // Whatever ends the process (a second signal, an uncaught error), the temporary state goes with it.
-  process.once('exit', cleanupSync);
-  const config: CollectorConfig = {
+  if (!scenario) return { sim };
+  return { sim, scenario, mark: scenarioMark(scenario, sim.scenarioEvents) };
+}
+
+/** The collector's configuration for the demo: the simulator's API, the demo's state and its faster defaults. */
+function demoConfig(options: DemoOptions, sim: Simulator, tempState: string | undefined): CollectorConfig {
+  return {
     ...options.config,
     apiUrl: sim.url,
     auth: { kind: 'apiKey', apiKey: sim.apiKey },
@@ -134,22 +152,33 @@ export async function startDemo(options: {
     ...(options.defaults?.interval ? { intervalMs: DEMO_INTERVAL_MS } : {}),
     ...(options.defaults?.pageLimit ? { pageLimit: DEMO_PAGE_LIMIT } : {}),
   };
-  out.write(
-    [
-      '',
-      'fluent-bit-jumpcloud demo: no JumpCloud credentials were given, so events come from the built-in Directory Insights',
-      `simulator at ${sim.url} (live, about one event per second per service).`,
-      tempState
-        ? `Demo state is temporary (${tempState}): it is removed when the demo stops, and nothing is kept for a next run.`
-        : `Demo state is kept in ${config.stateDir} (--state-dir): a next run resumes from it.`,
-      'To collect for real: JUMPCLOUD_API_KEY=... (or --api-key-file FILE, or --client-id/--client-secret with --org-ids).',
-      '',
-    ].join('\n'),
-  );
-  if (scenario) out.write(scenarioNotes(scenario, options.scenario!, sim.scenarioEvents));
+}
 
-  let local: LocalFilter | undefined;
-  let view: EcsView | undefined;
+/** What the demo says first: where its events come from, where its state is kept, how to collect for real. */
+function introNotes(sim: Simulator, config: CollectorConfig, tempState: string | undefined): string {
+  return [
+    '',
+    'fluent-bit-jumpcloud demo: no JumpCloud credentials were given, so events come from the built-in ' +
+      'Directory Insights',
+    `simulator at ${sim.url} (live, about one event per second per service).`,
+    tempState
+      ? `Demo state is temporary (${tempState}): it is removed when the demo stops, and nothing is kept for a ` +
+        'next run.'
+      : `Demo state is kept in ${config.stateDir} (--state-dir): a next run resumes from it.`,
+    'To collect for real: JUMPCLOUD_API_KEY=... (or --api-key-file FILE, or --client-id/--client-secret with ' +
+      '--org-ids).',
+    '',
+  ].join('\n');
+}
+
+/** Where the demo's events go: to a Fluent Bit listening at --forward, else mapped in-process (`local`). */
+async function demoOutput(
+  options: DemoOptions,
+  config: CollectorConfig,
+  mark: Mark | undefined,
+): Promise<{ readonly local?: LocalFilter; readonly view?: EcsView }> {
+  const { logger } = options;
+  const out = options.out ?? process.stderr;
   const listening = await probeForward(config.forward);
   const unresolvedCode =
     !listening && config.forward.kind === 'tcp' && isIP(config.forward.host) === 0
@@ -157,41 +186,75 @@ export async function startDemo(options: {
       : undefined;
   if (listening) {
     out.write(
-      `A Fluent Bit is listening on ${formatTarget(config.forward)}: the demo forwards the raw events there; Fluent Bit maps them to ECS.\n\n`,
+      `A Fluent Bit is listening on ${formatTarget(config.forward)}: the demo forwards the raw events there; ` +
+        'Fluent Bit maps them to ECS.\n\n',
     );
     logger.info({ forward: formatTarget(config.forward) }, 'demo: Fluent Bit is listening; forwarding there');
-  } else if (unresolvedCode !== undefined && config.forward.kind === 'tcp') {
+    return {};
+  }
+  if (unresolvedCode !== undefined && config.forward.kind === 'tcp') {
     // A name that does not resolve is a typo in --forward, not a Fluent Bit to start.
     out.write(`${unresolvedMessage(config.forward.host, unresolvedCode)}\n`);
     logger.warn({ forward: formatTarget(config.forward) }, 'demo: the host of --forward does not resolve; retrying');
-  } else {
-    const ndjsonPath = options.ndjsonPath ?? join(tmpdir(), 'fluent-bit-jumpcloud-demo.ndjson');
-    view = docsOut.isTTY ? createEcsView(docsOut, ndjsonPath, 5, Date.now, mark) : undefined;
-    const shown = view;
-    local = createLocalFilter({
-      wasmPath: WASM_PATH,
-      functionName: 'jumpcloud_ecs',
-      ndjsonPath,
-      onDocument: shown ? (doc, tag) => shown.show(doc, tag) : (doc) => docsOut.write(`${doc}\n`),
-    });
-    out.write(
-      [
-        `No Fluent Bit is listening on ${formatTarget(config.forward)}, so the demo maps the events to ECS itself: it runs`,
-        `${existsSync(WASM_PATH) ? WASM_PATH : 'build/jumpcloud.wasm'} in this process, through the same ABI Fluent Bit's wasm filter uses`,
-        '(function jumpcloud_ecs). In production Fluent Bit does this mapping: collector --forward--> Fluent Bit --wasm filter--> your SIEM.',
-        `Every ECS document is written to ${ndjsonPath} (NDJSON, kept after the demo)${view ? '; each is shown below as time, tag, event.action, outcome, user, source' : ' and to stdout'}.`,
-        fluentBitHint(config.forward),
-      ].join('\n'),
-    );
-    logger.info({ ndjson: ndjsonPath, wasm: WASM_PATH }, 'demo: no Fluent Bit listening; mapping in-process');
+    return {};
   }
+  return mapInProcess(options, config, mark);
+}
+
+/** No Fluent Bit listens: the demo maps the events with the filter itself and shows the ECS documents. */
+function mapInProcess(
+  options: DemoOptions,
+  config: CollectorConfig,
+  mark: Mark | undefined,
+): { readonly local: LocalFilter; readonly view?: EcsView } {
+  const out = options.out ?? process.stderr;
+  const docsOut = options.docs ?? process.stdout;
+  const ndjsonPath = options.ndjsonPath ?? join(tmpdir(), 'fluent-bit-jumpcloud-demo.ndjson');
+  const view = docsOut.isTTY ? createEcsView(docsOut, ndjsonPath, 5, Date.now, mark) : undefined;
+  const local = createLocalFilter({
+    wasmPath: WASM_PATH,
+    functionName: 'jumpcloud_ecs',
+    ndjsonPath,
+    onDocument: view ? (doc, tag) => view.show(doc, tag) : (doc) => docsOut.write(`${doc}\n`),
+  });
+  const wasm = existsSync(WASM_PATH) ? WASM_PATH : 'build/jumpcloud.wasm';
+  const shown = view ? '; each is shown below as time, tag, event.action, outcome, user, source' : ' and to stdout';
+  out.write(
+    [
+      `No Fluent Bit is listening on ${formatTarget(config.forward)}, so the demo maps the events to ECS itself: ` +
+        'it runs',
+      `${wasm} in this process, through the same ABI Fluent Bit's wasm filter uses`,
+      '(function jumpcloud_ecs). In production Fluent Bit does this mapping: ' +
+        'collector --forward--> Fluent Bit --wasm filter--> your SIEM.',
+      `Every ECS document is written to ${ndjsonPath} (NDJSON, kept after the demo)${shown}.`,
+      fluentBitHint(config.forward),
+    ].join('\n'),
+  );
+  options.logger.info({ ndjson: ndjsonPath, wasm: WASM_PATH }, 'demo: no Fluent Bit listening; mapping in-process');
+  return view ? { local, view } : { local };
+}
+
+export async function startDemo(options: DemoOptions): Promise<Demo> {
+  const { logger } = options;
+  const out = options.out ?? process.stderr;
+  const { sim, scenario, mark } = await startDemoSimulator(options);
+  const tempState = options.explicitStateDir ? undefined : mkdtempSync(join(tmpdir(), 'fluent-bit-jumpcloud-demo-'));
+  const cleanupSync = (): void => {
+    if (tempState) rmSync(tempState, { recursive: true, force: true });
+  };
+  // Whatever ends the process (a second signal, an uncaught error), the temporary state goes with it.
+  process.once('exit', cleanupSync);
+  const config = demoConfig(options, sim, tempState);
+  out.write(introNotes(sim, config, tempState));
+  if (scenario) out.write(scenarioNotes(scenario, options.scenario!, sim.scenarioEvents));
+  const { local, view } = await demoOutput(options, config, mark);
   logger.info(
     { simulator: sim.url, stateDir: config.stateDir, temporary: tempState !== undefined },
     'demo: collecting from the simulator',
   );
 
   return {
-    config,
+    config: local ? withoutFluentBitHttp(config) : config,
     ...(local ? { forwardClient: local } : {}),
     tuning: { closeTimeoutMs: DEMO_CLOSE_TIMEOUT_MS },
     temporaryState: tempState !== undefined,
@@ -201,7 +264,10 @@ export async function startDemo(options: {
           ? `ok: every event fetched was mapped and written (${local.documents} documents)`
           : 'ok: everything fetched was acknowledged by Fluent Bit';
       if (code === 1 && tempState)
-        return 'some demo events were not delivered; the demo state is temporary, so nothing is kept and a next demo starts over';
+        return (
+          'some demo events were not delivered; the demo state is temporary, so nothing is kept and a next demo ' +
+          'starts over'
+        );
       return undefined;
     },
     async stop() {

@@ -21,6 +21,8 @@ export interface FluentBitCommandOptions {
   readonly fluentBit?: string;
   /** The forward input's address, when it is not the env file's 127.0.0.1:24224. */
   readonly forward?: ForwardTarget;
+  /** The HTTP server's port (on 127.0.0.1), when it is not the env file's 2020: the collector's --fluent-bit-http. */
+  readonly httpPort?: number;
   /** Arguments appended to Fluent Bit's command line, e.g. --dry-run. */
   readonly extraArgs?: readonly string[];
 }
@@ -44,6 +46,7 @@ export function fluentBitCommand(options: FluentBitCommandOptions = {}): string 
   ];
   if (options.forward?.kind === 'tcp')
     overrides.push(['FORWARD_LISTEN', options.forward.host], ['FORWARD_PORT', String(options.forward.port)]);
+  if (options.httpPort !== undefined) overrides.push(['FLUENT_BIT_HTTP_PORT', String(options.httpPort)]);
   const conf = options.yaml ? 'fluent-bit.yaml' : 'fluent-bit.conf';
   const args = [options.fluentBit ?? 'fluent-bit', '-c', conf, ...(options.extraArgs ?? [])].map(shellWord);
   return (
@@ -54,7 +57,7 @@ export function fluentBitCommand(options: FluentBitCommandOptions = {}): string 
 
 const help = (root: string, self: string): string =>
   `Usage: fluent-bit-jumpcloud fluent-bit-command [--yaml] [--wasm FILE] [--storage-path DIR] [--forward ` +
-  `HOST:PORT] [--fluent-bit BIN] [-- FLUENT-BIT-ARGS...]
+  `HOST:PORT] [--http-port PORT] [--fluent-bit BIN] [-- FLUENT-BIT-ARGS...]
 
 Prints a shell command (POSIX sh, one line) that starts Fluent Bit with the pipeline shipped in this install:
   ${root}/fluent-bit.conf (or .yaml), its variables loaded from ${root}/conf/jumpcloud.env, except
@@ -69,12 +72,30 @@ Options:
   --wasm FILE          the module to load instead of build/jumpcloud.wasm, e.g. build/jumpcloud.aot (npm run build:aot)
   --storage-path DIR   where Fluent Bit buffers chunks (filesystem storage)
   --forward HOST:PORT  the forward input's address (default 127.0.0.1:24224 from conf/jumpcloud.env)
+  --http-port PORT     the HTTP server's port on 127.0.0.1 (default 2020): give the collector
+                       --fluent-bit-http 127.0.0.1:PORT
   --fluent-bit BIN     the Fluent Bit executable (default: env FLUENT_BIT_BIN, else fluent-bit on PATH)
   -- ARGS...           appended to Fluent Bit's arguments, e.g. -- --dry-run
   -h, --help           this text
 
 Run it:  sh -c "$(${self} fluent-bit-command)"   or paste the printed line.
 `;
+
+/** --forward's value: a TCP address (the shipped pipeline listens on TCP), or undefined once the error is said. */
+function forwardOption(v: string): ForwardTarget | undefined {
+  let forward: ForwardTarget;
+  try {
+    forward = parseForward(v);
+  } catch (err) {
+    process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --forward ${v}: ${(err as Error).message}\n`);
+    return undefined;
+  }
+  if (forward.kind === 'tcp') return forward;
+  process.stderr.write(
+    `fluent-bit-jumpcloud fluent-bit-command: --forward ${v}: the shipped pipeline listens on TCP: give HOST:PORT\n`,
+  );
+  return undefined;
+}
 
 /** The subcommand: 0 printed, 2 bad arguments. */
 export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
@@ -83,6 +104,7 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
     wasm?: string;
     storagePath?: string;
     forward?: ForwardTarget;
+    httpPort?: number;
     fluentBit?: string;
     extraArgs?: string[];
   } = {};
@@ -122,20 +144,17 @@ export function runFluentBitCommandCli(argv: readonly string[], env: NodeJS.Proc
       options.wasm = v;
     } else if (a === '--forward') {
       const v = value();
+      const forward = v === undefined ? undefined : forwardOption(v);
+      if (forward === undefined) return 2;
+      options.forward = forward;
+    } else if (a === '--http-port') {
+      const v = value();
       if (v === undefined) return 2;
-      try {
-        options.forward = parseForward(v);
-      } catch (err) {
-        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --forward ${v}: ${(err as Error).message}\n`);
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
+        process.stderr.write(`fluent-bit-jumpcloud fluent-bit-command: --http-port ${v}: expected a port (1-65535)\n`);
         return 2;
       }
-      if (options.forward.kind !== 'tcp') {
-        process.stderr.write(
-          `fluent-bit-jumpcloud fluent-bit-command: --forward ${v}: the shipped pipeline listens on TCP: give ` +
-            `HOST:PORT\n`,
-        );
-        return 2;
-      }
+      options.httpPort = Number(v);
     } else if (a === '--fluent-bit') {
       const v = value();
       if (v === undefined) return 2;

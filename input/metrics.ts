@@ -3,7 +3,7 @@
 // built here, so neither client knows about prom-client.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineMetrics, ServiceCoverageEntry } from './collector/metrics.js';
-import type { Clock, DiHooks, DiQuery, ForwardHooks } from './types.js';
+import type { Clock, DiHooks, ForwardHooks } from './types.js';
 
 /** Label value for a stream without `x-org-id` (single-org API key). */
 const NO_ORG = 'default';
@@ -41,8 +41,6 @@ export interface HealthReport {
 /** The engine's metrics (collector/metrics.ts), and what the clients' hooks and the HTTP endpoint need. */
 export interface CollectorMetrics extends Required<EngineMetrics> {
   readonly registry: Registry;
-  /** Events received from the API. Fed by `diHooks().onPage`; call it directly only when not using the hooks. */
-  eventsFetched(org: string | undefined, service: string, n: number): void;
   apiRetry(reason: string): void;
   apiError(status: number): void;
   forwardReconnect(): void;
@@ -298,16 +296,14 @@ function streamHealth(s: StreamState, now: number, staleAfterMs: number): Stream
   return { ...base, status: s.lastSuccessMs === undefined && s.lastProgressMs === undefined ? 'starting' : 'ok' };
 }
 
-function queryOrg(query: DiQuery): string | undefined {
-  return query.orgId;
-}
-
-/** Hooks for the DI client: pages count as fetched events, retries by reason, error answers by status. */
+/**
+ * Hooks for the DI client: retries by reason, error answers by status. (Fetched events are counted by the engine,
+ * per org: a page of a query of several orgs holds the events of each.)
+ */
 export function diHooks(metrics: CollectorMetrics): DiHooks {
   return {
     onRetry: ({ reason }) => metrics.apiRetry(reason),
     onApiError: ({ status }) => metrics.apiError(status),
-    onPage: ({ events, query }) => metrics.eventsFetched(queryOrg(query), query.service, events),
   };
 }
 

@@ -39,14 +39,22 @@ export interface PageEvents extends Iterable<RawEvent> {
   readonly tsStart: Uint32Array;
   readonly tsEnd: Uint32Array;
   /**
-   * Per event: bit 1 when the id token, bit 2 when the timestamp token holds a backslash escape (then decode it as
-   * JSON).
+   * Byte span of event i's top-level `organization` string token, quotes included; empty (start = end) when the
+   * event has none (or it is not a string).
+   */
+  readonly orgStart: Uint32Array;
+  readonly orgEnd: Uint32Array;
+  /**
+   * Per event: bit 1 when the id token, bit 2 when the timestamp token, bit 4 when the organization token holds a
+   * backslash escape (then decode it as JSON).
    */
   readonly escapes: Uint8Array;
   /** The event's `id`, decoded (a string of its own, not a slice of the page). */
   id(i: number): string;
   /** The event's `timestamp`, decoded, exactly as received. */
   timestamp(i: number): string;
+  /** The event's top-level `organization` (the org it belongs to), or undefined when it has none. */
+  organization(i: number): string | undefined;
   /** The event's JSON bytes: a view into `body` (keeps the page alive while referenced). */
   raw(i: number): Uint8Array;
 }
@@ -57,15 +65,20 @@ export interface EventTime {
   readonly nsec: number;
 }
 
-/** A query of one org and one service over a time window. Bounds are RFC 3339 UTC strings. */
+/**
+ * A query of some orgs (or of a provider's Multi-Tenant Portal) and one service over a time window. Bounds are RFC
+ * 3339 UTC strings.
+ */
 export interface DiQuery {
   readonly service: string;
   /** More services in the same query (`service: [service, ...alsoServices]`): `all` plus the ones it misses. */
   readonly alsoServices?: readonly string[];
   readonly start: string;
   readonly end: string;
-  /** Sent as `x-org-id` when set. */
-  readonly orgId?: string;
+  /** Each sent as an `x-org-id` header (the header repeated): the API answers the events of all of them. */
+  readonly orgIds?: readonly string[];
+  /** Sent as `x-provider-id` (alone, without x-org-id): the provider's Multi-Tenant-Portal events. */
+  readonly providerId?: string;
   /** Sent as `search_term` when set: a filter within the window (the API's operator form). */
   readonly searchTerm?: SearchTerm;
 }
@@ -219,7 +232,7 @@ export interface CollectorConfig {
   /** Base URL up to `/insights/directory/v1`, no trailing slash. */
   readonly apiUrl: string;
   readonly auth: DiAuth;
-  /** Org ids sent as `x-org-id`; empty: one stream per service without the header. */
+  /** Org ids sent as `x-org-id` (several per query: orgBatchSize); empty: one stream per service without it. */
   readonly orgIds: readonly string[];
   /** Service names as the API spells them; default ['all']. Never whitelisted. */
   readonly services: readonly string[];
@@ -234,7 +247,15 @@ export interface CollectorConfig {
    * Fluent Bit's built-in HTTP server (--fluent-bit-http): its uptime tells, after a restart of the collector,
    * whether events acked within the settle time before the stop were stored (no restart of Fluent Bit since).
    */
-  readonly fluentBitHttp?: { readonly host: string; readonly port: number };
+  readonly fluentBitHttp?: {
+    readonly host: string;
+    readonly port: number;
+    /**
+     * --fluent-bit-http auto: the shipped address, not named by the user; used only when a Fluent Bit there lists
+     * fluentBitInput (collector/oracle/probe.ts), otherwise said once and run without.
+     */
+    readonly auto?: boolean;
+  };
   /** With fluentBitHttp: the forward input (its name or Alias in /api/v1/metrics) dedicated to the collector. */
   readonly fluentBitInput?: string;
   /**
@@ -274,4 +295,8 @@ export interface CollectorConfig {
   readonly maxRequestsPerSecond?: number;
   /** Collect only the orgs of `orgIds` in this shard (--shard K/N; input/shard.ts). */
   readonly shard?: { readonly index: number; readonly count: number };
+  /** Orgs per query (--org-batch-size): the orgs of a service are polled in batches of this many. Default 100. */
+  readonly orgBatchSize?: number;
+  /** --provider-id: one more stream, the provider's Multi-Tenant-Portal events (x-provider-id). */
+  readonly providerId?: string;
 }

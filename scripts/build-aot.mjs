@@ -63,7 +63,8 @@ export function targetFor(arch = process.arch, env = process.env) {
 export function compileAot(wamrc, input, output, env = process.env) {
   if (!existsSync(input))
     throw new AotError(
-      `${input} is missing: run npm run build:filter first (in a checkout; an installed package ships build/jumpcloud.wasm: give its path)`,
+      `${input} is missing: run npm run build:filter first (in a checkout; an installed package ships ` +
+        'build/jumpcloud.wasm: give its path)',
     );
   const { target, cpu } = targetFor(process.arch, env);
   const args = [`--target=${target}`, `--cpu=${cpu}`, '--disable-simd', '-o', output, input];
@@ -71,9 +72,8 @@ export function compileAot(wamrc, input, output, env = process.env) {
   if (process.platform === 'win32') args.unshift('--bounds-checks=1');
   const r = spawnSync(wamrc.bin, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0 || !existsSync(output)) {
-    throw new AotError(
-      `wamrc ${args.join(' ')} failed (exit ${r.status}): ${(r.error?.message ?? r.stderr + r.stdout).trim().slice(-2000)}`,
-    );
+    const detail = (r.error?.message ?? r.stderr + r.stdout).trim().slice(-2000);
+    throw new AotError(`wamrc ${args.join(' ')} failed (exit ${r.status}): ${detail}`);
   }
   return statSync(output).size;
 }
@@ -88,12 +88,14 @@ function main(argv) {
     const wamrc = findWamrc();
     if (wamrc.version !== EXPECTED_WAMR) {
       console.warn(
-        `warning: ${wamrc.bin} is wamrc ${wamrc.version}; Fluent Bit 5.1 vendors WAMR ${EXPECTED_WAMR} and refuses .aot files of another AOT format version at start-up`,
+        `warning: ${wamrc.bin} is wamrc ${wamrc.version}; Fluent Bit 5.1 vendors WAMR ${EXPECTED_WAMR} and refuses ` +
+          '.aot files of another AOT format version at start-up',
       );
     }
     const size = compileAot(wamrc, input, output);
     console.log(
-      `${output}: ${size.toLocaleString('en-US')} bytes (wamrc ${wamrc.version}, ${targetFor().target}). In the [FILTER]: Wasm_Path ${output}`,
+      `${output}: ${size.toLocaleString('en-US')} bytes (wamrc ${wamrc.version}, ${targetFor().target}). ` +
+        `In the [FILTER]: Wasm_Path ${output}`,
     );
     return 0;
   } catch (e) {

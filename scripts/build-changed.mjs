@@ -94,7 +94,8 @@ function run(step) {
         );
       } else {
         process.stderr.write(
-          `fluent-bit-jumpcloud: the ${step.name} build failed (exit ${code}); fix the error above, then run npm start again.\n`,
+          `fluent-bit-jumpcloud: the ${step.name} build failed (exit ${code}); fix the error above, ` +
+            'then run npm start again.\n',
         );
       }
       resolve(code ?? 1);

@@ -19,6 +19,8 @@ export interface ServiceCoverageEntry {
 
 /** What the engine reports. `org` may be undefined (no `x-org-id`). */
 export interface EngineMetrics {
+  /** Events received from the API (every event of a page, counted for the org it belongs to). */
+  eventsFetched?(org: string | undefined, service: string, n: number): void;
   /** Events acknowledged by Fluent Bit (their acks settled). */
   eventsForwarded(org: string | undefined, service: string, n: number): void;
   /** Events dropped because their id was already forwarded (overlap re-scan). */

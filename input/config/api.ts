@@ -8,7 +8,15 @@ import { toDuration, toInt, toList, toText, toUrl } from './values.js';
 
 export interface ApiSettings extends Pick<
   CollectorConfig,
-  'apiUrl' | 'orgIds' | 'services' | 'servicesCheckMs' | 'pageLimit' | 'requestTimeoutMs' | 'maxRequestsPerSecond'
+  | 'apiUrl'
+  | 'orgIds'
+  | 'services'
+  | 'servicesCheckMs'
+  | 'pageLimit'
+  | 'requestTimeoutMs'
+  | 'maxRequestsPerSecond'
+  | 'orgBatchSize'
+  | 'providerId'
 > {
   /** Only with more than one shard. */
   readonly shard: Shard | undefined;
@@ -41,6 +49,7 @@ export function apiSettings(s: Settings): ApiSettings {
   const servicesCheckMs = toDuration(s.opt('services-check'), s.req('services-check'));
   const maxRequestsPerSecond = toInt(s.opt('max-requests-per-second'), s.req('max-requests-per-second'));
   const shard = shardOf(s, orgIds);
+  const providerId = providerOf(s);
   return {
     region,
     apiUrl,
@@ -53,7 +62,25 @@ export function apiSettings(s: Settings): ApiSettings {
     requestTimeoutMs,
     maxRequestsPerSecond,
     shard,
+    orgBatchSize: toInt(s.opt('org-batch-size'), s.req('org-batch-size')),
+    ...(providerId !== undefined ? { providerId } : {}),
   };
+}
+
+/** --provider-id: one id (as x-provider-id takes it), or unset. */
+function providerOf(s: Settings): string | undefined {
+  const raw = s.get('provider-id');
+  if (!raw) return undefined;
+  const id = toText(s.opt('provider-id'), raw).trim();
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) {
+    throw invalid(
+      s.opt('provider-id'),
+      raw.source,
+      `"${id}" is not a provider id: one id of letters, digits, "-" or "_" (the MSP's, as the Multi-Tenant Portal ` +
+        'shows it)',
+    );
+  }
+  return id;
 }
 
 /** --shard K/N: a part of --org-ids (README "Sharding"). */

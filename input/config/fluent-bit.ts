@@ -1,5 +1,6 @@
 // The "Fluent Bit" options: the forward target and tag, ack settling and the delivery timeout, TLS, and the
 // shared-key handshake's credentials.
+import { isIPv4 } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import type { CollectorConfig, ForwardTarget } from '../types.js';
 import type { Settings } from './sources.js';
@@ -44,7 +45,7 @@ export function fluentBitSettings(s: Settings): FluentBitSettings {
       'must be at most 1m: events wait this long after their ack before they count as delivered',
     );
   const deliveryTimeoutMs = toDuration(s.opt('delivery-timeout'), s.req('delivery-timeout'));
-  const fluentBitHttp = httpServer(s);
+  const fluentBitHttp = httpServer(s, forward);
   const fluentBitInput = s.text('fluent-bit-input')!.trim();
   if (fluentBitInput === '' || /\s/.test(fluentBitInput))
     throw invalid(
@@ -67,11 +68,23 @@ export function fluentBitSettings(s: Settings): FluentBitSettings {
   };
 }
 
-/** --fluent-bit-http: Fluent Bit's own HTTP server (TCP, with a port), whose uptime confirms acks after a kill. */
-function httpServer(s: Settings): { host: string; port: number } | undefined {
+/** The shipped pipeline's addresses: its forward input's port, and its HTTP server (conf/jumpcloud.env). */
+export const SHIPPED_FORWARD_PORT = 24224;
+export const SHIPPED_HTTP = { host: '127.0.0.1', port: 2020 } as const;
+
+/**
+ * --fluent-bit-http: Fluent Bit's own HTTP server (TCP, with a port), whose uptime and input counter tell a restart
+ * what was stored. `auto` (the default) tries the shipped pipeline's 127.0.0.1:2020 only when --forward is the
+ * shipped pipeline's port on loopback: its answers are trusted to describe the Fluent Bit behind --forward, and a
+ * host runs one shipped pipeline on that pair (a second one has its own ports, and names its HTTP server). The run
+ * uses it only if a Fluent Bit there lists --fluent-bit-input (oracle/probe.ts).
+ */
+function httpServer(s: Settings, forward: ForwardTarget): CollectorConfig['fluentBitHttp'] {
   const raw = s.get('fluent-bit-http');
   if (!raw) return undefined;
   const text = toText(s.opt('fluent-bit-http'), raw).trim();
+  if (text === 'off') return undefined;
+  if (text === 'auto') return shippedPair(forward) ? { ...SHIPPED_HTTP, auto: true } : undefined;
   try {
     if (text.startsWith('unix:')) throw new Error("Fluent Bit's HTTP server listens on TCP only");
     if (!/:\d+$/.test(text)) throw new Error('names no port');
@@ -82,9 +95,16 @@ function httpServer(s: Settings): { host: string; port: number } | undefined {
       s.opt('fluent-bit-http'),
       raw.source,
       `"${text}": ${(err as Error).message}; expected HOST:PORT of http_listen and http_port in Fluent Bit's ` +
-        `[SERVICE] section, e.g. 127.0.0.1:2020`,
+        `[SERVICE] section (e.g. 127.0.0.1:2020), auto or off`,
     );
   }
+}
+
+/** --forward is the shipped forward input's port on this host's loopback. */
+function shippedPair(forward: ForwardTarget): boolean {
+  if (forward.kind !== 'tcp' || forward.port !== SHIPPED_FORWARD_PORT) return false;
+  const h = forward.host.toLowerCase();
+  return h === 'localhost' || h === '::1' || (isIPv4(h) && h.startsWith('127.'));
 }
 
 /** TLS files only with --tls, readable, a client certificate only with its key. */

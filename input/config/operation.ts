@@ -1,5 +1,5 @@
-// The "Operation" options (metrics endpoint, log level, the demo's output file, --print-config) and the "Testing" ones (the shared
-// accelerated clock).
+// The "Operation" options (metrics endpoint, log level, the demo's output file, --print-config) and the "Testing"
+// ones (the shared accelerated clock).
 import { resolve as resolvePath } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { CollectorConfig } from '../types.js';

@@ -22,6 +22,9 @@ function text(doc: Doc, ...paths: string[]): string {
   return '-';
 }
 
+/** Where the user is, the first of them set: the ECS profiles and event types put it in different fields. */
+const USER_FIELDS = ['user.name', 'user.email', 'source.user.email', 'source.user.name', 'user.id', 'source.user.id'];
+
 /** One line for an ECS document of either profile: `time  tag  action  outcome  user  source`. */
 export function compactLine(docText: string, tag: string): string {
   let doc: Doc;
@@ -37,7 +40,7 @@ export function compactLine(docText: string, tag: string): string {
     tag.padEnd(22),
     text(doc, 'event.action').padEnd(28),
     text(doc, 'event.outcome').padEnd(7),
-    `user=${text(doc, 'user.name', 'user.email', 'source.user.email', 'source.user.name', 'user.id', 'source.user.id')}`,
+    `user=${text(doc, ...USER_FIELDS)}`,
     `src=${text(doc, 'source.ip', 'client.ip', 'source.address')}`,
     ...(typeof failed === 'string' ? [`ERROR ${failed}`] : []),
   ].join('  ');

@@ -290,7 +290,7 @@ class UndiciDiClient implements DiClient {
           `Time not after End Time")`,
       );
     }
-    if (this.auth.kind === 'oauth' && !query.orgId) {
+    if (this.auth.kind === 'oauth' && !query.orgIds?.length && query.providerId === undefined) {
       throw new DiFatalError(
         'an OAuth service account must name the organization (x-org-id): set --org-ids (JUMPCLOUD_ORG_IDS)',
       );
@@ -318,7 +318,7 @@ class UndiciDiClient implements DiClient {
           this.hooks.onRetry?.({ reason: err.reason, status: err.status, delayMs, query });
           const entry = {
             service: query.service,
-            orgId: query.orgId,
+            ...who(query),
             reason: err.reason,
             status: err.status,
             attempt: n,
@@ -382,7 +382,7 @@ class UndiciDiClient implements DiClient {
       // JSON is UTF-8; a text decoder would have replaced the bad sequences with U+FFFD, and so does this (rare) path,
       // so the events still go out (nothing is lost) as valid UTF-8 strings.
       this.logger?.warn(
-        { service: query.service, orgId: query.orgId, bytes: body.length },
+        { service: query.service, ...who(query), bytes: body.length },
         'DI answer is not valid UTF-8: replacing the invalid byte sequences with U+FFFD',
       );
       body = Buffer.from(body.toString('utf8'), 'utf8');
@@ -434,12 +434,14 @@ class UndiciDiClient implements DiClient {
      */
     reserve?: (declaredBytes: number | undefined) => Promise<Reservation>,
   ): Promise<Buffer> {
-    const headers: Record<string, string> = {
+    const headers: Record<string, string | string[]> = {
       'content-type': 'application/json',
       accept: 'application/json',
       ...(await this.auth.headers(signal)),
     };
-    if (query.orgId) headers['x-org-id'] = query.orgId;
+    // Several orgs: the header repeated (undici writes one line per value), as the API documents it.
+    if (query.orgIds?.length) headers['x-org-id'] = [...query.orgIds];
+    if (query.providerId !== undefined) headers['x-provider-id'] = query.providerId;
     await this.requests.take(streamKeyOf(query), signal);
     this.hooks.onRequest?.({ path, query });
     let res: Dispatcher.ResponseData;
@@ -472,7 +474,7 @@ class UndiciDiClient implements DiClient {
         retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.policy.maxRetryAfterMs),
       );
       this.logger?.warn(
-        { service: query.service, orgId: query.orgId, status, retryAfterMs, pauseMs },
+        { service: query.service, ...who(query), status, retryAfterMs, pauseMs },
         `DI answered ${status}: pausing every request for ${Math.ceil(pauseMs / 1000)} s`,
       );
     }
@@ -518,8 +520,8 @@ class UndiciDiClient implements DiClient {
       case 402:
         return new DiFatalError(
           `Directory Insights is not licensed or not enabled for ` +
-            `${query.orgId ? `org ${query.orgId}` : 'this organization'} (402${said}): enable it in the JumpCloud ` +
-            `admin portal, or remove the org from --org-ids`,
+            `${orgsOf(query) ?? 'this organization'} (402${said}): enable it in the JumpCloud admin portal, or ` +
+            `remove the org from --org-ids`,
           status,
           message,
         );
@@ -527,9 +529,11 @@ class UndiciDiClient implements DiClient {
         return new DiFatalError(
           `access to Directory Insights denied for ${what} (403${said}): the key may be of the wrong type (a ` +
             `Command Runner key cannot read events — use an admin API key), ` +
-            (query.orgId
-              ? `or org ${query.orgId} is not administered by this key — check --org-ids`
-              : 'or the request needs an org id (MSP key or service account) — set --org-ids'),
+            (query.providerId !== undefined
+              ? `or provider ${query.providerId} is not administered by this key — check --provider-id`
+              : query.orgIds?.length
+                ? `or ${orgsOf(query)} is not administered by this key — check --org-ids`
+                : 'or the request needs an org id (MSP key or service account) — set --org-ids'),
           status,
           message,
         );
@@ -545,9 +549,30 @@ class UndiciDiClient implements DiClient {
   }
 }
 
-/** The fairness key of the request budget: one per stream (org × service), whatever its slices. */
+/** The fairness key of the request budget: one per stream (its orgs × service), whatever its slices. */
 function streamKeyOf(q: DiQuery): string {
-  return `${q.orgId ?? ''}/${q.service}`;
+  if (q.providerId !== undefined) return `provider:${q.providerId}/${q.service}`;
+  const orgs = q.orgIds ?? [];
+  return `${orgs[0] ?? ''}${orgs.length > 1 ? `+${orgs.length - 1}` : ''}/${q.service}`;
+}
+
+/** How a log line names the orgs (or provider) of a query: `orgId`, or `orgIds` shortened, or `providerId`. */
+function who(q: DiQuery): { orgId?: string; orgIds?: string; providerId?: string } {
+  if (q.providerId !== undefined) return { providerId: q.providerId };
+  const orgs = q.orgIds ?? [];
+  if (orgs.length === 0) return {};
+  return orgs.length === 1 ? { orgId: orgs[0]! } : { orgIds: shortList(orgs) };
+}
+
+/** `org X`, or `one of the N orgs A, B, C, …`; undefined without orgs. */
+function orgsOf(q: DiQuery): string | undefined {
+  const orgs = q.orgIds ?? [];
+  if (orgs.length === 0) return undefined;
+  return orgs.length === 1 ? `org ${orgs[0]!}` : `one of the ${orgs.length} orgs ${shortList(orgs)}`;
+}
+
+function shortList(orgs: readonly string[]): string {
+  return orgs.length <= 3 ? orgs.join(', ') : `${orgs.slice(0, 3).join(', ')}, …`;
 }
 
 /** Each page's share of the memory budget (the page object is the caller's: no extra field on it). */
@@ -646,7 +671,9 @@ function messagePart(m: string): string {
 }
 
 function describe(q: DiQuery): string {
-  return q.orgId ? `service "${q.service}" of org ${q.orgId}` : `service "${q.service}"`;
+  if (q.providerId !== undefined) return `service "${q.service}" of provider ${q.providerId}`;
+  const orgs = orgsOf(q);
+  return orgs ? `service "${q.service}" of ${orgs}` : `service "${q.service}"`;
 }
 
 /**
@@ -662,7 +689,7 @@ function fallbackCursor(events: PageEvents, logger: Logger | undefined, query: D
       `a full page came without X-Search_after and its last event's timestamp "${timestamp}" is not RFC 3339`,
     );
   logger?.warn(
-    { service: query.service, orgId: query.orgId },
+    { service: query.service, ...who(query) },
     'DI answer had no X-Search_after; continuing after the last event',
   );
   return JSON.stringify([t.ms, events.id(last)]);

@@ -6,9 +6,10 @@ import type { PageEvents, RawEvent } from '../types.js';
 /** PageEvents.escapes bits. */
 export const ESCAPED_ID = 1;
 export const ESCAPED_TIMESTAMP = 2;
+export const ESCAPED_ORG = 4;
 
-/** Offsets per event in the shared Uint32Array (start, end, idStart, idEnd, tsStart, tsEnd). */
-const FIELDS = 6;
+/** Offsets per event in the shared Uint32Array (start, end, idStart, idEnd, tsStart, tsEnd, orgStart, orgEnd). */
+export const FIELDS = 8;
 
 export class ColumnarPageEvents implements PageEvents {
   readonly start: Uint32Array;
@@ -17,6 +18,8 @@ export class ColumnarPageEvents implements PageEvents {
   readonly idEnd: Uint32Array;
   readonly tsStart: Uint32Array;
   readonly tsEnd: Uint32Array;
+  readonly orgStart: Uint32Array;
+  readonly orgEnd: Uint32Array;
   readonly escapes: Uint8Array;
 
   /**
@@ -29,7 +32,7 @@ export class ColumnarPageEvents implements PageEvents {
     offsets: Uint32Array,
     escapes: Uint8Array,
   ) {
-    // One allocation for all six columns.
+    // One allocation for all eight columns.
     const cols = new Uint32Array(FIELDS * length);
     this.start = cols.subarray(0, length);
     this.end = cols.subarray(length, 2 * length);
@@ -37,6 +40,8 @@ export class ColumnarPageEvents implements PageEvents {
     this.idEnd = cols.subarray(3 * length, 4 * length);
     this.tsStart = cols.subarray(4 * length, 5 * length);
     this.tsEnd = cols.subarray(5 * length, 6 * length);
+    this.orgStart = cols.subarray(6 * length, 7 * length);
+    this.orgEnd = cols.subarray(7 * length, 8 * length);
     for (let i = 0, o = 0; i < length; i++, o += FIELDS) {
       this.start[i] = offsets[o]!;
       this.end[i] = offsets[o + 1]!;
@@ -44,6 +49,8 @@ export class ColumnarPageEvents implements PageEvents {
       this.idEnd[i] = offsets[o + 3]!;
       this.tsStart[i] = offsets[o + 4]!;
       this.tsEnd[i] = offsets[o + 5]!;
+      this.orgStart[i] = offsets[o + 6]!;
+      this.orgEnd[i] = offsets[o + 7]!;
     }
     this.escapes = escapes.slice(0, length);
   }
@@ -54,6 +61,12 @@ export class ColumnarPageEvents implements PageEvents {
 
   timestamp(i: number): string {
     return this.token(this.tsStart[i]!, this.tsEnd[i]!, (this.escapes[i]! & ESCAPED_TIMESTAMP) !== 0);
+  }
+
+  organization(i: number): string | undefined {
+    const from = this.orgStart[i]!,
+      to = this.orgEnd[i]!;
+    return to > from ? this.token(from, to, (this.escapes[i]! & ESCAPED_ORG) !== 0) : undefined;
   }
 
   raw(i: number): Uint8Array {
@@ -95,6 +108,8 @@ export class PageEventsBuilder {
     tsStart: number,
     tsEnd: number,
     escapes: number,
+    orgStart = 0,
+    orgEnd = 0,
   ): void {
     const n = this.length;
     if (n === this.flags.length) this.grow();
@@ -106,6 +121,8 @@ export class PageEventsBuilder {
     a[o + 3] = idEnd;
     a[o + 4] = tsStart;
     a[o + 5] = tsEnd;
+    a[o + 6] = orgStart;
+    a[o + 7] = orgEnd;
     this.flags[n] = escapes;
     this.length = n + 1;
   }
@@ -127,11 +144,17 @@ export class PageEventsBuilder {
 
 /**
  * PageEvents over events given as objects (tests and fakes): their `raw` bytes concatenated into one body, as a page
- * holds them, with the id and timestamp tokens written as JSON strings after each event (outside its span; the body
- * is not one JSON document, which nothing reading PageEvents requires).
+ * holds them, with the id, timestamp and organization tokens written as JSON strings after each event (outside its
+ * span; the body is not one JSON document, which nothing reading PageEvents requires). The organization is the
+ * given one, else the raw JSON's top-level string `organization`, if any.
  */
 export function pageEventsOf(
-  events: Iterable<{ readonly id: string; readonly timestamp: string; readonly raw: Uint8Array }>,
+  events: Iterable<{
+    readonly id: string;
+    readonly timestamp: string;
+    readonly raw: Uint8Array;
+    readonly organization?: string;
+  }>,
 ): ColumnarPageEvents {
   const parts: Buffer[] = [];
   const b = new PageEventsBuilder(16);
@@ -151,8 +174,26 @@ export function pageEventsOf(
     const tsToken = JSON.stringify(e.timestamp);
     const tsStart = push(Buffer.from(tsToken, 'utf8'));
     const tsEnd = at;
-    const escapes = (idToken.includes('\\') ? ESCAPED_ID : 0) | (tsToken.includes('\\') ? ESCAPED_TIMESTAMP : 0);
-    b.add(start, end, idStart, idEnd, tsStart, tsEnd, escapes);
+    const org = e.organization ?? organizationOf(e.raw);
+    const orgToken = org === undefined ? undefined : JSON.stringify(org);
+    const orgStart = orgToken === undefined ? 0 : push(Buffer.from(orgToken, 'utf8'));
+    const orgEnd = orgToken === undefined ? 0 : at;
+    const escapes =
+      (idToken.includes('\\') ? ESCAPED_ID : 0) |
+      (tsToken.includes('\\') ? ESCAPED_TIMESTAMP : 0) |
+      (orgToken?.includes('\\') ? ESCAPED_ORG : 0);
+    b.add(start, end, idStart, idEnd, tsStart, tsEnd, escapes, orgStart, orgEnd);
   }
   return b.finish(Buffer.concat(parts, at));
+}
+
+/** The top-level string `organization` of an event's JSON bytes, if they parse and hold one. */
+function organizationOf(raw: Uint8Array): string | undefined {
+  try {
+    const o = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')) as unknown;
+    const org = (o as { organization?: unknown } | null)?.organization;
+    return typeof org === 'string' ? org : undefined;
+  } catch {
+    return undefined;
+  }
 }

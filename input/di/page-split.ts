@@ -2,13 +2,13 @@
 // each event's JSON bytes exactly as the API sent them. The page stays bytes (a 10,000-event page is ~11 MB of
 // UTF-8 but would be a ~25 MB UTF-16 string), and each event is a view into it, not a copy. One forward pass over
 // the bytes validates the whole body as JSON (so a truncated or garbled page is refused whole, never
-// half-forwarded) and records each element's span plus the spans of its top-level `id` and `timestamp` strings,
-// in typed arrays (PageEvents): no object or string per event; they are decoded on demand. It is an explicit
-// state machine with its own stack (no recursion, so deep nesting cannot overflow), and outruns JSON.parse of
-// the same body because it builds no objects.
+// half-forwarded) and records each element's span plus the spans of its top-level `id`, `timestamp` and
+// `organization` strings, in typed arrays (PageEvents): no object or string per event; they are decoded on demand.
+// It is an explicit state machine with its own stack (no recursion, so deep nesting cannot overflow), and outruns
+// JSON.parse of the same body because it builds no objects.
 // The body must be UTF-8 (the DI client checks that; bytes ≥ 0x80 are never structural in UTF-8 JSON).
 import { DiBadPageError } from './errors.js';
-import { ColumnarPageEvents, ESCAPED_ID, ESCAPED_TIMESTAMP, PageEventsBuilder } from './page-events.js';
+import { ColumnarPageEvents, ESCAPED_ID, ESCAPED_ORG, ESCAPED_TIMESTAMP, PageEventsBuilder } from './page-events.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -35,6 +35,7 @@ const S_COLON = 5;
 const F_NONE = 0;
 const F_ID = 1;
 const F_TIMESTAMP = 2;
+const F_ORG = 3;
 
 /** Reused by every split (the scan is synchronous): its arrays grow to the largest page once. */
 const builder = new PageEventsBuilder(1024);
@@ -64,11 +65,13 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
 
   let state = S_FIRST_VALUE;
   let elementStart = -1;
-  // Spans of the element's id and timestamp string tokens (quotes included); idStart -1: none (yet).
+  // Spans of the element's id, timestamp and organization string tokens (quotes included); -1: none (yet).
   let idStart = -1,
     idEnd = -1,
     tsStart = -1,
-    tsEnd = -1;
+    tsEnd = -1,
+    orgStart = -1,
+    orgEnd = -1;
   let escapes = 0;
   let field = F_NONE;
 
@@ -94,11 +97,13 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
         elementStart = i;
         idStart = -1;
         tsStart = -1;
+        orgStart = -1;
         escapes = 0;
       }
       if (c === LBRACE || c === LBRACKET) {
         if (field === F_ID) idStart = -1;
         else if (field === F_TIMESTAMP) tsStart = -1;
+        else if (field === F_ORG) orgStart = -1;
         field = F_NONE;
         stack.push(c === LBRACE ? OBJECT : ARRAY);
         i++;
@@ -113,10 +118,14 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
             idStart = i;
             idEnd = end < 0 ? -end : end;
             escapes = end < 0 ? escapes | ESCAPED_ID : escapes & ~ESCAPED_ID;
-          } else {
+          } else if (field === F_TIMESTAMP) {
             tsStart = i;
             tsEnd = end < 0 ? -end : end;
             escapes = end < 0 ? escapes | ESCAPED_TIMESTAMP : escapes & ~ESCAPED_TIMESTAMP;
+          } else {
+            orgStart = i;
+            orgEnd = end < 0 ? -end : end;
+            escapes = end < 0 ? escapes | ESCAPED_ORG : escapes & ~ESCAPED_ORG;
           }
           field = F_NONE;
         }
@@ -130,6 +139,7 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
       } else {
         if (field === F_ID) idStart = -1;
         else if (field === F_TIMESTAMP) tsStart = -1;
+        else if (field === F_ORG) orgStart = -1;
         field = F_NONE;
         if (c === MINUS || (c >= 0x30 && c <= 0x39)) i = numberEnd(body, i);
         else if (c === 0x74 && body[i + 1] === 0x72 && body[i + 2] === 0x75 && body[i + 3] === 0x65)
@@ -172,7 +182,8 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
                 : body.toString('utf8', idStart + 1, idEnd - 1);
             throw new DiBadPageError(`event ${id} of the answer has no string "timestamp"`, elementStart);
           }
-          out.add(elementStart, i, idStart, idEnd, tsStart, tsEnd, escapes);
+          const org = orgStart >= 0;
+          out.add(elementStart, i, idStart, idEnd, tsStart, tsEnd, escapes, org ? orgStart : 0, org ? orgEnd : 0);
         } else if (stack.length === 0) {
           return finish(body, i, out);
         }
@@ -195,12 +206,13 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
       const escaped = end < 0;
       if (escaped) end = -end;
       if (stack.length === 2) {
-        // A top-level key of the element: remember whether the next value is its id or timestamp.
+        // A top-level key of the element: remember whether the next value is its id, timestamp or organization.
         if (escaped) {
           const key = JSON.parse(body.toString('utf8', i, end)) as string;
-          field = key === 'id' ? F_ID : key === 'timestamp' ? F_TIMESTAMP : F_NONE;
+          field = key === 'id' ? F_ID : key === 'timestamp' ? F_TIMESTAMP : key === 'organization' ? F_ORG : F_NONE;
         } else if (end - i === 4 && body[i + 1] === 0x69 && body[i + 2] === 0x64) field = F_ID;
-        else if (end - i === 11 && isTimestampKey(body, i + 1)) field = F_TIMESTAMP;
+        else if (end - i === 11 && isKey(body, i + 1, TIMESTAMP_KEY)) field = F_TIMESTAMP;
+        else if (end - i === 14 && isKey(body, i + 1, ORGANIZATION_KEY)) field = F_ORG;
         else field = F_NONE;
       }
       // The colon almost always follows the key directly: take it here rather than on another turn of the loop.
@@ -222,9 +234,10 @@ export function splitJsonArray(bytes: Uint8Array): ColumnarPageEvents {
 }
 
 const TIMESTAMP_KEY = Buffer.from('timestamp', 'latin1');
+const ORGANIZATION_KEY = Buffer.from('organization', 'latin1');
 
-function isTimestampKey(b: Buffer, at: number): boolean {
-  for (let k = 0; k < 9; k++) if (b[at + k] !== TIMESTAMP_KEY[k]) return false;
+function isKey(b: Buffer, at: number, key: Buffer): boolean {
+  for (let k = 0; k < key.length; k++) if (b[at + k] !== key[k]) return false;
   return true;
 }
 

@@ -11,49 +11,11 @@
 import { closest } from '../argv.js';
 import { hash32, hashString, hex, prng } from './random.js';
 import { fillHoles, renderBody } from './render.js';
-import { eventId, organizationId, providerObjectId, stampTime } from './stamp.js';
+import { eventId, organizationId, providerObjectId, stampTime, type ServiceFormat } from './stamp.js';
+import type { CatalogEntry, Family } from './entry.js';
 
-export type Family =
-  | 'portal_auth' // admin/user portal logins
-  | 'object_change' // an admin creates, updates or deletes a directory object (resource, changes)
-  | 'association' // an object bound to / unbound from another (association.op, connection, attributes)
-  | 'account' // a user's or admin's account state: lockout, password, activation, suspension, notices
-  | 'mfa_enrollment' // TOTP enrollment started, finished, deleted, disabled
-  | 'command' // commands and their files and results
-  | 'sso_auth'
-  | 'radius_auth'
-  | 'ldap'
-  | 'system_auth' // login to a device (the agent reports it)
-  | 'system_event' // device events: FDE keys, OS upgrades, remote sessions, lockouts on the device, EMM
-  | 'password_manager'
-  | 'password_vault'
-  | 'software'
-  | 'mdm'
-  | 'notification_channel'
-  | 'object_storage'
-  | 'alert'
-  | 'saas_management'
-  | 'access_management'
-  | 'report'
-  | 'asset'
-  | 'ai' // genai chats, AI gateway sessions, MCP servers
-  | 'risk' // access risk events
-  | 'certificate';
-
-export interface CatalogEntry {
-  readonly type: string;
-  /** The DI service whose stream carries it (a value of the query's `service`). */
-  readonly service: string;
-  readonly family: Family;
-  /** Relative frequency on org streams of its service; 0: never generated there (sampleEvent, scenarios still can). */
-  readonly weight: number;
-  /** Relative frequency on a provider's Multi-Tenant-Portal stream (x-provider-id); 0: not there. */
-  readonly providerWeight: number;
-  /** The first "Event Types" section listing it ("Directory - Object Events", …; see REAL_DATA_TYPES otherwise). */
-  readonly section: string;
-  /** Every section listing it under this service (admin_create: User and Admin Events, MTP/MSP Events). */
-  readonly sections: readonly string[];
-}
+export type { CatalogEntry, Family } from './entry.js';
+export type { ServiceFormat } from './stamp.js';
 
 /** Sections of the description, as its headings name them (without the leading "## "). */
 export const MTP_SECTION = 'Directory - MTP/MSP Events';
@@ -638,18 +600,6 @@ export function streamEntries(service: string, stream: 'org' | 'provider'): Cata
 /** The entry of `type` (under `service` when given; else its first). */
 export function catalogEntry(type: string, service?: string): CatalogEntry | undefined {
   return CATALOG.find((e) => e.type === type && (service === undefined || e.service === service));
-}
-
-/** How a service's events spell ids and timestamps (the facts of real data where known). */
-export interface ServiceFormat {
-  /** 'object-id': 24 hex digits; 'uuid': upper-case UUID (RADIUS). */
-  readonly id: 'object-id' | 'uuid';
-  /**
-   * 'seconds': whole seconds (RADIUS); 'millis': 3 digits (directory); 'nanos': up to 9 digits, trailing zeros cut
-   * as Go writes them (SSO: `…10.34334445Z`); 'mixed': 0, 3, 6 or 9 digits, for services whose real spelling is not
-   * known (the collector must take any).
-   */
-  readonly time: 'seconds' | 'millis' | 'nanos' | 'mixed';
 }
 
 const FORMATS: Readonly<Record<string, ServiceFormat>> = {

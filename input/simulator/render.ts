@@ -1,7 +1,7 @@
 // Event bodies of the simulator: one renderer per family of the catalog (render/), chosen by the entry's family.
 // A body is everything of an event but its id and timestamp, with the org's and provider's ids left as holes
 // (render/common.ts) that the store fills per stream: one rendered body serves every org.
-import type { CatalogEntry, Family } from './catalog.js';
+import type { CatalogEntry, Family } from './entry.js';
 import { prng } from './random.js';
 import { radiusAuth, ssoAuth, ldap, systemAuth, systemEvent } from './render/access.js';
 import {

@@ -1,8 +1,9 @@
 // `search_term`, the API's filter (di-openapi.yaml, "Search" and "Operator-based search terms"), compiled to a
-// predicate over the store's events. A term holds conjunctions (other keys are ignored): `and` (all criteria), `or` (any), `not` (none),
-// all of them applying when several are given, each a list of criteria (or, as the schema's TermConjunction object, a map of field → value). A criterion is a
-// nested term, the operator form `{field, operator, value}`, or the original form `{field: value | [values]}`
-// (a list means `in`). Strings compare lower-cased: the API lower-cases field values on insert.
+// predicate over the store's events. A term holds conjunctions (other keys are ignored): `and` (all criteria), `or`
+// (any), `not` (none), all of them applying when several are given, each a list of criteria (or, as the schema's
+// TermConjunction object, a map of field → value). A criterion is a nested term, the operator form `{field, operator,
+// value}`, or the original form `{field: value | [values]}` (a list means `in`). Strings compare lower-cased: the API
+// lower-cases field values on insert.
 import { parseRfc3339, type Instant } from '../di/rfc3339.js';
 import type { Skeleton } from './events.js';
 

@@ -1,8 +1,19 @@
 // How events are stamped: the org's id as events carry it, and ids and timestamps spelled the way each
 // service's real events spell them (catalog.ts: serviceFormat).
 import { formatInstant, type Instant } from '../di/rfc3339.js';
-import type { ServiceFormat } from './catalog.js';
 import { hash32, hashString, hex, type Rng, upperUuid } from './random.js';
+
+/** How a service's events spell ids and timestamps (the facts of real data where known; catalog.ts: serviceFormat). */
+export interface ServiceFormat {
+  /** 'object-id': 24 hex digits; 'uuid': upper-case UUID (RADIUS). */
+  readonly id: 'object-id' | 'uuid';
+  /**
+   * 'seconds': whole seconds (RADIUS); 'millis': 3 digits (directory); 'nanos': up to 9 digits, trailing zeros cut
+   * as Go writes them (SSO: `…10.34334445Z`); 'mixed': 0, 3, 6 or 9 digits, for services whose real spelling is not
+   * known (the collector must take any).
+   */
+  readonly time: 'seconds' | 'millis' | 'nanos' | 'mixed';
+}
 
 /** The `organization` of an org's events: its id when it is a 24-hex ObjectId, else one derived from it. */
 export function organizationId(orgId: string, seed: number): string {

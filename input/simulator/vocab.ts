@@ -2,7 +2,7 @@
 // numbered rosters (the same `user(3)` in every event and scenario, whatever the seed), so a scenario's target
 // also shows up in the generated background, as a real account would. Names carry non-ASCII text, quotes and
 // backslashes on purpose: the pipeline must keep them intact.
-import { hash32, hex, objectId, prng, type Rng } from './random.js';
+import { hash32, hashString, hex, objectId, prng, type Rng } from './random.js';
 
 export interface Person {
   readonly kind: 'user' | 'admin';
@@ -146,6 +146,9 @@ export const COUNTRIES = Object.keys(PLACES);
 const HOME = ['FR', 'US', 'IE', 'DE', 'JP', 'BR', 'GB', 'FR', 'US', 'DE'];
 
 export const homeCountry = (r: Rng): string => HOME[Math.floor(r() * HOME.length)]!;
+
+/** A person's home country: one of the org's places, the same for every event of theirs. */
+export const homeCountryOf = (p: Person): string => HOME[hashString(p.id) % HOME.length]!;
 
 /** An address in the country's range (an unknown country: anywhere). */
 export function ipIn(r: Rng, country?: string): string {

@@ -1,8 +1,11 @@
 // The collector side of the benchmark, in its own process so its time and memory are its own:
 // `node test/bench/collector-child.mjs <engine module> <config.json> <tuning.json> [runMs]` runs one `once` pass
 // (or, with runMs and a config without `once`, the polling loop for runMs) and prints {exitCode, seconds, maxRssMb,
-// forwarded} as JSON on stdout; a loop run adds catchUpSeconds (every stream's checkpoint at or past start − lag)
-// stoppedAt and checkpoints (epoch ms per "org/service"). Plain JS so that, with the compiled engine
+// forwarded, firstForwardedSeconds} as JSON on stdout; a loop run adds catchUpSeconds (every stream's checkpoint at
+// or past start − lag), stoppedAt, checkpoints (epoch ms per "org/service") and the steady state after the catch-up
+// (from when every stream has completed a poll after it, to the stop): the largest lag of any stream (now −
+// checkpoint, sampled every second), the longest time between two polls of a stream, the DI requests sent and the
+// polls completed (one per stream and poll). Plain JS so that, with the compiled engine
 // (dist/, after `npm run build:input`), no TypeScript loader thread inflates the measured memory.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -63,11 +66,34 @@ const checkpoints = new Map();
 const streams = (config.orgIds.length || 1) * config.services.length;
 const target = Date.now() - config.lagMs;
 let caughtUpAt;
+let steadyFrom;
+const polledAfterCatchUp = new Set();
 const noop = () => {};
+let firstForwardedAt;
+/** Completed polls (success per stream), with their times. */
+const successes = [];
+const lastSuccess = new Map();
+let steadyMaxPollGapMs = 0;
 const metrics = {
-  eventsForwarded: noop,
+  eventsForwarded: (_org, _service, n) => {
+    if (firstForwardedAt === undefined && n > 0) firstForwardedAt = Date.now();
+  },
   duplicatesSkipped: noop,
-  success: noop,
+  success: (org, service) => {
+    const now = Date.now();
+    successes.push(now);
+    // The steady state's longest time between two polls of a stream: the interval plus a poll's duration.
+    const key = `${org}/${service}`;
+    const last = lastSuccess.get(key);
+    if (last !== undefined && steadyFrom !== undefined && last >= steadyFrom)
+      steadyMaxPollGapMs = Math.max(steadyMaxPollGapMs, now - last);
+    lastSuccess.set(key, now);
+    // The steady state starts once every stream has polled again after the catch-up.
+    if (caughtUpAt !== undefined && now > caughtUpAt && steadyFrom === undefined) {
+      polledAfterCatchUp.add(key);
+      if (polledAfterCatchUp.size === streams) steadyFrom = now;
+    }
+  },
   streamFailed: noop,
   streamStarted: noop,
   completenessRefetch: noop,
@@ -82,6 +108,16 @@ const metrics = {
       caughtUpAt = Date.now();
   },
 };
+// The steady state's largest now − checkpoint of any stream.
+let steadyMaxLagMs = 0;
+const lagSampler =
+  runMs === undefined
+    ? undefined
+    : setInterval(() => {
+        const now = Date.now();
+        if (steadyFrom === undefined) return;
+        for (const c of checkpoints.values()) steadyMaxLagMs = Math.max(steadyMaxLagMs, now - c);
+      }, 1000);
 const t0 = process.hrtime.bigint();
 const tStartMs = Date.now();
 if (runMs !== undefined) setTimeout(() => stop.abort(), runMs);
@@ -98,6 +134,8 @@ const r = await runCollector(config, {
 });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const stoppedAt = Date.now();
+clearInterval(lagSampler);
+const after = (times) => (steadyFrom === undefined ? 0 : times.filter((t) => t >= steadyFrom).length);
 const loop =
   runMs === undefined
     ? {}
@@ -105,6 +143,12 @@ const loop =
         catchUpSeconds: caughtUpAt === undefined ? null : (caughtUpAt - tStartMs) / 1000,
         stoppedAt,
         checkpoints: Object.fromEntries(checkpoints),
+        steadySeconds: steadyFrom === undefined ? 0 : Math.max(0, (stoppedAt - steadyFrom) / 1000),
+        steadyMaxLagMs,
+        steadyMaxPollGapMs,
+        steadyRequests: after(sent),
+        steadyPolls: after(successes),
+        polls: successes.length,
         busiestSentSecond: (() => {
           let most = 0;
           for (let i = 0, j = 0; j < sent.length; j++) {
@@ -129,6 +173,7 @@ process.stdout.write(
     seconds,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     forwarded: r.forwarded,
+    firstForwardedSeconds: firstForwardedAt === undefined ? null : (firstForwardedAt - tStartMs) / 1000,
     ...loop,
   }) + '\n',
 );

@@ -1,7 +1,8 @@
 // Collector benchmark: events/s from the DI simulator into the forward receiver with 10,000-event pages, peak
 // RSS, and the backfill speed-up with N = 1, 2, 4, 8 slices at 200 ms simulated page latency.
 // `run()` returns the numbers; `node --import tsx test/bench/collector.bench.ts` prints them.
-// Profiling knobs (env): BENCH_ONLY=throughput|backfill, BENCH_SLICES=1,8, BENCH_BACKFILL_EVENTS=100000, BENCH_TUNING='{"pipelineBytes":8388608}',
+// Profiling knobs (env): BENCH_ONLY=throughput|backfill, BENCH_SLICES=1,8, BENCH_BACKFILL_EVENTS=100000,
+// BENCH_TUNING='{"pipelineBytes":8388608}',
 // BENCH_NODE_FLAGS='--max-old-space-size=192', BENCH_CPU_PROF=<dir> (node --cpu-prof of the collector),
 // BENCH_MEMORY=1 (peak heap/external; =2 also a timeline), BENCH_HEAPSNAP=<ms> (heap snapshot), BENCH_HEAPPROF=<file>
 // (sampled allocations of the whole run, collected objects included), BENCH_VERBOSE=1 (engine logs),
@@ -62,12 +63,27 @@ export interface ChildResult {
   readonly seconds: number;
   readonly maxRssMb: number;
   readonly forwarded: number;
-  /** Loop runs (runMs): when every stream's checkpoint reached start − lag (null: never), the stop, each stream's checkpoint ("org/service"). */
+  /**
+   * Loop runs (runMs): when every stream's checkpoint reached start − lag (null: never), the stop, each stream's
+   * checkpoint ("org/service").
+   */
   readonly catchUpSeconds?: number | null;
   readonly stoppedAt?: number;
   readonly checkpoints?: Record<string, number>;
   /** Most DI requests the collector sent in any 1 s (its onRequest hook; 0 for an engine without it). */
   readonly busiestSentSecond?: number;
+  /** Seconds from the start to the first event forwarded (null: none). */
+  readonly firstForwardedSeconds?: number | null;
+  /** Loop runs, from one interval after the catch-up to the stop: its length, the largest lag of any stream. */
+  readonly steadySeconds?: number;
+  readonly steadyMaxLagMs?: number;
+  /** The longest time between two polls of a stream in that time (the interval plus a poll's duration). */
+  readonly steadyMaxPollGapMs?: number;
+  /** DI requests sent and polls completed (one per stream and poll) in that time. */
+  readonly steadyRequests?: number;
+  readonly steadyPolls?: number;
+  /** Polls completed in the whole run (one per stream and poll). */
+  readonly polls?: number;
 }
 
 /** The collector in its own process (collector-child.mjs): one `once` pass, or the polling loop for `runMs`. */
@@ -178,7 +194,8 @@ async function pass(opts: {
     const extra = [...gotIds].filter((id) => !expectedIds.has(id));
     if (r.exitCode !== 0 || missing > 0 || extra.length > 0) {
       throw new Error(
-        `bench pass incomplete: exit ${r.exitCode}, ${gotIds.size} distinct ids received, ${missing} of ${expected} expected missing, ${extra.length} unexpected (${extra.slice(0, 3).join(', ')})`,
+        `bench pass incomplete: exit ${r.exitCode}, ${gotIds.size} distinct ids received, ` +
+          `${missing} of ${expected} expected missing, ${extra.length} unexpected (${extra.slice(0, 3).join(', ')})`,
       );
     }
     return { events: expected, seconds: r.seconds, peakRssMb: r.maxRssMb };

@@ -52,10 +52,12 @@ function splitterBench(): void {
   const mb = bytes.length / 1e6;
   console.log(`page: ${page.length} events, ${mb.toFixed(1)} MB (${Math.round(bytes.length / page.length)} B/event)`);
   console.log(
-    `splitJsonArray: ${split.toFixed(1)} ms = ${((mb / split) * 1000).toFixed(0)} MB/s = ${Math.round((page.length / split) * 1000)} events/s`,
+    `splitJsonArray: ${split.toFixed(1)} ms = ${((mb / split) * 1000).toFixed(0)} MB/s = ` +
+      `${Math.round((page.length / split) * 1000)} events/s`,
   );
   console.log(
-    `  for comparison JSON.parse: ${parse.toFixed(1)} ms = ${((mb / parse) * 1000).toFixed(0)} MB/s; UTF-8 decode: ${decode.toFixed(1)} ms`,
+    `  for comparison JSON.parse: ${parse.toFixed(1)} ms = ${((mb / parse) * 1000).toFixed(0)} MB/s; ` +
+      `UTF-8 decode: ${decode.toFixed(1)} ms`,
   );
 }
 
@@ -111,7 +113,8 @@ async function clientBench(): Promise<void> {
       }
       const s = (performance.now() - t) / 1000;
       console.log(
-        `client.pages(): ${n} events in ${s.toFixed(2)} s = ${Math.round(n / s)} events/s, peak RSS ${Math.round(rss / 1e6)} MB (10,000-event pages; simulator in its own process)`,
+        `client.pages(): ${n} events in ${s.toFixed(2)} s = ${Math.round(n / s)} events/s, ` +
+          `peak RSS ${Math.round(rss / 1e6)} MB (10,000-event pages; simulator in its own process)`,
       );
     }
     await client.close();

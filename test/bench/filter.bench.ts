@@ -26,7 +26,9 @@ function buildIdentity(): void {
   );
 }
 
-/** build/jumpcloud.aot and build/identity.aot from the .wasm files (npm run build:aot's compiler), if a wamrc is found. */
+/**
+ * build/jumpcloud.aot and build/identity.aot from the .wasm files (npm run build:aot's compiler), if a wamrc is found.
+ */
 function buildAot(): { filter: string; identity: string; version: string } | undefined {
   let wamrc: ReturnType<typeof findWamrc>;
   try {
@@ -181,7 +183,8 @@ function withRecordFiles<T>(records: string[], n: number, fn: (dir: string, smal
 function instructionsTable(bin: string, out: Record<string, number>, aot: ReturnType<typeof buildAot>): void {
   const n = Number(process.env.BENCH_FB_RECORDS ?? 300);
   console.log(
-    `== filter: instructions inside ${bin} (valgrind callgrind; tail -> filter -> null; slope of ${n} vs ${3 * n} records; thousands per record)`,
+    `== filter: instructions inside ${bin} (valgrind callgrind; tail -> filter -> null; ` +
+      `slope of ${n} vs ${3 * n} records; thousands per record)`,
   );
   for (const [label, recs] of [
     ['seed', seedMix],
@@ -210,7 +213,8 @@ function instructionsTable(bin: string, out: Record<string, number>, aot: Return
         .map(([f, v]) => `${ATTRIBUTION.find(([x]) => x === f)![1]} ${v.toFixed(1)}`)
         .join(', ');
       console.log(
-        `  ${label.padEnd(6)} ${name.padEnd(34)} ${c.total.toFixed(1).padStart(8)}k = ${(c.total / lua).toFixed(2)}x the Lua peer${parts ? ` (${parts})` : ''}`,
+        `  ${label.padEnd(6)} ${name.padEnd(34)} ${c.total.toFixed(1).padStart(8)}k = ` +
+          `${(c.total / lua).toFixed(2)}x the Lua peer${parts ? ` (${parts})` : ''}`,
       );
     }
   }
@@ -234,11 +238,13 @@ function fluentBitPerRecord(bin: string, records: string[], filter: string, n: n
 // to the same Sekoia shape (test/bench/peer-lua/jumpcloud_ecs.lua).
 const LUA_PEER = join(root, 'test/bench/peer-lua/jumpcloud_ecs.lua');
 const luaPeer = (): string =>
-  `[FILTER]\n    Name parser\n    Match *\n    Key_Name message\n    Parser json\n    Preserve_Key On\n    Reserve_Data On\n` +
+  `[FILTER]\n    Name parser\n    Match *\n    Key_Name message\n    Parser json\n` +
+  `    Preserve_Key On\n    Reserve_Data On\n` +
   `[FILTER]\n    Name lua\n    Match *\n    script ${LUA_PEER}\n    call cb\n`;
 
 const wasmFilter = (path: string, fn: string): string =>
-  `[FILTER]\n    Name wasm\n    Match *\n    Wasm_Path ${path}\n    Function_Name ${fn}\n    Event_Format json\n    Accessible_Paths ${root}\n`;
+  `[FILTER]\n    Name wasm\n    Match *\n    Wasm_Path ${path}\n    Function_Name ${fn}\n` +
+  `    Event_Format json\n    Accessible_Paths ${root}\n`;
 
 export async function run(): Promise<Record<string, number>> {
   if (!existsSync(WASM_PATH)) throw new Error('build/jumpcloud.wasm is missing: run npm run build:filter');
@@ -246,7 +252,8 @@ export async function run(): Promise<Record<string, number>> {
   buildIdentity();
   const out: Record<string, number> = {};
   console.log(
-    `\n== filter: harness (Node's wasm engine), seed mix of ${seedMix.length} records, avg ${avgBytes(seedMix)} B; 2.9 KB mix avg ${avgBytes(mix29)} B`,
+    `\n== filter: harness (Node's wasm engine), seed mix of ${seedMix.length} records, avg ${avgBytes(seedMix)} B; ` +
+      `2.9 KB mix avg ${avgBytes(mix29)} B`,
   );
   const host = new FilterHost();
   const id = new FilterHost(IDENTITY);
@@ -261,7 +268,9 @@ export async function run(): Promise<Record<string, number>> {
     out[`harness_${label}_ecs_rps`] = Math.round(ecs);
     out[`harness_${label}_elastic_rps`] = Math.round(el);
     console.log(
-      `  ${label.padEnd(6)} identity ${Math.round(base).toLocaleString()} rec/s | jumpcloud_ecs ${Math.round(ecs).toLocaleString()} rec/s (${(base / ecs).toFixed(2)}x identity time) | jumpcloud_elastic ${Math.round(el).toLocaleString()} rec/s (${(base / el).toFixed(2)}x)`,
+      `  ${label.padEnd(6)} identity ${Math.round(base).toLocaleString()} rec/s | ` +
+        `jumpcloud_ecs ${Math.round(ecs).toLocaleString()} rec/s (${(base / ecs).toFixed(2)}x identity time) | ` +
+        `jumpcloud_elastic ${Math.round(el).toLocaleString()} rec/s (${(base / el).toFixed(2)}x)`,
     );
   }
 
@@ -275,7 +284,8 @@ export async function run(): Promise<Record<string, number>> {
   out.memory_after_10k_bytes = before;
   out.memory_after_2m_bytes = mem.memoryBytes;
   console.log(
-    `  memory: ${before} bytes after 10,000 calls, ${mem.memoryBytes} bytes after 2,000,000 more (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    `  memory: ${before} bytes after 10,000 calls, ${mem.memoryBytes} bytes after 2,000,000 more ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
 
   const bin = process.env.FLUENT_BIT_BIN;
@@ -316,10 +326,15 @@ export async function run(): Promise<Record<string, number>> {
       [`fb_${label}_elastic_over_lua`]: el / lua,
     });
     console.log(
-      `  ${label.padEnd(6)} no filter ${none.toFixed(1)} µs | identity wasm ${ident.toFixed(1)} µs | identity + one 8-byte-step pass ${pass.toFixed(1)} µs = ${(pass / ident).toFixed(2)}x | Lua peer (parser + lua) ${lua.toFixed(1)} µs`,
+      `  ${label.padEnd(6)} no filter ${none.toFixed(1)} µs | identity wasm ${ident.toFixed(1)} µs | ` +
+        `identity + one 8-byte-step pass ${pass.toFixed(1)} µs = ${(pass / ident).toFixed(2)}x | ` +
+        `Lua peer (parser + lua) ${lua.toFixed(1)} µs`,
     );
     console.log(
-      `  ${label.padEnd(6)} jumpcloud_ecs ${ecs.toFixed(1)} µs = ${(ecs / ident).toFixed(2)}x identity, ${(ecs / lua).toFixed(2)}x the Lua peer (target <= 1.0x) | jumpcloud_elastic ${el.toFixed(1)} µs = ${(el / ident).toFixed(2)}x identity, ${(el / lua).toFixed(2)}x the Lua peer (target <= 1.5x)`,
+      `  ${label.padEnd(6)} jumpcloud_ecs ${ecs.toFixed(1)} µs = ${(ecs / ident).toFixed(2)}x identity, ` +
+        `${(ecs / lua).toFixed(2)}x the Lua peer (target <= 1.0x) | ` +
+        `jumpcloud_elastic ${el.toFixed(1)} µs = ${(el / ident).toFixed(2)}x identity, ` +
+        `${(el / lua).toFixed(2)}x the Lua peer (target <= 1.5x)`,
     );
     if (aot) {
       const identAot = fluentBitPerRecord(bin, recs, wasmFilter(aot.identity, 'identity'), n);
@@ -337,7 +352,11 @@ export async function run(): Promise<Record<string, number>> {
         [`fb_${label}_elastic_aot_over_lua`]: elAot / lua,
       });
       console.log(
-        `  ${label.padEnd(6)} AOT (wamrc ${aot.version}): identity ${identAot.toFixed(1)} µs | jumpcloud_ecs ${ecsAot.toFixed(1)} µs = ${(ecsAot / ident).toFixed(2)}x identity wasm, ${(ecsAot / lua).toFixed(2)}x the Lua peer | jumpcloud_elastic ${elAot.toFixed(1)} µs = ${(elAot / ident).toFixed(2)}x, ${(elAot / lua).toFixed(2)}x the Lua peer`,
+        `  ${label.padEnd(6)} AOT (wamrc ${aot.version}): identity ${identAot.toFixed(1)} µs | ` +
+          `jumpcloud_ecs ${ecsAot.toFixed(1)} µs = ${(ecsAot / ident).toFixed(2)}x identity wasm, ` +
+          `${(ecsAot / lua).toFixed(2)}x the Lua peer | ` +
+          `jumpcloud_elastic ${elAot.toFixed(1)} µs = ${(elAot / ident).toFixed(2)}x, ` +
+          `${(elAot / lua).toFixed(2)}x the Lua peer`,
       );
     }
   }

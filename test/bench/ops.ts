@@ -43,7 +43,8 @@ try {
       }
       const p = JSON.parse(r.stdout) as Profile;
       console.log(
-        `${label.padEnd(6)} ${fn}: ${Math.round(p.ops).toLocaleString()} operations a record (+ ${Math.round(p.free).toLocaleString()} local/const/block ones the interpreter folds)`,
+        `${label.padEnd(6)} ${fn}: ${Math.round(p.ops).toLocaleString()} operations a record ` +
+          `(+ ${Math.round(p.free).toLocaleString()} local/const/block ones the interpreter folds)`,
       );
       for (const f of p.functions.slice(0, top))
         console.log(`    ${Math.round(f.ops).toString().padStart(7)}  ${f.function}`);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { formatClockSpec, parseClockSpec } from '../../input/clock.js';
 import { createDiClient } from '../../input/di/client.js';
 import { runCollector } from '../../input/collector/engine/run.js';
+import { noMetrics, type EngineMetrics } from '../../input/collector/metrics.js';
 import { startSimulator } from '../../input/simulator/server.js';
 import type { CollectorConfig, DiClient, Logger } from '../../input/types.js';
 import { startForwardReceiver } from '../support/forward-receiver.js';
@@ -61,18 +62,16 @@ export async function overlapCost(opts: {
   });
   const rx = await startForwardReceiver({ seed: 2 });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-overlap-'));
+  // Completed polls per org (the engine's success metric: one per org and poll, whether batched or not).
   const polls = new Map<string, number>();
-  const count = (obj: object, msg?: string): void => {
-    if (msg === 'poll complete') {
-      // one line per completed poll per stream (poll-log.ts, up to 8 streams)
-      const k = `${(obj as { org?: string }).org}`;
-      polls.set(k, (polls.get(k) ?? 0) + 1);
-    }
+  const metrics: EngineMetrics = {
+    ...noMetrics,
+    success: (org) => void polls.set(org ?? '', (polls.get(org ?? '') ?? 0) + 1),
   };
   const warnings: string[] = [];
   const logger: Logger = {
-    debug: count,
-    info: count,
+    debug: () => {},
+    info: () => {},
     warn: (_o, m) => warnings.push(String(m)),
     error: (o, m) => console.error(m, o),
   };
@@ -113,6 +112,7 @@ export async function overlapCost(opts: {
   const stop = new AbortController();
   const running = runCollector(config, {
     logger,
+    metrics,
     clock,
     signal: stop.signal,
     ...(opts.mode === 'rescan' ? { diClient: rescan } : {}),

@@ -44,7 +44,8 @@ export function categoryTable(): Map<string, Categorized> {
 }
 
 const BEGIN =
-  '<!-- categories: written by `node --import tsx test/unit/filter/make-categories-doc.ts` from filter/categories.ts -->';
+  '<!-- categories: written by `node --import tsx test/unit/filter/make-categories-doc.ts` ' +
+  'from filter/categories.ts -->';
 const END = '<!-- end of categories -->';
 const code = (s: string): string => '`' + s + '`';
 const codes = (list: string): string => list.split(',').map(code).join(', ');
@@ -55,14 +56,16 @@ export function categoriesDoc(): string {
   const patterns = ROWS.filter((r) => r.pattern.includes('{')).length;
   const lines = [
     BEGIN,
-    `${ROWS.length} lines (${patterns} of them patterns) declaring ${table.size} event types. A pattern's \`{a,b}\` stands for`,
+    `${ROWS.length} lines (${patterns} of them patterns) declaring ${table.size} event types. ` +
+      "A pattern's `{a,b}` stands for",
     'each alternative; the count says how many types a line declares.',
     '',
     '| event type | count | `event.kind` | `event.category` | `event.type` | `event.outcome` |',
     '| --- | --- | --- | --- | --- | --- |',
     ...ROWS.map(
       (r) =>
-        `| ${code(r.pattern)} | ${expand(r.pattern).length} | ${code(r.kind)} | ${codes(r.category)} | ${codes(r.types)} | ${r.outcome ? code(r.outcome) : ''} |`,
+        `| ${code(r.pattern)} | ${expand(r.pattern).length} | ${code(r.kind)} | ${codes(r.category)} | ` +
+        `${codes(r.types)} | ${r.outcome ? code(r.outcome) : ''} |`,
     ),
     '',
     'A `resource` of these types fills, besides `jumpcloud.event.resource`:',

@@ -34,6 +34,8 @@ export interface FakeEvent {
   /** Visible to queries from this instant (ms) on: late indexing. */
   readonly visibleAt?: number;
   readonly orgId?: string;
+  /** Its `organization` when not its org's id (an event a query of several orgs cannot route). */
+  readonly organization?: string;
   readonly service?: string;
 }
 
@@ -62,7 +64,7 @@ export class FakeDi implements DiClient {
           t <= e &&
           (ev.visibleAt ?? 0) <= now &&
           (q.service === 'all' || ev.service === undefined || ev.service === q.service) &&
-          (ev.orgId ?? '') === (q.orgId ?? '')
+          (q.orgIds?.length ? q.orgIds.includes(ev.orgId ?? '') : (ev.orgId ?? '') === '')
         );
       })
       .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.id < b.id ? -1 : 1));
@@ -77,7 +79,14 @@ export class FakeDi implements DiClient {
       const list: RawEvent[] = all.slice(i, i + this.limit).map((ev) => ({
         id: ev.id,
         timestamp: ev.timestamp,
-        raw: Buffer.from(JSON.stringify({ id: ev.id, timestamp: ev.timestamp })),
+        // An org's events carry it as `organization`, as the API's do (a query of several orgs routes by it).
+        raw: Buffer.from(
+          JSON.stringify({
+            id: ev.id,
+            timestamp: ev.timestamp,
+            ...(ev.organization !== undefined || ev.orgId ? { organization: ev.organization ?? ev.orgId } : {}),
+          }),
+        ),
       }));
       const events = pageEventsOf(list);
       await Promise.resolve();

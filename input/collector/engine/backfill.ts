@@ -8,7 +8,7 @@ import { fetchRangeChecked } from '../fetch/checked.js';
 import type { StreamContext } from '../fetch/range.js';
 import { countLeft, planBalancedSlices } from '../fetch/slices.js';
 import type { SliceState } from '../state/state.js';
-import type { StreamStore } from '../state/store.js';
+import type { StateStore } from '../state/store.js';
 import { isoMillis } from '../state/timestamp.js';
 import type { BackfillBoard, BackfillTrack } from './progress.js';
 
@@ -27,12 +27,13 @@ export interface BackfillOptions {
  */
 export async function runBackfill(
   ctx: StreamContext,
-  store: StreamStore,
+  store: StateStore,
   end: number,
   opts: BackfillOptions,
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
-  const { key, logger } = ctx;
+  const { routes, logger, metrics } = ctx;
+  const labels = routes.labels;
   let st = store.state;
   const counted: { total?: number } = {};
   if (!st.backfill) {
@@ -41,8 +42,7 @@ export async function runBackfill(
     await store.save(st);
     logger.info(
       {
-        org: key.org,
-        service: key.service,
+        ...labels,
         start: isoMillis(start),
         end: isoMillis(end),
         slices: st.backfill!.slices.length,
@@ -51,10 +51,7 @@ export async function runBackfill(
     );
   } else {
     const slicesLeft = st.backfill.slices.filter((s) => !s.done).length;
-    logger.info(
-      { org: key.org, service: key.service, end: isoMillis(st.backfill.end), slicesLeft },
-      'backfill resumed',
-    );
+    logger.info({ ...labels, end: isoMillis(st.backfill.end), slicesLeft }, 'backfill resumed');
   }
   const run = new BackfillRun(ctx, store, opts.progress, counted.total, signal);
   const failed = await run.runSlices();
@@ -65,10 +62,12 @@ export async function runBackfill(
   const { backfill: _done, ...rest } = store.state;
   void _done;
   await store.save({ ...rest, checkpoint: run.end });
-  await ctx.seen.compact((ts) => ts >= run.end - ctx.overlapMs);
-  ctx.metrics.checkpoint(key.org, key.service, run.end);
-  ctx.metrics.success(key.org, key.service);
-  logger.info({ org: key.org, service: key.service, checkpoint: isoMillis(run.end) }, 'backfill complete');
+  await routes.compact((ts) => ts >= run.end - ctx.overlapMs);
+  routes.each((org) => {
+    metrics.checkpoint(org, routes.service, run.end);
+    metrics.success(org, routes.service);
+  });
+  logger.info({ ...labels, checkpoint: isoMillis(run.end) }, 'backfill complete');
   return true;
 }
 
@@ -87,7 +86,7 @@ class BackfillRun {
 
   constructor(
     private readonly ctx: StreamContext,
-    private readonly store: StreamStore,
+    private readonly store: StateStore,
     board: BackfillBoard,
     counted: number | undefined,
     private readonly signal: AbortSignal | undefined,
@@ -96,7 +95,7 @@ class BackfillRun {
     this.end = b.end;
     this.slices = [...b.slices];
     this.runStarts = this.slices.map((s) => s.cursor);
-    this.progress = board.join(ctx.key, this.slices, counted);
+    this.progress = board.join(ctx.routes.labels, this.slices, counted);
     // A resumed backfill counts what is left without holding its slices back (a count can take a while).
     if (counted === undefined) {
       void countLeft(ctx, this.slices, signal).then((n) => n !== undefined && this.progress.setTotal(n));
@@ -169,11 +168,8 @@ class BackfillRun {
       void this.persist()
         .then(() => this.compactIfLarge())
         .catch((err: unknown) => {
-          const { key, logger } = this.ctx;
-          logger.error(
-            { org: key.org, service: key.service, error: (err as Error).message },
-            'could not persist backfill progress',
-          );
+          const { routes, logger } = this.ctx;
+          logger.error({ ...routes.labels, error: (err as Error).message }, 'could not persist backfill progress');
         });
     });
   }
@@ -182,10 +178,10 @@ class BackfillRun {
    * Ids below a running slice's run start, or in a finished slice, are no longer needed (until the overlap of the end).
    */
   private async compactIfLarge(): Promise<void> {
-    const { seen, seenCompactAt, overlapMs } = this.ctx;
-    if (seen.size < seenCompactAt) return;
+    const { routes, seenCompactAt, overlapMs } = this.ctx;
+    if (routes.largest < seenCompactAt) return;
     const { slices, runStarts, end } = this;
-    await seen.compact(
+    await routes.compact(
       (ts) => ts >= end - overlapMs || slices.some((s, i) => !s.done && ts >= runStarts[i]! && ts < s.end),
     );
   }

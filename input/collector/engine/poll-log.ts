@@ -1,10 +1,14 @@
-// What a running collector says at `info` once it is past start-up: one line per completed poll per stream, or,
-// with many streams (where that would be a flood), one aggregate line every `everyMs` over the polls of that time.
+// What a running collector says at `info` once it is past start-up: one line per completed poll (of one query: its
+// orgs polled together), or, with many streams (where that would be a flood), one aggregate line every `everyMs` over
+// the polls of that time.
 import type { Clock, Logger } from '../../types.js';
 import { streamName, type StreamKey } from '../state/state.js';
 
 export interface PollSummary {
+  /** The query's org (or its first org and how many more, `a+99`) and service. */
   readonly key: StreamKey;
+  /** Orgs the query served (1 unless batched). */
+  readonly orgs?: number;
   /** Events the API returned for the window. */
   readonly fetched: number;
   /** Events acked by Fluent Bit. */
@@ -19,7 +23,7 @@ export interface PollSummary {
 
 export interface PollLogOptions {
   readonly logger: Logger;
-  /** Streams of the run. */
+  /** Streams of the run (org × service). */
   readonly streams: number;
   /** More streams than this: aggregate lines instead of one per poll. */
   readonly aggregateAbove: number;
@@ -37,7 +41,8 @@ export class PollLog {
   private fetched = 0;
   private forwarded = 0;
   private duplicates = 0;
-  private readonly polled = new Set<string>();
+  /** Orgs polled, by query. */
+  private readonly polled = new Map<string, number>();
   private maxLagMs = -1;
   private mostBehind = '';
 
@@ -48,10 +53,12 @@ export class PollLog {
   }
 
   completed(p: PollSummary): void {
+    const orgs = p.orgs ?? 1;
     if (!this.aggregate) {
       this.opts.logger.info(
         {
           org: p.key.org,
+          ...(orgs > 1 ? { orgs } : {}),
           service: p.key.service,
           fetched: p.fetched,
           forwarded: p.forwarded,
@@ -64,11 +71,11 @@ export class PollLog {
       return;
     }
     const name = streamName(p.key);
-    this.polls++;
+    this.polls += orgs;
     this.fetched += p.fetched;
     this.forwarded += p.forwarded;
     this.duplicates += p.duplicates;
-    this.polled.add(name);
+    this.polled.set(name, orgs);
     if (p.lagMs > this.maxLagMs) {
       this.maxLagMs = p.lagMs;
       this.mostBehind = name;
@@ -83,7 +90,7 @@ export class PollLog {
       this.opts.logger.info(
         {
           streams: this.opts.streams,
-          streamsPolled: this.polled.size,
+          streamsPolled: [...this.polled.values()].reduce((a, b) => a + b, 0),
           polls: this.polls,
           fetched: this.fetched,
           forwarded: this.forwarded,

@@ -1,6 +1,7 @@
-// The collector engine's entry: one stream per (org, service), run concurrently (bounded), over one shared DI
-// client and one shared forward client. `once`: one pass per stream up to now − lag, then every ack awaited;
-// otherwise polls every interval until the signal aborts, then stops fetching, waits for acks and persists.
+// The collector engine's entry: one stream per service and batch of orgs (--org-batch-size; stream.ts), plus the
+// provider's portal (--provider-id), run concurrently (polls bounded), over one shared DI client and one shared
+// forward client. `once`: one pass per stream up to now − lag, then every ack awaited; otherwise polls every interval
+// until the signal aborts, then stops fetching, waits for acks and persists.
 import { setMaxListeners } from 'node:events';
 import { ClockTimer, systemClock } from '../../clock.js';
 import { DEFAULT_PAGE_BUDGET_BYTES, createDiClient } from '../../di/client.js';
@@ -8,18 +9,25 @@ import { DiError } from '../../di/errors.js';
 import { MIN_REQUESTS_PER_POLL, effectivePollIntervalMs } from '../../di/request-budget.js';
 import { createForwardClient } from '../../forward/client.js';
 import { ForwardError } from '../../forward/errors.js';
-import { orgsOfShard } from '../../shard.js';
+import { DEFAULT_ORG_BATCH_SIZE, instanceOrgs, orgBatches, pollingStreams, readsProvider } from '../../batches.js';
 import type { Clock, CollectorConfig, DiClient, DiHooks, ForwardClient, ForwardHooks, Logger } from '../../types.js';
 import { backfillThresholdMs } from '../fetch/slices.js';
 import { noMetrics, type EngineMetrics } from '../metrics.js';
-import { FluentBitOracle } from '../oracle/index.js';
+import { openOracle } from '../oracle/index.js';
 import { ensureStateDir } from '../state/files.js';
 import { streamPaths, type StreamKey } from '../state/state.js';
 import { PollLog } from './poll-log.js';
 import { BackfillBoard } from './progress.js';
 import { Semaphore } from './semaphore.js';
 import { ServiceCoverage } from './services.js';
-import { runStream, type StreamDeps, type StreamResult, type StreamSettings } from './stream.js';
+import {
+  providerKey,
+  runStream,
+  type StreamDeps,
+  type StreamResult,
+  type StreamSettings,
+  type StreamSpec,
+} from './stream.js';
 
 export interface CollectorDeps {
   readonly logger: Logger;
@@ -81,20 +89,36 @@ export interface RunResult {
   readonly forwarded: number;
 }
 
+type StreamConfig = Pick<CollectorConfig, 'orgIds' | 'services' | 'shard' | 'orgBatchSize' | 'providerId'>;
+
 /**
- * The streams of a configuration: orgs × services; no org ids → one stream per service without x-org-id. With a
- * shard, only the orgs of that shard.
+ * The streams of a configuration: per service, the orgs (of this shard) in batches of --org-batch-size; no org ids
+ * → one stream per service without x-org-id; and with --provider-id, the provider's portal (shard 0 only).
  */
-export function streamKeys(config: Pick<CollectorConfig, 'orgIds' | 'services' | 'shard'>): StreamKey[] {
-  const mine = config.shard ? orgsOfShard(config.orgIds, config.shard) : config.orgIds;
-  if (config.shard && config.orgIds.length > 0 && mine.length === 0) return [];
-  const orgs = mine.length > 0 ? mine : [''];
-  return orgs.flatMap((org) => config.services.map((service) => ({ org, service })));
+export function streamSpecs(config: StreamConfig): StreamSpec[] {
+  const orgs = instanceOrgs(config);
+  const empty = config.shard !== undefined && config.orgIds.length > 0 && orgs.length === 0;
+  const batches = empty
+    ? []
+    : orgs.length > 0
+      ? orgBatches(orgs, config.orgBatchSize ?? DEFAULT_ORG_BATCH_SIZE)
+      : [['']];
+  const specs: StreamSpec[] = config.services.flatMap((service) => batches.map((b) => ({ service, orgs: b })));
+  if (readsProvider(config)) {
+    specs.push({ service: 'all', orgs: [providerKey(config.providerId!)], provider: config.providerId! });
+  }
+  return specs;
+}
+
+/** Every (org, service) the configuration collects: each has its own state and journal. */
+export function streamKeys(config: StreamConfig): StreamKey[] {
+  return streamSpecs(config).flatMap((spec) => spec.orgs.map((org) => ({ org, service: spec.service })));
 }
 
 /** Says so when the request budget cannot poll every stream once per interval, and what the interval then is. */
-function warnIfBudgetTight(config: CollectorConfig, streams: number, logger: Logger): void {
+function warnIfBudgetTight(config: CollectorConfig, logger: Logger): void {
   const rps = config.maxRequestsPerSecond ?? 0;
+  const streams = pollingStreams(config);
   if (rps <= 0 || config.once) return;
   const roundMs = effectivePollIntervalMs(config.intervalMs, streams, rps);
   if (roundMs <= config.intervalMs) return;
@@ -102,8 +126,8 @@ function warnIfBudgetTight(config: CollectorConfig, streams: number, logger: Log
     { streams, maxRequestsPerSecond: rps, intervalMs: config.intervalMs, effectiveIntervalMs: Math.round(roundMs) },
     `${streams} streams need at least ${streams * MIN_REQUESTS_PER_POLL} requests per poll: at ${rps} requests/s ` +
       `each stream is polled about every ${Math.ceil(roundMs / 1000)} s, not every ` +
-      `${Math.round(config.intervalMs / 1000)} s; raise --max-requests-per-second (if JumpCloud allows it) or ` +
-      '--interval, or split the orgs with --shard',
+      `${Math.round(config.intervalMs / 1000)} s; raise --max-requests-per-second (if JumpCloud allows it), ` +
+      '--org-batch-size or --interval, or split the orgs with --shard',
   );
 }
 
@@ -164,7 +188,9 @@ function createClients(
     all && checkEveryMs > 0 && baseDi.distinct !== undefined
       ? new ServiceCoverage({
           stateDir: config.stateDir,
-          orgs: keys.map((k) => k.org),
+          // The orgs' `all` streams: not the provider's portal (its query is not rewritten).
+          orgs: keys.filter((k) => k.service === 'all' && !k.org.startsWith('provider.')).map((k) => k.org),
+          batchSize: config.orgBatchSize ?? DEFAULT_ORG_BATCH_SIZE,
           sinceMs: config.sinceMs,
           lagMs: config.lagMs,
           overlapMs: config.overlapMs,
@@ -281,7 +307,8 @@ class Stop {
  */
 export async function runCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunResult> {
   const { logger } = deps;
-  const keys = streamKeys(config);
+  const specs = streamSpecs(config);
+  const keys = specs.flatMap((spec) => spec.orgs.map((org) => ({ org, service: spec.service })));
   ensureStateDir(
     config.stateDir,
     keys.map((k) => streamPaths(config.stateDir, k).dir),
@@ -301,22 +328,25 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
   const shard = config.shard
     ? {
         shard: `${config.shard.index}/${config.shard.count}`,
-        orgs: keys.length / config.services.length,
+        orgs: instanceOrgs(config).length,
         ofOrgs: config.orgIds.length,
       }
     : {};
-  logger.info({ streams: keys.length, once: config.once, stateDir: config.stateDir, ...shard }, 'collector starting');
+  logger.info(
+    { streams: keys.length, queries: specs.length, once: config.once, stateDir: config.stateDir, ...shard },
+    'collector starting',
+  );
   if (keys.length === 0 && !config.once) {
     // An empty shard stays up (healthy, idle) rather than exit and be restarted in a loop by its supervisor.
     logger.warn({ shard: config.shard }, 'no org of --org-ids falls in this shard: idle until stopped');
     if (!stop.signal.aborted)
       await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
   }
-  warnIfBudgetTight(config, keys.length, logger);
+  warnIfBudgetTight(config, logger);
   let results: StreamResult[];
   try {
     const permits = new Semaphore(tuning.maxConcurrentStreams);
-    results = await runStreams({ config, deps, keys, clients, settings, stop, permits });
+    results = await runStreams({ config, deps, specs, clients, settings, stop, permits });
   } finally {
     stop.end();
     pollLog.flush();
@@ -332,7 +362,7 @@ export async function runCollector(config: CollectorConfig, deps: CollectorDeps)
 interface RunParts {
   readonly config: CollectorConfig;
   readonly deps: CollectorDeps;
-  readonly keys: readonly StreamKey[];
+  readonly specs: readonly StreamSpec[];
   readonly clients: Clients;
   readonly settings: StreamSettings;
   readonly stop: Stop;
@@ -341,17 +371,29 @@ interface RunParts {
 }
 
 /** Every stream (and the services check's catch-up streams) until they end; the restart oracle opened first. */
-async function runStreams({ config, deps, keys, clients, settings, stop, permits }: RunParts): Promise<StreamResult[]> {
+async function runStreams({
+  config,
+  deps,
+  specs,
+  clients,
+  settings,
+  stop,
+  permits,
+}: RunParts): Promise<StreamResult[]> {
   const { logger } = deps;
   // Before any stream writes: decides what the last run had in flight, then takes a baseline of the counter.
-  const oracle = config.fluentBitHttp
-    ? await FluentBitOracle.open({
+  const http = config.fluentBitHttp;
+  const oracle = http
+    ? await openOracle({
         stateDir: config.stateDir,
-        http: config.fluentBitHttp,
+        http,
+        auto: http.auto === true,
+        forward: config.forward.kind === 'tcp' ? config.forward : http,
         input: config.fluentBitInput ?? 'jumpcloud_forward',
         settleMs: config.ackSettleMs,
         logger,
         clock: deps.wallClock ?? systemClock,
+        signal: stop.signal,
       })
     : undefined;
   try {
@@ -364,27 +406,36 @@ async function runStreams({ config, deps, keys, clients, settings, stop, permits
       clock: deps.clock ?? systemClock,
       wallClock: deps.wallClock ?? systemClock,
       ...(oracle ? { oracle } : {}),
+      ...(clients.coverage ? { queryPlan: clients.coverage.queryPlan.bind(clients.coverage) } : {}),
     };
-    const runOne = async (key: StreamKey, s: StreamSettings, signal: AbortSignal): Promise<StreamResult> => {
-      const r = await runStream(key, s, streamDeps, signal);
+    const runOne = async (spec: StreamSpec, s: StreamSettings, signal: AbortSignal): Promise<StreamResult[]> => {
+      const rs = await runStream(spec, s, streamDeps, signal);
       // A fatal forward error (auth, a record larger than a frame, …) hits every stream alike: stop them all.
-      if (r.error instanceof ForwardError && r.error.fatal && !stop.signal.aborted) {
-        logger.error({ error: r.error.message }, 'forwarding failed fatally: stopping every stream');
+      const fatal = rs.find((r) => r.error instanceof ForwardError && r.error.fatal);
+      if (fatal && !stop.signal.aborted) {
+        logger.error({ error: fatal.error!.message }, 'forwarding failed fatally: stopping every stream');
         stop.controller.abort();
       }
-      return r;
+      return rs;
     };
     const { coverage, baseDi } = clients;
-    if (coverage) await coverage.prepare(baseDi, stop.signal);
+    // The services check of each batch comes before its stream's first query (the others need not wait for it).
+    const prepared = coverage?.prepare(baseDi, stop.signal);
     // The catch-up streams end with the others (or, with --once, when their pass is done).
     const coverageStop = new AbortController();
     stop.signal.addEventListener('abort', () => coverageStop.abort(), { once: true });
-    const extra = coverage?.run(
-      baseDi,
-      (key, sinceMs, signal) => runOne(key, { ...settings, sinceMs }, signal),
-      coverageStop.signal,
+    const extra = prepared?.then(() =>
+      coverage!.run(
+        baseDi,
+        (orgs, service, sinceMs, signal) => runOne({ service, orgs }, { ...settings, sinceMs }, signal),
+        coverageStop.signal,
+      ),
     );
-    const results = await Promise.all(keys.map((key) => runOne(key, settings, stop.signal)));
+    const checked = async (spec: StreamSpec): Promise<StreamResult[]> => {
+      if (coverage && spec.provider === undefined) await coverage.ready(spec.orgs);
+      return runOne(spec, settings, stop.signal);
+    };
+    const results = (await Promise.all(specs.map(checked))).flat();
     if (!config.once) coverageStop.abort();
     return extra ? [...results, ...(await extra)] : results;
   } finally {

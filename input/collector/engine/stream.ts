@@ -1,15 +1,19 @@
-// One stream (org × service): open its track (journal and state), then poll windows [checkpoint − overlap, now − lag)
-// — or backfill a long gap in slices — advancing the checkpoint only after every event before it was delivered.
+// One stream: one service of a batch of orgs (--org-batch-size), of the single org of a plain API key, or of a
+// provider's Multi-Tenant Portal (--provider-id). Each org has its own track (journal and state: track.ts); the orgs
+// are polled in cohorts (cohort.ts), one query each, every interval. A query refused for one of its orgs (402 not
+// licensed, 403 not accessible), or holding an event of none of them, is split in halves, down to one org: the refused
+// org stops (reported as a refused stream of its own) and the others go on; an org whose events do not carry its id is
+// queried alone from then on.
 import type { Clock, CollectorConfig, DiClient, ForwardClient, Logger } from '../../types.js';
+import { DiFatalError } from '../../di/errors.js';
 import { errorCode, isAbortError, isFatal } from '../../errors.js';
 import type { RestartOracle, SeenIds } from '../delivery/index.js';
-import { fetchRangeChecked } from '../fetch/checked.js';
-import { fetchByCounts, type FetchMemo } from '../fetch/overlap-counts.js';
 import type { StreamContext } from '../fetch/range.js';
+import { Routes, UnroutedEventError } from '../fetch/routes.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { StreamKey } from '../state/state.js';
 import { isoMillis } from '../state/timestamp.js';
-import { runBackfill } from './backfill.js';
+import { CohortStore, cohortKey, newMemo, pollCohort, type CohortMemo } from './cohort.js';
 import type { PollLog } from './poll-log.js';
 import type { BackfillBoard } from './progress.js';
 import type { Semaphore } from './semaphore.js';
@@ -41,7 +45,7 @@ export interface StreamSettings extends Pick<
 }
 
 export interface StreamDeps {
-  /** Taken for each poll (window or backfill) so that at most N streams fetch at once. */
+  /** Taken for each poll of a cohort (window or backfill) so that at most N queries fetch at once. */
   readonly permits?: Semaphore;
   readonly di: DiClient;
   readonly forward: ForwardClient;
@@ -52,6 +56,24 @@ export interface StreamDeps {
   readonly wallClock: Clock;
   /** --fluent-bit-http: decides at start what the last run had in flight; its ledger numbers this run's writes. */
   readonly oracle?: RestartOracle;
+  /**
+   * How the services check rewrites an org's queries (services.ts): orgs with different plans are never in one
+   * query. Undefined: no rewrite.
+   */
+  readonly queryPlan?: (key: StreamKey) => string;
+}
+
+/** What a stream serves: one service of some orgs ([''] : no x-org-id), or of a provider's portal. */
+export interface StreamSpec {
+  readonly service: string;
+  readonly orgs: readonly string[];
+  /** A provider's Multi-Tenant-Portal events (x-provider-id): `orgs` is its one key, providerKey(id). */
+  readonly provider?: string;
+}
+
+/** The key (state directory, metrics label) of provider `id`'s stream: `provider.<id>` (no org id has a dot). */
+export function providerKey(id: string): string {
+  return `provider.${id}`;
 }
 
 export interface StreamResult {
@@ -68,202 +90,325 @@ export interface StreamResult {
   readonly incompleteWindows: number;
 }
 
-/** `config.tag` with `{service}` and `{org}` replaced (`{org}` is empty without an org id). */
-function renderTag(template: string, key: StreamKey): string {
+/**
+ * `config.tag` with `{service}` and `{org}` replaced (`{org}` is empty without an org id). A provider's stream:
+ * `provider.<id>` takes the place of `{org}`, or of `{service}` when the template has no `{org}`, so its tag always
+ * names the provider (`jumpcloud.provider.<id>` with the default template).
+ */
+export function renderTag(template: string, key: StreamKey, provider?: string): string {
+  if (provider !== undefined) {
+    const who = providerKey(provider);
+    return template.includes('{org}')
+      ? template.replaceAll('{org}', who).replaceAll('{service}', key.service)
+      : template.replaceAll('{service}', who);
+  }
   return template.replaceAll('{service}', key.service).replaceAll('{org}', key.org);
 }
 
-/** What a stream reports in its result, counted as its metrics are. */
-class StreamCounts {
-  forwarded = 0;
-  duplicatesSkipped = 0;
-  incompleteWindows = 0;
+/** One org of the stream: its track, what it reports, and how it ended. */
+interface Member {
+  readonly key: StreamKey;
+  readonly forwardedBy: { forwarded: number; duplicatesSkipped: number; incompleteWindows: number };
+  track?: Track;
+  seen?: SeenIds;
+  status: 'running' | StreamResult['status'];
+  error?: Error;
+  /** Its events do not say it is theirs (an event of a query of it and others was not routable): queried alone. */
+  solo: boolean;
+}
 
-  /** The engine's metrics, counting into this as they go. */
-  metrics(m: EngineMetrics): EngineMetrics {
+/** How a cohort's poll ended. */
+type PollEnd = 'ok' | 'stopped' | 'retry' | 'failed' | { readonly split: readonly Member[][] };
+
+export async function runStream(
+  spec: StreamSpec,
+  settings: StreamSettings,
+  deps: StreamDeps,
+  signal: AbortSignal | undefined,
+): Promise<StreamResult[]> {
+  const run = new StreamRun(spec, settings, deps, signal);
+  try {
+    await run.open();
+    await run.loop();
+  } finally {
+    await run.close();
+  }
+  return run.results();
+}
+
+class StreamRun {
+  private readonly members: Member[];
+  private readonly byOrg: Map<string, Member>;
+  /** The engine's metrics, counting each org's part into its member as they go. */
+  private readonly metrics: EngineMetrics;
+  /** By cohort (its orgs): what it remembers between polls. Only the cohorts of the last round are kept. */
+  private memos = new Map<string, CohortMemo>();
+
+  constructor(
+    private readonly spec: StreamSpec,
+    private readonly s: StreamSettings,
+    private readonly deps: StreamDeps,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    const orgs = [...new Set(spec.orgs)];
+    this.members = orgs.map((org) => ({
+      key: { org, service: spec.service },
+      forwardedBy: { forwarded: 0, duplicatesSkipped: 0, incompleteWindows: 0 },
+      status: 'running',
+      solo: false,
+    }));
+    this.byOrg = new Map(this.members.map((m) => [m.key.org, m]));
+    this.metrics = countingMetrics(deps.metrics, (org) => this.byOrg.get(org ?? '')?.forwardedBy);
+  }
+
+  /** Opens every org's track (journal, restart decision, state); an org whose track cannot be opened fails alone. */
+  async open(): Promise<void> {
+    for (const m of this.members) this.deps.metrics.streamStarted(m.key.org, m.key.service);
+    await Promise.all(
+      this.members.map(async (m) => {
+        try {
+          m.track = await openTrack(m.key, this.s, this.deps, this.signal, (seen) => (m.seen = seen));
+          this.deps.metrics.checkpoint(m.key.org, m.key.service, m.track.store.state.checkpoint);
+        } catch (err) {
+          if (this.signal?.aborted && isAbortError(err)) m.status = 'stopped';
+          else this.end([m], err);
+        }
+      }),
+    );
+  }
+
+  /** Polls every interval until the signal (or, with --once, one pass); a member that fails leaves. */
+  async loop(): Promise<void> {
+    for (;;) {
+      if (this.signal?.aborted) return this.stopAll();
+      const completed = await this.round(this.deps.clock.now() - this.s.lagMs);
+      if (!completed) return this.stopAll();
+      if (this.s.once) {
+        for (const m of this.running()) m.status = 'ok';
+        return;
+      }
+      if (this.running().length === 0) return;
+      try {
+        await this.deps.clock.sleep(this.s.intervalMs, this.signal);
+      } catch (err) {
+        if (!this.signal?.aborted) throw err;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.seen?.close()));
+  }
+
+  results(): StreamResult[] {
+    return this.members.map((m) => ({
+      ...m.key,
+      status: m.status === 'running' ? 'stopped' : m.status,
+      ...(m.error ? { error: m.error } : {}),
+      ...m.forwardedBy,
+      ...(m.track ? { checkpoint: isoMillis(m.track.store.state.checkpoint) } : {}),
+    }));
+  }
+
+  private running(): Member[] {
+    return this.members.filter((m) => m.status === 'running');
+  }
+
+  private stopAll(): void {
+    for (const m of this.running()) m.status = 'stopped';
+  }
+
+  /** One poll of every cohort up to `end`; false when the signal stopped it. */
+  private async round(end: number): Promise<boolean> {
+    const queue = this.cohorts();
+    const memos = new Map<string, CohortMemo>();
+    while (queue.length > 0) {
+      const group = queue.shift()!;
+      const result = await this.pollGroup(group, end, memos);
+      if (result === 'stopped') return false;
+      if (typeof result === 'object') queue.unshift(...result.split);
+    }
+    this.memos = memos;
+    return true;
+  }
+
+  /** The running orgs grouped by what their queries read (cohortKey); solo orgs alone. */
+  private cohorts(): Member[][] {
+    const groups = new Map<string, Member[]>();
+    const out: Member[][] = [];
+    for (const m of this.running()) {
+      if (m.solo) {
+        out.push([m]);
+        continue;
+      }
+      const key = cohortKey(m.track!.store.state, this.s.overlapMs, this.deps.queryPlan?.(m.key) ?? '');
+      const g = groups.get(key);
+      if (g) g.push(m);
+      else groups.set(key, [m]);
+    }
+    return [...groups.values(), ...out];
+  }
+
+  /**
+   * Polls one cohort (retried at once when Fluent Bit's connection closed within the settle time). A refusal of one
+   * of several orgs, or an event of none of them, splits it in halves, polled next; anything retrying cannot fix
+   * (or any failure with --once) ends its orgs; anything else is tried again at the next interval.
+   */
+  private async pollGroup(group: Member[], end: number, memos: Map<string, CohortMemo>): Promise<PollEnd> {
+    const { deps, signal } = this;
+    const ctx = this.context(group);
+    const id = group.map((m) => m.key.org).join(',');
+    const memo = memos.get(id) ?? this.memos.get(id) ?? newMemo(ctx);
+    memos.set(id, memo);
+    for (;;) {
+      try {
+        await deps.permits?.acquire();
+        let completed: boolean;
+        try {
+          completed = await pollCohort(ctx, new CohortStore(group.map((m) => m.track!)), memo, this.s, end, signal);
+        } finally {
+          deps.permits?.release();
+        }
+        return completed ? 'ok' : 'stopped';
+      } catch (err) {
+        if (errorCode(err) === 'FORWARD_UNSETTLED') {
+          this.unsettled(ctx, err as Error);
+          continue;
+        }
+        return this.failed(group, ctx, err);
+      }
+    }
+  }
+
+  private failed(group: Member[], ctx: StreamContext, err: unknown): PollEnd {
+    const { logger } = this.deps;
+    const labels = ctx.routes.labels;
+    if (this.signal?.aborted && isAbortError(err)) return 'stopped';
+    if (group.length > 1 && splits(err)) return { split: this.split(group, ctx, err as Error) };
+    // A fault that outlived the client's retries: in a long-running collector, try again next interval. Errors
+    // that retrying cannot fix (`fatal`: a refusal, a bad state file, a fatal forward error) stop the orgs.
+    if (this.s.once || this.signal?.aborted || isFatal(err)) {
+      this.end(group, err);
+      return 'failed';
+    }
+    logger.error(
+      { ...labels, error: (err as Error).message, kind: (err as Error).name },
+      'poll failed; retrying at the next interval (the checkpoint did not move)',
+    );
+    return 'retry';
+  }
+
+  /** The halves of a cohort one query cannot serve; orgs of an unroutable pair are queried alone from now on. */
+  private split(group: Member[], ctx: StreamContext, err: Error): Member[][] {
+    const unrouted = err instanceof UnroutedEventError;
+    this.deps.logger.warn(
+      { ...ctx.routes.labels, orgs: group.length, error: err.message },
+      unrouted
+        ? 'an event of none of the queried orgs: querying them in halves to tell whose it is'
+        : 'the API refused one of the queried orgs: querying them in halves to find it (the others go on)',
+    );
+    const half = Math.ceil(group.length / 2);
+    const halves = [group.slice(0, half), group.slice(half)];
+    // An org left alone by such a split may be the one whose events do not carry its id: queried alone from now on
+    // (re-merged, the event would split its query again every poll). One more request per poll each.
+    const alone = unrouted ? halves.filter((h) => h.length === 1).map((h) => h[0]!) : [];
+    for (const m of alone) m.solo = true;
+    if (alone.length > 0) {
+      this.deps.logger.warn(
+        {
+          orgs: alone.map((m) => m.key.org),
+          service: this.spec.service,
+          organization: (err as UnroutedEventError).organization,
+        },
+        'an org whose events may not carry its id in "organization": queried alone from now on',
+      );
+    }
+    return halves;
+  }
+
+  /** Fluent Bit's connection closed right after it acked some events: they may not be stored. */
+  private unsettled(ctx: StreamContext, err: Error): void {
+    // Nothing past them was checkpointed or journaled, so polling again at once fetches and sends them again.
+    this.deps.logger.warn(
+      { ...ctx.routes.labels, error: err.message },
+      "events acknowledged just before Fluent Bit's connection closed may not be stored: fetching them again " +
+        'from the API',
+    );
+    ctx.routes.each((org) => this.deps.metrics.unsettledRefetch?.(org, this.spec.service));
+  }
+
+  /** The orgs stop for good: logged and reported per org, as a stream of its own would be. */
+  private end(group: Member[], err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    for (const m of group) {
+      m.status = 'failed';
+      m.error = error;
+      this.deps.logger.error({ ...m.key, error: error.message, kind: error.name }, 'stream stopped');
+      this.deps.metrics.streamFailed(m.key.org, m.key.service, error.message);
+    }
+  }
+
+  private context(group: readonly Member[]): StreamContext {
+    const { s, deps, spec } = this;
+    const routes = new Routes(
+      spec.service,
+      group.map((m) => ({ org: m.key.org, seen: m.track!.seen, tag: renderTag(s.tag, m.key, spec.provider) })),
+      spec.provider,
+    );
+    const writes = deps.oracle?.writes;
     return {
-      checkpoint: (o, s, ms) => m.checkpoint(o, s, ms),
-      success: (o, s, at) => m.success(o, s, at),
-      streamFailed: (o, s, r) => m.streamFailed(o, s, r),
-      streamStarted: (o, s) => m.streamStarted(o, s),
-      completenessRefetch: (o, s) => m.completenessRefetch(o, s),
-      eventsForwarded: (o, s, n) => {
-        this.forwarded += n;
-        m.eventsForwarded(o, s, n);
-      },
-      duplicatesSkipped: (o, s, n) => {
-        this.duplicatesSkipped += n;
-        m.duplicatesSkipped(o, s, n);
-      },
-      windowIncomplete: (o, s) => {
-        this.incompleteWindows++;
-        m.windowIncomplete?.(o, s);
-      },
+      routes,
+      di: deps.di,
+      forward: deps.forward,
+      logger: deps.logger,
+      clock: deps.clock,
+      wallClock: deps.wallClock,
+      ...(writes ? { writes } : {}),
+      overlapMs: s.overlapMs,
+      sendBatch: s.sendBatch,
+      pipelinePages: s.pipelinePages,
+      pipelineBytes: s.pipelineBytes,
+      seenCompactAt: Math.max(1, Math.floor(s.maxSeenIds / 2)),
+      metrics: this.metrics,
     };
   }
 }
 
-export async function runStream(
-  key: StreamKey,
-  settings: StreamSettings,
-  deps: StreamDeps,
-  signal: AbortSignal | undefined,
-): Promise<StreamResult> {
-  const { logger, metrics } = deps;
-  const labels = { org: key.org, service: key.service };
-  const counts = new StreamCounts();
-  let track: Track | undefined;
-  let seen: SeenIds | undefined;
-  const result = (status: StreamResult['status'], error?: Error): StreamResult => ({
-    ...labels,
-    status,
-    ...(error ? { error } : {}),
-    forwarded: counts.forwarded,
-    duplicatesSkipped: counts.duplicatesSkipped,
-    incompleteWindows: counts.incompleteWindows,
-    ...(track ? { checkpoint: isoMillis(track.store.state.checkpoint) } : {}),
-  });
-  metrics.streamStarted(key.org, key.service);
-  try {
-    track = await openTrack(key, settings, deps, signal, (s) => (seen = s));
-    metrics.checkpoint(key.org, key.service, track.store.state.checkpoint);
-    const ctx = streamContext(track, settings, deps, counts.metrics(metrics));
-    return result(await pollLoop(new Poller(ctx, track, settings, signal), settings, deps, signal));
-  } catch (err) {
-    const error = err instanceof Error ? err : new Error(String(err));
-    if (signal?.aborted && isAbortError(error)) return result('stopped');
-    logger.error({ ...labels, error: error.message, kind: error.name }, 'stream stopped');
-    metrics.streamFailed(key.org, key.service, error.message);
-    return result('failed', error);
-  } finally {
-    await seen?.close();
-  }
+/** Whether one query of several orgs failed for one of them: split it to find which. */
+function splits(err: unknown): boolean {
+  if (err instanceof UnroutedEventError) return true;
+  return err instanceof DiFatalError && (err.status === 402 || err.status === 403);
 }
 
-function streamContext(
-  track: Track,
-  settings: StreamSettings,
-  deps: StreamDeps,
-  metrics: EngineMetrics,
-): StreamContext {
-  const writes = deps.oracle?.writes;
+/** The engine's metrics, each org's counts also added to what `of(org)` returns (its result). */
+function countingMetrics(
+  m: EngineMetrics,
+  of: (
+    org: string | undefined,
+  ) => { forwarded: number; duplicatesSkipped: number; incompleteWindows: number } | undefined,
+): EngineMetrics {
   return {
-    key: track.key,
-    tag: renderTag(settings.tag, track.key),
-    di: deps.di,
-    forward: deps.forward,
-    seen: track.seen,
-    logger: deps.logger,
-    clock: deps.clock,
-    wallClock: deps.wallClock,
-    ...(writes ? { writes } : {}),
-    overlapMs: settings.overlapMs,
-    sendBatch: settings.sendBatch,
-    pipelinePages: settings.pipelinePages,
-    pipelineBytes: settings.pipelineBytes,
-    seenCompactAt: Math.max(1, Math.floor(settings.maxSeenIds / 2)),
-    metrics,
+    checkpoint: (o, s, ms) => m.checkpoint(o, s, ms),
+    success: (o, s, at) => m.success(o, s, at),
+    streamFailed: (o, s, r) => m.streamFailed(o, s, r),
+    streamStarted: (o, s) => m.streamStarted(o, s),
+    completenessRefetch: (o, s) => m.completenessRefetch(o, s),
+    eventsFetched: (o, s, n) => m.eventsFetched?.(o, s, n),
+    unsettledRefetch: (o, s) => m.unsettledRefetch?.(o, s),
+    eventsForwarded: (o, s, n) => {
+      const c = of(o);
+      if (c) c.forwarded += n;
+      m.eventsForwarded(o, s, n);
+    },
+    duplicatesSkipped: (o, s, n) => {
+      const c = of(o);
+      if (c) c.duplicatesSkipped += n;
+      m.duplicatesSkipped(o, s, n);
+    },
+    windowIncomplete: (o, s) => {
+      const c = of(o);
+      if (c) c.incompleteWindows++;
+      m.windowIncomplete?.(o, s);
+    },
   };
-}
-
-/**
- * Polls until the signal (or, with --once, one pass): 'ok' or 'stopped'. A poll that failed on something retrying
- * can fix is tried again at the next interval (at once when Fluent Bit's connection closed within the settle time);
- * anything else is thrown.
- */
-async function pollLoop(
-  poller: Poller,
-  s: StreamSettings,
-  deps: StreamDeps,
-  signal: AbortSignal | undefined,
-): Promise<'ok' | 'stopped'> {
-  const { logger, metrics, permits } = deps;
-  const { key } = poller.ctx;
-  const labels = { org: key.org, service: key.service };
-  for (;;) {
-    if (signal?.aborted) return 'stopped';
-    try {
-      await permits?.acquire();
-      let completed: boolean;
-      try {
-        completed = await poller.poll();
-      } finally {
-        permits?.release();
-      }
-      if (!completed) return 'stopped';
-    } catch (err) {
-      if (errorCode(err) === 'FORWARD_UNSETTLED') {
-        // Fluent Bit's connection closed right after it acked some events: they may not be stored. Nothing past
-        // them was checkpointed or journaled, so polling again at once fetches and sends them again.
-        logger.warn(
-          { ...labels, error: (err as Error).message },
-          "events acknowledged just before Fluent Bit's connection closed may not be stored: fetching them again " +
-            'from the API',
-        );
-        metrics.unsettledRefetch?.(key.org, key.service);
-        continue;
-      }
-      // A fault that outlived the client's retries: in a long-running collector, try again next interval. Errors
-      // that retrying cannot fix (`fatal`: a refusal, a bad state file, a fatal forward error) stop the stream.
-      if (s.once || signal?.aborted || isFatal(err)) throw err;
-      logger.error(
-        { ...labels, error: (err as Error).message, kind: (err as Error).name },
-        'poll failed; retrying at the next interval (the checkpoint did not move)',
-      );
-    }
-    if (s.once) return 'ok';
-    await deps.clock.sleep(s.intervalMs, signal);
-  }
-}
-
-/** One stream's polls: a window up to now − lag, or (a step of) a backfill. */
-class Poller {
-  /** By bucket start: the API's count when that bucket was last fetched (fetchByCounts). */
-  private readonly fetchedAt: FetchMemo = { widthMs: 0, counts: new Map() };
-  /** Whether the API answers /events/interval; when it does not, each poll re-fetches its whole overlap. */
-  private byCounts: boolean;
-
-  constructor(
-    readonly ctx: StreamContext,
-    private readonly track: Track,
-    private readonly s: StreamSettings,
-    private readonly signal: AbortSignal | undefined,
-  ) {
-    this.byCounts = ctx.di.interval !== undefined;
-  }
-
-  /** False when it stopped on the signal. */
-  async poll(): Promise<boolean> {
-    const { ctx, s, signal } = this;
-    const { store, seen, key } = this.track;
-    const end = ctx.clock.now() - s.lagMs;
-    const st = store.state;
-    if (st.backfill || end - st.checkpoint > s.backfillThresholdMs) {
-      return runBackfill(ctx, store, end, { slices: s.backfillSlices, progress: s.progress }, signal);
-    }
-    if (st.checkpoint >= end) {
-      ctx.logger.debug(
-        { org: key.org, service: key.service, checkpoint: isoMillis(st.checkpoint), end: isoMillis(end) },
-        'nothing to collect yet: the checkpoint is not before now − lag',
-      );
-      return true;
-    }
-    const start = Math.max(st.checkpoint - s.overlapMs, st.since);
-    let outcome:
-      | { readonly aborted: boolean; readonly fetched: number; readonly forwarded: number; readonly duplicates: number }
-      | undefined;
-    if (this.byCounts) {
-      outcome = await fetchByCounts(ctx, { start, end, checkpoint: st.checkpoint }, this.fetchedAt, signal);
-      this.byCounts = outcome !== undefined;
-    }
-    outcome ??= (await fetchRangeChecked(ctx, { start, end, countFrom: st.checkpoint }, signal)).outcome;
-    if (outcome.aborted) return false;
-    await store.save({ ...store.state, checkpoint: end });
-    await seen.compact((ts) => ts >= end - s.overlapMs);
-    ctx.metrics.checkpoint(key.org, key.service, end);
-    ctx.metrics.success(key.org, key.service);
-    const { fetched, forwarded, duplicates } = outcome;
-    s.pollLog?.completed({ key, fetched, forwarded, duplicates, checkpoint: end, lagMs: ctx.clock.now() - end });
-    return true;
-  }
 }

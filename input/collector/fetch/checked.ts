@@ -25,27 +25,28 @@ export async function fetchRangeChecked(
   signal: AbortSignal | undefined,
   onAcked?: (cursor: number, acked: number) => void,
 ): Promise<CheckedRange> {
-  const { key } = ctx;
+  const { routes, metrics } = ctx;
+  const service = routes.service;
   let outcome = await fetchRange(ctx, spec, signal, onAcked);
   if (outcome.aborted || spec.countFrom >= spec.end) return { outcome, complete: true };
-  const countQuery = rangeQuery(key, spec.countFrom, spec.end);
+  const countQuery = rangeQuery(ctx, spec.countFrom, spec.end);
   let count = await ctx.di.count(countQuery, signal);
   if (countMatches(count, outcome)) return { outcome, complete: true };
-  const labels = { org: key.org, service: key.service, start: countQuery.start, end: countQuery.end };
-  if (ctx.seen.evictedUpTo >= spec.start) {
+  const labels = { ...routes.labels, start: countQuery.start, end: countQuery.end };
+  if (routes.evictedUpTo >= spec.start) {
     ctx.logger.warn(
       { ...labels, count, received: outcome.observed },
       'window count differs from /events/count, but ids of this window were evicted (maxSeenIds) so a re-fetch ' +
         'could repeat events: not re-fetching',
     );
-    ctx.metrics.windowIncomplete?.(key.org, key.service);
+    routes.each((org) => metrics.windowIncomplete?.(org, service));
     return { outcome, complete: false };
   }
   ctx.logger.info(
     { ...labels, count, received: outcome.observed },
     'window count differs from /events/count: fetching the window again',
   );
-  ctx.metrics.completenessRefetch(key.org, key.service);
+  routes.each((org) => metrics.completenessRefetch(org, service));
   const first = outcome;
   outcome = await fetchRange(ctx, spec, signal, onAcked);
   outcome = {
@@ -62,6 +63,6 @@ export async function fetchRangeChecked(
     'window still differs from /events/count after a re-fetch; moving on (events indexed late are recovered by ' +
       'the overlap of the next windows)',
   );
-  ctx.metrics.windowIncomplete?.(key.org, key.service);
+  routes.each((org) => metrics.windowIncomplete?.(org, service));
   return { outcome, complete: false };
 }

@@ -164,14 +164,19 @@ async function intervalCounts(
   iv: DiInterval,
   signal: AbortSignal | undefined,
 ): Promise<DiBucket[] | undefined> {
-  const { key, logger } = ctx;
+  const { routes, logger } = ctx;
   try {
-    return await ctx.di.interval!(rangeQuery(key, start, end), iv, signal);
+    return await ctx.di.interval!(rangeQuery(ctx, start, end), iv, signal);
   } catch (err) {
     // Refused (fatal), or answered without usable buckets: this API (or proxy) has no /events/interval to rely on.
-    if ((err instanceof DiError && err.fatal) || (err instanceof DiTransientError && err.reason === 'bad_interval')) {
+    // A refusal of the caller (401 key, 402/403 an org of the query) is not about the endpoint: the poll fails.
+    const caller = err instanceof DiFatalError && [401, 402, 403].includes(err.status ?? 0);
+    if (
+      (err instanceof DiError && err.fatal && !caller) ||
+      (err instanceof DiTransientError && err.reason === 'bad_interval')
+    ) {
       logger.warn(
-        { org: key.org, service: key.service, error: (err as Error).message },
+        { ...routes.labels, error: (err as Error).message },
         '/events/interval refused: every poll re-fetches its whole overlap instead (each event is downloaded about ' +
           'overlap / interval times)',
       );
@@ -190,7 +195,7 @@ function windowParts(
   start: number,
   end: number,
 ): FetchPart[] {
-  const { key, seen, logger } = ctx;
+  const { routes, logger } = ctx;
   // Counts of buckets of another width say nothing about these (a longer window after a restart counts coarser).
   if (memo.widthMs !== widthMs) {
     memo.counts.clear();
@@ -198,18 +203,19 @@ function windowParts(
   }
   const fetchedAt = memo.counts;
   for (const k of fetchedAt.keys()) if (k + widthMs <= start) fetchedAt.delete(k);
-  const forwarded = (origin: number, n: number): Uint32Array => seen.countByBucket(origin, widthMs, n, start, end);
+  const forwarded = (origin: number, n: number): Uint32Array => routes.countByBucket(origin, widthMs, n, start, end);
   const parts = partsToFetch(buckets, widthMs, forwarded, start, end, fetchedAt);
   // A re-fetch at or before an id evicted by --max-seen-ids could repeat events: those parts are left alone.
-  if (seen.evictedUpTo < start) return parts;
-  const risky = parts.filter((p) => p.from <= seen.evictedUpTo);
+  const evictedUpTo = routes.evictedUpTo;
+  if (evictedUpTo < start) return parts;
+  const risky = parts.filter((p) => p.from <= evictedUpTo);
   if (risky.length === 0) return parts;
   logger.warn(
-    { org: key.org, service: key.service, parts: risky.length, evictedUpTo: isoMillis(seen.evictedUpTo) },
+    { ...routes.labels, parts: risky.length, evictedUpTo: isoMillis(evictedUpTo) },
     'late events counted where ids were evicted (maxSeenIds): not fetching them, a re-fetch could repeat events',
   );
-  ctx.metrics.windowIncomplete?.(key.org, key.service);
-  return parts.filter((p) => p.from > seen.evictedUpTo);
+  routes.each((org) => ctx.metrics.windowIncomplete?.(org, routes.service));
+  return parts.filter((p) => p.from > evictedUpTo);
 }
 
 /** The fetches of one poll by counts, and what they add up to. */
@@ -239,11 +245,11 @@ class CountedPoll {
    */
   async fetchGroups(parts: readonly FetchPart[]): Promise<readonly FetchPart[]> {
     const { ctx, memo } = this;
-    const { key, seen } = ctx;
+    const { routes } = ctx;
     let i = 0;
     while (memo.searchTerms !== false && i < parts.length) {
       const group = parts.slice(i, i + MAX_TERM_RANGES);
-      const known = seen.idsIn(
+      const known = routes.idsIn(
         group.map((p) => ({ from: p.from - 1, to: p.to })),
         MAX_NOT_IN,
       );
@@ -266,7 +272,7 @@ class CountedPoll {
         // Events it excluded came back: the filter is not applied (nothing repeats: the journal knew them).
         memo.searchTerms = false;
         ctx.logger.warn(
-          { org: key.org, service: key.service, duplicates: o.duplicates },
+          { ...routes.labels, duplicates: o.duplicates },
           `the API ignored search_term (it returned events the query excluded): ${ONE_QUERY_EACH}`,
         );
       }
@@ -278,7 +284,7 @@ class CountedPoll {
   /** One query per part. */
   async fetchEach(parts: readonly FetchPart[]): Promise<void> {
     const { ctx, spec } = this;
-    const { key } = ctx;
+    const { routes } = ctx;
     for (const p of parts) {
       this.countRefetches([p]);
       const o = await fetchRange(ctx, { start: p.from, end: p.to, countFrom: p.from }, this.signal);
@@ -287,8 +293,7 @@ class CountedPoll {
       if (p.to <= spec.checkpoint && o.forwarded > 0) {
         ctx.logger.debug(
           {
-            org: key.org,
-            service: key.service,
+            ...routes.labels,
             start: isoMillis(p.from),
             end: isoMillis(p.to),
             forwarded: o.forwarded,
@@ -301,8 +306,10 @@ class CountedPoll {
 
   /** Parts before the checkpoint are fetched again (late events found by their counts). */
   private countRefetches(parts: readonly FetchPart[]): void {
-    const { key, metrics } = this.ctx;
-    for (const p of parts) if (p.to <= this.spec.checkpoint) metrics.completenessRefetch(key.org, key.service);
+    const { routes, metrics } = this.ctx;
+    for (const p of parts) {
+      if (p.to <= this.spec.checkpoint) routes.each((org) => metrics.completenessRefetch(org, routes.service));
+    }
   }
 
   /** Adds a fetch's counts; false when it was aborted. */
@@ -341,15 +348,15 @@ async function honoursSearchTerm(
   end: number,
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
-  const { key, logger } = ctx;
+  const { routes, logger } = ctx;
   try {
     const n = await ctx.di.count(
-      rangeQuery(key, start, end, { and: [{ field: 'id', operator: 'in', value: [NO_SUCH_ID] }] }),
+      rangeQuery(ctx, start, end, { and: [{ field: 'id', operator: 'in', value: [NO_SUCH_ID] }] }),
       signal,
     );
     if (n === 0) return true;
     logger.warn(
-      { org: key.org, service: key.service, count: n },
+      { ...routes.labels, count: n },
       `the API ignored search_term (it counted ${n} events for an id no event has): ${ONE_QUERY_EACH}`,
     );
   } catch (err) {
@@ -368,20 +375,17 @@ export const SEARCH_TERM_RETRY_MS = 3_600_000;
  * abort, Fluent Bit, a refused key) is not about the filter.
  */
 function searchTermFailed(ctx: StreamContext, memo: FetchMemo, err: unknown, signal: AbortSignal | undefined): boolean {
-  const { key, logger } = ctx;
+  const { routes, logger } = ctx;
   if (signal?.aborted || !(err instanceof DiError)) return false;
   const refused = err instanceof DiFatalError && err.status === 400;
   if (err.fatal && !refused) return false;
   memo.searchTerms = false;
   if (refused) {
-    logger.warn(
-      { org: key.org, service: key.service, error: err.message },
-      `the API refused search_term: ${ONE_QUERY_EACH}`,
-    );
+    logger.warn({ ...routes.labels, error: err.message }, `the API refused search_term: ${ONE_QUERY_EACH}`);
   } else {
     memo.searchTermsRetryAt = ctx.clock.now() + SEARCH_TERM_RETRY_MS;
     logger.warn(
-      { org: key.org, service: key.service, error: err.message },
+      { ...routes.labels, error: err.message },
       'a query with search_term failed: the parts of the overlap to fetch are fetched one query each for the next ' +
         'hour (more requests, the same events)',
     );

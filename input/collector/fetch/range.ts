@@ -1,27 +1,21 @@
 // Fetching one time range of one stream and handing what is new in it to delivery. Used by the polling windows, by
 // the parts a poll fetches by counts (overlap-counts.ts) and by each backfill slice. The checkpoint logic lives with
 // the callers; this module guarantees that `onAcked(cursor)` is reported only once every event of the range before
-// `cursor` was delivered (delivery/: an id is journaled as delivered only after its ack settled).
+// `cursor` was delivered (delivery/: an id is journaled as delivered only after its ack settled), for every org of
+// the query: each event goes to its org's delivery state (routes.ts), in send groups of one org each.
 import { ESCAPED_TIMESTAMP } from '../../di/page-events.js';
 import type { Clock, DiClient, DiPage, DiQuery, ForwardClient, Logger, PageEvents, SearchTerm } from '../../types.js';
-import { sendGroup, type SeenIds, type SendTarget, type WriteLedger } from '../delivery/index.js';
+import { sendGroup, type SendTarget, type WriteLedger } from '../delivery/index.js';
 import type { EngineMetrics } from '../metrics.js';
-import type { StreamKey } from '../state/state.js';
-import {
-  eventTimeMillis,
-  isoMillis,
-  parseEventTime,
-  parseEventTimeBytes,
-  type EventTimeOut,
-} from '../state/timestamp.js';
+import { eventTimeMillis, parseEventTime, parseEventTimeBytes, type EventTimeOut } from '../state/timestamp.js';
 import { GroupBuilder } from './group-builder.js';
+import { UnroutedEventError, type Routes } from './routes.js';
 
 export interface StreamContext {
-  readonly key: StreamKey;
-  readonly tag: string;
+  /** The orgs (one or several) the stream's queries serve, and where each event goes. */
+  readonly routes: Routes;
   readonly di: DiClient;
   readonly forward: ForwardClient;
-  readonly seen: SeenIds;
   readonly logger: Logger;
   readonly metrics: EngineMetrics;
   /** The collector's time: windows, lag, an unreadable event's time. */
@@ -68,14 +62,8 @@ export interface RangeOutcome {
   readonly aborted: boolean;
 }
 
-export function rangeQuery(key: StreamKey, start: number, end: number, searchTerm?: SearchTerm): DiQuery {
-  return {
-    service: key.service,
-    start: isoMillis(start),
-    end: isoMillis(end),
-    ...(key.org !== '' ? { orgId: key.org } : {}),
-    ...(searchTerm !== undefined ? { searchTerm } : {}),
-  };
+export function rangeQuery(ctx: StreamContext, start: number, end: number, searchTerm?: SearchTerm): DiQuery {
+  return ctx.routes.query(start, end, searchTerm);
 }
 
 /**
@@ -128,7 +116,15 @@ class RangeFetch {
    */
   private pendingBytes = 0;
   private bytesWaiter: (() => void) | undefined;
-  private readonly target: SendTarget;
+  /** Per org of the query (routes.ts): where its groups go. */
+  private readonly targets: SendTarget[];
+  /** Per org, reused by every page: events left in the page, duplicates, events fetched. */
+  private readonly left: Uint32Array;
+  private readonly dupes: Uint32Array;
+  private readonly got: Uint32Array;
+  private readonly builders: (GroupBuilder | undefined)[];
+  /** Per event of the page being read: the index of its org (only for a query of several orgs). */
+  private routeOf = new Int32Array(0);
 
   constructor(
     private readonly ctx: StreamContext,
@@ -136,24 +132,30 @@ class RangeFetch {
     private readonly signal: AbortSignal | undefined,
     private readonly onAcked: ((cursor: number, acked: number) => void) | undefined,
   ) {
-    const { key } = ctx;
-    this.target = {
-      seen: ctx.seen,
+    const { routes } = ctx;
+    const service = routes.service;
+    this.targets = routes.orgs.map((r) => ({
+      seen: r.seen,
       forward: ctx.forward,
-      tag: ctx.tag,
+      tag: r.tag,
       ...(ctx.writes ? { writes: ctx.writes } : {}),
-      delivered: (n) => {
+      delivered: (n: number) => {
         this.forwarded += n;
-        ctx.metrics.eventsForwarded(key.org, key.service, n);
+        ctx.metrics.eventsForwarded(r.org, service, n);
       },
-    };
+    }));
+    const n = routes.orgs.length;
+    this.left = new Uint32Array(n);
+    this.dupes = new Uint32Array(n);
+    this.got = new Uint32Array(n);
+    this.builders = new Array<GroupBuilder | undefined>(n).fill(undefined);
   }
 
   async run(): Promise<RangeOutcome> {
     const { ctx, spec, signal } = this;
     let iterError: unknown;
     try {
-      for await (const page of ctx.di.pages(rangeQuery(ctx.key, spec.start, spec.end, spec.searchTerm), signal)) {
+      for await (const page of ctx.di.pages(rangeQuery(ctx, spec.start, spec.end, spec.searchTerm), signal)) {
         await this.page(page);
         if (this.failure !== undefined || signal?.aborted) break;
       }
@@ -169,24 +171,33 @@ class RangeFetch {
     return { fetched, observed, atCountFrom, atEnd, forwarded, duplicates, aborted };
   }
 
-  /** Hands the page's new events to delivery in groups; returns once the pipeline has room for the next page. */
+  /**
+   * Hands the page's new events to delivery in groups (one org each); returns once the pipeline has room for the
+   * next page. An event of none of the query's orgs stops the page there (UnroutedEventError, after what was handed
+   * over settles): nothing past it is forwarded from this query, and no cursor passes it.
+   */
   private async page(page: DiPage): Promise<void> {
     const { ctx, spec } = this;
     const { start, end, countFrom } = spec;
-    const { seen } = ctx;
+    const orgs = ctx.routes.orgs;
     const events = page.events;
     const count = events.length;
     this.fetched += count;
+    const routed = this.route(events);
     let cursor = start;
     let observed = 0,
       atCountFrom = 0,
-      atEnd = 0,
-      duplicates = 0;
-    let g: GroupBuilder | undefined;
+      atEnd = 0;
     const groups: Promise<void>[] = [];
     // A page's bytes are needed until every send reading them has encoded them (or failed), not until the acks.
     const encoded: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
+      const r = routed ? this.routeOf[i]! : 0;
+      if (r < 0) {
+        this.failure ??= new UnroutedEventError(events.id(i), events.organization(i), orgs.length);
+        break;
+      }
+      this.left[r]!--;
       const ms = this.eventMillis(events, i);
       const { sec, nsec } = this.time;
       if (ms > cursor) cursor = ms;
@@ -201,28 +212,74 @@ class RangeFetch {
         if (ms === countFrom && exact) atCountFrom++;
       }
       const id = events.id(i);
+      const { seen } = orgs[r]!;
       if (seen.has(id)) {
-        duplicates++;
+        this.dupes[r]!++;
         continue;
       }
       // The raw bytes go to the encoder as a str (their span in the page): the page is never decoded to a string.
-      g ??= new GroupBuilder(events.body, Math.max(1, Math.min(ctx.sendBatch, count - i)));
+      const g = (this.builders[r] ??= new GroupBuilder(
+        events.body,
+        Math.max(1, Math.min(ctx.sendBatch, this.left[r]! + 1)),
+      ));
       g.add(events, i, id, sec, nsec, ms);
       seen.reserve(id);
       if (g.length >= g.capacity) {
-        this.send(g, encoded, groups);
-        g = undefined;
+        this.send(r, g, encoded, groups);
+        this.builders[r] = undefined;
       }
     }
-    if (g !== undefined && g.length > 0) this.send(g, encoded, groups);
+    for (let r = 0; r < orgs.length; r++) {
+      const g = this.builders[r];
+      this.builders[r] = undefined;
+      if (g !== undefined && g.length > 0) this.send(r, g, encoded, groups);
+    }
     this.observed += observed;
     this.atCountFrom += atCountFrom;
     this.atEnd += atEnd;
-    if (duplicates > 0) {
-      this.duplicates += duplicates;
-      ctx.metrics.duplicatesSkipped(ctx.key.org, ctx.key.service, duplicates);
-    }
+    this.report();
     await this.pipeline(page, encoded, groups, Math.min(cursor, end));
+  }
+
+  /**
+   * Each event's org (this.routeOf) and each org's events in the page (this.left, also fetched); false for a query
+   * of one org (every event is its own: nothing to look up).
+   */
+  private route(events: PageEvents): boolean {
+    const { routes } = this.ctx;
+    const n = events.length;
+    if (routes.orgs.length === 1) {
+      this.left[0] = n;
+      this.got[0]! += n;
+      return false;
+    }
+    if (this.routeOf.length < n) this.routeOf = new Int32Array(Math.max(n, 2 * this.routeOf.length));
+    this.left.fill(0);
+    for (let i = 0; i < n; i++) {
+      const r = routes.routeOf(events, i);
+      this.routeOf[i] = r;
+      if (r >= 0) this.left[r]!++;
+    }
+    for (let r = 0; r < routes.orgs.length; r++) this.got[r]! += this.left[r]!;
+    return true;
+  }
+
+  /** The page's per-org counts into the metrics (events fetched, duplicates skipped), once per org and page. */
+  private report(): void {
+    const { routes, metrics } = this.ctx;
+    const service = routes.service;
+    for (let r = 0; r < routes.orgs.length; r++) {
+      const org = routes.orgs[r]!.org;
+      const got = this.got[r]!,
+        dupes = this.dupes[r]!;
+      if (got > 0) metrics.eventsFetched?.(org, service, got);
+      if (dupes > 0) {
+        this.duplicates += dupes;
+        metrics.duplicatesSkipped(org, service, dupes);
+      }
+      this.got[r] = 0;
+      this.dupes[r] = 0;
+    }
   }
 
   /** Event i's time into this.time; returns it in ms (truncated). */
@@ -240,9 +297,9 @@ class RangeFetch {
       return eventTimeMillis(time);
     } catch (err) {
       // Cannot be placed in time: forward it anyway (nothing is lost), timed now, remembered as of the range start.
-      const { key, logger, clock } = this.ctx;
+      const { routes, logger, clock } = this.ctx;
       logger.warn(
-        { org: key.org, service: key.service, id: events.id(i), error: (err as Error).message },
+        { ...routes.labels, id: events.id(i), error: (err as Error).message },
         'event with an invalid timestamp: forwarding it with the current time',
       );
       const now = clock.now();
@@ -252,8 +309,8 @@ class RangeFetch {
     }
   }
 
-  /** Sends one group; its failure is the range's (the first one wins). */
-  private send(b: GroupBuilder, encoded: Promise<void>[], groups: Promise<void>[]): void {
+  /** Sends one group of org `r`; its failure is the range's (the first one wins). */
+  private send(r: number, b: GroupBuilder, encoded: Promise<void>[], groups: Promise<void>[]): void {
     let done!: () => void;
     encoded.push(new Promise<void>((r) => (done = r)));
     const bytes = b.bytes;
@@ -268,7 +325,7 @@ class RangeFetch {
         if (counted) this.bytesSettled(bytes);
       },
     };
-    const p = sendGroup(this.target, b.batch(), b.ids.finish(), hooks).catch((err: unknown) => {
+    const p = sendGroup(this.targets[r]!, b.batch(), b.ids.finish(), hooks).catch((err: unknown) => {
       this.failure ??= err;
     });
     void p.finally(done);

@@ -3,7 +3,7 @@
 // service's catch-up queries end before it. A query of `all` that spans a handover is split there (events are served
 // in time order, so its pages stay in order); its part before the handover drops the missed service's events (and
 // counts without them), in case `all` started returning it within that overlap.
-import { ColumnarPageEvents } from '../../di/page-events.js';
+import { ColumnarPageEvents, FIELDS } from '../../di/page-events.js';
 import { compareInstants, parseRfc3339, type Instant } from '../../di/rfc3339.js';
 import type { DiBucket, DiClient, DiInterval, DiPage, DiQuery } from '../../types.js';
 import { isoMillis } from '../state/timestamp.js';
@@ -162,11 +162,12 @@ export function withoutServices(page: DiPage, services: readonly string[]): DiPa
     keep.push(i);
   }
   if (keep.length === events.length) return page;
-  const offsets = new Uint32Array(6 * keep.length);
+  const offsets = new Uint32Array(FIELDS * keep.length);
   const escapes = new Uint8Array(keep.length);
   keep.forEach((i, k) => {
     const e = events;
-    offsets.set([e.start[i]!, e.end[i]!, e.idStart[i]!, e.idEnd[i]!, e.tsStart[i]!, e.tsEnd[i]!], 6 * k);
+    const spans = [e.start[i]!, e.end[i]!, e.idStart[i]!, e.idEnd[i]!, e.tsStart[i]!, e.tsEnd[i]!];
+    offsets.set([...spans, e.orgStart[i]!, e.orgEnd[i]!], FIELDS * k);
     escapes[k] = events.escapes[i]!;
   });
   return { ...page, events: new ColumnarPageEvents(events.body, keep.length, offsets, escapes) };

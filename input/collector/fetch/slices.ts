@@ -48,7 +48,7 @@ export async function planBalancedSlices(
       while (next < pieces.length) {
         const i = next++;
         const p = pieces[i]!;
-        counts[i] = await ctx.di.count(rangeQuery(ctx.key, p.start, p.end), signal);
+        counts[i] = await ctx.di.count(rangeQuery(ctx, p.start, p.end), signal);
       }
     };
     await Promise.all(Array.from({ length: Math.min(4 * n, 64, pieces.length) }, worker));
@@ -124,7 +124,7 @@ export async function countLeft(
     const counts = await Promise.all(
       slices
         .filter((s) => !s.done && s.cursor < s.end)
-        .map((s) => ctx.di.count(rangeQuery(ctx.key, s.cursor, s.end), signal)),
+        .map((s) => ctx.di.count(rangeQuery(ctx, s.cursor, s.end), signal)),
     );
     return counts.reduce((a, b) => a + b, 0);
   } catch {

@@ -1,7 +1,7 @@
 // GET of a JSON document from Fluent Bit's built-in HTTP server (--fluent-bit-http): its uptime (uptime.ts) and its
 // per-input record counters (records.ts).
 import { request } from 'undici';
-import { JumpCloudError } from '../../errors.js';
+import { JumpCloudError, errorCode } from '../../errors.js';
 import type { Clock } from '../../types.js';
 
 export interface FluentBitHttpTarget {
@@ -12,6 +12,12 @@ export interface FluentBitHttpTarget {
 /** Fluent Bit's HTTP server could not be asked, or answered something else than expected. */
 export class FluentBitHttpError extends JumpCloudError {
   static override readonly code: string = 'FLUENT_BIT_HTTP';
+  /** Nothing answered (refused, timed out): not an answer of something else. */
+  readonly unreachable: boolean = false;
+}
+
+class FluentBitUnreachableError extends FluentBitHttpError {
+  override readonly unreachable: boolean = true;
 }
 
 export function fluentBitUrl(target: FluentBitHttpTarget, path: string): string {
@@ -31,7 +37,8 @@ export async function getFluentBitJson(
     if (res.statusCode !== 200) throw new FluentBitHttpError(`${url} answered HTTP ${res.statusCode}`);
   } catch (err) {
     if (err instanceof FluentBitHttpError) throw err;
-    throw new FluentBitHttpError(`cannot reach Fluent Bit's HTTP server at ${url}: ${(err as Error).message}`);
+    const message = `cannot reach Fluent Bit's HTTP server at ${url}: ${(err as Error).message}`;
+    throw refused(err) ? new FluentBitUnreachableError(message) : new FluentBitHttpError(message);
   }
   const at = clock.now();
   let body: unknown;
@@ -41,4 +48,10 @@ export async function getFluentBitJson(
     body = undefined;
   }
   return { at, body, text };
+}
+
+/** Nothing listens there (as opposed to something that listens and does not answer HTTP). */
+function refused(err: unknown): boolean {
+  const codes = [errorCode(err), errorCode((err as { cause?: unknown } | null)?.cause)];
+  return codes.some((c) => ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(c ?? ''));
 }

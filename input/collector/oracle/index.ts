@@ -10,6 +10,7 @@ import type { Clock, Logger } from '../../types.js';
 import type { AckVerdict, RestartOracle } from '../delivery/index.js';
 import type { FluentBitHttpTarget } from './http.js';
 import { FluentBitInputMissingError, FluentBitRecords } from './records.js';
+import { probeShippedHttp } from './probe.js';
 import { LEDGER_FILE, SendLedger } from './send-ledger.js';
 import { FluentBitUptime, storedSince } from './uptime.js';
 
@@ -72,6 +73,30 @@ export class FluentBitOracle implements RestartOracle {
     await this.ledger?.close();
   }
 }
+
+/**
+ * The oracle of a run, or none. An address the user named is used as given (what it cannot answer is said where it
+ * matters); `auto`'s shipped address only when a Fluent Bit there lists the input (probe.ts), else said once.
+ */
+export async function openOracle(
+  o: FluentBitOracleOptions & { readonly auto: boolean; readonly forward: FluentBitHttpTarget; signal?: AbortSignal },
+): Promise<FluentBitOracle | undefined> {
+  if (o.auto) {
+    const v = await probeShippedHttp({ http: o.http, input: o.input, forward: o.forward, clock: o.clock, ...sig(o) });
+    if (!v.use) {
+      o.logger.warn({ fluentBitHttp: `${o.http.host}:${o.http.port}` }, v.reason);
+      return undefined;
+    }
+    o.logger.info(
+      { fluentBitHttp: `${o.http.host}:${o.http.port}`, input: o.input },
+      "--fluent-bit-http auto: the shipped pipeline's HTTP server answers; a restart of the collector alone sends " +
+        'nothing stored again',
+    );
+  }
+  return FluentBitOracle.open(o);
+}
+
+const sig = (o: { signal?: AbortSignal }): { signal?: AbortSignal } => (o.signal ? { signal: o.signal } : {});
 
 /**
  * False when Fluent Bit does not list the input (said once; the old ledger is voided: never decided later against

@@ -7,7 +7,17 @@ export interface Journal {
   sync(): Promise<void>;
 }
 
-export class StreamStore {
+/**
+ * What a poll or a backfill reads and moves: a stream's state. One org's StreamStore, or the stores of orgs polled
+ * with one query (engine/cohort.ts), which all hold the same checkpoint and backfill.
+ */
+export interface StateStore {
+  readonly state: StreamState;
+  /** Sets the state in memory and resolves once it (or a newer one) is durable. */
+  save(next: StreamState): Promise<void>;
+}
+
+export class StreamStore implements StateStore {
   private current: StreamState;
 
   constructor(

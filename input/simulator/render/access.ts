@@ -32,7 +32,7 @@ export function ssoAuth(ctx: RenderContext): Body {
   const ok = outcome(ctx, 0.85);
   const mfa = ctx.mfa ?? r() < 0.5;
   const [name, label, url] = pick(r, APPS);
-  const where = origin(ctx);
+  const where = origin(ctx, p);
   // An MFA step shows as sso_token_success false with no error message.
   const error = ok
     ? ''
@@ -58,7 +58,7 @@ export function radiusAuth(ctx: RenderContext): Body {
   const p = person(ctx, 'user');
   const ok = outcome(ctx, 0.8);
   const mfa = ctx.mfa ?? false;
-  const where = origin(ctx);
+  const where = origin(ctx, p);
   const err = 'mschap: MS-CHAP2-Response is incorrect';
   const rejected =
     'eap_peap: The users session was previously rejected: returning reject (again.), ' +
@@ -105,7 +105,7 @@ export function ldap(ctx: RenderContext): Body {
   const p = person(ctx, 'user');
   const bind = ctx.entry.type === 'ldap_bind';
   const dn = `uid=${p.username},ou=Users,o=${ORG_HOLE},dc=jumpcloud,dc=com`;
-  const where = origin(ctx);
+  const where = origin(ctx, p);
   const out: Body = {
     initiated_by: { type: 'user', username: p.username },
     auth_method: 'simple',
@@ -142,7 +142,7 @@ export function systemAuth(ctx: RenderContext): Body {
   const p = person(ctx, 'user');
   const m = targetSystem(ctx);
   const ok = outcome(ctx, 0.85);
-  const where = origin(ctx);
+  const where = origin(ctx, p);
   const proc = m.os === 'Windows' ? 'winlogon.exe' : pick(r, ['loginwindow', 'sshd', 'sudo']);
   const out: Body = {
     initiated_by: initiatedBy(ctx, p),

@@ -1,10 +1,11 @@
 // What every family renderer shares: the render context (seeded randomness plus a scenario's choices), who did
 // it, from where, and the fields that close every event. Bodies are plain objects, serialized by JSON.stringify,
 // so quotes, backslashes and non-ASCII text come out as the API writes them.
-import type { CatalogEntry } from '../catalog.js';
+import type { CatalogEntry } from '../entry.js';
 import { objectId, pick, type Rng } from '../random.js';
 import {
   homeCountry,
+  homeCountryOf,
   ipIn,
   PLACES,
   randomAdmin,
@@ -49,9 +50,15 @@ export interface Origin {
   readonly ip: string;
 }
 
-/** Where the request came from: a country's geoip and an address there, or the scenario's. */
-export function origin(ctx: RenderContext): Origin {
-  const country = ctx.country ?? homeCountry(ctx.r);
+/**
+ * Where the request came from: a country's geoip and an address there, or the scenario's. A person's own
+ * requests (`who`) come from their home country, as people do not change countries between two logins (a
+ * detection of logins from two countries must stay quiet on the generated stream).
+ */
+export function origin(ctx: RenderContext, who?: Identity): Origin {
+  // Drawn even when the person's home decides, so that the body's other fields stay what they were.
+  const drawn = ctx.country ?? homeCountry(ctx.r);
+  const country = ctx.country ?? (who && who.kind !== 'system' ? homeCountryOf(who) : drawn);
   const place = PLACES[country] ?? PLACES.US!;
   return { geoip: { ...place.geoip }, ip: ctx.clientIp ?? ipIn(ctx.r, country) };
 }

@@ -40,7 +40,7 @@ export function portalAuth(ctx: RenderContext): Body {
   const r = ctx.r;
   const admin = ctx.entry.type !== 'user_login_attempt';
   const who = person(ctx, admin ? 'admin' : 'user');
-  const where = origin(ctx);
+  const where = origin(ctx, who);
   const ok = outcome(ctx, admin ? 0.92 : 0.88);
   const mfa = ctx.mfa ?? (ok && r() < 0.7);
   const out: Body = { initiated_by: initiatedBy(ctx, who), geoip: where.geoip, useragent: userAgent(r) };

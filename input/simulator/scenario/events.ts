@@ -9,7 +9,7 @@ import type { ExplicitEvent } from '../events.js';
 import { hash32, hashString, hex, prng } from '../random.js';
 import { fillHoles, renderBody, type Body } from '../render.js';
 import { eventId, organizationId, providerObjectId, stampExact } from '../stamp.js';
-import { admin, homeCountry, ipIn, system, user, type Identity } from '../vocab.js';
+import { admin, homeCountry, homeCountryOf, ipIn, system, user, type Identity } from '../vocab.js';
 import { ScenarioError, validateScenario, type IdentityRef, type Scalar, type Scenario, type Step } from './schema.js';
 
 export { ScenarioError, type Scenario } from './schema.js';
@@ -122,7 +122,8 @@ interface Whence {
 
 /**
  * Where an event comes from: the step's geoip and client_ip; what the step leaves open is the actor's usual place
- * in this scenario (one country, one address per actor), as a person's events come from one place.
+ * (one address per actor in this scenario, in the person's home country: the one their generated events come
+ * from, so that a scenario agrees with the stream it is played into), as a person's events come from one place.
  */
 function whence(sc: Scenario, step: Step, i: number, seed: number, actor?: Identity): Whence {
   const given = typeof step.geoip === 'string' ? step.geoip : undefined;
@@ -131,7 +132,7 @@ function whence(sc: Scenario, step: Step, i: number, seed: number, actor?: Ident
     return { ...(given ? { country: given } : {}), ...(ip ? { clientIp: ip } : {}) };
   }
   const r = prng(hash32(seed, hashString(sc.name), hashString(actor.id), hashString(given ?? '')));
-  const country = given ?? homeCountry(r);
+  const country = given ?? (actor.kind === 'system' ? homeCountry(r) : homeCountryOf(actor));
   return { country, clientIp: ip ?? ipIn(r, country) };
 }
 

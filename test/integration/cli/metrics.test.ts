@@ -44,9 +44,9 @@ afterEach(async () => {
 });
 
 function feed(metrics: CollectorMetrics): void {
-  const q = { service: 'directory', start: '2026-03-01T00:00:00Z', end: '2026-03-01T01:00:00Z', orgId: 'org1' };
+  const q = { service: 'directory', start: '2026-03-01T00:00:00Z', end: '2026-03-01T01:00:00Z', orgIds: ['org1'] };
   const dh = diHooks(metrics);
-  dh.onPage!({ events: 7, query: q });
+  metrics.eventsFetched('org1', 'directory', 7); // the engine counts fetched events per org of a batch
   dh.onRetry!({ reason: '429', status: 429, delayMs: 10, query: q });
   dh.onApiError!({ status: 503, query: q });
   const fh = forwardHooks(metrics);

@@ -166,12 +166,12 @@ describe('an input Fluent Bit does not list', () => {
 describe('--fluent-bit-http', () => {
   const run = (argv: string[], env: Record<string, string> = {}) =>
     loadConfig({ argv: ['--api-key', 'k1234', ...argv], env, now: Date.parse('2026-03-01T12:00:00Z'), cwd: tmpdir() });
-  it('takes HOST:PORT from the flag or FLUENT_BIT_HTTP; off by default', () => {
+  it('takes HOST:PORT from the flag or FLUENT_BIT_HTTP; off when --forward is not the shipped pair', () => {
     const a = run(['--fluent-bit-http', '127.0.0.1:2020']);
     expect(a.kind === 'run' && a.config.fluentBitHttp).toEqual({ host: '127.0.0.1', port: 2020 });
     const b = run([], { FLUENT_BIT_HTTP: '[::1]:2021' });
     expect(b.kind === 'run' && b.config.fluentBitHttp).toEqual({ host: '::1', port: 2021 });
-    const c = run([]);
+    const c = run(['--forward', '127.0.0.1:24225']);
     expect(c.kind === 'run' && c.config.fluentBitHttp).toBeUndefined();
   });
   it('refuses a value without a port, or a unix socket, naming the fix', () => {

@@ -7,10 +7,25 @@ import { DiFatalError } from '../../../input/di/errors.js';
 import { ForwardAuthError } from '../../../input/forward/errors.js';
 import { runCollector } from '../../../input/collector/engine/run.js';
 import { countMatches } from '../../../input/collector/fetch/range.js';
+import { Routes } from '../../../input/collector/fetch/routes.js';
 import { planBalancedSlices, planSlices } from '../../../input/collector/fetch/slices.js';
+import type { SeenIds } from '../../../input/collector/delivery/index.js';
 import { loadState, streamPaths } from '../../../input/collector/state/state.js';
-import type { CollectorConfig, ForwardClient, ForwardEntry, MessageBatch, SendOptions } from '../../../input/types.js';
+import type {
+  CollectorConfig,
+  DiClient,
+  ForwardClient,
+  ForwardEntry,
+  MessageBatch,
+  SendOptions,
+} from '../../../input/types.js';
 import { entryList, FakeDi, FakeForward, manualClock, memoryLogger, type FakeEvent } from '../../support/fakes.js';
+
+/** What planBalancedSlices reads of a stream: its DI client and its query (one org-less stream of `all`). */
+function planContext(di: DiClient): Parameters<typeof planBalancedSlices>[0] {
+  const routes = new Routes('all', [{ org: '', seen: {} as SeenIds, tag: '' }]);
+  return { di, routes } as unknown as Parameters<typeof planBalancedSlices>[0];
+}
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const MIN = 60_000;
@@ -61,7 +76,7 @@ describe('window math', () => {
       ...Array.from({ length: 40 }, (_, i) => ev(1000 + i, T0 + 24 * HOUR + i * 4 * HOUR)),
     ];
     const di = new FakeDi(events, clock);
-    const ctx = { di, key: { org: '', service: 'all' } } as unknown as Parameters<typeof planBalancedSlices>[0];
+    const ctx = planContext(di);
     const slices = await planBalancedSlices(ctx, T0, T0 + 8 * 24 * HOUR, 4, undefined);
     expect(slices[0]!.start).toBe(T0);
     expect(slices.at(-1)!.end).toBe(T0 + 8 * 24 * HOUR);
@@ -78,7 +93,7 @@ describe('window math', () => {
     // 3,001 events evenly over 3 days, 8 slices: a counted piece (1/32 of the range) holds ~94 events.
     const events = Array.from({ length: 3001 }, (_, i) => ev(i, T0 + i * 86_400));
     const di = new FakeDi(events, clock);
-    const ctx = { di, key: { org: '', service: 'all' } } as unknown as Parameters<typeof planBalancedSlices>[0];
+    const ctx = planContext(di);
     const end = T0 + 3 * 24 * HOUR + 1;
     const slices = await planBalancedSlices(ctx, T0, end, 8, undefined);
     expect(slices).toHaveLength(8);
@@ -99,7 +114,7 @@ describe('window math', () => {
       Array.from({ length: 50 }, (_, i) => ev(i, T0 + 5 * HOUR)),
       clock,
     );
-    const ctx = { di, key: { org: '', service: 'all' } } as unknown as Parameters<typeof planBalancedSlices>[0];
+    const ctx = planContext(di);
     const slices = await planBalancedSlices(ctx, T0, T0 + 2 * 24 * HOUR, 4, undefined);
     expect(slices[0]!.start).toBe(T0);
     expect(slices.at(-1)!.end).toBe(T0 + 2 * 24 * HOUR);
@@ -314,7 +329,9 @@ describe('runCollector with fakes', () => {
     const clock = manualClock(T0 + 30 * MIN);
     const di = new FakeDi([ev(1, T0 + MIN, { orgId: 'a' }), ev(2, T0 + MIN, { orgId: 'b' })], clock);
     di.failWith = (q) =>
-      q.orgId === 'b' ? new DiFatalError('403: the API key cannot read org b: check --org-ids', 403) : undefined;
+      q.orgIds?.includes('b')
+        ? new DiFatalError('403: the API key cannot read org b: check --org-ids', 403)
+        : undefined;
     const fwd = new FakeForward();
     const r = await runCollector(config({ orgIds: ['a', 'b'] }), {
       logger: memoryLogger(),
@@ -391,7 +408,8 @@ describe('runCollector with fakes', () => {
     );
     const di = new FakeDi(events, clock, 5);
     const out: string[] = [];
-    const r = await runCollector(config({ orgIds: ['a', 'b', 'c'], backfillSlices: 2 }), {
+    // One org per query: three streams backfilling at once (orgs batched in one query backfill as one).
+    const r = await runCollector(config({ orgIds: ['a', 'b', 'c'], backfillSlices: 2, orgBatchSize: 1 }), {
       logger: memoryLogger(),
       clock,
       diClient: di,

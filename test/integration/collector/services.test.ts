@@ -305,6 +305,7 @@ describe('pieces', () => {
       const coverage = new ServiceCoverage({
         stateDir,
         orgs: ['o1'],
+        batchSize: 100,
         sinceMs: B - 3 * 60 * MIN,
         lagMs: 2 * MIN,
         overlapMs: 30 * MIN,
@@ -316,7 +317,7 @@ describe('pieces', () => {
         metrics: noMetrics,
       });
       const di = coverage.wrap(inner);
-      const q = (service: string, start: string, end: string): DiQuery => ({ service, start, end, orgId: 'o1' });
+      const q = (service: string, start: string, end: string): DiQuery => ({ service, start, end, orgIds: ['o1'] });
       const drain = async (it: AsyncIterable<unknown>) => {
         for await (const _ of it) void _;
       };
@@ -357,9 +358,14 @@ describe('pieces', () => {
       // Wholly after B: one query naming the service; another org's queries are left alone.
       await drain(di.pages(q('all', '2026-03-01T12:00:00.000Z', '2026-03-01T12:10:00.000Z')));
       await drain(
-        di.pages({ service: 'all', start: '2026-03-01T11:00:00.000Z', end: '2026-03-01T12:10:00.000Z', orgId: 'o2' }),
+        di.pages({
+          service: 'all',
+          start: '2026-03-01T11:00:00.000Z',
+          end: '2026-03-01T12:10:00.000Z',
+          orgIds: ['o2'],
+        }),
       );
-      expect(seen.splice(0).map((x) => [x.q.orgId, x.q.start, x.q.alsoServices])).toEqual([
+      expect(seen.splice(0).map((x) => [x.q.orgIds?.[0], x.q.start, x.q.alsoServices])).toEqual([
         ['o1', '2026-03-01T12:00:00.000Z', ['password_manager']],
         ['o2', '2026-03-01T11:00:00.000Z', undefined],
       ]);

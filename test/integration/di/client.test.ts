@@ -191,9 +191,9 @@ describe('DiClient paging', () => {
     const s = await sim({ clock, orgs: ['org-a', 'org-b'], eventsPerMinute: 30, from: T0 - 1_800_000 });
     const c = client(s, { clock });
     for (const orgId of ['org-a', 'org-b']) {
-      const q = { service: 'systems', orgId, start: iso(T0 - 1_800_000), end: iso(T0 - 60_000) };
-      const { ids } = await collect(c, q);
-      expect(ids).toEqual(s.expectedEvents({ ...q, visibleAt: T0 }).map((e) => e.id));
+      const window = { service: 'systems', start: iso(T0 - 1_800_000), end: iso(T0 - 60_000) };
+      const { ids } = await collect(c, { ...window, orgIds: [orgId] });
+      expect(ids).toEqual(s.expectedEvents({ ...window, orgId, visibleAt: T0 }).map((e) => e.id));
       expect(ids.length).toBeGreaterThan(400);
     }
     await expect(collect(c, { service: 'systems', start: iso(T0 - 60_000), end: iso(T0) })).rejects.toThrow(
@@ -330,18 +330,18 @@ describe('DiClient refusals', () => {
     const cases: [DiClient, DiQuery, number, RegExp][] = [
       [
         make(secretKey),
-        { ...q, orgId: 'org-a', service: 'bogus' },
+        { ...q, orgIds: ['org-a'], service: 'bogus' },
         400,
         /unknown service "bogus"; valid services are: alerts, all, directory/,
       ],
-      [make('key-WRONG-SECRET'), { ...q, orgId: 'org-a' }, 401, /invalid or expired — set JUMPCLOUD_API_KEY/],
-      [make(secretKey), { ...q, orgId: 'org-b' }, 402, /not licensed or not enabled for org org-b/],
-      [make('runner-SECRET-999'), { ...q, orgId: 'org-a' }, 403, /Command Runner/],
+      [make('key-WRONG-SECRET'), { ...q, orgIds: ['org-a'] }, 401, /invalid or expired — set JUMPCLOUD_API_KEY/],
+      [make(secretKey), { ...q, orgIds: ['org-b'] }, 402, /not licensed or not enabled for org org-b/],
+      [make('runner-SECRET-999'), { ...q, orgIds: ['org-a'] }, 403, /Command Runner/],
       [make(secretKey), q, 403, /set --org-ids/],
-      [make(secretKey), { ...q, orgId: 'org-zzz' }, 403, /check --org-ids/],
+      [make(secretKey), { ...q, orgIds: ['org-zzz'] }, 403, /check --org-ids/],
       [
         make(secretKey, s.url.replace('/insights/directory/v1', '/wrong')),
-        { ...q, orgId: 'org-a' },
+        { ...q, orgIds: ['org-a'] },
         404,
         /check --api-url/,
       ],
@@ -378,9 +378,10 @@ describe('DiClient OAuth', () => {
     });
     const log = captureLogger();
     const c = client(s, { clock, logger: log, auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl } });
-    const q = { service: 'all', orgId: 'org-a', start: iso(T0 - 600_000), end: iso(T0 - 1000) };
+    const window = { service: 'all', start: iso(T0 - 600_000), end: iso(T0 - 1000) };
+    const q = { ...window, orgIds: ['org-a'] };
     const n = (await collect(c, q)).ids.length;
-    expect(n).toBe(s.expectedEvents({ ...q, visibleAt: T0 }).length);
+    expect(n).toBe(s.expectedEvents({ ...window, orgId: 'org-a', visibleAt: T0 }).length);
     await c.count(q);
     expect(s.stats.requests['/oauth2/token']).toEqual({ '200': 1 });
     // 540 s in: inside the renewal margin (a tenth of 600 s) → a new token before the old one expires.
@@ -409,7 +410,7 @@ describe('DiClient OAuth', () => {
       logger: log,
       auth: { kind: 'oauth', clientId, clientSecret: 'wrong-SECRET-xyz', tokenUrl: s.tokenUrl },
     });
-    const err = await bad.count({ ...q, orgId: 'org-a' }).catch((e: unknown) => e);
+    const err = await bad.count({ ...q, orgIds: ['org-a'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiFatalError);
     expect((err as Error).message).toMatch(/refused the service account \(401: invalid_client/);
     expect((err as Error).message + log.text()).not.toContain('wrong-SECRET-xyz');
@@ -423,7 +424,7 @@ describe('DiClient OAuth', () => {
       auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl.replace(/:\d+\//, ':1/') },
     });
     const err = await c
-      .count({ service: 'all', orgId: 'org-a', start: iso(T0 - 60_000), end: iso(T0) }, AbortSignal.timeout(300))
+      .count({ service: 'all', orgIds: ['org-a'], start: iso(T0 - 60_000), end: iso(T0) }, AbortSignal.timeout(300))
       .catch((e: unknown) => e);
     // Connection refused is transient: the client keeps retrying until aborted.
     expect(String(err)).toMatch(/abort|timeout/i);
@@ -442,7 +443,7 @@ describe('DiClient OAuth', () => {
       clock,
       auth: { kind: 'oauth', clientId, clientSecret, tokenUrl: s.tokenUrl.replace(/:\d+\//, ':1/') },
     });
-    const q = { service: 'all', orgId: 'org-a', start: iso(T0 - 60_000), end: iso(T0) };
+    const q = { service: 'all', orgIds: ['org-a'], start: iso(T0 - 60_000), end: iso(T0) };
     const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
       ['count', (signal) => c.count(q, signal)],
       ['distinct', (signal) => c.distinct!(q, 'event_type', signal)],

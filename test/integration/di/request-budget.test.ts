@@ -190,7 +190,7 @@ describe('DiClient under the budgets (simulator)', () => {
     });
     closers.push(() => c.close());
     const q = (orgId: string): DiQuery => ({
-      orgId,
+      orgIds: [orgId],
       service: 'directory',
       start: iso(Date.now() - 3_000_000),
       end: iso(Date.now() - 60_000),
@@ -234,7 +234,7 @@ describe('DiClient under the budgets (simulator)', () => {
     });
     closers.push(() => c.close());
     const q = (orgId: string): DiQuery => ({
-      orgId,
+      orgIds: [orgId],
       service: 'directory',
       start: iso(Date.now() - 3_000_000),
       end: iso(Date.now() - 60_000),

@@ -1,7 +1,7 @@
 // Scenarios: the shipped files produce what their descriptions say (the facts a detection keys on, and the near
 // misses one short of them), deterministically; bad files are refused with the file, the step and the fix; and the
 // simulator serves a scenario's events exactly, among the generated ones.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,7 +38,10 @@ describe('shipped scenarios', () => {
       ...readdirSync(DIR).filter((f) => f.endsWith('.yaml')),
       ...readdirSync(join(DIR, 'near-misses')).map((f) => `near-misses/${f}`),
     ];
-    expect(files.length).toBe(7 + 16);
+    // The README's table lists them all, and nothing else.
+    const table = readFileSync(join(DIR, 'README.md'), 'utf8');
+    const listed = [...table.matchAll(/^\| `([\w/-]+\.yaml)` \|/gm)].map((m) => m[1]);
+    expect(files.sort()).toEqual(listed.sort());
     for (const f of files) expect(loadScenario(join(DIR, f)).description.length, f).toBeGreaterThan(60);
   });
 

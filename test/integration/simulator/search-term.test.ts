@@ -150,7 +150,8 @@ describe('search_term against the simulator', () => {
   it('several conjunctions in one term all apply; empty ones and other keys constrain nothing (the published example sends all three)', async () => {
     const [a] = [...new Set(all.map((e) => e.event_type))];
     expect((await events(s, { ...q, search_term: { and: {}, not: {}, or: {} } })).length).toBe(all.length);
-    expect((await events(s, { ...q, search_term: { xor: [{ id: 'x' }] } })).length).toBe(all.length); // not a conjunction: ignored
+    // not a conjunction: ignored
+    expect((await events(s, { ...q, search_term: { xor: [{ id: 'x' }] } })).length).toBe(all.length);
     const got = await events(s, {
       ...q,
       search_term: { and: [{ event_type: a }], not: [{ id: all.find((e) => e.event_type === a)!.id }] },

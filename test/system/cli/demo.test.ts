@@ -89,7 +89,8 @@ describe('built-in demo', () => {
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(r.stderr).toMatch(/ok: every event fetched was mapped and written \(\d+ documents\)/);
     expect(existsSync(stateDir!)).toBe(false);
-    // Not a TTY: stdout carries the documents themselves, the same as the file; each an ECS document of the simulator's events.
+    // Not a TTY: stdout carries the documents themselves, the same as the file; each an ECS document of the
+    // simulator's events.
     const lines = readFileSync(ndjson, 'utf8').trimEnd().split('\n');
     const printed = r.stdout.trimEnd().split('\n');
     expect(printed.length).toBe(lines.length);

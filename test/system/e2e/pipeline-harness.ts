@@ -66,8 +66,8 @@ export function fluentBitLine(): FluentBitLine {
   const v = fluentBitVersion();
   if (v.line === undefined) {
     throw new Error(
-      `Fluent Bit ${v.text} is not a release line this suite knows (${KNOWN_LINES.join(', ')}): run test/system/e2e on it ` +
-        `and add what it does to the per-version expectations`,
+      `Fluent Bit ${v.text} is not a release line this suite knows (${KNOWN_LINES.join(', ')}): ` +
+        `run test/system/e2e on it and add what it does to the per-version expectations`,
     );
   }
   return v.line;

@@ -10,6 +10,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTIONS } from '../../../input/config.js';
 import { ROOT, cleanEnv } from '../../support/run-cli.js';
+import { composeEnv, systemdEnv } from '../../support/deploy-settings.js';
+import { freePort, shippedEnv } from '../e2e/pipeline-harness.js';
+import { parse as parseYaml } from 'yaml';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'fbjc-deploy-'));
@@ -43,8 +46,21 @@ describe('deploy/systemd/fluent-bit-jumpcloud.service', () => {
   it('starts the package bin and configures it through variables the collector reads', () => {
     expect(/^ExecStart=(\S+)$/m.exec(unit)?.[1]).toBe(Object.keys(pkg.bin)[0]);
     const vars = [...unit.matchAll(/^Environment=(\w+)=/gm)].map((m) => m[1]!);
-    expect(vars).toEqual(['JUMPCLOUD_STATE_DIR', 'JUMPCLOUD_API_KEY_FILE']);
+    expect(vars).toEqual([
+      'JUMPCLOUD_STATE_DIR',
+      'JUMPCLOUD_API_KEY_FILE',
+      'FLUENT_BIT_FORWARD',
+      'FLUENT_BIT_HTTP',
+      'FLUENT_BIT_INPUT',
+    ]);
     for (const v of vars) expect(optionEnvs.has(v), v).toBe(true);
+    // The shipped pipeline on this host, as conf/jumpcloud.env and fluent-bit.conf set it up.
+    const env = systemdEnv(unit);
+    expect(env.FLUENT_BIT_FORWARD).toBe(`127.0.0.1:${shippedEnv().FORWARD_PORT}`);
+    expect(env.FLUENT_BIT_HTTP).toBe(`${shippedEnv().FLUENT_BIT_HTTP_LISTEN}:${shippedEnv().FLUENT_BIT_HTTP_PORT}`);
+    expect(read('fluent-bit.conf')).toMatch(new RegExp(`^\\s+Alias\\s+${env.FLUENT_BIT_INPUT}$`, 'm'));
+    // The user's collector.env comes after, so it overrides them.
+    expect(unit.lastIndexOf('Environment=')).toBeLessThan(unit.indexOf('EnvironmentFile='));
     // Configuration errors and API refusals are not restarted.
     expect(unit).toMatch(/^RestartPreventExitStatus=2 3$/m);
   });
@@ -126,8 +142,15 @@ describe('deploy/compose.yaml', () => {
       expect(containerfile).toMatch(new RegExp(`^FROM \\S+ AS ${t}$`, 'm'));
     for (const [, f] of compose.matchAll(/env_file: (\S+)/g))
       expect(existsSync(join(ROOT, 'deploy', f!)), f).toBe(true);
-    expect(compose).toMatch(/FLUENT_BIT_FORWARD: fluent-bit:24224/);
-    expect(optionEnvs.has('FLUENT_BIT_FORWARD')).toBe(true);
+    // The collector reaches the Fluent Bit service's forward input and HTTP server over the compose network.
+    const env = composeEnv();
+    const fluentBit = (parseYaml(compose) as { services: Record<string, { environment: Record<string, string> }> })
+      .services['fluent-bit']!.environment;
+    expect(env.FLUENT_BIT_FORWARD).toBe(`fluent-bit:${shippedEnv().FORWARD_PORT}`);
+    expect(env.FLUENT_BIT_HTTP).toBe(`fluent-bit:${shippedEnv().FLUENT_BIT_HTTP_PORT}`);
+    expect(fluentBit).toMatchObject({ FORWARD_LISTEN: '0.0.0.0', FLUENT_BIT_HTTP_LISTEN: '0.0.0.0' });
+    expect(env.FLUENT_BIT_INPUT).toBe('jumpcloud_forward');
+    for (const v of Object.keys(env)) expect(optionEnvs.has(v), v).toBe(true);
   });
 });
 
@@ -160,6 +183,30 @@ describe('deploy/side-by-side.sh', () => {
     }
   });
 
+  it('refuses an HTTP server port that something else already listens on', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+    const [port, httpPort] = [(free.address() as AddressInfo).port, (busy.address() as AddressInfo).port];
+    await new Promise((r) => free.close(r));
+    try {
+      const r = await run(join(ROOT, 'deploy/side-by-side.sh'), [], {
+        env: cleanEnv({
+          FLUENT_BIT_BIN: process.execPath,
+          FORWARD_PORT: String(port),
+          FLUENT_BIT_HTTP_PORT: String(httpPort),
+        }),
+      }).catch((e: { code: number; stderr: string }) => e);
+      expect((r as { code: number }).code).toBe(2);
+      expect((r as { stderr: string }).stderr).toContain(
+        `something already listens on 127.0.0.1:${httpPort}: stop it or set FLUENT_BIT_HTTP_PORT`,
+      );
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
+  });
+
   it.skipIf(!fluentBit)(
     'runs a real Fluent Bit beside the demo collector: ECS documents come out of Fluent Bit',
     async () => {
@@ -167,8 +214,13 @@ describe('deploy/side-by-side.sh', () => {
       await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
       const port = (free.address() as AddressInfo).port;
       await new Promise((r) => free.close(r));
+      const httpPort = await freePort();
       const child = spawn(join(ROOT, 'deploy/side-by-side.sh'), ['--since', '2m', '--services', 'directory'], {
-        env: cleanEnv({ FLUENT_BIT_BIN: fluentBit!, FORWARD_PORT: String(port) }),
+        env: cleanEnv({
+          FLUENT_BIT_BIN: fluentBit!,
+          FORWARD_PORT: String(port),
+          FLUENT_BIT_HTTP_PORT: String(httpPort),
+        }),
         stdio: ['ignore', 'pipe', 'pipe'],
         // Its own process group, so the test can stop Fluent Bit and the collector together, like Ctrl-C.
         detached: true,

@@ -97,7 +97,7 @@ describe("the add-on's .conf files", () => {
         if (!HAVE_TOOLS) throw new Error(MISSING_TOOLS);
         const dir = addonCopy(example);
         copies.push(dirname(dir));
-        const { stdout } = await run(VENV_PYTHON, [join(ROOT, 'test', 'splunk', 'parse_confs.py'), dir], {
+        const { stdout } = await run(VENV_PYTHON, [join(ROOT, 'test', 'system', 'splunk', 'parse_confs.py'), dir], {
           maxBuffer: 16 * 1024 * 1024,
         }).catch((err: { stderr?: string }) => {
           throw new Error(`addonfactory-splunk-conf-parser-lib refused a file: ${err.stderr ?? err}`);

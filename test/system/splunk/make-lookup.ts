@@ -11,7 +11,8 @@ if (process.argv.includes('--check')) {
   const have = existsSync(path) ? readFileSync(path, 'utf8') : '';
   if (have !== want) {
     console.error(
-      `${path}: differs from the catalog and filter/categories.ts; run node --import tsx test/system/splunk/make-lookup.ts`,
+      `${path}: differs from the catalog and filter/categories.ts; ` +
+        'run node --import tsx test/system/splunk/make-lookup.ts',
     );
     process.exit(1);
   }

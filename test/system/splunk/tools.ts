@@ -15,7 +15,8 @@ export const VENV_PYTHON = join(VENV, 'bin', 'python');
 export const HAVE_TOOLS = existsSync(APPINSPECT) && existsSync(VENV_PYTHON);
 export const MISSING_TOOLS =
   `Splunk's tools are not installed in ${VENV}: python3 -m venv .venv-splunk && ` +
-  '.venv-splunk/bin/pip install -r test/system/splunk/requirements.txt (or set SPLUNK_TOOLS_VENV to a venv that has them)';
+  '.venv-splunk/bin/pip install -r test/system/splunk/requirements.txt ' +
+  '(or set SPLUNK_TOOLS_VENV to a venv that has them)';
 export const EXAMPLE_SAVEDSEARCHES = fileURLToPath(new URL('fixtures/savedsearches.example.conf', import.meta.url));
 
 /** A fresh copy of the add-on in a temp dir (its path), with the example savedsearches.conf when asked. */

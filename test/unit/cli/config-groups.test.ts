@@ -20,6 +20,7 @@ writeFileSync(scenario, 'description: one failed login\nsteps:\n  - type: user_l
 const common = {
   JUMPCLOUD_API_URL: 'https://proxy.example/insights/directory/v1',
   JUMPCLOUD_ORG_IDS: 'o1',
+  JUMPCLOUD_PROVIDER_ID: 'p1',
   FLUENT_BIT_TLS: 'true',
   FLUENT_BIT_TLS_CA_FILE: pem,
   FLUENT_BIT_TLS_CERT_FILE: pem,

@@ -469,7 +469,7 @@ describe('--fluent-bit-http and --fluent-bit-input', () => {
           .fluentBitInput,
       ).toBe('dedicated');
       // Without the HTTP server there is no counter to read: the name is not part of the configuration.
-      expect(load(['--api-key', 'k1234']).config.fluentBitInput).toBeUndefined();
+      expect(load(['--api-key', 'k1234', '--fluent-bit-http', 'off']).config.fluentBitInput).toBeUndefined();
       expect(
         error(['--api-key', 'k1234', '--fluent-bit-http', '127.0.0.1:2020', '--fluent-bit-input', 'two words']).message,
       ).toMatch(/--fluent-bit-input.*not an input name.*Alias/);

@@ -9,6 +9,7 @@ import { SeenIds } from '../../../input/collector/delivery/index.js';
 import { runBackfill } from '../../../input/collector/engine/backfill.js';
 import { BackfillBoard } from '../../../input/collector/engine/progress.js';
 import type { StreamContext } from '../../../input/collector/fetch/range.js';
+import { Routes } from '../../../input/collector/fetch/routes.js';
 import { noMetrics } from '../../../input/collector/metrics.js';
 import { StateWriter, loadState, streamPaths, type StreamState } from '../../../input/collector/state/state.js';
 import { StreamStore } from '../../../input/collector/state/store.js';
@@ -43,11 +44,9 @@ async function setup(events: FakeEvent[], state?: StreamState) {
   const store = new StreamStore(writer, seen, state ?? { ...key, since: T0, checkpoint: T0 });
   await store.save(store.state);
   const ctx: StreamContext = {
-    key,
-    tag: 'jumpcloud.all',
+    routes: new Routes(key.service, [{ org: key.org, seen, tag: 'jumpcloud.all' }]),
     di,
     forward,
-    seen,
     logger,
     metrics: noMetrics,
     clock,

@@ -44,7 +44,7 @@ const ev = (i: number, ms: number, org = ''): FakeEvent =>
   }) as FakeEvent;
 
 describe('completed polls at info', () => {
-  it('one line per poll per stream with fetched, forwarded, duplicates skipped and lag', async () => {
+  it('one line per poll per query (its orgs together) with fetched, forwarded, duplicates skipped and lag', async () => {
     const clock = manualClock(T0 + 30 * MIN);
     const di = new FakeDi([ev(1, T0 + 25 * MIN, 'a'), ev(2, T0 + 26 * MIN, 'a'), ev(3, T0 + 25 * MIN, 'b')], clock);
     const logger = memoryLogger();
@@ -56,21 +56,14 @@ describe('completed polls at info', () => {
         .map((l) => l.obj as Record<string, unknown>)
         .sort((x, y) => String(x.org).localeCompare(String(y.org)));
     await runCollector(cfg, { logger, clock, diClient: di, forwardClient: new FakeForward() });
+    // Orgs a and b are one query (--org-batch-size): one line for both.
     expect(polls()).toEqual([
       {
-        org: 'a',
+        org: 'a+1',
+        orgs: 2,
         service: 'all',
-        fetched: 2,
-        forwarded: 2,
-        duplicatesSkipped: 0,
-        lagSeconds: 120,
-        checkpoint: new Date(T0 + 28 * MIN).toISOString(),
-      },
-      {
-        org: 'b',
-        service: 'all',
-        fetched: 1,
-        forwarded: 1,
+        fetched: 3,
+        forwarded: 3,
         duplicatesSkipped: 0,
         lagSeconds: 120,
         checkpoint: new Date(T0 + 28 * MIN).toISOString(),
@@ -80,23 +73,22 @@ describe('completed polls at info', () => {
     await runCollector(cfg, { logger, clock, diClient: di, forwardClient: new FakeForward() });
     expect(polls()).toEqual([
       {
-        org: 'a',
+        org: 'a+1',
+        orgs: 2,
         service: 'all',
-        fetched: 2,
+        fetched: 3,
         forwarded: 0,
-        duplicatesSkipped: 2,
+        duplicatesSkipped: 3,
         lagSeconds: 120,
         checkpoint: new Date(T0 + 33 * MIN).toISOString(),
       },
-      {
-        org: 'b',
-        service: 'all',
-        fetched: 1,
-        forwarded: 0,
-        duplicatesSkipped: 1,
-        lagSeconds: 120,
-        checkpoint: new Date(T0 + 33 * MIN).toISOString(),
-      },
+    ]);
+    // One org per query: a line per org.
+    clock.advance(5 * MIN);
+    await runCollector({ ...cfg, orgBatchSize: 1 }, { logger, clock, diClient: di, forwardClient: new FakeForward() });
+    expect(polls().map((p) => [p.org, p.duplicatesSkipped])).toEqual([
+      ['a', 2],
+      ['b', 1],
     ]);
   });
 

@@ -58,10 +58,17 @@ function setup(events: FakeEvent[], over: Partial<StreamSettings> = {}) {
 
 const EVENTS = [ev(1, T0 - 20 * MIN), ev(2, T0 - 10 * MIN), ev(3, T0 - 5 * MIN)];
 
+/** The stream of `key`'s one org: its one result. */
+async function runOne(...args: Parameters<typeof runStream> extends [unknown, ...infer R] ? R : never) {
+  const results = await runStream({ service: key.service, orgs: [key.org] }, ...args);
+  expect(results).toHaveLength(1);
+  return results[0]!;
+}
+
 describe('runStream', () => {
   it('a new stream collects from --since to now − lag, says so, and saves its checkpoint', async () => {
     const s = setup(EVENTS);
-    const r = await runStream(key, s.settings, s.deps, undefined);
+    const r = await runOne(s.settings, s.deps, undefined);
     expect(r).toMatchObject({
       status: 'ok',
       forwarded: 3,
@@ -87,7 +94,7 @@ describe('runStream', () => {
       }),
     );
     writeFileSync(paths.journal, `e00002\t${T0 - 10 * MIN}\n`);
-    const r = await runStream(key, s.settings, s.deps, undefined);
+    const r = await runOne(s.settings, s.deps, undefined);
     // The window reaches back an overlap before the checkpoint: e00002 is in it, and skipped by its id.
     expect(r).toMatchObject({ status: 'ok', forwarded: 1, duplicatesSkipped: 1 });
     expect(s.forward.ids()).toEqual(['e00003']);
@@ -110,7 +117,7 @@ describe('runStream', () => {
       }),
     );
     writeFileSync(paths.journal, `e00002\t${T0 - 10 * MIN}\tacked@${T0 - 9 * MIN}\n`);
-    const r = await runStream(key, s.settings, s.deps, undefined);
+    const r = await runOne(s.settings, s.deps, undefined);
     expect(r).toMatchObject({ status: 'ok', forwarded: 2, duplicatesSkipped: 0 });
     const msgs = s.logger.lines.map((l) => l.msg ?? '');
     const decided = msgs.findIndex((m) => m.startsWith('events acked by Fluent Bit less than --ack-settle'));
@@ -133,7 +140,7 @@ describe('runStream', () => {
       ...s.clock,
       sleep: (ms: number, signal?: AbortSignal) => (sleeps.push(ms), stop.abort(), sleep(ms, signal)),
     };
-    const r = await runStream(key, s.settings, { ...s.deps, clock }, stop.signal);
+    const r = await runOne(s.settings, { ...s.deps, clock }, stop.signal);
     expect(r.status).toBe('stopped');
     expect(s.calls).toEqual(['unsettledRefetch']);
     expect(s.forward.ids().sort()).toEqual(EVENTS.map((e) => e.id));
@@ -154,7 +161,7 @@ describe('runStream', () => {
         await s.clock.sleep(ms, signal);
       },
     };
-    const r = await runStream(key, s.settings, { ...s.deps, clock }, stop.signal);
+    const r = await runOne(s.settings, { ...s.deps, clock }, stop.signal);
     expect(r).toMatchObject({ status: 'stopped', forwarded: 3 });
     expect(
       s.logger.lines.some(
@@ -164,7 +171,7 @@ describe('runStream', () => {
 
     const f = setup(EVENTS, { once: false });
     f.di.failWith = () => new DiFatalError('DI not licensed', 402);
-    const failed = await runStream(key, f.settings, f.deps, undefined);
+    const failed = await runOne(f.settings, f.deps, undefined);
     expect(failed).toMatchObject({ status: 'failed', forwarded: 0, checkpoint: new Date(T0 - 30 * MIN).toISOString() });
     expect(failed.error?.message).toBe('DI not licensed');
   });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { noMetrics } from '../../../input/collector/metrics.js';
 import { SeenIds } from '../../../input/collector/delivery/seen-ids.js';
 import { fetchRange, type StreamContext } from '../../../input/collector/fetch/range.js';
+import { Routes } from '../../../input/collector/fetch/routes.js';
 import { splitJsonArray } from '../../../input/di/page-split.js';
 import type { DiClient, DiPage, ForwardClient } from '../../../input/types.js';
 import { FakeForward, manualClock, memoryLogger } from '../../support/fakes.js';
@@ -39,11 +40,9 @@ async function context(
   const seen = await SeenIds.open(path.join(dir, 'all.ids'), { maxIds: 10_000, logger, stream });
   const forward = new FakeForward();
   const ctx: StreamContext = {
-    key: { org: '', service: 'all' } as StreamContext['key'],
-    tag: 'jc',
+    routes: new Routes('all', [{ org: '', seen, tag: 'jc' }]),
     di,
     forward,
-    seen,
     logger,
     metrics: noMetrics,
     clock: manualClock(T0 + 3_600_000),

@@ -108,6 +108,15 @@ describe('deploy/kubernetes', () => {
     expect(r.config.orgIds.length).toBeGreaterThan(0);
     expect(r.config.metrics).toEqual({ host: '0.0.0.0', port: 9464 });
     expect(r.config.forward).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 24224 });
+    // The restart oracle: the HTTP server of the Fluent Bit in this pod, and its forward input's Alias.
+    const fbEnv = find('ConfigMap', 'fluent-bit-env').data;
+    expect(r.config.fluentBitHttp).toEqual({
+      host: fbEnv.FLUENT_BIT_HTTP_LISTEN,
+      port: Number(fbEnv.FLUENT_BIT_HTTP_PORT),
+    });
+    expect(r.config.forward).toMatchObject({ port: Number(fbEnv.FORWARD_PORT) });
+    expect(r.config.fluentBitInput).toBe('jumpcloud_forward');
+    expect(find('ConfigMap', 'fluent-bit-config').data['fluent-bit.yaml']).toMatch(/^\s+alias: jumpcloud_forward$/m);
   });
 
   it(

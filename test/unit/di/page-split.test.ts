@@ -196,6 +196,32 @@ describe('splitJsonArray', () => {
     );
   });
 
+  it('property: organization(i) is the top-level string "organization" (a nested one or another type: none)', () => {
+    const org = fc.oneof(fc.constant(undefined), nasty, value);
+    const withOrg = fc.tuple(event, org, fc.boolean()).map(([e, o, decoy]) => {
+      const fields = [
+        ...(decoy ? ['"n":{"organization":"decoy","x":["organization"]}'] : []),
+        ...(o === undefined ? [] : [`"organization":${JSON.stringify(o)}`]),
+      ];
+      return fields.length === 0 ? e.json : `{${fields.join(',')},${e.json.slice(1)}`;
+    });
+    fc.assert(
+      fc.property(fc.array(withOrg, { maxLength: 8 }), (jsons) => {
+        const body = `[${jsons.join(',')}]`;
+        const page = splitJsonArray(Buffer.from(body, 'utf8'));
+        const parsed = JSON.parse(Buffer.from(body, 'utf8').toString('utf8')) as Record<string, unknown>[];
+        parsed.forEach((p, i) => {
+          const want = typeof p.organization === 'string' ? p.organization : undefined;
+          expect(page.organization(i)).toBe(want);
+        });
+      }),
+      { numRuns: 400 },
+    );
+    // An escaped id in "organization" decodes as JSON.
+    const page = splitJsonArray(Buffer.from('[{"id":"a","timestamp":"t","organization":"5f\\u0030a"}]', 'utf8'));
+    expect(page.organization(0)).toBe('5f0a');
+  });
+
   it('property: pretty-printed arrays split into elements that parse to the same values', () => {
     fc.assert(
       fc.property(events, (evs) => {

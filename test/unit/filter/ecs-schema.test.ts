@@ -197,8 +197,9 @@ describe("jumpcloud_elastic against ECS 8.11 (Elastic's field definitions)", () 
       });
     });
     console.log(
-      `ECS 8.11 check: ${t.documents} documents (${inputs.length} golden inputs, ${goldens.length} goldens, ${catalog.length} catalog entries), ` +
-        `${t.fields} ECS fields checked, ${t.underJumpcloud} subtrees under jumpcloud., ${t.violations.length} violations`,
+      `ECS 8.11 check: ${t.documents} documents (${inputs.length} golden inputs, ${goldens.length} goldens, ` +
+        `${catalog.length} catalog entries), ${t.fields} ECS fields checked, ` +
+        `${t.underJumpcloud} subtrees under jumpcloud., ${t.violations.length} violations`,
     );
     expect(t.violations).toStrictEqual([]);
     expect(t.documents).toBe(inputs.length + goldens.length + catalog.length);

@@ -9,7 +9,8 @@ const want = withCategoriesDoc(doc, categoriesDoc());
 if (process.argv.includes('--check')) {
   if (want !== doc) {
     console.error(
-      'docs/ecs-mapping.md: the categories table differs from filter/categories.ts; run node --import tsx test/unit/filter/make-categories-doc.ts',
+      'docs/ecs-mapping.md: the categories table differs from filter/categories.ts; ' +
+        'run node --import tsx test/unit/filter/make-categories-doc.ts',
     );
     process.exit(1);
   }

@@ -39,11 +39,12 @@ for (const name of Object.keys(flat).sort()) {
 }
 const sha256 = createHash('sha256').update(text).digest('hex');
 const doc = { source: 'elastic/ecs, tag v8.11.0, generated/ecs/ecs_flat.yml', source_sha256: sha256, fields };
-const out = new URL('../../fixtures/ecs/ecs-8.11.0.json', import.meta.url);
+const out = new URL('../../../fixtures/ecs/ecs-8.11.0.json', import.meta.url);
 // One field a line: reviewable, and diffs of a later ECS version stay readable.
 const lines = Object.entries(fields).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
 writeFileSync(
   out,
-  `{\n "source": ${JSON.stringify(doc.source)},\n "source_sha256": "${sha256}",\n "fields": {\n${lines.join(',\n')}\n }\n}\n`,
+  `{\n "source": ${JSON.stringify(doc.source)},\n "source_sha256": "${sha256}",\n` +
+    ` "fields": {\n${lines.join(',\n')}\n }\n}\n`,
 );
 console.log(`wrote ${Object.keys(fields).length} fields to ${out.pathname} (source sha256 ${sha256})`);
