@@ -200,24 +200,58 @@ const LABELS: Record<string, Record<string, string>> = {
   },
   scale: {
     collector_engine_compiled: 'the compiled collector (dist/): 1 yes, 0 the TypeScript source',
-    live_streams: 'live: streams (orgs × services)',
-    live_rps_budget: 'live: request budget (--max-requests-per-second)',
-    live_catch_up_s: 'live: seconds until every stream caught up',
-    live_requests_per_s_mean: 'live: requests/s to the API, mean',
-    live_requests_per_s_busiest_second_at_api: 'live: busiest second, as the API saw the requests arrive',
-    live_requests_per_s_busiest_second_sent: 'live: busiest second, as the collector sent them',
-    live_peak_rss_mb: 'live: collector peak RSS, MB',
-    live_events_forwarded: 'live: events forwarded',
-    live_events_downloaded_per_forwarded: 'live: events downloaded per event forwarded',
-    live_lag_p50_s: 'live: lag per stream at the stop, p50, s (includes --lag 10s)',
-    live_lag_p99_s: 'live: lag per stream at the stop, p99, s',
-    live_lag_max_s: 'live: lag per stream at the stop, max, s',
-    live_429s: 'live: 429 answers',
     backfill_2x2d_events: 'backfill, 2 services × 2 days: events',
     backfill_2x2d_events_per_s: 'backfill: events/s',
     backfill_2x2d_peak_rss_mb: 'backfill: collector peak RSS, MB',
   },
 };
+
+/** A live run's measures (scale.bench.ts, keys `live_<orgs>x<batch>_<measure>`), in the order of the table. */
+const LIVE_MEASURES: readonly (readonly [string, string])[] = [
+  ['streams', 'streams (orgs × services)'],
+  ['first_event_s', 'first event forwarded, s after the start (target ≤ 30)'],
+  ['catch_up_s', 'every org caught up from --since 2h, s (target ≤ 120)'],
+  ['steady_max_lag_s', 'steady state: largest lag of any stream, s (target ≤ --lag + 2 × --interval = 180)'],
+  ['steady_max_poll_gap_s', 'steady state: longest time between two polls of a stream, s'],
+  ['steady_requests_per_batch_poll', 'steady state: DI requests per poll of a batch and service (target ≤ 3)'],
+  ['requests_per_s_mean', 'DI requests/s, mean over the run (budget 10)'],
+  ['peak_rss_mb', 'collector peak RSS, MB (target < 250)'],
+  ['events_forwarded', 'events forwarded'],
+  ['events_downloaded_per_forwarded', 'events downloaded per event forwarded'],
+  ['429s', '429 answers'],
+];
+
+/** The live runs side by side, one column each, then the other figures as labelled rows. */
+function scale(r: Record<string, number>): string {
+  const runs = [...new Set(Object.keys(r).flatMap((k) => /^live_(\d+x\d+)_/.exec(k)?.[1] ?? []))];
+  const rest = Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('live_')));
+  if (runs.length === 0) return labelled('scale', rest);
+  const head = runs.map((run) => {
+    const [orgs, batch] = run.split('x').map(Number);
+    return `${num(orgs)} orgs, ${batch === 1 ? 'one org per request' : `batches of ${num(batch)}`}`;
+  });
+  const cell = (v: number | undefined, digits: number): string => (v === -1 ? 'not within the run' : num(v, digits));
+  const rows = LIVE_MEASURES.map(([key, label]) => [
+    label,
+    ...runs.map((run) => cell(r[`live_${run}_${key}`], Number.isInteger(r[`live_${run}_${key}`]) ? 0 : 1)),
+  ]);
+  const targets = [...new Set(Object.keys(r).flatMap((k) => /^live_\d+x\d+_(target_.+)$/.exec(k)?.[1] ?? []))];
+  rows.push(['targets met', ...runs.map((run) => targetsMet(r, run, targets))]);
+  return [table(['live, 3 services per org, 240 s', ...head], rows), '', labelled('scale', rest)].join('\n');
+}
+
+/** `5 of 5`, or the targets missed: `3 of 5 (catch-up, lag)`. */
+function targetsMet(r: Record<string, number>, run: string, targets: readonly string[]): string {
+  const missed = targets.filter((t) => r[`live_${run}_${t}`] !== 1);
+  const names = missed.map((t) =>
+    t
+      .replace(/^target_/, '')
+      .replace(/_(le|lt)_.*$/, '')
+      .replace(/_/g, ' '),
+  );
+  const met = `${targets.length - missed.length} of ${targets.length}`;
+  return names.length ? `${met} (missed: ${names.join(', ')})` : met;
+}
 
 function labelled(id: string, r: Record<string, number>): string {
   const labels = LABELS[id] ?? {};
@@ -235,6 +269,7 @@ export function renderFigures(o: BenchOutcome): string {
   if (o.id === 'filter-instructions') return filterInstructions(r);
   if (o.id === 'collector') return collector(r);
   if (o.id === 'overlap') return overlap(r);
+  if (o.id === 'scale') return scale(r);
   return labelled(o.id, r);
 }
 

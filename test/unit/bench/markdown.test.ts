@@ -106,4 +106,27 @@ describe('bench markdown sections', () => {
   it('shows what a benchmark printed when it returns no numbers', () => {
     expect(renderFigures({ id: 'di', stdout: 'page: 10000 events\n' })).toBe('```text\npage: 10000 events\n```');
   });
+
+  it('sets the live runs of the scale benchmark side by side, with the targets each met or missed', () => {
+    const run = (key: string, first: number, catchUp: number, met: readonly number[]): Record<string, number> => ({
+      [`live_${key}_streams`]: 3000,
+      [`live_${key}_first_event_s`]: first,
+      [`live_${key}_catch_up_s`]: catchUp,
+      [`live_${key}_target_first_event_le_30s`]: met[0]!,
+      [`live_${key}_target_catch_up_le_120s`]: met[1]!,
+    });
+    const md = renderFigures({
+      id: 'scale',
+      stdout: '',
+      results: { ...run('1000x100', 4.2, 61, [1, 1]), ...run('1000x1', 250.5, -1, [0, 0]), backfill_2x2d_events: 7 },
+    });
+    const lines = md.split('\n');
+    expect(lines[0]).toBe(
+      '| live, 3 services per org, 240 s | 1,000 orgs, batches of 100 | 1,000 orgs, one org per request |',
+    );
+    expect(lines).toContain('| first event forwarded, s after the start (target ≤ 30) | 4.2 | 250.5 |');
+    expect(lines).toContain('| every org caught up from --since 2h, s (target ≤ 120) | 61 | not within the run |');
+    expect(lines).toContain('| targets met | 2 of 2 | 0 of 2 (missed: first event, catch up) |');
+    expect(lines).toContain('| backfill, 2 services × 2 days: events | 7 |');
+  });
 });
