@@ -102,7 +102,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     metavar: 'N',
     description:
       'Orgs of --org-ids read with one request per service (x-org-id repeated); each event goes to its org by ' +
-      'its "organization" (README: Many orgs). 1: a request per org.',
+      'its "organization" (docs/collector.md: Many orgs). 1: a request per org.',
   },
   {
     name: 'provider-id',
@@ -113,7 +113,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     metavar: 'ID',
     description:
       "An MSP's provider id: also collect the Multi-Tenant Portal's own events (x-provider-id), one more " +
-      'stream tagged jumpcloud.provider.<ID> (README: Provider events).',
+      'stream tagged jumpcloud.provider.<ID> (docs/collector.md: Provider events).',
   },
   {
     name: 'shard',
@@ -123,8 +123,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: 'every org',
     metavar: 'K/N',
     description:
-      'Collect only the orgs of --org-ids in shard K of N (0 ≤ K < N; jump hash of the org id, README "Sharding"), ' +
-      'each instance with its own --state-dir. K may be a StatefulSet pod name ending in -<ordinal> ' +
+      'Collect only the orgs of --org-ids in shard K of N (0 ≤ K < N; jump hash of the org id; docs/operations.md: ' +
+      'Sharding), each instance with its own --state-dir. K may be a StatefulSet pod name ending in -<ordinal> ' +
       '(JUMPCLOUD_SHARD=$(POD_NAME)/3).',
   },
   {
@@ -147,7 +147,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     metavar: 'DURATION',
     description:
       'With --services all: how often to check which services "all" misses (a few requests per ' +
-      '--org-batch-size orgs); those are collected too (README: Services). 0: never check.',
+      '--org-batch-size orgs); those are collected too (docs/collector.md: Services). 0: never check.',
   },
   {
     name: 'page-limit',
@@ -170,8 +170,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 10_000,
     metavar: 'N',
     description:
-      'Requests per second to the DI API, shared fairly by every stream (round-robin over org × service); a 429 ' +
-      'pauses them all (Retry-After honoured). JumpCloud publishes no limit; peers use 2 to 10. 0: no limit.',
+      'Requests per second to the DI API, shared fairly by every stream (round-robin over the queries: a batch of ' +
+      'orgs × service); a 429 pauses them all (Retry-After honoured). JumpCloud publishes no limit; peers use 2 to ' +
+      '10. 0: no limit.',
   },
   {
     name: 'request-timeout',
@@ -397,7 +398,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 100_000_000,
     metavar: 'N',
-    description: 'Bound on the forwarded ids remembered per stream for deduplication.',
+    description: 'Bound on the forwarded ids remembered per org and service for deduplication.',
   },
   {
     name: 'once',
@@ -628,7 +629,7 @@ export function redactConfig(config: DraftConfig): Record<string, unknown> {
   if (config.auth?.kind === 'apiKey') out.auth = { kind: 'apiKey', apiKey: REDACTED };
   if (config.auth?.kind === 'oauth') out.auth = { ...config.auth, clientSecret: REDACTED };
   for (const key of ['sharedKey', 'password'] as const) if (config[key] !== undefined) out[key] = REDACTED;
-  // The orgs this shard collects: what an operator compares before changing N (README "Sharding").
+  // The orgs this shard collects: what an operator compares before changing N (docs/operations.md: Sharding).
   if (config.shard) out.shardOrgIds = orgsOfShard(config.orgIds, config.shard);
   // Human forms replace the millisecond fields.
   out.since = new Date(config.sinceMs).toISOString();

@@ -83,7 +83,7 @@ function providerOf(s: Settings): string | undefined {
   return id;
 }
 
-/** --shard K/N: a part of --org-ids (README "Sharding"). */
+/** --shard K/N: a part of --org-ids (docs/operations.md: Sharding). */
 function shardOf(s: Settings, orgIds: readonly string[]): Shard | undefined {
   const shardRaw = s.get('shard');
   if (!shardRaw) return undefined;

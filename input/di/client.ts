@@ -53,8 +53,8 @@ export interface DiClientOptions {
    */
   readonly prefetch?: boolean;
   /**
-   * Requests per second to the API, shared by every stream (round-robin over org × service); 0 or unset: no
-   * limit. A 429 pauses every request either way (Retry-After when sent).
+   * Requests per second to the API, shared by every stream (round-robin over the queries: a batch of orgs ×
+   * service); 0 or unset: no limit. A 429 pauses every request either way (Retry-After when sent).
    */
   readonly maxRequestsPerSecond?: number;
   /**
