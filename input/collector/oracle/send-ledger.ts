@@ -94,14 +94,24 @@ export interface SendLedgerOptions {
   readonly records: { readonly input: string; read(): Promise<RecordsReading> };
   /** Fluent Bit's uptime (FluentBitUptime). */
   readonly uptime: { answer(notBefore: number): Promise<UptimeAnswer> };
-  /** --ack-settle: the counter must stand this long (at least 300 ms, past a ring flush) to count as stable. */
+  /** --ack-settle: the counter must stand at least this long (and at least STABLE_FOR_MS) to count as stable. */
   readonly settleMs: number;
   readonly logger: Logger;
   /** The clock of the readings (the wall clock: the forward client's). */
   readonly clock: Clock;
-  /** How long a start waits for the counter to stand still (default 5 s). */
+  /** How long a start waits for the counter to stand still (default 10 s). */
   readonly stableWithinMs?: number;
+  /** How long the counter must stand still (default STABLE_FOR_MS; never less than settleMs). */
+  readonly stableForMs?: number;
 }
+
+/**
+ * How long the input's counter must stand still before a start takes it as final. Fluent Bit counts a chunk when
+ * its engine appends it, after the filters ran over the chunks before it: on a busy host a chunk of ~1,000 events
+ * can wait behind the wasm filter for more than the 500 ms of --ack-settle (measured with Fluent Bit 4.2.8: pages
+ * judged not stored that it stored a moment later, and sent again). A start is rare; two seconds cost nothing.
+ */
+export const STABLE_FOR_MS = 2_000;
 
 /** What a start found out about the chunks written before it. */
 export interface LedgerResolution {
@@ -254,8 +264,8 @@ export class SendLedger implements WriteLedger {
 
   /** The input's counter once it stood still for the settle time with nothing of ours written meanwhile. */
   private static async stableReading(opts: SendLedgerOptions, wrote: () => boolean): Promise<RecordsReading> {
-    const waitMs = Math.max(opts.settleMs, 300);
-    const withinMs = opts.stableWithinMs ?? 5_000;
+    const waitMs = Math.max(opts.settleMs, opts.stableForMs ?? STABLE_FOR_MS);
+    const withinMs = opts.stableWithinMs ?? Math.max(10_000, 3 * waitMs);
     const deadline = opts.clock.now() + withinMs;
     let prev = await opts.records.read();
     for (;;) {
