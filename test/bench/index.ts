@@ -18,7 +18,7 @@ const benches: [string, string][] = [
   ['simulator: page assembly, memory of many org streams', 'test/bench/simulator.bench.ts'],
   ['collector end to end and backfill', 'test/bench/collector.bench.ts'],
   ['overlap cost in live mode (downloads and requests per poll)', 'test/bench/overlap.bench.ts'],
-  ['scale: 1,000 orgs live, multi-stream backfill', 'test/bench/scale.bench.ts'],
+  ['scale: 1,000 and 5,000 orgs live, multi-stream backfill', 'test/bench/scale.bench.ts'],
 ];
 
 function parseArgs(argv: string[]): { only?: string; markdown?: string } {
