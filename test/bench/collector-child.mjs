@@ -26,7 +26,7 @@ const quiet = {
 };
 const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
 // Sampled only with BENCH_MEMORY (process.memoryUsage() walks the heap spaces: ~2 % of the child's CPU);
-// the reported peak RSS is the kernel's high-water mark either way (peakRssMb). BENCH_MEMORY=2 also prints the timeline.
+// the reported peak RSS is the kernel's high-water mark either way. BENCH_MEMORY=2 also prints the timeline.
 const timeline = [];
 const tStart = Date.now();
 const sampler = process.env.BENCH_MEMORY
