@@ -94,14 +94,14 @@ export interface SendLedgerOptions {
   readonly records: { readonly input: string; read(): Promise<RecordsReading> };
   /** Fluent Bit's uptime (FluentBitUptime). */
   readonly uptime: { answer(notBefore: number): Promise<UptimeAnswer> };
-  /** --ack-settle: the counter must stand at least this long (and at least STABLE_FOR_MS) to count as stable. */
+  /** --ack-settle: the counter must stand at least this long (STABLE_FOR_MS when a start decides chunks). */
   readonly settleMs: number;
   readonly logger: Logger;
   /** The clock of the readings (the wall clock: the forward client's). */
   readonly clock: Clock;
   /** How long a start waits for the counter to stand still (default 10 s). */
   readonly stableWithinMs?: number;
-  /** How long the counter must stand still (default STABLE_FOR_MS; never less than settleMs). */
+  /** How long the counter must stand still when a start decides chunks (default STABLE_FOR_MS; at least settleMs). */
   readonly stableForMs?: number;
 }
 
@@ -109,7 +109,8 @@ export interface SendLedgerOptions {
  * How long the input's counter must stand still before a start takes it as final. Fluent Bit counts a chunk when
  * its engine appends it, after the filters ran over the chunks before it: on a busy host a chunk of ~1,000 events
  * can wait behind the wasm filter for more than the 500 ms of --ack-settle (measured with Fluent Bit 4.2.8: pages
- * judged not stored that it stored a moment later, and sent again). A start is rare; two seconds cost nothing.
+ * judged not stored that it stored a moment later, and sent again). Only a start with chunks to decide (after a
+ * kill) waits this long; such a start is rare, and two seconds cost nothing.
  */
 export const STABLE_FOR_MS = 2_000;
 
@@ -226,7 +227,9 @@ export class SendLedger implements WriteLedger {
     const stored: Array<readonly [number, number]> = [...old.delivered.slice(-1)];
     let now: RecordsReading | undefined;
     try {
-      now = await SendLedger.stableReading(opts, () => false);
+      // Chunks of the last run to decide may still wait behind the filter: give them STABLE_FOR_MS to be counted.
+      const forMs = old.writes.length > 0 ? (opts.stableForMs ?? STABLE_FOR_MS) : 0;
+      now = await SendLedger.stableReading(opts, () => false, forMs);
     } catch (err) {
       const total = sum(old.writes);
       resolution = {
@@ -262,9 +265,16 @@ export class SendLedger implements WriteLedger {
     renameSync(tmp, file);
   }
 
-  /** The input's counter once it stood still for the settle time with nothing of ours written meanwhile. */
-  private static async stableReading(opts: SendLedgerOptions, wrote: () => boolean): Promise<RecordsReading> {
-    const waitMs = Math.max(opts.settleMs, opts.stableForMs ?? STABLE_FOR_MS);
+  /**
+   * The input's counter once it stood still for the settle time (at least 300 ms, past a ring flush; at least
+   * `forMs`) with nothing of ours written meanwhile.
+   */
+  private static async stableReading(
+    opts: SendLedgerOptions,
+    wrote: () => boolean,
+    forMs = 0,
+  ): Promise<RecordsReading> {
+    const waitMs = Math.max(opts.settleMs, 300, forMs);
     const withinMs = opts.stableWithinMs ?? Math.max(10_000, 3 * waitMs);
     const deadline = opts.clock.now() + withinMs;
     let prev = await opts.records.read();

@@ -1,4 +1,4 @@
-// Repeats per kill -9 of the collector, bounded by acks (issue 10 part 2). The real CLI runs against the simulator
+// Repeats per kill -9 of the collector, bounded by acks. The real CLI runs against the simulator
 // and the protocol-level receiver modelling a threaded Fluent Bit (acked records reach storage every 250 ms; an
 // HTTP server answering /api/v1/uptime). The collector is killed 10 times while chunks are being acked — in a
 // backfill at full speed and in live mode — and restarted; a last run completes. Measured per kill: the events

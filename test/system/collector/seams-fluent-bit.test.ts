@@ -1,4 +1,4 @@
-// The seams of issue 10 against a real Fluent Bit (FLUENT_BIT_BIN: forward input threaded, filesystem storage, HTTP
+// The collector's seams against a real Fluent Bit (FLUENT_BIT_BIN: forward input threaded, filesystem storage, HTTP
 // server on loopback, file output): the collector CLI with --services all and --fluent-bit-http against the DI
 // simulator hiding password_manager from `all` (switched back mid-run); a second collector on the same --state-dir
 // refused by the lock; the first killed -9 and a new one taking the lock it left over.
@@ -36,7 +36,7 @@ afterAll(async () => {
   if (passed && work) rmSync(work, { recursive: true, force: true });
 });
 
-describe.skipIf(!FLUENT_BIT_BIN)('issue 10 seams into a real Fluent Bit', () => {
+describe.skipIf(!FLUENT_BIT_BIN)("the collector's seams into a real Fluent Bit", () => {
   it(
     'every service once (password_manager hidden from "all", then shown again), and one collector per state ' +
       'directory',
