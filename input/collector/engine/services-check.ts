@@ -12,7 +12,10 @@
 import { DiFatalError } from '../../di/errors.js';
 import type { DiClient, DiQuery, DistinctBucket, Logger } from '../../types.js';
 
-/** The accepted names as of the OpenAPI spec: used only when the API's 400 answer cannot be read. */
+/**
+ * The accepted names as of the OpenAPI spec: used only when the API's 400 answer cannot be read. The simulator keeps
+ * its own list (input/simulator/query.ts) on purpose: the collector never imports the API double it is tested with.
+ */
 export const KNOWN_SERVICES = [
   'alerts',
   'directory',
