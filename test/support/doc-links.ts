@@ -93,11 +93,8 @@ export class DocChecker {
   /** Every folder of the repository by its name: `delivery/index.ts` is looked for under each `delivery`. */
   private readonly folders = new Map<string, string[]>();
 
-  /** `root` is the repository; `pending` paths may be missing (content that other work brings later). */
-  constructor(
-    private readonly root: string,
-    private readonly pending: readonly string[] = [],
-  ) {
+  /** `root` is the repository. */
+  constructor(private readonly root: string) {
     this.top = new Set(readdirSync(root).filter((e) => !GENERATED.test(e) && e !== '.git'));
     for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
       const rel = path.relative(root, path.join(e.parentPath, e.name));
@@ -184,9 +181,8 @@ export class DocChecker {
     return existsSync(full) && statSync(full).isDirectory();
   }
 
-  /** The path exists (braces expanded; a `*` in the last part must match something), or is pending. */
+  /** The path exists (braces expanded; a `*` in the last part must match something). */
   private exists(p: string): boolean {
-    if (this.pending.some((x) => p === x || p.startsWith(x.endsWith('/') ? x : `${x}/`))) return true;
     return expandBraces(p).every((one) => {
       if (!one.includes('*')) return existsSync(path.join(this.root, one));
       const dir = path.dirname(one);
